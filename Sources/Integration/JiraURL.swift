@@ -1,0 +1,86 @@
+/// The parts of a Jira URL that the integration cares about, parsed without Foundation's lenient rules.
+public struct JiraURL: Sendable, Equatable {
+    public var scheme: String
+    public var host: String
+    public var port: Int?
+    /// The path without a trailing `/`, e.g. `/jira` for `https://host/jira/`; empty at the root.
+    public var contextPath: String
+
+    /// Parses an absolute `http`/`https` URL with a host; anything else (`example.com`, `ftp://x`) is nil.
+    public init?(_ text: String) {
+        let trimmed = text
+        guard let colon = trimmed.firstIndex(of: ":"),
+              trimmed[colon...].hasPrefix("://") else { return nil }
+        let scheme = trimmed[..<colon].lowercased()
+        guard scheme == "http" || scheme == "https" else { return nil }
+        var rest = trimmed[trimmed.index(colon, offsetBy: 3)...]
+        if let q = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<q] }
+        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        var authority = rest[..<authorityEnd]
+        let path = rest[authorityEnd...]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var host = String(authority)
+        var port: Int? = nil
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            let after = host[host.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { return nil }
+                port = p
+            } else if !after.isEmpty { return nil }
+            host = String(host[host.index(after: host.startIndex)..<close])
+        } else if let colon = host.lastIndex(of: ":") {
+            guard let p = Int(host[host.index(after: colon)...]), (1...65535).contains(p) else { return nil }
+            port = p
+            host = String(host[..<colon])
+        }
+        guard !host.isEmpty,
+              host.unicodeScalars.allSatisfy({ JiraURL.hostScalar($0) }) else { return nil }
+        var context = String(path)
+        while context.hasSuffix("/") { context.removeLast() }
+        self.scheme = scheme
+        self.host = host.lowercased()
+        self.port = port
+        self.contextPath = context
+    }
+
+    private static func hostScalar(_ s: Unicode.Scalar) -> Bool {
+        switch s {
+        case "a"..."z", "A"..."Z", "0"..."9", "-", ".", ":", "_": return true
+        default: return s.value > 127
+        }
+    }
+
+    /// `scheme://host[:port]`, the site that REST paths are appended to (after the context path).
+    public var origin: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        if let port { return "\(scheme)://\(h):\(port)" }
+        return "\(scheme)://\(h)"
+    }
+
+    /// The URL of a REST path under this base: `origin + contextPath + path`.
+    public func endpoint(_ path: String) -> String { origin + contextPath + path }
+
+    /// GitLab's `valid_jira_cloud_url?`: scheme https and a host ending in `.atlassian.net`.
+    public static func isCloud(_ text: String?) -> Bool {
+        guard let text, let url = JiraURL(text) else { return false }
+        return url.scheme == "https" && url.host.hasSuffix(".atlassian.net") && url.host.count > ".atlassian.net".count
+    }
+
+    /// Drops one trailing `/`, as GitLab's `url` and `api_url` getters do.
+    public static func normalize(_ text: String) -> String {
+        text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+}
+
+/// GitLab's deployment-type rule, applied to what serverInfo answered (nil when it failed or was empty).
+public enum DeploymentDetection {
+    public static func detect(serverInfoDeploymentType: String?, serverInfoAnswered: Bool, clientURL: String?) -> JiraDeploymentType {
+        if serverInfoAnswered {
+            if serverInfoDeploymentType == "Cloud" || JiraURL.isCloud(clientURL) { return .cloud }
+            return .server
+        }
+        guard let clientURL, !clientURL.isEmpty else { return .unknown }
+        return JiraURL.isCloud(clientURL) ? .cloud : .server
+    }
+}

@@ -1,0 +1,92 @@
+import Integration
+
+/// A failed Jira call, with the texts GitLab shows for it. Never carries a credential.
+public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong, coarsely: the basis for retry decisions and messages.
+    public enum Kind: Sendable, Equatable {
+        case http(status: Int)
+        case connectionFailed
+        case timeout
+        case invalidURL
+        case blocked
+        case tls
+        case invalidResponse
+    }
+
+    public let kind: Kind
+    /// The network's message or the HTTP reason phrase ("Unauthorized").
+    public let detail: String
+    /// `errorMessages` and `errors` values from Jira's error body, if it sent any.
+    public let jiraMessages: [String]
+    /// Seconds from a 429's `Retry-After`, if present.
+    public let retryAfterSeconds: Int?
+
+    public init(kind: Kind, detail: String, jiraMessages: [String] = [], retryAfterSeconds: Int? = nil) {
+        self.kind = kind
+        self.detail = detail
+        self.jiraMessages = jiraMessages
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    public var status: Int? { if case .http(let s) = kind { return s }; return nil }
+
+    /// What Test settings reports as `service_response`: Jira's own messages, else the reason or network text.
+    public var serviceResponse: String {
+        jiraMessages.isEmpty ? detail : jiraMessages.joined(separator: " ")
+    }
+
+    /// GitLab's user-facing message for list and search requests (behavior doc (i)).
+    public var userMessage: String {
+        switch kind {
+        case .connectionFailed: return "A connection error occurred while connecting to Jira. Try your request again."
+        case .timeout: return "A timeout error occurred while connecting to Jira. Try your request again."
+        case .invalidURL: return "The Jira API URL for connecting to Jira is not valid. Check your Jira integration API URL and try again."
+        case .blocked: return "Unable to connect to the Jira URL. Please verify your Jira integration URL and attempt the connection again."
+        case .tls: return "An SSL error occurred while connecting to Jira: \(detail). Try your request again."
+        case .http(401): return "The credentials for accessing Jira are not valid. Check your Jira integration credentials and try again."
+        case .http(403): return "The credentials for accessing Jira are not allowed to access the data. Check your Jira integration credentials and try again."
+        case .http(400) where !jiraMessages.isEmpty:
+            return "An error occurred while requesting data from Jira: \(JiraError.sentence(jiraMessages.map(JiraError.sanitize))) Check your Jira integration configuration and try again."
+        case .http, .invalidResponse:
+            return "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."
+        }
+    }
+
+    /// Whether trying again later may succeed (connection trouble, timeouts, 429 and 5xx).
+    public var isTransient: Bool {
+        switch kind {
+        case .connectionFailed, .timeout: return true
+        case .http(let s): return s == 429 || s >= 500
+        case .tls, .invalidURL, .blocked, .invalidResponse: return false
+        }
+    }
+
+    public var description: String {
+        switch kind {
+        case .http(let s): return "Jira answered \(s) \(detail)" + (jiraMessages.isEmpty ? "" : ": " + jiraMessages.joined(separator: " "))
+        default: return "\(kind): \(detail)"
+        }
+    }
+
+    /// Rails' `to_sentence`: "a", "a and b", "a, b and c".
+    static func sentence(_ items: [String]) -> String {
+        switch items.count {
+        case 0: return ""
+        case 1: return items[0]
+        case 2: return "\(items[0]) and \(items[1])"
+        default: return items.dropLast().joined(separator: ", ") + " and " + items.last!
+        }
+    }
+
+    /// Strips markup from a message Jira sent, as GitLab's sanitizer does before showing it.
+    static func sanitize(_ text: String) -> String {
+        var out = ""
+        var inTag = false
+        for ch in text {
+            if ch == "<" { inTag = true; continue }
+            if ch == ">" && inTag { inTag = false; continue }
+            if !inTag { out.append(ch) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,276 @@
+import AsyncHTTPClient
+import Foundation
+import Integration
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Talks to Jira's REST API v2 (and v3 for Cloud search), one call per method.
+///
+/// Every call resolves and checks the target first (the outbound guard), sends Basic or Bearer auth,
+/// and turns any failure into a `JiraError` with GitLab's texts.
+public final class JiraHTTPClient: Sendable {
+    /// GitLab's timeouts: open 10 s, read 20 s, and a total of at least 30 s.
+    public struct Timeouts: Sendable {
+        public var connect: TimeAmount
+        public var read: TimeAmount
+        public var total: TimeAmount
+
+        public init(connect: TimeAmount = .seconds(10), read: TimeAmount = .seconds(20), total: TimeAmount = .seconds(30)) {
+            self.connect = connect
+            self.read = read
+            self.total = total
+        }
+    }
+
+    public struct Configuration: Sendable {
+        public var timeouts: Timeouts
+        public var outboundGuard: OutboundGuard
+        /// The largest response body read; bigger answers are an invalid response.
+        public var maxResponseBytes: Int
+
+        public init(allowLocalRequests: Bool, timeouts: Timeouts = Timeouts(), resolver: any HostResolver = SystemHostResolver(), maxResponseBytes: Int = 16 << 20) {
+            self.timeouts = timeouts
+            self.outboundGuard = OutboundGuard(allowLocalRequests: allowLocalRequests, resolver: resolver)
+            self.maxResponseBytes = maxResponseBytes
+        }
+    }
+
+    private let http: HTTPClient
+    private let ownsHTTP: Bool
+    public let configuration: Configuration
+
+    /// A client with its own connection pool; call `shutdown()` when done.
+    public init(configuration: Configuration) {
+        var httpConfig = HTTPClient.Configuration()
+        httpConfig.timeout = .init(connect: configuration.timeouts.connect, read: configuration.timeouts.read)
+        httpConfig.redirectConfiguration = .disallow
+        httpConfig.decompression = .enabled(limit: .ratio(50))
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
+        self.ownsHTTP = true
+        self.configuration = configuration
+    }
+
+    public func shutdown() async throws {
+        if ownsHTTP { try await http.shutdown() }
+    }
+
+    // MARK: Calls
+
+    public func serverInfo(_ c: JiraConnection, logger: Logger) async throws(JiraError) -> ServerInfo {
+        let json = try await send(c, .GET, "/rest/api/2/serverInfo", logger: logger)
+        return ServerInfo(deploymentType: json["deploymentType"]?.string, version: json["version"]?.string, raw: json)
+    }
+
+    public func myself(_ c: JiraConnection, logger: Logger) async throws(JiraError) -> JSONValue {
+        try await send(c, .GET, "/rest/api/2/myself", logger: logger)
+    }
+
+    /// `GET issue/{key}`, with `expand` (e.g. `transitions`, `renderedFields`) when given.
+    public func issue(_ c: JiraConnection, key: String, expand: [String] = [], logger: Logger) async throws(JiraError) -> JiraIssue {
+        var query: [(String, String)] = []
+        if !expand.isEmpty { query.append(("expand", expand.joined(separator: ","))) }
+        let json = try await send(c, .GET, "/rest/api/2/issue/\(Self.pathSegment(key))", query: query, logger: logger)
+        guard let id = json["id"]?.idString, let k = json["key"]?.string else {
+            throw JiraError(kind: .invalidResponse, detail: "Jira's issue document has no id or key")
+        }
+        return JiraIssue(id: id, key: k, raw: json)
+    }
+
+    public func comments(_ c: JiraConnection, issue: String, logger: Logger) async throws(JiraError) -> [JiraComment] {
+        var all: [JiraComment] = []
+        var startAt = 0
+        while true {
+            let json = try await send(c, .GET, "/rest/api/2/issue/\(Self.pathSegment(issue))/comment",
+                                      query: [("startAt", String(startAt)), ("maxResults", "100")], logger: logger)
+            let page = (json["comments"]?.array ?? []).compactMap(JiraComment.init(json:))
+            all += page
+            let total = Int(json["total"]?.number ?? 0)
+            startAt += page.count
+            if page.isEmpty || startAt >= total { return all }
+        }
+    }
+
+    public func addComment(_ c: JiraConnection, issue: String, body: String, logger: Logger) async throws(JiraError) -> JiraComment {
+        let json = try await send(c, .POST, "/rest/api/2/issue/\(Self.pathSegment(issue))/comment", body: .object(["body": .string(body)]), logger: logger)
+        guard let comment = JiraComment(json: json) else { throw JiraError(kind: .invalidResponse, detail: "Jira's comment has no id") }
+        return comment
+    }
+
+    public func remoteLinks(_ c: JiraConnection, issue: String, logger: Logger) async throws(JiraError) -> [RemoteLink] {
+        let json = try await send(c, .GET, "/rest/api/2/issue/\(Self.pathSegment(issue))/remotelink", logger: logger)
+        return (json.array ?? []).compactMap(RemoteLink.init(json:))
+    }
+
+    /// Creates the link, or updates the one with the same `globalId` (Jira upserts on it).
+    public func upsertRemoteLink(_ c: JiraConnection, issue: String, link: RemoteLinkRequest, logger: Logger) async throws(JiraError) -> String {
+        let json = try await send(c, .POST, "/rest/api/2/issue/\(Self.pathSegment(issue))/remotelink", body: try Self.encode(link), logger: logger)
+        guard let id = json["id"]?.idString else { throw JiraError(kind: .invalidResponse, detail: "Jira's remote link answer has no id") }
+        return id
+    }
+
+    /// Updates the remote link with id `linkID` in place.
+    public func updateRemoteLink(_ c: JiraConnection, issue: String, linkID: String, link: RemoteLinkRequest, logger: Logger) async throws(JiraError) {
+        _ = try await send(c, .PUT, "/rest/api/2/issue/\(Self.pathSegment(issue))/remotelink/\(Self.pathSegment(linkID))", body: try Self.encode(link), logger: logger)
+    }
+
+    public func transitions(_ c: JiraConnection, issue: String, logger: Logger) async throws(JiraError) -> [JiraTransition] {
+        let json = try await send(c, .GET, "/rest/api/2/issue/\(Self.pathSegment(issue))/transitions", logger: logger)
+        return (json["transitions"]?.array ?? []).compactMap(JiraTransition.init(json:))
+    }
+
+    public func doTransition(_ c: JiraConnection, issue: String, transitionID: String, logger: Logger) async throws(JiraError) {
+        _ = try await send(c, .POST, "/rest/api/2/issue/\(Self.pathSegment(issue))/transitions",
+                           body: .object(["transition": .object(["id": .string(transitionID)])]), logger: logger)
+    }
+
+    public func project(_ c: JiraConnection, key: String, logger: Logger) async throws(JiraError) -> JiraProject {
+        let json = try await send(c, .GET, "/rest/api/2/project/\(Self.pathSegment(key))", logger: logger)
+        guard let id = json["id"]?.idString else { throw JiraError(kind: .invalidResponse, detail: "Jira's project has no id") }
+        return JiraProject(id: id, key: json["key"]?.string ?? key, name: json["name"]?.string ?? "",
+                           issueTypes: (json["issueTypes"]?.array ?? []).compactMap(JiraIssueType.init(json:)))
+    }
+
+    public func issueTypes(_ c: JiraConnection, logger: Logger) async throws(JiraError) -> [JiraIssueType] {
+        let json = try await send(c, .GET, "/rest/api/2/issuetype", logger: logger)
+        return (json.array ?? []).compactMap(JiraIssueType.init(json:))
+    }
+
+    /// `POST issue` with the given `fields` document.
+    public func createIssue(_ c: JiraConnection, fields: JSONValue, logger: Logger) async throws(JiraError) -> CreatedIssue {
+        let json = try await send(c, .POST, "/rest/api/2/issue", body: .object(["fields": fields]), logger: logger)
+        guard let id = json["id"]?.idString, let key = json["key"]?.string else {
+            throw JiraError(kind: .invalidResponse, detail: "Jira's created issue has no id or key")
+        }
+        return CreatedIssue(id: id, key: key)
+    }
+
+    /// Server/Data Center search: `GET /rest/api/2/search` paged by `startAt`.
+    public func searchServer(_ c: JiraConnection, jql: String, startAt: Int, maxResults: Int, fields: [String], logger: Logger) async throws(JiraError) -> SearchPage {
+        let json = try await send(c, .GET, "/rest/api/2/search", query: [
+            ("jql", jql), ("maxResults", String(maxResults)), ("startAt", String(startAt)), ("fields", fields.joined(separator: ",")),
+        ], logger: logger)
+        let issues = json["issues"]?.array ?? []
+        let total = Int(json["total"]?.number ?? 0)
+        return SearchPage(issues: issues, total: total, isLast: total <= startAt + issues.count, nextPageToken: nil)
+    }
+
+    /// Cloud search: `GET /rest/api/3/search/jql` paged by `nextPageToken`.
+    public func searchCloud(_ c: JiraConnection, jql: String, nextPageToken: String?, maxResults: Int, fields: [String], logger: Logger) async throws(JiraError) -> SearchPage {
+        var query = [("jql", jql), ("maxResults", String(maxResults)), ("fields", fields.joined(separator: ","))]
+        if let nextPageToken { query.append(("nextPageToken", nextPageToken)) }
+        let json = try await send(c, .GET, "/rest/api/3/search/jql", query: query, logger: logger)
+        return SearchPage(issues: json["issues"]?.array ?? [], total: nil, isLast: json["isLast"]?.bool ?? false,
+                          nextPageToken: json["nextPageToken"]?.string)
+    }
+
+    // MARK: Transport
+
+    private func send(_ c: JiraConnection, _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil, logger: Logger) async throws(JiraError) -> JSONValue {
+        try await configuration.outboundGuard.check(host: c.base.host)
+        var url = c.base.endpoint(path)
+        if !query.isEmpty {
+            url += "?" + query.map { "\(Self.queryEscape($0.0))=\(Self.queryEscape($0.1))" }.joined(separator: "&")
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "jira-bridge")
+        switch c.credentials {
+        case .basic(let username, let password):
+            let token = Data("\(username):\(password)".utf8).base64EncodedString()
+            request.headers.add(name: "Authorization", value: "Basic \(token)")
+            // GitLab sends this for Oracle WebGate in front of Jira; harmless elsewhere.
+            request.headers.add(name: "Cookie", value: "OBBasicAuth=fromDialog")
+        case .bearer(let token):
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
+        if let body {
+            let data: Data
+            do { data = try JSONEncoder().encode(body) } catch { throw JiraError(kind: .invalidResponse, detail: "could not encode the request") }
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: data))
+        }
+        let started = ContinuousClock.now
+        var log = logger
+        log[metadataKey: "jira_site"] = "\(c.site)"
+        log[metadataKey: "jira_path"] = "\(path)"
+        log[metadataKey: "method"] = "\(method.rawValue)"
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: configuration.timeouts.total, logger: logger)
+            bytes = try await response.body.collect(upTo: configuration.maxResponseBytes)
+        } catch {
+            let mapped = Self.classify(error)
+            log.warning("Jira request failed", metadata: ["error": "\(mapped.description)"])
+            throw mapped
+        }
+        let elapsed = ContinuousClock.now - started
+        log.debug("Jira request", metadata: ["status": "\(response.status.code)", "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)"])
+        let data = Data(bytes.readableBytesView)
+        guard (200..<300).contains(response.status.code) else {
+            let messages = Self.errorMessages(data)
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            throw JiraError(kind: .http(status: Int(response.status.code)), detail: response.status.reasonPhrase,
+                            jiraMessages: messages, retryAfterSeconds: retryAfter)
+        }
+        if data.isEmpty { return .null }
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw JiraError(kind: .invalidResponse, detail: "Jira answered \(response.status.code) with a body that is not JSON")
+        }
+    }
+
+    private static func encode<T: Encodable>(_ value: T) throws(JiraError) -> JSONValue {
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        } catch {
+            throw JiraError(kind: .invalidResponse, detail: "could not encode the request")
+        }
+    }
+
+    /// `errorMessages` and the values of `errors` in a Jira error body (bodies above 5000 bytes are ignored, as GitLab does).
+    static func errorMessages(_ data: Data) -> [String] {
+        guard data.count <= 5000, let json = try? JSONDecoder().decode(JSONValue.self, from: data) else { return [] }
+        var out = (json["errorMessages"]?.array ?? []).compactMap(\.string)
+        if let errors = json["errors"]?.object {
+            for key in errors.keys.sorted() { if let s = errors[key]?.string { out.append(s) } }
+        }
+        return out
+    }
+
+    static func classify(_ error: any Error) -> JiraError {
+        if let e = error as? JiraError { return e }
+        let text = String(describing: error)
+        let typeName = String(reflecting: type(of: error))
+        if let e = error as? HTTPClientError {
+            if [HTTPClientError.connectTimeout, .readTimeout, .deadlineExceeded, .writeTimeout].contains(e) {
+                return JiraError(kind: .timeout, detail: "Net::ReadTimeout: \(text)")
+            }
+            if [HTTPClientError.invalidURL, .emptyHost].contains(e) {
+                return JiraError(kind: .invalidURL, detail: text)
+            }
+            if e == .bodyLengthMismatch || text.contains("tooManyBytes") {
+                return JiraError(kind: .invalidResponse, detail: text)
+            }
+        }
+        if typeName.contains("SSL") || typeName.contains("TLS") || text.contains("SSL") || text.contains("handshake") {
+            return JiraError(kind: .tls, detail: text)
+        }
+        if text.lowercased().contains("timeout") || text.lowercased().contains("timed out") {
+            return JiraError(kind: .timeout, detail: text)
+        }
+        return JiraError(kind: .connectionFailed, detail: text)
+    }
+
+    /// Escapes one path segment (an issue key, a link id) so it cannot change the path.
+    static func pathSegment(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#;"))) ?? s
+    }
+
+    static func queryEscape(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+    }
+}

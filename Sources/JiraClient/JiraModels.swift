@@ -1,0 +1,164 @@
+import Integration
+
+/// Where and as whom to reach Jira, taken from an integration's settings.
+public struct JiraConnection: Sendable, Equatable {
+    public enum Credentials: Sendable, Equatable {
+        case basic(username: String, password: String)
+        case bearer(token: String)
+    }
+
+    /// The REST base: `api_url` when set, else `url`, with its context path.
+    public var base: JiraURL
+    public var credentials: Credentials
+
+    public init(base: JiraURL, credentials: Credentials) {
+        self.base = base
+        self.credentials = credentials
+    }
+
+    /// The connection of `settings`, or `.invalidURL` when it has no usable URL.
+    public init(settings: JiraSettings) throws(JiraError) {
+        guard let text = settings.clientURL, let url = JiraURL(text) else {
+            throw JiraError(kind: .invalidURL, detail: "The Jira URL is missing or not an absolute http(s) URL")
+        }
+        self.base = url
+        let password = settings.password ?? ""
+        if settings.authType == JiraAuthType.personalAccessToken.rawValue {
+            self.credentials = .bearer(token: password)
+        } else {
+            self.credentials = .basic(username: (settings.username ?? "").trimmingWhitespace(), password: password)
+        }
+    }
+
+    /// The site, for logs and metrics: never includes credentials.
+    public var site: String { base.origin + base.contextPath }
+}
+
+/// The parts of `serverInfo` jira-bridge reads, plus the whole document.
+public struct ServerInfo: Sendable, Equatable {
+    public var deploymentType: String?
+    public var version: String?
+    public var raw: JSONValue
+}
+
+/// A Jira issue as `GET issue/{key}` returns it.
+public struct JiraIssue: Sendable, Equatable {
+    public var id: String
+    public var key: String
+    public var raw: JSONValue
+
+    public var fields: JSONValue? { raw["fields"] }
+    /// Whether Jira shows a resolution (GitLab's "already resolved" and "solved" test).
+    public var isResolved: Bool {
+        guard let r = fields?["resolution"] else { return false }
+        return !r.isNull
+    }
+    /// The transitions embedded by `expand=transitions`.
+    public var transitions: [JiraTransition] {
+        (raw["transitions"]?.array ?? []).compactMap(JiraTransition.init(json:))
+    }
+    /// Comments embedded in the issue's `comment` field.
+    public var comments: [JiraComment] {
+        (fields?["comment"]?["comments"]?.array ?? []).compactMap(JiraComment.init(json:))
+    }
+}
+
+public struct JiraComment: Sendable, Equatable {
+    public var id: String
+    public var body: String
+
+    init?(json: JSONValue) {
+        guard let id = json["id"]?.idString else { return nil }
+        self.id = id
+        self.body = json["body"]?.string ?? ""
+    }
+}
+
+public struct JiraTransition: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    /// `to.statusCategory.key`, e.g. `done`.
+    public var targetCategoryKey: String?
+
+    init?(json: JSONValue) {
+        guard let id = json["id"]?.idString else { return nil }
+        self.id = id
+        self.name = json["name"]?.string ?? ""
+        self.targetCategoryKey = json["to"]?["statusCategory"]?["key"]?.string
+    }
+}
+
+/// A remote link on an issue, read back from `GET issue/{key}/remotelink`.
+public struct RemoteLink: Sendable, Equatable {
+    public var id: String
+    public var globalID: String?
+    public var url: String?
+    public var title: String?
+    public var resolved: Bool
+
+    init?(json: JSONValue) {
+        guard let id = json["id"]?.idString else { return nil }
+        self.id = id
+        self.globalID = json["globalId"]?.string
+        self.url = json["object"]?["url"]?.string
+        self.title = json["object"]?["title"]?.string
+        self.resolved = json["object"]?["status"]?["resolved"]?.bool ?? false
+    }
+}
+
+/// What a remote link says; sent as `POST issue/{key}/remotelink` (upsert by `globalId`).
+public struct RemoteLinkRequest: Sendable, Equatable, Encodable {
+    public struct Object: Sendable, Equatable, Encodable {
+        public struct Status: Sendable, Equatable, Encodable { public var resolved: Bool }
+        public struct Icon: Sendable, Equatable, Encodable { public var title: String; public var url16x16: String }
+        public var url: String
+        public var title: String
+        public var status: Status
+        public var icon: Icon?
+    }
+    public var globalId: String
+    public var relationship: String
+    public var object: Object
+
+    public init(globalId: String, relationship: String, url: String, title: String, resolved: Bool, iconTitle: String? = nil, iconURL: String? = nil) {
+        self.globalId = globalId
+        self.relationship = relationship
+        self.object = Object(url: url, title: title, status: .init(resolved: resolved),
+                             icon: iconURL.map { Object.Icon(title: iconTitle ?? "", url16x16: $0) })
+    }
+}
+
+public struct JiraIssueType: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var description: String
+    public var subtask: Bool
+
+    init?(json: JSONValue) {
+        guard let id = json["id"]?.idString else { return nil }
+        self.id = id
+        self.name = json["name"]?.string ?? ""
+        self.description = json["description"]?.string ?? ""
+        self.subtask = json["subtask"]?.bool ?? false
+    }
+}
+
+public struct JiraProject: Sendable, Equatable {
+    public var id: String
+    public var key: String
+    public var name: String
+    public var issueTypes: [JiraIssueType]
+}
+
+public struct CreatedIssue: Sendable, Equatable {
+    public var id: String
+    public var key: String
+}
+
+/// One page of search results: Server pages by `startAt` with a total; Cloud by `nextPageToken`.
+public struct SearchPage: Sendable, Equatable {
+    public var issues: [JSONValue]
+    public var total: Int?
+    public var isLast: Bool
+    public var nextPageToken: String?
+}

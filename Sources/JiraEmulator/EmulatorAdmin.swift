@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+
+/// The emulator's own control API under `/_emulator`: seed data, inject faults, read the request record.
+struct EmulatorAdmin {
+    let state: EmulatorState
+
+    func handle(method: String, path: String, body: Data) async throws -> Response {
+        let doc = object(body) ?? [:]
+        switch (method, path) {
+        case ("POST", "/_emulator/reset"):
+            await state.reset()
+            return json(200, ["ok": true])
+        case ("POST", "/_emulator/projects"):
+            guard let key = doc["key"] as? String, !key.isEmpty else { return error(400, "key is required") }
+            let p = await state.addProject(key: key, name: doc["name"] as? String, requiredFields: doc["required_fields"] as? [String] ?? [])
+            return json(201, ["id": p.id, "key": p.key, "name": p.name])
+        case ("POST", "/_emulator/issues"):
+            guard let project = doc["project"] as? String, let summary = doc["summary"] as? String else {
+                return error(400, "project and summary are required")
+            }
+            let issue = await state.addIssue(projectKey: project, summary: summary, description: doc["description"] as? String,
+                                             labels: doc["labels"] as? [String] ?? [], statusName: doc["status"] as? String ?? "To Do",
+                                             reporter: doc["reporter"] as? String ?? "alice", assignee: doc["assignee"] as? String)
+            return json(201, ["id": issue.id, "key": issue.key])
+        case ("POST", "/_emulator/faults"):
+            await state.addFault(EmulatedFault(
+                method: doc["method"] as? String, pathContains: doc["path"] as? String, status: doc["status"] as? Int,
+                retryAfter: doc["retry_after"] as? Int, delayMilliseconds: doc["delay_ms"] as? Int ?? 0,
+                dropConnection: doc["drop"] as? Bool ?? false, times: doc["times"] as? Int ?? 1))
+            return json(201, ["ok": true])
+        case ("DELETE", "/_emulator/faults"):
+            await state.clearFaults()
+            return json(200, ["ok": true])
+        case ("POST", "/_emulator/config"):
+            if let v = doc["resolution_on_done"] as? Bool { await state.setResolutionOnDone(v) }
+            return json(200, ["ok": true])
+        case ("GET", "/_emulator/requests"):
+            let data = try JSONEncoder().encode(await state.requests)
+            return raw(200, data)
+        default:
+            if method == "GET", path.hasPrefix("/_emulator/issues/") {
+                let key = String(path.dropFirst("/_emulator/issues/".count))
+                guard let issue = await state.issue(key) else { return error(404, "no issue \(key)") }
+                return json(200, [
+                    "key": issue.key, "status_id": issue.statusID, "resolution": issue.resolution ?? NSNull(),
+                    "comments": issue.comments.map { ["id": $0.id, "body": $0.body] },
+                    "remote_links": issue.remoteLinks.map { ["id": $0.id, "globalId": $0.globalId ?? NSNull(), "object": object($0.objectJSON) ?? [:]] as [String: Any] },
+                ] as [String: Any])
+            }
+            return error(404, "unknown emulator endpoint \(method) \(path)")
+        }
+    }
+}

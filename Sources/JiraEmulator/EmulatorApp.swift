@@ -1,0 +1,115 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// How to run the emulator.
+public struct EmulatorConfiguration: Sendable {
+    public var deployment: EmulatedDeployment
+    /// A path prefix Jira is served under, e.g. `/jira`; empty for the root.
+    public var contextPath: String
+    /// Where to append every REST request as JSON Lines, for the OpenAPI contract check.
+    public var recordFile: URL?
+
+    public init(deployment: EmulatedDeployment = .server, contextPath: String = "", recordFile: URL? = nil) {
+        self.deployment = deployment
+        self.contextPath = contextPath
+        self.recordFile = recordFile
+    }
+}
+
+/// Builds the emulator's HTTP application around a state.
+public enum JiraEmulator {
+    public static func buildApplication(
+        state: EmulatorState, configuration: EmulatorConfiguration, host: String = "127.0.0.1", port: Int = 0,
+        logger: Logger = Logger(label: "jira-emulator"),
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router(context: BasicRequestContext.self)
+        let handler = EmulatorHandler(state: state, configuration: configuration)
+        for method in [HTTPRequest.Method.get, .post, .put, .delete] {
+            router.on("**", method: method) { request, _ in try await handler.handle(request) }
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "jira-emulator"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+}
+
+struct EmulatorHandler: Sendable {
+    let state: EmulatorState
+    let configuration: EmulatorConfiguration
+
+    func handle(_ request: Request) async throws -> Response {
+        var path = request.uri.path
+        let method = request.method.rawValue
+        let body = try await request.body.collect(upTo: 8 << 20)
+        let bodyData = Data(body.readableBytesView)
+        if path.hasPrefix("/_emulator/") || path == "/_emulator" {
+            return try await EmulatorAdmin(state: state).handle(method: method, path: path, body: bodyData)
+        }
+        if !configuration.contextPath.isEmpty {
+            guard path.hasPrefix(configuration.contextPath + "/") else { return error(404, "Not Found: \(path)") }
+            path = String(path.dropFirst(configuration.contextPath.count))
+        }
+        let response = await respond(request: request, method: method, path: path, body: bodyData)
+        let auth = request.headers[.authorization].map { String($0.prefix { $0 != " " }) }
+        await state.record(RecordedRequest(
+            method: method, path: path, query: request.uri.query ?? "",
+            contentType: request.headers[.contentType], authScheme: auth,
+            body: bodyData.isEmpty ? nil : String(decoding: bodyData, as: UTF8.self),
+            status: Int(response.status.code), deployment: configuration.deployment.rawValue))
+        return response
+    }
+
+    private func respond(request: Request, method: String, path: String, body: Data) async -> Response {
+        if let fault = await state.takeFault(method: method, path: path) {
+            if fault.delayMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(fault.delayMilliseconds)) }
+            if fault.dropConnection {
+                struct Dropped: Error {}
+                return Response(status: .ok, headers: [.contentType: "application/json", .contentLength: "1000"],
+                                 body: ResponseBody { _ in throw Dropped() })
+            }
+            if let status = fault.status {
+                var response = fault.body.map { raw(status, Data($0.utf8)) } ?? error(status, HTTPResponse.Status(code: status).reasonPhrase)
+                if let ra = fault.retryAfter { response.headers[.retryAfter] = String(ra) }
+                return response
+            }
+        }
+        let user: EmulatedUser?
+        switch await state.authenticate(request.headers[.authorization]) {
+        case .refused:
+            var r = raw(401, Data("<html><body>Basic authentication failure</body></html>".utf8), contentType: "text/html")
+            r.headers[.wwwAuthenticate] = "Basic realm=\"protected-area\""
+            return r
+        case .anonymous: user = nil
+        case .user(let u): user = u
+        }
+        let rest = RestAPI(state: state, deployment: configuration.deployment, baseURL: baseURL(request))
+        var query: [String: String] = [:]
+        for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
+        return await rest.respond(method: method, path: path, query: query, body: body, user: user)
+    }
+
+    private func baseURL(_ request: Request) -> String {
+        let host = request.head.authority ?? "127.0.0.1"
+        return "http://\(host)\(configuration.contextPath)"
+    }
+}
+
+/// A JSON response.
+func json(_ status: Int, _ object: Any) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    return raw(status, data)
+}
+
+func raw(_ status: Int, _ data: Data, contentType: String = "application/json;charset=UTF-8") -> Response {
+    Response(status: .init(code: status), headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// Jira's error document: `{"errorMessages": [...], "errors": {...}}`.
+func error(_ status: Int, _ message: String?, errors: [String: String] = [:]) -> Response {
+    json(status, ["errorMessages": message.map { [$0] } ?? [], "errors": errors] as [String: Any])
+}

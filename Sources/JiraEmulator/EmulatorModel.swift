@@ -1,0 +1,132 @@
+import Foundation
+
+/// Which Jira product the emulator pretends to be.
+public enum EmulatedDeployment: String, Sendable {
+    case server, cloud
+}
+
+/// A Jira user the emulator knows, and the credentials it accepts for them.
+public struct EmulatedUser: Sendable, Equatable {
+    public var name: String
+    public var email: String
+    public var displayName: String
+    public var accountId: String
+    /// The password (Server) or API token (Cloud) accepted with Basic auth.
+    public var password: String
+    /// A personal access token accepted as `Bearer` (Server only).
+    public var personalAccessToken: String?
+
+    public init(name: String, email: String, displayName: String, accountId: String, password: String, personalAccessToken: String? = nil) {
+        self.name = name
+        self.email = email
+        self.displayName = displayName
+        self.accountId = accountId
+        self.password = password
+        self.personalAccessToken = personalAccessToken
+    }
+}
+
+/// A status and its category (`new`, `indeterminate`, `done`).
+public struct EmulatedStatus: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var categoryKey: String
+    public var categoryID: Int
+    public var categoryName: String
+}
+
+/// A workflow transition into a status.
+public struct EmulatedTransition: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var toStatusID: String
+}
+
+public struct EmulatedIssueType: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var description: String
+    public var subtask: Bool
+}
+
+public struct EmulatedProject: Sendable, Equatable {
+    public var id: String
+    public var key: String
+    public var name: String
+    /// Fields `POST issue` must carry, e.g. `components` ("Components is required.").
+    public var requiredFields: [String]
+}
+
+public struct EmulatedComment: Sendable, Equatable {
+    public var id: String
+    public var body: String
+    public var author: String
+    public var created: Date
+}
+
+public struct EmulatedRemoteLink: Sendable, Equatable {
+    public var id: Int
+    public var globalId: String?
+    public var relationship: String?
+    /// The whole `object` document as sent.
+    public var objectJSON: Data
+}
+
+public struct EmulatedIssue: Sendable, Equatable {
+    public var id: String
+    public var key: String
+    public var projectKey: String
+    public var summary: String
+    public var description: String?
+    public var issueTypeID: String
+    public var statusID: String
+    public var resolution: String?
+    public var resolutionDate: Date?
+    public var labels: [String]
+    public var reporter: String?
+    public var assignee: String?
+    public var created: Date
+    public var updated: Date
+    public var comments: [EmulatedComment] = []
+    public var remoteLinks: [EmulatedRemoteLink] = []
+    /// Extra fields sent on create (custom fields, components), kept as JSON.
+    public var extraFields: Data?
+}
+
+/// A fault to inject: the next `times` matching requests get it.
+public struct EmulatedFault: Sendable, Equatable {
+    public var method: String?
+    /// Matches when the request path (after the context path) contains this text.
+    public var pathContains: String?
+    public var status: Int?
+    public var retryAfter: Int?
+    public var delayMilliseconds: Int
+    public var dropConnection: Bool
+    public var times: Int
+    /// A JSON error body to send with `status`; a Jira-shaped one is made when nil.
+    public var body: String?
+
+    public init(method: String? = nil, pathContains: String? = nil, status: Int? = nil, retryAfter: Int? = nil,
+                delayMilliseconds: Int = 0, dropConnection: Bool = false, times: Int = 1, body: String? = nil) {
+        self.method = method
+        self.pathContains = pathContains
+        self.status = status
+        self.retryAfter = retryAfter
+        self.delayMilliseconds = delayMilliseconds
+        self.dropConnection = dropConnection
+        self.times = times
+        self.body = body
+    }
+}
+
+/// One request the emulator received, as the contract check reads it.
+public struct RecordedRequest: Sendable, Equatable, Codable {
+    public var method: String
+    public var path: String
+    public var query: String
+    public var contentType: String?
+    public var authScheme: String?
+    public var body: String?
+    public var status: Int
+    public var deployment: String
+}

@@ -1,0 +1,249 @@
+import Foundation
+
+/// The emulator's whole state: users, projects, issues, workflow, faults and the request record.
+public actor EmulatorState {
+    public let deployment: EmulatedDeployment
+    public private(set) var users: [EmulatedUser]
+    public private(set) var projects: [String: EmulatedProject] = [:]
+    public private(set) var issues: [String: EmulatedIssue] = [:]
+    public let issueTypes: [EmulatedIssueType]
+    public let statuses: [EmulatedStatus]
+    public let transitions: [EmulatedTransition]
+    /// Whether a transition into the done category sets a resolution (real workflows may not).
+    public var resolutionOnDone = true
+    private var faults: [EmulatedFault] = []
+    public private(set) var requests: [RecordedRequest] = []
+    private var nextIssueID = 10000
+    private var nextCommentID = 20000
+    private var nextLinkID = 30000
+    private var nextProjectID = 10100
+    private let recordFile: URL?
+
+    public init(deployment: EmulatedDeployment, recordFile: URL? = nil) {
+        self.deployment = deployment
+        self.recordFile = recordFile
+        self.users = [
+            EmulatedUser(name: "jira-bot", email: "jira-bot@example.com", displayName: "Jira Bot",
+                         accountId: "5b10a2844c20165700ede21g", password: "secret-token", personalAccessToken: "pat-secret"),
+            EmulatedUser(name: "alice", email: "alice@example.com", displayName: "Alice Adams",
+                         accountId: "5b10ac8d82e05b22cc7d4ef5", password: "alice-pass"),
+        ]
+        self.issueTypes = [
+            EmulatedIssueType(id: "10001", name: "Bug", description: "A problem which impairs or prevents the functions of the product.", subtask: false),
+            EmulatedIssueType(id: "10002", name: "Task", description: "A task that needs to be done.", subtask: false),
+            EmulatedIssueType(id: "10003", name: "Story", description: "A user story.", subtask: false),
+            EmulatedIssueType(id: "10004", name: "Sub-task", description: "The sub-task of the issue", subtask: true),
+        ]
+        self.statuses = [
+            EmulatedStatus(id: "1", name: "To Do", categoryKey: "new", categoryID: 2, categoryName: "To Do"),
+            EmulatedStatus(id: "3", name: "In Progress", categoryKey: "indeterminate", categoryID: 4, categoryName: "In Progress"),
+            EmulatedStatus(id: "10001", name: "Done", categoryKey: "done", categoryID: 3, categoryName: "Done"),
+        ]
+        self.transitions = [
+            EmulatedTransition(id: "11", name: "To Do", toStatusID: "1"),
+            EmulatedTransition(id: "21", name: "In Progress", toStatusID: "3"),
+            EmulatedTransition(id: "31", name: "Done", toStatusID: "10001"),
+        ]
+    }
+
+    // MARK: Seeding
+
+    public func reset() {
+        projects = [:]
+        issues = [:]
+        faults = []
+        requests = []
+        resolutionOnDone = true
+    }
+
+    @discardableResult
+    public func addProject(key: String, name: String? = nil, requiredFields: [String] = []) -> EmulatedProject {
+        nextProjectID += 1
+        let p = EmulatedProject(id: String(nextProjectID), key: key, name: name ?? key, requiredFields: requiredFields)
+        projects[key] = p
+        return p
+    }
+
+    @discardableResult
+    public func addIssue(projectKey: String, summary: String, description: String? = nil, labels: [String] = [],
+                         statusName: String = "To Do", reporter: String? = "alice", assignee: String? = nil,
+                         issueTypeID: String = "10001", created: Date = Date()) -> EmulatedIssue {
+        if projects[projectKey] == nil { addProject(key: projectKey) }
+        let number = issues.values.filter { $0.projectKey == projectKey }.count + 1
+        nextIssueID += 1
+        let status = statuses.first { $0.name == statusName } ?? statuses[0]
+        let done = status.categoryKey == "done"
+        let issue = EmulatedIssue(id: String(nextIssueID), key: "\(projectKey)-\(number)", projectKey: projectKey, summary: summary,
+                                  description: description, issueTypeID: issueTypeID, statusID: status.id,
+                                  resolution: done ? "Done" : nil, resolutionDate: done ? created : nil, labels: labels,
+                                  reporter: reporter, assignee: assignee, created: created, updated: created)
+        issues[issue.key] = issue
+        return issue
+    }
+
+    public func setResolutionOnDone(_ value: Bool) { resolutionOnDone = value }
+
+    public func addUser(_ user: EmulatedUser) { users.append(user) }
+
+    public func addFault(_ fault: EmulatedFault) { faults.append(fault) }
+
+    public func clearFaults() { faults = [] }
+
+    public func issue(_ key: String) -> EmulatedIssue? { issues[key] ?? issues.values.first { $0.id == key } }
+
+    // MARK: Requests and faults
+
+    /// Takes the first fault matching this request, counting it down.
+    func takeFault(method: String, path: String) -> EmulatedFault? {
+        guard let i = faults.firstIndex(where: { f in
+            (f.method == nil || f.method == method) && (f.pathContains == nil || path.contains(f.pathContains!))
+        }) else { return nil }
+        let fault = faults[i]
+        faults[i].times -= 1
+        if faults[i].times <= 0 { faults.remove(at: i) }
+        return fault
+    }
+
+    func record(_ request: RecordedRequest) {
+        requests.append(request)
+        guard let recordFile, var line = try? JSONEncoder().encode(request) else { return }
+        line.append(0x0A)
+        if let handle = try? FileHandle(forWritingTo: recordFile) {
+            handle.seekToEndOfFile()
+            handle.write(line)
+            try? handle.close()
+        } else {
+            try? line.write(to: recordFile)
+        }
+    }
+
+    public func clearRequests() { requests = [] }
+
+    // MARK: Authentication
+
+    /// The user the `Authorization` header names, `.anonymous` without one, `.refused` when wrong.
+    func authenticate(_ header: String?) -> Authentication {
+        guard let header, !header.isEmpty else { return .anonymous }
+        if header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
+           let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") {
+            let login = String(text[..<colon])
+            let secret = String(text[text.index(after: colon)...])
+            let match = users.first { u in
+                (deployment == .cloud ? u.email == login : (u.name == login || u.email == login)) && u.password == secret
+            }
+            return match.map { .user($0) } ?? .refused
+        }
+        if header.hasPrefix("Bearer "), deployment == .server {
+            let token = String(header.dropFirst(7))
+            return users.first { $0.personalAccessToken == token }.map { .user($0) } ?? .refused
+        }
+        return .refused
+    }
+
+    enum Authentication {
+        case anonymous
+        case user(EmulatedUser)
+        case refused
+    }
+
+    // MARK: Mutations used by the REST handlers
+
+    func addComment(issueKey: String, body: String, author: String) -> EmulatedComment? {
+        guard var issue = issue(issueKey) else { return nil }
+        nextCommentID += 1
+        let c = EmulatedComment(id: String(nextCommentID), body: body, author: author, created: Date())
+        issue.comments.append(c)
+        issue.updated = Date()
+        issues[issue.key] = issue
+        return c
+    }
+
+    /// Creates the link, or replaces the one with the same `globalId`. Returns its id and whether it is new.
+    func upsertRemoteLink(issueKey: String, globalId: String?, relationship: String?, object: Data) -> (Int, Bool)? {
+        guard var issue = issue(issueKey) else { return nil }
+        if let globalId, let i = issue.remoteLinks.firstIndex(where: { $0.globalId == globalId }) {
+            issue.remoteLinks[i].objectJSON = object
+            issue.remoteLinks[i].relationship = relationship
+            issues[issue.key] = issue
+            return (issue.remoteLinks[i].id, false)
+        }
+        nextLinkID += 1
+        issue.remoteLinks.append(EmulatedRemoteLink(id: nextLinkID, globalId: globalId, relationship: relationship, objectJSON: object))
+        issues[issue.key] = issue
+        return (nextLinkID, true)
+    }
+
+    func updateRemoteLink(issueKey: String, linkID: Int, globalId: String?, relationship: String?, object: Data) -> Bool {
+        guard var issue = issue(issueKey), let i = issue.remoteLinks.firstIndex(where: { $0.id == linkID }) else { return false }
+        issue.remoteLinks[i].objectJSON = object
+        issue.remoteLinks[i].relationship = relationship
+        if let globalId { issue.remoteLinks[i].globalId = globalId }
+        issues[issue.key] = issue
+        return true
+    }
+
+    /// Applies a transition; nil when the issue is unknown, false when the id is not available.
+    func transition(issueKey: String, transitionID: String) -> Bool? {
+        guard var issue = issue(issueKey) else { return nil }
+        guard let t = availableTransitions(for: issue).first(where: { $0.id == transitionID }),
+              let status = statuses.first(where: { $0.id == t.toStatusID }) else { return false }
+        issue.statusID = status.id
+        if status.categoryKey == "done" {
+            if resolutionOnDone {
+                issue.resolution = "Done"
+                issue.resolutionDate = Date()
+            }
+        } else {
+            issue.resolution = nil
+            issue.resolutionDate = nil
+        }
+        issue.updated = Date()
+        issues[issue.key] = issue
+        return true
+    }
+
+    func availableTransitions(for issue: EmulatedIssue) -> [EmulatedTransition] {
+        transitions.filter { $0.toStatusID != issue.statusID }
+    }
+
+    /// Creates an issue from a `fields` document; returns Jira's field errors when required ones are missing.
+    func createIssue(fields: [String: Any], reporter: String) -> Result<EmulatedIssue, CreateIssueFailure> {
+        let projectRef = fields["project"] as? [String: Any]
+        let projectID = projectRef?["id"].map { "\($0)" }
+        let projectKey = projectRef?["key"] as? String
+        guard let project = projects.values.first(where: { $0.id == projectID || $0.key == projectKey }) else {
+            return .failure(CreateIssueFailure(errors: ["project": "valid project is required"]))
+        }
+        var errors: [String: String] = [:]
+        let typeID = (fields["issuetype"] as? [String: Any])?["id"].map { "\($0)" }
+        if typeID == nil || !issueTypes.contains(where: { $0.id == typeID }) { errors["issuetype"] = "valid issue type is required" }
+        let summary = fields["summary"] as? String ?? ""
+        if summary.isEmpty { errors["summary"] = "You must specify a summary of the issue." }
+        if summary.count > 255 { errors["summary"] = "You must specify a summary of the issue that is less than 255 characters." }
+        for required in project.requiredFields where fields[required] == nil {
+            errors[required] = "\(required.prefix(1).uppercased() + required.dropFirst()) is required."
+        }
+        if !errors.isEmpty { return .failure(CreateIssueFailure(errors: errors)) }
+        var extras = fields
+        for k in ["project", "issuetype", "summary", "description"] { extras.removeValue(forKey: k) }
+        var issue = addIssue(projectKey: project.key, summary: summary, description: fields["description"] as? String,
+                             reporter: reporter, issueTypeID: typeID!)
+        if !extras.isEmpty, let data = try? JSONSerialization.data(withJSONObject: extras, options: [.sortedKeys]) {
+            issue.extraFields = data
+            issues[issue.key] = issue
+        }
+        return .success(issue)
+    }
+
+    struct CreateIssueFailure: Error {
+        var errors: [String: String]
+    }
+
+    // MARK: Search
+
+    func search(jql: String) throws(JQLError) -> [EmulatedIssue] {
+        let query = try JQLQuery.parse(jql)
+        let matching = issues.values.filter { query.matches($0, statuses: statuses, users: users) }
+        return query.sorted(matching)
+    }
+}

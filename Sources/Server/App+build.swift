@@ -1,0 +1,70 @@
+import Hummingbird
+import Integration
+import JiraClient
+import Logging
+import Store
+
+/// Builds the router with every route of the API.
+public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration) -> Router<BridgeRequestContext> {
+    let router = Router(context: BridgeRequestContext.self)
+    router.add(middleware: RequestLogger())
+    router.get("/-/health") { _, _ in try JSONBody.response(.object(["status": .string("ok")])) }
+    router.get("/-/readiness") { _, _ in
+        do {
+            try await store.ping()
+            return try JSONBody.response(.object(["status": .string("ok")]))
+        } catch {
+            return try JSONBody.response(.object(["status": .string("failed"), "message": .string("the database does not answer")]), status: .serviceUnavailable)
+        }
+    }
+    let api = router.group("")
+    api.add(middleware: TokenAuthenticator(store: store, adminToken: configuration.adminToken))
+    let access = AccessPolicy(store: store)
+    let service = IntegrationService(store: store, jira: jira,
+                                     validator: SettingsValidator(allowLocalRequests: configuration.allowLocalRequests), access: access)
+    ProjectsController(store: store, access: access).addRoutes(to: api)
+    TokensController(store: store, access: access).addRoutes(to: api)
+    IntegrationController(store: store, access: access, service: service).addRoutes(to: api)
+    return router
+}
+
+/// Builds the whole application: the router, the server and the services beside it.
+public func buildApplication(
+    store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration, logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = buildRouter(store: store, jira: jira, configuration: configuration)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "jira-bridge"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+}
+
+/// Logs one line per request: method, path, status and time; never headers or bodies.
+struct RequestLogger: RouterMiddleware {
+    typealias Context = BridgeRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            log(request, context, status: Int(response.status.code), start: start)
+            return response
+        } catch let error as any HTTPResponseError {
+            log(request, context, status: Int(error.status.code), start: start)
+            throw error
+        } catch {
+            context.logger.error("request failed", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(type(of: error))"])
+            throw error
+        }
+    }
+
+    private func log(_ request: Request, _ context: Context, status: Int, start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        context.logger.info("request", metadata: [
+            "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(status)", "ms": "\(String(format: "%.1f", ms))",
+        ])
+    }
+}

@@ -1,0 +1,32 @@
+import Hummingbird
+import Logging
+import Store
+
+/// Who is calling: the instance admin (from configuration) or a stored API token.
+public struct Identity: Sendable, Equatable {
+    public var tokenID: Int64?
+    public var role: TokenRole
+    public var scope: TokenScope
+
+    public static let instanceAdmin = Identity(tokenID: nil, role: .admin, scope: .instance)
+}
+
+/// The request context of every route: Hummingbird's core storage plus the caller's identity.
+public struct BridgeRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var identity: Identity?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.identity = nil
+    }
+
+    /// API bodies are small; security reports (a later feature) raise their own limit.
+    public var maxUploadSize: Int { 1 << 20 }
+
+    /// The caller, or 401 when the request carried no valid token.
+    func requireIdentity() throws -> Identity {
+        guard let identity else { throw APIError.unauthorized }
+        return identity
+    }
+}

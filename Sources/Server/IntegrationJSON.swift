@@ -1,0 +1,108 @@
+import Integration
+import Store
+
+/// GitLab's integration entity for the Jira integration. The password is left out entirely.
+enum IntegrationJSON {
+    static func render(_ record: IntegrationRecord, includeProperties: Bool = true) -> JSONValue {
+        let s = record.settings
+        var doc: [String: JSONValue] = [
+            "id": .number(Double(record.id)),
+            "title": .string("Jira issues"),
+            "slug": .string("jira"),
+            "created_at": .string(isoTimestamp(record.createdAt)),
+            "updated_at": .string(isoTimestamp(record.updatedAt)),
+            "active": .bool(s.active),
+            "commit_events": .bool(s.commitEvents),
+            "push_events": .bool(true),
+            "issues_events": .bool(false),
+            "alert_events": .bool(false),
+            "confidential_issues_events": .bool(false),
+            "merge_requests_events": .bool(s.mergeRequestsEvents),
+            "tag_push_events": .bool(false),
+            "deployment_events": .bool(false),
+            "note_events": .bool(false),
+            "confidential_note_events": .bool(false),
+            "pipeline_events": .bool(false),
+            "wiki_page_events": .bool(false),
+            "job_events": .bool(false),
+            "comment_on_event_enabled": .bool(s.commentOnEventEnabled),
+            "inherited": .bool(record.inheritFromID != nil),
+            "vulnerability_events": .bool(false),
+        ]
+        if includeProperties { doc["properties"] = properties(s) }
+        return .object(doc)
+    }
+
+    /// Every setting but the password (which is never returned in any form).
+    static func properties(_ s: JiraSettings) -> JSONValue {
+        func str(_ v: String?) -> JSONValue { v.map { .string($0) } ?? .null }
+        return .object([
+            "url": str(s.url),
+            "api_url": str(s.apiURL),
+            "username": str(s.username),
+            "jira_auth_type": .number(Double(s.authType)),
+            "jira_issue_prefix": .string(s.issuePrefix),
+            "jira_issue_regex": .string(s.issueRegex),
+            "jira_issue_transition_automatic": .bool(s.transitionAutomatic),
+            "jira_issue_transition_id": .string(s.transitionID),
+            "issues_enabled": .bool(s.issuesEnabled),
+            "project_keys": .array(s.projectKeys.map { .string($0) }),
+            "project_key": str(s.projectKey),
+            "vulnerabilities_enabled": .bool(s.vulnerabilitiesEnabled),
+            "vulnerabilities_issuetype": str(s.vulnerabilitiesIssueType),
+            "customize_jira_issue_enabled": .bool(s.customizeJiraIssueEnabled),
+            "deployment_type": .string(s.deploymentType.rawValue),
+        ])
+    }
+}
+
+/// The project and group entities.
+enum EntityJSON {
+    static func project(_ p: Project, group: Group?) -> JSONValue {
+        var namespace: JSONValue = .null
+        if let group {
+            namespace = .object(["id": .number(Double(group.id)), "full_path": .string(group.fullPath), "name": .string(group.name), "kind": .string("group")])
+        }
+        return .object([
+            "id": .number(Double(p.id)),
+            "name": .string(p.name),
+            "path": .string(String(p.pathWithNamespace.split(separator: "/").last ?? "")),
+            "path_with_namespace": .string(p.pathWithNamespace),
+            "web_url": .string(p.webURL),
+            "default_branch": .string(p.defaultBranch),
+            "namespace": namespace,
+            "webhook_secret_set": .bool(p.hasWebhookSecret),
+            "created_at": .string(isoTimestamp(p.createdAt)),
+        ])
+    }
+
+    static func group(_ g: Group) -> JSONValue {
+        .object([
+            "id": .number(Double(g.id)),
+            "name": .string(g.name),
+            "path": .string(String(g.fullPath.split(separator: "/").last ?? "")),
+            "full_path": .string(g.fullPath),
+            "parent_id": g.parentID.map { .number(Double($0)) } ?? .null,
+            "webhook_secret_set": .bool(g.hasWebhookSecret),
+            "created_at": .string(isoTimestamp(g.createdAt)),
+        ])
+    }
+
+    static func token(_ t: APIToken, secret: String? = nil) -> JSONValue {
+        var doc: [String: JSONValue] = [
+            "id": .number(Double(t.id)),
+            "name": .string(t.name),
+            "role": .string(t.role.rawValue),
+            "scope": .string(t.scope.kind),
+            "expires_at": t.expiresAt.map { .string(isoTimestamp($0)) } ?? .null,
+            "created_at": .string(isoTimestamp(t.createdAt)),
+        ]
+        switch t.scope {
+        case .project(let id): doc["project_id"] = .number(Double(id))
+        case .group(let id): doc["group_id"] = .number(Double(id))
+        case .instance: break
+        }
+        if let secret { doc["token"] = .string(secret) }
+        return .object(doc)
+    }
+}

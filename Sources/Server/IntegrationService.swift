@@ -1,0 +1,132 @@
+import Integration
+import JiraClient
+import Logging
+import Store
+
+/// The settings use cases: save with GitLab's rules, Test settings, issue types.
+struct IntegrationService: Sendable {
+    let store: any BridgeStore
+    let jira: JiraHTTPClient
+    let validator: SettingsValidator
+    let access: AccessPolicy
+
+    /// The nearest default above `level`: the closest ancestor group with custom settings, else the instance's.
+    func nearestDefault(for level: IntegrationLevel) async throws -> IntegrationRecord? {
+        var groupID: Int64?
+        switch level {
+        case .instance: return nil
+        case .project(let id): groupID = try await store.project(id: id)?.groupID
+        case .group(let id): groupID = try await store.group(id: id)?.parentID
+        }
+        for gid in try await access.groupChain(groupID) {
+            if let record = try await store.integration(at: .group(gid)), record.inheritFromID == nil { return record }
+        }
+        return try await store.integration(at: .instance)
+    }
+
+    /// `PUT .../integrations/jira`: applies the parameters, validates, detects the deployment, saves.
+    func update(at level: IntegrationLevel, parameters: [String: ParameterValue], logger: Logger) async throws -> IntegrationRecord {
+        let update: SettingsUpdate
+        do { update = try SettingsUpdate(parameters: parameters) } catch { throw APIError.badParameter(error.message) }
+        let existing = try await store.integration(at: level)
+
+        // GitLab: `true` switches to the default; an omitted flag on an inheriting integration also re-applies it.
+        let inherit = update.useInheritedSettings ?? (existing?.inheritFromID != nil)
+        if inherit {
+            guard let source = try await nearestDefault(for: level) else {
+                throw APIError(.notFound, message: "Default integration not found.")
+            }
+            return try await store.saveIntegration(at: level, settings: source.settings, inheritFromID: source.inheritFromID ?? source.id)
+        }
+
+        let current = existing?.settings ?? JiraSettings()
+        var settings = update.applied(to: current)
+        let errors = validator.validate(settings)
+        guard errors.isEmpty else { throw APIError.validation(errors) }
+        if existing == nil || update.changesConnection(from: current, to: settings) || settings.deploymentType == .unknown {
+            settings.deploymentType = await detectDeployment(settings, logger: logger)
+        }
+        return try await store.saveIntegration(at: level, settings: settings, inheritFromID: nil)
+    }
+
+    /// GitLab's rule: serverInfo's `deploymentType`, else the `*.atlassian.net` URL rule.
+    func detectDeployment(_ settings: JiraSettings, logger: Logger) async -> JiraDeploymentType {
+        guard settings.clientURL != nil else { return .unknown }
+        do {
+            let connection = try JiraConnection(settings: settings)
+            let info = try await jira.serverInfo(connection, logger: logger)
+            return DeploymentDetection.detect(serverInfoDeploymentType: info.deploymentType, serverInfoAnswered: true, clientURL: settings.clientURL)
+        } catch {
+            logger.warning("Jira API returned no ServerInfo, setting deployment_type from URL", metadata: ["error": "\(error)"])
+            return DeploymentDetection.detect(serverInfoDeploymentType: nil, serverInfoAnswered: false, clientURL: settings.clientURL)
+        }
+    }
+
+    /// `POST .../integrations/jira/test`: serverInfo then myself, on the saved settings with any unsaved
+    /// values from the body applied. Always answers 200 with GitLab's success or failure document.
+    func test(at level: IntegrationLevel, parameters: [String: ParameterValue], logger: Logger) async throws -> JSONValue {
+        let existing = try await store.integration(at: level)
+        var settings = existing?.settings ?? JiraSettings()
+        if !parameters.isEmpty {
+            let update: SettingsUpdate
+            do { update = try SettingsUpdate(parameters: parameters) } catch {
+                return Self.validationFailed(error.message)
+            }
+            settings = update.applied(to: settings)
+        }
+        let errors = validator.validate(settings)
+        if !errors.isEmpty { return Self.validationFailed(errors.fullMessages) }
+        do {
+            let connection = try JiraConnection(settings: settings)
+            let info = try await jira.serverInfo(connection, logger: logger)
+            let myself = try await jira.myself(connection, logger: logger)
+            let deployment = DeploymentDetection.detect(serverInfoDeploymentType: info.deploymentType, serverInfoAnswered: true, clientURL: settings.clientURL)
+            var doc: [String: JSONValue] = [
+                "success": .bool(true),
+                "deployment_type": .string(deployment.rawValue),
+                "server_info": info.raw,
+                "myself": myself,
+            ]
+            if settings.vulnerabilitiesEnabled {
+                let types = try await issueTypes(settings, connection: connection, logger: logger)
+                doc["issuetypes"] = .array(types.map(Self.issueTypeJSON))
+            }
+            return .object(doc)
+        } catch let error as JiraError {
+            logger.info("Test settings failed", metadata: ["error": "\(error)"])
+            return .object([
+                "error": .bool(true),
+                "message": .string("Connection failed. Check your integration settings."),
+                "service_response": .string(error.serviceResponse),
+                "test_failed": .bool(true),
+            ])
+        }
+    }
+
+    /// The issue types of `project_key`'s project without subtasks; all issue types if the project is unknown.
+    func issueTypes(_ settings: JiraSettings, connection: JiraConnection, logger: Logger) async throws -> [JiraIssueType] {
+        var types: [JiraIssueType]? = nil
+        if let key = settings.projectKey, !key.isEmpty {
+            do {
+                types = try await jira.project(connection, key: key, logger: logger).issueTypes
+            } catch {
+                if error.status != 404 { throw error }
+            }
+        }
+        if types == nil { types = try await jira.issueTypes(connection, logger: logger) }
+        return (types ?? []).filter { !$0.subtask }
+    }
+
+    static func issueTypeJSON(_ t: JiraIssueType) -> JSONValue {
+        .object(["id": .string(t.id), "name": .string(t.name), "description": .string(t.description)])
+    }
+
+    static func validationFailed(_ text: String) -> JSONValue {
+        .object([
+            "error": .bool(true),
+            "message": .string("Validations failed."),
+            "service_response": .string(text),
+            "test_failed": .bool(false),
+        ])
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+import Hummingbird
+import Store
+
+/// Finds projects and groups by `:id`: a numeric id or a URL-encoded full path, as in GitLab.
+struct Lookup: Sendable {
+    let store: any BridgeStore
+
+    func project(_ context: BridgeRequestContext) async throws -> Project {
+        let raw = try context.parameters.require("id")
+        let id = raw.removingPercentEncoding ?? raw
+        if let numeric = Int64(id), let p = try await store.project(id: numeric) { return p }
+        if let p = try await store.project(path: id) { return p }
+        throw APIError.projectNotFound
+    }
+
+    func group(_ context: BridgeRequestContext) async throws -> Group {
+        let raw = try context.parameters.require("id")
+        let id = raw.removingPercentEncoding ?? raw
+        if let numeric = Int64(id), let g = try await store.group(id: numeric) { return g }
+        if let g = try await store.group(path: id) { return g }
+        throw APIError.groupNotFound
+    }
+}

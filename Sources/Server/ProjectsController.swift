@@ -1,0 +1,118 @@
+import Hummingbird
+import Integration
+import Store
+
+/// Projects and groups: registration, lookup, and their write-only webhook secrets.
+struct ProjectsController: Sendable {
+    let store: any BridgeStore
+    let access: AccessPolicy
+    var lookup: Lookup { Lookup(store: store) }
+
+    func addRoutes(to router: RouterGroup<BridgeRequestContext>) {
+        router.post("/api/v4/projects") { request, context in try await registerProject(request, context) }
+        router.get("/api/v4/projects") { _, context in try await listProjects(context) }
+        router.get("/api/v4/projects/:id") { _, context in
+            let project = try await lookup.project(context)
+            try await access.require(context, .reporter, project: project)
+            return try await render(project)
+        }
+        router.put("/api/v4/projects/:id") { request, context in try await updateProject(request, context) }
+        router.post("/api/v4/groups") { request, context in
+            try access.requireAdmin(context)
+            let params = try await RequestParameters.read(request, context: context)
+            guard let path = params.string("full_path")?.trimmingWhitespace(), Self.isValidPath(path) else {
+                throw APIError.badParameter("full_path is missing or invalid")
+            }
+            let group = try await store.ensureGroup(fullPath: path, name: params.string("name"))
+            return try JSONBody.response(EntityJSON.group(group), status: .created)
+        }
+        router.get("/api/v4/groups/:id") { _, context in
+            let group = try await lookup.group(context)
+            try await access.require(context, .reporter, group: group)
+            return try JSONBody.response(EntityJSON.group(group))
+        }
+        router.put("/api/v4/groups/:id") { request, context in
+            let group = try await lookup.group(context)
+            try await access.require(context, .maintainer, group: group)
+            let params = try await RequestParameters.read(request, context: context)
+            if let name = params.string("name"), !name.isEmpty { _ = try await store.ensureGroup(fullPath: group.fullPath, name: name) }
+            if params["webhook_secret"] != nil {
+                try await store.setWebhookSecret(Self.secretValue(params), for: .group(group.id))
+            }
+            return try JSONBody.response(EntityJSON.group(try await store.group(id: group.id) ?? group))
+        }
+    }
+
+    private func registerProject(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        try access.requireAdmin(context)
+        let params = try await RequestParameters.read(request, context: context)
+        guard let id = params.int64("id"), id > 0 else { throw APIError.badParameter("id is missing or invalid") }
+        guard let path = params.string("path_with_namespace")?.trimmingWhitespace(), Self.isValidPath(path) else {
+            throw APIError.badParameter("path_with_namespace is missing or invalid")
+        }
+        let name = params.string("name").flatMap { $0.isEmpty ? nil : $0 } ?? String(path.split(separator: "/").last!)
+        let webURL = params.string("web_url") ?? ""
+        if !webURL.isEmpty, JiraURL(webURL) == nil { throw APIError.badParameter("web_url is invalid") }
+        let branch = params.string("default_branch").flatMap { $0.isEmpty ? nil : $0 } ?? "main"
+        do {
+            let project = try await store.registerProject(ProjectRegistration(id: id, pathWithNamespace: path, name: name, webURL: webURL, defaultBranch: branch))
+            return try await render(project, status: .created)
+        } catch let error as StoreError where error.isConflict {
+            throw APIError(.conflict, message: "409 Conflict: \(error)")
+        }
+    }
+
+    private func listProjects(_ context: BridgeRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        var visible: [JSONValue] = []
+        for p in try await store.projects() where try await access.allows(identity, .reporter, project: p) {
+            visible.append(EntityJSON.project(p, group: nil))
+        }
+        return try JSONBody.response(.array(visible))
+    }
+
+    private func updateProject(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let project = try await lookup.project(context)
+        try await access.require(context, .maintainer, project: project)
+        let params = try await RequestParameters.read(request, context: context)
+        var registration = ProjectRegistration(id: project.id, pathWithNamespace: project.pathWithNamespace, name: project.name,
+                                               webURL: project.webURL, defaultBranch: project.defaultBranch)
+        if let name = params.string("name"), !name.isEmpty { registration.name = name }
+        if let url = params.string("web_url") { registration.webURL = url }
+        if let branch = params.string("default_branch"), !branch.isEmpty { registration.defaultBranch = branch }
+        var updated = try await store.registerProject(registration)
+        if params["webhook_secret"] != nil {
+            try await store.setWebhookSecret(Self.secretValue(params), for: .project(project.id))
+            updated = try await store.project(id: project.id) ?? updated
+        }
+        return try await render(updated)
+    }
+
+    private func render(_ project: Project, status: HTTPResponse.Status = .ok) async throws -> Response {
+        let group = try await project.groupID.asyncFlatMap { try await store.group(id: $0) }
+        return try JSONBody.response(EntityJSON.project(project, group: group), status: status)
+    }
+
+    /// A blank or null `webhook_secret` removes the secret.
+    static func secretValue(_ params: [String: ParameterValue]) -> String? {
+        guard let s = params.string("webhook_secret"), !s.isEmpty else { return nil }
+        return s
+    }
+
+    /// Slash-separated segments of letters, digits, `_`, `-` and `.`, none empty or dot-only.
+    static func isValidPath(_ path: String) -> Bool {
+        guard !path.isEmpty, path.count <= 255 else { return false }
+        return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { seg in
+            !seg.isEmpty && seg != "." && seg != ".." && seg.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0)
+            }
+        }
+    }
+}
+
+extension Optional {
+    func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import Integration
+
+/// Reads a request body as GitLab's API does: JSON, or form data (`a=1&project_keys[]=X`),
+/// with query parameters as a fallback source.
+enum RequestParameters {
+    static let maxBodyBytes = 1 << 20
+
+    static func read(_ request: Request, context: BridgeRequestContext) async throws -> [String: ParameterValue] {
+        var params: [String: ParameterValue] = [:]
+        for (k, v) in request.uri.queryParameters { merge(&params, key: String(k), value: .string(String(v))) }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, message: "413 Request Entity Too Large")
+        }
+        let data = Data(buffer.readableBytesView)
+        if data.isEmpty { return params }
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        if contentType.contains("application/x-www-form-urlencoded") {
+            for (k, v) in parseForm(String(decoding: data, as: UTF8.self)) { merge(&params, key: k, value: .string(v)) }
+            return params
+        }
+        if contentType.contains("multipart/form-data") {
+            throw APIError.badParameter("multipart bodies are not supported; send JSON or application/x-www-form-urlencoded")
+        }
+        let json: JSONValue
+        do {
+            json = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw APIError.badParameter("The request body is not valid JSON")
+        }
+        guard case .object(let object) = json else {
+            throw APIError.badParameter("The request body must be a JSON object")
+        }
+        for (k, v) in object { params[k] = parameterValue(v) }
+        return params
+    }
+
+    static func parameterValue(_ v: JSONValue) -> ParameterValue {
+        switch v {
+        case .null: return .null
+        case .bool(let b): return .bool(b)
+        case .number(let n): return .number(n)
+        case .string(let s): return .string(s)
+        case .array(let a): return .list(a.map(parameterValue))
+        case .object: return .other
+        }
+    }
+
+    /// `key[]` accumulates into a list under `key`; other keys take the last value.
+    static func merge(_ params: inout [String: ParameterValue], key: String, value: ParameterValue) {
+        if key.hasSuffix("[]") {
+            let base = String(key.dropLast(2))
+            if case .list(var items) = params[base] {
+                items.append(value)
+                params[base] = .list(items)
+            } else {
+                params[base] = .list([value])
+            }
+        } else {
+            params[key] = value
+        }
+    }
+
+    static func parseForm(_ text: String) -> [(String, String)] {
+        text.split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s)
+            }
+            guard let k = parts.first else { return nil }
+            return (decode(k), parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+}
+
+extension Dictionary where Key == String, Value == ParameterValue {
+    func string(_ key: String) -> String? {
+        switch self[key] {
+        case .string(let s): return s
+        case .number(let n): return n == n.rounded() ? String(Int64(n)) : String(n)
+        default: return nil
+        }
+    }
+
+    func int64(_ key: String) -> Int64? {
+        switch self[key] {
+        case .number(let n): return n == n.rounded() && abs(n) < 9e15 ? Int64(n) : nil
+        case .string(let s): return Int64(s)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Logging
+
+/// Everything `jira-bridge serve` needs, resolved from flags, environment and defaults.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var dataDirectory: String
+    /// `sqlite:PATH` or `postgres://...`.
+    public var databaseURL: String
+    /// The base of links jira-bridge writes into Jira and its pages.
+    public var publicURL: String
+    public var allowLocalRequests: Bool
+    /// The instance admin token, compared in constant time (never stored in the database).
+    public var adminToken: String
+    /// Base64 of the 32-byte key that encrypts stored credentials.
+    public var secretKey: String
+    /// The instance-wide webhook secret, if any.
+    public var webhookSecret: String?
+    public var logLevel: Logger.Level
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./data", databaseURL: String? = nil,
+                publicURL: String? = nil, allowLocalRequests: Bool = false, adminToken: String, secretKey: String,
+                webhookSecret: String? = nil, logLevel: Logger.Level = .info) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.databaseURL = databaseURL ?? "sqlite:\(dataDirectory)/jira-bridge.sqlite"
+        self.publicURL = publicURL ?? "http://\(host):\(port)"
+        self.allowLocalRequests = allowLocalRequests
+        self.adminToken = adminToken
+        self.secretKey = secretKey
+        self.webhookSecret = webhookSecret
+        self.logLevel = logLevel
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Hummingbird
+import Integration
+import Store
+
+/// `POST/GET /api/v4/tokens`, `DELETE /api/v4/tokens/:id`: tokens shown once, stored hashed.
+struct TokensController: Sendable {
+    let store: any BridgeStore
+    let access: AccessPolicy
+
+    func addRoutes(to router: RouterGroup<BridgeRequestContext>) {
+        router.post("/api/v4/tokens") { request, context in
+            let identity = try context.requireIdentity()
+            let params = try await RequestParameters.read(request, context: context)
+            let request = try await TokenRequest.parse(params, store: store)
+            try await authorize(identity, creating: request)
+            let created = try await TokenIssuer(store: store).issue(request)
+            return try JSONBody.response(EntityJSON.token(created.token, secret: created.secret), status: .created)
+        }
+        router.get("/api/v4/tokens") { _, context in
+            let identity = try context.requireIdentity()
+            var visible: [JSONValue] = []
+            for t in try await store.tokens() where try await manages(identity, scope: t.scope) {
+                visible.append(EntityJSON.token(t))
+            }
+            return try JSONBody.response(.array(visible))
+        }
+        router.delete("/api/v4/tokens/:id") { _, context in
+            let identity = try context.requireIdentity()
+            guard let id = Int64(try context.parameters.require("id")),
+                  let token = try await store.tokens().first(where: { $0.id == id }) else { throw APIError.notFound }
+            guard try await manages(identity, scope: token.scope) else { throw APIError.forbidden }
+            _ = try await store.deleteToken(id: id)
+            return Response(status: .noContent)
+        }
+    }
+
+    /// Admin creates anything; a maintainer creates maintainer or reporter tokens inside its own scope.
+    private func authorize(_ identity: Identity, creating request: TokenRequest) async throws {
+        if identity.role == .admin && identity.scope == .instance { return }
+        guard identity.role == .maintainer, request.role != .admin, try await manages(identity, scope: request.scope) else {
+            throw APIError.forbidden
+        }
+    }
+
+    private func manages(_ identity: Identity, scope: TokenScope) async throws -> Bool {
+        guard identity.role.includes(.maintainer) else { return false }
+        switch (identity.scope, scope) {
+        case (.instance, _): return true
+        case (.project(let a), .project(let b)): return a == b
+        case (.group(let gid), .group(let other)):
+            return try await access.groupChain(other).contains(gid)
+        case (.group(let gid), .project(let pid)):
+            guard let p = try await store.project(id: pid) else { return false }
+            return try await access.groupChain(p.groupID).contains(gid)
+        default: return false
+        }
+    }
+}
+
+/// A validated request for a new token.
+struct TokenRequest: Sendable {
+    var name: String
+    var role: TokenRole
+    var scope: TokenScope
+    var expiresAt: Millis?
+
+    static func parse(_ params: [String: ParameterValue], store: any BridgeStore) async throws -> TokenRequest {
+        guard let name = params.string("name")?.trimmingWhitespace(), !name.isEmpty, name.count <= 255 else {
+            throw APIError.badParameter("name is missing")
+        }
+        guard let roleText = params.string("role"), let role = TokenRole(rawValue: roleText) else {
+            throw APIError.badParameter("role does not have a valid value (admin, maintainer, reporter)")
+        }
+        let scope: TokenScope
+        switch params.string("scope") ?? "instance" {
+        case "instance": scope = .instance
+        case "group":
+            guard let ref = params.string("group_id") else { throw APIError.badParameter("group_id is missing") }
+            let group: Group?
+            if let id = Int64(ref) { group = try await store.group(id: id) } else { group = try await store.group(path: ref) }
+            guard let group else { throw APIError.groupNotFound }
+            scope = .group(group.id)
+        case "project":
+            guard let ref = params.string("project_id") else { throw APIError.badParameter("project_id is missing") }
+            let project: Project?
+            if let id = Int64(ref) { project = try await store.project(id: id) } else { project = try await store.project(path: ref) }
+            guard let project else { throw APIError.projectNotFound }
+            scope = .project(project.id)
+        default:
+            throw APIError.badParameter("scope does not have a valid value (instance, group, project)")
+        }
+        if role == .admin, scope != .instance {
+            throw APIError.badParameter("role admin requires scope instance")
+        }
+        var expiresAt: Millis? = nil
+        if let text = params.string("expires_at"), !text.isEmpty {
+            guard let date = TokenRequest.parseDate(text) else { throw APIError.badParameter("expires_at is invalid") }
+            guard date > Date() else { throw APIError.badParameter("expires_at must be in the future") }
+            expiresAt = Millis(date.timeIntervalSince1970 * 1000)
+        }
+        return TokenRequest(name: name, role: role, scope: scope, expiresAt: expiresAt)
+    }
+
+    /// `2026-12-31` (end of that day, UTC) or a full ISO 8601 timestamp.
+    static func parseDate(_ text: String) -> Date? {
+        if let d = try? Date(text, strategy: .iso8601) { return d }
+        if let d = try? Date(text + "T23:59:59Z", strategy: .iso8601) { return d }
+        return nil
+    }
+}
+
+/// Creates tokens for the API and the CLI alike.
+public struct TokenIssuer: Sendable {
+    let store: any BridgeStore
+
+    public init(store: any BridgeStore) { self.store = store }
+
+    func issue(_ r: TokenRequest) async throws -> (token: APIToken, secret: String) {
+        let secret = TokenSecret.generate()
+        let token = try await store.createToken(name: r.name, role: r.role, scope: r.scope, expiresAt: r.expiresAt, secretHash: TokenSecret.hash(secret))
+        return (token, secret)
+    }
+
+    /// For `jira-bridge token create`: the same rules as the API, answering the same JSON.
+    public func issue(parameters: [String: String]) async throws -> String {
+        let r = try await TokenRequest.parse(parameters.mapValues { .string($0) }, store: store)
+        let (token, secret) = try await issue(r)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(EntityJSON.token(token, secret: secret)), as: UTF8.self)
+    }
+}

@@ -1,0 +1,133 @@
+import Integration
+
+/// Milliseconds since 1970, the portable timestamp every table uses.
+public typealias Millis = Int64
+
+/// A forge project registered with jira-bridge.
+public struct Project: Sendable, Equatable {
+    public var id: Int64
+    public var pathWithNamespace: String
+    public var name: String
+    public var webURL: String
+    public var defaultBranch: String
+    public var groupID: Int64?
+    public var hasWebhookSecret: Bool
+    public var createdAt: Millis
+    public var updatedAt: Millis
+
+    /// The namespace part of the path: `a/b` for `a/b/proj`, nil for a top-level project.
+    public var namespacePath: String? {
+        guard let slash = pathWithNamespace.lastIndex(of: "/") else { return nil }
+        return String(pathWithNamespace[..<slash])
+    }
+}
+
+/// What registering a project needs (from the API or from a webhook payload).
+public struct ProjectRegistration: Sendable, Equatable {
+    public var id: Int64
+    public var pathWithNamespace: String
+    public var name: String
+    public var webURL: String
+    public var defaultBranch: String
+
+    public init(id: Int64, pathWithNamespace: String, name: String, webURL: String, defaultBranch: String) {
+        self.id = id
+        self.pathWithNamespace = pathWithNamespace
+        self.name = name
+        self.webURL = webURL
+        self.defaultBranch = defaultBranch
+    }
+}
+
+/// A namespace: the groups of a project's full path, nested to any depth.
+public struct Group: Sendable, Equatable {
+    public var id: Int64
+    public var fullPath: String
+    public var name: String
+    public var parentID: Int64?
+    public var hasWebhookSecret: Bool
+    public var createdAt: Millis
+    public var updatedAt: Millis
+}
+
+/// What an API token may do.
+public enum TokenRole: String, Sendable, Codable, CaseIterable {
+    case admin, maintainer, reporter
+
+    /// Whether this role includes everything `other` may do.
+    public func includes(_ other: TokenRole) -> Bool {
+        rank >= other.rank
+    }
+
+    private var rank: Int {
+        switch self {
+        case .reporter: return 1
+        case .maintainer: return 2
+        case .admin: return 3
+        }
+    }
+}
+
+/// Where an API token applies.
+public enum TokenScope: Sendable, Equatable, Hashable {
+    case instance
+    case group(Int64)
+    case project(Int64)
+
+    public var kind: String {
+        switch self {
+        case .instance: return "instance"
+        case .group: return "group"
+        case .project: return "project"
+        }
+    }
+}
+
+/// A stored API token, without its secret (only its hash is stored).
+public struct APIToken: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var role: TokenRole
+    public var scope: TokenScope
+    public var expiresAt: Millis?
+    public var createdAt: Millis
+}
+
+/// A Jira integration at one level, its settings and where it inherits from.
+public struct IntegrationRecord: Sendable, Equatable {
+    public var id: Int64
+    public var level: IntegrationLevel
+    /// The id of the default integration this one copies ("use default settings"); nil for custom.
+    public var inheritFromID: Int64?
+    public var settings: JiraSettings
+    public var createdAt: Millis
+    public var updatedAt: Millis
+}
+
+/// Store failures a caller can act on.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    enum Code: Sendable, Equatable {
+        case conflict(String)
+        case notFound(String)
+        case corruptSecret
+        case badDatabaseURL(String)
+    }
+    let code: Code
+
+    public static func conflict(_ what: String) -> StoreError { StoreError(code: .conflict(what)) }
+    public static func notFound(_ what: String) -> StoreError { StoreError(code: .notFound(what)) }
+    public static let corruptSecret = StoreError(code: .corruptSecret)
+    public static func badDatabaseURL(_ why: String) -> StoreError { StoreError(code: .badDatabaseURL(why)) }
+
+    public var isConflict: Bool { if case .conflict = code { return true }; return false }
+    public var isNotFound: Bool { if case .notFound = code { return true }; return false }
+
+    public var description: String {
+        switch code {
+        case .conflict(let w): return "conflict: \(w)"
+        case .notFound(let w): return "not found: \(w)"
+        case .corruptSecret: return "a stored secret could not be decrypted (wrong JIRA_BRIDGE_SECRET_KEY?)"
+        case .badDatabaseURL(let w): return "invalid database URL: \(w)"
+        }
+    }
+}

@@ -1,0 +1,284 @@
+import Foundation
+import GRDB
+import Integration
+
+/// The embedded store: one SQLite file in WAL mode, through GRDB.
+public final class SQLiteStore: BridgeStore {
+    private let pool: DatabasePool
+    private let secrets: SecretBox
+
+    /// Opens (creating if needed) the database at `path`.
+    public init(path: String, secrets: SecretBox) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        self.pool = try DatabasePool(path: path, configuration: config)
+        self.secrets = secrets
+    }
+
+    public func migrate() async throws {
+        var migrator = DatabaseMigrator()
+        for migration in Migrations.all {
+            migrator.registerMigration(migration.name) { db in
+                for statement in migration.sql { try db.execute(sql: statement) }
+            }
+        }
+        try migrator.migrate(pool)
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    /// The journal mode SQLite reports (`wal` once opened by this store).
+    public func journalMode() async throws -> String {
+        try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    // MARK: Projects and groups
+
+    public func registerProject(_ r: ProjectRegistration) async throws -> Project {
+        let now = nowMillis()
+        return try await pool.write { db in
+            let groupID = try Self.namespacePath(of: r.pathWithNamespace).map { try Self.ensureGroup(db, fullPath: $0, name: nil, now: now).id }
+            if let other = try Row.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ? AND id <> ?", arguments: [r.pathWithNamespace, r.id]) {
+                let otherID: Int64 = other["id"]
+                throw StoreError.conflict("path \(r.pathWithNamespace) belongs to project \(otherID)")
+            }
+            try db.execute(sql: """
+                INSERT INTO projects (id, path_with_namespace, name, web_url, default_branch, group_id, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET path_with_namespace = excluded.path_with_namespace, name = excluded.name,
+                    web_url = excluded.web_url, default_branch = excluded.default_branch, group_id = excluded.group_id,
+                    updated_at = excluded.updated_at
+                """, arguments: [r.id, r.pathWithNamespace, r.name, r.webURL, r.defaultBranch, groupID, now, now])
+            return try Self.fetchProject(db, sql: "SELECT * FROM projects WHERE id = ?", [r.id])!
+        }
+    }
+
+    public func project(id: Int64) async throws -> Project? {
+        try await pool.read { db in try Self.fetchProject(db, sql: "SELECT * FROM projects WHERE id = ?", [id]) }
+    }
+
+    public func project(path: String) async throws -> Project? {
+        try await pool.read { db in try Self.fetchProject(db, sql: "SELECT * FROM projects WHERE path_with_namespace = ?", [path]) }
+    }
+
+    public func projects() async throws -> [Project] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM projects ORDER BY path_with_namespace").map(Self.project(from:))
+        }
+    }
+
+    public func ensureGroup(fullPath: String, name: String?) async throws -> Group {
+        let now = nowMillis()
+        return try await pool.write { db in try Self.ensureGroup(db, fullPath: fullPath, name: name, now: now) }
+    }
+
+    public func group(id: Int64) async throws -> Group? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM groups WHERE id = ?", arguments: [id]).map(Self.group(from:)) }
+    }
+
+    public func group(path: String) async throws -> Group? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM groups WHERE full_path = ?", arguments: [path]).map(Self.group(from:)) }
+    }
+
+    public func groups() async throws -> [Group] {
+        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM groups ORDER BY full_path").map(Self.group(from:)) }
+    }
+
+    public func setWebhookSecret(_ secret: String?, for owner: TokenScope) async throws {
+        let blob = try secret.map { try secrets.seal($0) }
+        let now = nowMillis()
+        try await pool.write { db in
+            switch owner {
+            case .project(let id):
+                try db.execute(sql: "UPDATE projects SET webhook_secret_enc = ?, updated_at = ? WHERE id = ?", arguments: [blob, now, id])
+            case .group(let id):
+                try db.execute(sql: "UPDATE groups SET webhook_secret_enc = ?, updated_at = ? WHERE id = ?", arguments: [blob, now, id])
+            case .instance:
+                return
+            }
+            if db.changesCount == 0 { throw StoreError.notFound(owner.kind) }
+        }
+    }
+
+    public func webhookSecret(for owner: TokenScope) async throws -> String? {
+        let blob: Data? = try await pool.read { db in
+            switch owner {
+            case .project(let id): return try Data.fetchOne(db, sql: "SELECT webhook_secret_enc FROM projects WHERE id = ?", arguments: [id])
+            case .group(let id): return try Data.fetchOne(db, sql: "SELECT webhook_secret_enc FROM groups WHERE id = ?", arguments: [id])
+            case .instance: return nil
+            }
+        }
+        return try blob.map { try secrets.open($0) }
+    }
+
+    // MARK: Tokens
+
+    public func createToken(name: String, role: TokenRole, scope: TokenScope, expiresAt: Millis?, secretHash: String) async throws -> APIToken {
+        let now = nowMillis()
+        return try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO api_tokens (name, secret_hash, role, scope, scope_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [name, secretHash, role.rawValue, scope.kind, Self.scopeID(scope), expiresAt, now])
+            return APIToken(id: db.lastInsertedRowID, name: name, role: role, scope: scope, expiresAt: expiresAt, createdAt: now)
+        }
+    }
+
+    public func token(secretHash: String) async throws -> APIToken? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM api_tokens WHERE secret_hash = ?", arguments: [secretHash]).map(Self.token(from:))
+        }
+    }
+
+    public func tokens() async throws -> [APIToken] {
+        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM api_tokens ORDER BY id").map(Self.token(from:)) }
+    }
+
+    public func deleteToken(id: Int64) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM api_tokens WHERE id = ?", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: Integrations
+
+    public func integration(at level: IntegrationLevel) async throws -> IntegrationRecord? {
+        let row = try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey]) }
+        return try row.map(integration(from:))
+    }
+
+    public func integration(id: Int64) async throws -> IntegrationRecord? {
+        let row = try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE id = ?", arguments: [id]) }
+        return try row.map(integration(from:))
+    }
+
+    public func saveIntegration(at level: IntegrationLevel, settings: JiraSettings, inheritFromID: Int64?) async throws -> IntegrationRecord {
+        let properties = try StoredSettings.encode(settings)
+        let passwordBlob = try settings.password.map { try secrets.seal($0) }
+        let now = nowMillis()
+        let (groupID, projectID) = Self.owners(level)
+        let row = try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO integrations (owner_key, level, group_id, project_id, inherit_from_id, active, properties, password_enc,
+                    deployment_type, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (owner_key) DO UPDATE SET inherit_from_id = excluded.inherit_from_id, active = excluded.active,
+                    properties = excluded.properties, password_enc = excluded.password_enc,
+                    deployment_type = excluded.deployment_type, updated_at = excluded.updated_at
+                """, arguments: [level.ownerKey, level.levelName, groupID, projectID, inheritFromID, settings.active, properties,
+                                 passwordBlob, settings.deploymentType.rawValue, now, now])
+            return try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])!
+        }
+        return try integration(from: row)
+    }
+
+    public func deleteIntegration(at level: IntegrationLevel) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: Row mapping
+
+    private func integration(from row: Row) throws -> IntegrationRecord {
+        let stored = try StoredSettings.decode(row["properties"])
+        let passwordBlob: Data? = row["password_enc"]
+        let password = try passwordBlob.map { try secrets.open($0) }
+        let deployment = JiraDeploymentType(rawValue: row["deployment_type"]) ?? .unknown
+        let levelName: String = row["level"]
+        let level: IntegrationLevel
+        switch levelName {
+        case "group": level = .group(row["group_id"])
+        case "project": level = .project(row["project_id"])
+        default: level = .instance
+        }
+        return IntegrationRecord(
+            id: row["id"], level: level, inheritFromID: row["inherit_from_id"],
+            settings: stored.settings(active: row["active"], password: password, deploymentType: deployment),
+            createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    private static func owners(_ level: IntegrationLevel) -> (Int64?, Int64?) {
+        switch level {
+        case .instance: return (nil, nil)
+        case .group(let id): return (id, nil)
+        case .project(let id): return (nil, id)
+        }
+    }
+
+    private static func scopeID(_ scope: TokenScope) -> Int64? {
+        switch scope {
+        case .instance: return nil
+        case .group(let id), .project(let id): return id
+        }
+    }
+
+    private static func token(from row: Row) -> APIToken {
+        let scopeName: String = row["scope"]
+        let scopeID: Int64? = row["scope_id"]
+        let scope: TokenScope
+        switch (scopeName, scopeID) {
+        case ("group", let id?): scope = .group(id)
+        case ("project", let id?): scope = .project(id)
+        default: scope = .instance
+        }
+        return APIToken(id: row["id"], name: row["name"], role: TokenRole(rawValue: row["role"]) ?? .reporter,
+                        scope: scope, expiresAt: row["expires_at"], createdAt: row["created_at"])
+    }
+
+    private static func project(from row: Row) -> Project {
+        let secret: Data? = row["webhook_secret_enc"]
+        return Project(id: row["id"], pathWithNamespace: row["path_with_namespace"], name: row["name"], webURL: row["web_url"],
+                       defaultBranch: row["default_branch"], groupID: row["group_id"], hasWebhookSecret: secret != nil,
+                       createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    private static func group(from row: Row) -> Group {
+        let secret: Data? = row["webhook_secret_enc"]
+        return Group(id: row["id"], fullPath: row["full_path"], name: row["name"], parentID: row["parent_id"],
+                     hasWebhookSecret: secret != nil, createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    private static func fetchProject(_ db: Database, sql: String, _ arguments: StatementArguments) throws -> Project? {
+        try Row.fetchOne(db, sql: sql, arguments: arguments).map(project(from:))
+    }
+
+    private static func namespacePath(of path: String) -> String? {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        return String(path[..<slash])
+    }
+
+    /// Creates `fullPath` and its missing ancestors, top down, inside the caller's transaction.
+    private static func ensureGroup(_ db: Database, fullPath: String, name: String?, now: Millis) throws -> Group {
+        let parts = fullPath.split(separator: "/").map(String.init)
+        var parentID: Int64? = nil
+        var current: Group? = nil
+        for i in parts.indices {
+            let path = parts[0...i].joined(separator: "/")
+            let isLeaf = i == parts.count - 1
+            if let row = try Row.fetchOne(db, sql: "SELECT * FROM groups WHERE full_path = ?", arguments: [path]) {
+                var g = group(from: row)
+                if isLeaf, let name, name != g.name {
+                    try db.execute(sql: "UPDATE groups SET name = ?, updated_at = ? WHERE id = ?", arguments: [name, now, g.id])
+                    g.name = name
+                }
+                current = g
+            } else {
+                let groupName = isLeaf ? (name ?? parts[i]) : parts[i]
+                try db.execute(sql: "INSERT INTO groups (full_path, name, parent_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [path, groupName, parentID, now, now])
+                current = Group(id: db.lastInsertedRowID, fullPath: path, name: groupName, parentID: parentID,
+                                hasWebhookSecret: false, createdAt: now, updatedAt: now)
+            }
+            parentID = current!.id
+        }
+        return current!
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import JiraClient
+import Logging
+import Server
+import Store
+
+@main
+struct JiraBridgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jira-bridge",
+        abstract: "GitLab's Jira integration as a standalone server for any forge.",
+        subcommands: [Serve.self, Migrate.self, TokenCommand.self])
+
+    /// Runs `body`, turning a startup error into one line on stderr and exit status 2.
+    static func reportingStartupErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StartupError {
+            FileHandle.standardError.write(Data("jira-bridge: error: \(error.description)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+struct DataOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "Where the SQLite file and generated key files live (JIRA_BRIDGE_DATA_DIR, default ./data).")
+    var dataDir: String?
+
+    @Option(name: .customLong("database-url"), help: "sqlite:PATH or postgres://user:pass@host:port/db (JIRA_BRIDGE_DATABASE_URL).")
+    var databaseURL: String?
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server.")
+
+    @Option(help: "Listen address (JIRA_BRIDGE_HOST, default 127.0.0.1).") var host: String?
+    @Option(help: "Listen port, 0 for any free port (JIRA_BRIDGE_PORT, default 8080).") var port: String?
+    @OptionGroup var data: DataOptions
+    @Option(name: .customLong("public-url"), help: "Base of links put into Jira (JIRA_BRIDGE_PUBLIC_URL, default http://HOST:PORT).") var publicURL: String?
+    @Flag(name: .customLong("allow-local-requests"), help: "Allow Jira URLs on loopback, private and link-local addresses (JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS).")
+    var allowLocalRequests = false
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (JIRA_BRIDGE_LOG_LEVEL, default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        let settings = RuntimeSettings()
+        let (config, store, dataDir, generated) = try await JiraBridgeCommand.reportingStartupErrors {
+            let level = try settings.logLevel(logLevel)
+            let host = settings.value(self.host, "JIRA_BRIDGE_HOST") ?? "127.0.0.1"
+            let port = try settings.port(self.port)
+            let allowLocal = try settings.bool(allowLocalRequests, "JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS")
+            let publicURL = settings.value(self.publicURL, "JIRA_BRIDGE_PUBLIC_URL")
+            if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
+                throw StartupError(description: "invalid public URL '\(publicURL)': expected an absolute http(s) URL")
+            }
+            let opened = try settings.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
+            let admin = try settings.secretFile(env: "JIRA_BRIDGE_ADMIN_TOKEN", file: "\(opened.dataDir)/admin-token", generate: TokenSecret.generate)
+            do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)") }
+            let config = ServerConfiguration(
+                host: host, port: port, dataDirectory: opened.dataDir, databaseURL: settings.value(data.databaseURL, "JIRA_BRIDGE_DATABASE_URL"),
+                publicURL: publicURL, allowLocalRequests: allowLocal, adminToken: admin.value, secretKey: opened.secretKey,
+                webhookSecret: settings.value(nil, "JIRA_BRIDGE_WEBHOOK_SECRET"), logLevel: level)
+            return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = config.logLevel
+            return handler
+        }
+        let logger = Logger(label: "jira-bridge")
+        if generated.admin { logger.notice("generated the admin token", metadata: ["path": "\(dataDir)/admin-token"]) }
+        else if ProcessInfo.processInfo.environment["JIRA_BRIDGE_ADMIN_TOKEN"] == nil {
+            logger.info("admin token", metadata: ["path": "\(dataDir)/admin-token"])
+        }
+        if generated.key { logger.notice("generated the secret key", metadata: ["path": "\(dataDir)/secret-key"]) }
+        let jira = JiraHTTPClient(configuration: .init(allowLocalRequests: config.allowLocalRequests))
+        let app = buildApplication(store: store, jira: jira, configuration: config, logger: logger) { port in
+            logger.notice("jira-bridge listening on http://\(config.host):\(port)", metadata: ["port": "\(port)"])
+        }
+        do {
+            try await app.runService()
+        } catch {
+            try? await jira.shutdown()
+            throw error
+        }
+        try await jira.shutdown()
+        logger.notice("jira-bridge stopped")
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply database migrations and exit.")
+    @OptionGroup var data: DataOptions
+
+    func run() async throws {
+        try await JiraBridgeCommand.reportingStartupErrors {
+            let opened = try RuntimeSettings().openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
+            do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)") }
+            print("migrations applied")
+        }
+    }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an API token and print it once, as JSON.")
+        @Option(help: "A name to recognise the token by.") var name: String
+        @Option(help: "admin, maintainer or reporter.") var role: String
+        @Option(help: "instance, group or project.") var scope: String = "instance"
+        @Option(name: .customLong("project-id"), help: "The project (id or full path) for scope project.") var projectID: String?
+        @Option(name: .customLong("group-id"), help: "The group (id or full path) for scope group.") var groupID: String?
+        @Option(name: .customLong("expires-at"), help: "Expiry date (YYYY-MM-DD) or ISO 8601 time.") var expiresAt: String?
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            try await JiraBridgeCommand.reportingStartupErrors {
+                let opened = try RuntimeSettings().openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
+                do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)") }
+                var params = ["name": name, "role": role, "scope": scope]
+                if let projectID { params["project_id"] = projectID }
+                if let groupID { params["group_id"] = groupID }
+                if let expiresAt { params["expires_at"] = expiresAt }
+                do {
+                    print(try await TokenIssuer(store: opened.store).issue(parameters: params))
+                } catch let error as APIError {
+                    throw StartupError(description: error.plainMessage)
+                }
+            }
+        }
+    }
+}

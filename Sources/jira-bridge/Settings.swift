@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+import Server
+import Store
+
+/// A startup problem: printed as one line, exit status 2, before anything is touched.
+struct StartupError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Flag, else environment variable, else default; and the data directory's generated files.
+struct RuntimeSettings {
+    let environment: [String: String]
+
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    func value(_ flag: String?, _ env: String) -> String? {
+        if let flag { return flag }
+        if let v = environment[env], !v.isEmpty { return v }
+        return nil
+    }
+
+    func bool(_ flag: Bool, _ env: String) throws -> Bool {
+        if flag { return true }
+        guard let v = environment[env], !v.isEmpty else { return false }
+        switch v.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw StartupError(description: "\(env) must be true or false, not '\(v)'")
+        }
+    }
+
+    func port(_ flag: String?) throws -> Int {
+        let text = value(flag, "JIRA_BRIDGE_PORT") ?? "8080"
+        guard let p = Int(text), (0...65535).contains(p) else {
+            throw StartupError(description: "invalid port '\(text)': expected a number from 0 to 65535")
+        }
+        return p
+    }
+
+    func logLevel(_ flag: String?) throws -> Logger.Level {
+        let text = value(flag, "JIRA_BRIDGE_LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw StartupError(description: "invalid log level '\(text)': expected one of trace, debug, info, notice, warning, error, critical")
+        }
+        return level
+    }
+
+    /// Creates the data directory (mode 0700) if needed.
+    func prepareDataDirectory(_ path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw StartupError(description: "data directory '\(path)' exists and is not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw StartupError(description: "cannot create data directory '\(path)': \(error.localizedDescription)")
+        }
+    }
+
+    /// The value of `env`, else the content of `file`, else a new value written to `file` with mode 0600.
+    /// An existing file is never overwritten.
+    func secretFile(env: String, file: String, generate: () -> String) throws -> (value: String, generated: Bool) {
+        if let v = environment[env], !v.isEmpty { return (v, false) }
+        if let existing = try? String(contentsOfFile: file, encoding: .utf8) {
+            let trimmed = existing.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty else { throw StartupError(description: "\(file) is empty; remove it to generate a new one") }
+            return (trimmed, false)
+        }
+        let value = generate()
+        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw StartupError(description: "cannot create \(file): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array((value + "\n").utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count else {
+            throw StartupError(description: "cannot write \(file): \(String(cString: strerror(errno)))")
+        }
+        return (value, true)
+    }
+
+    /// Opens the store named by the database URL.
+    func openStore(databaseURL: String, secrets: SecretBox) throws -> any BridgeStore {
+        if databaseURL.hasPrefix("sqlite:") {
+            var path = String(databaseURL.dropFirst("sqlite:".count))
+            if path.hasPrefix("//") { path = String(path.dropFirst(2)) }
+            guard !path.isEmpty else { throw StartupError(description: "invalid database URL '\(databaseURL)': expected sqlite:PATH") }
+            do {
+                return try SQLiteStore(path: path, secrets: secrets)
+            } catch {
+                throw StartupError(description: "cannot open SQLite database '\(path)': \(error)")
+            }
+        }
+        if databaseURL.hasPrefix("postgres://") || databaseURL.hasPrefix("postgresql://") {
+            throw StartupError(description: "PostgreSQL is not supported by this build yet; use sqlite:PATH")
+        }
+        throw StartupError(description: "invalid database URL '\(Self.redacted(databaseURL))': expected sqlite:PATH or postgres://user:pass@host:port/db")
+    }
+
+    /// A database URL without its password, for messages.
+    static func redacted(_ url: String) -> String {
+        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://"), scheme.upperBound < at else { return url }
+        let userinfo = url[scheme.upperBound..<at]
+        guard let colon = userinfo.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at...])
+    }
+
+    /// The data directory, secret key and store, shared by `serve`, `migrate` and `token create`.
+    func openData(dataDirFlag: String?, databaseURLFlag: String?) throws -> (dataDir: String, store: any BridgeStore, secretKey: String, keyGenerated: Bool) {
+        let dataDir = value(dataDirFlag, "JIRA_BRIDGE_DATA_DIR") ?? "./data"
+        let databaseURL = value(databaseURLFlag, "JIRA_BRIDGE_DATABASE_URL") ?? "sqlite:\(dataDir)/jira-bridge.sqlite"
+        try prepareDataDirectory(dataDir)
+        let key = try secretFile(env: "JIRA_BRIDGE_SECRET_KEY", file: "\(dataDir)/secret-key", generate: SecretBox.generateKey)
+        guard let box = SecretBox(base64Key: key.value) else {
+            throw StartupError(description: "JIRA_BRIDGE_SECRET_KEY (or \(dataDir)/secret-key) must be the base64 text of 32 bytes")
+        }
+        let store = try openStore(databaseURL: databaseURL, secrets: box)
+        return (dataDir, store, key.value, key.generated)
+    }
+}
