@@ -46,6 +46,8 @@ public final class JiraHTTPClient: Sendable {
         httpConfig.timeout = .init(connect: configuration.timeouts.connect, read: configuration.timeouts.read)
         httpConfig.redirectConfiguration = .disallow
         httpConfig.decompression = .enabled(limit: .ratio(50))
+        // Fail fast on a refused or broken connection: retries belong to the job queue, with its own backoff.
+        httpConfig.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
         self.ownsHTTP = true
         self.configuration = configuration
@@ -212,7 +214,9 @@ public final class JiraHTTPClient: Sendable {
         guard (200..<300).contains(response.status.code) else {
             let messages = Self.errorMessages(data)
             let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            throw JiraError(kind: .http(status: Int(response.status.code)), detail: response.status.reasonPhrase,
+            let reason = response.status.reasonPhrase.isEmpty
+                ? HTTPResponseStatus(statusCode: Int(response.status.code)).reasonPhrase : response.status.reasonPhrase
+            throw JiraError(kind: .http(status: Int(response.status.code)), detail: reason,
                             jiraMessages: messages, retryAfterSeconds: retryAfter)
         }
         if data.isEmpty { return .null }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// How to run the emulator.
 public struct EmulatorConfiguration: Sendable {
@@ -73,7 +74,7 @@ struct EmulatorHandler: Sendable {
                                  body: ResponseBody { _ in throw Dropped() })
             }
             if let status = fault.status {
-                var response = fault.body.map { raw(status, Data($0.utf8)) } ?? error(status, HTTPResponse.Status(code: status).reasonPhrase)
+                var response = fault.body.map { raw(status, Data($0.utf8)) } ?? error(status, standardStatus(status).reasonPhrase)
                 if let ra = fault.retryAfter { response.headers[.retryAfter] = String(ra) }
                 return response
             }
@@ -106,10 +107,15 @@ func json(_ status: Int, _ object: Any) -> Response {
 }
 
 func raw(_ status: Int, _ data: Data, contentType: String = "application/json;charset=UTF-8") -> Response {
-    Response(status: .init(code: status), headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    Response(status: standardStatus(status), headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
 
 /// Jira's error document: `{"errorMessages": [...], "errors": {...}}`.
 func error(_ status: Int, _ message: String?, errors: [String: String] = [:]) -> Response {
     json(status, ["errorMessages": message.map { [$0] } ?? [], "errors": errors] as [String: Any])
+}
+
+/// A status with its standard reason phrase on the status line, as Jira's servers send it.
+func standardStatus(_ code: Int) -> HTTPResponse.Status {
+    HTTPResponse.Status(code: code, reasonPhrase: HTTPResponseStatus(statusCode: code).reasonPhrase)
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// The emulator's whole state: users, projects, issues, workflow, faults and the request record.
 public actor EmulatorState {
-    public let deployment: EmulatedDeployment
+    public nonisolated let deployment: EmulatedDeployment
     public private(set) var users: [EmulatedUser]
     public private(set) var projects: [String: EmulatedProject] = [:]
     public private(set) var issues: [String: EmulatedIssue] = [:]

@@ -1,0 +1,187 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Integration
+import JiraClient
+import JiraEmulator
+import Logging
+import NIOCore
+@_exported import NIOHTTP1
+import Server
+import Store
+import Synchronization
+
+/// Collects every log line the server writes, so tests can prove a secret never appears in one.
+final class LogCapture: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+
+    func handler(label: String) -> some LogHandler { CapturingHandler(label: label, capture: self) }
+
+    struct CapturingHandler: LogHandler {
+        let label: String
+        let capture: LogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            let all = self.metadata.merging(extra ?? [:]) { $1 }
+            capture.append("\(level) \(message) \(all.map { "\($0)=\($1)" }.sorted().joined(separator: " "))")
+        }
+    }
+}
+
+/// A response as the tests read it.
+struct TestResponse {
+    var status: Int
+    var headers: [(String, String)]
+    var text: String
+    var json: JSONValue { (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) ?? .null }
+}
+
+/// The real server and the Jira emulator, both listening on loopback ports for one test.
+struct Harness: Sendable {
+    let bridgeURL: String
+    let emulatorURL: String
+    let emulator: EmulatorState
+    let adminToken: String
+    let store: SQLiteStore
+    let databasePath: String
+    let logs: LogCapture
+    let http: HTTPClient
+
+    struct Options: Sendable {
+        var deployment: EmulatedDeployment = .server
+        var contextPath: String = ""
+        var allowLocalRequests = true
+        var timeouts = JiraHTTPClient.Timeouts()
+        var resolver: (any HostResolver)? = nil
+    }
+
+    static let sharedHTTP = HTTPClient(eventLoopGroupProvider: .singleton)
+
+    /// Starts both servers, runs `body`, then stops them.
+    static func run(_ options: Options = Options(), _ body: @Sendable (Harness) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jb-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recordFile = ProcessInfo.processInfo.environment["JIRA_BRIDGE_CONTRACT_DIR"].map {
+            URL(fileURLWithPath: $0).appendingPathComponent("\(UUID().uuidString).jsonl")
+        }
+        let emulator = EmulatorState(deployment: options.deployment, recordFile: recordFile)
+        let key = SecretBox.generateKey()
+        let dbPath = dir.appendingPathComponent("jira-bridge.sqlite").path
+        let store = try SQLiteStore(path: dbPath, secrets: SecretBox(base64Key: key)!)
+        try await store.migrate()
+        let logs = LogCapture()
+        let logger = Logger(label: "jira-bridge-test") { logs.handler(label: $0) }
+        let adminToken = TokenSecret.generate()
+        let config = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: dir.path, allowLocalRequests: options.allowLocalRequests,
+                                         adminToken: adminToken, secretKey: key)
+        var clientConfig = JiraHTTPClient.Configuration(allowLocalRequests: options.allowLocalRequests, timeouts: options.timeouts)
+        if let resolver = options.resolver { clientConfig.outboundGuard.resolver = resolver }
+        let jira = JiraHTTPClient(configuration: clientConfig)
+
+        let (ports, continuation) = AsyncStream<(String, Int)>.makeStream()
+        let emulatorApp = JiraEmulator.buildApplication(
+            state: emulator, configuration: .init(deployment: options.deployment, contextPath: options.contextPath),
+            logger: Logger(label: "emulator") { _ in SwiftLogNoOpLogHandler() }) { port in continuation.yield(("emulator", port)) }
+        let bridgeApp = buildApplication(store: store, jira: jira, configuration: config, logger: logger) { port in
+            continuation.yield(("bridge", port))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await emulatorApp.runService(gracefulShutdownSignals: []) }
+            group.addTask { try await bridgeApp.runService(gracefulShutdownSignals: []) }
+            var found: [String: Int] = [:]
+            for await (name, port) in ports {
+                found[name] = port
+                if found.count == 2 { break }
+            }
+            let harness = Harness(bridgeURL: "http://127.0.0.1:\(found["bridge"]!)",
+                                  emulatorURL: "http://127.0.0.1:\(found["emulator"]!)\(options.contextPath)",
+                                  emulator: emulator, adminToken: adminToken, store: store, databasePath: dbPath, logs: logs, http: sharedHTTP)
+            do {
+                try await body(harness)
+            } catch {
+                group.cancelAll()
+                try? await jira.shutdown()
+                throw error
+            }
+            group.cancelAll()
+        }
+        try await jira.shutdown()
+    }
+
+    // MARK: Requests
+
+    func request(_ method: HTTPMethod, _ path: String, token: String? = nil, json: JSONValue? = nil, form: String? = nil,
+                 raw: String? = nil, headers: [(String, String)] = []) async throws -> TestResponse {
+        var req = HTTPClientRequest(url: bridgeURL + path)
+        req.method = method
+        if let token { req.headers.add(name: "PRIVATE-TOKEN", value: token) }
+        for (k, v) in headers { req.headers.add(name: k, value: v) }
+        if let json {
+            req.headers.add(name: "Content-Type", value: "application/json")
+            req.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(json)))
+        } else if let form {
+            req.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            req.body = .bytes(ByteBuffer(string: form))
+        } else if let raw {
+            req.body = .bytes(ByteBuffer(string: raw))
+        }
+        let response = try await http.execute(req, timeout: .seconds(60))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        return TestResponse(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                            text: String(buffer: body))
+    }
+
+    /// As the instance admin.
+    func admin(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil, form: String? = nil) async throws -> TestResponse {
+        try await request(method, path, token: adminToken, json: json, form: form)
+    }
+
+    /// Registers `acme/web/shop` (id 42) and returns its id.
+    @discardableResult
+    func registerProject(id: Int = 42, path: String = "acme/web/shop") async throws -> Int {
+        let r = try await admin(.POST, "/api/v4/projects", json: .object([
+            "id": .number(Double(id)), "path_with_namespace": .string(path), "name": .string("Shop"),
+            "web_url": .string("https://gitlab.example.com/\(path)"), "default_branch": .string("main"),
+        ]))
+        precondition(r.status == 201, "project registration failed: \(r.status) \(r.text)")
+        return id
+    }
+
+    /// Settings that work against this harness's emulator.
+    func workingSettings(_ extra: [String: JSONValue] = [:]) -> JSONValue {
+        var doc: [String: JSONValue] = [
+            "active": .bool(true), "url": .string(emulatorURL), "username": .string(emulator.deployment == .cloud ? "jira-bot@example.com" : "jira-bot"),
+            "password": .string("secret-token"),
+        ]
+        for (k, v) in extra { doc[k] = v }
+        return .object(doc)
+    }
+
+    /// Creates a token through the API and returns its secret.
+    func token(role: String, scope: String = "instance", extra: [String: JSONValue] = [:]) async throws -> String {
+        var doc: [String: JSONValue] = ["name": .string("t-\(role)"), "role": .string(role), "scope": .string(scope)]
+        for (k, v) in extra { doc[k] = v }
+        let r = try await admin(.POST, "/api/v4/tokens", json: .object(doc))
+        precondition(r.status == 201, "token creation failed: \(r.text)")
+        return r.json["token"]!.string!
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(Dictionary(uniqueKeysWithValues: elements)) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Integration
+import JiraClient
+import JiraEmulator
+import Testing
+
+/// Resolves every name to one address class, to test the guard without real DNS.
+struct FixedResolver: HostResolver {
+    let answer: AddressClass
+    func resolve(host: String) async throws -> [AddressClass] { [answer] }
+}
+
+@Suite("Test settings")
+struct TestSettingsTests {
+    static let path = "/api/v4/projects/42/integrations/jira/test"
+
+    /// Asserts GitLab's failure document and returns its `service_response`.
+    func failure(_ r: TestResponse) -> String {
+        #expect(r.status == 200)
+        #expect(r.json["error"] == true)
+        #expect(r.json["message"] == "Connection failed. Check your integration settings.")
+        #expect(r.json["test_failed"] == true)
+        return r.json["service_response"]?.string ?? "<none>"
+    }
+
+    @Test("success merges serverInfo and myself, and reports the deployment type")
+    func success() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            _ = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings())
+            let r = try await h.admin(.POST, Self.path)
+            #expect(r.json["success"] == true, "\(r.text)")
+            #expect(r.json["deployment_type"] == "server")
+            #expect(r.json["server_info"]?["deploymentType"] == "Server")
+            #expect(r.json["myself"]?["name"] == "jira-bot")
+            #expect(r.json["issuetypes"] == nil)
+            let calls = await h.emulator.requests.map { "\($0.method) \($0.path)" }
+            #expect(calls.suffix(2) == ["GET /rest/api/2/serverInfo", "GET /rest/api/2/myself"])
+        }
+    }
+
+    @Test("unsaved values are tested without being saved, and list issue types when vulnerabilities are on")
+    func unsavedValues() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            _ = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings(["password": "wrong"]))
+            await h.emulator.addProject(key: "SEC")
+            let r = try await h.admin(.POST, Self.path, json: ["password": "secret-token", "vulnerabilities_enabled": true,
+                                                                "project_key": "SEC", "vulnerabilities_issuetype": "10001"])
+            #expect(r.json["success"] == true, "\(r.text)")
+            let names = r.json["issuetypes"]?.array?.compactMap { $0["name"]?.string }
+            #expect(names == ["Bug", "Task", "Story"], "subtasks are left out")
+            #expect(try await h.store.integration(at: .project(42))?.settings.password == "wrong")
+            #expect(try await h.store.integration(at: .project(42))?.settings.vulnerabilitiesEnabled == false)
+        }
+    }
+
+    @Test("invalid unsaved values answer Validations failed")
+    func validationsFailed() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            let r = try await h.admin(.POST, Self.path, json: ["active": true, "url": "herp-and-derp", "username": "u", "password": "p"])
+            #expect(r.json == ["error": true, "message": "Validations failed.", "service_response": "Url must be a valid URL", "test_failed": false])
+        }
+    }
+
+    @Test("Jira refusing the credentials (401) or the data (403), and 404")
+    func httpFailures() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            _ = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings())
+            #expect(failure(try await h.admin(.POST, Self.path, json: ["password": "nope"])) == "Unauthorized")
+            await h.emulator.addFault(EmulatedFault(pathContains: "/myself", status: 403))
+            let forbidden = failure(try await h.admin(.POST, Self.path))
+            #expect(forbidden.contains("Forbidden"), "\(forbidden)")
+            await h.emulator.addFault(EmulatedFault(pathContains: "/serverInfo", status: 404))
+            #expect(failure(try await h.admin(.POST, Self.path)).contains("Not Found"))
+        }
+    }
+
+    @Test("connection refused")
+    func connectionRefused() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            let r = try await h.admin(.POST, Self.path, json: h.workingSettings(["url": "http://127.0.0.1:1"]))
+            #expect(!failure(r).isEmpty)
+        }
+    }
+
+    @Test("a Jira that does not answer in time")
+    func timeout() async throws {
+        var options = Harness.Options()
+        options.timeouts = .init(connect: .seconds(2), read: .milliseconds(500), total: .seconds(2))
+        try await Harness.run(options) { h in
+            try await h.registerProject()
+            _ = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings())
+            await h.emulator.addFault(EmulatedFault(pathContains: "/serverInfo", delayMilliseconds: 3000))
+            #expect(failure(try await h.admin(.POST, Self.path)).lowercased().contains("timeout"))
+        }
+    }
+
+    @Test("a TLS handshake that fails")
+    func tlsFailure() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            let https = h.emulatorURL.replacingOccurrences(of: "http://", with: "https://")
+            let text = failure(try await h.admin(.POST, Self.path, json: h.workingSettings(["url": .string(https)])))
+            #expect(text.contains("SSL") || text.contains("TLS") || text.contains("handshake"), "\(text)")
+        }
+    }
+
+    @Test("a name that resolves to a private address is refused after resolution")
+    func refusedLocalAddress() async throws {
+        var options = Harness.Options()
+        options.allowLocalRequests = false
+        options.resolver = FixedResolver(answer: .privateNetwork)
+        try await Harness.run(options) { h in
+            try await h.registerProject()
+            let r = try await h.admin(.POST, Self.path, json: h.workingSettings(["url": "http://jira.internal.test"]))
+            #expect(failure(r) == "URL is blocked: Requests to the local network are not allowed")
+            #expect(await h.emulator.requests.isEmpty, "nothing was sent")
+        }
+    }
+
+    @Test("issue types come from the project_key's project without subtasks, 400 when not configured")
+    func issueTypes() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            let none = try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/issue_types")
+            #expect(none.status == 400)
+            #expect(none.json["message"] == "Jira service not configured.")
+            _ = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings(["project_key": "MISSING"]))
+            let r = try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/issue_types")
+            #expect(r.json.array?.map { $0["id"]! } == ["10001", "10002", "10003"], "falls back to all issue types")
+            #expect(r.json.array?.first?["description"] != nil)
+            await h.emulator.addFault(EmulatedFault(pathContains: "/issuetype", status: 500))
+            let failed = try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/issue_types")
+            #expect(failed.status == 502)
+            #expect(failed.json["message"] == "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again.")
+        }
+    }
+}

@@ -1,0 +1,56 @@
+"""The contract check: every Jira request the Swift tests sent passes Atlassian's OpenAPI spec."""
+import glob
+import os
+
+import pytest
+
+from contract_check import read_records, violations
+
+
+def recorded_files():
+    directory = os.environ.get("JIRA_BRIDGE_CONTRACT_DIR")
+    if not directory:
+        pytest.skip("JIRA_BRIDGE_CONTRACT_DIR is not set (run through scripts/test)")
+    return sorted(glob.glob(os.path.join(directory, "*.jsonl")))
+
+
+def test_every_recorded_jira_request_matches_the_openapi_spec():
+    records = read_records(recorded_files())
+    # The Swift suites call every client method; far fewer records means the recording broke.
+    assert len(records) >= 50, f"only {len(records)} Jira requests were recorded"
+    bad = violations(records)
+    report = "\n".join(f"{r['method']} {r['path']}?{r.get('query', '')} {r.get('body') or ''}: {msg}" for r, msg in bad[:20])
+    assert not bad, f"{len(bad)} of {len(records)} requests break the contract:\n{report}"
+
+
+def test_every_client_call_is_covered_by_the_recording():
+    records = read_records(recorded_files())
+    def template(path):
+        parts = path.split("/")  # ["", "rest", "api", "2", "issue", KEY, "remotelink", ID]
+        if len(parts) > 5 and parts[4] == "issue":
+            parts[5] = "{}"
+        if len(parts) > 7 and parts[6] == "remotelink":
+            parts[7] = "{}"
+        return "/".join(parts)
+
+    seen = {(r["method"], template(r["path"])) for r in records}
+    expected = {
+        ("GET", "/rest/api/2/serverInfo"), ("GET", "/rest/api/2/myself"), ("GET", "/rest/api/2/issue/{}"),
+        ("GET", "/rest/api/2/issue/{}/comment"), ("POST", "/rest/api/2/issue/{}/comment"),
+        ("GET", "/rest/api/2/issue/{}/remotelink"), ("POST", "/rest/api/2/issue/{}/remotelink"),
+        ("PUT", "/rest/api/2/issue/{}/remotelink/{}"), ("GET", "/rest/api/2/issue/{}/transitions"),
+        ("POST", "/rest/api/2/issue/{}/transitions"), ("GET", "/rest/api/2/project/PROJ"), ("GET", "/rest/api/2/issuetype"),
+        ("POST", "/rest/api/2/issue"), ("GET", "/rest/api/2/search"), ("GET", "/rest/api/3/search/jql"),
+    }
+    missing = expected - seen
+    assert not missing, f"client calls never exercised: {sorted(missing)}"
+
+
+def test_the_checker_flags_a_request_that_breaks_the_spec():
+    bad = [
+        {"method": "POST", "path": "/rest/api/2/issue/PROJ-1/transitions", "query": "", "contentType": "application/json",
+         "body": '{"transition": "31"}'},
+        {"method": "GET", "path": "/rest/api/2/search", "query": "startAt=abc", "contentType": None, "body": None},
+        {"method": "PATCH", "path": "/rest/api/2/myself", "query": "", "contentType": None, "body": None},
+    ]
+    assert len(violations(bad)) == 3

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Extracts the Jira REST paths jira-bridge calls from Atlassian's published OpenAPI specs,
+with every component they reference, into Tests/Contract/jira-openapi-subset.json.
+
+Sources (see ../shared/reference/SOURCES.md):
+  v2: jira-cloud-platform-v2.openapi.primelib-modified.json (Atlassian's Jira Cloud REST v2 spec as
+      vendored by primelib/jira4j @ 3ff2044f45fdd7946ccef877b6eae2086473030a, Apache-2.0)
+  v3: jira-cloud-platform-v3.swagger-v3.v3.json (Atlassian's Jira Cloud REST v3 spec as vendored by
+      jarekbird/jira-api-mcp-wrapper @ 9a9e84dacce9900b0bd4f1f095f5f1bdf3ce0168, Apache-2.0)
+
+Run: python3 tools/vendor_openapi_subset.py ../shared/reference/jira
+"""
+import json
+import sys
+
+V2_PATHS = [
+    "/rest/api/2/serverInfo",
+    "/rest/api/2/myself",
+    "/rest/api/2/issue",
+    "/rest/api/2/issue/{issueIdOrKey}",
+    "/rest/api/2/issue/{issueIdOrKey}/comment",
+    "/rest/api/2/issue/{issueIdOrKey}/remotelink",
+    "/rest/api/2/issue/{issueIdOrKey}/remotelink/{linkId}",
+    "/rest/api/2/issue/{issueIdOrKey}/transitions",
+    "/rest/api/2/project/{projectIdOrKey}",
+    "/rest/api/2/issuetype",
+    "/rest/api/2/search",
+    "/rest/api/2/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}",
+]
+V3_PATHS = ["/rest/api/3/search/jql"]
+METHODS = {"get", "post", "put", "delete"}
+
+
+def refs(node, out):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str) and v.startswith("#/components/"):
+                out.add(v)
+            else:
+                refs(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            refs(v, out)
+
+
+def subset(spec, paths, prefix):
+    result = {"paths": {}, "components": {}}
+    for p in paths:
+        item = spec["paths"][p]
+        item = {k: v for k, v in item.items() if k in METHODS or k == "parameters"}
+        for op in item.values():
+            if isinstance(op, dict):
+                op.pop("security", None)
+        result["paths"][p] = item
+    seen = set()
+    todo = set()
+    refs(result["paths"], todo)
+    while todo:
+        ref = todo.pop()
+        if ref in seen:
+            continue
+        seen.add(ref)
+        _, _, kind, name = ref.split("/", 3)
+        node = spec["components"][kind][name]
+        result["components"].setdefault(kind, {})[name] = node
+        found = set()
+        refs(node, found)
+        todo |= found - seen
+    return result
+
+
+def fix_defaults(node):
+    """Atlassian's files give some enums a default of "" that is not in the enum (SOURCES.md)."""
+    if isinstance(node, dict):
+        if "enum" in node and node.get("default") == "" and "" not in node["enum"]:
+            del node["default"]
+        for v in node.values():
+            fix_defaults(v)
+    elif isinstance(node, list):
+        for v in node:
+            fix_defaults(v)
+
+
+def main(ref_dir):
+    v2 = json.load(open(f"{ref_dir}/jira-cloud-platform-v2.openapi.primelib-modified.json"))
+    v3 = json.load(open(f"{ref_dir}/jira-cloud-platform-v3.swagger-v3.v3.json"))
+    for name, spec, paths in (("v2", v2, V2_PATHS), ("v3", v3, V3_PATHS)):
+        s = subset(spec, paths, name)
+        doc = {
+            "openapi": spec["openapi"],
+            "info": {"title": f"Jira REST {name} (subset used by jira-bridge)", "version": spec["info"]["version"],
+                     "x-source": "see tools/vendor_openapi_subset.py"},
+            "servers": [{"url": "http://jira.test"}],
+            "paths": s["paths"],
+            "components": s["components"],
+        }
+        fix_defaults(doc)
+        with open(f"Tests/Contract/jira-openapi-{name}-subset.json", "w") as f:
+            json.dump(doc, f, indent=1, sort_keys=True)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/reference/jira")
