@@ -36,6 +36,7 @@ public struct ScalarSet: Sendable, Equatable {
 public struct RegexSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
     public var description: String { message }
+    public init(message: String) { self.message = message }
 }
 
 /// Parses RE2 syntax into a `RegexNode`, refusing what RE2 refuses: back-references, look-around,

@@ -27,6 +27,7 @@ public struct SettingsUpdate: Sendable, Equatable {
     public struct InvalidParameter: Error, Sendable, Equatable {
         public let name: String
         public var message: String { "\(name) is invalid" }
+        public init(name: String) { self.name = name }
     }
 
     /// Builds an update from loosely typed values (JSON or form fields), with Grape's coercions:

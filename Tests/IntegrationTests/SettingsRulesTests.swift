@@ -1,0 +1,108 @@
+import Integration
+import Testing
+
+@Suite("Settings rules")
+struct SettingsRulesTests {
+    @Test("GitLab's Jira Cloud URL rule", arguments: [
+        ("https://acme.atlassian.net", true), ("https://acme.atlassian.net/jira/", true), ("http://abc.atlassian.net", false),
+        ("abc.atlassian.net", false), ("https://example.com\".atlassian.net", false), ("javascript://test.atlassian.net/x", false),
+        ("https://atlassian.net", false), ("https://jira.example.com", false),
+    ])
+    func cloudURL(_ url: String, _ cloud: Bool) {
+        #expect(JiraURL.isCloud(url) == cloud)
+    }
+
+    @Test("deployment detection: serverInfo first, then the URL")
+    func detection() {
+        #expect(DeploymentDetection.detect(serverInfoDeploymentType: "Cloud", serverInfoAnswered: true, clientURL: "https://jira.example.com") == .cloud)
+        #expect(DeploymentDetection.detect(serverInfoDeploymentType: "Server", serverInfoAnswered: true, clientURL: "https://jira.example.com") == .server)
+        #expect(DeploymentDetection.detect(serverInfoDeploymentType: "FutureCloud", serverInfoAnswered: true, clientURL: "https://a.atlassian.net") == .cloud)
+        #expect(DeploymentDetection.detect(serverInfoDeploymentType: nil, serverInfoAnswered: false, clientURL: "https://a.atlassian.net") == .cloud)
+        #expect(DeploymentDetection.detect(serverInfoDeploymentType: nil, serverInfoAnswered: false, clientURL: "https://jira.example.com") == .server)
+        #expect(DeploymentDetection.detect(serverInfoDeploymentType: nil, serverInfoAnswered: false, clientURL: nil) == .unknown)
+    }
+
+    @Test("URLs parse into origin and context path")
+    func urls() throws {
+        let u = try #require(JiraURL("https://host.example.com:8443/jira/?x=1"))
+        #expect(u.origin == "https://host.example.com:8443")
+        #expect(u.contextPath == "/jira")
+        #expect(u.endpoint("/rest/api/2/myself") == "https://host.example.com:8443/jira/rest/api/2/myself")
+        #expect(JiraURL("http://[::1]:9000")?.host == "::1")
+        for bad in ["example.com", "ftp://example.com", "herp-and-derp", "http://", "http://exa mple.com", "http://host:99999"] {
+            #expect(JiraURL(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test("address classes for the outbound guard", arguments: [
+        ("127.0.0.1", AddressClass.loopback), ("localhost", .loopback), ("10.0.0.1", .privateNetwork), ("172.16.5.4", .privateNetwork),
+        ("172.32.0.1", .publicAddress), ("192.168.1.1", .privateNetwork), ("169.254.169.254", .linkLocal), ("0.0.0.0", .unspecified),
+        ("::1", .loopback), ("::", .unspecified), ("fe80::1", .linkLocal), ("fd00::1", .privateNetwork), ("::ffff:10.0.0.1", .privateNetwork),
+        ("8.8.8.8", .publicAddress), ("2001:4860:4860::8888", .publicAddress),
+    ])
+    func addresses(_ host: String, _ expected: AddressClass) {
+        #expect(AddressPolicy.classifyLiteral(host) == expected)
+    }
+
+    @Test("names are not literals")
+    func names() {
+        #expect(AddressPolicy.classifyLiteral("jira.example.com") == nil)
+        #expect(AddressPolicy.classifyLiteral("1.2.3") == nil)
+    }
+
+    @Test("transition ids are every run of digits", arguments: [
+        ("1,2;3", ["1", "2", "3"]), ("foo 23 bar", ["23"]), ("56-1", ["56", "1"]), ("", []), ("abc", []),
+    ])
+    func transitionIDs(_ text: String, _ ids: [String]) {
+        #expect(TransitionIDs.parse(text) == ids)
+        #expect(TransitionIDs.isValid(text) == (text.isEmpty || !ids.isEmpty))
+    }
+
+    @Test("project keys are stripped, blanks and duplicates dropped")
+    func projectKeys() {
+        #expect(SettingsUpdate.cleanProjectKeys([" A ", "", "A", "B", "  "]) == ["A", "B"])
+    }
+
+    @Test("secret rules when applying an update")
+    func secretRules() throws {
+        var current = JiraSettings()
+        current.url = "https://jira.example.com"
+        current.password = "old"
+        var blank = SettingsUpdate()
+        blank.password = ""
+        #expect(blank.applied(to: current).password == "old")
+        var moved = SettingsUpdate()
+        moved.url = "https://jira2.example.com"
+        #expect(moved.applied(to: current).password == nil)
+        var same = SettingsUpdate()
+        same.url = "https://jira.example.com/"
+        #expect(same.applied(to: current).password == "old", "a trailing slash is not a change")
+        var movedWithSecret = moved
+        movedWithSecret.password = "new"
+        #expect(movedWithSecret.applied(to: current).password == "new")
+        var username = SettingsUpdate()
+        username.username = "bob"
+        #expect(username.applied(to: current).password == "old")
+    }
+
+    @Test("loose parameter types are coerced as Grape does, and refused when they cannot be")
+    func coercion() throws {
+        let u = try SettingsUpdate(parameters: ["active": .string("true"), "jira_auth_type": .string("1"), "commit_events": .number(0),
+                                                "project_keys": .string("A,B")])
+        #expect(u.active == true)
+        #expect(u.authType == 1)
+        #expect(u.commitEvents == false)
+        #expect(u.projectKeys == ["A", "B"])
+        #expect(throws: SettingsUpdate.InvalidParameter(name: "active")) { try SettingsUpdate(parameters: ["active": .string("maybe")]) }
+        #expect(throws: SettingsUpdate.InvalidParameter(name: "url")) { try SettingsUpdate(parameters: ["url": .list([])]) }
+    }
+
+    @Test("full messages read like Rails'")
+    func fullMessages() {
+        var s = JiraSettings()
+        s.active = true
+        s.url = "nope"
+        let errors = SettingsValidator(allowLocalRequests: true).validate(s)
+        #expect(errors.fullMessages == "Url must be a valid URL, Username can't be blank, Password can't be blank")
+    }
+}
