@@ -13,6 +13,29 @@ struct JiraBridgeCommand: AsyncParsableCommand {
         abstract: "GitLab's Jira integration as a standalone server for any forge.",
         subcommands: [Serve.self, Migrate.self, TokenCommand.self])
 
+    /// Parses and runs the command; a usage error is one line on stderr and a non-zero exit.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            if !(error is ExitCode) {
+                let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+                FileHandle.standardError.write(Data("jira-bridge: error: \(line)\n".utf8))
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
+
     /// Runs `body`, turning a startup error into one line on stderr and exit status 2.
     static func reportingStartupErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {

@@ -112,6 +112,13 @@ struct RuntimeSettings {
     func openData(dataDirFlag: String?, databaseURLFlag: String?) throws -> (dataDir: String, store: any BridgeStore, secretKey: String, keyGenerated: Bool) {
         let dataDir = value(dataDirFlag, "JIRA_BRIDGE_DATA_DIR") ?? "./data"
         let databaseURL = value(databaseURLFlag, "JIRA_BRIDGE_DATABASE_URL") ?? "sqlite:\(dataDir)/jira-bridge.sqlite"
+        // Everything that can be checked without touching the disk is checked first.
+        if let envKey = environment["JIRA_BRIDGE_SECRET_KEY"], !envKey.isEmpty, SecretBox(base64Key: envKey) == nil {
+            throw StartupError(description: "JIRA_BRIDGE_SECRET_KEY must be the base64 text of 32 bytes")
+        }
+        if !databaseURL.hasPrefix("sqlite:") {
+            _ = try openStore(databaseURL: databaseURL, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
+        }
         try prepareDataDirectory(dataDir)
         let key = try secretFile(env: "JIRA_BRIDGE_SECRET_KEY", file: "\(dataDir)/secret-key", generate: SecretBox.generateKey)
         guard let box = SecretBox(base64Key: key.value) else {

@@ -1,0 +1,106 @@
+"""Starts the real jira-bridge and jira-emulator binaries on free loopback ports."""
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+import requests
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def bin_dir():
+    d = os.environ.get("JIRA_BRIDGE_BIN_DIR")
+    if d:
+        return pathlib.Path(d)
+    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return pathlib.Path(out.stdout.strip())
+
+
+class Process:
+    """A child process whose log is read until it says which port it listens on."""
+
+    def __init__(self, args, env=None, log_name="proc"):
+        self.log_path = pathlib.Path(tempfile.mkdtemp()) / f"{log_name}.log"
+        self.log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.port = self._wait_for_port()
+
+    def _wait_for_port(self):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            text = self.log_path.read_text()
+            m = re.search(r"listening on http://[\d.]+:(\d+)", text)
+            if m:
+                return int(m.group(1))
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"process exited early:\n{text}")
+            time.sleep(0.05)
+        raise RuntimeError(f"no port announced:\n{self.log_path.read_text()}")
+
+    @property
+    def output(self):
+        return self.log_path.read_text()
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIRA_BRIDGE_")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def binaries():
+    d = bin_dir()
+    return {"bridge": str(d / "jira-bridge"), "emulator": str(d / "jira-emulator")}
+
+
+@pytest.fixture
+def data_dir():
+    d = tempfile.mkdtemp(prefix="jb-data-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def emulator(binaries):
+    args = [binaries["emulator"], "--port", "0", "--seed"]
+    contract = os.environ.get("JIRA_BRIDGE_CONTRACT_DIR")
+    if contract:
+        args += ["--record-file", os.path.join(contract, f"python-{os.getpid()}-{time.time_ns()}.jsonl")]
+    p = Process(args, env=clean_env(), log_name="emulator")
+    p.url = f"http://127.0.0.1:{p.port}"
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def server(binaries, data_dir):
+    p = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir, "--allow-local-requests"],
+                env=clean_env(), log_name="bridge")
+    p.url = f"http://127.0.0.1:{p.port}"
+    p.data_dir = data_dir
+    p.admin_token = pathlib.Path(data_dir, "admin-token").read_text().strip()
+    yield p
+    p.stop()
+
+
+def api(server, method, path, **kwargs):
+    headers = kwargs.pop("headers", {})
+    headers.setdefault("PRIVATE-TOKEN", server.admin_token)
+    return requests.request(method, server.url + path, headers=headers, timeout=60, **kwargs)

@@ -1,0 +1,123 @@
+"""The jira-bridge command: startup errors, generated files, tokens, graceful shutdown."""
+import os
+import pathlib
+import signal
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from conftest import Process, api, clean_env
+
+
+def run(binaries, *args, env=None):
+    return subprocess.run([binaries["bridge"], *args], capture_output=True, text=True, env=env or clean_env(), timeout=60)
+
+
+@pytest.mark.parametrize("args,env,expected", [
+    (["serve", "--port", "abc"], {}, "invalid port 'abc'"),
+    (["serve", "--port", "70000"], {}, "invalid port '70000'"),
+    (["serve", "--nope"], {}, "Unknown option '--nope'"),
+    (["serve"], {"JIRA_BRIDGE_LOG_LEVEL": "loud"}, "invalid log level 'loud'"),
+    (["serve"], {"JIRA_BRIDGE_PORT": "-1"}, "invalid port '-1'"),
+    (["serve"], {"JIRA_BRIDGE_SECRET_KEY": "c2hvcnQ="}, "must be the base64 text of 32 bytes"),
+    (["serve"], {"JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS": "maybe"}, "JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS must be true or false"),
+    (["serve", "--database-url", "mysql://x"], {}, "invalid database URL 'mysql://x'"),
+    (["serve", "--public-url", "gitlab.example.com"], {}, "invalid public URL"),
+])
+def test_a_bad_flag_or_value_exits_non_zero_with_one_clear_line(binaries, data_dir, args, env, expected):
+    result = run(binaries, *args, "--data-dir", data_dir, env=clean_env(**env))
+    assert result.returncode != 0
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+    assert result.stdout == ""
+
+
+def test_a_bad_value_touches_nothing(binaries, tmp_path):
+    target = tmp_path / "never-created"
+    result = run(binaries, "serve", "--port", "abc", "--data-dir", str(target))
+    assert result.returncode != 0
+    assert not target.exists()
+
+
+def test_generated_key_files_are_private_and_never_overwritten(binaries, data_dir):
+    first = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir], env=clean_env(), log_name="a")
+    first.stop()
+    token_file = pathlib.Path(data_dir, "admin-token")
+    key_file = pathlib.Path(data_dir, "secret-key")
+    for f in (token_file, key_file):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600
+    token, key = token_file.read_text(), key_file.read_text()
+    assert "admin-token" in first.output
+    assert token.strip() not in first.output, "the token itself is never logged"
+
+    second = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir], env=clean_env(), log_name="b")
+    r = requests.get(f"http://127.0.0.1:{second.port}/api/v4/projects", headers={"PRIVATE-TOKEN": token.strip()}, timeout=10)
+    second.stop()
+    assert r.status_code == 200
+    assert token_file.read_text() == token and key_file.read_text() == key
+
+
+def test_environment_secrets_are_used_and_flags_win_over_environment(binaries, data_dir):
+    env = clean_env(JIRA_BRIDGE_ADMIN_TOKEN="env-admin-token-123", JIRA_BRIDGE_PORT="1", JIRA_BRIDGE_DATA_DIR=data_dir)
+    p = Process([binaries["bridge"], "serve", "--port", "0"], env=env, log_name="env")
+    try:
+        assert p.port != 1
+        r = requests.get(f"http://127.0.0.1:{p.port}/api/v4/projects", headers={"PRIVATE-TOKEN": "env-admin-token-123"}, timeout=10)
+        assert r.status_code == 200
+        assert not pathlib.Path(data_dir, "admin-token").exists()
+    finally:
+        p.stop()
+
+
+def test_health_and_readiness(server):
+    assert requests.get(server.url + "/-/health", timeout=10).status_code == 200
+    assert requests.get(server.url + "/-/readiness", timeout=10).json() == {"status": "ok"}
+
+
+def test_token_create_on_the_command_line_gives_a_working_token(binaries, server):
+    r = api(server, "POST", "/api/v4/projects", json={"id": 7, "path_with_namespace": "team/app"})
+    assert r.status_code == 201
+    result = run(binaries, "token", "create", "--name", "ci", "--role", "maintainer", "--scope", "project",
+                 "--project-id", "team/app", "--data-dir", server.data_dir)
+    assert result.returncode == 0, result.stderr
+    import json
+    doc = json.loads(result.stdout)
+    assert doc["project_id"] == 7 and doc["role"] == "maintainer"
+    headers = {"PRIVATE-TOKEN": doc["token"]}
+    assert requests.get(server.url + "/api/v4/projects/7", headers=headers, timeout=10).status_code == 200
+    bad = run(binaries, "token", "create", "--name", "x", "--role", "admin", "--scope", "project", "--project-id", "7",
+              "--data-dir", server.data_dir)
+    assert bad.returncode != 0 and "role admin requires scope instance" in bad.stderr
+
+
+def test_sigterm_lets_in_flight_requests_finish(binaries, server, emulator):
+    api(server, "POST", "/api/v4/projects", json={"id": 42, "path_with_namespace": "acme/shop"})
+    r = api(server, "PUT", "/api/v4/projects/42/integrations/jira",
+            json={"url": emulator.url, "username": "jira-bot", "password": "secret-token", "active": True})
+    assert r.status_code == 200, r.text
+    requests.post(emulator.url + "/_emulator/faults", json={"path": "/myself", "delay_ms": 1500}, timeout=10)
+    result = {}
+
+    def slow_request():
+        result["response"] = api(server, "POST", "/api/v4/projects/42/integrations/jira/test")
+
+    t = threading.Thread(target=slow_request)
+    t.start()
+    time.sleep(0.5)
+    server.proc.send_signal(signal.SIGTERM)
+    t.join(timeout=30)
+    assert server.proc.wait(timeout=30) == 0
+    assert result["response"].status_code == 200
+    assert result["response"].json()["success"] is True
+    assert "jira-bridge stopped" in server.output
+
+
+def test_migrate_command(binaries, data_dir):
+    result = run(binaries, "migrate", "--data-dir", data_dir)
+    assert result.returncode == 0, result.stderr
+    assert pathlib.Path(data_dir, "jira-bridge.sqlite").exists()
