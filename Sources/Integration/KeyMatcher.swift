@@ -1,0 +1,119 @@
+/// Finds Jira issue keys in text with the integration's rules: GitLab's reference pattern
+/// `\b<prefix>(?P<issue><regex>)`, where the regex defaults to `\b([A-Z][A-Z_0-9]+-\d+)`.
+///
+/// The default pattern without a prefix runs on a hand-written byte scanner (the fast path); any
+/// custom prefix or regex runs on the linear-time `RegexProgram`.
+public struct KeyMatcher: Sendable {
+    enum Engine: Sendable {
+        case defaultPattern
+        case program(RegexProgram, issueSlot: Int)
+    }
+
+    let engine: Engine
+
+    /// The matcher for an integration's `jira_issue_prefix` and `jira_issue_regex` (blank for the defaults).
+    public init(prefix: String = "", regex: String = "") throws(RegexSyntaxError) {
+        if prefix.isEmpty && regex.isEmpty {
+            engine = .defaultPattern
+            return
+        }
+        let keyPattern = regex.isEmpty ? "\\b([A-Z][A-Z_0-9]+-\\d+)" : regex
+        let program = try RegexProgram("\\b\(prefix)(?P<issue>\(keyPattern))")
+        guard let group = program.parsed.captureIndex(named: "issue") else {
+            throw RegexSyntaxError(message: "the issue group is missing")
+        }
+        engine = .program(program, issueSlot: 2 * group)
+    }
+
+    /// A match: where the whole reference starts and ends, and the key (the `issue` group).
+    public struct Match: Sendable, Equatable {
+        public var start: Int
+        public var end: Int
+        public var key: String
+    }
+
+    /// Every key in `text`, left to right, as UTF-8 byte offsets (default engine) or scalar offsets.
+    public func matches(in text: String) -> [Match] {
+        switch engine {
+        case .defaultPattern:
+            var out: [Match] = []
+            KeyScanner.scan(text) { out.append($0) }
+            return out
+        case .program(let program, let slot):
+            let scalars = Array(text.unicodeScalars)
+            var out: [Match] = []
+            var pos = 0
+            while pos <= scalars.count, let m = program.match(scalars, from: pos) {
+                let start = m[0], end = m[1]
+                if m[slot] >= 0, m[slot + 1] >= m[slot] {
+                    var key = String.UnicodeScalarView()
+                    key.append(contentsOf: scalars[m[slot]..<m[slot + 1]])
+                    out.append(Match(start: start, end: end, key: String(key)))
+                }
+                pos = end > start ? end : start + 1
+            }
+            return out
+        }
+    }
+
+    /// The key of a reference starting exactly at `offset` (in the same units `matches` uses), if any.
+    func anchoredMatch(in text: String, scalars: [Unicode.Scalar]?, bytes: [UInt8]?, at offset: Int) -> Match? {
+        switch engine {
+        case .defaultPattern:
+            guard let bytes else { return nil }
+            return KeyScanner.matchAt(bytes, offset)
+        case .program(let program, let slot):
+            guard let scalars, let m = program.match(scalars, from: offset, anchored: true), m[slot] >= 0 else { return nil }
+            var key = String.UnicodeScalarView()
+            key.append(contentsOf: scalars[m[slot]..<m[slot + 1]])
+            return Match(start: m[0], end: m[1], key: String(key))
+        }
+    }
+
+    var usesBytes: Bool { if case .defaultPattern = engine { return true }; return false }
+}
+
+/// The fast path for `\b([A-Z][A-Z_0-9]+-\d+)`: one pass over UTF-8 bytes, no allocation per byte.
+enum KeyScanner {
+    @inline(__always) static func isWordByte(_ b: UInt32) -> Bool {
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
+    }
+
+    @inline(__always) static func isUpper(_ b: UInt8) -> Bool { b >= 65 && b <= 90 }
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+    @inline(__always) static func isKeyBody(_ b: UInt8) -> Bool { isUpper(b) || isDigit(b) || b == 95 }
+
+    static func scan(_ text: String, _ emit: (KeyMatcher.Match) -> Void) {
+        var copy = text
+        copy.withUTF8 { buf in
+            var i = 0
+            let n = buf.count
+            while i < n {
+                let b = buf[i]
+                if isUpper(b) && (i == 0 || !isWordByte(UInt32(buf[i - 1]))), let m = matchAt(buf, i) {
+                    emit(m)
+                    i = m.end
+                    continue
+                }
+                i += 1
+            }
+        }
+    }
+
+    /// A key starting at `i` (the boundary before it is the caller's business), ending after its digits.
+    @inline(__always)
+    static func matchAt<C: RandomAccessCollection>(_ buf: C, _ i: Int) -> KeyMatcher.Match? where C.Element == UInt8, C.Index == Int {
+        let n = buf.endIndex
+        guard i < n, isUpper(buf[i]) else { return nil }
+        var j = i + 1
+        while j < n, isKeyBody(buf[j]) { j += 1 }
+        guard j - i >= 2, j < n, buf[j] == 45 else { return nil }
+        var k = j + 1
+        while k < n, isDigit(buf[k]) { k += 1 }
+        guard k > j + 1 else { return nil }
+        var key = ""
+        key.reserveCapacity(k - i)
+        for x in i..<k { key.unicodeScalars.append(Unicode.Scalar(buf[x])) }
+        return KeyMatcher.Match(start: i, end: k, key: key)
+    }
+}

@@ -1,0 +1,122 @@
+import Integration
+import Testing
+
+@Suite("Jira key matching (GitLab's reference rules)")
+struct KeyMatchingTests {
+    func keys(_ text: String, prefix: String = "", regex: String = "") throws -> [String] {
+        try ReferenceExtractor(prefix: prefix, regex: regex).allKeys(text)
+    }
+
+    @Test("the default pattern", arguments: [
+        ("JIRA-1234", ["JIRA-1234"]), ("JIRA-1234A", ["JIRA-1234"]), ("JIRA-1234-some_tag", ["JIRA-1234"]),
+        ("abc-JIRA-1234", ["JIRA-1234"]), ("3EXT_EXT-1234", []), ("xJIRA-1", []), ("fooJIRA-1", []), ("#123", []),
+        ("J-123", []), ("jira-1", []), ("CVE-2022-123", ["CVE-2022"]), ("(JIRA-123.)", ["JIRA-123"]),
+        ("PROJ-1 and PROJ-2, PROJ-1 again", ["PROJ-1", "PROJ-2"]), ("A_B-7 X9-1", ["A_B-7", "X9-1"]),
+        ("ABC-DEF-12", ["DEF-12"]), ("émoji🙂PROJ-5", ["PROJ-5"]), ("", []),
+    ])
+    func defaultPattern(_ text: String, _ expected: [String]) throws {
+        #expect(try keys(text) == expected)
+    }
+
+    @Test("a prefix must come right before the key, after a word boundary", arguments: [
+        ("jira#JIRA-1234A", ["JIRA-1234"]), ("JIRA-1234A", []), ("myjira#JIRA-1", []), ("MYjira#JIRA-1", []),
+        ("my-jira#JIRA-1234", ["JIRA-1234"]),
+    ])
+    func prefix(_ text: String, _ expected: [String]) throws {
+        #expect(try keys(text, prefix: "jira#") == expected)
+    }
+
+    @Test("a prefix with a trailing space keeps it")
+    func prefixWithSpace() throws {
+        #expect(try keys("Jira# FOO-123", prefix: "Jira# ") == ["FOO-123"])
+    }
+
+    @Test("a custom regex", arguments: [
+        ("J1-123", ["J1-123"]), ("AAbJ J1-123", ["J1-123"]), ("#A1-123", ["A1-123"]), ("J1-1234A", ["J1-1234"]),
+        ("JI1-123", []), ("J1I-123", []), ("JI-123", []), ("#123", []),
+    ])
+    func customRegex(_ text: String, _ expected: [String]) throws {
+        #expect(try keys(text, regex: "[A-Z][0-9]-[0-9]+") == expected)
+    }
+
+    @Test("the default pattern and the same regex written out agree on real commit messages")
+    func enginesAgree() throws {
+        let fast = try ReferenceExtractor()
+        let vm = try ReferenceExtractor(regex: "[A-Z][A-Z_0-9]+-\\d+")
+        for text in ["KAFKA-16845 Migrate ReplicationQuotasTestRig (#17089)", "MINOR: fix KAFKA-1 and KAFKA-22; see LANG-1523.",
+                     "Closes KAFKA-2, KAFKA-3 and KAFKA-4", "`KAFKA-9` in code, KAFKA-10 outside", "xKAFKA-1 KAFKA-1x KAFKA-_1"] {
+            #expect(fast.extract(text) == vm.extract(text), "\(text)")
+        }
+    }
+
+    @Test("keys in code spans and fenced code do not count")
+    func code() throws {
+        let text = """
+        Fix `PROJ-1` handling and ``PROJ-2 `x` `` too, but PROJ-3 counts.
+        ```
+        PROJ-4 in a fence
+        ```
+        ~~~~
+        PROJ-5
+        ~~~~
+        PROJ-6 after, and an unclosed `PROJ-7
+        """
+        #expect(try keys(text) == ["PROJ-3", "PROJ-6", "PROJ-7"])
+    }
+
+    @Test("a pathological user regex runs in linear time")
+    func linearTime() throws {
+        let extractor = try ReferenceExtractor(regex: "((a|b)+|c)+$")
+        let text = String(repeating: "ab", count: 50_000) + "!"
+        let clock = ContinuousClock()
+        let elapsed = clock.measure { _ = extractor.allKeys(text) }
+        // A backtracking engine takes longer than the age of the universe here; a linear one well under a minute.
+        #expect(elapsed < .seconds(60))
+    }
+}
+
+@Suite("Closing references")
+struct ClosingReferenceTests {
+    func refs(_ text: String, prefix: String = "") throws -> References {
+        try ReferenceExtractor(prefix: prefix).extract(text)
+    }
+
+    @Test("every trigger word and form closes", arguments: [
+        "Close", "Closes", "Closed", "Closing", "close", "Fix", "Fixes", "Fixed", "Fixing", "fix", "Resolve", "Resolves",
+        "Resolved", "Resolving", "Implement", "Implements", "Implemented", "Implementing", "closes:",
+    ])
+    func triggers(_ word: String) throws {
+        #expect(try refs("\(word) PROJ-12").closes == ["PROJ-12"])
+    }
+
+    @Test("a list closes every key in it; closing keys are not mentions")
+    func lists() throws {
+        #expect(try refs("Closes AB-1, AB-2 and AB-3").closes == ["AB-1", "AB-2", "AB-3"])
+        #expect(try refs("Fixes AB-1 AB-2, and AB-3; see BC-4").closes == ["AB-1", "AB-2", "AB-3"])
+        #expect(try refs("Fixes AB-1 AB-2, and AB-3; see BC-4").mentions == ["BC-4"])
+        #expect(try refs("Closes #1, AB-2 and https://gitlab.example.com/x/-/issues/3 and AB-4").closes == ["AB-2", "AB-4"])
+        #expect(try refs("Resolves issues AB-7 and AB-8").closes == ["AB-7", "AB-8"])
+        #expect(try refs("Closes AB-1 and closes AB-2").closes == ["AB-1", "AB-2"])
+        #expect(try refs("Mentions AB-1, closes AB-2").mentions == ["AB-1"])
+    }
+
+    @Test("not a closing statement", arguments: [
+        "suffix PROJ-1", "Closesx PROJ-1", "Prefix-closes PROJ-1 is fine", "disclose PROJ-1", "Closes: ", "Fixes:PROJ-1",
+        "`Closes PROJ-1`",
+    ])
+    func notClosing(_ text: String) throws {
+        let r = try refs(text)
+        if text == "Prefix-closes PROJ-1 is fine" {
+            #expect(r.closes == ["PROJ-1"], "a hyphen is a word boundary, as in GitLab's pattern")
+        } else {
+            #expect(r.closes.isEmpty, "\(text)")
+        }
+    }
+
+    @Test("closing with a prefix uses the prefix")
+    func withPrefix() throws {
+        let r = try refs("Closes jira#PROJ-1 and jira#PROJ-2, mentions jira#PROJ-3 but not PROJ-4", prefix: "jira#")
+        #expect(r.closes == ["PROJ-1", "PROJ-2"])
+        #expect(r.mentions == ["PROJ-3"])
+    }
+}
