@@ -30,6 +30,12 @@ let package = Package(
             dependencies: [],
             swiftSettings: swiftSettings
         ),
+        // Forge webhooks (GitLab first) decoded into forge-neutral events.
+        .target(
+            name: "Forges",
+            dependencies: ["Integration"],
+            swiftSettings: swiftSettings
+        ),
         // Jira REST over HTTP, with GitLab's error texts and the outbound address guard.
         .target(
             name: "JiraClient",
@@ -56,7 +62,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Integration", "JiraClient", "Store",
+                "Integration", "JiraClient", "Store", "Forges",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,7 +102,8 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Integration"],
+            dependencies: ["Integration", "Forges"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -69,8 +69,9 @@ public final class JiraHTTPClient: Sendable {
     }
 
     /// `GET issue/{key}`, with `expand` (e.g. `transitions`, `renderedFields`) when given.
-    public func issue(_ c: JiraConnection, key: String, expand: [String] = [], logger: Logger) async throws(JiraError) -> JiraIssue {
+    public func issue(_ c: JiraConnection, key: String, expand: [String] = [], fields: [String] = [], logger: Logger) async throws(JiraError) -> JiraIssue {
         var query: [(String, String)] = []
+        if !fields.isEmpty { query.append(("fields", fields.joined(separator: ","))) }
         if !expand.isEmpty { query.append(("expand", expand.joined(separator: ","))) }
         let json = try await send(c, .GET, "/rest/api/2/issue/\(Self.pathSegment(key))", query: query, logger: logger)
         guard let id = json["id"]?.idString, let k = json["key"]?.string else {

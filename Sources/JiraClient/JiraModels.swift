@@ -61,6 +61,12 @@ public struct JiraIssue: Sendable, Equatable {
     public var comments: [JiraComment] {
         (fields?["comment"]?["comments"]?.array ?? []).compactMap(JiraComment.init(json:))
     }
+
+    /// Whether the embedded comments are all of them (Jira caps how many it embeds).
+    public var hasAllComments: Bool {
+        guard let total = fields?["comment"]?["total"]?.number else { return true }
+        return Int(total) <= comments.count
+    }
 }
 
 public struct JiraComment: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Integration
 import JiraClient
@@ -25,6 +26,8 @@ public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configurat
     ProjectsController(store: store, access: access).addRoutes(to: api)
     TokensController(store: store, access: access).addRoutes(to: api)
     IntegrationController(store: store, access: access, service: service).addRoutes(to: api)
+    DeliveriesController(store: store, access: access).addRoutes(to: api)
+    WebhookController(store: store, instanceSecret: configuration.webhookSecret, access: access).addRoutes(to: router)
     return router
 }
 
@@ -34,9 +37,16 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = buildRouter(store: store, jira: jira, configuration: configuration)
+    let pipeline = configuration.pipeline
+    let runner = DeliveryRunner(store: store, jira: jira, policy: pipeline.retryPolicy)
+    let owner = "worker-\(UUID().uuidString.prefix(8))"
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "jira-bridge"),
+        services: [
+            EventPlanningService(store: store, configuration: pipeline, logger: logger),
+            DeliveryService(store: store, runner: runner, configuration: pipeline, owner: owner, logger: logger),
+        ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }

@@ -17,10 +17,12 @@ public struct ServerConfiguration: Sendable {
     /// The instance-wide webhook secret, if any.
     public var webhookSecret: String?
     public var logLevel: Logger.Level
+    /// Retries, concurrency and leases of the event pipeline.
+    public var pipeline: PipelineConfiguration
 
     public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./data", databaseURL: String? = nil,
                 publicURL: String? = nil, allowLocalRequests: Bool = false, adminToken: String, secretKey: String,
-                webhookSecret: String? = nil, logLevel: Logger.Level = .info) {
+                webhookSecret: String? = nil, logLevel: Logger.Level = .info, pipeline: PipelineConfiguration = PipelineConfiguration()) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
@@ -31,5 +33,6 @@ public struct ServerConfiguration: Sendable {
         self.secretKey = secretKey
         self.webhookSecret = webhookSecret
         self.logLevel = logLevel
+        self.pipeline = pipeline
     }
 }

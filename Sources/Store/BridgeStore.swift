@@ -2,7 +2,7 @@ import Integration
 
 /// Everything jira-bridge keeps. SQLite is the first implementation; PostgreSQL follows and must pass
 /// the same tests, so implementations keep to portable SQL.
-public protocol BridgeStore: Sendable {
+public protocol BridgeStore: PipelineStore {
     /// Applies pending migrations. Safe to call on every start.
     func migrate() async throws
     /// Answers when the database does (readiness).
@@ -37,4 +37,29 @@ public protocol BridgeStore: Sendable {
     func saveIntegration(at level: IntegrationLevel, settings: JiraSettings, inheritFromID: Int64?) async throws -> IntegrationRecord
     /// Removes the integration at `level`; true if there was one.
     func deleteIntegration(at level: IntegrationLevel) async throws -> Bool
+}
+
+/// The event pipeline's storage: the durable intake, the queue of deliveries and its ledger.
+public protocol PipelineStore: Sendable {
+    /// Stores an event (registering an unknown project) and commits it. A redelivery with a known
+    /// delivery key returns the first event's id with `duplicate: true` and stores nothing.
+    func recordEvent(_ incoming: IncomingEvent, registration: ProjectRegistration) async throws -> (id: String, duplicate: Bool)
+    /// Leases up to `limit` events waiting to be planned (or whose lease expired).
+    func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent]
+    /// Inserts the planned deliveries (each at most once per site, issue and dedupe key) and marks the event planned,
+    /// in one transaction. Returns how many deliveries were new.
+    func finishPlanning(eventID: String, deliveries: [NewDelivery], now: Millis) async throws -> Int
+    /// The claim step of the queue, in one place: leases runnable deliveries, at most one per Jira issue and
+    /// at most `perSiteLimit` running per Jira site.
+    func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, leaseMillis: Int64, now: Millis) async throws -> [Delivery]
+    /// Records an attempt's outcome (if `owner` still holds the lease) and inserts follow-up deliveries.
+    func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], now: Millis) async throws
+    /// Saves a running delivery's progress (e.g. transitions already applied).
+    func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws
+    func deliveries(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [Delivery], total: Int)
+    func delivery(id: Int64) async throws -> Delivery?
+    /// Requeues a failed or dead delivery; nil if there is none in such a state.
+    func retryDelivery(id: Int64, now: Millis) async throws -> Delivery?
+    /// Deliveries not yet finished, and events not yet planned.
+    func queueDepth() async throws -> (deliveries: Int, events: Int)
 }

@@ -56,5 +56,49 @@ enum Migrations {
             """,
             "CREATE INDEX integrations_inherit_from ON integrations(inherit_from_id)",
         ]),
+        ("0002_pipeline", [
+            """
+            CREATE TABLE events (
+                id TEXT PRIMARY KEY,
+                forge TEXT NOT NULL,
+                delivery_key TEXT UNIQUE,
+                project_id BIGINT NOT NULL,
+                kind TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                status TEXT NOT NULL,
+                lease_until BIGINT,
+                error TEXT,
+                received_at BIGINT NOT NULL,
+                planned_at BIGINT
+            )
+            """,
+            "CREATE INDEX events_status ON events(status, received_at)",
+            """
+            CREATE TABLE deliveries (
+                id INTEGER PRIMARY KEY,
+                event_id TEXT NOT NULL,
+                project_id BIGINT NOT NULL,
+                site TEXT NOT NULL,
+                issue_key TEXT NOT NULL,
+                action TEXT NOT NULL,
+                dedupe_key TEXT NOT NULL,
+                content_key TEXT,
+                work TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                next_run_at BIGINT NOT NULL,
+                lease_until BIGINT,
+                lease_owner TEXT,
+                last_error TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                UNIQUE (site, issue_key, dedupe_key)
+            )
+            """,
+            "CREATE UNIQUE INDEX deliveries_content ON deliveries(site, issue_key, content_key)",
+            "CREATE INDEX deliveries_runnable ON deliveries(status, next_run_at)",
+            "CREATE INDEX deliveries_issue ON deliveries(site, issue_key, status)",
+            "CREATE INDEX deliveries_project ON deliveries(project_id, id)",
+        ]),
     ]
 }

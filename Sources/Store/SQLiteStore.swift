@@ -4,7 +4,7 @@ import Integration
 
 /// The embedded store: one SQLite file in WAL mode, through GRDB.
 public final class SQLiteStore: BridgeStore {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let secrets: SecretBox
 
     /// Opens (creating if needed) the database at `path`.
@@ -43,7 +43,7 @@ public final class SQLiteStore: BridgeStore {
     public func registerProject(_ r: ProjectRegistration) async throws -> Project {
         let now = nowMillis()
         return try await pool.write { db in
-            let groupID = try Self.namespacePath(of: r.pathWithNamespace).map { try Self.ensureGroup(db, fullPath: $0, name: nil, now: now).id }
+            let groupID = try Self.namespaceGroupID(db, path: r.pathWithNamespace, now: now)
             if let other = try Row.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ? AND id <> ?", arguments: [r.pathWithNamespace, r.id]) {
                 let otherID: Int64 = other["id"]
                 throw StoreError.conflict("path \(r.pathWithNamespace) belongs to project \(otherID)")
@@ -250,9 +250,10 @@ public final class SQLiteStore: BridgeStore {
         try Row.fetchOne(db, sql: sql, arguments: arguments).map(project(from:))
     }
 
-    private static func namespacePath(of path: String) -> String? {
+    /// The group of a project's namespace, created with its parents if needed.
+    static func namespaceGroupID(_ db: Database, path: String, now: Millis) throws -> Int64? {
         guard let slash = path.lastIndex(of: "/") else { return nil }
-        return String(path[..<slash])
+        return try ensureGroup(db, fullPath: String(path[..<slash]), name: nil, now: now).id
     }
 
     /// Creates `fullPath` and its missing ancestors, top down, inside the caller's transaction.

@@ -1,0 +1,95 @@
+/// The Jira action a delivery performs, as the delivery log names it.
+public enum DeliveryAction: String, Sendable, Codable, Equatable {
+    case remoteLink = "remote_link"
+    case comment
+    case transition
+    case createIssue = "create_issue"
+}
+
+/// A remote link to write: Jira upserts it by `globalId`.
+public struct RemoteLinkSpec: Sendable, Codable, Equatable {
+    public var globalId: String
+    public var url: String
+    public var title: String
+    public var resolved: Bool
+    public var relationship: String
+    public var iconURL: String
+
+    /// Jira caps `globalId` at 255 characters; longer entity URLs are replaced by a stable digest.
+    public static func globalID(for url: String) -> String {
+        if url.utf8.count <= 255 { return url }
+        return "jira-bridge:fnv128:" + StableHash.hex(url)
+    }
+}
+
+/// Transitions to apply for a closing reference, and what to write once Jira shows a resolution.
+public struct TransitionSpec: Sendable, Codable, Equatable {
+    public var automatic: Bool
+    public var ids: [String]
+    /// How many of `ids` were applied by earlier attempts (a retry continues after them).
+    public var applied: Int
+    public var commitID: String
+    public var commitURL: String
+    /// Whether to post "Issue solved with ..." after the resolution (comment_on_event_enabled).
+    public var comment: Bool
+    public var iconURL: String
+
+    /// The follow-up deliveries once the issue shows a resolution (GitLab's `send_message` after close).
+    public func solvedDeliveries(issueKey: String) -> [PlannedDelivery] {
+        var out: [PlannedDelivery] = []
+        if comment {
+            out.append(PlannedDelivery(action: .comment, issueKey: issueKey, dedupeKey: "solved-comment|\(commitURL)",
+                                       work: .comment(body: Texts.solved(commitID: commitID, commitURL: commitURL))))
+        }
+        out.append(PlannedDelivery(action: .remoteLink, issueKey: issueKey, dedupeKey: "resolved-link|\(commitURL)",
+                                   work: .remoteLink(RemoteLinkSpec(globalId: RemoteLinkSpec.globalID(for: commitURL), url: commitURL,
+                                                                    title: Texts.solvedLinkTitle(commitID: commitID), resolved: true,
+                                                                    relationship: "mentioned on", iconURL: iconURL))))
+        return out
+    }
+}
+
+/// What one delivery does when it runs.
+public enum DeliveryWork: Sendable, Codable, Equatable {
+    /// Post a comment unless an existing one already contains it.
+    case comment(body: String)
+    case remoteLink(RemoteLinkSpec)
+    case transition(TransitionSpec)
+}
+
+/// One Jira action planned for one issue, with the key that makes it happen at most once
+/// per (Jira site, issue, entity, action).
+public struct PlannedDelivery: Sendable, Codable, Equatable {
+    public var action: DeliveryAction
+    public var issueKey: String
+    /// Unique per site and issue: `comment|<entity url>`, `remote_link|<global id>`, `transition|<entity url>`.
+    public var dedupeKey: String
+    /// A second identity for commit comments: the same change after a rebase (new SHA) is not commented twice.
+    public var contentKey: String?
+    public var work: DeliveryWork
+
+    public init(action: DeliveryAction, issueKey: String, dedupeKey: String, contentKey: String? = nil, work: DeliveryWork) {
+        self.action = action
+        self.issueKey = issueKey
+        self.dedupeKey = dedupeKey
+        self.contentKey = contentKey
+        self.work = work
+    }
+}
+
+/// A 128-bit FNV-1a digest in hex: stable across runs and platforms (Swift's Hasher is seeded per process).
+public enum StableHash {
+    public static func hex(_ text: String) -> String {
+        var h1: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h2: UInt64 = 0x8422_2325_cbf2_9ce4
+        for b in text.utf8 {
+            h1 = (h1 ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+            h2 = (h2 ^ UInt64(b)) &* 0x0000_0100_0000_01B3 &+ 0x9E37_79B9
+        }
+        func hex64(_ v: UInt64) -> String {
+            let s = String(v, radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }
+        return hex64(h1) + hex64(h2)
+    }
+}

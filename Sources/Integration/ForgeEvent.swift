@@ -1,0 +1,149 @@
+/// A project as a forge describes it in a webhook.
+public struct ForgeProject: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var pathWithNamespace: String
+    public var name: String
+    /// The human namespace name ("Mike", "Acme / Web"), for "Namespace / Project".
+    public var namespaceName: String
+    public var webURL: String
+    public var defaultBranch: String
+
+    public init(id: Int64, pathWithNamespace: String, name: String, namespaceName: String, webURL: String, defaultBranch: String) {
+        self.id = id
+        self.pathWithNamespace = pathWithNamespace
+        self.name = name
+        self.namespaceName = namespaceName
+        self.webURL = webURL
+        self.defaultBranch = defaultBranch
+    }
+
+    /// GitLab's `full_name`: "Namespace / Project".
+    public var fullName: String { namespaceName.isEmpty ? name : "\(namespaceName) / \(name)" }
+
+    /// The forge's base URL: the web URL without the project's path (`https://gitlab.example.com`).
+    public var forgeBaseURL: String {
+        let suffix = "/" + pathWithNamespace
+        return webURL.hasSuffix(suffix) ? String(webURL.dropLast(suffix.count)) : webURL
+    }
+}
+
+/// A forge user: who pushed, who opened or merged a merge request.
+public struct ForgeUser: Sendable, Equatable, Codable {
+    public var name: String
+    public var username: String
+    public var email: String?
+
+    public init(name: String, username: String, email: String? = nil) {
+        self.name = name
+        self.username = username
+        self.email = email
+    }
+}
+
+public struct ForgeCommit: Sendable, Equatable, Codable {
+    public var id: String
+    public var message: String
+    public var url: String
+    public var authorName: String
+    public var authorEmail: String?
+
+    public init(id: String, message: String, url: String, authorName: String, authorEmail: String?) {
+        self.id = id
+        self.message = message
+        self.url = url
+        self.authorName = authorName
+        self.authorEmail = authorEmail
+    }
+
+    /// The first line of the message, without its newline.
+    public var title: String {
+        String(message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+            .trimmingTrailingNewlines()
+    }
+}
+
+public struct PushEvent: Sendable, Equatable, Codable {
+    public var project: ForgeProject
+    public var ref: String
+    public var before: String
+    public var after: String
+    public var commits: [ForgeCommit]
+    public var pusher: ForgeUser
+
+    public init(project: ForgeProject, ref: String, before: String, after: String, commits: [ForgeCommit], pusher: ForgeUser) {
+        self.project = project
+        self.ref = ref
+        self.before = before
+        self.after = after
+        self.commits = commits
+        self.pusher = pusher
+    }
+
+    /// The branch name for `refs/heads/<branch>`; nil for tags and other refs.
+    public var branch: String? {
+        ref.hasPrefix("refs/heads/") ? String(ref.dropFirst("refs/heads/".count)) : nil
+    }
+
+    /// A push that deletes the branch (`after` is all zeros).
+    public var deletesBranch: Bool { !after.isEmpty && after.allSatisfy { $0 == "0" } }
+}
+
+public struct MergeRequestEvent: Sendable, Equatable, Codable {
+    public enum Action: String, Sendable, Codable {
+        case open, reopen, update, merge, close, approved, unapproved, approval, unapproval, other
+    }
+
+    public var project: ForgeProject
+    public var iid: Int64
+    public var title: String
+    public var description: String
+    public var action: Action
+    public var sourceBranch: String
+    public var targetBranch: String
+    /// The head of the source branch (`diff_head_sha`), the commit a merge closes with.
+    public var lastCommitID: String?
+    public var url: String
+    public var user: ForgeUser
+
+    public init(project: ForgeProject, iid: Int64, title: String, description: String, action: Action, sourceBranch: String,
+                targetBranch: String, lastCommitID: String?, url: String, user: ForgeUser) {
+        self.project = project
+        self.iid = iid
+        self.title = title
+        self.description = description
+        self.action = action
+        self.sourceBranch = sourceBranch
+        self.targetBranch = targetBranch
+        self.lastCommitID = lastCommitID
+        self.url = url
+        self.user = user
+    }
+}
+
+/// What a forge told us, whatever the forge.
+public enum ForgeEvent: Sendable, Equatable, Codable {
+    case push(PushEvent)
+    case mergeRequest(MergeRequestEvent)
+
+    public var project: ForgeProject {
+        switch self {
+        case .push(let p): return p.project
+        case .mergeRequest(let m): return m.project
+        }
+    }
+
+    public var kind: String {
+        switch self {
+        case .push: return "push"
+        case .mergeRequest: return "merge_request"
+        }
+    }
+}
+
+extension String {
+    func trimmingTrailingNewlines() -> String {
+        var s = self
+        while s.hasSuffix("\n") || s.hasSuffix("\r") { s.removeLast() }
+        return s
+    }
+}

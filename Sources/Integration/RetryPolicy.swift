@@ -1,0 +1,47 @@
+/// How a failed delivery is retried: exponential backoff with jitter for transient failures,
+/// at least `Retry-After` for 429, and never for Jira's refusals (400, 401, 403, 404).
+public struct RetryPolicy: Sendable, Equatable {
+    /// The first delay; each further attempt doubles it.
+    public var baseDelaySeconds: Double
+    public var maxDelaySeconds: Double
+    /// After this long since the delivery was created, a transient failure makes it dead.
+    public var maxAgeSeconds: Double
+
+    public init(baseDelaySeconds: Double = 2, maxDelaySeconds: Double = 3600, maxAgeSeconds: Double = 24 * 3600) {
+        self.baseDelaySeconds = baseDelaySeconds
+        self.maxDelaySeconds = maxDelaySeconds
+        self.maxAgeSeconds = maxAgeSeconds
+    }
+
+    /// How a failure looks to the policy.
+    public enum Failure: Sendable, Equatable {
+        case transient(retryAfterSeconds: Int?)
+        case permanent
+    }
+
+    public enum Decision: Sendable, Equatable {
+        case retry(afterSeconds: Double)
+        /// Permanent: recorded as failed, retried only by hand.
+        case fail
+        /// Transient, but out of time: recorded as dead, retried only by hand.
+        case dead
+    }
+
+    /// `attempts` counts the attempt that just failed; `random` is uniform in [0, 1).
+    public func decide(_ failure: Failure, attempts: Int, ageSeconds: Double, random: Double) -> Decision {
+        guard case .transient(let retryAfter) = failure else { return .fail }
+        let exponent = Double(min(max(attempts - 1, 0), 40))
+        let ceiling = min(maxDelaySeconds, baseDelaySeconds * pow2(exponent))
+        // "Equal jitter": half fixed, half random, so delays still grow but spread out.
+        var delay = ceiling / 2 + ceiling / 2 * random
+        if let retryAfter { delay = max(delay, Double(retryAfter)) }
+        if ageSeconds + delay > maxAgeSeconds { return .dead }
+        return .retry(afterSeconds: delay)
+    }
+
+    private func pow2(_ e: Double) -> Double {
+        var v = 1.0
+        for _ in 0..<Int(e) { v *= 2 }
+        return v
+    }
+}

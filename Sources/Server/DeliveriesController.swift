@@ -1,0 +1,53 @@
+import HTTPTypes
+import Hummingbird
+import Integration
+import Store
+
+/// The delivery log: `GET .../integrations/jira/deliveries`, `POST .../deliveries/:delivery_id/retry`.
+struct DeliveriesController: Sendable {
+    let store: any BridgeStore
+    let access: AccessPolicy
+    var lookup: Lookup { Lookup(store: store) }
+
+    func addRoutes(to router: RouterGroup<BridgeRequestContext>) {
+        router.get("/api/v4/projects/:id/integrations/jira/deliveries") { request, context in
+            let project = try await lookup.project(context)
+            try await access.require(context, .reporter, project: project)
+            let page = max(1, Int(request.uri.queryParameters.get("page") ?? "1") ?? 1)
+            let perPage = min(100, max(1, Int(request.uri.queryParameters.get("per_page") ?? "20") ?? 20))
+            let (items, total) = try await store.deliveries(projectID: project.id, limit: perPage, offset: (page - 1) * perPage)
+            var headers = HTTPFields()
+            headers[HTTPField.Name("X-Total")!] = String(total)
+            headers[HTTPField.Name("X-Page")!] = String(page)
+            headers[HTTPField.Name("X-Per-Page")!] = String(perPage)
+            return try JSONBody.response(.array(items.map(Self.render)), headers: headers)
+        }
+        router.post("/api/v4/projects/:id/integrations/jira/deliveries/:delivery_id/retry") { _, context in
+            let project = try await lookup.project(context)
+            try await access.require(context, .maintainer, project: project)
+            guard let id = Int64(try context.parameters.require("delivery_id")),
+                  let existing = try await store.delivery(id: id), existing.projectID == project.id else {
+                throw APIError(.notFound, message: "404 Delivery Not Found")
+            }
+            guard let requeued = try await store.retryDelivery(id: id, now: currentMillis()) else {
+                throw APIError(.badRequest, message: "Only failed or dead deliveries can be retried; this one is \(existing.status.rawValue).")
+            }
+            return try JSONBody.response(Self.render(requeued))
+        }
+    }
+
+    static func render(_ d: Delivery) -> JSONValue {
+        .object([
+            "id": .number(Double(d.id)),
+            "event_id": .string(d.eventID),
+            "issue_key": .string(d.issueKey),
+            "action": .string(d.action.rawValue),
+            "status": .string(d.status.rawValue),
+            "attempts": .number(Double(d.attempts)),
+            "last_error": d.lastError.map { .string($0) } ?? .null,
+            "next_run_at": d.status == .pending ? .string(isoTimestamp(d.nextRunAt)) : .null,
+            "created_at": .string(isoTimestamp(d.createdAt)),
+            "updated_at": .string(isoTimestamp(d.updatedAt)),
+        ])
+    }
+}

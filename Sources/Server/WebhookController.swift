@@ -1,0 +1,84 @@
+import HTTPTypes
+import Foundation
+import Forges
+import Hummingbird
+import Integration
+import Logging
+import Store
+
+/// `POST /webhooks/gitlab`: checks the secret, commits the event, answers 202 with its id.
+struct WebhookController: Sendable {
+    let store: any BridgeStore
+    let instanceSecret: String?
+    let access: AccessPolicy
+
+    static let maxBodyBytes = 25 << 20
+
+    func addRoutes(to router: Router<BridgeRequestContext>) {
+        router.post("/webhooks/gitlab") { request, context in try await gitlab(request, context) }
+    }
+
+    func gitlab(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: Self.maxBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, message: "413 Payload Too Large: webhook bodies are limited to 25 MB")
+        }
+        let body = Data(buffer.readableBytesView)
+        let reference: (id: Int64, path: String)
+        do { reference = try GitLabWebhook.projectReference(body) } catch {
+            throw APIError(.badRequest, message: "400 Bad Request: \(error.message)")
+        }
+        guard let secret = try await webhookSecret(projectID: reference.id, path: reference.path) else {
+            throw APIError(.unauthorized, message: "401 Unauthorized: no webhook secret is configured for this project, its groups or the instance")
+        }
+        guard let presented = request.headers[gitlabTokenHeader], TokenSecret.constantTimeEquals(presented, secret) else {
+            throw APIError(.unauthorized, message: "401 Unauthorized: the X-Gitlab-Token header does not match the webhook secret")
+        }
+        let kind = request.headers[gitlabEventHeader] ?? ""
+        guard GitLabWebhook.handledEvents.contains(kind) else {
+            return try JSONBody.response(.object(["event_id": .null, "message": .string("ignored: \(kind.isEmpty ? "no X-Gitlab-Event" : kind)")]), status: .accepted)
+        }
+        let event: ForgeEvent
+        do { event = try GitLabWebhook.decode(event: kind, body: body) } catch {
+            throw APIError(.badRequest, message: "400 Bad Request: \(error.message)")
+        }
+        let project = event.project
+        let registration = ProjectRegistration(id: project.id, pathWithNamespace: project.pathWithNamespace, name: project.name,
+                                               webURL: project.webURL, defaultBranch: project.defaultBranch)
+        let key = request.headers[idempotencyHeader] ?? request.headers[gitlabEventUUIDHeader]
+        do {
+            let (id, duplicate) = try await store.recordEvent(IncomingEvent(forge: "gitlab", deliveryKey: key, event: event), registration: registration)
+            context.logger.info("webhook accepted", metadata: ["forge": "gitlab", "event_id": "\(id)", "duplicate": "\(duplicate)", "project_id": "\(project.id)"])
+            return try JSONBody.response(.object(["event_id": .string(id)]), status: .accepted)
+        } catch let error as StoreError where error.isConflict {
+            throw APIError(.conflict, message: "409 Conflict: \(error)")
+        }
+    }
+
+    /// The project's secret, else the nearest group's, else the instance's.
+    func webhookSecret(projectID: Int64, path: String) async throws -> String? {
+        var groupChain: [Int64] = []
+        if let project = try await store.project(id: projectID) {
+            if let s = try await store.webhookSecret(for: .project(project.id)) { return s }
+            groupChain = try await access.groupChain(project.groupID)
+        } else {
+            // An unknown project: its namespace's groups may already be registered with a secret.
+            var parts = path.split(separator: "/").dropLast().map(String.init)
+            while !parts.isEmpty {
+                if let g = try await store.group(path: parts.joined(separator: "/")) { groupChain.append(g.id) }
+                parts.removeLast()
+            }
+        }
+        for gid in groupChain {
+            if let s = try await store.webhookSecret(for: .group(gid)) { return s }
+        }
+        return instanceSecret.flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+private let gitlabTokenHeader = HTTPField.Name("X-Gitlab-Token")!
+private let gitlabEventHeader = HTTPField.Name("X-Gitlab-Event")!
+private let gitlabEventUUIDHeader = HTTPField.Name("X-Gitlab-Event-UUID")!
+private let idempotencyHeader = HTTPField.Name("Idempotency-Key")!

@@ -1,0 +1,77 @@
+import Integration
+
+/// A webhook delivery to store: the normalised event and where it came from.
+public struct IncomingEvent: Sendable {
+    public var forge: String
+    /// The forge's redelivery identity (`Idempotency-Key`, `X-Gitlab-Event-UUID`, `X-GitHub-Delivery`).
+    public var deliveryKey: String?
+    public var event: ForgeEvent
+
+    public init(forge: String, deliveryKey: String?, event: ForgeEvent) {
+        self.forge = forge
+        self.deliveryKey = deliveryKey
+        self.event = event
+    }
+}
+
+/// A stored event waiting to be planned.
+public struct StoredEvent: Sendable {
+    public var id: String
+    public var projectID: Int64
+    public var event: ForgeEvent
+}
+
+/// Where a delivery stands, as the delivery log shows it.
+public enum DeliveryStatus: String, Sendable, Codable {
+    /// Waiting for its first attempt or for a retry (`attempts` tells which).
+    case pending
+    case running
+    case succeeded
+    /// Jira refused it (400, 401, 403, 404): not retried until someone asks.
+    case failed
+    /// Retried until it ran out of time.
+    case dead
+    /// Nothing to do: the work was already there in Jira (or the issue already resolved).
+    case skipped
+}
+
+/// A delivery to insert: a planned Jira action for one project's event.
+public struct NewDelivery: Sendable {
+    public var eventID: String
+    public var projectID: Int64
+    public var site: String
+    public var planned: PlannedDelivery
+
+    public init(eventID: String, projectID: Int64, site: String, planned: PlannedDelivery) {
+        self.eventID = eventID
+        self.projectID = projectID
+        self.site = site
+        self.planned = planned
+    }
+}
+
+/// One Jira action with its attempts: a row of the delivery log and a job of the queue.
+public struct Delivery: Sendable, Equatable {
+    public var id: Int64
+    public var eventID: String
+    public var projectID: Int64
+    public var site: String
+    public var issueKey: String
+    public var action: DeliveryAction
+    public var work: DeliveryWork
+    public var status: DeliveryStatus
+    public var attempts: Int
+    public var nextRunAt: Millis
+    public var lastError: String?
+    public var createdAt: Millis
+    public var updatedAt: Millis
+}
+
+/// How an attempt ended.
+public enum DeliveryOutcome: Sendable, Equatable {
+    case succeeded
+    case skipped(reason: String)
+    case retry(at: Millis, error: String)
+    case failed(error: String)
+    case dead(error: String)
+}

@@ -1,0 +1,204 @@
+import Foundation
+import GRDB
+import Integration
+
+extension SQLiteStore {
+    public func recordEvent(_ incoming: IncomingEvent, registration: ProjectRegistration) async throws -> (id: String, duplicate: Bool) {
+        let payload = String(decoding: try JSONEncoder().encode(incoming.event), as: UTF8.self)
+        let now = nowMillis()
+        let id = UUID().uuidString.lowercased()
+        let key = incoming.deliveryKey.map { "\(incoming.forge):\($0)" }
+        return try await pool.write { db in
+            if let key, let existing = try String.fetchOne(db, sql: "SELECT id FROM events WHERE delivery_key = ?", arguments: [key]) {
+                return (existing, true)
+            }
+            try Self.registerIfNeeded(db, registration, now: now)
+            try db.execute(sql: """
+                INSERT INTO events (id, forge, delivery_key, project_id, kind, payload, status, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
+                """, arguments: [id, incoming.forge, key, registration.id, incoming.event.kind, payload, now])
+            return (id, false)
+        }
+    }
+
+    /// Registers a project first seen in a webhook; a known project keeps its settings but follows the
+    /// forge's default branch.
+    static func registerIfNeeded(_ db: Database, _ r: ProjectRegistration, now: Millis) throws {
+        if let row = try Row.fetchOne(db, sql: "SELECT default_branch, path_with_namespace FROM projects WHERE id = ?", arguments: [r.id]) {
+            let branch: String = row["default_branch"]
+            if branch != r.defaultBranch && !r.defaultBranch.isEmpty {
+                try db.execute(sql: "UPDATE projects SET default_branch = ?, updated_at = ? WHERE id = ?", arguments: [r.defaultBranch, now, r.id])
+            }
+            return
+        }
+        if try Row.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace]) != nil {
+            throw StoreError.conflict("path \(r.pathWithNamespace) belongs to another project id")
+        }
+        let groupID = try namespaceGroupID(db, path: r.pathWithNamespace, now: now)
+        try db.execute(sql: """
+            INSERT INTO projects (id, path_with_namespace, name, web_url, default_branch, group_id, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [r.id, r.pathWithNamespace, r.name, r.webURL, r.defaultBranch, groupID, now, now])
+    }
+
+    public func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent] {
+        try await pool.write { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, project_id, payload FROM events
+                WHERE status = 'pending' OR (status = 'planning' AND lease_until < ?)
+                ORDER BY received_at, id LIMIT ?
+                """, arguments: [now, limit])
+            var out: [StoredEvent] = []
+            for row in rows {
+                let id: String = row["id"]
+                try db.execute(sql: "UPDATE events SET status = 'planning', lease_until = ? WHERE id = ?", arguments: [now + leaseMillis, id])
+                let payload: String = row["payload"]
+                do {
+                    let event = try JSONDecoder().decode(ForgeEvent.self, from: Data(payload.utf8))
+                    out.append(StoredEvent(id: id, projectID: row["project_id"], event: event))
+                } catch {
+                    try db.execute(sql: "UPDATE events SET status = 'failed', error = ? WHERE id = ?", arguments: ["unreadable payload: \(error)", id])
+                }
+            }
+            return out
+        }
+    }
+
+    public func finishPlanning(eventID: String, deliveries: [NewDelivery], now: Millis) async throws -> Int {
+        let rows = try deliveries.map { try Self.insertArguments($0, now: now) }
+        return try await pool.write { db in
+            var inserted = 0
+            for args in rows {
+                try db.execute(sql: Self.insertDeliverySQL, arguments: args)
+                inserted += db.changesCount
+            }
+            try db.execute(sql: "UPDATE events SET status = 'planned', planned_at = ?, lease_until = NULL WHERE id = ?", arguments: [now, eventID])
+            return inserted
+        }
+    }
+
+    static let insertDeliverySQL = """
+        INSERT INTO deliveries (event_id, project_id, site, issue_key, action, dedupe_key, content_key, work, status, attempts,
+            next_run_at, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+        ON CONFLICT DO NOTHING
+        """
+
+    static func insertArguments(_ d: NewDelivery, now: Millis) throws -> StatementArguments {
+        let work = String(decoding: try JSONEncoder().encode(d.planned.work), as: UTF8.self)
+        let content = d.planned.contentKey.map { StableHash.hex($0) }
+        return [d.eventID, d.projectID, d.site, d.planned.issueKey, d.planned.action.rawValue, d.planned.dedupeKey, content, work, now, now, now]
+    }
+
+    public func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, leaseMillis: Int64, now: Millis) async throws -> [Delivery] {
+        try await pool.write { db in
+            // Issues with a live lease are busy: writes to one Jira issue are serialised.
+            let busyRows = try Row.fetchAll(db, sql: """
+                SELECT site, issue_key FROM deliveries WHERE status = 'running' AND lease_until > ?
+                """, arguments: [now])
+            var busyIssues = Set<String>()
+            var runningPerSite: [String: Int] = [:]
+            for r in busyRows {
+                let site: String = r["site"]
+                let issue: String = r["issue_key"]
+                busyIssues.insert(site + "\u{1}" + issue)
+                runningPerSite[site, default: 0] += 1
+            }
+            let candidates = try Row.fetchAll(db, sql: """
+                SELECT * FROM deliveries
+                WHERE (status = 'pending' AND next_run_at <= ?) OR (status = 'running' AND lease_until <= ?)
+                ORDER BY id LIMIT ?
+                """, arguments: [now, now, max(limit * 8, 64)])
+            var claimed: [Delivery] = []
+            for row in candidates {
+                guard claimed.count < limit else { break }
+                let site: String = row["site"]
+                let issue: String = row["issue_key"]
+                let issueID = site + "\u{1}" + issue
+                if busyIssues.contains(issueID) { continue }
+                if runningPerSite[site, default: 0] >= perSiteLimit { continue }
+                let id: Int64 = row["id"]
+                try db.execute(sql: """
+                    UPDATE deliveries SET status = 'running', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
+                    WHERE id = ?
+                    """, arguments: [now + leaseMillis, owner, now, id])
+                busyIssues.insert(issueID)
+                runningPerSite[site, default: 0] += 1
+                var d = try Self.delivery(from: row)
+                d.status = .running
+                d.attempts += 1
+                claimed.append(d)
+            }
+            return claimed
+        }
+    }
+
+    public func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], now: Millis) async throws {
+        let rows = try followUps.map { try Self.insertArguments($0, now: now) }
+        try await pool.write { db in
+            let status: DeliveryStatus
+            var error: String? = nil
+            var nextRun: Millis = now
+            switch outcome {
+            case .succeeded: status = .succeeded
+            case .skipped(let reason): status = .skipped; error = reason
+            case .retry(let at, let e): status = .pending; nextRun = at; error = e
+            case .failed(let e): status = .failed; error = e
+            case .dead(let e): status = .dead; error = e
+            }
+            try db.execute(sql: """
+                UPDATE deliveries SET status = ?, next_run_at = ?, last_error = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?
+                WHERE id = ? AND lease_owner = ? AND status = 'running'
+                """, arguments: [status.rawValue, nextRun, error, now, id, owner])
+            guard db.changesCount > 0 else { return }  // the lease was lost: someone else runs it now
+            for args in rows { try db.execute(sql: Self.insertDeliverySQL, arguments: args) }
+        }
+    }
+
+    public func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws {
+        let text = String(decoding: try JSONEncoder().encode(work), as: UTF8.self)
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE deliveries SET work = ?, updated_at = ? WHERE id = ? AND lease_owner = ?", arguments: [text, now, id, owner])
+        }
+    }
+
+    public func deliveries(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [Delivery], total: Int) {
+        try await pool.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE project_id = ?", arguments: [projectID]) ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE project_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+                                        arguments: [projectID, limit, offset])
+            return (try rows.map(Self.delivery(from:)), total)
+        }
+    }
+
+    public func delivery(id: Int64) async throws -> Delivery? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:)) }
+    }
+
+    public func retryDelivery(id: Int64, now: Millis) async throws -> Delivery? {
+        try await pool.write { db in
+            try db.execute(sql: """
+                UPDATE deliveries SET status = 'pending', next_run_at = ?, updated_at = ? WHERE id = ? AND status IN ('failed', 'dead')
+                """, arguments: [now, now, id])
+            guard db.changesCount > 0 else { return nil }
+            return try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:))
+        }
+    }
+
+    public func queueDepth() async throws -> (deliveries: Int, events: Int) {
+        try await pool.read { db in
+            let d = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'running')") ?? 0
+            let e = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE status IN ('pending', 'planning')") ?? 0
+            return (d, e)
+        }
+    }
+
+    static func delivery(from row: Row) throws -> Delivery {
+        let workText: String = row["work"]
+        let work = try JSONDecoder().decode(DeliveryWork.self, from: Data(workText.utf8))
+        return Delivery(id: row["id"], eventID: row["event_id"], projectID: row["project_id"], site: row["site"], issueKey: row["issue_key"],
+                        action: DeliveryAction(rawValue: row["action"]) ?? .comment, work: work,
+                        status: DeliveryStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"], nextRunAt: row["next_run_at"],
+                        lastError: row["last_error"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+}
