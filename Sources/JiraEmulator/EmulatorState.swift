@@ -148,7 +148,8 @@ public actor EmulatorState {
 
     // MARK: Mutations used by the REST handlers
 
-    func addComment(issueKey: String, body: String, author: String) -> EmulatedComment? {
+    @discardableResult
+    public func addComment(issueKey: String, body: String, author: String) -> EmulatedComment? {
         guard var issue = issue(issueKey) else { return nil }
         nextCommentID += 1
         let c = EmulatedComment(id: String(nextCommentID), body: body, author: author, created: Date())

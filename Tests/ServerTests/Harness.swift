@@ -63,6 +63,9 @@ struct Harness: Sendable {
         var allowLocalRequests = true
         var timeouts = JiraHTTPClient.Timeouts()
         var resolver: (any HostResolver)? = nil
+        var webhookSecret: String? = "instance-hook-secret"
+        var pipeline = PipelineConfiguration(retryPolicy: RetryPolicy(baseDelaySeconds: 0.05, maxDelaySeconds: 1, maxAgeSeconds: 600),
+                                             pollInterval: .milliseconds(10))
     }
 
     static let sharedHTTP = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -84,7 +87,8 @@ struct Harness: Sendable {
         let logger = Logger(label: "jira-bridge-test") { logs.handler(label: $0) }
         let adminToken = TokenSecret.generate()
         let config = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: dir.path, allowLocalRequests: options.allowLocalRequests,
-                                         adminToken: adminToken, secretKey: key)
+                                         adminToken: adminToken, secretKey: key, webhookSecret: options.webhookSecret,
+                                         pipeline: options.pipeline)
         var clientConfig = JiraHTTPClient.Configuration(allowLocalRequests: options.allowLocalRequests, timeouts: options.timeouts)
         if let resolver = options.resolver { clientConfig.outboundGuard.resolver = resolver }
         let jira = JiraHTTPClient(configuration: clientConfig)
