@@ -18,7 +18,7 @@ public struct PipelineConfiguration: Sendable {
     public var eventLeaseMillis: Int64
 
     public init(retryPolicy: RetryPolicy = RetryPolicy(), concurrency: Int = 8, perSiteLimit: Int = 4,
-                pollInterval: Duration = .milliseconds(50), deliveryLeaseMillis: Int64 = 300_000, eventLeaseMillis: Int64 = 60_000) {
+                pollInterval: Duration = .milliseconds(50), deliveryLeaseMillis: Int64 = 300_000, eventLeaseMillis: Int64 = 10_000) {
         self.retryPolicy = retryPolicy
         self.concurrency = concurrency
         self.perSiteLimit = perSiteLimit
@@ -32,7 +32,7 @@ func currentMillis() -> Millis { Millis(Date().timeIntervalSince1970 * 1000) }
 
 /// Sleeps for `interval`, returning early when the service group shuts down.
 func idle(_ interval: Duration) async {
-    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+    try? await Task.sleep(for: interval)
 }
 
 /// Turns stored events into deliveries with the project's current settings.

@@ -3,19 +3,25 @@ import GRDB
 import Integration
 
 /// The embedded store: one SQLite file in WAL mode, through GRDB.
+///
+/// One serialised connection (`DatabaseQueue`), not a reader pool: GRDB's reader pool waits on a semaphore
+/// on the calling thread, and with Swift's cooperative pool at two threads (this machine's cores) waiting
+/// readers deadlocked the server under concurrent webhooks. SQLite's work here is sub-millisecond, so
+/// one connection costs no throughput; WAL still lets other processes (the CLI) read meanwhile.
 public final class SQLiteStore: BridgeStore {
-    let pool: DatabasePool
+    let pool: DatabaseQueue
     private let secrets: SecretBox
 
     /// Opens (creating if needed) the database at `path`.
     public init(path: String, secrets: SecretBox) throws {
         var config = Configuration()
         config.busyMode = .timeout(10)
+        config.journalMode = .wal
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        self.pool = try DatabasePool(path: path, configuration: config)
+        self.pool = try DatabaseQueue(path: path, configuration: config)
         self.secrets = secrets
     }
 

@@ -74,6 +74,7 @@ struct Serve: AsyncParsableCommand {
             let host = settings.value(self.host, "JIRA_BRIDGE_HOST") ?? "127.0.0.1"
             let port = try settings.port(self.port)
             let allowLocal = try settings.bool(allowLocalRequests, "JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS")
+            let pipeline = try settings.pipeline()
             let publicURL = settings.value(self.publicURL, "JIRA_BRIDGE_PUBLIC_URL")
             if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
                 throw StartupError(description: "invalid public URL '\(publicURL)': expected an absolute http(s) URL")
@@ -84,7 +85,7 @@ struct Serve: AsyncParsableCommand {
             let config = ServerConfiguration(
                 host: host, port: port, dataDirectory: opened.dataDir, databaseURL: settings.value(data.databaseURL, "JIRA_BRIDGE_DATABASE_URL"),
                 publicURL: publicURL, allowLocalRequests: allowLocal, adminToken: admin.value, secretKey: opened.secretKey,
-                webhookSecret: settings.value(nil, "JIRA_BRIDGE_WEBHOOK_SECRET"), logLevel: level)
+                webhookSecret: settings.value(nil, "JIRA_BRIDGE_WEBHOOK_SECRET"), logLevel: level, pipeline: pipeline)
             return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
         }
         LoggingSystem.bootstrap { label in
@@ -99,8 +100,12 @@ struct Serve: AsyncParsableCommand {
         }
         if generated.key { logger.notice("generated the secret key", metadata: ["path": "\(dataDir)/secret-key"]) }
         let jira = JiraHTTPClient(configuration: .init(allowLocalRequests: config.allowLocalRequests))
+        // The listening line is written at any log level: with --port 0 it is how the port is found.
+        var announcer = logger
+        announcer.logLevel = min(config.logLevel, .notice)
+        let announce = announcer
         let app = buildApplication(store: store, jira: jira, configuration: config, logger: logger) { port in
-            logger.notice("jira-bridge listening on http://\(config.host):\(port)", metadata: ["port": "\(port)"])
+            announce.notice("jira-bridge listening on http://\(config.host):\(port)", metadata: ["port": "\(port)"])
         }
         do {
             try await app.runService()

@@ -1,4 +1,5 @@
 import Foundation
+import Integration
 import Logging
 import Server
 import Store
@@ -46,6 +47,27 @@ struct RuntimeSettings {
             throw StartupError(description: "invalid log level '\(text)': expected one of trace, debug, info, notice, warning, error, critical")
         }
         return level
+    }
+
+    /// A positive number from the environment, or the default.
+    func number(_ env: String, default value: Double, minimum: Double = 0) throws -> Double {
+        guard let text = environment[env], !text.isEmpty else { return value }
+        guard let v = Double(text), v > minimum, v.isFinite else {
+            throw StartupError(description: "\(env) must be a number above \(minimum), not '\(text)'")
+        }
+        return v
+    }
+
+    /// The pipeline's tuning knobs (see docs/configuration.md).
+    func pipeline() throws -> PipelineConfiguration {
+        let policy = RetryPolicy(baseDelaySeconds: try number("JIRA_BRIDGE_RETRY_BASE_SECONDS", default: 2),
+                                 maxDelaySeconds: try number("JIRA_BRIDGE_RETRY_MAX_DELAY_SECONDS", default: 3600),
+                                 maxAgeSeconds: try number("JIRA_BRIDGE_RETRY_MAX_AGE_SECONDS", default: 86_400))
+        return PipelineConfiguration(
+            retryPolicy: policy,
+            concurrency: Int(try number("JIRA_BRIDGE_WORKER_CONCURRENCY", default: 8, minimum: 0.5)),
+            perSiteLimit: Int(try number("JIRA_BRIDGE_SITE_CONCURRENCY", default: 4, minimum: 0.5)),
+            deliveryLeaseMillis: Int64(try number("JIRA_BRIDGE_DELIVERY_LEASE_SECONDS", default: 300) * 1000))
     }
 
     /// Creates the data directory (mode 0700) if needed.

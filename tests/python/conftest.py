@@ -74,7 +74,8 @@ def binaries():
 def data_dir():
     d = tempfile.mkdtemp(prefix="jb-data-")
     yield d
-    shutil.rmtree(d, ignore_errors=True)
+    if not os.environ.get("JB_KEEP_DATA"):
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture
