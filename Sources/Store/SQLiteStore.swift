@@ -155,21 +155,27 @@ public final class SQLiteStore: BridgeStore {
     // MARK: Integrations
 
     public func integration(at level: IntegrationLevel) async throws -> IntegrationRecord? {
-        let row = try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey]) }
-        return try row.map(integration(from:))
+        let secrets = self.secrets
+        return try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
+                .map { try Self.integration(from: $0, secrets: secrets) }
+        }
     }
 
     public func integration(id: Int64) async throws -> IntegrationRecord? {
-        let row = try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE id = ?", arguments: [id]) }
-        return try row.map(integration(from:))
+        let secrets = self.secrets
+        return try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE id = ?", arguments: [id]).map { try Self.integration(from: $0, secrets: secrets) }
+        }
     }
 
     public func saveIntegration(at level: IntegrationLevel, settings: JiraSettings, inheritFromID: Int64?) async throws -> IntegrationRecord {
         let properties = try StoredSettings.encode(settings)
+        let secrets = self.secrets
         let passwordBlob = try settings.password.map { try secrets.seal($0) }
         let now = nowMillis()
         let (groupID, projectID) = Self.owners(level)
-        let row = try await pool.write { db in
+        return try await pool.write { db in
             try db.execute(sql: """
                 INSERT INTO integrations (owner_key, level, group_id, project_id, inherit_from_id, active, properties, password_enc,
                     deployment_type, created_at, updated_at)
@@ -179,9 +185,9 @@ public final class SQLiteStore: BridgeStore {
                     deployment_type = excluded.deployment_type, updated_at = excluded.updated_at
                 """, arguments: [level.ownerKey, level.levelName, groupID, projectID, inheritFromID, settings.active, properties,
                                  passwordBlob, settings.deploymentType.rawValue, now, now])
-            return try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])!
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])!
+            return try Self.integration(from: row, secrets: secrets)
         }
-        return try integration(from: row)
     }
 
     public func deleteIntegration(at level: IntegrationLevel) async throws -> Bool {
@@ -193,7 +199,7 @@ public final class SQLiteStore: BridgeStore {
 
     // MARK: Row mapping
 
-    private func integration(from row: Row) throws -> IntegrationRecord {
+    private static func integration(from row: Row, secrets: SecretBox) throws -> IntegrationRecord {
         let stored = try StoredSettings.decode(row["properties"])
         let passwordBlob: Data? = row["password_enc"]
         let password = try passwordBlob.map { try secrets.open($0) }
