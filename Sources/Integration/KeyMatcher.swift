@@ -57,13 +57,13 @@ public struct KeyMatcher: Sendable {
     }
 
     /// The key of a reference starting exactly at `offset` (in the same units `matches` uses), if any.
-    func anchoredMatch(in text: String, scalars: [Unicode.Scalar]?, bytes: [UInt8]?, at offset: Int) -> Match? {
+    /// The reference starting exactly at scalar `offset` (program engine only).
+    func anchoredMatch(scalars: [Unicode.Scalar], at offset: Int) -> Match? {
         switch engine {
         case .defaultPattern:
-            guard let bytes else { return nil }
-            return KeyScanner.matchAt(bytes, offset)
+            return nil
         case .program(let program, let slot):
-            guard let scalars, let m = program.match(scalars, from: offset, anchored: true), m[slot] >= 0 else { return nil }
+            guard let m = program.match(scalars, from: offset, anchored: true), m[slot] >= 0 else { return nil }
             var key = String.UnicodeScalarView()
             key.append(contentsOf: scalars[m[slot]..<m[slot + 1]])
             return Match(start: m[0], end: m[1], key: String(key))
@@ -85,18 +85,20 @@ enum KeyScanner {
 
     static func scan(_ text: String, _ emit: (KeyMatcher.Match) -> Void) {
         var copy = text
-        copy.withUTF8 { buf in
-            var i = 0
-            let n = buf.count
-            while i < n {
-                let b = buf[i]
-                if isUpper(b) && (i == 0 || !isWordByte(UInt32(buf[i - 1]))), let m = matchAt(buf, i) {
-                    emit(m)
-                    i = m.end
-                    continue
-                }
-                i += 1
+        copy.withUTF8 { scan($0, emit) }
+    }
+
+    static func scan(_ buf: UnsafeBufferPointer<UInt8>, _ emit: (KeyMatcher.Match) -> Void) {
+        var i = 0
+        let n = buf.count
+        while i < n {
+            let b = buf[i]
+            if isUpper(b) && (i == 0 || !isWordByte(UInt32(buf[i - 1]))), let m = matchAt(buf, i) {
+                emit(m)
+                i = m.end
+                continue
             }
+            i += 1
         }
     }
 
@@ -111,9 +113,6 @@ enum KeyScanner {
         var k = j + 1
         while k < n, isDigit(buf[k]) { k += 1 }
         guard k > j + 1 else { return nil }
-        var key = ""
-        key.reserveCapacity(k - i)
-        for x in i..<k { key.unicodeScalars.append(Unicode.Scalar(buf[x])) }
-        return KeyMatcher.Match(start: i, end: k, key: key)
+        return KeyMatcher.Match(start: i, end: k, key: String(decoding: buf[i..<k], as: UTF8.self))
     }
 }

@@ -26,10 +26,25 @@ public struct ReferenceExtractor: Sendable {
 
     /// Mentions and closing references of `text`.
     public func extract(_ text: String) -> References {
-        let visible = CodeMasking.mask(text)
-        let all = matcher.matches(in: visible)
+        var visible = CodeMasking.mask(text)
+        let all: [KeyMatcher.Match]
+        let closes: [String]
+        if matcher.usesBytes {
+            // One pass over the UTF-8 bytes in place: no copy of the text.
+            (all, closes) = visible.withUTF8 { buf in
+                var found: [KeyMatcher.Match] = []
+                KeyScanner.scan(buf) { found.append($0) }
+                if found.isEmpty { return ([], []) }
+                return (found, ClosingStatements.scan(buf) { KeyScanner.matchAt(buf, $0) })
+            }
+        } else {
+            all = matcher.matches(in: visible)
+            if all.isEmpty { return References() }
+            let scalars = Array(visible.unicodeScalars)
+            let values = scalars.map(\.value)
+            closes = ClosingStatements.scan(values) { matcher.anchoredMatch(scalars: scalars, at: $0) }
+        }
         if all.isEmpty { return References() }
-        let closes = ClosingStatements.keys(in: visible, matcher: matcher)
         var seen = Set<String>()
         var closing: [String] = []
         for k in closes where seen.insert(k).inserted { closing.append(k) }
@@ -129,21 +144,15 @@ enum ClosingStatements {
         (Array("mplement".utf8), [Array("ing".utf8), Array("ed".utf8), Array("s".utf8), []]),                // [Ii]mplement
     ]
 
-    static func keys(in text: String, matcher: KeyMatcher) -> [String] {
-        if matcher.usesBytes {
-            let bytes = Array(text.utf8)
-            return scan(bytes.map { UInt32($0) }, text: text, scalars: nil, bytes: bytes, matcher: matcher)
-        }
-        let scalars = Array(text.unicodeScalars)
-        return scan(scalars.map(\.value), text: text, scalars: scalars, bytes: nil, matcher: matcher)
-    }
-
-    static func scan(_ u: [UInt32], text: String, scalars: [Unicode.Scalar]?, bytes: [UInt8]?, matcher: KeyMatcher) -> [String] {
+    /// The keys of every closing statement in `u` (UTF-8 bytes or scalar values); `anchored` finds a key
+    /// reference starting exactly at an offset.
+    static func scan<C: RandomAccessCollection>(_ u: C, anchored: (Int) -> KeyMatcher.Match?) -> [String]
+    where C.Element: FixedWidthInteger, C.Index == Int {
         var out: [String] = []
-        var i = 0
-        let n = u.count
+        var i = u.startIndex
+        let n = u.endIndex
         while i < n {
-            let c = u[i] | 0x20  // lower-case ASCII letters
+            let c = UInt32(truncatingIfNeeded: u[i]) | 0x20  // lower-case ASCII letters
             let index: Int
             switch c {
             case 99: index = 0   // c
@@ -152,7 +161,7 @@ enum ClosingStatements {
             case 105: index = 3  // i
             default: i += 1; continue
             }
-            if i > 0 && KeyScanner.isWordByte(u[i - 1]) { i += 1; continue }
+            if i > 0 && KeyScanner.isWordByte(UInt32(truncatingIfNeeded: u[i - 1])) { i += 1; continue }
             guard let afterWord = matchTrigger(u, i + 1, triggers[index]) else { i += 1; continue }
             var p = afterWord
             if p < n, u[p] == 58 { p += 1 }  // optional colon
@@ -160,50 +169,53 @@ enum ClosingStatements {
             while p < n, u[p] == 32 { p += 1 }
             guard p > spacesStart else { i += 1; continue }
             p = skipIssueWord(u, p)
-            let (keys, end) = list(u, p, text: text, scalars: scalars, bytes: bytes, matcher: matcher)
+            let (keys, end) = list(u, p, anchored: anchored)
             out.append(contentsOf: keys)
             i = max(end, i + 1)
         }
         return out
     }
 
-    static func matchTrigger(_ u: [UInt32], _ start: Int, _ trigger: (stem: [UInt8], endings: [[UInt8]])) -> Int? {
+    static func matchTrigger<C: RandomAccessCollection>(_ u: C, _ start: Int, _ trigger: (stem: [UInt8], endings: [[UInt8]])) -> Int?
+    where C.Element: FixedWidthInteger, C.Index == Int {
         var p = start
         for b in trigger.stem {
-            guard p < u.count, u[p] == UInt32(b) else { return nil }
+            guard p < u.endIndex, u[p] == b else { return nil }
             p += 1
         }
         for ending in trigger.endings {
             var q = p
             var ok = true
             for b in ending {
-                guard q < u.count, u[q] == UInt32(b) else { ok = false; break }
+                guard q < u.endIndex, u[q] == b else { ok = false; break }
                 q += 1
             }
             // The word must end here: a colon or a space follows.
-            if ok, q < u.count, u[q] == 58 || u[q] == 32 { return q }
+            if ok, q < u.endIndex, u[q] == 58 || u[q] == 32 { return q }
         }
         return nil
     }
 
     /// `issue ` or `issues ` before the list.
-    static func skipIssueWord(_ u: [UInt32], _ p: Int) -> Int {
-        let word = Array("issue".utf8).map(UInt32.init)
-        guard p + word.count <= u.count, Array(u[p..<(p + word.count)]) == word else { return p }
+    static func skipIssueWord<C: RandomAccessCollection>(_ u: C, _ p: Int) -> Int where C.Element: FixedWidthInteger, C.Index == Int {
+        let word: [UInt8] = Array("issue".utf8)
+        guard p + word.count <= u.endIndex else { return p }
+        for (k, b) in word.enumerated() where u[p + k] != b { return p }
         var q = p + word.count
-        if q < u.count, u[q] == 115 { q += 1 }
+        if q < u.endIndex, u[q] == 115 { q += 1 }
         let spaces = q
-        while q < u.count, u[q] == 32 { q += 1 }
+        while q < u.endIndex, u[q] == 32 { q += 1 }
         return q > spaces ? q : p
     }
 
     /// Items separated by ` *,? +and +` or ` *,? *`: Jira keys (collected), GitLab references and URLs (skipped).
-    static func list(_ u: [UInt32], _ start: Int, text: String, scalars: [Unicode.Scalar]?, bytes: [UInt8]?, matcher: KeyMatcher) -> ([String], Int) {
+    static func list<C: RandomAccessCollection>(_ u: C, _ start: Int, anchored: (Int) -> KeyMatcher.Match?) -> ([String], Int)
+    where C.Element: FixedWidthInteger, C.Index == Int {
         var keys: [String] = []
         var p = start
         var lastItemEnd = start
-        while p < u.count {
-            if let m = matcher.anchoredMatch(in: text, scalars: scalars, bytes: bytes, at: p) {
+        while p < u.endIndex {
+            if let m = anchored(p) {
                 keys.append(m.key)
                 p = m.end
             } else if let end = gitLabReference(u, p) {
@@ -214,13 +226,13 @@ enum ClosingStatements {
             lastItemEnd = p
             // Separator.
             var q = p
-            while q < u.count, u[q] == 32 { q += 1 }
-            if q < u.count, u[q] == 44 { q += 1 }
+            while q < u.endIndex, u[q] == 32 { q += 1 }
+            if q < u.endIndex, u[q] == 44 { q += 1 }
             let afterComma = q
-            while q < u.count, u[q] == 32 { q += 1 }
-            if q + 3 < u.count, u[q] == 97, u[q + 1] == 110, u[q + 2] == 100, u[q + 3] == 32, q > afterComma || afterComma > p {
+            while q < u.endIndex, u[q] == 32 { q += 1 }
+            if q + 3 < u.endIndex, u[q] == 97, u[q + 1] == 110, u[q + 2] == 100, u[q + 3] == 32, q > afterComma || afterComma > p {
                 q += 3
-                while q < u.count, u[q] == 32 { q += 1 }
+                while q < u.endIndex, u[q] == 32 { q += 1 }
             }
             p = q
         }
@@ -228,22 +240,21 @@ enum ClosingStatements {
     }
 
     /// `#123`, `group/project#123` or an `http(s)://` URL at `p`; returns where it ends.
-    static func gitLabReference(_ u: [UInt32], _ p: Int) -> Int? {
+    static func gitLabReference<C: RandomAccessCollection>(_ u: C, _ p: Int) -> Int? where C.Element: FixedWidthInteger, C.Index == Int {
         var q = p
         // Optional project path before `#`.
-        while q < u.count, KeyScanner.isWordByte(u[q]) || u[q] == 47 || u[q] == 45 || u[q] == 46 { q += 1 }
-        if q < u.count, u[q] == 35 {
+        while q < u.endIndex, KeyScanner.isWordByte(UInt32(truncatingIfNeeded: u[q])) || u[q] == 47 || u[q] == 45 || u[q] == 46 { q += 1 }
+        if q < u.endIndex, u[q] == 35 {
             var d = q + 1
-            while d < u.count, u[d] >= 48, u[d] <= 57 { d += 1 }
+            while d < u.endIndex, u[d] >= 48, u[d] <= 57 { d += 1 }
             if d > q + 1 { return d }
         }
-        let http = Array("http".utf8).map(UInt32.init)
-        if p + 7 < u.count, Array(u[p..<(p + 4)]) == http {
+        if p + 7 < u.endIndex, u[p] == 104, u[p + 1] == 116, u[p + 2] == 116, u[p + 3] == 112 {
             var e = p
-            while e < u.count, u[e] != 32, u[e] != 10, u[e] != 9 { e += 1 }
+            while e < u.endIndex, u[e] != 32, u[e] != 10, u[e] != 9 { e += 1 }
             var rest = p + 4
-            if rest < u.count, u[rest] == 115 { rest += 1 }
-            if rest + 2 < u.count, u[rest] == 58, u[rest + 1] == 47, u[rest + 2] == 47 { return e }
+            if rest < u.endIndex, u[rest] == 115 { rest += 1 }
+            if rest + 2 < u.endIndex, u[rest] == 58, u[rest + 1] == 47, u[rest + 2] == 47 { return e }
         }
         return nil
     }
