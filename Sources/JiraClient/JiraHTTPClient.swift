@@ -28,11 +28,14 @@ public final class JiraHTTPClient: Sendable {
         public var outboundGuard: OutboundGuard
         /// The largest response body read; bigger answers are an invalid response.
         public var maxResponseBytes: Int
+        /// Called after every request with the site, the status (`"error"` when there was none) and the latency.
+        public var onRequest: (@Sendable (_ site: String, _ status: String, _ nanoseconds: Int64) -> Void)?
 
         public init(allowLocalRequests: Bool, timeouts: Timeouts = Timeouts(), resolver: any HostResolver = SystemHostResolver(), maxResponseBytes: Int = 16 << 20) {
             self.timeouts = timeouts
             self.outboundGuard = OutboundGuard(allowLocalRequests: allowLocalRequests, resolver: resolver)
             self.maxResponseBytes = maxResponseBytes
+            self.onRequest = nil
         }
     }
 
@@ -207,9 +210,11 @@ public final class JiraHTTPClient: Sendable {
         } catch {
             let mapped = Self.classify(error)
             log.warning("Jira request failed", metadata: ["error": "\(mapped.description)"])
+            configuration.onRequest?(c.site, "error", Self.nanoseconds(ContinuousClock.now - started))
             throw mapped
         }
         let elapsed = ContinuousClock.now - started
+        configuration.onRequest?(c.site, String(response.status.code), Self.nanoseconds(elapsed))
         log.debug("Jira request", metadata: ["status": "\(response.status.code)", "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)"])
         let data = Data(bytes.readableBytesView)
         guard (200..<300).contains(response.status.code) else {
@@ -226,6 +231,10 @@ public final class JiraHTTPClient: Sendable {
         } catch {
             throw JiraError(kind: .invalidResponse, detail: "Jira answered \(response.status.code) with a body that is not JSON")
         }
+    }
+
+    static func nanoseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
     }
 
     private static func encode<T: Encodable>(_ value: T) throws(JiraError) -> JSONValue {

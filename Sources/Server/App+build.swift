@@ -1,12 +1,14 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Integration
 import JiraClient
 import Logging
 import Store
 
 /// Builds the router with every route of the API.
-public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration) -> Router<BridgeRequestContext> {
+public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration,
+                        metrics: BridgeMetrics = BridgeMetrics()) -> Router<BridgeRequestContext> {
     let router = Router(context: BridgeRequestContext.self)
     router.add(middleware: RequestLogger())
     router.get("/-/health") { _, _ in try JSONBody.response(.object(["status": .string("ok")])) }
@@ -18,6 +20,11 @@ public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configurat
             return try JSONBody.response(.object(["status": .string("failed"), "message": .string("the database does not answer")]), status: .serviceUnavailable)
         }
     }
+    router.get("/metrics") { _, _ in
+        if let depth = try? await store.queueDepth() { metrics.queueDepth(deliveries: depth.deliveries, events: depth.events) }
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString())))
+    }
     let api = router.group("")
     api.add(middleware: TokenAuthenticator(store: store, adminToken: configuration.adminToken))
     let access = AccessPolicy(store: store)
@@ -27,18 +34,18 @@ public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configurat
     TokensController(store: store, access: access).addRoutes(to: api)
     IntegrationController(store: store, access: access, service: service).addRoutes(to: api)
     DeliveriesController(store: store, access: access).addRoutes(to: api)
-    WebhookController(store: store, instanceSecret: configuration.webhookSecret, access: access).addRoutes(to: router)
+    WebhookController(store: store, instanceSecret: configuration.webhookSecret, access: access, metrics: metrics).addRoutes(to: router)
     return router
 }
 
 /// Builds the whole application: the router, the server and the services beside it.
 public func buildApplication(
-    store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration, logger: Logger,
+    store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration, logger: Logger, metrics: BridgeMetrics = BridgeMetrics(),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = buildRouter(store: store, jira: jira, configuration: configuration)
+    let router = buildRouter(store: store, jira: jira, configuration: configuration, metrics: metrics)
     let pipeline = configuration.pipeline
-    let runner = DeliveryRunner(store: store, jira: jira, policy: pipeline.retryPolicy)
+    let runner = DeliveryRunner(store: store, jira: jira, policy: pipeline.retryPolicy, metrics: metrics)
     let owner = "worker-\(UUID().uuidString.prefix(8))"
     return Application(
         router: router,

@@ -10,6 +10,7 @@ struct DeliveryRunner: Sendable {
     let store: any BridgeStore
     let jira: JiraHTTPClient
     let policy: RetryPolicy
+    let metrics: BridgeMetrics
 
     struct Result {
         var outcome: DeliveryOutcome
@@ -40,17 +41,31 @@ struct DeliveryRunner: Sendable {
             case .transition(let spec): result = try await transition(d, spec: spec, owner: owner, connection, now: now, log)
             }
             log.info("Jira delivery done", metadata: ["outcome": "\(result.outcome)"])
+            metrics.delivery(action: d.action.rawValue, outcome: Self.name(result.outcome))
             return result
         } catch {
             let failure: RetryPolicy.Failure = error.isTransient ? .transient(retryAfterSeconds: error.retryAfterSeconds) : .permanent
             let age = Double(now() - d.createdAt) / 1000
             let text = error.description
             log.warning("Jira delivery failed", metadata: ["error": "\(text)", "attempt": "\(d.attempts)"])
+            let outcome: DeliveryOutcome
             switch policy.decide(failure, attempts: d.attempts, ageSeconds: age, random: Double.random(in: 0..<1)) {
-            case .retry(let seconds): return Result(outcome: .retry(at: now() + Millis(seconds * 1000), error: text))
-            case .fail: return Result(outcome: .failed(error: text))
-            case .dead: return Result(outcome: .dead(error: text))
+            case .retry(let seconds): outcome = .retry(at: now() + Millis(seconds * 1000), error: text)
+            case .fail: outcome = .failed(error: text)
+            case .dead: outcome = .dead(error: text)
             }
+            metrics.delivery(action: d.action.rawValue, outcome: Self.name(outcome))
+            return Result(outcome: outcome)
+        }
+    }
+
+    static func name(_ outcome: DeliveryOutcome) -> String {
+        switch outcome {
+        case .succeeded: return "succeeded"
+        case .skipped: return "skipped"
+        case .retry: return "retry"
+        case .failed: return "failed"
+        case .dead: return "dead"
         }
     }
 

@@ -11,11 +11,26 @@ struct WebhookController: Sendable {
     let store: any BridgeStore
     let instanceSecret: String?
     let access: AccessPolicy
+    let metrics: BridgeMetrics
 
     static let maxBodyBytes = 25 << 20
 
     func addRoutes(to router: Router<BridgeRequestContext>) {
-        router.post("/webhooks/gitlab") { request, context in try await gitlab(request, context) }
+        router.post("/webhooks/gitlab") { request, context in
+            do {
+                return try await gitlab(request, context)
+            } catch let error as APIError {
+                let outcome: String
+                switch error.status.code {
+                case 401: outcome = "unauthorized"
+                case 413: outcome = "too_large"
+                case 400: outcome = "bad_request"
+                default: outcome = "error"
+                }
+                metrics.webhook(forge: "gitlab", outcome: outcome)
+                throw error
+            }
+        }
     }
 
     func gitlab(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
@@ -38,6 +53,7 @@ struct WebhookController: Sendable {
         }
         let kind = request.headers[gitlabEventHeader] ?? ""
         guard GitLabWebhook.handledEvents.contains(kind) else {
+            metrics.webhook(forge: "gitlab", outcome: "ignored")
             return try JSONBody.response(.object(["event_id": .null, "message": .string("ignored: \(kind.isEmpty ? "no X-Gitlab-Event" : kind)")]), status: .accepted)
         }
         let event: ForgeEvent
@@ -50,6 +66,7 @@ struct WebhookController: Sendable {
         let key = request.headers[idempotencyHeader] ?? request.headers[gitlabEventUUIDHeader]
         do {
             let (id, duplicate) = try await store.recordEvent(IncomingEvent(forge: "gitlab", deliveryKey: key, event: event), registration: registration)
+            metrics.webhook(forge: "gitlab", outcome: duplicate ? "duplicate" : "accepted")
             context.logger.info("webhook accepted", metadata: ["forge": "gitlab", "event_id": "\(id)", "duplicate": "\(duplicate)", "project_id": "\(project.id)"])
             return try JSONBody.response(.object(["event_id": .string(id)]), status: .accepted)
         } catch let error as StoreError where error.isConflict {

@@ -99,12 +99,15 @@ struct Serve: AsyncParsableCommand {
             logger.info("admin token", metadata: ["path": "\(dataDir)/admin-token"])
         }
         if generated.key { logger.notice("generated the secret key", metadata: ["path": "\(dataDir)/secret-key"]) }
-        let jira = JiraHTTPClient(configuration: .init(allowLocalRequests: config.allowLocalRequests))
+        let metrics = BridgeMetrics()
+        var clientConfiguration = JiraHTTPClient.Configuration(allowLocalRequests: config.allowLocalRequests)
+        clientConfiguration.onRequest = { site, status, ns in metrics.jiraRequest(site: site, status: status, nanoseconds: ns) }
+        let jira = JiraHTTPClient(configuration: clientConfiguration)
         // The listening line is written at any log level: with --port 0 it is how the port is found.
         var announcer = logger
         announcer.logLevel = min(config.logLevel, .notice)
         let announce = announcer
-        let app = buildApplication(store: store, jira: jira, configuration: config, logger: logger) { port in
+        let app = buildApplication(store: store, jira: jira, configuration: config, logger: logger, metrics: metrics) { port in
             announce.notice("jira-bridge listening on http://\(config.host):\(port)", metadata: ["port": "\(port)"])
         }
         do {

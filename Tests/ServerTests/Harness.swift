@@ -89,7 +89,9 @@ struct Harness: Sendable {
         let config = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: dir.path, allowLocalRequests: options.allowLocalRequests,
                                          adminToken: adminToken, secretKey: key, webhookSecret: options.webhookSecret,
                                          pipeline: options.pipeline)
+        let metrics = BridgeMetrics()
         var clientConfig = JiraHTTPClient.Configuration(allowLocalRequests: options.allowLocalRequests, timeouts: options.timeouts)
+        clientConfig.onRequest = { site, status, ns in metrics.jiraRequest(site: site, status: status, nanoseconds: ns) }
         if let resolver = options.resolver { clientConfig.outboundGuard.resolver = resolver }
         let jira = JiraHTTPClient(configuration: clientConfig)
 
@@ -97,7 +99,7 @@ struct Harness: Sendable {
         let emulatorApp = JiraEmulator.buildApplication(
             state: emulator, configuration: .init(deployment: options.deployment, contextPath: options.contextPath),
             logger: Logger(label: "emulator") { _ in SwiftLogNoOpLogHandler() }) { port in continuation.yield(("emulator", port)) }
-        let bridgeApp = buildApplication(store: store, jira: jira, configuration: config, logger: logger) { port in
+        let bridgeApp = buildApplication(store: store, jira: jira, configuration: config, logger: logger, metrics: metrics) { port in
             continuation.yield(("bridge", port))
         }
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -271,6 +271,29 @@ struct PipelineTests {
 
 @Suite("GitLab webhook intake")
 struct WebhookIntakeTests {
+    @Test("metrics count webhooks, deliveries and Jira requests in Prometheus' text format")
+    func metrics() async throws {
+        try await Harness.run { h in
+            try await h.configure()
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
+            _ = try await h.webhook("Push Hook", Payloads.push(commits: [("abc1", "Fix PROJ-1")]), key: "m1")
+            _ = try await h.webhook("Push Hook", Payloads.push(commits: [("abc1", "Fix PROJ-1")]), key: "m1")
+            _ = try await h.webhook("Push Hook", "{}", secret: "wrong")
+            try await h.settle(expecting: 2)
+            let r = try await h.request(.GET, "/metrics")
+            #expect(r.status == 200)
+            #expect(r.headers.contains { $0.0.lowercased() == "content-type" && $0.1.hasPrefix("text/plain") })
+            #expect(r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="accepted"} 1"#), "\(r.text)")
+            #expect(r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="duplicate"} 1"#))
+            #expect(r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="bad_request"} 1"#) ||
+                    r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="unauthorized"} 1"#))
+            #expect(r.text.contains(#"jira_bridge_deliveries_total{action="comment",outcome="succeeded"} 1"#))
+            #expect(r.text.contains(#"jira_bridge_deliveries_total{action="remote_link",outcome="succeeded"} 1"#))
+            #expect(r.text.contains("jira_bridge_jira_request_duration_seconds_bucket{site=\"\(h.emulatorURL)\",status=\"200\""))
+            #expect(r.text.contains(#"jira_bridge_queue_depth{queue="deliveries"} 0"#))
+        }
+    }
+
     @Test("a missing or wrong secret is 401 and stores nothing")
     func secrets() async throws {
         try await Harness.run { h in

@@ -1,0 +1,40 @@
+import Metrics
+import Prometheus
+
+/// The server's metrics, through swift-metrics with a Prometheus registry of its own (no global bootstrap,
+/// so several servers in one test process keep separate counts).
+public struct BridgeMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
+        ]
+        self.factory = factory
+    }
+
+    /// A webhook and what became of it (`accepted`, `duplicate`, `ignored`, `unauthorized`, `bad_request`, `too_large`).
+    func webhook(forge: String, outcome: String) {
+        Counter(label: "jira_bridge_webhooks_total", dimensions: [("forge", forge), ("outcome", outcome)], factory: factory).increment()
+    }
+
+    /// A delivery attempt's outcome (`succeeded`, `skipped`, `retry`, `failed`, `dead`).
+    func delivery(action: String, outcome: String) {
+        Counter(label: "jira_bridge_deliveries_total", dimensions: [("action", action), ("outcome", outcome)], factory: factory).increment()
+    }
+
+    /// One request to Jira: its site, HTTP status (or `error`) and latency.
+    public func jiraRequest(site: String, status: String, nanoseconds: Int64) {
+        Timer(label: "jira_bridge_jira_request_duration_seconds", dimensions: [("site", site), ("status", status)], factory: factory)
+            .recordNanoseconds(nanoseconds)
+    }
+
+    func queueDepth(deliveries: Int, events: Int) {
+        Gauge(label: "jira_bridge_queue_depth", dimensions: [("queue", "deliveries")], factory: factory).record(deliveries)
+        Gauge(label: "jira_bridge_queue_depth", dimensions: [("queue", "events")], factory: factory).record(events)
+    }
+}
