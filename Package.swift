@@ -7,7 +7,7 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "jira-bridge",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "jira-bridge", targets: ["jira-bridge"]),
         .executable(name: "jira-emulator", targets: ["jira-emulator"]),

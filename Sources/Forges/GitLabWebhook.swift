@@ -25,7 +25,33 @@ public enum GitLabWebhook {
     }
 
     public static func decode(event: String, body: Data) throws(WebhookPayloadError) -> ForgeEvent {
-        let doc = try object(body)
+        try decode(event: event, document: try object(body))
+    }
+
+    /// A parsed body, so a payload is parsed once for its project and then for its event.
+    public struct Document: @unchecked Sendable {
+        let doc: [String: Any]
+    }
+
+    public static func parse(_ body: Data) throws(WebhookPayloadError) -> Document {
+        Document(doc: try object(body))
+    }
+
+    public static func projectReference(_ document: Document) throws(WebhookPayloadError) -> (id: Int64, path: String) {
+        let doc = document.doc
+        guard let project = doc["project"] as? [String: Any] else { throw WebhookPayloadError("project is missing") }
+        let id = try int64(project["id"], "project.id", fallback: doc["project_id"])
+        guard let path = project["path_with_namespace"] as? String, !path.isEmpty else {
+            throw WebhookPayloadError("project.path_with_namespace is missing")
+        }
+        return (id, path)
+    }
+
+    public static func decode(event: String, document: Document) throws(WebhookPayloadError) -> ForgeEvent {
+        try decode(event: event, document: document.doc)
+    }
+
+    static func decode(event: String, document doc: [String: Any]) throws(WebhookPayloadError) -> ForgeEvent {
         switch event {
         case "Push Hook": return .push(try push(doc))
         case "Merge Request Hook": return .mergeRequest(try mergeRequest(doc))

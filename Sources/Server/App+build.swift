@@ -28,13 +28,14 @@ public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configurat
     let api = router.group("")
     api.add(middleware: TokenAuthenticator(store: store, adminToken: configuration.adminToken))
     let access = AccessPolicy(store: store)
+    let secretCache = SecretCache()
     let service = IntegrationService(store: store, jira: jira,
                                      validator: SettingsValidator(allowLocalRequests: configuration.allowLocalRequests), access: access)
-    ProjectsController(store: store, access: access).addRoutes(to: api)
+    ProjectsController(store: store, access: access, secretCache: secretCache).addRoutes(to: api)
     TokensController(store: store, access: access).addRoutes(to: api)
     IntegrationController(store: store, access: access, service: service).addRoutes(to: api)
     DeliveriesController(store: store, access: access).addRoutes(to: api)
-    WebhookController(store: store, instanceSecret: configuration.webhookSecret, access: access, metrics: metrics).addRoutes(to: router)
+    WebhookController(store: store, instanceSecret: configuration.webhookSecret, access: access, metrics: metrics, secretCache: secretCache).addRoutes(to: router)
     return router
 }
 

@@ -51,9 +51,14 @@ struct EventPlanningService: Service {
     /// Plans one batch of events; returns how many events it handled.
     func planBatch() async throws -> Int {
         let events = try await store.claimEvents(limit: 64, leaseMillis: configuration.eventLeaseMillis, now: currentMillis())
+        var integrations: [Int64: IntegrationRecord?] = [:]
+        var batch: [(eventID: String, deliveries: [NewDelivery])] = []
         for stored in events {
             var deliveries: [NewDelivery] = []
-            if let record = try await store.integration(at: .project(stored.projectID)), record.settings.active,
+            if integrations[stored.projectID] == nil {
+                integrations[stored.projectID] = .some(try await store.integration(at: .project(stored.projectID)))
+            }
+            if let record = integrations[stored.projectID] ?? nil, record.settings.active,
                let site = record.settings.clientURL {
                 do {
                     let extractor = try ReferenceExtractor(prefix: record.settings.issuePrefix, regex: record.settings.issueRegex)
@@ -65,8 +70,11 @@ struct EventPlanningService: Service {
                     logger.error("the saved key pattern does not compile", metadata: ["project_id": "\(stored.projectID)", "error": "\(error)"])
                 }
             }
-            let inserted = try await store.finishPlanning(eventID: stored.id, deliveries: deliveries, now: currentMillis())
-            logger.debug("event planned", metadata: ["event_id": "\(stored.id)", "deliveries": "\(deliveries.count)", "new": "\(inserted)"])
+            batch.append((stored.id, deliveries))
+        }
+        if !batch.isEmpty {
+            let inserted = try await store.finishPlanning(batch: batch, now: currentMillis())
+            logger.debug("events planned", metadata: ["events": "\(batch.count)", "new_deliveries": "\(inserted)"])
         }
         return events.count
     }

@@ -6,6 +6,7 @@ import Store
 struct ProjectsController: Sendable {
     let store: any BridgeStore
     let access: AccessPolicy
+    let secretCache: SecretCache
     var lookup: Lookup { Lookup(store: store) }
 
     func addRoutes(to router: RouterGroup<BridgeRequestContext>) {
@@ -38,6 +39,7 @@ struct ProjectsController: Sendable {
             if let name = params.string("name"), !name.isEmpty { _ = try await store.ensureGroup(fullPath: group.fullPath, name: name) }
             if params["webhook_secret"] != nil {
                 try await store.setWebhookSecret(Self.secretValue(params), for: .group(group.id))
+                secretCache.clear()
             }
             return try JSONBody.response(EntityJSON.group(try await store.group(id: group.id) ?? group))
         }
@@ -83,6 +85,7 @@ struct ProjectsController: Sendable {
         var updated = try await store.registerProject(registration)
         if params["webhook_secret"] != nil {
             try await store.setWebhookSecret(Self.secretValue(params), for: .project(project.id))
+            secretCache.clear()
             updated = try await store.project(id: project.id) ?? updated
         }
         return try await render(updated)

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Foundation
+import Synchronization
 import Forges
 import Hummingbird
 import Integration
@@ -12,6 +13,7 @@ struct WebhookController: Sendable {
     let instanceSecret: String?
     let access: AccessPolicy
     let metrics: BridgeMetrics
+    let secretCache: SecretCache
 
     static let maxBodyBytes = 25 << 20
 
@@ -41,8 +43,12 @@ struct WebhookController: Sendable {
             throw APIError(.contentTooLarge, message: "413 Payload Too Large: webhook bodies are limited to 25 MB")
         }
         let body = Data(buffer.readableBytesView)
+        let document: GitLabWebhook.Document
         let reference: (id: Int64, path: String)
-        do { reference = try GitLabWebhook.projectReference(body) } catch {
+        do {
+            document = try GitLabWebhook.parse(body)
+            reference = try GitLabWebhook.projectReference(document)
+        } catch {
             throw APIError(.badRequest, message: "400 Bad Request: \(error.message)")
         }
         guard let secret = try await webhookSecret(projectID: reference.id, path: reference.path) else {
@@ -57,7 +63,7 @@ struct WebhookController: Sendable {
             return try JSONBody.response(.object(["event_id": .null, "message": .string("ignored: \(kind.isEmpty ? "no X-Gitlab-Event" : kind)")]), status: .accepted)
         }
         let event: ForgeEvent
-        do { event = try GitLabWebhook.decode(event: kind, body: body) } catch {
+        do { event = try GitLabWebhook.decode(event: kind, document: document) } catch {
             throw APIError(.badRequest, message: "400 Bad Request: \(error.message)")
         }
         let project = event.project
@@ -74,8 +80,16 @@ struct WebhookController: Sendable {
         }
     }
 
-    /// The project's secret, else the nearest group's, else the instance's.
+    /// The project's secret, else the nearest group's, else the instance's; cached for a few seconds so a
+    /// burst of webhooks costs no database reads (a changed secret applies within `SecretCache.ttl`).
     func webhookSecret(projectID: Int64, path: String) async throws -> String? {
+        if let cached = secretCache.lookup(projectID: projectID, path: path) { return cached.secret }
+        let secret = try await resolveWebhookSecret(projectID: projectID, path: path)
+        secretCache.store(projectID: projectID, path: path, secret: secret)
+        return secret
+    }
+
+    func resolveWebhookSecret(projectID: Int64, path: String) async throws -> String? {
         var groupChain: [Int64] = []
         if let project = try await store.project(id: projectID) {
             if let s = try await store.webhookSecret(for: .project(project.id)) { return s }
@@ -99,3 +113,27 @@ private let gitlabTokenHeader = HTTPField.Name("X-Gitlab-Token")!
 private let gitlabEventHeader = HTTPField.Name("X-Gitlab-Event")!
 private let gitlabEventUUIDHeader = HTTPField.Name("X-Gitlab-Event-UUID")!
 private let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
+
+/// Resolved webhook secrets by project, for a short time. Cleared whenever a secret is set through this
+/// process's API; other processes' changes apply after `ttl`.
+final class SecretCache: Sendable {
+    struct Entry { var secret: String?; var path: String; var expires: ContinuousClock.Instant }
+    static let ttl: Duration = .seconds(5)
+    private let entries = Mutex<[Int64: Entry]>([:])
+
+    func lookup(projectID: Int64, path: String) -> (secret: String?, Void)? {
+        entries.withLock { map in
+            guard let e = map[projectID], e.path == path, e.expires > .now else { return nil }
+            return (e.secret, ())
+        }
+    }
+
+    func store(projectID: Int64, path: String, secret: String?) {
+        entries.withLock { map in
+            if map.count > 10_000 { map.removeAll() }
+            map[projectID] = Entry(secret: secret, path: path, expires: .now + Self.ttl)
+        }
+    }
+
+    func clear() { entries.withLock { $0.removeAll() } }
+}

@@ -49,6 +49,8 @@ public protocol PipelineStore: Sendable {
     /// Inserts the planned deliveries (each at most once per site, issue and dedupe key) and marks the event planned,
     /// in one transaction. Returns how many deliveries were new.
     func finishPlanning(eventID: String, deliveries: [NewDelivery], now: Millis) async throws -> Int
+    /// `finishPlanning` for several events in one transaction.
+    func finishPlanning(batch: [(eventID: String, deliveries: [NewDelivery])], now: Millis) async throws -> Int
     /// The claim step of the queue, in one place: leases runnable deliveries, at most one per Jira issue and
     /// at most `perSiteLimit` running per Jira site.
     func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, leaseMillis: Int64, now: Millis) async throws -> [Delivery]

@@ -65,14 +65,20 @@ extension SQLiteStore {
     }
 
     public func finishPlanning(eventID: String, deliveries: [NewDelivery], now: Millis) async throws -> Int {
-        let rows = try deliveries.map { try Self.insertArguments($0, now: now) }
+        try await finishPlanning(batch: [(eventID, deliveries)], now: now)
+    }
+
+    public func finishPlanning(batch: [(eventID: String, deliveries: [NewDelivery])], now: Millis) async throws -> Int {
+        let work = try batch.map { entry in (entry.eventID, try entry.deliveries.map { try Self.insertArguments($0, now: now) }) }
         return try await pool.write { db in
             var inserted = 0
-            for args in rows {
-                try db.execute(sql: Self.insertDeliverySQL, arguments: args)
-                inserted += db.changesCount
+            for (eventID, rows) in work {
+                for args in rows {
+                    try db.execute(sql: Self.insertDeliverySQL, arguments: args)
+                    inserted += db.changesCount
+                }
+                try db.execute(sql: "UPDATE events SET status = 'planned', planned_at = ?, lease_until = NULL WHERE id = ?", arguments: [now, eventID])
             }
-            try db.execute(sql: "UPDATE events SET status = 'planned', planned_at = ?, lease_until = NULL WHERE id = ?", arguments: [now, eventID])
             return inserted
         }
     }
