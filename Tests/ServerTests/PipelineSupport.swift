@@ -10,9 +10,8 @@ enum Payloads {
         return try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
     }
 
-    /// GitLab's push example for project 42 (`acme/web/shop`), on `ref`, with commits `(sha, message)`.
-    static func push(ref: String = "refs/heads/main", commits: [(String, String)], defaultBranch: String = "main") -> String {
-        var doc = load("push")
+    /// Points a payload at project 42, `acme/web/shop`, with the given default branch.
+    static func retarget(_ doc: inout [String: Any], defaultBranch: String) {
         var project = doc["project"] as! [String: Any]
         project["id"] = 42
         project["path_with_namespace"] = "acme/web/shop"
@@ -21,6 +20,12 @@ enum Payloads {
         project["name"] = "Shop"
         project["default_branch"] = defaultBranch
         doc["project"] = project
+    }
+
+    /// GitLab's push example for project 42 (`acme/web/shop`), on `ref`, with commits `(sha, message)`.
+    static func push(ref: String = "refs/heads/main", commits: [(String, String)], defaultBranch: String = "main") -> String {
+        var doc = load("push")
+        retarget(&doc, defaultBranch: defaultBranch)
         doc["project_id"] = 42
         doc["ref"] = ref
         let template = (doc["commits"] as! [[String: Any]])[0]
@@ -40,14 +45,7 @@ enum Payloads {
     static func mergeRequest(action: String, title: String, description: String = "", target: String = "main",
                              lastCommit: String = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7") -> String {
         var doc = load("merge_request")
-        var project = doc["project"] as! [String: Any]
-        project["id"] = 42
-        project["path_with_namespace"] = "acme/web/shop"
-        project["web_url"] = "https://gitlab.example.com/acme/web/shop"
-        project["namespace"] = "Web"
-        project["name"] = "Shop"
-        project["default_branch"] = "main"
-        doc["project"] = project
+        retarget(&doc, defaultBranch: "main")
         var attrs = doc["object_attributes"] as! [String: Any]
         attrs["action"] = action
         attrs["title"] = title
