@@ -14,6 +14,7 @@ struct WebhookController: Sendable {
     let access: AccessPolicy
     let metrics: BridgeMetrics
     let secretCache: SecretCache
+    let committer: IntakeCommitter
 
     static let maxBodyBytes = 25 << 20
 
@@ -71,7 +72,7 @@ struct WebhookController: Sendable {
                                                webURL: project.webURL, defaultBranch: project.defaultBranch)
         let key = request.headers[idempotencyHeader] ?? request.headers[gitlabEventUUIDHeader]
         do {
-            let (id, duplicate) = try await store.recordEvent(IncomingEvent(forge: "gitlab", deliveryKey: key, event: event), registration: registration)
+            let (id, duplicate) = try await committer.record(IncomingEvent(forge: "gitlab", deliveryKey: key, event: event), registration: registration)
             metrics.webhook(forge: "gitlab", outcome: duplicate ? "duplicate" : "accepted")
             context.logger.info("webhook accepted", metadata: ["forge": "gitlab", "event_id": "\(id)", "duplicate": "\(duplicate)", "project_id": "\(project.id)"])
             return try JSONBody.response(.object(["event_id": .string(id)]), status: .accepted)

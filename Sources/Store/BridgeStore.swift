@@ -44,6 +44,9 @@ public protocol PipelineStore: Sendable {
     /// Stores an event (registering an unknown project) and commits it. A redelivery with a known
     /// delivery key returns the first event's id with `duplicate: true` and stores nothing.
     func recordEvent(_ incoming: IncomingEvent, registration: ProjectRegistration) async throws -> (id: String, duplicate: Bool)
+    /// `recordEvent` for several webhooks in one transaction (group commit); each gets its own result.
+    func recordEvents(_ batch: [(incoming: IncomingEvent, registration: ProjectRegistration)]) async throws
+        -> [Result<(id: String, duplicate: Bool), StoreError>]
     /// Leases up to `limit` events waiting to be planned (or whose lease expired).
     func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent]
     /// Inserts the planned deliveries (each at most once per site, issue and dedupe key) and marks the event planned,

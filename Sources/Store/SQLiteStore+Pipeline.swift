@@ -4,20 +4,37 @@ import Integration
 
 extension SQLiteStore {
     public func recordEvent(_ incoming: IncomingEvent, registration: ProjectRegistration) async throws -> (id: String, duplicate: Bool) {
-        let payload = String(decoding: try JSONEncoder().encode(incoming.event), as: UTF8.self)
+        try await recordEvents([(incoming, registration)])[0].get()
+    }
+
+    public func recordEvents(_ batch: [(incoming: IncomingEvent, registration: ProjectRegistration)]) async throws
+        -> [Result<(id: String, duplicate: Bool), StoreError>] {
+        let encoder = JSONEncoder()
+        let prepared = try batch.map { item in
+            (item, String(decoding: try encoder.encode(item.incoming.event), as: UTF8.self), UUID().uuidString.lowercased(),
+             item.incoming.deliveryKey.map { "\(item.incoming.forge):\($0)" })
+        }
         let now = nowMillis()
-        let id = UUID().uuidString.lowercased()
-        let key = incoming.deliveryKey.map { "\(incoming.forge):\($0)" }
         return try await pool.write { db in
-            if let key, let existing = try String.fetchOne(db, sql: "SELECT id FROM events WHERE delivery_key = ?", arguments: [key]) {
-                return (existing, true)
+            var results: [Result<(id: String, duplicate: Bool), StoreError>] = []
+            for (item, payload, id, key) in prepared {
+                if let key, let existing = try String.fetchOne(db, sql: "SELECT id FROM events WHERE delivery_key = ?", arguments: [key]) {
+                    results.append(.success((existing, true)))
+                    continue
+                }
+                do {
+                    try Self.registerIfNeeded(db, item.registration, now: now)
+                } catch let error as StoreError {
+                    results.append(.failure(error))
+                    continue
+                }
+                try db.execute(sql: """
+                    INSERT INTO events (id, forge, delivery_key, project_id, kind, payload, status, received_at)
+                    VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
+                    """, arguments: [id, item.incoming.forge, key, item.registration.id, item.incoming.event.kind, payload, now])
+                results.append(.success((id, false)))
             }
-            try Self.registerIfNeeded(db, registration, now: now)
-            try db.execute(sql: """
-                INSERT INTO events (id, forge, delivery_key, project_id, kind, payload, status, received_at)
-                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
-                """, arguments: [id, incoming.forge, key, registration.id, incoming.event.kind, payload, now])
-            return (id, false)
+            return results
         }
     }
 
