@@ -13,21 +13,6 @@ public enum GitLabWebhook {
     /// The events jira-bridge acts on; others are acknowledged and ignored.
     public static let handledEvents: Set<String> = ["Push Hook", "Merge Request Hook"]
 
-    /// The project a payload belongs to, read before anything else (to find its webhook secret).
-    public static func projectReference(_ body: Data) throws(WebhookPayloadError) -> (id: Int64, path: String) {
-        let doc = try object(body)
-        guard let project = doc["project"] as? [String: Any] else { throw WebhookPayloadError("project is missing") }
-        let id = try int64(project["id"], "project.id", fallback: doc["project_id"])
-        guard let path = project["path_with_namespace"] as? String, !path.isEmpty else {
-            throw WebhookPayloadError("project.path_with_namespace is missing")
-        }
-        return (id, path)
-    }
-
-    public static func decode(event: String, body: Data) throws(WebhookPayloadError) -> ForgeEvent {
-        try decode(event: event, document: try object(body))
-    }
-
     /// A parsed body, so a payload is parsed once for its project and then for its event.
     public struct Document: @unchecked Sendable {
         let doc: [String: Any]
@@ -37,6 +22,7 @@ public enum GitLabWebhook {
         Document(doc: try object(body))
     }
 
+    /// The project a payload belongs to, read before anything else (to find its webhook secret).
     public static func projectReference(_ document: Document) throws(WebhookPayloadError) -> (id: Int64, path: String) {
         let doc = document.doc
         guard let project = doc["project"] as? [String: Any] else { throw WebhookPayloadError("project is missing") }

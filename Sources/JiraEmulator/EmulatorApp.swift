@@ -9,13 +9,9 @@ public struct EmulatorConfiguration: Sendable {
     public var deployment: EmulatedDeployment
     /// A path prefix Jira is served under, e.g. `/jira`; empty for the root.
     public var contextPath: String
-    /// Where to append every REST request as JSON Lines, for the OpenAPI contract check.
-    public var recordFile: URL?
-
-    public init(deployment: EmulatedDeployment = .server, contextPath: String = "", recordFile: URL? = nil) {
+    public init(deployment: EmulatedDeployment = .server, contextPath: String = "") {
         self.deployment = deployment
         self.contextPath = contextPath
-        self.recordFile = recordFile
     }
 }
 

@@ -41,18 +41,15 @@ public protocol BridgeStore: PipelineStore {
 
 /// The event pipeline's storage: the durable intake, the queue of deliveries and its ledger.
 public protocol PipelineStore: Sendable {
-    /// Stores an event (registering an unknown project) and commits it. A redelivery with a known
-    /// delivery key returns the first event's id with `duplicate: true` and stores nothing.
-    func recordEvent(_ incoming: IncomingEvent, registration: ProjectRegistration) async throws -> (id: String, duplicate: Bool)
-    /// `recordEvent` for several webhooks in one transaction (group commit); each gets its own result.
+    /// Stores events (registering unknown projects) in one transaction (group commit); each gets its own
+    /// result. A redelivery with a known delivery key returns the first event's id with `duplicate: true`
+    /// and stores nothing.
     func recordEvents(_ batch: [(incoming: IncomingEvent, registration: ProjectRegistration)]) async throws
         -> [Result<(id: String, duplicate: Bool), StoreError>]
     /// Leases up to `limit` events waiting to be planned (or whose lease expired).
     func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent]
-    /// Inserts the planned deliveries (each at most once per site, issue and dedupe key) and marks the event planned,
-    /// in one transaction. Returns how many deliveries were new.
-    func finishPlanning(eventID: String, deliveries: [NewDelivery], now: Millis) async throws -> Int
-    /// `finishPlanning` for several events in one transaction.
+    /// Inserts the planned deliveries (each at most once per site, issue and dedupe key) and marks the events
+    /// planned, in one transaction. Returns how many deliveries were new.
     func finishPlanning(batch: [(eventID: String, deliveries: [NewDelivery])], now: Millis) async throws -> Int
     /// The claim step of the queue, in one place: leases runnable deliveries, at most one per Jira issue and
     /// at most `perSiteLimit` running per Jira site.

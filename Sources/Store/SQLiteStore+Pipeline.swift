@@ -3,10 +3,6 @@ import GRDB
 import Integration
 
 extension SQLiteStore {
-    public func recordEvent(_ incoming: IncomingEvent, registration: ProjectRegistration) async throws -> (id: String, duplicate: Bool) {
-        try await recordEvents([(incoming, registration)])[0].get()
-    }
-
     public func recordEvents(_ batch: [(incoming: IncomingEvent, registration: ProjectRegistration)]) async throws
         -> [Result<(id: String, duplicate: Bool), StoreError>] {
         let encoder = JSONEncoder()
@@ -79,10 +75,6 @@ extension SQLiteStore {
             }
             return out
         }
-    }
-
-    public func finishPlanning(eventID: String, deliveries: [NewDelivery], now: Millis) async throws -> Int {
-        try await finishPlanning(batch: [(eventID, deliveries)], now: now)
     }
 
     public func finishPlanning(batch: [(eventID: String, deliveries: [NewDelivery])], now: Millis) async throws -> Int {
