@@ -102,6 +102,13 @@ enum KeyScanner {
         }
     }
 
+    /// A key starting at `i` after a word boundary (the `\\b` of the pattern).
+    @inline(__always)
+    static func boundedMatchAt(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int) -> KeyMatcher.Match? {
+        if i > 0 && isWordByte(UInt32(buf[i - 1])) { return nil }
+        return matchAt(buf, i)
+    }
+
     /// A key starting at `i` (the boundary before it is the caller's business), ending after its digits.
     @inline(__always)
     static func matchAt<C: RandomAccessCollection>(_ buf: C, _ i: Int) -> KeyMatcher.Match? where C.Element == UInt8, C.Index == Int {

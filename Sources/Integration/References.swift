@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The Jira keys a text mentions and the ones it closes, each once, in order of first appearance.
 public struct References: Sendable, Equatable {
     /// Keys mentioned but not closed.
@@ -8,6 +14,16 @@ public struct References: Sendable, Equatable {
     public init(mentions: [String] = [], closes: [String] = []) {
         self.mentions = mentions
         self.closes = closes
+    }
+
+    /// Closing keys once each, then every other key once each, in order of first appearance.
+    static func collect<S: Sequence<String>>(closes: [String], keys: S) -> References {
+        var seen = Set<String>()
+        var closing: [String] = []
+        for k in closes where seen.insert(k).inserted { closing.append(k) }
+        var mentions: [String] = []
+        for k in keys where seen.insert(k).inserted { mentions.append(k) }
+        return References(mentions: mentions, closes: closing)
     }
 }
 
@@ -26,31 +42,57 @@ public struct ReferenceExtractor: Sendable {
 
     /// Mentions and closing references of `text`.
     public func extract(_ text: String) -> References {
-        var visible = CodeMasking.mask(text)
-        let all: [KeyMatcher.Match]
-        let closes: [String]
-        if matcher.usesBytes {
-            // One pass over the UTF-8 bytes in place: no copy of the text.
-            (all, closes) = visible.withUTF8 { buf in
-                var found: [KeyMatcher.Match] = []
-                KeyScanner.scan(buf) { found.append($0) }
-                if found.isEmpty { return ([], []) }
-                return (found, ClosingStatements.scan(buf) { KeyScanner.matchAt(buf, $0) })
-            }
-        } else {
-            all = matcher.matches(in: visible)
-            if all.isEmpty { return References() }
-            let scalars = Array(visible.unicodeScalars)
-            let values = scalars.map(\.value)
-            closes = ClosingStatements.scan(values) { matcher.anchoredMatch(scalars: scalars, at: $0) }
-        }
+        if matcher.usesBytes { return extractBytes(text) }
+        let visible = CodeMasking.mask(text)
+        let all = matcher.matches(in: visible)
         if all.isEmpty { return References() }
-        var seen = Set<String>()
-        var closing: [String] = []
-        for k in closes where seen.insert(k).inserted { closing.append(k) }
-        var mentions: [String] = []
-        for m in all where seen.insert(m.key).inserted { mentions.append(m.key) }
-        return References(mentions: mentions, closes: closing)
+        let scalars = Array(visible.unicodeScalars)
+        let values = scalars.map(\.value)
+        let closes = ClosingStatements.scan(values) { matcher.anchoredMatch(scalars: scalars, at: $0) }
+        return References.collect(closes: closes, keys: all.lazy.map(\.key))
+    }
+
+    /// The default pattern: one pass over the UTF-8 bytes (masked into a copy only when the text has
+    /// backticks or tildes), finding keys and closing statements together.
+    private func extractBytes(_ text: String) -> References {
+        var text = text
+        return text.withUTF8 { raw in
+            if CodeMasking.needsMasking(raw) {
+                var bytes = Array(raw)
+                CodeMasking.mask(&bytes)
+                return bytes.withUnsafeBufferPointer { Self.scanDefault($0) }
+            }
+            return Self.scanDefault(raw)
+        }
+    }
+
+    static func scanDefault(_ buf: UnsafeBufferPointer<UInt8>) -> References {
+        var keys: [String] = []
+        var closes: [String] = []
+        var closingResumesAt = 0
+        var i = 0
+        let n = buf.count
+        while i < n {
+            let b = buf[i]
+            guard KeyScanner.isWordByte(UInt32(b)) else { i += 1; continue }
+            // `i` starts a word.
+            if KeyScanner.isUpper(b), let m = KeyScanner.matchAt(buf, i) {
+                keys.append(m.key)
+                i = m.end
+            } else if i >= closingResumesAt, ClosingStatements.isTriggerStart(b),
+                      let (found, end) = ClosingStatements.statement(buf, at: i, anchored: { KeyScanner.boundedMatchAt(buf, $0) }) {
+                // Keys of the list are picked up again by the key scan (and so are keys inside URLs of
+                // the list); statements inside the list do not start a new one.
+                closes.append(contentsOf: found)
+                closingResumesAt = end
+                i += 1
+            } else {
+                i += 1
+            }
+            while i < n, KeyScanner.isWordByte(UInt32(buf[i])) { i += 1 }
+        }
+        if keys.isEmpty { return References() }
+        return References.collect(closes: closes, keys: keys)
     }
 
     /// Every key once, closing statements included, for text that cannot close anything
@@ -64,72 +106,98 @@ public struct ReferenceExtractor: Sendable {
 /// Blanks out code spans and fenced code blocks, keeping every other byte where it was.
 enum CodeMasking {
     static func mask(_ text: String) -> String {
-        var needs = false
-        for b in text.utf8 where b == 96 || b == 126 { needs = true; break }
+        var text = text
+        let needs = text.withUTF8 { needsMasking($0) }
         if !needs { return text }
         var bytes = Array(text.utf8)
-        maskFences(&bytes)
-        maskSpans(&bytes)
+        mask(&bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Whether the text has a backtick or a tilde at all (`memchr` runs many bytes at a time).
+    static func needsMasking(_ buf: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = buf.baseAddress, buf.count > 0 else { return false }
+        return memchr(base, 96, buf.count) != nil || memchr(base, 126, buf.count) != nil
+    }
+
+    static func mask(_ bytes: inout [UInt8]) {
+        maskFences(&bytes)
+        maskSpans(&bytes)
+    }
+
     /// Fenced blocks: a line starting (after up to 3 spaces) with 3+ backticks or tildes, up to a closing
-    /// fence of the same character at least as long, or the end of the text.
-    static func maskFences(_ b: inout [UInt8]) {
-        var lineStart = 0
-        var open: (char: UInt8, length: Int, start: Int)? = nil
-        while lineStart < b.count {
-            var lineEnd = lineStart
-            while lineEnd < b.count, b[lineEnd] != 10 { lineEnd += 1 }
-            var i = lineStart
-            var indent = 0
-            while i < lineEnd, b[i] == 32, indent < 4 { i += 1; indent += 1 }
-            var fence: (UInt8, Int)? = nil
-            if indent < 4, i < lineEnd, b[i] == 96 || b[i] == 126 {
-                let c = b[i]
-                var j = i
-                while j < lineEnd, b[j] == c { j += 1 }
-                if j - i >= 3 { fence = (c, j - i) }
-            }
-            if let current = open {
-                if let f = fence, f.0 == current.char, f.1 >= current.length {
-                    for x in current.start..<lineEnd { if b[x] != 10 { b[x] = 32 } }
-                    open = nil
+    /// fence of the same character at least as long, or the end of the text. Only line starts are read.
+    static func maskFences(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBufferPointer { b in
+            let n = b.count
+            var lineStart = 0
+            var open: (char: UInt8, length: Int, start: Int)? = nil
+            while lineStart < n {
+                let lineEnd = b.index(of: 10, from: lineStart) ?? n
+                var i = lineStart
+                var indent = 0
+                while i < lineEnd, b[i] == 32, indent < 4 { i += 1; indent += 1 }
+                var fence: (UInt8, Int)? = nil
+                if indent < 4, i < lineEnd, b[i] == 96 || b[i] == 126 {
+                    let c = b[i]
+                    var j = i
+                    while j < lineEnd, b[j] == c { j += 1 }
+                    if j - i >= 3 { fence = (c, j - i) }
                 }
-            } else if let f = fence {
-                open = (f.0, f.1, lineStart)
+                if let current = open {
+                    if let f = fence, f.0 == current.char, f.1 >= current.length {
+                        blank(b, current.start..<lineEnd)
+                        open = nil
+                    }
+                } else if let f = fence {
+                    open = (f.0, f.1, lineStart)
+                }
+                lineStart = lineEnd + 1
             }
-            lineStart = lineEnd + 1
-        }
-        if let current = open {
-            for x in current.start..<b.count where b[x] != 10 { b[x] = 32 }
+            if let current = open { blank(b, current.start..<n) }
         }
     }
 
     /// Inline code: a run of n backticks up to the next run of exactly n backticks.
-    static func maskSpans(_ b: inout [UInt8]) {
-        var i = 0
-        while i < b.count {
-            guard b[i] == 96 else { i += 1; continue }
-            var j = i
-            while j < b.count, b[j] == 96 { j += 1 }
-            let n = j - i
-            var k = j
-            var closed = -1
-            while k < b.count {
-                if b[k] == 96 {
-                    var e = k
-                    while e < b.count, b[e] == 96 { e += 1 }
-                    if e - k == n { closed = e; break }
-                    k = e
-                } else {
-                    k += 1
+    static func maskSpans(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBufferPointer { b in
+            let n = b.count
+            var next = b.index(of: 96, from: 0)
+            while let i = next {
+                var j = i
+                while j < n, b[j] == 96 { j += 1 }
+                let run = j - i
+                var closed = -1
+                var k = b.index(of: 96, from: j)
+                while let start = k {
+                    var e = start
+                    while e < n, b[e] == 96 { e += 1 }
+                    if e - start == run { closed = e; break }
+                    k = b.index(of: 96, from: e)
                 }
+                if closed < 0 {
+                    next = b.index(of: 96, from: j)
+                    continue
+                }
+                blank(b, i..<closed)
+                next = b.index(of: 96, from: closed)
             }
-            if closed < 0 { i = j; continue }
-            for x in i..<closed where b[x] != 10 { b[x] = 32 }
-            i = closed
         }
+    }
+
+    /// Spaces over `range`, newlines kept.
+    static func blank(_ b: UnsafeMutableBufferPointer<UInt8>, _ range: Range<Int>) {
+        for x in range where b[x] != 10 { b[x] = 32 }
+    }
+}
+
+extension UnsafeMutableBufferPointer<UInt8> {
+    /// The first `byte` at or after `from`, by `memchr`.
+    @inline(__always)
+    func index(of byte: UInt8, from: Int) -> Int? {
+        guard from < count, let base = baseAddress else { return nil }
+        guard let hit = memchr(base + from, Int32(byte), count - from) else { return nil }
+        return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
     }
 }
 
@@ -150,30 +218,48 @@ enum ClosingStatements {
     where C.Element: FixedWidthInteger, C.Index == Int {
         var out: [String] = []
         var i = u.startIndex
-        let n = u.endIndex
-        while i < n {
-            let c = UInt32(truncatingIfNeeded: u[i]) | 0x20  // lower-case ASCII letters
-            let index: Int
-            switch c {
-            case 99: index = 0   // c
-            case 102: index = 1  // f
-            case 114: index = 2  // r
-            case 105: index = 3  // i
-            default: i += 1; continue
+        while i < u.endIndex {
+            if isTriggerStart(u[i]), i == 0 || !KeyScanner.isWordByte(UInt32(truncatingIfNeeded: u[i - 1])),
+               let (keys, end) = statement(u, at: i, anchored: anchored) {
+                out.append(contentsOf: keys)
+                i = max(end, i + 1)
+            } else {
+                i += 1
             }
-            if i > 0 && KeyScanner.isWordByte(UInt32(truncatingIfNeeded: u[i - 1])) { i += 1; continue }
-            guard let afterWord = matchTrigger(u, i + 1, triggers[index]) else { i += 1; continue }
-            var p = afterWord
-            if p < n, u[p] == 58 { p += 1 }  // optional colon
-            let spacesStart = p
-            while p < n, u[p] == 32 { p += 1 }
-            guard p > spacesStart else { i += 1; continue }
-            p = skipIssueWord(u, p)
-            let (keys, end) = list(u, p, anchored: anchored)
-            out.append(contentsOf: keys)
-            i = max(end, i + 1)
         }
         return out
+    }
+
+    /// The first letter of a trigger word, either case.
+    @inline(__always)
+    static func isTriggerStart<T: FixedWidthInteger>(_ b: T) -> Bool {
+        switch UInt32(truncatingIfNeeded: b) | 0x20 {
+        case 99, 102, 114, 105: return true
+        default: return false
+        }
+    }
+
+    /// The closing statement starting with a trigger word at `i` (which starts a word): its keys and
+    /// where its list ends, or nil.
+    static func statement<C: RandomAccessCollection>(_ u: C, at i: Int, anchored: (Int) -> KeyMatcher.Match?) -> ([String], Int)?
+    where C.Element: FixedWidthInteger, C.Index == Int {
+        let index: Int
+        switch UInt32(truncatingIfNeeded: u[i]) | 0x20 {
+        case 99: index = 0   // c
+        case 102: index = 1  // f
+        case 114: index = 2  // r
+        case 105: index = 3  // i
+        default: return nil
+        }
+        guard let afterWord = matchTrigger(u, i + 1, triggers[index]) else { return nil }
+        let n = u.endIndex
+        var p = afterWord
+        if p < n, u[p] == 58 { p += 1 }  // optional colon
+        let spacesStart = p
+        while p < n, u[p] == 32 { p += 1 }
+        guard p > spacesStart else { return nil }
+        p = skipIssueWord(u, p)
+        return list(u, p, anchored: anchored)
     }
 
     static func matchTrigger<C: RandomAccessCollection>(_ u: C, _ start: Int, _ trigger: (stem: [UInt8], endings: [[UInt8]])) -> Int?

@@ -77,8 +77,8 @@ struct KeyMatchingTests {
 
 @Suite("Closing references")
 struct ClosingReferenceTests {
-    func refs(_ text: String, prefix: String = "") throws -> References {
-        try ReferenceExtractor(prefix: prefix).extract(text)
+    func refs(_ text: String, prefix: String = "", regex: String = "") throws -> References {
+        try ReferenceExtractor(prefix: prefix, regex: regex).extract(text)
     }
 
     @Test("every trigger word and form closes", arguments: [
@@ -98,6 +98,17 @@ struct ClosingReferenceTests {
         #expect(try refs("Resolves issues AB-7 and AB-8").closes == ["AB-7", "AB-8"])
         #expect(try refs("Closes AB-1 and closes AB-2").closes == ["AB-1", "AB-2"])
         #expect(try refs("Mentions AB-1, closes AB-2").mentions == ["AB-1"])
+    }
+
+    @Test("a key glued to a reference in a list is not a key; a key inside a URL of a list is a mention")
+    func listEdges() throws {
+        for regex in ["", "[A-Z][A-Z_0-9]+-\\d+"] {
+            let glued = try refs("Closes #12AB-1", regex: regex)
+            #expect(glued.closes.isEmpty && glued.mentions.isEmpty, "regex \(regex)")
+            let url = try refs("Fixes https://issues.apache.org/jira/browse/KAFKA-1 and KAFKA-2", regex: regex)
+            #expect(url.closes == ["KAFKA-2"], "regex \(regex)")
+            #expect(url.mentions == ["KAFKA-1"], "regex \(regex)")
+        }
     }
 
     @Test("not a closing statement", arguments: [
