@@ -30,7 +30,7 @@ curl -s -X POST "http://127.0.0.1:$port/api/v4/projects" -H "PRIVATE-TOKEN: $tok
 echo "idle RSS: $(grep VmRSS /proc/$(cat "$work/pid")/status)"
 for c in 1 16 64; do
   echo "-- $c connections"
-  wrk -t $(( c < 2 ? 1 : 2 )) -c $c -d 10s --latency -s benchmarks/intake.lua "http://127.0.0.1:$port/webhooks/gitlab" \
+  wrk -t 1 -c $c -d 10s --latency -s benchmarks/intake.lua "http://127.0.0.1:$port/webhooks/gitlab" \
     | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors"
   echo "RSS after: $(grep VmRSS /proc/$(cat "$work/pid")/status)"
 done

@@ -25,9 +25,10 @@ extension SQLiteStore {
                     continue
                 }
                 try db.execute(sql: """
-                    INSERT INTO events (id, forge, delivery_key, project_id, kind, payload, status, received_at)
-                    VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
-                    """, arguments: [id, item.incoming.forge, key, item.registration.id, item.incoming.event.kind, payload, now])
+                    INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at)
+                    VALUES (?, ?, ?, ?, ?, 'pending', ?)
+                    """, arguments: [id, item.incoming.forge, key, item.registration.id, item.incoming.event.kind, now])
+                try db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES (?, ?)", arguments: [id, payload])
                 results.append(.success((id, false)))
             }
             return results
@@ -55,26 +56,46 @@ extension SQLiteStore {
     }
 
     public func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent] {
-        try await pool.write { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT id, project_id, payload FROM events
-                WHERE status = 'pending' OR (status = 'planning' AND lease_until < ?)
-                ORDER BY received_at, id LIMIT ?
+        // The transaction only claims; payloads are decoded after it, so intake commits wait less.
+        let claimed: [(id: String, projectID: Int64, payload: String)] = try await pool.write { db in
+            // Two queries that each walk the (status, received_at) index: an OR of both would sort.
+            var rows = try Row.fetchAll(db, sql: """
+                SELECT e.id, e.project_id, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
+                WHERE e.status = 'planning' AND e.lease_until < ? ORDER BY e.received_at LIMIT ?
                 """, arguments: [now, limit])
-            var out: [StoredEvent] = []
-            for row in rows {
-                let id: String = row["id"]
-                try db.execute(sql: "UPDATE events SET status = 'planning', lease_until = ? WHERE id = ?", arguments: [now + leaseMillis, id])
-                let payload: String = row["payload"]
-                do {
-                    let event = try JSONDecoder().decode(ForgeEvent.self, from: Data(payload.utf8))
-                    out.append(StoredEvent(id: id, projectID: row["project_id"], event: event))
-                } catch {
-                    try db.execute(sql: "UPDATE events SET status = 'failed', error = ? WHERE id = ?", arguments: ["unreadable payload: \(error)", id])
-                }
+            if rows.count < limit {
+                rows += try Row.fetchAll(db, sql: """
+                    SELECT e.id, e.project_id, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
+                    WHERE e.status = 'pending' ORDER BY e.received_at LIMIT ?
+                    """, arguments: [limit - rows.count])
+            }
+            let out = rows.map { (id: $0["id"] as String, projectID: $0["project_id"] as Int64, payload: $0["payload"] as String) }
+            if !out.isEmpty {
+                let marks = Array(repeating: "?", count: out.count).joined(separator: ",")
+                var arguments: StatementArguments = [now + leaseMillis]
+                for row in out { arguments += [row.id] }
+                try db.execute(sql: "UPDATE events SET status = 'planning', lease_until = ? WHERE id IN (\(marks))", arguments: arguments)
             }
             return out
         }
+        var out: [StoredEvent] = []
+        var unreadable: [(id: String, error: String)] = []
+        let decoder = JSONDecoder()
+        for row in claimed {
+            do {
+                out.append(StoredEvent(id: row.id, projectID: row.projectID, event: try decoder.decode(ForgeEvent.self, from: Data(row.payload.utf8))))
+            } catch {
+                unreadable.append((row.id, "unreadable payload: \(error)"))
+            }
+        }
+        if !unreadable.isEmpty {
+            try await pool.write { [unreadable] db in
+                for entry in unreadable {
+                    try db.execute(sql: "UPDATE events SET status = 'failed', error = ? WHERE id = ?", arguments: [entry.error, entry.id])
+                }
+            }
+        }
+        return out
     }
 
     public func finishPlanning(batch: [(eventID: String, deliveries: [NewDelivery])], now: Millis) async throws -> Int {
