@@ -85,6 +85,11 @@ public actor EmulatorState {
 
     public func addUser(_ user: EmulatedUser) { users.append(user) }
 
+    /// Rotates a user's password or API token: the old one stops working.
+    public func setPassword(user name: String, to password: String) {
+        for i in users.indices where users[i].name == name { users[i].password = password }
+    }
+
     public func addFault(_ fault: EmulatedFault) { faults.append(fault) }
 
     public func clearFaults() { faults = [] }

@@ -16,11 +16,7 @@ struct DeliveriesController: Sendable {
             let page = max(1, Int(request.uri.queryParameters.get("page") ?? "1") ?? 1)
             let perPage = min(100, max(1, Int(request.uri.queryParameters.get("per_page") ?? "20") ?? 20))
             let (items, total) = try await store.deliveries(projectID: project.id, limit: perPage, offset: (page - 1) * perPage)
-            var headers = HTTPFields()
-            headers[HTTPField.Name("X-Total")!] = String(total)
-            headers[HTTPField.Name("X-Page")!] = String(page)
-            headers[HTTPField.Name("X-Per-Page")!] = String(perPage)
-            return try JSONBody.response(.array(items.map(Self.render)), headers: headers)
+            return try JSONBody.response(.array(items.map(Self.render)), headers: Pagination.headers(page: page, perPage: perPage, total: total))
         }
         router.post("/api/v4/projects/:id/integrations/jira/deliveries/:delivery_id/retry") { _, context in
             let project = try await lookup.project(context)

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import Integration
 import JiraClient
@@ -20,44 +21,111 @@ struct IntegrationController: Sendable {
             }
             return try JSONBody.response(.array(list))
         }
-        router.get("/api/v4/projects/:id/integrations/jira") { _, context in
-            let project = try await lookup.project(context)
-            try await access.require(context, .reporter, project: project)
-            guard let record = try await store.integration(at: .project(project.id)) else { throw APIError.integrationNotFound }
+        for route in IntegrationRoute.allCases {
+            addSettingsRoutes(route, to: router)
+        }
+    }
+
+    /// GET, PUT, DELETE, Test settings and issue types at one level; the overrides list for defaults.
+    private func addSettingsRoutes(_ route: IntegrationRoute, to router: RouterGroup<BridgeRequestContext>) {
+        let path = route.path
+        router.get(RouterPath(path)) { _, context in
+            let level = try await resolve(route, context, role: .reporter)
+            guard let record = try await store.integration(at: level) else { throw APIError.integrationNotFound }
             return try JSONBody.response(IntegrationJSON.render(record))
         }
-        router.put("/api/v4/projects/:id/integrations/jira") { request, context in
-            let project = try await lookup.project(context)
-            try await access.require(context, .maintainer, project: project)
+        router.put(RouterPath(path)) { request, context in
+            let level = try await resolve(route, context, role: .maintainer)
             let params = try await RequestParameters.read(request, context: context)
-            let record = try await service.update(at: .project(project.id), parameters: params, logger: context.logger)
+            let record = try await service.update(at: level, parameters: params, logger: context.logger)
             return try JSONBody.response(IntegrationJSON.render(record))
         }
-        router.delete("/api/v4/projects/:id/integrations/jira") { _, context in
-            let project = try await lookup.project(context)
-            try await access.require(context, .maintainer, project: project)
-            guard try await store.deleteIntegration(at: .project(project.id)) else { throw APIError.integrationNotFound }
+        router.delete(RouterPath(path)) { _, context in
+            let level = try await resolve(route, context, role: .maintainer)
+            guard try await store.deleteIntegration(at: level) else { throw APIError.integrationNotFound }
             return Response(status: .noContent)
         }
-        router.post("/api/v4/projects/:id/integrations/jira/test") { request, context in
-            let project = try await lookup.project(context)
-            try await access.require(context, .maintainer, project: project)
-            let params = try await RequestParameters.read(request, context: context)
-            return try JSONBody.response(try await service.test(at: .project(project.id), parameters: params, logger: context.logger))
-        }
-        router.get("/api/v4/projects/:id/integrations/jira/issue_types") { _, context in
-            let project = try await lookup.project(context)
-            try await access.require(context, .reporter, project: project)
-            guard let record = try await store.integration(at: .project(project.id)), record.settings.active else {
-                throw APIError(.badRequest, message: "Jira service not configured.")
+        if route != .instance {
+            // GitLab has no Test settings and no issue types at instance level.
+            router.post(RouterPath(path + "/test")) { request, context in
+                let level = try await resolve(route, context, role: .maintainer)
+                let params = try await RequestParameters.read(request, context: context)
+                return try JSONBody.response(try await service.test(at: level, parameters: params, logger: context.logger))
             }
-            do {
-                let connection = try JiraConnection(settings: record.settings)
-                let types = try await service.issueTypes(record.settings, connection: connection, logger: context.logger)
-                return try JSONBody.response(.array(types.map(IntegrationService.issueTypeJSON)))
-            } catch let error as JiraError {
-                throw APIError(.badGateway, message: error.userMessage)
+            router.get(RouterPath(path + "/issue_types")) { _, context in
+                let level = try await resolve(route, context, role: .reporter)
+                guard let record = try await store.integration(at: level), record.settings.active else {
+                    throw APIError(.badRequest, message: "Jira service not configured.")
+                }
+                do {
+                    let connection = try JiraConnection(settings: record.settings)
+                    let types = try await service.issueTypes(record.settings, connection: connection, logger: context.logger)
+                    return try JSONBody.response(.array(types.map(IntegrationService.issueTypeJSON)))
+                } catch let error as JiraError {
+                    throw APIError(.badGateway, message: error.userMessage)
+                }
             }
         }
+        if route != .project {
+            router.get(RouterPath(path + "/overrides")) { request, context in
+                let level = try await resolve(route, context, role: .maintainer)
+                let page = max(1, Int(request.uri.queryParameters.get("page") ?? "1") ?? 1)
+                let perPage = min(100, max(1, Int(request.uri.queryParameters.get("per_page") ?? "20") ?? 20))
+                let (items, total) = try await store.overrides(of: level, limit: perPage, offset: (page - 1) * perPage)
+                var list: [JSONValue] = []
+                for item in items {
+                    var group: Group? = nil
+                    if let gid = item.project.groupID { group = try await store.group(id: gid) }
+                    list.append(EntityJSON.project(item.project, group: group))
+                }
+                return try JSONBody.response(.array(list), headers: Pagination.headers(page: page, perPage: perPage, total: total))
+            }
+        }
+    }
+
+    /// The level a route names, once the caller may act on it with `role`. Group defaults need a maintainer
+    /// of the group (or of an ancestor); the instance default needs the admin.
+    private func resolve(_ route: IntegrationRoute, _ context: BridgeRequestContext, role: TokenRole) async throws -> IntegrationLevel {
+        switch route {
+        case .project:
+            let project = try await lookup.project(context)
+            try await access.require(context, role, project: project)
+            return .project(project.id)
+        case .group:
+            let group = try await lookup.group(context)
+            try await access.require(context, .maintainer, group: group)
+            return .group(group.id)
+        case .instance:
+            try access.requireAdmin(context)
+            return .instance
+        }
+    }
+}
+
+/// The three places an integration lives, and their API paths.
+enum IntegrationRoute: CaseIterable, Sendable {
+    case project, group, instance
+
+    var path: String {
+        switch self {
+        case .project: return "/api/v4/projects/:id/integrations/jira"
+        case .group: return "/api/v4/groups/:id/integrations/jira"
+        case .instance: return "/api/v4/admin/integrations/jira"
+        }
+    }
+}
+
+/// GitLab's offset pagination headers.
+enum Pagination {
+    static func headers(page: Int, perPage: Int, total: Int) -> HTTPFields {
+        var headers = HTTPFields()
+        let pages = max(1, (total + perPage - 1) / perPage)
+        headers[HTTPField.Name("X-Total")!] = String(total)
+        headers[HTTPField.Name("X-Total-Pages")!] = String(pages)
+        headers[HTTPField.Name("X-Page")!] = String(page)
+        headers[HTTPField.Name("X-Per-Page")!] = String(perPage)
+        headers[HTTPField.Name("X-Next-Page")!] = page < pages ? String(page + 1) : ""
+        headers[HTTPField.Name("X-Prev-Page")!] = page > 1 ? String(page - 1) : ""
+        return headers
     }
 }

@@ -10,35 +10,29 @@ struct IntegrationService: Sendable {
     let validator: SettingsValidator
     let access: AccessPolicy
 
-    /// The nearest default above `level`: the closest ancestor group with custom settings, else the instance's.
-    func nearestDefault(for level: IntegrationLevel) async throws -> IntegrationRecord? {
-        var groupID: Int64?
-        switch level {
-        case .instance: return nil
-        case .project(let id): groupID = try await store.project(id: id)?.groupID
-        case .group(let id): groupID = try await store.group(id: id)?.parentID
-        }
-        for gid in try await access.groupChain(groupID) {
-            if let record = try await store.integration(at: .group(gid)), record.inheritFromID == nil { return record }
-        }
-        return try await store.integration(at: .instance)
-    }
-
     /// `PUT .../integrations/jira`: applies the parameters, validates, detects the deployment, saves.
     func update(at level: IntegrationLevel, parameters: [String: ParameterValue], logger: Logger) async throws -> IntegrationRecord {
         let update: SettingsUpdate
         do { update = try SettingsUpdate(parameters: parameters) } catch { throw APIError.badParameter(error.message) }
         let existing = try await store.integration(at: level)
 
-        // GitLab: `true` switches to the default; an omitted flag on an inheriting integration also re-applies it.
-        let inherit = update.useInheritedSettings ?? (existing?.inheritFromID != nil)
+        // GitLab: `true` switches to the default; an omitted flag on an inheriting integration also re-applies
+        // it and ignores the submitted values (kept on purpose, documented in docs/defaults.md). The instance
+        // default has nothing to inherit from.
+        let inherit: Bool
+        if case .instance = level {
+            inherit = false
+        } else {
+            inherit = update.useInheritedSettings ?? (existing?.inheritFromID != nil)
+        }
         if inherit {
-            guard let source = try await nearestDefault(for: level) else {
+            guard let record = try await store.inheritIntegration(at: level) else {
                 throw APIError(.notFound, message: "Default integration not found.")
             }
-            return try await store.saveIntegration(at: level, settings: source.settings, inheritFromID: source.inheritFromID ?? source.id)
+            return record
         }
 
+        // Switching to custom starts from the values in effect (the default's, secrets included).
         let current = existing?.settings ?? JiraSettings()
         var settings = update.applied(to: current)
         let errors = validator.validate(settings)
@@ -46,7 +40,7 @@ struct IntegrationService: Sendable {
         if existing == nil || update.changesConnection(from: current, to: settings) || settings.deploymentType == .unknown {
             settings.deploymentType = await detectDeployment(settings, logger: logger)
         }
-        return try await store.saveIntegration(at: level, settings: settings, inheritFromID: nil)
+        return try await store.saveIntegration(at: level, settings: settings)
     }
 
     /// GitLab's rule: serverInfo's `deploymentType`, else the `*.atlassian.net` URL rule.

@@ -31,12 +31,28 @@ public protocol BridgeStore: PipelineStore {
     func deleteToken(id: Int64) async throws -> Bool
 
     // MARK: Integrations
+    //
+    // A project or group integration either has custom settings or uses the nearest default: the closest
+    // ancestor group whose integration has custom settings, else the instance's. An inheriting integration
+    // stores no settings; they are resolved from its default whenever it is read, so a change of a default
+    // reaches every integration below it at once and nothing can disagree with it.
+
+    /// The integration at `level` with its effective settings (an inheriting one shows its default's,
+    /// with `inheritFromID` set to the default's id).
     func integration(at level: IntegrationLevel) async throws -> IntegrationRecord?
-    func integration(id: Int64) async throws -> IntegrationRecord?
-    /// Creates or replaces the integration at `level`.
-    func saveIntegration(at level: IntegrationLevel, settings: JiraSettings, inheritFromID: Int64?) async throws -> IntegrationRecord
-    /// Removes the integration at `level`; true if there was one.
+    /// The default a project or group would use: the nearest custom ancestor group's, else the instance's.
+    func nearestDefault(for level: IntegrationLevel) async throws -> IntegrationRecord?
+    /// Saves custom settings at `level`. Saving an active group or instance default also gives every project
+    /// and group below it that has no integration an inheriting one, in the same transaction.
+    func saveIntegration(at level: IntegrationLevel, settings: JiraSettings) async throws -> IntegrationRecord
+    /// Switches the project or group integration at `level` to its nearest default (creating it if needed);
+    /// nil, changing nothing, when there is no default.
+    func inheritIntegration(at level: IntegrationLevel) async throws -> IntegrationRecord?
+    /// Removes the integration at `level`; true if there was one. Removing a default also removes the
+    /// inheriting integrations that are left without any default; the others now resolve to the next one up.
     func deleteIntegration(at level: IntegrationLevel) async throws -> Bool
+    /// Projects below the group or instance default at `level` that use custom settings, by project id.
+    func overrides(of level: IntegrationLevel, limit: Int, offset: Int) async throws -> (items: [(project: Project, integration: IntegrationRecord)], total: Int)
 }
 
 /// The event pipeline's storage: the durable intake, the queue of deliveries and its ledger.

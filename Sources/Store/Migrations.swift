@@ -113,5 +113,15 @@ enum Migrations {
             "INSERT INTO event_payloads (event_id, payload) SELECT id, payload FROM events",
             "ALTER TABLE events DROP COLUMN payload",
         ]),
+        // An inheriting integration keeps no copy of its default: its settings are resolved from the
+        // nearest default when read, so the copies of GitLab's propagation cannot disagree with it.
+        ("0004_inherit_by_resolution", [
+            "ALTER TABLE integrations ADD COLUMN uses_default BOOLEAN NOT NULL DEFAULT FALSE",
+            "UPDATE integrations SET uses_default = TRUE WHERE inherit_from_id IS NOT NULL",
+            "DROP INDEX integrations_inherit_from",
+            "ALTER TABLE integrations DROP COLUMN inherit_from_id",
+            "CREATE INDEX integrations_group ON integrations(group_id)",
+            "CREATE INDEX integrations_project ON integrations(project_id)",
+        ]),
     ]
 }

@@ -53,6 +53,7 @@ extension SQLiteStore {
             INSERT INTO projects (id, path_with_namespace, name, web_url, default_branch, group_id, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [r.id, r.pathWithNamespace, r.name, r.webURL, r.defaultBranch, groupID, now, now])
+        try inheritActiveDefault(db, .project(r.id), now: now)
     }
 
     public func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent] {

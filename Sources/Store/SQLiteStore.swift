@@ -10,7 +10,7 @@ import Integration
 /// one connection costs no throughput; WAL still lets other processes (the CLI) read meanwhile.
 public final class SQLiteStore: BridgeStore {
     let pool: DatabaseQueue
-    private let secrets: SecretBox
+    let secrets: SecretBox
 
     /// Opens (creating if needed) the database at `path`.
     public init(path: String, secrets: SecretBox) throws {
@@ -54,6 +54,7 @@ public final class SQLiteStore: BridgeStore {
                 let otherID: Int64 = other["id"]
                 throw StoreError.conflict("path \(r.pathWithNamespace) belongs to project \(otherID)")
             }
+            let isNew = try Row.fetchOne(db, sql: "SELECT 1 FROM projects WHERE id = ?", arguments: [r.id]) == nil
             try db.execute(sql: """
                 INSERT INTO projects (id, path_with_namespace, name, web_url, default_branch, group_id, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -61,6 +62,7 @@ public final class SQLiteStore: BridgeStore {
                     web_url = excluded.web_url, default_branch = excluded.default_branch, group_id = excluded.group_id,
                     updated_at = excluded.updated_at
                 """, arguments: [r.id, r.pathWithNamespace, r.name, r.webURL, r.defaultBranch, groupID, now, now])
+            if isNew { try Self.inheritActiveDefault(db, .project(r.id), now: now) }
             return try Self.fetchProject(db, sql: "SELECT * FROM projects WHERE id = ?", [r.id])!
         }
     }
@@ -154,70 +156,9 @@ public final class SQLiteStore: BridgeStore {
 
     // MARK: Integrations
 
-    public func integration(at level: IntegrationLevel) async throws -> IntegrationRecord? {
-        let secrets = self.secrets
-        return try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
-                .map { try Self.integration(from: $0, secrets: secrets) }
-        }
-    }
-
-    public func integration(id: Int64) async throws -> IntegrationRecord? {
-        let secrets = self.secrets
-        return try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE id = ?", arguments: [id]).map { try Self.integration(from: $0, secrets: secrets) }
-        }
-    }
-
-    public func saveIntegration(at level: IntegrationLevel, settings: JiraSettings, inheritFromID: Int64?) async throws -> IntegrationRecord {
-        let properties = try StoredSettings.encode(settings)
-        let secrets = self.secrets
-        let passwordBlob = try settings.password.map { try secrets.seal($0) }
-        let now = nowMillis()
-        let (groupID, projectID) = Self.owners(level)
-        return try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO integrations (owner_key, level, group_id, project_id, inherit_from_id, active, properties, password_enc,
-                    deployment_type, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (owner_key) DO UPDATE SET inherit_from_id = excluded.inherit_from_id, active = excluded.active,
-                    properties = excluded.properties, password_enc = excluded.password_enc,
-                    deployment_type = excluded.deployment_type, updated_at = excluded.updated_at
-                """, arguments: [level.ownerKey, level.levelName, groupID, projectID, inheritFromID, settings.active, properties,
-                                 passwordBlob, settings.deploymentType.rawValue, now, now])
-            let row = try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])!
-            return try Self.integration(from: row, secrets: secrets)
-        }
-    }
-
-    public func deleteIntegration(at level: IntegrationLevel) async throws -> Bool {
-        try await pool.write { db in
-            try db.execute(sql: "DELETE FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
-            return db.changesCount > 0
-        }
-    }
-
     // MARK: Row mapping
 
-    private static func integration(from row: Row, secrets: SecretBox) throws -> IntegrationRecord {
-        let stored = try StoredSettings.decode(row["properties"])
-        let passwordBlob: Data? = row["password_enc"]
-        let password = try passwordBlob.map { try secrets.open($0) }
-        let deployment = JiraDeploymentType(rawValue: row["deployment_type"]) ?? .unknown
-        let levelName: String = row["level"]
-        let level: IntegrationLevel
-        switch levelName {
-        case "group": level = .group(row["group_id"])
-        case "project": level = .project(row["project_id"])
-        default: level = .instance
-        }
-        return IntegrationRecord(
-            id: row["id"], level: level, inheritFromID: row["inherit_from_id"],
-            settings: stored.settings(active: row["active"], password: password, deploymentType: deployment),
-            createdAt: row["created_at"], updatedAt: row["updated_at"])
-    }
-
-    private static func owners(_ level: IntegrationLevel) -> (Int64?, Int64?) {
+    static func owners(_ level: IntegrationLevel) -> (Int64?, Int64?) {
         switch level {
         case .instance: return (nil, nil)
         case .group(let id): return (id, nil)
@@ -245,7 +186,7 @@ public final class SQLiteStore: BridgeStore {
                         scope: scope, expiresAt: row["expires_at"], createdAt: row["created_at"])
     }
 
-    private static func project(from row: Row) -> Project {
+    static func project(from row: Row) -> Project {
         let secret: Data? = row["webhook_secret_enc"]
         return Project(id: row["id"], pathWithNamespace: row["path_with_namespace"], name: row["name"], webURL: row["web_url"],
                        defaultBranch: row["default_branch"], groupID: row["group_id"], hasWebhookSecret: secret != nil,
@@ -289,6 +230,7 @@ public final class SQLiteStore: BridgeStore {
                                arguments: [path, groupName, parentID, now, now])
                 current = Group(id: db.lastInsertedRowID, fullPath: path, name: groupName, parentID: parentID,
                                 hasWebhookSecret: false, createdAt: now, updatedAt: now)
+                try inheritActiveDefault(db, .group(db.lastInsertedRowID), now: now)
             }
             parentID = current!.id
         }

@@ -80,7 +80,7 @@ struct SecretRulesTests {
         try await first.migrate()
         var s = JiraSettings()
         s.password = "p"
-        _ = try await first.saveIntegration(at: .instance, settings: s, inheritFromID: nil)
+        _ = try await first.saveIntegration(at: .instance, settings: s)
         let second = try SQLiteStore(path: path, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
         await #expect(throws: StoreError.corruptSecret) { try await second.integration(at: .instance) }
     }

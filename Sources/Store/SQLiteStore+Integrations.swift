@@ -1,0 +1,283 @@
+import Foundation
+import GRDB
+import Integration
+
+/// Integrations with group and instance defaults, resolved at read time (see `BridgeStore`).
+///
+/// Why resolve instead of copying as GitLab does: GitLab copies a default's columns (and its password)
+/// onto every inheriting row in background batches, so between a save and the end of the propagation
+/// the copies and the default disagree, and a failed batch leaves them disagreeing. Here an inheriting
+/// row is only a marker; every read (the API, the pipeline's planning and delivery) walks up to the
+/// nearest default in the same read. Saving a default is one row, whatever the number of projects.
+extension SQLiteStore {
+    public func integration(at level: IntegrationLevel) async throws -> IntegrationRecord? {
+        let secrets = self.secrets
+        return try await pool.read { db in try Self.effectiveIntegration(db, at: level, secrets: secrets) }
+    }
+
+    public func nearestDefault(for level: IntegrationLevel) async throws -> IntegrationRecord? {
+        let secrets = self.secrets
+        return try await pool.read { db in
+            guard let row = try Self.nearestDefaultRow(db, above: level) else { return nil }
+            return try Self.record(from: row, secrets: secrets)
+        }
+    }
+
+    public func saveIntegration(at level: IntegrationLevel, settings: JiraSettings) async throws -> IntegrationRecord {
+        let properties = try StoredSettings.encode(settings)
+        let secrets = self.secrets
+        let passwordBlob = try settings.password.map { try secrets.seal($0) }
+        let now = nowMillis()
+        let (groupID, projectID) = Self.owners(level)
+        return try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
+                    deployment_type, created_at, updated_at)
+                VALUES (?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (owner_key) DO UPDATE SET uses_default = FALSE, active = excluded.active,
+                    properties = excluded.properties, password_enc = excluded.password_enc,
+                    deployment_type = excluded.deployment_type, updated_at = excluded.updated_at
+                """, arguments: [level.ownerKey, level.levelName, groupID, projectID, settings.active, properties,
+                                 passwordBlob, settings.deploymentType.rawValue, now, now])
+            if settings.active {
+                switch level {
+                case .instance: try Self.giveInheritingIntegrations(db, below: nil, now: now)
+                case .group(let id): try Self.giveInheritingIntegrations(db, below: id, now: now)
+                case .project: break
+                }
+            }
+            return try Self.effectiveIntegration(db, at: level, secrets: secrets)!
+        }
+    }
+
+    public func inheritIntegration(at level: IntegrationLevel) async throws -> IntegrationRecord? {
+        let secrets = self.secrets
+        let now = nowMillis()
+        return try await pool.write { db in
+            guard try Self.nearestDefaultRow(db, above: level) != nil else { return nil }
+            try Self.insertInheriting(db, level, now: now, replacing: true)
+            return try Self.effectiveIntegration(db, at: level, secrets: secrets)
+        }
+    }
+
+    public func deleteIntegration(at level: IntegrationLevel) async throws -> Bool {
+        try await pool.write { db in
+            let wasDefault: Bool
+            switch level {
+            case .project: wasDefault = false
+            case .instance, .group:
+                wasDefault = try Bool.fetchOne(db, sql: "SELECT NOT uses_default FROM integrations WHERE owner_key = ?",
+                                               arguments: [level.ownerKey]) ?? false
+            }
+            try db.execute(sql: "DELETE FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
+            let deleted = db.changesCount > 0
+            if wasDefault { try Self.removeOrphanedInheritors(db) }
+            return deleted
+        }
+    }
+
+    public func overrides(of level: IntegrationLevel, limit: Int, offset: Int) async throws
+        -> (items: [(project: Project, integration: IntegrationRecord)], total: Int) {
+        let secrets = self.secrets
+        return try await pool.read { db in
+            let scope: String
+            var arguments: StatementArguments = []
+            switch level {
+            case .project: return ([], 0)
+            case .instance:
+                scope = "SELECT id FROM projects"
+            case .group(let id):
+                scope = "SELECT p.id FROM projects p WHERE p.group_id IN (\(Self.subtreeSQL))"
+                arguments += [id]
+            }
+            let total = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM integrations i WHERE i.uses_default = FALSE AND i.level = 'project' AND i.project_id IN (\(scope))
+                """, arguments: arguments) ?? 0
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT p.*, i.id AS i_id FROM integrations i JOIN projects p ON p.id = i.project_id
+                WHERE i.uses_default = FALSE AND i.level = 'project' AND i.project_id IN (\(scope))
+                ORDER BY p.id LIMIT ? OFFSET ?
+                """, arguments: arguments + [limit, offset])
+            var items: [(project: Project, integration: IntegrationRecord)] = []
+            for row in rows {
+                let project = Self.project(from: row)
+                if let record = try Self.effectiveIntegration(db, at: .project(project.id), secrets: secrets) {
+                    items.append((project, record))
+                }
+            }
+            return (items, total)
+        }
+    }
+
+    // MARK: Resolution
+
+    /// The ids of group `?` and every group below it.
+    static let subtreeSQL = """
+        WITH RECURSIVE subtree(id) AS (SELECT id FROM groups WHERE id = ? UNION ALL \
+        SELECT g.id FROM groups g JOIN subtree s ON g.parent_id = s.id) SELECT id FROM subtree
+        """
+
+    /// What an inheriting row keeps in its settings columns: nothing of its own.
+    static let emptyProperties: String = (try? StoredSettings.encode(JiraSettings())) ?? "{}"
+
+    static func effectiveIntegration(_ db: Database, at level: IntegrationLevel, secrets: SecretBox) throws -> IntegrationRecord? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey]) else {
+            return nil
+        }
+        var record = try record(from: row, secrets: secrets)
+        let usesDefault: Bool = row["uses_default"]
+        guard usesDefault else { return record }
+        if let source = try nearestDefaultRow(db, above: level) {
+            let defaults = try Self.record(from: source, secrets: secrets)
+            record.inheritFromID = defaults.id
+            record.settings = defaults.settings
+            record.updatedAt = max(record.updatedAt, defaults.updatedAt)
+        } else {
+            // Not reachable through this store (removing a default removes its orphans), but a row written
+            // by hand must not run with stale settings: it reads as inactive.
+            record.inheritFromID = nil
+            record.settings = JiraSettings()
+            record.settings.active = false
+        }
+        return record
+    }
+
+    /// The nearest default above a project or group: the closest ancestor group with custom settings,
+    /// else the instance's integration. For the instance itself: none.
+    static func nearestDefaultRow(_ db: Database, above level: IntegrationLevel) throws -> Row? {
+        var groupID: Int64?
+        switch level {
+        case .instance: return nil
+        case .project(let id): groupID = try Int64.fetchOne(db, sql: "SELECT group_id FROM projects WHERE id = ?", arguments: [id])
+        case .group(let id): groupID = try Int64.fetchOne(db, sql: "SELECT parent_id FROM groups WHERE id = ?", arguments: [id])
+        }
+        var depth = 0
+        while let gid = groupID, depth < 100 {
+            if let row = try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ? AND uses_default = FALSE",
+                                          arguments: [IntegrationLevel.group(gid).ownerKey]) {
+                return row
+            }
+            groupID = try Int64.fetchOne(db, sql: "SELECT parent_id FROM groups WHERE id = ?", arguments: [gid])
+            depth += 1
+        }
+        return try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [IntegrationLevel.instance.ownerKey])
+    }
+
+    // MARK: Propagation
+
+    /// Gives a project or group that was just created an inheriting integration when its nearest default
+    /// is active (GitLab: new projects and groups take the nearest active default).
+    static func inheritActiveDefault(_ db: Database, _ level: IntegrationLevel, now: Millis) throws {
+        guard let source = try nearestDefaultRow(db, above: level), source["active"] as Bool else { return }
+        try insertInheriting(db, level, now: now, replacing: false)
+    }
+
+    static func insertInheriting(_ db: Database, _ level: IntegrationLevel, now: Millis, replacing: Bool) throws {
+        let (groupID, projectID) = owners(level)
+        try db.execute(sql: """
+            INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
+                deployment_type, created_at, updated_at)
+            VALUES (?, ?, ?, ?, TRUE, FALSE, ?, NULL, 'unknown', ?, ?)
+            ON CONFLICT (owner_key) DO \(replacing ? "UPDATE SET uses_default = TRUE, active = FALSE, properties = excluded.properties, password_enc = NULL, deployment_type = 'unknown', updated_at = excluded.updated_at" : "NOTHING")
+            """, arguments: [level.ownerKey, level.levelName, groupID, projectID, emptyProperties, now, now])
+    }
+
+    /// Every group and project below `groupID` (everything, for the instance) without an integration gets
+    /// an inheriting one: two INSERT ... SELECT statements, whatever the number of projects.
+    static func giveInheritingIntegrations(_ db: Database, below groupID: Int64?, now: Millis) throws {
+        let groupScope: String
+        let projectScope: String
+        var groupArguments: StatementArguments = []
+        var projectArguments: StatementArguments = []
+        if let groupID {
+            groupScope = "g.id IN (\(subtreeSQL)) AND g.id <> ?"
+            groupArguments = [groupID, groupID]
+            projectScope = "p.group_id IN (\(subtreeSQL))"
+            projectArguments = [groupID]
+        } else {
+            groupScope = "1 = 1"
+            projectScope = "1 = 1"
+        }
+        try db.execute(sql: """
+            INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
+                deployment_type, created_at, updated_at)
+            SELECT 'group:' || g.id, 'group', g.id, NULL, TRUE, FALSE, ?, NULL, 'unknown', ?, ?
+            FROM groups g WHERE \(groupScope)
+              AND NOT EXISTS (SELECT 1 FROM integrations i WHERE i.owner_key = 'group:' || g.id)
+            """, arguments: [emptyProperties, now, now] + groupArguments)
+        try db.execute(sql: """
+            INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
+                deployment_type, created_at, updated_at)
+            SELECT 'project:' || p.id, 'project', NULL, p.id, TRUE, FALSE, ?, NULL, 'unknown', ?, ?
+            FROM projects p WHERE \(projectScope)
+              AND NOT EXISTS (SELECT 1 FROM integrations i WHERE i.owner_key = 'project:' || p.id)
+            """, arguments: [emptyProperties, now, now] + projectArguments)
+    }
+
+    /// After a default is removed: inheriting integrations with no default left above them are removed
+    /// (GitLab's reset: "This integration, and inheriting projects were reset."). Those with a default
+    /// further up now resolve to it without any change.
+    static func removeOrphanedInheritors(_ db: Database) throws {
+        if try Row.fetchOne(db, sql: "SELECT 1 FROM integrations WHERE owner_key = ?", arguments: [IntegrationLevel.instance.ownerKey]) != nil {
+            return
+        }
+        var parent: [Int64: Int64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, parent_id FROM groups WHERE parent_id IS NOT NULL") {
+            parent[row["id"]] = row["parent_id"]
+        }
+        let custom = Set(try Int64.fetchAll(db, sql: "SELECT group_id FROM integrations WHERE level = 'group' AND uses_default = FALSE"))
+        var covered: [Int64: Bool] = [:]
+        // Whether a group or one of its ancestors has custom settings (iterative, memoised).
+        func isCovered(_ start: Int64?) -> Bool {
+            var chain: [Int64] = []
+            var current = start
+            var answer = false
+            while let g = current {
+                if let known = covered[g] { answer = known; break }
+                if custom.contains(g) { answer = true; break }
+                chain.append(g)
+                current = parent[g]
+                if chain.count > 100 { break }
+            }
+            for g in chain { covered[g] = answer }
+            if let start, custom.contains(start) { covered[start] = true }
+            return answer
+        }
+        var orphans: [String] = []
+        for row in try Row.fetchAll(db, sql: "SELECT owner_key, group_id FROM integrations WHERE level = 'group' AND uses_default = TRUE") {
+            let gid: Int64 = row["group_id"]
+            if !isCovered(parent[gid]) { orphans.append(row["owner_key"]) }
+        }
+        for row in try Row.fetchAll(db, sql: """
+            SELECT i.owner_key, p.group_id FROM integrations i JOIN projects p ON p.id = i.project_id
+            WHERE i.level = 'project' AND i.uses_default = TRUE
+            """) {
+            if !isCovered(row["group_id"]) { orphans.append(row["owner_key"]) }
+        }
+        for start in stride(from: 0, to: orphans.count, by: 500) {
+            let chunk = Array(orphans[start..<min(start + 500, orphans.count)])
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            try db.execute(sql: "DELETE FROM integrations WHERE owner_key IN (\(marks))", arguments: StatementArguments(chunk))
+        }
+    }
+
+    // MARK: Row mapping
+
+    static func record(from row: Row, secrets: SecretBox) throws -> IntegrationRecord {
+        let stored = try StoredSettings.decode(row["properties"])
+        let passwordBlob: Data? = row["password_enc"]
+        let password = try passwordBlob.map { try secrets.open($0) }
+        let deployment = JiraDeploymentType(rawValue: row["deployment_type"]) ?? .unknown
+        let levelName: String = row["level"]
+        let level: IntegrationLevel
+        switch levelName {
+        case "group": level = .group(row["group_id"])
+        case "project": level = .project(row["project_id"])
+        default: level = .instance
+        }
+        return IntegrationRecord(
+            id: row["id"], level: level, inheritFromID: nil,
+            settings: stored.settings(active: row["active"], password: password, deploymentType: deployment),
+            createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+}
