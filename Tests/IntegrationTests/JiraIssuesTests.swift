@@ -1,0 +1,96 @@
+import Integration
+import Testing
+
+@Suite("Jira issues list: JQL and sanitising")
+struct JiraIssuesTests {
+    func query(_ build: (inout JiraIssueQuery) -> Void) -> String {
+        var q = JiraIssueQuery()
+        build(&q)
+        return q.jql
+    }
+
+    @Test("no filter: only the order")
+    func empty() {
+        #expect(query { _ in } == "order by created DESC")
+    }
+
+    @Test("GitLab's example, with the project keys quoted")
+    func example() {
+        #expect(query { $0.projectKeys = ["PROJECT_KEY", "FOO", "BAR"]; $0.state = "opened" }
+                == #"project in ("PROJECT_KEY","FOO","BAR") AND statusCategory != Done order by created DESC"#)
+    }
+
+    @Test("a project key that is a reserved JQL word is quoted")
+    func reservedWord() {
+        #expect(query { $0.projectKeys = ["AND", "ORDER"] } == #"project in ("AND","ORDER") order by created DESC"#)
+    }
+
+    @Test("every clause, in GitLab's order")
+    func allClauses() {
+        let jql = query {
+            $0.issueIDs = ["1", "25"]; $0.vulnerabilityIDs = [1, 25]; $0.search = "Login  Bug"; $0.state = "closed"
+            $0.assignee = "Bob"; $0.reporter = "Alice"; $0.status = "In Progress"; $0.labels = ["backend", "urgent"]
+            $0.projectKeys = ["PROJ"]; $0.sort = "updated_asc"
+        }
+        #expect(jql == #"project in ("PROJ") AND labels = "backend" AND labels = "urgent" AND status = "In Progress" AND reporter = "Alice" AND assignee = "Bob" AND statusCategory = Done AND (summary ~ "login bug" OR description ~ "login bug") AND (description ~ "/-/security/vulnerabilities/1" OR description ~ "/-/security/vulnerabilities/25") AND (id = 1 OR id = 25) order by updated ASC"#)
+    }
+
+    @Test("quotes in labels are escaped (GitLab's example)")
+    func labelQuoting() {
+        #expect(query { $0.labels = [#"'try"some'more"quote'here"#] } == #"labels = "'try\"some'more\"quote'here" order by created DESC"#)
+        #expect(query { $0.labels = [#"back\slash"#] } == #"labels = "back\\slash" order by created DESC"#)
+    }
+
+    @Test("sort values", arguments: [
+        ("created_date", "created DESC"), ("created_desc", "created DESC"), ("created_asc", "created ASC"),
+        ("updated_desc", "updated DESC"), ("updated_asc", "updated ASC"), ("priority", "created DESC"), ("", "created DESC"),
+    ])
+    func sorts(_ sort: String, _ expected: String) {
+        #expect(query { $0.sort = sort } == "order by \(expected)")
+    }
+
+    @Test("state values other than opened and closed add nothing")
+    func states() {
+        #expect(query { $0.state = "all" } == "order by created DESC")
+    }
+
+    @Test("the search text loses GitLab's special characters, is lower-cased and its spaces collapsed")
+    func search() {
+        #expect(JiraIssueQuery.cleanedSearch(#"  Fix "login" + crash, (now)?; a|b*c/d%e^f$g#h@i[j]k\l.  "#) == "fix login crash (now) abcdefghijkl")
+        #expect(query { $0.search = "\"*?\"" } == "order by created DESC", "nothing left: no clause")
+    }
+
+    @Test("hostile HTML is neutralised", arguments: [
+        ("<script>alert(1)</script><p>ok</p>", "<p>ok</p>"),
+        ("<SCRIPT SRC=//x.example/x.js></SCRIPT>text", "text"),
+        ("<img src=x onerror=alert(1)>", "<img src=\"x\">"),
+        ("<img src=\"javascript:alert(1)\">", "<img>"),
+        ("<a href=\"javascript:alert(1)\">x</a>", "<a rel=\"noopener noreferrer nofollow\">x</a>"),
+        ("<a href=\"JaVaScRiPt:alert(1)\">x</a>", "<a rel=\"noopener noreferrer nofollow\">x</a>"),
+        ("<a href=\"jav&#x09;ascript:alert(1)\">x</a>", "<a rel=\"noopener noreferrer nofollow\">x</a>"),
+        ("<a href=\"  javascript&colon;alert(1)\">x</a>", "<a rel=\"noopener noreferrer nofollow\">x</a>"),
+        ("<a href=\"data:text/html,<script>alert(1)</script>\">x</a>", "<a rel=\"noopener noreferrer nofollow\">x</a>"),
+        ("<a href=\"https://jira.example.com/browse/A-1\" onclick=\"x()\">A-1</a>",
+         "<a href=\"https://jira.example.com/browse/A-1\" rel=\"noopener noreferrer nofollow\">A-1</a>"),
+        ("<a href=\"/browse/A-1?x=1:2\">rel</a>", "<a href=\"/browse/A-1?x=1:2\" rel=\"noopener noreferrer nofollow\">rel</a>"),
+        ("<svg onload=alert(1)><circle/></svg>after", "after"),
+        ("<iframe src=\"https://evil.example\"></iframe>", ""),
+        ("<p style=\"background:url(javascript:alert(1))\">styled</p>", "<p>styled</p>"),
+        ("<!-- <script>alert(1)</script> -->kept", "kept"),
+        ("<scr<script>ipt>alert(1)</script>", "ipt&gt;alert(1)"),
+        ("<b>unclosed <i>tags", "<b>unclosed <i>tags</i></b>"),
+        ("</p>stray close", "stray close"),
+        ("1 < 2 & 3 > 2", "1 &lt; 2 &amp; 3 &gt; 2"),
+        ("&lt;script&gt; stays text", "&lt;script&gt; stays text"),
+        ("<form action=/x><input name=a></form>", ""),
+        ("<p title='a\"b'>q</p>", "<p>q</p>"),
+        ("<a title='a\"b'>q</a>", "<a title=\"a&quot;b\" rel=\"noopener noreferrer nofollow\">q</a>"),
+        ("<table><tr><td colspan=2 onmouseover=x>c</td></tr></table>", "<table><tr><td colspan=\"2\">c</td></tr></table>"),
+        ("<math><mi xlink:href=\"javascript:alert(1)\">x</mi></math>y", "y"),
+        ("<img src=\"data:image/png;base64,AAAA\">", "<img>"),
+        ("<p>unterminated <a href=\"x\"", "<p>unterminated &lt;a href=&quot;x&quot;</p>"),
+    ])
+    func sanitiser(_ input: String, _ expected: String) {
+        #expect(HTMLSanitizer.sanitize(input) == expected)
+    }
+}
