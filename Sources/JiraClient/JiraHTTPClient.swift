@@ -166,8 +166,10 @@ public final class JiraHTTPClient: Sendable {
         var query = [("jql", jql), ("maxResults", String(maxResults)), ("fields", fields.joined(separator: ","))]
         if let nextPageToken { query.append(("nextPageToken", nextPageToken)) }
         let json = try await send(c, .GET, "/rest/api/3/search/jql", query: query, logger: logger)
-        return SearchPage(issues: json["issues"]?.array ?? [], total: nil, isLast: json["isLast"]?.bool ?? false,
-                          nextPageToken: json["nextPageToken"]?.string)
+        // An empty page is the last one, whatever Jira says (GitLab: empty body or issues -> is_last).
+        let issues = json["issues"]?.array ?? []
+        return SearchPage(issues: issues, total: nil, isLast: issues.isEmpty || (json["isLast"]?.bool ?? false),
+                          nextPageToken: issues.isEmpty ? nil : json["nextPageToken"]?.string)
     }
 
     // MARK: Transport

@@ -21,7 +21,8 @@ struct EmulatorAdmin {
             }
             let issue = await state.addIssue(projectKey: project, summary: summary, description: doc["description"] as? String,
                                              labels: doc["labels"] as? [String] ?? [], statusName: doc["status"] as? String ?? "To Do",
-                                             reporter: doc["reporter"] as? String ?? "alice", assignee: doc["assignee"] as? String)
+                                             reporter: doc["reporter"] as? String ?? "alice", assignee: doc["assignee"] as? String,
+                                             renderedDescription: doc["rendered_description"] as? String)
             return json(201, ["id": issue.id, "key": issue.key])
         case ("POST", "/_emulator/faults"):
             await state.addFault(EmulatedFault(

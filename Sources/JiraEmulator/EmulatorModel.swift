@@ -91,6 +91,9 @@ public struct EmulatedIssue: Sendable, Equatable {
     public var remoteLinks: [EmulatedRemoteLink] = []
     /// Extra fields sent on create (custom fields, components), kept as JSON.
     public var extraFields: Data?
+    /// The HTML Jira's renderer gives for the description; by default the escaped text in a paragraph.
+    /// Tests set hostile HTML here to check what jira-bridge does with it.
+    public var renderedDescription: String?
 }
 
 /// A fault to inject: the next `times` matching requests get it.

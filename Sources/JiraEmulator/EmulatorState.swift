@@ -67,7 +67,7 @@ public actor EmulatorState {
     @discardableResult
     public func addIssue(projectKey: String, summary: String, description: String? = nil, labels: [String] = [],
                          statusName: String = "To Do", reporter: String? = "alice", assignee: String? = nil,
-                         issueTypeID: String = "10001", created: Date = Date()) -> EmulatedIssue {
+                         issueTypeID: String = "10001", created: Date = Date(), renderedDescription: String? = nil) -> EmulatedIssue {
         if projects[projectKey] == nil { addProject(key: projectKey) }
         let number = issues.values.filter { $0.projectKey == projectKey }.count + 1
         nextIssueID += 1
@@ -76,7 +76,8 @@ public actor EmulatorState {
         let issue = EmulatedIssue(id: String(nextIssueID), key: "\(projectKey)-\(number)", projectKey: projectKey, summary: summary,
                                   description: description, issueTypeID: issueTypeID, statusID: status.id,
                                   resolution: done ? "Done" : nil, resolutionDate: done ? created : nil, labels: labels,
-                                  reporter: reporter, assignee: assignee, created: created, updated: created)
+                                  reporter: reporter, assignee: assignee, created: created, updated: created,
+                                  renderedDescription: renderedDescription)
         issues[issue.key] = issue
         return issue
     }

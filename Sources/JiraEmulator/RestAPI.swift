@@ -198,7 +198,7 @@ struct RestAPI {
         }
         if expand.contains("renderedFields") {
             doc["renderedFields"] = [
-                "description": issue.description.map { "<p>\(Self.escapeHTML($0))</p>" as Any } ?? NSNull(),
+                "description": (issue.renderedDescription ?? issue.description.map { "<p>\(Self.escapeHTML($0))</p>" }).map { $0 as Any } ?? NSNull(),
                 "comment": ["comments": issue.comments.map { ["id": $0.id, "body": "<p>\(Self.escapeHTML($0.body))</p>"] }],
             ] as [String: Any]
         }

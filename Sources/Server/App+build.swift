@@ -35,6 +35,8 @@ public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configurat
     TokensController(store: store, access: access).addRoutes(to: api)
     IntegrationController(store: store, access: access, service: service).addRoutes(to: api)
     DeliveriesController(store: store, access: access).addRoutes(to: api)
+    let jiraIssues = JiraIssuesService(store: store, jira: jira, publicURL: configuration.publicURL, cache: JiraIssuesCache())
+    JiraIssuesController(store: store, access: access, issues: jiraIssues).addRoutes(to: api)
     WebhookController(store: store, instanceSecret: configuration.webhookSecret, access: access, metrics: metrics, secretCache: secretCache,
                       committer: IntakeCommitter(store: store)).addRoutes(to: router)
     return router
