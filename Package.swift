@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // The pure core: settings, validation, regex syntax, key rules. No I/O.
@@ -60,11 +61,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The HTTP surface: routes, auth, settings API, Test settings.
+        // The HTTP surface: routes, auth, settings API, Test settings, and the web pages (templates and
+        // assets in Web/, shipped beside the binary as jira-bridge_Server.resources).
         .target(
             name: "Server",
             dependencies: [
                 "Integration", "JiraClient", "Store", "Forges",
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -72,6 +75,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [.copy("Web")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -37,6 +37,16 @@ public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configurat
     DeliveriesController(store: store, access: access).addRoutes(to: api)
     let jiraIssues = JiraIssuesService(store: store, jira: jira, publicURL: configuration.publicURL, cache: JiraIssuesCache())
     JiraIssuesController(store: store, access: access, issues: jiraIssues).addRoutes(to: api)
+    do {
+        let web = router.group("")
+        web.add(middleware: WebSessionMiddleware(store: store))
+        WebController(store: store, access: access, service: service, issues: jiraIssues, pages: try WebPages(),
+                      adminToken: configuration.adminToken, secureCookies: configuration.publicURL.lowercased().hasPrefix("https://"))
+            .addRoutes(to: web)
+    } catch {
+        // The pages are optional: without their resources the API still serves.
+        Logger(label: "jira-bridge").error("web pages disabled", metadata: ["error": "\(error)"])
+    }
     WebhookController(store: store, instanceSecret: configuration.webhookSecret, access: access, metrics: metrics, secretCache: secretCache,
                       committer: IntakeCommitter(store: store)).addRoutes(to: router)
     return router

@@ -15,6 +15,9 @@ public struct Identity: Sendable, Equatable {
 public struct BridgeRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Identity?
+    /// The browser session of a web page request, and the name shown for its user.
+    public var webSession: WebSession?
+    public var webUser: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -16,7 +16,7 @@ struct JiraIssuesController: Sendable {
         router.get("/api/v4/projects/:id/integrations/jira/issues") { request, context in
             let project = try await lookup.project(context)
             try await access.require(context, .reporter, project: project)
-            let listRequest = try Self.listRequest(request.uri.queryParameters)
+            let listRequest = try Self.listRequest(QueryForm(request))
             let page: JiraIssuesService.ListPage
             do { page = try await issues.list(project, listRequest, logger: context.logger) } catch { throw Self.apiError(error) }
             var headers = HTTPFields()
@@ -44,7 +44,7 @@ struct JiraIssuesController: Sendable {
     }
 
     /// The query parameters of the list, checked: bad numbers are a 400 naming the parameter.
-    static func listRequest(_ q: Parameters) throws -> JiraIssuesService.ListRequest {
+    static func listRequest(_ q: QueryForm) throws -> JiraIssuesService.ListRequest {
         var r = JiraIssuesService.ListRequest()
         func positive(_ name: String, max: Int) throws -> Int? {
             guard let raw = q.get(name), !raw.isEmpty else { return nil }
@@ -54,11 +54,7 @@ struct JiraIssuesController: Sendable {
         r.page = try positive("page", max: 100_000) ?? 1
         r.perPage = try positive("per_page", max: 100) ?? 100
         r.nextPageToken = q.get("next_page_token").flatMap { $0.isEmpty ? nil : $0 }
-        // Array parameters (`labels[]=a&labels[]=b`), whether or not the client percent-encoded the brackets
-        // (Hummingbird decodes values, not names).
-        func all(_ name: String) -> [String] {
-            q.filter { ($0.key.removingPercentEncoding ?? String($0.key)) == name }.map { String($0.value) }
-        }
+        func all(_ name: String) -> [String] { q.getAll(name) }
         var labels = all("labels[]")
         if let joined = q.get("labels"), !joined.isEmpty { labels += joined.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         r.query.labels = labels.filter { !$0.isEmpty }

@@ -9,7 +9,7 @@ enum RequestParameters {
 
     static func read(_ request: Request, context: BridgeRequestContext) async throws -> [String: ParameterValue] {
         var params: [String: ParameterValue] = [:]
-        for (k, v) in request.uri.queryParameters { merge(&params, key: String(k), value: .string(String(v))) }
+        for (k, v) in QueryForm(request).pairs { merge(&params, key: k, value: .string(v)) }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
@@ -93,4 +93,18 @@ extension Dictionary where Key == String, Value == ParameterValue {
         default: return nil
         }
     }
+}
+
+/// A query string read as browsers and GitLab's clients write it (`application/x-www-form-urlencoded`):
+/// `+` is a space and names are percent-decoded too (`labels%5B%5D` is `labels[]`).
+struct QueryForm: Sendable {
+    let pairs: [(String, String)]
+
+    init(_ request: Request) {
+        pairs = RequestParameters.parseForm(request.uri.query ?? "")
+    }
+
+    /// The last value of `name`.
+    func get(_ name: String) -> String? { pairs.last { $0.0 == name }?.1 }
+    func getAll(_ name: String) -> [String] { pairs.filter { $0.0 == name }.map(\.1) }
 }

@@ -29,6 +29,14 @@ public protocol BridgeStore: PipelineStore {
     func token(secretHash: String) async throws -> APIToken?
     func tokens() async throws -> [APIToken]
     func deleteToken(id: Int64) async throws -> Bool
+    func token(id: Int64) async throws -> APIToken?
+
+    // MARK: Web sessions
+    /// Stores a sign-in session by the hash of its cookie value (and drops expired ones).
+    func createSession(_ session: WebSession) async throws
+    /// The session with this hash, if it has not expired.
+    func session(idHash: String, now: Millis) async throws -> WebSession?
+    func deleteSession(idHash: String) async throws
 
     // MARK: Integrations
     //

@@ -123,5 +123,19 @@ enum Migrations {
             "CREATE INDEX integrations_group ON integrations(group_id)",
             "CREATE INDEX integrations_project ON integrations(project_id)",
         ]),
+        // Web sign-in sessions, by the hash of the cookie's value; the CSRF token of each session.
+        ("0005_web_sessions", [
+            """
+            CREATE TABLE web_sessions (
+                id_hash TEXT PRIMARY KEY,
+                token_id BIGINT,
+                is_admin BOOLEAN NOT NULL,
+                csrf_token TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX web_sessions_expiry ON web_sessions(expires_at)",
+        ]),
     ]
 }

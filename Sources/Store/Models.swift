@@ -131,3 +131,23 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// A signed-in browser: who (the admin, or an API token) and the CSRF token its forms carry.
+public struct WebSession: Sendable, Equatable {
+    public var idHash: String
+    /// The API token the user signed in with; nil for the admin token.
+    public var tokenID: Int64?
+    public var isAdmin: Bool
+    public var csrfToken: String
+    public var createdAt: Millis
+    public var expiresAt: Millis
+
+    public init(idHash: String, tokenID: Int64?, isAdmin: Bool, csrfToken: String, createdAt: Millis, expiresAt: Millis) {
+        self.idHash = idHash
+        self.tokenID = tokenID
+        self.isAdmin = isAdmin
+        self.csrfToken = csrfToken
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}

@@ -143,6 +143,32 @@ public final class SQLiteStore: BridgeStore {
         }
     }
 
+    public func token(id: Int64) async throws -> APIToken? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM api_tokens WHERE id = ?", arguments: [id]).map(Self.token(from:)) }
+    }
+
+    public func createSession(_ s: WebSession) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM web_sessions WHERE expires_at <= ?", arguments: [s.createdAt])
+            try db.execute(sql: """
+                INSERT INTO web_sessions (id_hash, token_id, is_admin, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [s.idHash, s.tokenID, s.isAdmin, s.csrfToken, s.createdAt, s.expiresAt])
+        }
+    }
+
+    public func session(idHash: String, now: Millis) async throws -> WebSession? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM web_sessions WHERE id_hash = ? AND expires_at > ?", arguments: [idHash, now]).map { row in
+                WebSession(idHash: row["id_hash"], tokenID: row["token_id"], isAdmin: row["is_admin"], csrfToken: row["csrf_token"],
+                           createdAt: row["created_at"], expiresAt: row["expires_at"])
+            }
+        }
+    }
+
+    public func deleteSession(idHash: String) async throws {
+        try await pool.write { db in try db.execute(sql: "DELETE FROM web_sessions WHERE id_hash = ?", arguments: [idHash]) }
+    }
+
     public func tokens() async throws -> [APIToken] {
         try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM api_tokens ORDER BY id").map(Self.token(from:)) }
     }

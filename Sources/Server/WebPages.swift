@@ -1,0 +1,69 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+import NIOCore
+
+/// The page templates and static assets, loaded once from the `Web` resources.
+struct WebPages: Sendable {
+    let library: MustacheLibrary
+    let assets: [String: (contentType: String, body: ByteBuffer)]
+
+    /// The `Web` folder shipped with the server (`jira-bridge_Server.resources/Web` beside the binary).
+    static var resourceDirectory: URL? { Bundle.module.resourceURL?.appendingPathComponent("Web") }
+
+    init() throws {
+        guard let root = Self.resourceDirectory else { throw WebPagesError(message: "the Web resources are missing") }
+        let fm = FileManager.default
+        var templates: [String: MustacheTemplate] = [:]
+        let templateDir = root.appendingPathComponent("templates")
+        for name in try fm.contentsOfDirectory(atPath: templateDir.path) where name.hasSuffix(".mustache") {
+            let text = try String(contentsOf: templateDir.appendingPathComponent(name), encoding: .utf8)
+            do {
+                templates[String(name.dropLast(".mustache".count))] = try MustacheTemplate(string: text)
+            } catch {
+                throw WebPagesError(message: "template \(name) does not parse: \(error)")
+            }
+        }
+        library = MustacheLibrary(templates: templates)
+        var assets: [String: (String, ByteBuffer)] = [:]
+        let assetDir = root.appendingPathComponent("assets")
+        for name in try fm.contentsOfDirectory(atPath: assetDir.path) {
+            let data = try Data(contentsOf: assetDir.appendingPathComponent(name))
+            let type = name.hasSuffix(".css") ? "text/css; charset=utf-8" : name.hasSuffix(".js") ? "text/javascript; charset=utf-8"
+                : name.hasSuffix(".svg") ? "image/svg+xml" : "application/octet-stream"
+            assets[name] = (type, ByteBuffer(bytes: data))
+        }
+        self.assets = assets
+    }
+
+    /// Headers of every page: no framing, no inline or outside scripts or styles, no sniffing.
+    static let securityHeaders: HTTPFields = [
+        HTTPField.Name("Content-Security-Policy")!:
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' http: https:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        HTTPField.Name("X-Frame-Options")!: "DENY",
+        HTTPField.Name("Referrer-Policy")!: "same-origin",
+        .cacheControl: "no-store",
+    ]
+
+    func render(_ template: String, _ values: [String: Any], status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) -> Response {
+        let html = library.render(values, withTemplate: template) ?? "template \(template) is missing"
+        var headers = Self.securityHeaders
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers.append(contentsOf: extra)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    func asset(_ name: String) -> Response? {
+        guard let asset = assets[name] else { return nil }
+        return Response(status: .ok, headers: [.contentType: asset.contentType, .cacheControl: "public, max-age=300",
+                                               HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
+                        body: .init(byteBuffer: asset.body))
+    }
+}
+
+struct WebPagesError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

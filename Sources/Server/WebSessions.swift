@@ -1,0 +1,83 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Integration
+import Store
+
+/// Reads the session cookie of a page request and attaches the signed-in identity. An expired session,
+/// or one whose API token was deleted or has expired, counts as signed out.
+struct WebSessionMiddleware: RouterMiddleware {
+    typealias Context = BridgeRequestContext
+    let store: any BridgeStore
+
+    static let cookieName = "jira_bridge_session"
+    static let signInCookieName = "jira_bridge_signin"
+    /// Sessions last 12 hours from sign-in.
+    static let lifetimeMillis: Int64 = 12 * 3600 * 1000
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let value = Self.cookie(request, Self.cookieName), !value.isEmpty,
+           let session = try await store.session(idHash: TokenSecret.hash(value), now: currentMillis()) {
+            if session.isAdmin {
+                context.identity = .instanceAdmin
+                context.webUser = "admin"
+                context.webSession = session
+            } else if let tokenID = session.tokenID, let token = try await store.token(id: tokenID),
+                      token.expiresAt.map({ $0 > currentMillis() }) ?? true {
+                context.identity = Identity(tokenID: token.id, role: token.role, scope: token.scope)
+                context.webUser = token.name
+                context.webSession = session
+            }
+        }
+        return try await next(request, context)
+    }
+
+    /// A cookie's value from the `Cookie` header.
+    static func cookie(_ request: Request, _ name: String) -> String? {
+        for header in request.headers[values: .cookie] {
+            for part in header.split(separator: ";") {
+                let pair = part.split(separator: "=", maxSplits: 1)
+                if pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces) == name {
+                    return pair[1].trimmingCharacters(in: .whitespaces)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// `Set-Cookie` for a cookie the page's scripts never read: HttpOnly, SameSite=Lax, Secure behind https.
+    static func setCookie(_ name: String, _ value: String, maxAge: Int, secure: Bool) -> String {
+        "\(name)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "")
+    }
+}
+
+/// Why a page request was refused, rendered as a page rather than JSON.
+struct WebError: Error {
+    var status: HTTPResponse.Status
+    var heading: String
+    var message: String
+
+    static let forbidden = WebError(status: .forbidden, heading: "Forbidden",
+                                    message: "Your token does not allow this. Ask an admin or a maintainer of the group.")
+    static let badCSRF = WebError(status: .forbidden, heading: "The form expired",
+                                  message: "The form's security token does not match your session. Go back, reload the page and try again.")
+    static func notFound(_ what: String) -> WebError { WebError(status: .notFound, heading: "Not found", message: "\(what) was not found.") }
+}
+
+extension BridgeRequestContext {
+    /// The signed-in identity of a page request; nil means "show the sign-in page".
+    var webIdentity: Identity? { webSession == nil ? nil : identity }
+}
+
+/// Form bodies of page requests, checked against the session's CSRF token (the `_csrf` field, or the
+/// `X-CSRF-Token` header for the page's scripts).
+enum WebForm {
+    static func read(_ request: Request, context: BridgeRequestContext) async throws -> [String: ParameterValue] {
+        guard let session = context.webSession else { throw WebError.forbidden }
+        let params = try await RequestParameters.read(request, context: context)
+        let presented = request.headers[HTTPField.Name("X-CSRF-Token")!] ?? params.string("_csrf") ?? ""
+        guard !presented.isEmpty, TokenSecret.constantTimeEquals(presented, session.csrfToken) else { throw WebError.badCSRF }
+        return params
+    }
+}

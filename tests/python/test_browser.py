@@ -1,0 +1,330 @@
+"""The web pages in a real browser (Debian's Chromium, driven by Playwright) against the real server and
+the Jira emulator: the seed's settings steps, Test settings, issue types, validation, defaults, the Jira
+issues pages on Server and Cloud, and the delivery log's retry. Every page is checked for console errors.
+
+Set JB_SCREENSHOTS=1 to write the screenshots shown in the README into docs/screenshots/."""
+import json
+import os
+import pathlib
+import shutil
+
+import pytest
+import requests
+
+from conftest import ROOT, Process, api, clean_env
+
+import playwright.sync_api as playwright_api  # noqa: E402  (installed by scripts/test; a missing one fails, never skips)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        yield b
+        b.close()
+
+
+class Console:
+    """Collects console errors and uncaught exceptions of every page the test opens. A page answered
+    with an error status on purpose (403, a 422 form) is not a console error; anything it loads is."""
+
+    def __init__(self, page):
+        self.errors = []
+        self.page = page
+        page.on("console", self.on_console)
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e} @ {page.url}"))
+
+    def on_console(self, m):
+        if m.type != "error":
+            return
+        where = (m.location or {}).get("url", "")
+        if m.text.startswith("Failed to load resource: the server responded with a status of") and where == self.page.url:
+            return
+        self.errors.append(f"{m.text} @ {where or self.page.url}")
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    console = Console(pg)
+    yield pg
+    context.close()
+    assert console.errors == [], "console errors: " + "\n".join(console.errors)
+
+
+def shot(page, name):
+    if os.environ.get("JB_SCREENSHOTS"):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, server, token=None):
+    page.goto(server.url + "/")
+    page.fill("#token", token or server.admin_token)
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Projects and groups")
+
+
+def register(server, pid=42, path="acme/shop"):
+    r = api(server, "POST", "/api/v4/projects", json={"id": pid, "path_with_namespace": path, "name": path.split("/")[-1].title(),
+                                                      "web_url": f"https://gitlab.example.com/{path}"})
+    assert r.status_code == 201, r.text
+
+
+def configure(server, emulator, **extra):
+    body = {"active": True, "url": emulator.url, "username": "jira-bot", "password": "secret-token"}
+    body.update(extra)
+    r = api(server, "PUT", "/api/v4/projects/42/integrations/jira", json=body)
+    assert r.status_code == 200, r.text
+
+
+def test_sign_in_rejects_a_wrong_token_and_signs_out(server, page):
+    page.goto(server.url + "/")
+    shot(page, "sign-in")
+    page.fill("#token", "not-a-token")
+    page.click("button[type=submit]")
+    assert page.locator("text=That token is not valid.").is_visible()
+    sign_in(page, server)
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session = cookies["jira_bridge_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Lax"
+    page.click("text=Sign out")
+    page.wait_for_selector("#token")
+    page.goto(server.url + "/admin/integrations/jira")
+    assert page.locator("#token").is_visible(), "signed out: the sign-in form again"
+
+
+def test_settings_form_follows_the_seed_steps(server, emulator, page):
+    register(server)
+    sign_in(page, server)
+    page.click("text=acme/shop")
+    assert page.locator(".jira-link").count() == 0, "no Jira link before the integration is active"
+    page.click("text=Settings › Integrations › Jira")
+    # Enable integration, connection details, triggers, comments, transitions.
+    page.check("input[name=active]")
+    page.fill("#url", emulator.url)
+    page.select_option("#jira_auth_type", "0")
+    page.fill("#username", "jira-bot")
+    page.fill("#password", "secret-token")
+    assert page.is_checked("input[name=commit_events]") and page.is_checked("input[name=merge_requests_events]")
+    page.check("input[name=comment_on_event_enabled]")
+    page.check("#transitions_enabled")
+    page.check("input[name=transition_mode][value=auto]")
+    # Jira issues, with the seed's warning.
+    page.check("#issues_enabled")
+    assert page.locator("#issues-warning").is_visible()
+    page.fill("#project_keys", "PROJ")
+    # Vulnerabilities: the issue type dropdown is empty until refreshed from Jira.
+    page.check("#vulnerabilities_enabled")
+    page.fill("#project_key", "PROJ")
+    assert page.locator("#vulnerabilities_issuetype option").all_inner_texts() == ["Select an issue type"]
+    page.click("#refresh-issue-types")
+    page.wait_for_selector("text=issue types loaded from Jira")
+    names = page.locator("#vulnerabilities_issuetype option").all_inner_texts()
+    assert "Bug" in names and "Sub-task" not in names, names
+    page.select_option("#vulnerabilities_issuetype", label="Bug")
+    # Test settings runs on the typed (unsaved) values.
+    page.click("#test-settings")
+    page.wait_for_selector("#test-result.ok")
+    assert page.inner_text("#test-result") == "Connection successful."
+    shot(page, "settings-form")
+    page.click("#save")
+    page.wait_for_selector("text=Jira settings saved and active.")
+
+    saved = api(server, "GET", "/api/v4/projects/42/integrations/jira").json()
+    props = saved["properties"]
+    assert saved["active"] and props["url"] == emulator.url and props["username"] == "jira-bot"
+    assert props["jira_issue_transition_automatic"] is True and props["issues_enabled"] is True
+    assert props["project_keys"] == ["PROJ"] and props["vulnerabilities_enabled"] is True and props["project_key"] == "PROJ"
+    assert props["vulnerabilities_issuetype"] == "10004" or props["vulnerabilities_issuetype"]
+    assert "password" not in props
+    # The form shows the saved values, the password only as "leave blank".
+    assert page.input_value("#password") == ""
+    assert "Leave blank" in page.get_attribute("#password", "placeholder")
+    # The seed's last step: the project shows a Jira link that opens the Jira project.
+    page.goto(server.url + "/projects/42")
+    assert page.get_attribute(".jira-link", "href") == f"{emulator.url}/browse/PROJ"
+    shot(page, "project")
+
+
+def test_test_settings_failure_and_validation_errors(server, emulator, page):
+    register(server)
+    sign_in(page, server)
+    page.goto(server.url + "/projects/42/settings/integrations/jira")
+    page.check("input[name=active]")
+    page.fill("#url", emulator.url)
+    page.fill("#username", "jira-bot")
+    page.fill("#password", "wrong-password")
+    page.click("#test-settings")
+    page.wait_for_selector("#test-result.error")
+    text = page.inner_text("#test-result")
+    assert text.startswith("Connection failed. Check your integration settings."), text
+    # Nothing was saved by the test.
+    assert api(server, "GET", "/api/v4/projects/42/integrations/jira").status_code == 404
+    # A validation error shows next to its field and keeps what was typed.
+    page.fill("#url", "not a url")
+    page.fill("#jira_issue_prefix", "kept#")
+    page.click("#save")
+    page.wait_for_selector(".field-error[data-field=url]")
+    assert page.inner_text(".field-error[data-field=url]") == "Web URL must be a valid URL"
+    assert page.input_value("#jira_issue_prefix") == "kept#"
+    assert page.input_value("#username") == "jira-bot"
+    assert page.locator("text=The Jira settings were not saved.").is_visible()
+    shot(page, "settings-validation")
+
+
+def test_defaults_switch_overrides_and_reset(server, emulator, page):
+    register(server)
+    register(server, 43, "acme/api")
+    sign_in(page, server)
+    page.goto(server.url + "/admin/integrations/jira")
+    page.check("input[name=active]")
+    page.fill("#url", emulator.url)
+    page.fill("#username", "jira-bot")
+    page.fill("#password", "secret-token")
+    page.fill("#jira_issue_prefix", "inst#")
+    assert page.locator("#test-settings").count() == 0, "no Test settings at instance level"
+    page.click("#save")
+    page.wait_for_selector("text=Jira settings saved and active.")
+    # The project now uses the default; switch it to custom settings.
+    page.goto(server.url + "/projects/42/settings/integrations/jira")
+    assert page.is_checked("input[name=use_inherited_settings][value=true]")
+    assert page.input_value("#jira_issue_prefix") == "inst#"
+    page.check("input[name=use_inherited_settings][value=false]")
+    page.fill("#jira_issue_prefix", "mine#")
+    page.click("#save")
+    page.wait_for_selector("text=Jira settings saved and active.")
+    doc = api(server, "GET", "/api/v4/projects/42/integrations/jira").json()
+    assert doc["inherited"] is False and doc["properties"]["jira_issue_prefix"] == "mine#"
+    # The instance page lists it among the projects using custom settings.
+    page.goto(server.url + "/admin/integrations/jira")
+    assert page.locator("#overrides").inner_text().count("acme/shop") == 1
+    shot(page, "instance-defaults")
+    # Back to the default.
+    page.goto(server.url + "/projects/42/settings/integrations/jira")
+    page.check("input[name=use_inherited_settings][value=true]")
+    page.click("#save")
+    page.wait_for_selector("text=Jira settings saved and active.")
+    assert api(server, "GET", "/api/v4/projects/42/integrations/jira").json()["inherited"] is True
+    # Reset asks for confirmation, then removes the default and what inherited from it.
+    page.goto(server.url + "/admin/integrations/jira")
+    page.on("dialog", lambda d: d.accept())
+    page.check("input[name=confirm]")
+    page.click("#reset")
+    page.wait_for_selector("text=This integration, and inheriting projects were reset.")
+    assert api(server, "GET", "/api/v4/projects/42/integrations/jira").status_code == 404
+
+
+def test_jira_issues_on_server_filter_page_and_open(server, emulator, page):
+    for i in range(22):
+        requests.post(emulator.url + "/_emulator/issues", json={"project": "PROJ", "summary": f"Extra issue {i}", "labels": ["extra"]}, timeout=10)
+    register(server)
+    configure(server, emulator, issues_enabled=True, project_keys=["PROJ"])
+    sign_in(page, server)
+    page.goto(server.url + "/projects/42")
+    page.click("text=Jira issues")
+    page.wait_for_selector("#issues")
+    assert page.locator("#issues tbody tr").count() == 20, "20 per page"
+    assert page.locator(".page.current").inner_text() == "1"
+    shot(page, "jira-issues")
+    page.click(".page >> text=2")
+    page.wait_for_selector(".page.current >> text=2")
+    assert page.locator("#issues tbody tr").count() == 4, "24 open issues: 4 on page 2"
+    # Filters: closed, search, labels.
+    page.select_option("#state", "closed")
+    page.click("text=Filter")
+    page.wait_for_selector("#issues")
+    assert page.locator("#issues tbody tr").all_inner_texts()[0].startswith("PROJ-3")
+    page.select_option("#state", "all")
+    page.fill("#search", "dark mode")
+    page.click("text=Filter")
+    rows = page.locator("#issues tbody tr").all_inner_texts()
+    assert len(rows) == 1 and "Add dark mode" in rows[0]
+    page.fill("#search", "")
+    page.fill("#labels", "backend")
+    page.click("text=Filter")
+    rows = page.locator("#issues tbody tr").all_inner_texts()
+    assert len(rows) == 1 and "Login fails with SSO" in rows[0]
+    page.click("text=PROJ-1")
+    page.wait_for_selector("#description")
+    assert "Users see an error page." in page.inner_text("#description")
+    assert page.get_attribute("#open-in-jira", "href") == f"{emulator.url}/browse/PROJ-1"
+    shot(page, "jira-issue")
+
+
+@pytest.fixture
+def cloud_emulator(binaries):
+    p = Process([binaries["emulator"], "--port", "0", "--seed", "--deployment", "cloud"], env=clean_env(), log_name="emulator-cloud")
+    p.url = f"http://127.0.0.1:{p.port}"
+    yield p
+    p.stop()
+
+
+def test_jira_issues_on_cloud_page_with_next(server, cloud_emulator, page):
+    for i in range(22):
+        requests.post(cloud_emulator.url + "/_emulator/issues", json={"project": "PROJ", "summary": f"Cloud issue {i}"}, timeout=10)
+    register(server)
+    configure(server, cloud_emulator, username="jira-bot@example.com", issues_enabled=True, project_keys=["PROJ"])
+    assert api(server, "GET", "/api/v4/projects/42/integrations/jira").json()["properties"]["deployment_type"] == "cloud"
+    sign_in(page, server)
+    page.goto(server.url + "/projects/42/integrations/jira/issues")
+    assert page.locator("#issues tbody tr").count() == 20
+    assert page.locator(".page.current").count() == 0, "Cloud has no page numbers"
+    page.click("#next-page")
+    page.wait_for_selector("text=First page")
+    assert page.locator("#issues tbody tr").count() == 4
+    assert page.locator("#next-page").count() == 0, "the last page has no Next"
+
+
+def test_retry_a_failed_delivery(server, emulator, page):
+    register(server)
+    configure(server, emulator)
+    assert api(server, "PUT", "/api/v4/projects/42", json={"webhook_secret": "hook-secret"}).status_code == 200
+    # Jira refuses the comment once with 404 (permanent: not retried on its own).
+    requests.post(emulator.url + "/_emulator/faults", json={"method": "POST", "path": "/comment", "status": 404, "times": 1}, timeout=10)
+    sha = "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327"
+    push = {"object_kind": "push", "ref": "refs/heads/feature", "before": "0" * 39 + "1", "after": sha, "user_name": "John Smith",
+            "user_username": "jsmith", "project_id": 42,
+            "project": {"id": 42, "name": "Shop", "path_with_namespace": "acme/shop", "web_url": "https://gitlab.example.com/acme/shop",
+                        "default_branch": "main"},
+            "commits": [{"id": sha, "message": "Fix PROJ-1", "url": f"https://gitlab.example.com/acme/shop/-/commit/{sha}",
+                         "author": {"name": "John Smith", "email": "john@example.com"}}]}
+    r = requests.post(server.url + "/webhooks/gitlab", data=json.dumps(push), timeout=10,
+                      headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hook-secret", "Content-Type": "application/json"})
+    assert r.status_code == 202, r.text
+    sign_in(page, server)
+    page.goto(server.url + "/projects/42/integrations/jira/deliveries")
+    for _ in range(100):
+        if page.locator(".badge.status-failed").count() == 1 and page.locator(".badge.status-pending, .badge.status-running").count() == 0:
+            break
+        page.wait_for_timeout(100)
+        page.reload()
+    assert page.locator(".badge.status-failed").count() == 1
+    shot(page, "delivery-log")
+    page.click("text=Retry")
+    page.wait_for_selector("text=is queued again")
+    for _ in range(100):
+        if page.locator(".badge.status-failed").count() == 0 and page.locator(".badge.status-succeeded").count() == 2:
+            break
+        page.wait_for_timeout(100)
+        page.reload()
+    assert page.locator(".badge.status-succeeded").count() == 2
+    issue = requests.get(emulator.url + "/_emulator/issues/PROJ-1", timeout=10).json()
+    assert len(issue["comments"]) == 1
+
+
+def test_a_project_reporter_reads_issues_but_cannot_open_settings(server, emulator, page):
+    register(server)
+    configure(server, emulator, issues_enabled=True, project_keys=["PROJ"])
+    token = api(server, "POST", "/api/v4/tokens", json={"name": "viewer", "role": "reporter", "scope": "project", "project_id": "42"}).json()["token"]
+    sign_in(page, server, token)
+    page.goto(server.url + "/projects/42/integrations/jira/issues")
+    assert page.locator("#issues tbody tr").count() == 2
+    page.goto(server.url + "/projects/42/settings/integrations/jira")
+    assert page.locator("h1").inner_text() == "Forbidden"
