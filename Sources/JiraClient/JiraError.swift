@@ -8,6 +8,9 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         case connectionFailed
         case timeout
         case invalidURL
+        /// The host name does not resolve (Ruby's SocketError in GitLab): reported like an invalid URL, but
+        /// retried, since DNS can come back.
+        case unresolvable
         case blocked
         case tls
         case invalidResponse
@@ -40,7 +43,7 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         switch kind {
         case .connectionFailed: return "A connection error occurred while connecting to Jira. Try your request again."
         case .timeout: return "A timeout error occurred while connecting to Jira. Try your request again."
-        case .invalidURL: return "The Jira API URL for connecting to Jira is not valid. Check your Jira integration API URL and try again."
+        case .invalidURL, .unresolvable: return "The Jira API URL for connecting to Jira is not valid. Check your Jira integration API URL and try again."
         case .blocked: return "Unable to connect to the Jira URL. Please verify your Jira integration URL and attempt the connection again."
         case .tls: return "An SSL error occurred while connecting to Jira: \(detail). Try your request again."
         case .http(401): return "The credentials for accessing Jira are not valid. Check your Jira integration credentials and try again."
@@ -55,7 +58,7 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Whether trying again later may succeed (connection trouble, timeouts, 429 and 5xx).
     public var isTransient: Bool {
         switch kind {
-        case .connectionFailed, .timeout: return true
+        case .connectionFailed, .timeout, .unresolvable: return true
         case .http(let s): return s == 429 || s >= 500
         case .tls, .invalidURL, .blocked, .invalidResponse: return false
         }

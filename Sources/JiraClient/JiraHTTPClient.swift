@@ -275,6 +275,10 @@ public final class JiraHTTPClient: Sendable {
         if typeName.contains("SSL") || typeName.contains("TLS") || text.contains("SSL") || text.contains("handshake") {
             return JiraError(kind: .tls, detail: text)
         }
+        if text.contains("dnsAError") || text.contains("dnsAAAAError") || text.contains("getaddrinfo")
+            || text.contains("Name or service not known") || text.contains("nodename nor servname") {
+            return JiraError(kind: .unresolvable, detail: text)
+        }
         if text.lowercased().contains("timeout") || text.lowercased().contains("timed out") {
             return JiraError(kind: .timeout, detail: text)
         }

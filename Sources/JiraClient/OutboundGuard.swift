@@ -69,8 +69,8 @@ public struct OutboundGuard: Sendable {
         self.resolver = resolver
     }
 
-    /// Throws `.blocked` when `host` is, or resolves to, a refused address; `.connectionFailed` when
-    /// it does not resolve at all.
+    /// Throws `.blocked` when `host` is, or resolves to, a refused address; `.unresolvable` when it does
+    /// not resolve at all.
     public func check(host: String) async throws(JiraError) {
         if allowLocalRequests { return }
         let classes: [AddressClass]
@@ -80,7 +80,7 @@ public struct OutboundGuard: Sendable {
             do {
                 classes = try await resolver.resolve(host: host)
             } catch {
-                throw JiraError(kind: .connectionFailed, detail: "Failed to open TCP connection to \(host) (getaddrinfo: \(error))")
+                throw JiraError(kind: .unresolvable, detail: "Failed to open TCP connection to \(host) (getaddrinfo: \(error))")
             }
         }
         if let refused = classes.first(where: { $0 != .publicAddress }), let why = refused.refusal {

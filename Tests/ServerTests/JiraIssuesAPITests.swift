@@ -1,7 +1,13 @@
 import Foundation
 import Integration
+import JiraClient
 import JiraEmulator
 import Testing
+
+struct UnresolvableResolver: HostResolver {
+    struct NoSuchHost: Error {}
+    func resolve(host: String) async throws -> [AddressClass] { throw NoSuchHost() }
+}
 
 /// `GET /api/v4/projects/:id/integrations/jira/issues[/:key]` against the emulator, Server and Cloud.
 @Suite("Jira issues API")
@@ -241,6 +247,40 @@ struct JiraIssuesAPITests {
             let down = try await h.admin(.GET, Self.list)
             #expect(down.status == 502)
             #expect(down.json["message"] == "A connection error occurred while connecting to Jira. Try your request again.")
+        }
+    }
+
+    @Test("an address refused after resolution, a name that does not resolve, a TLS failure")
+    func addressAndTLS() async throws {
+        var options = Harness.Options()
+        options.allowLocalRequests = false
+        options.resolver = FixedResolver(answer: .privateNetwork)
+        try await Harness.run(options) { h in
+            try await h.registerProject()
+            let saved = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings([
+                "url": "http://jira.internal.test", "issues_enabled": true]))
+            #expect(saved.status == 200, "\(saved.text)")
+            let blocked = try await h.admin(.GET, Self.list)
+            #expect(blocked.status == 502)
+            #expect(blocked.json["message"] == "Unable to connect to the Jira URL. Please verify your Jira integration URL and attempt the connection again.")
+        }
+        options.resolver = UnresolvableResolver()
+        try await Harness.run(options) { h in
+            try await h.registerProject()
+            _ = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings([
+                "url": "http://jira.does-not-resolve.test", "issues_enabled": true]))
+            let r = try await h.admin(.GET, Self.list)
+            #expect(r.status == 502)
+            #expect(r.json["message"] == "The Jira API URL for connecting to Jira is not valid. Check your Jira integration API URL and try again.")
+        }
+        try await Harness.run { h in
+            try await enable(h)
+            let https = h.emulatorURL.replacingOccurrences(of: "http://", with: "https://")
+            _ = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: ["url": .string(https), "password": "secret-token"])
+            let r = try await h.admin(.GET, Self.list)
+            #expect(r.status == 502)
+            let message = r.json["message"]?.string ?? ""
+            #expect(message.hasPrefix("An SSL error occurred while connecting to Jira: ") && message.hasSuffix(" Try your request again."), "\(message)")
         }
     }
 
