@@ -43,6 +43,9 @@ public struct JiraSettings: Sendable, Equatable {
     public var vulnerabilitiesEnabled: Bool = false
     public var vulnerabilitiesIssueType: String? = nil
     public var customizeJiraIssueEnabled: Bool = false
+    /// Beyond GitLab: extra Jira fields sent when an issue is created from a vulnerability, as a JSON
+    /// object of field ids and values (`{"components": [{"name": "Backend"}]}`); empty for none.
+    public var vulnerabilitiesExtraFields: String = ""
     public var deploymentType: JiraDeploymentType = .unknown
 
     public init() {}

@@ -19,6 +19,7 @@ public struct SettingsUpdate: Sendable, Equatable {
     public var vulnerabilitiesEnabled: Bool?
     public var vulnerabilitiesIssueType: String?
     public var customizeJiraIssueEnabled: Bool?
+    public var vulnerabilitiesExtraFields: String?
     public var useInheritedSettings: Bool?
 
     public init() {}
@@ -68,6 +69,13 @@ public struct SettingsUpdate: Sendable, Equatable {
         vulnerabilitiesEnabled = try bool("vulnerabilities_enabled")
         vulnerabilitiesIssueType = try string("vulnerabilities_issuetype")
         customizeJiraIssueEnabled = try bool("customize_jira_issue_enabled")
+        switch parameters["vulnerabilities_extra_fields"] {
+        case nil: break
+        case .json(let text)?: vulnerabilitiesExtraFields = text
+        case .null?: vulnerabilitiesExtraFields = ""
+        case .string(let text)?: vulnerabilitiesExtraFields = text.trimmingWhitespace()
+        default: throw InvalidParameter(name: "vulnerabilities_extra_fields")
+        }
         useInheritedSettings = try bool("use_inherited_settings")
     }
 
@@ -93,6 +101,7 @@ public struct SettingsUpdate: Sendable, Equatable {
         if let vulnerabilitiesEnabled { s.vulnerabilitiesEnabled = vulnerabilitiesEnabled }
         if let vulnerabilitiesIssueType { s.vulnerabilitiesIssueType = vulnerabilitiesIssueType.isEmpty ? nil : vulnerabilitiesIssueType }
         if let customizeJiraIssueEnabled { s.customizeJiraIssueEnabled = customizeJiraIssueEnabled }
+        if let vulnerabilitiesExtraFields { s.vulnerabilitiesExtraFields = vulnerabilitiesExtraFields }
 
         let newPassword = password.flatMap { $0.isEmpty ? nil : $0 }
         if let newPassword {
@@ -129,6 +138,8 @@ public enum ParameterValue: Sendable, Equatable {
     case bool(Bool)
     case null
     case list([ParameterValue])
+    /// A JSON object, as its text.
+    case json(String)
     case other
 
     var boolValue: Bool? {

@@ -142,6 +142,26 @@ public final class JiraHTTPClient: Sendable {
         return (json.array ?? []).compactMap(JiraIssueType.init(json:))
     }
 
+    /// The fields Jira's create screen has for a project and issue type
+    /// (`GET issue/createmeta/{project}/issuetypes/{type}`, Jira 8.4+ and Cloud), every page.
+    public func createMetaFields(_ c: JiraConnection, projectKey: String, issueTypeID: String, logger: Logger) async throws(JiraError) -> [CreateMetaField] {
+        var fields: [CreateMetaField] = []
+        var startAt = 0
+        for _ in 0..<20 {
+            let json = try await send(c, .GET, "/rest/api/2/issue/createmeta/\(Self.pathSegment(projectKey))/issuetypes/\(Self.pathSegment(issueTypeID))",
+                                      query: [("startAt", String(startAt)), ("maxResults", "100")], logger: logger)
+            let values = json["values"]?.array ?? []
+            for v in values {
+                guard let id = v["fieldId"]?.string ?? v["key"]?.string else { continue }
+                fields.append(CreateMetaField(fieldID: id, name: v["name"]?.string ?? id, required: v["required"]?.bool ?? false,
+                                              hasDefaultValue: v["hasDefaultValue"]?.bool ?? false))
+            }
+            startAt += values.count
+            if values.isEmpty || (json["isLast"]?.bool ?? true) { break }
+        }
+        return fields
+    }
+
     /// `POST issue` with the given `fields` document.
     public func createIssue(_ c: JiraConnection, fields: JSONValue, logger: Logger) async throws(JiraError) -> CreatedIssue {
         let json = try await send(c, .POST, "/rest/api/2/issue", body: .object(["fields": fields]), logger: logger)

@@ -156,6 +156,14 @@ public struct JiraProject: Sendable, Equatable {
     public var issueTypes: [JiraIssueType]
 }
 
+/// A field of Jira's create screen for a project and issue type.
+public struct CreateMetaField: Sendable, Equatable {
+    public var fieldID: String
+    public var name: String
+    public var required: Bool
+    public var hasDefaultValue: Bool
+}
+
 public struct CreatedIssue: Sendable, Equatable {
     public var id: String
     public var key: String

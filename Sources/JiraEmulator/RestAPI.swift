@@ -41,6 +41,8 @@ struct RestAPI {
             guard version == "3" || deployment == .cloud else { return error(404, "Not Found") }
             if deployment == .server { return error(404, "null for uri: \(baseURL)/rest/api/\(version)/search/jql") }
             return await searchCloud(query)
+        case ("GET", 5, "issue") where r[1] == "createmeta" && r[3] == "issuetypes":
+            return await createMeta(projectKey: r[2], issueTypeID: r[4], query: query)
         case (_, _, "issue") where r.count >= 2:
             return await issueRoutes(method: method, r: r, query: query, body: body, user: user)
         default:
@@ -150,6 +152,33 @@ struct RestAPI {
     private func transitionJSON(_ t: EmulatedTransition) -> [String: Any] {
         let to = state.statuses.first { $0.id == t.toStatusID }!
         return ["id": t.id, "name": t.name, "to": statusJSON(to), "hasScreen": false, "isAvailable": true]
+    }
+
+    /// Jira 8.4+'s create metadata: the create screen's fields for a project and issue type.
+    private func createMeta(projectKey: String, issueTypeID: String, query: [String: String]) async -> Response {
+        let projects = await state.projects
+        guard let p = projects[projectKey] ?? projects.values.first(where: { $0.id == projectKey }) else {
+            return error(404, "No project could be found with key '\(projectKey)'.")
+        }
+        guard state.issueTypes.contains(where: { $0.id == issueTypeID }) else { return error(404, "Issue type with id '\(issueTypeID)' does not exist.") }
+        func field(_ id: String, _ name: String, _ type: String, required: Bool) -> [String: Any] {
+            ["fieldId": id, "key": id, "name": name, "required": required || p.requiredFields.contains(id), "hasDefaultValue": false,
+             "operations": ["set"], "schema": ["type": type, "system": id]]
+        }
+        var values: [[String: Any]] = [
+            field("summary", "Summary", "string", required: true), field("issuetype", "Issue Type", "issuetype", required: true),
+            field("project", "Project", "project", required: true), field("description", "Description", "string", required: false),
+            field("labels", "Labels", "array", required: false), field("components", "Components", "array", required: false),
+            field("priority", "Priority", "priority", required: false),
+        ]
+        for extra in p.requiredFields where !values.contains(where: { ($0["fieldId"] as? String) == extra }) {
+            values.append(field(extra, extra, "any", required: true))
+        }
+        let startAt = Int(query["startAt"] ?? "0") ?? 0
+        let maxResults = Int(query["maxResults"] ?? "50") ?? 50
+        let page = Array(values.dropFirst(startAt).prefix(maxResults))
+        return json(200, ["startAt": startAt, "maxResults": maxResults, "total": values.count, "isLast": startAt + page.count >= values.count,
+                          "values": page])
     }
 
     private func project(_ key: String) async -> Response {

@@ -37,6 +37,8 @@ public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configurat
     DeliveriesController(store: store, access: access).addRoutes(to: api)
     let jiraIssues = JiraIssuesService(store: store, jira: jira, publicURL: configuration.publicURL, cache: JiraIssuesCache())
     JiraIssuesController(store: store, access: access, issues: jiraIssues).addRoutes(to: api)
+    let vulnerabilities = VulnerabilityService(store: store, jira: jira, publicURL: configuration.publicURL)
+    VulnerabilitiesController(store: store, access: access, service: vulnerabilities).addRoutes(to: api)
     do {
         let web = router.group("")
         web.add(middleware: WebSessionMiddleware(store: store))

@@ -51,6 +51,7 @@ enum IntegrationJSON {
             "vulnerabilities_enabled": .bool(s.vulnerabilitiesEnabled),
             "vulnerabilities_issuetype": str(s.vulnerabilitiesIssueType),
             "customize_jira_issue_enabled": .bool(s.customizeJiraIssueEnabled),
+            "vulnerabilities_extra_fields": ExtraFields.parse(s.vulnerabilitiesExtraFields).map { .object($0) } ?? .null,
             "deployment_type": .string(s.deploymentType.rawValue),
         ])
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Integration
 import JiraClient
 import Logging
@@ -35,7 +36,8 @@ struct IntegrationService: Sendable {
         // Switching to custom starts from the values in effect (the default's, secrets included).
         let current = existing?.settings ?? JiraSettings()
         var settings = update.applied(to: current)
-        let errors = validator.validate(settings)
+        var errors = validator.validate(settings)
+        if let problem = ExtraFields.problem(settings.vulnerabilitiesExtraFields) { errors.add("vulnerabilities_extra_fields", problem) }
         guard errors.isEmpty else { throw APIError.validation(errors) }
         if existing == nil || update.changesConnection(from: current, to: settings) || settings.deploymentType == .unknown {
             settings.deploymentType = await detectDeployment(settings, logger: logger)
@@ -122,5 +124,25 @@ struct IntegrationService: Sendable {
             "service_response": .string(text),
             "test_failed": .bool(false),
         ])
+    }
+}
+
+/// The extra Jira fields of issues created from vulnerabilities (beyond GitLab): a JSON object of field
+/// ids and values, at most 10,000 characters, that cannot replace the fields jira-bridge sets itself.
+enum ExtraFields {
+    static let reserved: Set<String> = ["project", "issuetype", "summary", "description"]
+
+    static func parse(_ text: String) -> [String: JSONValue]? {
+        guard !text.isEmpty, let doc = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
+        return doc.object
+    }
+
+    static func problem(_ text: String) -> String? {
+        if text.isEmpty { return nil }
+        if text.count > 10_000 { return "is too long (maximum is 10000 characters)" }
+        guard let fields = parse(text) else { return "must be a JSON object of Jira field ids and values" }
+        let clash = fields.keys.filter { reserved.contains($0) }.sorted()
+        if !clash.isEmpty { return "cannot set \(clash.joined(separator: ", ")): jira-bridge sets them" }
+        return nil
     }
 }

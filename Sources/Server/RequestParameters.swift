@@ -46,7 +46,10 @@ enum RequestParameters {
         case .number(let n): return .number(n)
         case .string(let s): return .string(s)
         case .array(let a): return .list(a.map(parameterValue))
-        case .object: return .other
+        case .object:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return (try? encoder.encode(v)).map { .json(String(decoding: $0, as: UTF8.self)) } ?? .other
         }
     }
 

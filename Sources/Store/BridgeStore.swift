@@ -2,7 +2,7 @@ import Integration
 
 /// Everything jira-bridge keeps. SQLite is the first implementation; PostgreSQL follows and must pass
 /// the same tests, so implementations keep to portable SQL.
-public protocol BridgeStore: PipelineStore {
+public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     /// Applies pending migrations. Safe to call on every start.
     func migrate() async throws
     /// Answers when the database does (readiness).
@@ -61,6 +61,22 @@ public protocol BridgeStore: PipelineStore {
     func deleteIntegration(at level: IntegrationLevel) async throws -> Bool
     /// Projects below the group or instance default at `level` that use custom settings, by project id.
     func overrides(of level: IntegrationLevel, limit: Int, offset: Int) async throws -> (items: [(project: Project, integration: IntegrationRecord)], total: Int)
+}
+
+/// Security findings and the Jira issues created for them.
+public protocol VulnerabilityStore: Sendable {
+    /// Stores a report's findings in one transaction: new fingerprints are created, known ones updated (and
+    /// detected again if they were resolved), and detected findings of the same report type and scanners
+    /// that the report no longer has are marked resolved.
+    func ingest(projectID: Int64, report: SecurityReport.Parsed, commit: String?, now: Millis) async throws -> IngestResult
+    func vulnerabilities(projectID: Int64, filter: VulnerabilityFilter, limit: Int, offset: Int) async throws -> (items: [VulnerabilityRecord], total: Int)
+    func vulnerability(projectID: Int64, id: Int64) async throws -> VulnerabilityRecord?
+    /// Claims the creation of a vulnerability's Jira issue: `.claimed` (go ahead), `.created` (an issue
+    /// exists), or `.inProgress` (another request holds the claim, since `since`).
+    func claimIssueCreation(vulnerabilityID: Int64, staleAfter: Int64, now: Millis) async throws -> IssueClaim
+    func completeIssueCreation(vulnerabilityID: Int64, link: VulnerabilityIssueLink, now: Millis) async throws
+    /// Drops the claim or the stored link (Jira failed, or the issue no longer exists).
+    func removeIssueLink(vulnerabilityID: Int64) async throws
 }
 
 /// The event pipeline's storage: the durable intake, the queue of deliveries and its ledger.

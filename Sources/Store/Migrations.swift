@@ -137,5 +137,38 @@ enum Migrations {
             """,
             "CREATE INDEX web_sessions_expiry ON web_sessions(expires_at)",
         ]),
+        // Findings of uploaded security reports, one row per (project, fingerprint), and the Jira issue
+        // created for each (a "creating" row is the claim that keeps a double click to one issue).
+        ("0006_vulnerabilities", [
+            """
+            CREATE TABLE vulnerabilities (
+                id INTEGER PRIMARY KEY,
+                project_id BIGINT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                report_type TEXT NOT NULL,
+                scanner_id TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                state TEXT NOT NULL,
+                finding TEXT NOT NULL,
+                commit_sha TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                resolved_at BIGINT,
+                UNIQUE (project_id, fingerprint)
+            )
+            """,
+            "CREATE INDEX vulnerabilities_list ON vulnerabilities(project_id, state, severity)",
+            """
+            CREATE TABLE vulnerability_issue_links (
+                vulnerability_id INTEGER PRIMARY KEY REFERENCES vulnerabilities(id),
+                state TEXT NOT NULL,
+                issue_id TEXT,
+                issue_key TEXT,
+                web_url TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+        ]),
     ]
 }

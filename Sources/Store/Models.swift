@@ -151,3 +151,55 @@ public struct WebSession: Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 }
+
+/// A finding kept for a project, with its state and the Jira issue created for it.
+public struct VulnerabilityRecord: Sendable, Equatable {
+    public var id: Int64
+    public var projectID: Int64
+    public var finding: SecurityReport.Finding
+    /// `detected` or `resolved`.
+    public var state: String
+    public var commitSHA: String?
+    public var createdAt: Millis
+    public var updatedAt: Millis
+    public var resolvedAt: Millis?
+    public var issueLink: VulnerabilityIssueLink?
+}
+
+/// The Jira issue created for a vulnerability.
+public struct VulnerabilityIssueLink: Sendable, Equatable {
+    public var issueID: String
+    public var issueKey: String
+    public var webURL: String
+    public var createdAt: Millis
+
+    public init(issueID: String, issueKey: String, webURL: String, createdAt: Millis) {
+        self.issueID = issueID
+        self.issueKey = issueKey
+        self.webURL = webURL
+        self.createdAt = createdAt
+    }
+}
+
+public enum IssueClaim: Sendable, Equatable {
+    case claimed
+    /// A claim older than `staleAfter` was taken over: an earlier attempt may have created the issue.
+    case reclaimed
+    case created(VulnerabilityIssueLink)
+    case inProgress(since: Millis)
+}
+
+public struct VulnerabilityFilter: Sendable, Equatable {
+    public var severities: [String] = []
+    public var states: [String] = []
+    /// A report type or a scanner id.
+    public var scanner: String?
+    public init() {}
+}
+
+public struct IngestResult: Sendable, Equatable {
+    public var vulnerabilityIDs: [Int64]
+    public var created: Int
+    public var updated: Int
+    public var resolved: Int
+}

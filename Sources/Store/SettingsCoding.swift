@@ -21,6 +21,7 @@ struct StoredSettings: Codable {
     var vulnerabilities_enabled: Bool
     var vulnerabilities_issuetype: String?
     var customize_jira_issue_enabled: Bool
+    var vulnerabilities_extra_fields: String?
 
     init(_ s: JiraSettings) {
         url = s.url
@@ -40,6 +41,7 @@ struct StoredSettings: Codable {
         vulnerabilities_enabled = s.vulnerabilitiesEnabled
         vulnerabilities_issuetype = s.vulnerabilitiesIssueType
         customize_jira_issue_enabled = s.customizeJiraIssueEnabled
+        vulnerabilities_extra_fields = s.vulnerabilitiesExtraFields.isEmpty ? nil : s.vulnerabilitiesExtraFields
     }
 
     func settings(active: Bool, password: String?, deploymentType: JiraDeploymentType) -> JiraSettings {
@@ -63,6 +65,7 @@ struct StoredSettings: Codable {
         s.vulnerabilitiesEnabled = vulnerabilities_enabled
         s.vulnerabilitiesIssueType = vulnerabilities_issuetype
         s.customizeJiraIssueEnabled = customize_jira_issue_enabled
+        s.vulnerabilitiesExtraFields = vulnerabilities_extra_fields ?? ""
         s.deploymentType = deploymentType
         return s
     }
