@@ -213,11 +213,11 @@ public enum SecurityReport {
                     rule = ruleList[Int(index)]
                     ruleID = ruleID ?? rule?["id"]?.string
                 }
-                guard let rid = ruleID ?? res["rule"]?["id"]?.string else {
-                    throw Invalid(field: "\(at).ruleId", problem: "is missing (and no rule is referenced)")
-                }
+                // Some tools (Gitleaks 7) give no rule at all: the message's first line names the finding.
+                let rid = ruleID ?? res["rule"]?["id"]?.string ?? String(message.split(separator: "\n").first ?? "result")
                 var location = Location()
-                if let physical = res["locations"]?.array?.first?["physicalLocation"] {
+                let firstLocation = res["locations"]?.array?.first
+                if let physical = firstLocation?["physicalLocation"] {
                     location.file = physical["artifactLocation"]?["uri"]?.string
                     location.startLine = physical["region"]?["startLine"]?.number.map { Int($0) }
                     location.endLine = physical["region"]?["endLine"]?.number.map { Int($0) }
@@ -241,7 +241,9 @@ public enum SecurityReport {
                 if let partial = res["partialFingerprints"]?.object, let key = partial.keys.sorted().first, let value = partial[key]?.string {
                     locationKey = "\(location.file ?? ""):\(key)=\(value)"
                 } else {
+                    // A location's own message tells apart findings at one place (Trivy: one package each).
                     locationKey = "\(location.file ?? ""):\(location.startLine.map(String.init) ?? ""):\(location.endLine.map(String.init) ?? "")"
+                        + (firstLocation?["message"]?["text"]?.string.map { ":\($0)" } ?? "")
                 }
                 findings.append(Finding(reportType: "sarif", scanner: scanner, title: title, description: description, severity: severity,
                                         location: location, identifiers: identifiers, links: links, solution: nil, evidence: nil,

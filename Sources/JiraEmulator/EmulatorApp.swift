@@ -51,6 +51,10 @@ struct EmulatorHandler: Sendable {
             guard path.hasPrefix(configuration.contextPath + "/") else { return error(404, "Not Found: \(path)") }
             path = String(path.dropFirst(configuration.contextPath.count))
         }
+        if path == "/secure/CreateIssueDetails!init.jspa" {
+            // Jira's web form, not the REST API: not part of the recorded contract.
+            return await createIssueForm(request)
+        }
         let response = await respond(request: request, method: method, path: path, body: bodyData)
         let auth = request.headers[.authorization].map { String($0.prefix { $0 != " " }) }
         await state.record(RecordedRequest(
@@ -88,6 +92,34 @@ struct EmulatorHandler: Sendable {
         var query: [String: String] = [:]
         for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
         return await rest.respond(method: method, path: path, query: query, body: body, user: user)
+    }
+
+    /// Jira's "Create issue" page prefilled from its query (what "Customize Jira issues" links to): it
+    /// needs an existing project id (`pid`) and issue type, and shows the summary and description given.
+    private func createIssueForm(_ request: Request) async -> Response {
+        var params: [String: String] = [:]
+        for pair in (request.uri.query ?? "").split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String { String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
+            if let k = kv.first { params[decode(k)] = kv.count > 1 ? decode(kv[1]) : "" }
+        }
+        let projects = await state.projects
+        let types = state.issueTypes
+        var problems: [String] = []
+        if !projects.values.contains(where: { $0.id == params["pid"] }) { problems.append("pid: no project with this id") }
+        if !types.contains(where: { $0.id == params["issuetype"] }) { problems.append("issuetype: no issue type with this id") }
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        if !problems.isEmpty {
+            return raw(400, Data("<html><body><p class=\"error\">\(esc(problems.joined(separator: "; ")))</p></body></html>".utf8), contentType: "text/html")
+        }
+        let html = """
+            <html><body><form id="create-issue"><input name="pid" value="\(esc(params["pid"] ?? ""))">\
+            <input name="issuetype" value="\(esc(params["issuetype"] ?? ""))"><input name="summary" value="\(esc(params["summary"] ?? ""))">\
+            <textarea name="description">\(esc(params["description"] ?? ""))</textarea></form></body></html>
+            """
+        return raw(200, Data(html.utf8), contentType: "text/html")
     }
 
     private func baseURL(_ request: Request) -> String {
