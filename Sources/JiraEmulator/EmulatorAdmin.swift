@@ -45,6 +45,7 @@ struct EmulatorAdmin {
                 guard let issue = await state.issue(key) else { return error(404, "no issue \(key)") }
                 return json(200, [
                     "key": issue.key, "status_id": issue.statusID, "resolution": issue.resolution ?? NSNull(),
+                    "summary": issue.summary, "description": issue.description ?? NSNull(), "issue_type_id": issue.issueTypeID,
                     "comments": issue.comments.map { ["id": $0.id, "body": $0.body] },
                     "remote_links": issue.remoteLinks.map { ["id": $0.id, "globalId": $0.globalId ?? NSNull(), "object": object($0.objectJSON) ?? [:]] as [String: Any] },
                 ] as [String: Any])

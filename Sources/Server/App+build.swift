@@ -42,7 +42,7 @@ public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configurat
     do {
         let web = router.group("")
         web.add(middleware: WebSessionMiddleware(store: store))
-        WebController(store: store, access: access, service: service, issues: jiraIssues, pages: try WebPages(),
+        WebController(store: store, access: access, service: service, issues: jiraIssues, vulnerabilities: vulnerabilities, pages: try WebPages(),
                       adminToken: configuration.adminToken, secureCookies: configuration.publicURL.lowercased().hasPrefix("https://"))
             .addRoutes(to: web)
     } catch {

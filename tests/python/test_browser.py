@@ -328,3 +328,31 @@ def test_a_project_reporter_reads_issues_but_cannot_open_settings(server, emulat
     assert page.locator("#issues tbody tr").count() == 2
     page.goto(server.url + "/projects/42/settings/integrations/jira")
     assert page.locator("h1").inner_text() == "Forbidden"
+
+
+def test_vulnerabilities_page_creates_a_jira_issue(server, emulator, page):
+    register(server)
+    configure(server, emulator, vulnerabilities_enabled=True, project_key="PROJ", vulnerabilities_issuetype="10001")
+    report = (ROOT / "Tests/ServerTests/Fixtures/security/sast-two-findings.json").read_text()
+    r = api(server, "POST", "/api/v4/projects/42/security/reports?commit_sha=abc123", data=report, headers={"Content-Type": "application/json"})
+    assert r.status_code == 201, r.text
+    sign_in(page, server)
+    page.goto(server.url + "/projects/42")
+    page.click("text=Vulnerabilities")
+    page.wait_for_selector("#vulnerabilities")
+    rows = page.locator("#vulnerabilities tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(0).locator(".badge").first.inner_text() == "high"
+    assert "app/views.py:42" in rows.nth(0).inner_text()
+    rows.nth(0).locator(".create-jira-issue").click()
+    page.wait_for_selector("text=created.")
+    key = page.locator("#vulnerabilities tbody tr").nth(0).locator(".jira-issue").inner_text()
+    issue = requests.get(f"{emulator.url}/_emulator/issues/{key}", timeout=10).json()
+    assert issue["summary"].startswith("Investigate vulnerability: Improper neutralization")
+    shot(page, "vulnerabilities")
+    # The detail page is the one the Jira issue links back to.
+    page.click("text=Use of a broken or risky cryptographic algorithm")
+    page.wait_for_selector("text=MD5 is used to hash passwords.")
+    assert page.locator(".create-jira-issue").count() == 1
+    vid = page.url.rsplit("/", 1)[-1]
+    assert f"/projects/42/-/security/vulnerabilities/{vid}" in page.url

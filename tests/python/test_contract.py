@@ -27,7 +27,9 @@ def test_every_client_call_is_covered_by_the_recording():
     records = read_records(recorded_files())
     def template(path):
         parts = path.split("/")  # ["", "rest", "api", "2", "issue", KEY, "remotelink", ID]
-        if len(parts) > 5 and parts[4] == "issue":
+        if len(parts) == 9 and parts[5] == "createmeta":  # issue/createmeta/{project}/issuetypes/{type}
+            parts[6] = parts[8] = "{}"
+        elif len(parts) > 5 and parts[4] == "issue":
             parts[5] = "{}"
         if len(parts) > 7 and parts[6] == "remotelink":
             parts[7] = "{}"
@@ -41,6 +43,7 @@ def test_every_client_call_is_covered_by_the_recording():
         ("PUT", "/rest/api/2/issue/{}/remotelink/{}"), ("GET", "/rest/api/2/issue/{}/transitions"),
         ("POST", "/rest/api/2/issue/{}/transitions"), ("GET", "/rest/api/2/project/PROJ"), ("GET", "/rest/api/2/issuetype"),
         ("POST", "/rest/api/2/issue"), ("GET", "/rest/api/2/search"), ("GET", "/rest/api/3/search/jql"),
+        ("GET", "/rest/api/2/issue/createmeta/{}/issuetypes/{}"),
     }
     missing = expected - seen
     assert not missing, f"client calls never exercised: {sorted(missing)}"
