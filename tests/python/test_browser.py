@@ -71,6 +71,14 @@ def sign_in(page, server, token=None):
     page.wait_for_selector("text=Projects and groups")
 
 
+def fill_connection(page, emulator, password="secret-token"):
+    """The seed's first steps: Active, then the connection details."""
+    page.check("input[name=active]")
+    page.fill("#url", emulator.url)
+    page.fill("#username", "jira-bot")
+    page.fill("#password", password)
+
+
 def register(server, pid=42, path="acme/shop"):
     r = api(server, "POST", "/api/v4/projects", json={"id": pid, "path_with_namespace": path, "name": path.split("/")[-1].title(),
                                                       "web_url": f"https://gitlab.example.com/{path}"})
@@ -157,10 +165,7 @@ def test_test_settings_failure_and_validation_errors(server, emulator, page):
     register(server)
     sign_in(page, server)
     page.goto(server.url + "/projects/42/settings/integrations/jira")
-    page.check("input[name=active]")
-    page.fill("#url", emulator.url)
-    page.fill("#username", "jira-bot")
-    page.fill("#password", "wrong-password")
+    fill_connection(page, emulator, password="wrong-password")
     page.click("#test-settings")
     page.wait_for_selector("#test-result.error")
     text = page.inner_text("#test-result")
@@ -184,10 +189,7 @@ def test_defaults_switch_overrides_and_reset(server, emulator, page):
     register(server, 43, "acme/api")
     sign_in(page, server)
     page.goto(server.url + "/admin/integrations/jira")
-    page.check("input[name=active]")
-    page.fill("#url", emulator.url)
-    page.fill("#username", "jira-bot")
-    page.fill("#password", "secret-token")
+    fill_connection(page, emulator)
     page.fill("#jira_issue_prefix", "inst#")
     assert page.locator("#test-settings").count() == 0, "no Test settings at instance level"
     page.click("#save")
