@@ -313,7 +313,7 @@ struct WebController: Sendable {
             "scopeName": scopeName, "f": form, "errors": state.errors, "formAction": path,
             "testAction": route == .instance ? "" : path + "/test", "typesAction": route == .instance ? "" : path + "/issue_types",
             "resetAction": route == .project ? "" : path + "/reset", "showProjectSections": route != .instance,
-            "hasTest": route != .instance, "hasReset": route != .project && state.inherited == false,
+            "hasTest": route != .instance,
             "issueTypes": types, "issueTypesStatus": state.issueTypesStatus, "inherited": state.inherited,
         ]
         switch route {
@@ -329,10 +329,13 @@ struct WebController: Sendable {
             }
         }
         if let testResult = state.testResult { values["testResult"] = testResult }
+        // Reset removes a default: only a group or the instance that has one.
+        let stored = try await store.integration(at: level)
+        values["hasReset"] = route != .project && stored != nil && stored?.inheritFromID == nil
         if route != .project {
             let perPage = 20
             let (items, total) = try await store.overrides(of: level, limit: perPage, offset: (overridesPage - 1) * perPage)
-            values["showOverrides"] = try await store.integration(at: level) != nil
+            values["showOverrides"] = stored != nil
             values["overrides"] = items.map { ["id": $0.project.id, "path": $0.project.pathWithNamespace] }
             values["hasOverrides"] = !items.isEmpty
             values["overridesTotal"] = total
