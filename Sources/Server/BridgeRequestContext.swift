@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Logging
 import Store
 
@@ -18,11 +19,17 @@ public struct BridgeRequestContext: RequestContext {
     /// The browser session of a web page request, and the name shown for its user.
     public var webSession: WebSession?
     public var webUser: String?
+    /// The connection, for the client's address (read only where needed: sign-in throttling).
+    let channel: (any Channel)?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.identity = nil
+        self.channel = source.channel
     }
+
+    /// The client's IP address.
+    var clientAddress: String { channel?.remoteAddress?.ipAddress ?? "unknown" }
 
     /// API bodies are small; security reports (a later feature) raise their own limit.
     public var maxUploadSize: Int { 1 << 20 }

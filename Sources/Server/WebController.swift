@@ -18,6 +18,7 @@ struct WebController: Sendable {
     let pages: WebPages
     let adminToken: String
     let secureCookies: Bool
+    let throttle = SignInThrottle()
     var lookup: Lookup { Lookup(store: store) }
 
     func addRoutes(to router: RouterGroup<BridgeRequestContext>) {
@@ -185,6 +186,13 @@ struct WebController: Sendable {
               let presented = params.string("_csrf"), TokenSecret.constantTimeEquals(cookie, presented) else {
             return signInPage(request, next: next, error: "The sign-in form expired. Try again.", status: .forbidden)
         }
+        let address = context.clientAddress
+        if let wait = throttle.retryAfter(address) {
+            var response = signInPage(request, next: next, error: "Too many failed sign-ins from your address. Try again in \(wait) seconds.",
+                                      status: .tooManyRequests)
+            response.headers[.retryAfter] = String(wait)
+            return response
+        }
         let token = (params.string("token") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         var isAdmin = false
         var tokenID: Int64? = nil
@@ -194,8 +202,11 @@ struct WebController: Sendable {
                   stored.expiresAt.map({ $0 > currentMillis() }) ?? true {
             tokenID = stored.id
         } else {
+            throttle.failed(address)
+            context.logger.notice("web sign-in refused", metadata: ["client": "\(address)"])
             return signInPage(request, next: next, error: "That token is not valid.", status: .unauthorized)
         }
+        throttle.succeeded(address)
         let value = TokenSecret.generate()
         let now = currentMillis()
         try await store.createSession(WebSession(idHash: TokenSecret.hash(value), tokenID: tokenID, isAdmin: isAdmin,

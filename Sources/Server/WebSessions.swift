@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Integration
 import Store
+import Synchronization
 
 /// Reads the session cookie of a page request and attaches the signed-in identity. An expired session,
 /// or one whose API token was deleted or has expired, counts as signed out.
@@ -49,6 +50,45 @@ struct WebSessionMiddleware: RouterMiddleware {
     /// `Set-Cookie` for a cookie the page's scripts never read: HttpOnly, SameSite=Lax, Secure behind https.
     static func setCookie(_ name: String, _ value: String, maxAge: Int, secure: Bool) -> String {
         "\(name)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "")
+    }
+}
+
+/// Failed sign-ins per client address: after 10 within 5 minutes, that address waits until the window
+/// ends (guessing tokens is slow anyway; this also keeps the log quiet). At most 10,000 addresses are
+/// tracked; the oldest windows go first.
+final class SignInThrottle: Sendable {
+    static let limit = 10
+    static let windowMillis: Int64 = 5 * 60 * 1000
+
+    private let failures = Mutex<[String: (count: Int, since: Int64)]>([:])
+
+    /// Seconds to wait before trying again, or nil when the address may try.
+    func retryAfter(_ address: String, now: Int64 = currentMillis()) -> Int? {
+        failures.withLock { all in
+            guard let entry = all[address], entry.count >= Self.limit else { return nil }
+            let remaining = entry.since + Self.windowMillis - now
+            if remaining <= 0 { all[address] = nil; return nil }
+            return Int((remaining + 999) / 1000)
+        }
+    }
+
+    func failed(_ address: String, now: Int64 = currentMillis()) {
+        failures.withLock { all in
+            if var entry = all[address], now - entry.since < Self.windowMillis {
+                entry.count += 1
+                all[address] = entry
+            } else {
+                if all.count >= 10_000 {
+                    all = all.filter { now - $0.value.since < Self.windowMillis }
+                    if all.count >= 10_000, let oldest = all.min(by: { $0.value.since < $1.value.since }) { all[oldest.key] = nil }
+                }
+                all[address] = (1, now)
+            }
+        }
+    }
+
+    func succeeded(_ address: String) {
+        failures.withLock { $0[address] = nil }
     }
 }
 
