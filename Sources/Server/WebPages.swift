@@ -9,11 +9,25 @@ struct WebPages: Sendable {
     let library: MustacheLibrary
     let assets: [String: (contentType: String, body: ByteBuffer)]
 
-    /// The `Web` folder shipped with the server (`jira-bridge_Server.resources/Web` beside the binary).
-    static var resourceDirectory: URL? { Bundle.module.resourceURL?.appendingPathComponent("Web") }
+    /// The `Web` folder shipped with the server: `JIRA_BRIDGE_WEB_DIR` if set, else
+    /// `jira-bridge_Server.resources/Web` beside the executable (where `swift build` puts it). Found by
+    /// hand rather than through `Bundle.module`, which stops the process when the folder is missing.
+    static var resourceDirectory: URL? {
+        let fm = FileManager.default
+        var candidates: [URL] = []
+        if let dir = ProcessInfo.processInfo.environment["JIRA_BRIDGE_WEB_DIR"], !dir.isEmpty {
+            candidates.append(URL(fileURLWithPath: dir))
+        }
+        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("jira-bridge_Server.resources/Web"))
+        }
+        return candidates.first { fm.fileExists(atPath: $0.appendingPathComponent("templates").path) }
+    }
 
     init() throws {
-        guard let root = Self.resourceDirectory else { throw WebPagesError(message: "the Web resources are missing") }
+        guard let root = Self.resourceDirectory else {
+            throw WebPagesError(message: "the Web resources are missing: set JIRA_BRIDGE_WEB_DIR, or put the jira-bridge_Server.resources folder beside the binary")
+        }
         let fm = FileManager.default
         var templates: [String: MustacheTemplate] = [:]
         let templateDir = root.appendingPathComponent("templates")
