@@ -256,7 +256,8 @@ struct PipelineTests {
     @Test("transient failures until the deadline make a delivery dead")
     func dead() async throws {
         var options = Harness.Options()
-        options.pipeline.retryPolicy = RetryPolicy(baseDelaySeconds: 0.05, maxDelaySeconds: 0.1, maxAgeSeconds: 0.5)
+        // Long enough for several tries even on a loaded machine (at 0.5 s, a slow first try was the only one).
+        options.pipeline.retryPolicy = RetryPolicy(baseDelaySeconds: 0.05, maxDelaySeconds: 0.1, maxAgeSeconds: 3)
         try await Harness.run(options) { h in
             try await h.configure(["comment_on_event_enabled": false])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
