@@ -254,7 +254,7 @@ struct WebController: Sendable {
     }
 
     func projectValues(_ p: Project) -> [String: Any] {
-        ["id": p.id, "name": p.name, "path": p.pathWithNamespace, "webURL": p.webURL]
+        ["id": p.id, "name": p.name, "path": p.pathWithNamespace, "webURL": Self.linkable(p.webURL)]
     }
 
     // MARK: Settings form
@@ -556,6 +556,14 @@ struct WebController: Sendable {
         ]
     }
 
+    /// A URL from reports or webhooks, for an `href`: only absolute http(s) ones; anything else (a
+    /// `javascript:` link in a hostile report) is shown as text instead.
+    static func linkable(_ url: String?) -> String {
+        guard let url, let scheme = url.split(separator: ":", maxSplits: 1).first?.lowercased(),
+              scheme == "http" || scheme == "https", HTMLSanitizer.isSafeURL(url) else { return "" }
+        return url
+    }
+
     /// `2024-01-31T12:00:00.000Z` as `2024-01-31 12:00`.
     static func short(_ iso: String?) -> String {
         guard let iso, iso.count >= 16 else { return iso ?? "" }
@@ -667,11 +675,11 @@ struct WebController: Sendable {
             "id": v.id, "projectID": project.id, "title": f.title, "severity": f.severity, "state": v.state, "resolved": v.state == "resolved",
             "location": location, "scanner": f.scanner.name, "reportType": f.reportType, "canCreate": canCreate,
             "description": f.description ?? "", "solution": f.solution ?? "",
-            "identifiers": f.identifiers.map { ["name": $0.name, "url": $0.url ?? ""] },
-            "links": f.links.map { ["label": $0.name ?? $0.url, "url": $0.url] }, "hasLinks": !f.links.isEmpty,
+            "identifiers": f.identifiers.map { ["name": $0.name, "url": Self.linkable($0.url)] },
+            "links": f.links.map { ["label": $0.name ?? $0.url, "url": Self.linkable($0.url)] }, "hasLinks": !f.links.isEmpty,
         ]
         if let file = l.file, let url = vulnerabilities.blobURL(project, v, file: file) {
-            values["locationURL"] = url + (l.startLine.map { "#L\($0)" } ?? "")
+            values["locationURL"] = Self.linkable(url + (l.startLine.map { "#L\($0)" } ?? ""))
         }
         if let link = v.issueLink { values["issueKey"] = link.issueKey; values["issueURL"] = link.webURL }
         return values

@@ -358,3 +358,32 @@ def test_vulnerabilities_page_creates_a_jira_issue(server, emulator, page):
     assert page.locator(".create-jira-issue").count() == 1
     vid = page.url.rsplit("/", 1)[-1]
     assert f"/projects/42/-/security/vulnerabilities/{vid}" in page.url
+
+
+def test_hostile_links_in_a_report_are_not_links(server, page):
+    register(server)
+    report = {
+        "scan": {"type": "sast", "scanner": {"id": "evil", "name": "Evil"}},
+        "vulnerabilities": [{
+            "id": "1", "name": "Hostile <script>alert(1)</script>", "severity": "High",
+            "description": "<img src=x onerror=alert(2)>",
+            "location": {"file": "a.py", "start_line": 1},
+            "identifiers": [{"type": "x", "name": "click me", "value": "1", "url": "javascript:alert(3)"}],
+            "links": [{"name": "also me", "url": "JaVaScRiPt:alert(4)"}, {"name": "fine", "url": "https://example.com/ok"}],
+        }],
+    }
+    r = api(server, "POST", "/api/v4/projects/42/security/reports", json=report)
+    assert r.status_code == 201, r.text
+    vid = r.json()["vulnerabilities"][0]["id"]
+    sign_in(page, server)
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{server.url}/projects/42/-/security/vulnerabilities/{vid}")
+    assert page.locator("h1").inner_text() == "Hostile <script>alert(1)</script>", "shown as text"
+    hrefs = page.eval_on_selector_all("a", "els => els.map(e => e.getAttribute('href') || '')")
+    assert not any(h.lower().startswith("javascript") for h in hrefs), hrefs
+    assert "https://example.com/ok" in hrefs
+    assert page.locator("text=click me").count() == 1 and page.locator("text=also me").count() == 1
+    page.click("text=click me")
+    page.click("text=also me")
+    assert dialogs == []
