@@ -228,6 +228,23 @@ struct VulnerabilitiesTests {
         }
     }
 
+    @Test("a title too long for Jira's summary is cut to fit")
+    func longTitle() async throws {
+        try await Harness.run { h in
+            try await enable(h)
+            var doc = try JSONSerialization.jsonObject(with: Data(Self.fixture("sast-two-findings.json").utf8)) as! [String: Any]
+            var vulns = doc["vulnerabilities"] as! [[String: Any]]
+            vulns[0]["name"] = String(repeating: "Very long title ", count: 30)
+            doc["vulnerabilities"] = vulns
+            let uploaded = try await upload(h, String(decoding: try JSONSerialization.data(withJSONObject: doc), as: UTF8.self))
+            let id = Int(try #require(uploaded.json["vulnerabilities"]?.array?.first?["id"]?.number))
+            let r = try await h.admin(.POST, Self.list + "/\(id)/jira_issue")
+            #expect(r.status == 201, "\(r.text)")
+            let summary = await h.issue(try #require(r.json["issue_key"]?.string)).summary
+            #expect(summary.count == 254 && summary.hasSuffix("…") && summary.hasPrefix("Investigate vulnerability: Very long title"))
+        }
+    }
+
     @Test("a double click creates one issue")
     func doubleClick() async throws {
         try await Harness.run { h in
