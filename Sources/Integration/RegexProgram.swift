@@ -21,6 +21,21 @@ public struct RegexProgram: Sendable {
     /// Number of capture slots (two per group, plus the whole match).
     let slotCount: Int
     public let parsed: ParsedRegex
+    /// The scalars a match can begin with, when every match consumes one first (nil: any position may
+    /// start a match). An unanchored search skips the positions where none can start.
+    let firstScalars: FirstScalars?
+
+    /// A set of scalars: a table for ASCII, the program's own classes and letters beyond it.
+    struct FirstScalars: Sendable {
+        var ascii = [Bool](repeating: false, count: 128)
+        var sets: [ScalarSet] = []
+        var scalars: [UInt32] = []
+
+        func contains(_ c: UInt32) -> Bool {
+            if c < 128 { return ascii[Int(c)] }
+            return scalars.contains(c) || sets.contains { $0.contains(c) }
+        }
+    }
 
     /// The largest program accepted; RE2 refuses patterns that expand past its own limit the same way.
     public static let maxInstructions = 20_000
@@ -35,6 +50,35 @@ public struct RegexProgram: Sendable {
         self.instructions = compiler.program
         self.slotCount = 2 * (parsed.captureCount + 1)
         self.parsed = parsed
+        self.firstScalars = Self.firstScalars(compiler.program)
+    }
+
+    /// Follows the zero-width instructions from the start (assertions counted as passable, which only
+    /// widens the set) and collects what the first consuming instructions accept.
+    static func firstScalars(_ program: [Instruction]) -> FirstScalars? {
+        var first = FirstScalars()
+        var seen = Set<Int>()
+        var stack = [0]
+        while let pc = stack.popLast() {
+            guard seen.insert(pc).inserted else { continue }
+            switch program[pc] {
+            case .save, .assert: stack.append(pc + 1)
+            case .jump(let target): stack.append(target)
+            case .split(let a, let b): stack.append(b); stack.append(a)
+            case .match, .any: return nil
+            case .scalar(let v, let fold):
+                var values = [v]
+                if fold {
+                    if (65...90).contains(v) { values.append(v + 32) }
+                    if (97...122).contains(v) { values.append(v - 32) }
+                }
+                for x in values { if x < 128 { first.ascii[Int(x)] = true } else { first.scalars.append(x) } }
+            case .set(let set):
+                for c in 0..<128 where set.contains(UInt32(c)) { first.ascii[c] = true }
+                first.sets.append(set)
+            }
+        }
+        return first
     }
 
     struct Compiler {
@@ -124,6 +168,11 @@ public struct RegexProgram: Sendable {
             var pos = from
             let fresh = [Int](repeating: -1, count: program.slotCount)
             while true {
+                if current.isEmpty && matched == nil && !anchored, let first = program.firstScalars {
+                    // No thread in flight and none can start where the next scalar cannot begin a match.
+                    while pos < text.count && !first.contains(text[pos].value) { pos += 1 }
+                    if pos >= text.count { break }
+                }
                 if matched == nil && (!anchored || pos == from) {
                     addThread(&current, pc: 0, pos: pos, slots: fresh)
                 }
