@@ -49,6 +49,17 @@ struct KeyMatchingTests {
         }
     }
 
+    @Test("the first-scalar skip keeps case folding, optional starts and classes beyond ASCII", arguments: [
+        ("(?i)proj-\\d+", "see Proj-1 and pRoJ-22, not proj1", ["Proj-1", "pRoJ-22"]),
+        ("x*[A-Z]+-\\d+", "xxAB-1 then CD-2", ["xxAB-1", "CD-2"]),
+        // RE2's \\b is ASCII: É is not a word character, so no boundary sits before it after a space.
+        ("[^a-z ]+-\\d+", "voilà ÉTÉ-7 and été-8", ["TÉ-7", "é-8"]),
+        ("(?:FOO|bar)-\\d+", "a bar-1 b FOO-2", ["bar-1", "FOO-2"]),
+    ])
+    func firstScalarSkip(_ regex: String, _ text: String, _ expected: [String]) throws {
+        #expect(try keys(text, regex: regex) == expected)
+    }
+
     @Test("keys in code spans and fenced code do not count")
     func code() throws {
         let text = """
