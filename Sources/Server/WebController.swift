@@ -243,14 +243,37 @@ struct WebController: Sendable {
         guard try await access.allows(identity, .reporter, project: project) else { throw WebError.forbidden }
         let record = try await store.integration(at: .project(project.id))
         var values: [String: Any] = ["project": projectValues(project)]
+        if let record {
+            let s = record.settings
+            var summary: [String: Any] = [
+                "active": s.active, "url": Self.linkable(s.url), "deployment": s.deploymentType == .cloud ? "Jira Cloud" : s.deploymentType == .server ? "Jira Server / Data Center" : "Jira",
+                "projectKeys": s.projectKeys.joined(separator: ", "), "comments": s.commentOnEventEnabled,
+                "transitions": s.transitionAutomatic ? "move to Done" : s.transitionIDs.isEmpty ? "" : "transition IDs \(s.transitionID)",
+                "vulnerabilities": s.vulnerabilitiesEnabled,
+            ]
+            if record.inheritFromID != nil, let def = try await store.nearestDefault(for: .project(project.id)) {
+                switch def.level {
+                case .group(let gid): summary["inheritedFrom"] = "group " + ((try await store.group(id: gid))?.fullPath ?? "\(gid)")
+                default: summary["inheritedFrom"] = "the instance"
+                }
+            }
+            values["integration"] = summary
+        }
         if let s = record?.settings, s.active, let url = s.url {
             let base = url.hasSuffix("/") ? String(url.dropLast()) : url
             // The seed's last step: the project shows a Jira link that opens the Jira project.
-            values["jiraURL"] = s.projectKeys.first.map { "\(base)/browse/\($0)" } ?? base
+            values["jiraURL"] = Self.linkable(s.projectKeys.first.map { "\(base)/browse/\($0)" } ?? base)
             values["issuesEnabled"] = s.issuesEnabled
         }
+        let counts = try await store.deliveryCounts(projectID: project.id)
+        values["deliveries"] = ["succeeded": counts["succeeded"] ?? 0, "waiting": (counts["pending"] ?? 0) + (counts["running"] ?? 0),
+                                "failed": (counts["failed"] ?? 0) + (counts["dead"] ?? 0), "skipped": counts["skipped"] ?? 0]
+        values["hasFailures"] = ((counts["failed"] ?? 0) + (counts["dead"] ?? 0)) > 0
+        var detected = VulnerabilityFilter()
+        detected.states = ["detected"]
+        values["openVulnerabilities"] = try await store.vulnerabilities(projectID: project.id, filter: detected, limit: 1, offset: 0).total
         values["canManage"] = try await access.allows(identity, .maintainer, project: project)
-        return render("project", values, context, breadcrumbs: [("Projects", "/")])
+        return render("project", values, context, breadcrumbs: [("Projects and groups", "/")])
     }
 
     func projectValues(_ p: Project) -> [String: Any] {

@@ -102,6 +102,8 @@ public protocol PipelineStore: Sendable {
     func delivery(id: Int64) async throws -> Delivery?
     /// Requeues a failed or dead delivery; nil if there is none in such a state.
     func retryDelivery(id: Int64, now: Millis) async throws -> Delivery?
+    /// How many deliveries of a project are in each status.
+    func deliveryCounts(projectID: Int64) async throws -> [String: Int]
     /// Deliveries not yet finished, and events not yet planned.
     func queueDepth() async throws -> (deliveries: Int, events: Int)
 }

@@ -222,6 +222,17 @@ extension SQLiteStore {
         }
     }
 
+    public func deliveryCounts(projectID: Int64) async throws -> [String: Int] {
+        try await pool.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM deliveries WHERE project_id = ? GROUP BY status",
+                                        arguments: [projectID]) {
+                counts[row["status"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
     public func queueDepth() async throws -> (deliveries: Int, events: Int) {
         try await pool.read { db in
             let d = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'running')") ?? 0

@@ -158,6 +158,9 @@ def test_settings_form_follows_the_seed_steps(server, emulator, page):
     # The seed's last step: the project shows a Jira link that opens the Jira project.
     page.goto(server.url + "/projects/42")
     assert page.get_attribute(".jira-link", "href") == f"{emulator.url}/browse/PROJ"
+    summary = page.inner_text("#integration-summary")
+    assert "active" in summary and "Jira Server / Data Center" in summary and "move to Done" in summary and "PROJ" in summary
+    assert "0 failed" in page.inner_text("#activity")
     shot(page, "project")
 
 
