@@ -30,7 +30,7 @@ public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configurat
     let access = AccessPolicy(store: store)
     let secretCache = SecretCache()
     let service = IntegrationService(store: store, jira: jira,
-                                     validator: SettingsValidator(allowLocalRequests: configuration.allowLocalRequests), access: access)
+                                     validator: SettingsValidator(allowLocalRequests: configuration.allowLocalRequests))
     ProjectsController(store: store, access: access, secretCache: secretCache).addRoutes(to: api)
     TokensController(store: store, access: access).addRoutes(to: api)
     IntegrationController(store: store, access: access, service: service).addRoutes(to: api)

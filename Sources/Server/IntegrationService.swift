@@ -9,7 +9,6 @@ struct IntegrationService: Sendable {
     let store: any BridgeStore
     let jira: JiraHTTPClient
     let validator: SettingsValidator
-    let access: AccessPolicy
 
     /// `PUT .../integrations/jira`: applies the parameters, validates, detects the deployment, saves.
     func update(at level: IntegrationLevel, parameters: [String: ParameterValue], logger: Logger) async throws -> IntegrationRecord {
