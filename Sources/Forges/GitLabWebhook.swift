@@ -108,8 +108,7 @@ public enum GitLabWebhook {
     static func int64(_ value: Any?, _ name: String, fallback: Any?) throws(WebhookPayloadError) -> Int64 {
         for candidate in [value, fallback] {
             if let n = candidate as? NSNumber, String(cString: n.objCType) != "c" {
-                let d = n.doubleValue
-                if d == d.rounded(), d > 0, d < 9e15 { return Int64(d) }
+                if let i = n.doubleValue.exactInteger, i > 0 { return i }
             }
         }
         throw WebhookPayloadError("\(name) is missing or not a positive integer")

@@ -23,7 +23,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .null: try c.encodeNil()
         case .bool(let b): try c.encode(b)
         case .number(let n):
-            if n == n.rounded(), abs(n) < 9e15 { try c.encode(Int64(n)) } else { try c.encode(n) }
+            if let i = n.exactInteger { try c.encode(i) } else { try c.encode(n) }
         case .string(let s): try c.encode(s)
         case .array(let a): try c.encode(a)
         case .object(let o): try c.encode(o)
@@ -46,8 +46,27 @@ public enum JSONValue: Sendable, Equatable, Codable {
     public var idString: String? {
         switch self {
         case .string(let s): return s
-        case .number(let n): return String(Int64(n))
+        case .number(let n): return n.exactInteger.map { String($0) }
         default: return nil
         }
     }
+
+    /// A number that is a whole integer JSON can carry exactly (|n| <= 2^53), else nil: `1e300`, `1.5`,
+    /// `NaN` and strings are nil, never a trap.
+    public var integer: Int64? { number?.exactInteger }
+}
+
+extension Double {
+    /// The largest integer a double holds exactly; beyond it JSON integers lose digits.
+    public static let maxExactInteger: Double = 9_007_199_254_740_992
+
+    /// `self` as an `Int64` when it is finite, whole and within ±2^53; nil otherwise. The one checked
+    /// conversion for numbers from outside: `Int64(self)` traps on 1e300 or NaN.
+    public var exactInteger: Int64? {
+        guard isFinite, self == rounded(.towardZero), Swift.abs(self) <= Self.maxExactInteger else { return nil }
+        return Int64(self)
+    }
+
+    /// The integer this number spells, or its shortest decimal text when it is not one.
+    public var parameterText: String { exactInteger.map { String($0) } ?? "\(self)" }
 }

@@ -7,15 +7,24 @@ public struct RetryPolicy: Sendable, Equatable {
     /// After this long since the delivery was created, a transient failure makes it dead.
     public var maxAgeSeconds: Double
 
-    public init(baseDelaySeconds: Double = 2, maxDelaySeconds: Double = 3600, maxAgeSeconds: Double = 24 * 3600) {
+    /// After a write whose outcome is unknown (it timed out or lost its connection after sending), the
+    /// re-check waits at least this long, so a write Jira finishes late is seen instead of repeated. Four
+    /// times the 30 s request deadline.
+    public var uncertainWriteDelaySeconds: Double
+
+    public init(baseDelaySeconds: Double = 2, maxDelaySeconds: Double = 3600, maxAgeSeconds: Double = 24 * 3600,
+                uncertainWriteDelaySeconds: Double = 120) {
         self.baseDelaySeconds = baseDelaySeconds
         self.maxDelaySeconds = maxDelaySeconds
         self.maxAgeSeconds = maxAgeSeconds
+        self.uncertainWriteDelaySeconds = uncertainWriteDelaySeconds
     }
 
     /// How a failure looks to the policy.
     public enum Failure: Sendable, Equatable {
         case transient(retryAfterSeconds: Int?)
+        /// A write that may have happened: retried (after a fresh read) no sooner than `uncertainWriteDelaySeconds`.
+        case uncertainWrite
         case permanent
     }
 
@@ -29,12 +38,18 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// `attempts` counts the attempt that just failed; `random` is uniform in [0, 1).
     public func decide(_ failure: Failure, attempts: Int, ageSeconds: Double, random: Double) -> Decision {
-        guard case .transient(let retryAfter) = failure else { return .fail }
+        let retryAfter: Int?
+        switch failure {
+        case .permanent: return .fail
+        case .transient(let seconds): retryAfter = seconds
+        case .uncertainWrite: retryAfter = nil
+        }
         let exponent = Double(min(max(attempts - 1, 0), 40))
         let ceiling = min(maxDelaySeconds, baseDelaySeconds * pow2(exponent))
         // "Equal jitter": half fixed, half random, so delays still grow but spread out.
         var delay = ceiling / 2 + ceiling / 2 * random
         if let retryAfter { delay = max(delay, Double(retryAfter)) }
+        if failure == .uncertainWrite { delay = max(delay, uncertainWriteDelaySeconds) }
         if ageSeconds + delay > maxAgeSeconds { return .dead }
         return .retry(afterSeconds: delay)
     }

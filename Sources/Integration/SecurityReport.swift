@@ -112,7 +112,7 @@ public enum SecurityReport {
             }
             var identifiers: [Identifier] = []
             for (k, raw) in rawIDs.enumerated() {
-                guard let type = raw["type"]?.string, let value = raw["value"]?.string ?? raw["value"]?.number.map({ String(Int($0)) }) else {
+                guard let type = raw["type"]?.string, let value = raw["value"]?.string ?? raw["value"]?.integer.map({ String($0) }) else {
                     throw Invalid(field: "\(at).identifiers[\(k)]", problem: "needs a string \"type\" and \"value\"")
                 }
                 identifiers.append(Identifier(type: type, name: raw["name"]?.string ?? value, value: value, url: raw["url"]?.string))
@@ -122,8 +122,8 @@ public enum SecurityReport {
             }
             var location = Location()
             location.file = loc["file"]?.string
-            location.startLine = loc["start_line"]?.number.map { Int($0) }
-            location.endLine = loc["end_line"]?.number.map { Int($0) }
+            location.startLine = try lineNumber(loc["start_line"], field: "\(at).location.start_line")
+            location.endLine = try lineNumber(loc["end_line"], field: "\(at).location.end_line")
             location.className = loc["class"]?.string
             location.method = loc["method"]?.string
             location.packageName = loc["dependency"]?["package"]?["name"]?.string
@@ -144,7 +144,7 @@ public enum SecurityReport {
             if let ev = v["evidence"]?.object {
                 evidence = Evidence(method: ev["request"]?["method"]?.string, url: ev["request"]?["url"]?.string,
                                     requestHeaders: headers(ev["request"]?["headers"]),
-                                    responseStatus: ev["response"]?["status_code"]?.number.map { String(Int($0)) } ?? ev["response"]?["status_code"]?.string,
+                                    responseStatus: ev["response"]?["status_code"]?.integer.map { String($0) } ?? ev["response"]?["status_code"]?.string,
                                     responseHeaders: headers(ev["response"]?["headers"]))
             }
             let locationKey = locationFingerprint(type: type, location)
@@ -209,7 +209,7 @@ public enum SecurityReport {
                 }
                 var ruleID = res["ruleId"]?.string
                 var rule: JSONValue? = ruleID.flatMap { rules[$0] }
-                if rule == nil, let index = res["ruleIndex"]?.number ?? res["rule"]?["index"]?.number, Int(index) >= 0, Int(index) < ruleList.count {
+                if rule == nil, let index = (res["ruleIndex"] ?? res["rule"]?["index"])?.integer, index >= 0, index < ruleList.count {
                     rule = ruleList[Int(index)]
                     ruleID = ruleID ?? rule?["id"]?.string
                 }
@@ -219,8 +219,8 @@ public enum SecurityReport {
                 let firstLocation = res["locations"]?.array?.first
                 if let physical = firstLocation?["physicalLocation"] {
                     location.file = physical["artifactLocation"]?["uri"]?.string
-                    location.startLine = physical["region"]?["startLine"]?.number.map { Int($0) }
-                    location.endLine = physical["region"]?["endLine"]?.number.map { Int($0) }
+                    location.startLine = try lineNumber(physical["region"]?["startLine"], field: "\(at).locations[0].physicalLocation.region.startLine")
+                    location.endLine = try lineNumber(physical["region"]?["endLine"], field: "\(at).locations[0].physicalLocation.region.endLine")
                 }
                 let title = nonEmpty(rule?["shortDescription"]?["text"]?.string) ?? nonEmpty(rule?["name"]?.string)
                     ?? String(message.split(separator: "\n").first ?? Substring(rid))
@@ -272,6 +272,13 @@ public enum SecurityReport {
         case "none": return "info"
         default: return "unknown"
         }
+    }
+
+    /// A line number: absent stays nil; anything but a whole number from 0 to 2^31 is refused by name.
+    static func lineNumber(_ value: JSONValue?, field: String) throws(Invalid) -> Int? {
+        guard let value, !value.isNull else { return nil }
+        guard let n = value.integer, n >= 0, n <= Int64(Int32.max) else { throw Invalid(field: field, problem: "must be a whole number from 0 to 2147483647") }
+        return Int(n)
     }
 
     /// The number in a tag such as `external/cwe/cwe-079` or `CWE-79`.

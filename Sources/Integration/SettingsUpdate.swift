@@ -159,7 +159,7 @@ public enum ParameterValue: Sendable, Equatable {
     var stringValue: String? {
         switch self {
         case .string(let s): return s
-        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        case .number(let n): return n.parameterText
         case .bool(let b): return String(b)
         case .null: return ""
         default: return nil
@@ -168,7 +168,7 @@ public enum ParameterValue: Sendable, Equatable {
 
     var intValue: Int? {
         switch self {
-        case .number(let n): return n == n.rounded() && abs(n) < 1e9 ? Int(n) : nil
+        case .number(let n): return n.exactInteger.flatMap { Int(exactly: $0) }
         case .string(let s): return Int(s.trimmingWhitespace())
         default: return nil
         }

@@ -14,6 +14,8 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         case blocked
         case tls
         case invalidResponse
+        /// Jira's answer is larger than the client reads: permanent, since asking again gets the same.
+        case responseTooLarge
     }
 
     public let kind: Kind
@@ -24,11 +26,29 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Seconds from a 429's `Retry-After`, if present.
     public let retryAfterSeconds: Int?
 
-    public init(kind: Kind, detail: String, jiraMessages: [String] = [], retryAfterSeconds: Int? = nil) {
+    /// Whether the request may have reached Jira before it failed (false for refused connections,
+    /// connect timeouts, DNS and TLS failures and refusals by the outbound guard).
+    public let mayHaveReachedJira: Bool
+    /// A write that may have been carried out although no answer came (a timeout or a lost connection
+    /// after sending): it must be checked against Jira again before it is repeated.
+    public private(set) var outcomeUnknown: Bool = false
+
+    public init(kind: Kind, detail: String, jiraMessages: [String] = [], retryAfterSeconds: Int? = nil, reachedJira: Bool? = nil) {
         self.kind = kind
         self.detail = detail
         self.jiraMessages = jiraMessages
         self.retryAfterSeconds = retryAfterSeconds
+        switch kind {
+        case .blocked, .invalidURL, .unresolvable, .tls: self.mayHaveReachedJira = reachedJira ?? false
+        default: self.mayHaveReachedJira = reachedJira ?? true
+        }
+    }
+
+    /// The same failure, marked as a write whose outcome is unknown.
+    public func withOutcomeUnknown() -> JiraError {
+        var copy = self
+        copy.outcomeUnknown = true
+        return copy
     }
 
     public var status: Int? { if case .http(let s) = kind { return s }; return nil }
@@ -50,7 +70,7 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         case .http(403): return "The credentials for accessing Jira are not allowed to access the data. Check your Jira integration credentials and try again."
         case .http(400) where !jiraMessages.isEmpty:
             return "An error occurred while requesting data from Jira: \(JiraError.sentence(jiraMessages.map(JiraError.sanitize))) Check your Jira integration configuration and try again."
-        case .http, .invalidResponse:
+        case .http, .invalidResponse, .responseTooLarge:
             return "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."
         }
     }
@@ -60,7 +80,7 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         switch kind {
         case .connectionFailed, .timeout, .unresolvable: return true
         case .http(let s): return s == 429 || s >= 500
-        case .tls, .invalidURL, .blocked, .invalidResponse: return false
+        case .tls, .invalidURL, .blocked, .invalidResponse, .responseTooLarge: return false
         }
     }
 

@@ -41,22 +41,30 @@ public final class JiraHTTPClient: Sendable {
 
     private let http: HTTPClient
     private let ownsHTTP: Bool
+    private let pinned: PinnedClients
     public let configuration: Configuration
 
     /// A client with its own connection pool; call `shutdown()` when done.
     public init(configuration: Configuration) {
+        let httpConfig = Self.httpConfiguration(configuration)
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
+        self.ownsHTTP = true
+        self.pinned = PinnedClients(base: httpConfig)
+        self.configuration = configuration
+    }
+
+    static func httpConfiguration(_ configuration: Configuration) -> HTTPClient.Configuration {
         var httpConfig = HTTPClient.Configuration()
         httpConfig.timeout = .init(connect: configuration.timeouts.connect, read: configuration.timeouts.read)
         httpConfig.redirectConfiguration = .disallow
         httpConfig.decompression = .enabled(limit: .ratio(50))
         // Fail fast on a refused or broken connection: retries belong to the job queue, with its own backoff.
         httpConfig.connectionPool.retryConnectionEstablishment = false
-        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
-        self.ownsHTTP = true
-        self.configuration = configuration
+        return httpConfig
     }
 
     public func shutdown() async throws {
+        await pinned.shutdown()
         if ownsHTTP { try await http.shutdown() }
     }
 
@@ -91,7 +99,7 @@ public final class JiraHTTPClient: Sendable {
                                       query: [("startAt", String(startAt)), ("maxResults", "100")], logger: logger)
             let page = (json["comments"]?.array ?? []).compactMap(JiraComment.init(json:))
             all += page
-            let total = Int(json["total"]?.number ?? 0)
+            let total = Self.count(json["total"])
             startAt += page.count
             if page.isEmpty || startAt >= total { return all }
         }
@@ -177,7 +185,7 @@ public final class JiraHTTPClient: Sendable {
             ("jql", jql), ("maxResults", String(maxResults)), ("startAt", String(startAt)), ("fields", fields.joined(separator: ",")),
         ], logger: logger)
         let issues = json["issues"]?.array ?? []
-        let total = Int(json["total"]?.number ?? 0)
+        let total = Self.count(json["total"])
         return SearchPage(issues: issues, total: total, isLast: total <= startAt + issues.count, nextPageToken: nil)
     }
 
@@ -195,7 +203,7 @@ public final class JiraHTTPClient: Sendable {
     // MARK: Transport
 
     private func send(_ c: JiraConnection, _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil, logger: Logger) async throws(JiraError) -> JSONValue {
-        try await configuration.outboundGuard.check(host: c.base.host)
+        let address = try await configuration.outboundGuard.check(host: c.base.host)
         var url = c.base.endpoint(path)
         if !query.isEmpty {
             url += "?" + query.map { "\(Self.queryEscape($0.0))=\(Self.queryEscape($0.1))" }.joined(separator: "&")
@@ -226,11 +234,21 @@ public final class JiraHTTPClient: Sendable {
         log[metadataKey: "method"] = "\(method.rawValue)"
         let response: HTTPClientResponse
         let bytes: ByteBuffer
+        // The client that connects to the address the guard checked, not to a second resolution.
+        let client = address.map { pinned.client(host: c.base.host, address: $0) } ?? http
+        let limit = configuration.maxResponseBytes
         do {
-            response = try await http.execute(request, timeout: configuration.timeouts.total, logger: logger)
-            bytes = try await response.body.collect(upTo: configuration.maxResponseBytes)
+            (response, bytes) = try await Self.withDeadline(configuration.timeouts.total) { [request] in
+                let response = try await client.execute(request, timeout: self.configuration.timeouts.total, logger: logger)
+                do {
+                    return (response, try await response.body.collect(upTo: limit))
+                } catch is NIOTooManyBytesError {
+                    throw JiraError(kind: .responseTooLarge, detail: "Jira's answer is larger than \(limit >> 20) MB, the most jira-bridge reads")
+                }
+            }
         } catch {
-            let mapped = Self.classify(error)
+            var mapped = Self.classify(error)
+            if method != .GET, mapped.mayHaveReachedJira { mapped = mapped.withOutcomeUnknown() }
             log.warning("Jira request failed", metadata: ["error": "\(mapped.description)"])
             configuration.onRequest?(c.site, "error", Self.nanoseconds(ContinuousClock.now - started))
             throw mapped
@@ -244,14 +262,37 @@ public final class JiraHTTPClient: Sendable {
             let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             let reason = response.status.reasonPhrase.isEmpty
                 ? HTTPResponseStatus(statusCode: Int(response.status.code)).reasonPhrase : response.status.reasonPhrase
-            throw JiraError(kind: .http(status: Int(response.status.code)), detail: reason,
-                            jiraMessages: messages, retryAfterSeconds: retryAfter)
+            let failure = JiraError(kind: .http(status: Int(response.status.code)), detail: reason,
+                                    jiraMessages: messages, retryAfterSeconds: retryAfter)
+            // A gateway's 502 or 504 says nothing of whether Jira behind it carried out the write.
+            throw method != .GET && [502, 504].contains(Int(response.status.code)) ? failure.withOutcomeUnknown() : failure
         }
         if data.isEmpty { return .null }
         do {
             return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
             throw JiraError(kind: .invalidResponse, detail: "Jira answered \(response.status.code) with a body that is not JSON")
+        }
+    }
+
+    /// A count from Jira's JSON: a whole number clamped to 0...Int32.max; anything else is 0.
+    static func count(_ value: JSONValue?) -> Int {
+        guard let n = value?.integer else { return 0 }
+        return Int(min(max(n, 0), Int64(Int32.max)))
+    }
+
+    /// Runs `work` with one deadline for all of it (connect, headers and the whole body): a Jira that
+    /// sends one byte a second cannot hold a request past `total`.
+    static func withDeadline<T: Sendable>(_ total: TimeAmount, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await work() }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(max(total.nanoseconds, 0)))
+                throw JiraError(kind: .timeout, detail: "Net::ReadTimeout: Jira did not finish answering within \(total.nanoseconds / 1_000_000_000) s")
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw CancellationError() }
+            return first
         }
     }
 
@@ -282,27 +323,57 @@ public final class JiraHTTPClient: Sendable {
         let text = String(describing: error)
         let typeName = String(reflecting: type(of: error))
         if let e = error as? HTTPClientError {
-            if [HTTPClientError.connectTimeout, .readTimeout, .deadlineExceeded, .writeTimeout].contains(e) {
-                return JiraError(kind: .timeout, detail: "Net::ReadTimeout: \(text)")
+            if e == .connectTimeout {
+                return JiraError(kind: .timeout, detail: "Net::OpenTimeout: the connection to Jira was not established in time", reachedJira: false)
+            }
+            if [HTTPClientError.readTimeout, .deadlineExceeded, .writeTimeout].contains(e) {
+                return JiraError(kind: .timeout, detail: "Net::ReadTimeout: Jira did not answer in time")
             }
             if [HTTPClientError.invalidURL, .emptyHost].contains(e) {
-                return JiraError(kind: .invalidURL, detail: text)
+                return JiraError(kind: .invalidURL, detail: text, reachedJira: false)
             }
-            if e == .bodyLengthMismatch || text.contains("tooManyBytes") {
-                return JiraError(kind: .invalidResponse, detail: text)
+            if e == .bodyLengthMismatch {
+                return JiraError(kind: .invalidResponse, detail: "Jira's answer ended before its announced length")
             }
         }
         if typeName.contains("SSL") || typeName.contains("TLS") || text.contains("SSL") || text.contains("handshake") {
-            return JiraError(kind: .tls, detail: text)
+            return JiraError(kind: .tls, detail: tlsSummary(text), reachedJira: false)
         }
         if text.contains("dnsAError") || text.contains("dnsAAAAError") || text.contains("getaddrinfo")
             || text.contains("Name or service not known") || text.contains("nodename nor servname") {
-            return JiraError(kind: .unresolvable, detail: text)
+            return JiraError(kind: .unresolvable, detail: withoutPaths(text), reachedJira: false)
+        }
+        if text.contains("connectionRefused") || text.contains("Connection refused") || text.contains("connectTimeout") {
+            return JiraError(kind: .connectionFailed, detail: "Failed to open TCP connection: connection refused", reachedJira: false)
         }
         if text.lowercased().contains("timeout") || text.lowercased().contains("timed out") {
-            return JiraError(kind: .timeout, detail: text)
+            return JiraError(kind: .timeout, detail: withoutPaths(text))
         }
-        return JiraError(kind: .connectionFailed, detail: text)
+        return JiraError(kind: .connectionFailed, detail: withoutPaths(text))
+    }
+
+    /// What a TLS failure was, in the words OpenSSL users know, without the library's source paths.
+    static func tlsSummary(_ text: String) -> String {
+        let lower = text.lowercased()
+        if lower.contains("certificate_verify_failed") || lower.contains("certificate verify failed") || lower.contains("unable to get local issuer") {
+            return "SSL_connect returned=1 errno=0 state=error: certificate verify failed"
+        }
+        if lower.contains("wrong_version_number") || lower.contains("wrong version number") {
+            return "SSL_connect returned=1 errno=0 state=error: wrong version number"
+        }
+        if lower.contains("hostname") || lower.contains("name mismatch") {
+            return "SSL_connect returned=1 errno=0 state=error: the certificate does not match the host name"
+        }
+        return "SSL_connect returned=1 errno=0 state=error: " + withoutPaths(text)
+    }
+
+    /// `text` without file system paths (dependencies put their build paths into error descriptions).
+    static func withoutPaths(_ text: String) -> String {
+        let words = text.split(separator: " ", omittingEmptySubsequences: false).map { word -> Substring in
+            word.contains("/") && (word.contains(".c") || word.contains(".swift") || word.hasPrefix("/") || word.hasPrefix("(/")) ? "[path]" : word
+        }
+        let joined = words.joined(separator: " ")
+        return joined.count > 500 ? String(joined.prefix(500)) + "…" : joined
     }
 
     /// Escapes one path segment (an issue key, a link id) so it cannot change the path.

@@ -65,7 +65,9 @@ public struct JiraIssue: Sendable, Equatable {
     /// Whether the embedded comments are all of them (Jira caps how many it embeds).
     public var hasAllComments: Bool {
         guard let total = fields?["comment"]?["total"]?.number else { return true }
-        return Int(total) <= comments.count
+        // A total that is not a sane count is not trusted: read the comments page by page.
+        guard total.isFinite else { return false }
+        return total <= Double(comments.count)
     }
 }
 

@@ -8,20 +8,20 @@ import Integration
 /// Turns a host name into the addresses it resolves to. A seam so tests can make a public-looking
 /// name resolve to a private address.
 public protocol HostResolver: Sendable {
-    func resolve(host: String) async throws -> [AddressClass]
+    func resolve(host: String) async throws -> [IPAddress]
 }
 
 /// Resolution through the system's `getaddrinfo`, off the cooperative pool.
 public struct SystemHostResolver: HostResolver {
     public init() {}
 
-    public func resolve(host: String) async throws -> [AddressClass] {
+    public func resolve(host: String) async throws -> [IPAddress] {
         try await Task.detached { try SystemHostResolver.lookup(host) }.value
     }
 
     struct LookupFailed: Error { let message: String }
 
-    static func lookup(_ host: String) throws -> [AddressClass] {
+    static func lookup(_ host: String) throws -> [IPAddress] {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)
@@ -35,7 +35,7 @@ public struct SystemHostResolver: HostResolver {
             throw LookupFailed(message: String(cString: gai_strerror(rc)))
         }
         defer { freeaddrinfo(first) }
-        var classes: [AddressClass] = []
+        var addresses: [IPAddress] = []
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let info = cursor {
             if let addr = info.pointee.ai_addr {
@@ -43,23 +43,24 @@ public struct SystemHostResolver: HostResolver {
                     addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
                         let raw = sin.pointee.sin_addr.s_addr  // network byte order
                         let b = withUnsafeBytes(of: raw) { Array($0) }
-                        classes.append(AddressPolicy.classify(v4: b))
+                        if let a = IPAddress(bytes: b) { addresses.append(a) }
                     }
                 } else if info.pointee.ai_family == AF_INET6 {
                     addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
                         let b = withUnsafeBytes(of: sin6.pointee.sin6_addr) { Array($0) }
-                        classes.append(AddressPolicy.classify(v6: b))
+                        if let a = IPAddress(bytes: b) { addresses.append(a) }
                     }
                 }
             }
             cursor = info.pointee.ai_next
         }
-        return classes
+        return addresses
     }
 }
 
-/// Refuses Jira URLs on loopback, private, link-local and unspecified addresses, after resolution,
-/// unless local requests are allowed.
+/// Refuses Jira URLs on loopback, private, link-local, unspecified and special-purpose addresses, after
+/// resolution, unless local requests are allowed. The address it checked is the one to connect to, so a
+/// name that resolves differently a moment later (DNS rebinding) cannot slip past it.
 public struct OutboundGuard: Sendable {
     public var allowLocalRequests: Bool
     public var resolver: any HostResolver
@@ -69,22 +70,28 @@ public struct OutboundGuard: Sendable {
         self.resolver = resolver
     }
 
-    /// Throws `.blocked` when `host` is, or resolves to, a refused address; `.unresolvable` when it does
-    /// not resolve at all.
-    public func check(host: String) async throws(JiraError) {
-        if allowLocalRequests { return }
-        let classes: [AddressClass]
+    /// The address to connect to for `host`: nil when local requests are allowed (the HTTP client
+    /// resolves as usual) or the host is an IP literal already. Throws `.blocked` when `host` is, or
+    /// resolves to, any refused address; `.unresolvable` when it does not resolve at all.
+    public func check(host: String) async throws(JiraError) -> IPAddress? {
+        if allowLocalRequests { return nil }
         if let literal = AddressPolicy.classifyLiteral(host) {
-            classes = [literal]
-        } else {
-            do {
-                classes = try await resolver.resolve(host: host)
-            } catch {
-                throw JiraError(kind: .unresolvable, detail: "Failed to open TCP connection to \(host) (getaddrinfo: \(error))")
-            }
+            if let why = literal.refusal { throw JiraError(kind: .blocked, detail: "URL is blocked: \(why)") }
+            return nil
         }
-        if let refused = classes.first(where: { $0 != .publicAddress }), let why = refused.refusal {
-            throw JiraError(kind: .blocked, detail: "URL is blocked: \(why)")
+        let addresses: [IPAddress]
+        do {
+            addresses = try await resolver.resolve(host: host)
+        } catch {
+            throw JiraError(kind: .unresolvable, detail: "Failed to open TCP connection to \(host) (getaddrinfo: \(error))")
         }
+        guard let first = addresses.first else {
+            throw JiraError(kind: .unresolvable, detail: "Failed to open TCP connection to \(host) (getaddrinfo: no address)")
+        }
+        // Every answer must be allowed: a resolver could hand the HTTP client any of them.
+        if let refused = addresses.lazy.compactMap({ $0.addressClass.refusal }).first {
+            throw JiraError(kind: .blocked, detail: "URL is blocked: \(refused)")
+        }
+        return first
     }
 }

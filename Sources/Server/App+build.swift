@@ -9,16 +9,26 @@ import Store
 /// Builds the router with every route of the API.
 public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration,
                         metrics: BridgeMetrics = BridgeMetrics()) -> Router<BridgeRequestContext> {
+    buildRouter(store: store, jira: jira, configuration: configuration, metrics: metrics, health: WorkerHealth(metrics: metrics))
+}
+
+func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration,
+                 metrics: BridgeMetrics, health: WorkerHealth) -> Router<BridgeRequestContext> {
     let router = Router(context: BridgeRequestContext.self)
     router.add(middleware: RequestLogger())
     router.get("/-/health") { _, _ in try JSONBody.response(.object(["status": .string("ok")])) }
-    router.get("/-/readiness") { _, _ in
+    router.get("/-/readiness") { _, context in
+        // Ready means the database takes a write now and the background loops are not failing.
         do {
             try await store.ping()
-            return try JSONBody.response(.object(["status": .string("ok")]))
         } catch {
-            return try JSONBody.response(.object(["status": .string("failed"), "message": .string("the database does not answer")]), status: .serviceUnavailable)
+            context.logger.warning("readiness: the database cannot be written", metadata: ["error": "\(error)"])
+            return try JSONBody.response(.object(["status": .string("failed"), "message": .string("the database cannot be written")]), status: .serviceUnavailable)
         }
+        if let problem = health.problem(heartbeatInterval: configuration.pipeline.heartbeatInterval) {
+            return try JSONBody.response(.object(["status": .string("failed"), "message": .string(problem)]), status: .serviceUnavailable)
+        }
+        return try JSONBody.response(.object(["status": .string("ok")]))
     }
     router.get("/metrics") { _, _ in
         if let depth = try? await store.queueDepth() { metrics.queueDepth(deliveries: depth.deliveries, events: depth.events) }
@@ -43,7 +53,8 @@ public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configurat
         let web = router.group("")
         web.add(middleware: WebSessionMiddleware(store: store))
         WebController(store: store, access: access, service: service, issues: jiraIssues, vulnerabilities: vulnerabilities, pages: try WebPages(),
-                      adminToken: configuration.adminToken, secureCookies: configuration.publicURL.lowercased().hasPrefix("https://"))
+                      adminToken: configuration.adminToken, secureCookies: configuration.publicURL.lowercased().hasPrefix("https://"),
+                      trustedProxies: configuration.trustedProxies)
             .addRoutes(to: web)
     } catch {
         // The pages are optional: without their resources the API still serves.
@@ -59,16 +70,19 @@ public func buildApplication(
     store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration, logger: Logger, metrics: BridgeMetrics = BridgeMetrics(),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = buildRouter(store: store, jira: jira, configuration: configuration, metrics: metrics)
+    let health = WorkerHealth(metrics: metrics)
+    let router = buildRouter(store: store, jira: jira, configuration: configuration, metrics: metrics, health: health)
     let pipeline = configuration.pipeline
     let runner = DeliveryRunner(store: store, jira: jira, policy: pipeline.retryPolicy, metrics: metrics)
-    let owner = "worker-\(UUID().uuidString.prefix(8))"
+    // One worker identity per process: host, process id and a random part (a restarted process is new).
+    let owner = "\(ProcessInfo.processInfo.hostName.prefix(64)):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "jira-bridge"),
         services: [
-            EventPlanningService(store: store, configuration: pipeline, logger: logger),
-            DeliveryService(store: store, runner: runner, configuration: pipeline, owner: owner, logger: logger),
+            QueueHeartbeatService(store: store, configuration: pipeline, owner: owner, health: health, metrics: metrics, logger: logger),
+            EventPlanningService(store: store, configuration: pipeline, health: health, logger: logger),
+            DeliveryService(store: store, runner: runner, configuration: pipeline, owner: owner, health: health, logger: logger),
         ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)

@@ -33,6 +33,16 @@ public struct BridgeMetrics: Sendable {
             .recordNanoseconds(nanoseconds)
     }
 
+    /// A failure of a background loop (`planner`, `deliveries`, `heartbeat`).
+    func workerFailure(loop: String) {
+        Counter(label: "jira_bridge_worker_failures_total", dimensions: [("loop", loop)], factory: factory).increment()
+    }
+
+    /// Deliveries released from a lease whose holder stopped (a crashed or killed process).
+    func leasesReleased(_ n: Int) {
+        Counter(label: "jira_bridge_leases_released_total", factory: factory).increment(by: n)
+    }
+
     func queueDepth(deliveries: Int, events: Int) {
         Gauge(label: "jira_bridge_queue_depth", dimensions: [("queue", "deliveries")], factory: factory).record(deliveries)
         Gauge(label: "jira_bridge_queue_depth", dimensions: [("queue", "events")], factory: factory).record(events)

@@ -2,6 +2,10 @@ import Hummingbird
 import NIOCore
 import Logging
 import Store
+import Integration
+import HTTPTypes
+
+let forwardedForHeader = HTTPField.Name("X-Forwarded-For")!
 
 /// Who is calling: the instance admin (from configuration) or a stored API token.
 public struct Identity: Sendable, Equatable {
@@ -28,8 +32,25 @@ public struct BridgeRequestContext: RequestContext {
         self.channel = source.channel
     }
 
-    /// The client's IP address.
-    var clientAddress: String { channel?.remoteAddress?.ipAddress ?? "unknown" }
+    /// The client's IP address: the peer's, or, when the peer is a trusted proxy, the nearest address in
+    /// `X-Forwarded-For` that is not itself a trusted proxy (read from the right, since a client can put
+    /// anything at the left of the header).
+    func clientAddress(_ request: Request, trusting proxies: [IPNetwork]) -> String {
+        let peer = channel?.remoteAddress?.ipAddress ?? "unknown"
+        func trusted(_ text: String) -> Bool {
+            guard let address = IPAddress(literal: text) else { return false }
+            return proxies.contains { $0.contains(address) }
+        }
+        guard !proxies.isEmpty, trusted(peer) else { return peer }
+        var hops: [String] = []
+        for header in request.headers[values: forwardedForHeader] {
+            hops += header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        for hop in hops.reversed().prefix(32) {
+            if !trusted(hop) { return IPAddress(literal: hop)?.description ?? hop }
+        }
+        return hops.first ?? peer
+    }
 
     /// API bodies are small; security reports (a later feature) raise their own limit.
     public var maxUploadSize: Int { 1 << 20 }

@@ -13,10 +13,9 @@ struct DeliveriesController: Sendable {
         router.get("/api/v4/projects/:id/integrations/jira/deliveries") { request, context in
             let project = try await lookup.project(context)
             try await access.require(context, .reporter, project: project)
-            let page = max(1, Int(request.uri.queryParameters.get("page") ?? "1") ?? 1)
-            let perPage = min(100, max(1, Int(request.uri.queryParameters.get("per_page") ?? "20") ?? 20))
-            let (items, total) = try await store.deliveries(projectID: project.id, limit: perPage, offset: (page - 1) * perPage)
-            return try JSONBody.response(.array(items.map(Self.render)), headers: Pagination.headers(page: page, perPage: perPage, total: total))
+            let page = try QueryForm(request).pageRequest()
+            let (items, total) = try await store.deliveries(projectID: project.id, limit: page.perPage, offset: page.offset)
+            return try JSONBody.response(.array(items.map(Self.render)), headers: Pagination.headers(page, total: total))
         }
         router.post("/api/v4/projects/:id/integrations/jira/deliveries/:delivery_id/retry") { _, context in
             let project = try await lookup.project(context)

@@ -44,7 +44,8 @@ struct DeliveryRunner: Sendable {
             metrics.delivery(action: d.action.rawValue, outcome: Self.name(result.outcome))
             return result
         } catch {
-            let failure: RetryPolicy.Failure = error.isTransient ? .transient(retryAfterSeconds: error.retryAfterSeconds) : .permanent
+            let failure: RetryPolicy.Failure = error.outcomeUnknown ? .uncertainWrite
+                : error.isTransient ? .transient(retryAfterSeconds: error.retryAfterSeconds) : .permanent
             let age = Double(now() - d.createdAt) / 1000
             let text = error.description
             log.warning("Jira delivery failed", metadata: ["error": "\(text)", "attempt": "\(d.attempts)"])

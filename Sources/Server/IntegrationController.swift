@@ -69,16 +69,15 @@ struct IntegrationController: Sendable {
         if route != .project {
             router.get(RouterPath(path + "/overrides")) { request, context in
                 let level = try await resolve(route, context, role: .maintainer)
-                let page = max(1, Int(request.uri.queryParameters.get("page") ?? "1") ?? 1)
-                let perPage = min(100, max(1, Int(request.uri.queryParameters.get("per_page") ?? "20") ?? 20))
-                let (items, total) = try await store.overrides(of: level, limit: perPage, offset: (page - 1) * perPage)
+                let page = try QueryForm(request).pageRequest()
+                let (items, total) = try await store.overrides(of: level, limit: page.perPage, offset: page.offset)
                 var list: [JSONValue] = []
                 for item in items {
                     var group: Group? = nil
                     if let gid = item.project.groupID { group = try await store.group(id: gid) }
                     list.append(EntityJSON.project(item.project, group: group))
                 }
-                return try JSONBody.response(.array(list), headers: Pagination.headers(page: page, perPage: perPage, total: total))
+                return try JSONBody.response(.array(list), headers: Pagination.headers(page, total: total))
             }
         }
     }
@@ -117,14 +116,14 @@ enum IntegrationRoute: CaseIterable, Sendable {
 
 /// GitLab's offset pagination headers.
 enum Pagination {
-    static func headers(page: Int, perPage: Int, total: Int) -> HTTPFields {
+    static func headers(_ request: PageRequest, total: Int) -> HTTPFields {
         var headers = HTTPFields()
-        let pages = max(1, (total + perPage - 1) / perPage)
+        let page = request.page
         headers[HTTPField.Name("X-Total")!] = String(total)
-        headers[HTTPField.Name("X-Total-Pages")!] = String(pages)
+        headers[HTTPField.Name("X-Total-Pages")!] = String(request.pageCount(total: total))
         headers[HTTPField.Name("X-Page")!] = String(page)
-        headers[HTTPField.Name("X-Per-Page")!] = String(perPage)
-        headers[HTTPField.Name("X-Next-Page")!] = page < pages ? String(page + 1) : ""
+        headers[HTTPField.Name("X-Per-Page")!] = String(request.perPage)
+        headers[HTTPField.Name("X-Next-Page")!] = request.hasNext(total: total) ? String(page + 1) : ""
         headers[HTTPField.Name("X-Prev-Page")!] = page > 1 ? String(page - 1) : ""
         return headers
     }

@@ -46,13 +46,10 @@ struct JiraIssuesController: Sendable {
     /// The query parameters of the list, checked: bad numbers are a 400 naming the parameter.
     static func listRequest(_ q: QueryForm) throws -> JiraIssuesService.ListRequest {
         var r = JiraIssuesService.ListRequest()
-        func positive(_ name: String, max: Int) throws -> Int? {
-            guard let raw = q.get(name), !raw.isEmpty else { return nil }
-            guard let n = Int(raw), n >= 1 else { throw APIError.badParameter("\(name) is invalid") }
-            return min(n, max)
-        }
-        r.page = try positive("page", max: 100_000) ?? 1
-        r.perPage = try positive("per_page", max: 100) ?? 100
+        // Jira's own search refuses a startAt past its window; 100,000 pages of 100 is far beyond it.
+        let page = try q.pageRequest(defaultPerPage: 100)
+        r.page = min(page.page, 100_000)
+        r.perPage = page.perPage
         r.nextPageToken = q.get("next_page_token").flatMap { $0.isEmpty ? nil : $0 }
         func all(_ name: String) -> [String] { q.getAll(name) }
         var labels = all("labels[]")
@@ -66,7 +63,7 @@ struct JiraIssuesController: Sendable {
         r.query.sort = q.get("sort")
         r.query.issueIDs = all("issue_ids[]")
         for raw in all("vulnerability_ids[]") {
-            guard let id = Int(raw) else { throw APIError.badParameter("vulnerability_ids is invalid") }
+            guard let id = Int(raw.trimmingWhitespace()), id >= 0 else { throw APIError.badParameter("vulnerability_ids is invalid") }
             r.query.vulnerabilityIDs.append(id)
         }
         r.project = q.get("project")

@@ -4,27 +4,41 @@ import JiraClient
 import Logging
 import ServiceLifecycle
 import Store
+import Synchronization
 
 /// How the pipeline's workers behave.
 public struct PipelineConfiguration: Sendable {
     public var retryPolicy: RetryPolicy
-    /// Deliveries run at once by one process.
+    /// Deliveries run at once by one process. They wait on Jira, not on a core, so this can be well above
+    /// the per-site limit: a slow site holds only its own slots.
     public var concurrency: Int
     /// Deliveries running at once against one Jira site.
     public var perSiteLimit: Int
     /// How long an idle worker waits before looking for work again.
     public var pollInterval: Duration
+    /// A delivery's lease; renewed by every heartbeat while it runs.
     public var deliveryLeaseMillis: Int64
     public var eventLeaseMillis: Int64
+    /// How often a process records that it is alive and renews its leases.
+    public var heartbeatInterval: Duration
+    /// A process whose heartbeat is older than this is taken for dead, and its work is released.
+    public var staleWorkerMillis: Int64
+    /// Set when this process is the only one on the database (it holds the SQLite process lock): at start it
+    /// releases every lease a predecessor left behind, at once.
+    public var takeOverLeases: Bool
 
-    public init(retryPolicy: RetryPolicy = RetryPolicy(), concurrency: Int = 8, perSiteLimit: Int = 4,
-                pollInterval: Duration = .milliseconds(50), deliveryLeaseMillis: Int64 = 300_000, eventLeaseMillis: Int64 = 10_000) {
+    public init(retryPolicy: RetryPolicy = RetryPolicy(), concurrency: Int = 32, perSiteLimit: Int = 4,
+                pollInterval: Duration = .milliseconds(50), deliveryLeaseMillis: Int64 = 15_000, eventLeaseMillis: Int64 = 10_000,
+                heartbeatInterval: Duration = .seconds(2), staleWorkerMillis: Int64 = 6_000, takeOverLeases: Bool = false) {
         self.retryPolicy = retryPolicy
         self.concurrency = concurrency
         self.perSiteLimit = perSiteLimit
         self.pollInterval = pollInterval
         self.deliveryLeaseMillis = deliveryLeaseMillis
         self.eventLeaseMillis = eventLeaseMillis
+        self.heartbeatInterval = heartbeatInterval
+        self.staleWorkerMillis = staleWorkerMillis
+        self.takeOverLeases = takeOverLeases
     }
 }
 
@@ -35,16 +49,82 @@ func idle(_ interval: Duration) async {
     try? await Task.sleep(for: interval)
 }
 
+/// The state of the background loops, for readiness, logs and metrics. A failure is logged when a loop
+/// starts failing (and when the kind of error changes), not on every retry; recovery is logged once.
+final class WorkerHealth: Sendable {
+    enum Loop: String, Sendable, CaseIterable { case planner, deliveries, heartbeat }
+
+    private struct State {
+        var failures: [Loop: Int] = [:]
+        var lastKind: [Loop: String] = [:]
+        var lastHeartbeat: ContinuousClock.Instant? = nil
+    }
+    /// After this many failures in a row a loop counts as failing (readiness answers 503).
+    static let failingAfter = 3
+    private let state = Mutex(State())
+    let metrics: BridgeMetrics
+
+    init(metrics: BridgeMetrics) {
+        self.metrics = metrics
+    }
+
+    /// Records a failure; returns how long the loop should wait before trying again (backing off to 5 s).
+    func failed(_ loop: Loop, _ error: any Error, logger: Logger) -> Duration {
+        let kind = String(describing: type(of: error)) + ": " + String(String(describing: error).prefix(300))
+        let (count, changed) = state.withLock { s -> (Int, Bool) in
+            s.failures[loop, default: 0] += 1
+            let changed = s.lastKind[loop] != kind
+            s.lastKind[loop] = kind
+            return (s.failures[loop]!, changed)
+        }
+        metrics.workerFailure(loop: loop.rawValue)
+        if changed {
+            logger.error("background loop failing; it retries with backoff", metadata: ["loop": "\(loop.rawValue)", "error": "\(kind)", "failures": "\(count)"])
+        }
+        return .milliseconds(min(5_000, 100 << min(count, 6)))
+    }
+
+    func succeeded(_ loop: Loop, logger: Logger) {
+        let recovered = state.withLock { s -> Int in
+            if loop == .heartbeat { s.lastHeartbeat = .now }
+            let before = s.failures[loop, default: 0]
+            s.failures[loop] = 0
+            s.lastKind[loop] = nil
+            return before
+        }
+        if recovered > 0 { logger.notice("background loop recovered", metadata: ["loop": "\(loop.rawValue)", "failures": "\(recovered)"]) }
+    }
+
+    /// Why the workers are not healthy, or nil when they are.
+    func problem(heartbeatInterval: Duration) -> String? {
+        state.withLock { s in
+            for loop in Loop.allCases where s.failures[loop, default: 0] >= Self.failingAfter {
+                return "the \(loop.rawValue) loop keeps failing"
+            }
+            if let last = s.lastHeartbeat, ContinuousClock.now - last > heartbeatInterval * 5 {
+                return "the queue heartbeat has not been written for \(ContinuousClock.now - last)"
+            }
+            return nil
+        }
+    }
+}
+
 /// Turns stored events into deliveries with the project's current settings.
 struct EventPlanningService: Service {
     let store: any BridgeStore
     let configuration: PipelineConfiguration
+    let health: WorkerHealth
     let logger: Logger
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let planned = (try? await planBatch()) ?? 0
-            if planned == 0 { await idle(configuration.pollInterval) }
+            do {
+                let planned = try await planBatch()
+                health.succeeded(.planner, logger: logger)
+                if planned == 0 { await idle(configuration.pollInterval) }
+            } catch {
+                await idle(health.failed(.planner, error, logger: logger))
+            }
         }
     }
 
@@ -80,40 +160,117 @@ struct EventPlanningService: Service {
     }
 }
 
-/// Runs deliveries from the queue against Jira, with retries, leases and per-site limits.
+/// Keeps this process's worker alive in the store: registers it (taking over a predecessor's leases when
+/// this process holds the database alone), then renews its leases and releases dead workers' work.
+struct QueueHeartbeatService: Service {
+    let store: any BridgeStore
+    let configuration: PipelineConfiguration
+    let owner: String
+    let health: WorkerHealth
+    let metrics: BridgeMetrics
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let released = try await store.registerWorker(id: owner, now: currentMillis(), takeOver: configuration.takeOverLeases)
+                if released > 0 {
+                    metrics.leasesReleased(released)
+                    logger.notice("released the deliveries a previous process left running", metadata: ["count": "\(released)"])
+                }
+                health.succeeded(.heartbeat, logger: logger)
+                break
+            } catch {
+                await idle(health.failed(.heartbeat, error, logger: logger))
+            }
+        }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await idle(configuration.heartbeatInterval)
+            do {
+                let released = try await store.heartbeat(worker: owner, leaseMillis: configuration.deliveryLeaseMillis,
+                                                         staleAfterMillis: configuration.staleWorkerMillis, now: currentMillis())
+                if released > 0 {
+                    metrics.leasesReleased(released)
+                    logger.notice("released deliveries of a worker that stopped", metadata: ["count": "\(released)"])
+                }
+                health.succeeded(.heartbeat, logger: logger)
+            } catch {
+                await idle(health.failed(.heartbeat, error, logger: logger))
+            }
+        }
+    }
+}
+
+/// Runs deliveries from the queue against Jira, with retries, leases and per-site limits. Slots are
+/// refilled as soon as one frees: a slow delivery holds its own slot, never the others'.
 struct DeliveryService: Service {
     let store: any BridgeStore
     let runner: DeliveryRunner
     let configuration: PipelineConfiguration
     let owner: String
+    let health: WorkerHealth
     let logger: Logger
 
+    private enum Finished { case delivery, tick }
+
     func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let ran = (try? await runBatch()) ?? 0
-            if ran == 0 { await idle(configuration.pollInterval) }
+        await withTaskGroup(of: Finished.self) { group in
+            var running = 0
+            var ticking = false
+            // In-flight deliveries finish even during shutdown; no new ones are claimed then.
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                var claimed = 0
+                if running < configuration.concurrency {
+                    do {
+                        let batch = try await store.claimDeliveries(owner: owner, limit: configuration.concurrency - running,
+                                                                    perSiteLimit: configuration.perSiteLimit,
+                                                                    leaseMillis: configuration.deliveryLeaseMillis, now: currentMillis())
+                        health.succeeded(.deliveries, logger: logger)
+                        for d in batch {
+                            group.addTask { await runOne(d); return .delivery }
+                        }
+                        claimed = batch.count
+                        running += claimed
+                    } catch {
+                        let wait = health.failed(.deliveries, error, logger: logger)
+                        if running == 0 { await idle(wait); continue }
+                    }
+                }
+                if claimed > 0 && running < configuration.concurrency { continue }
+                if !ticking {
+                    ticking = true
+                    group.addTask { await idle(configuration.pollInterval); return .tick }
+                }
+                // Wake on the first finished delivery or the next tick, whichever comes first.
+                guard let next = await group.next() else { continue }
+                switch next {
+                case .delivery: running -= 1
+                case .tick: ticking = false
+                }
+            }
+            while let next = await group.next() { if next == .delivery { running -= 1 } }
         }
+        // A clean stop hands nothing over: the next process need not wait for these leases.
+        try? await store.unregisterWorker(id: owner)
     }
 
-    /// Claims and runs one batch to completion (in-flight deliveries finish even during shutdown).
-    func runBatch() async throws -> Int {
-        let batch = try await store.claimDeliveries(owner: owner, limit: configuration.concurrency, perSiteLimit: configuration.perSiteLimit,
-                                                    leaseMillis: configuration.deliveryLeaseMillis, now: currentMillis())
-        await withTaskGroup(of: Void.self) { group in
-            for d in batch {
-                group.addTask {
-                    let result = await runner.run(d, owner: owner, now: currentMillis, logger: logger)
-                    let followUps = result.followUps.map { NewDelivery(eventID: d.eventID, projectID: d.projectID, site: d.site, planned: $0) }
-                    do {
-                        try await store.completeDelivery(id: d.id, owner: owner, outcome: result.outcome, followUps: followUps, now: currentMillis())
-                    } catch {
-                        logger.error("could not record a delivery's outcome; its lease will expire and it will run again",
-                                     metadata: ["delivery_id": "\(d.id)", "error": "\(error)"])
-                    }
+    func runOne(_ d: Delivery) async {
+        let result = await runner.run(d, owner: owner, now: currentMillis, logger: logger)
+        let followUps = result.followUps.map { NewDelivery(eventID: d.eventID, projectID: d.projectID, site: d.site, planned: $0) }
+        for attempt in 1...3 {
+            do {
+                try await store.completeDelivery(id: d.id, owner: owner, outcome: result.outcome, followUps: followUps, now: currentMillis())
+                return
+            } catch {
+                if attempt == 3 {
+                    _ = health.failed(.deliveries, error, logger: logger)
+                    logger.error("could not record a delivery's outcome; its lease will run out and it will run again",
+                                 metadata: ["delivery_id": "\(d.id)", "error": "\(error)"])
+                } else {
+                    await idle(.milliseconds(200 * attempt))
                 }
             }
         }
-        return batch.count
     }
 }
 

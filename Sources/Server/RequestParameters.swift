@@ -84,15 +84,15 @@ extension Dictionary where Key == String, Value == ParameterValue {
     func string(_ key: String) -> String? {
         switch self[key] {
         case .string(let s): return s
-        case .number(let n): return n == n.rounded() ? String(Int64(n)) : String(n)
+        case .number(let n): return n.parameterText
         default: return nil
         }
     }
 
     func int64(_ key: String) -> Int64? {
         switch self[key] {
-        case .number(let n): return n == n.rounded() && abs(n) < 9e15 ? Int64(n) : nil
-        case .string(let s): return Int64(s)
+        case .number(let n): return n.exactInteger
+        case .string(let s): return Int64(s.trimmingWhitespace())
         default: return nil
         }
     }
@@ -110,4 +110,16 @@ struct QueryForm: Sendable {
     /// The last value of `name`.
     func get(_ name: String) -> String? { pairs.last { $0.0 == name }?.1 }
     func getAll(_ name: String) -> [String] { pairs.filter { $0.0 == name }.map(\.1) }
+
+    /// A page's `page` for a list of `perPage` rows: on pages an unreadable number is page 1, not an error.
+    func webPage(perPage: Int) -> PageRequest {
+        PageRequest(page: (try? PageRequest.wholeNumber(get("page"), name: "page")) ?? 1, perPage: perPage)
+    }
+
+    /// `page` and `per_page`, clamped as GitLab does; text that is not a number is a 400 naming it.
+    func pageRequest(defaultPerPage: Int = 20) throws -> PageRequest {
+        do { return try PageRequest.parse(page: get("page"), perPage: get("per_page"), defaultPerPage: defaultPerPage) } catch {
+            throw APIError.badParameter(error.description)
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Integration
 import Logging
 
 /// Everything `jira-bridge serve` needs, resolved from flags, environment and defaults.
@@ -16,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     public var secretKey: String
     /// The instance-wide webhook secret, if any.
     public var webhookSecret: String?
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxies`).
+    public var trustedProxies: [IPNetwork] = []
     public var logLevel: Logger.Level
     /// Retries, concurrency and leases of the event pipeline.
     public var pipeline: PipelineConfiguration

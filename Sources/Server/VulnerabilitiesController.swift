@@ -243,9 +243,9 @@ struct VulnerabilitiesController: Sendable {
         router.get("/api/v4/projects/:id/vulnerabilities") { request, context in
             let project = try await lookup.project(context)
             try await access.require(context, .reporter, project: project)
-            let (filter, page, perPage) = try Self.listParameters(QueryForm(request))
-            let (items, total) = try await store.vulnerabilities(projectID: project.id, filter: filter, limit: perPage, offset: (page - 1) * perPage)
-            return try JSONBody.response(.array(items.map(service.entity)), headers: Pagination.headers(page: page, perPage: perPage, total: total))
+            let (filter, page) = try Self.listParameters(QueryForm(request))
+            let (items, total) = try await store.vulnerabilities(projectID: project.id, filter: filter, limit: page.perPage, offset: page.offset)
+            return try JSONBody.response(.array(items.map(service.entity)), headers: Pagination.headers(page, total: total))
         }
         router.get("/api/v4/projects/:id/vulnerabilities/:vid") { _, context in
             let project = try await lookup.project(context)
@@ -280,7 +280,7 @@ struct VulnerabilitiesController: Sendable {
 
     static let severities = ["critical", "high", "medium", "low", "info", "unknown"]
 
-    static func listParameters(_ q: QueryForm) throws -> (VulnerabilityFilter, Int, Int) {
+    static func listParameters(_ q: QueryForm) throws -> (VulnerabilityFilter, PageRequest) {
         var filter = VulnerabilityFilter()
         func list(_ name: String) -> [String] {
             (q.getAll(name + "[]") + q.getAll(name).flatMap { $0.split(separator: ",").map(String.init) })
@@ -295,11 +295,7 @@ struct VulnerabilitiesController: Sendable {
             throw APIError.badParameter("state does not have a valid value (\(bad)); use detected, resolved")
         }
         filter.scanner = q.get("scanner") ?? q.get("report_type")
-        let page = Int(q.get("page") ?? "1") ?? 0
-        let perPage = Int(q.get("per_page") ?? "20") ?? 0
-        guard page >= 1 else { throw APIError.badParameter("page is invalid") }
-        guard perPage >= 1 else { throw APIError.badParameter("per_page is invalid") }
-        return (filter, page, min(perPage, 100))
+        return (filter, try q.pageRequest())
     }
 
     static func linkJSON(_ link: VulnerabilityIssueLink, existing: Bool = false) -> JSONValue {

@@ -18,6 +18,8 @@ struct WebController: Sendable {
     let pages: WebPages
     let adminToken: String
     let secureCookies: Bool
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxies`).
+    var trustedProxies: [IPNetwork] = []
     let throttle = SignInThrottle()
     var lookup: Lookup { Lookup(store: store) }
 
@@ -173,10 +175,24 @@ struct WebController: Sendable {
         return pages.render("signin", values, status: status, headers: headers)
     }
 
-    /// Only local paths are followed after sign-in.
+    /// Only local paths are followed after sign-in. Browsers drop tabs and newlines from URLs and read
+    /// a backslash as a slash, so `/\t/evil.com` and `/\\evil.com` mean `//evil.com`: the check is made on
+    /// what the browser would read, and that is what is returned.
     static func safeNext(_ next: String?) -> String? {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.hasPrefix("/\\"), !next.contains("\r"), !next.contains("\n") else { return nil }
-        return next
+        guard let next, next.utf8.count <= 2048 else { return nil }
+        var cleaned = ""
+        for scalar in next.unicodeScalars {
+            switch scalar {
+            case "\t", "\n", "\r": continue
+            case "\\": cleaned.unicodeScalars.append("/")
+            default:
+                // Other control characters have no place in a path.
+                if scalar.value < 0x20 || scalar.value == 0x7f { return nil }
+                cleaned.unicodeScalars.append(scalar)
+            }
+        }
+        guard cleaned.hasPrefix("/"), !cleaned.hasPrefix("//") else { return nil }
+        return cleaned
     }
 
     func signIn(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
@@ -186,27 +202,27 @@ struct WebController: Sendable {
               let presented = params.string("_csrf"), TokenSecret.constantTimeEquals(cookie, presented) else {
             return signInPage(request, next: next, error: "The sign-in form expired. Try again.", status: .forbidden)
         }
-        let address = context.clientAddress
-        if let wait = throttle.retryAfter(address) {
+        let address = context.clientAddress(request, trusting: trustedProxies)
+        let token = (params.string("token") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        var isAdmin = false
+        var tokenID: Int64? = nil
+        // A valid token always signs in, throttled address or not: the throttle slows guessing (and keeps
+        // the log quiet), it must never lock out the people behind a shared address.
+        if !token.isEmpty && TokenSecret.constantTimeEquals(token, adminToken) {
+            isAdmin = true
+        } else if !token.isEmpty, token.utf8.count <= 512, let stored = try await store.token(secretHash: TokenSecret.hash(token)),
+                  stored.expiresAt.map({ $0 > currentMillis() }) ?? true {
+            tokenID = stored.id
+        } else if let wait = throttle.retryAfter(address) {
             var response = signInPage(request, next: next, error: "Too many failed sign-ins from your address. Try again in \(wait) seconds.",
                                       status: .tooManyRequests)
             response.headers[.retryAfter] = String(wait)
             return response
-        }
-        let token = (params.string("token") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        var isAdmin = false
-        var tokenID: Int64? = nil
-        if !token.isEmpty && TokenSecret.constantTimeEquals(token, adminToken) {
-            isAdmin = true
-        } else if !token.isEmpty, let stored = try await store.token(secretHash: TokenSecret.hash(token)),
-                  stored.expiresAt.map({ $0 > currentMillis() }) ?? true {
-            tokenID = stored.id
         } else {
             throttle.failed(address)
             context.logger.notice("web sign-in refused", metadata: ["client": "\(address)"])
             return signInPage(request, next: next, error: "That token is not valid.", status: .unauthorized)
         }
-        throttle.succeeded(address)
         let value = TokenSecret.generate()
         let now = currentMillis()
         try await store.createSession(WebSession(idHash: TokenSecret.hash(value), tokenID: tokenID, isAdmin: isAdmin,
@@ -320,12 +336,11 @@ struct WebController: Sendable {
         }
         if request.uri.queryParameters.get("reset") == "1" { flash = ("ok", "This integration, and inheriting projects were reset.") }
         let state = FormState(settings: record?.settings ?? JiraSettings(), inherited: record?.inheritFromID != nil)
-        let page = Int(request.uri.queryParameters.get("page") ?? "1") ?? 1
-        return try await renderSettings(route, state, context, flash: flash, overridesPage: max(1, page))
+        return try await renderSettings(route, state, context, flash: flash, overridesPage: QueryForm(request).webPage(perPage: 20))
     }
 
     func renderSettings(_ route: IntegrationRoute, _ state: FormState, _ context: BridgeRequestContext, status: HTTPResponse.Status = .ok,
-                        flash: (String, String)? = nil, overridesPage: Int = 1) async throws -> Response {
+                        flash: (String, String)? = nil, overridesPage: PageRequest = PageRequest(page: 1, perPage: 20)) async throws -> Response {
         let (level, scopeName, path) = try await settingsLevel(route, context)
         let s = state.settings
         let transitionsEnabled = s.transitionAutomatic || !s.transitionID.isEmpty
@@ -367,14 +382,13 @@ struct WebController: Sendable {
         let stored = try await store.integration(at: level)
         values["hasReset"] = route != .project && stored != nil && stored?.inheritFromID == nil
         if route != .project {
-            let perPage = 20
-            let (items, total) = try await store.overrides(of: level, limit: perPage, offset: (overridesPage - 1) * perPage)
+            let (items, total) = try await store.overrides(of: level, limit: overridesPage.perPage, offset: overridesPage.offset)
             values["showOverrides"] = stored != nil
             values["overrides"] = items.map { ["id": $0.project.id, "path": $0.project.pathWithNamespace] }
             values["hasOverrides"] = !items.isEmpty
             values["overridesTotal"] = total
-            if overridesPage > 1 { values["overridesPrev"] = overridesPage - 1 }
-            if overridesPage * perPage < total { values["overridesNext"] = overridesPage + 1 }
+            if overridesPage.page > 1 { values["overridesPrev"] = overridesPage.page - 1 }
+            if overridesPage.hasNext(total: total) { values["overridesNext"] = overridesPage.page + 1 }
         }
         var crumbs: [(String, String)] = [("Projects and groups", "/")]
         if case .project(let id) = level, let project = try await store.project(id: id) {
@@ -500,8 +514,7 @@ struct WebController: Sendable {
         do { listRequest = try JiraIssuesController.listRequest(q) } catch { throw WebError(status: .badRequest, heading: "Bad request", message: "\(error)") }
         let state = q.get("state") ?? "opened"
         listRequest.query.state = state
-        listRequest.perPage = Int(q.get("per_page") ?? "") ?? 20
-        listRequest.perPage = min(100, max(1, listRequest.perPage))
+        listRequest.perPage = (try? q.pageRequest()).map(\.perPage) ?? 20
         let sort = q.get("sort") ?? "created_desc"
         listRequest.query.sort = sort
         var values: [String: Any] = [
@@ -613,9 +626,8 @@ struct WebController: Sendable {
         let identity = try context.requireIdentity()
         guard try await access.allows(identity, .reporter, project: project) else { throw WebError.forbidden }
         let canRetry = try await access.allows(identity, .maintainer, project: project)
-        let page = max(1, Int(request.uri.queryParameters.get("page") ?? "1") ?? 1)
-        let perPage = 50
-        let (items, total) = try await store.deliveries(projectID: project.id, limit: perPage, offset: (page - 1) * perPage)
+        let page = QueryForm(request).webPage(perPage: 50)
+        let (items, total) = try await store.deliveries(projectID: project.id, limit: page.perPage, offset: page.offset)
         let rows: [[String: Any]] = items.map { d in
             let updated = isoTimestamp(d.updatedAt)
             return ["id": d.id, "projectID": project.id, "issueKey": d.issueKey, "action": d.action.rawValue, "status": d.status.rawValue,
@@ -623,8 +635,8 @@ struct WebController: Sendable {
                     "retryable": canRetry && (d.status == .failed || d.status == .dead)]
         }
         var values: [String: Any] = ["project": projectValues(project), "deliveries": rows, "hasDeliveries": !rows.isEmpty, "total": total]
-        if page > 1 { values["prev"] = page - 1 }
-        if page * perPage < total { values["next"] = page + 1 }
+        if page.page > 1 { values["prev"] = page.page - 1 }
+        if page.hasNext(total: total) { values["next"] = page.page + 1 }
         var flash: (kind: String, text: String)? = nil
         if let retried = request.uri.queryParameters.get("retried") { flash = ("ok", "Delivery \(retried) is queued again.") }
         return render("deliveries", values, context, breadcrumbs: [("Projects and groups", "/"), (project.pathWithNamespace, "/projects/\(project.id)")],
@@ -659,9 +671,8 @@ struct WebController: Sendable {
         if Self.severities.contains(severity) { filter.severities = [severity] }
         let state = q.get("state") ?? "detected"
         if state == "detected" || state == "resolved" { filter.states = [state] }
-        let page = max(1, Int(q.get("page") ?? "1") ?? 1)
-        let perPage = 50
-        let (items, total) = try await store.vulnerabilities(projectID: project.id, filter: filter, limit: perPage, offset: (page - 1) * perPage)
+        let page = q.webPage(perPage: 50)
+        let (items, total) = try await store.vulnerabilities(projectID: project.id, filter: filter, limit: page.perPage, offset: page.offset)
         let canManage = try await access.allows(identity, .maintainer, project: project)
         var canCreate = false
         if canManage { canCreate = (try? await vulnerabilities.creatingSettings(project)) != nil }
@@ -677,8 +688,8 @@ struct WebController: Sendable {
             "severities": Self.severities.map { ["value": $0, "selected": $0 == severity] },
             "state": ["detected": state == "detected", "resolved": state == "resolved", "all": state != "detected" && state != "resolved"],
         ]
-        if page > 1 { values["prev"] = pageHref(page - 1) }
-        if page * perPage < total { values["next"] = pageHref(page + 1) }
+        if page.page > 1 { values["prev"] = pageHref(page.page - 1) }
+        if page.hasNext(total: total) { values["next"] = pageHref(page.page + 1) }
         var shown = flash
         if shown == nil, let created = q.get("created") { shown = ("ok", "Jira issue \(created) created.") }
         if shown == nil, let existing = q.get("existing") { shown = ("ok", "This vulnerability already has the Jira issue \(existing).") }

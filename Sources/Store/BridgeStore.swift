@@ -5,8 +5,11 @@ import Integration
 public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     /// Applies pending migrations. Safe to call on every start.
     func migrate() async throws
-    /// Answers when the database does (readiness).
+    /// Answers when the database takes a write (readiness).
     func ping() async throws
+    /// Called once by `serve`: true when this process is now the only server on the database (SQLite's
+    /// lock file), so leases left in it are a dead predecessor's. Throws when another server holds it.
+    func acquireServingLock() throws -> Bool
 
     // MARK: Projects and groups
     /// Registers a project, creating its groups as needed; an existing id is updated in place.
@@ -22,6 +25,9 @@ public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     /// Sets (or, with nil, removes) the webhook secret of a project or group; stored encrypted.
     func setWebhookSecret(_ secret: String?, for owner: TokenScope) async throws
     func webhookSecret(for owner: TokenScope) async throws -> String?
+    /// Whether any project or group has this webhook secret (by its keyed fingerprint): the check made
+    /// before a webhook's body is read.
+    func isKnownWebhookSecret(_ presented: String) async throws -> Bool
 
     // MARK: Tokens
     /// Stores a token by the hash of its secret.
@@ -92,8 +98,20 @@ public protocol PipelineStore: Sendable {
     /// planned, in one transaction. Returns how many deliveries were new.
     func finishPlanning(batch: [(eventID: String, deliveries: [NewDelivery])], now: Millis) async throws -> Int
     /// The claim step of the queue, in one place: leases runnable deliveries, at most one per Jira issue and
-    /// at most `perSiteLimit` running per Jira site.
+    /// at most `perSiteLimit` running per Jira site (live leases only), taking sites in turn so that one
+    /// site's backlog never hides another's work.
     func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, leaseMillis: Int64, now: Millis) async throws -> [Delivery]
+    /// Registers a worker (one process's queue consumer). With `takeOver`, the caller is the only process on
+    /// the database (it holds the process lock): every lease of another worker is released at once, and
+    /// events being planned go back to pending. Returns how many deliveries were released.
+    func registerWorker(id: String, now: Millis, takeOver: Bool) async throws -> Int
+    /// The worker's heartbeat: renews the leases it holds to `now + leaseMillis`, releases the work of workers
+    /// whose heartbeat is older than `staleAfterMillis` and leases that ran out. Returns how many it released.
+    func heartbeat(worker: String, leaseMillis: Int64, staleAfterMillis: Int64, now: Millis) async throws -> Int
+    /// Releases the worker's leases and forgets it (a clean shutdown).
+    func unregisterWorker(id: String) async throws
+    /// Marks an event failed with the reason (planning it cannot succeed).
+    func failEvent(id: String, error: String) async throws
     /// Records an attempt's outcome (if `owner` still holds the lease) and inserts follow-up deliveries.
     func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], now: Millis) async throws
     /// Saves a running delivery's progress (e.g. transitions already applied).

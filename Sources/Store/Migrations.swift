@@ -170,5 +170,24 @@ enum Migrations {
             )
             """,
         ]),
+        // Robustness: webhook secrets findable by a keyed fingerprint (a wrong token is refused before the
+        // body is read), planning attempts per event, the processes that hold leases and their heartbeats,
+        // and an index that finds the runnable deliveries of each Jira site without scanning another's backlog.
+        ("0007_robust_queue", [
+            "ALTER TABLE projects ADD COLUMN webhook_secret_fp TEXT",
+            "ALTER TABLE groups ADD COLUMN webhook_secret_fp TEXT",
+            "CREATE INDEX projects_secret_fp ON projects(webhook_secret_fp)",
+            "CREATE INDEX groups_secret_fp ON groups(webhook_secret_fp)",
+            "ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE workers (
+                id TEXT PRIMARY KEY,
+                started_at BIGINT NOT NULL,
+                heartbeat_at BIGINT NOT NULL
+            )
+            """,
+            "CREATE INDEX deliveries_site_runnable ON deliveries(status, site, next_run_at, issue_key)",
+            "CREATE INDEX deliveries_lease_owner ON deliveries(lease_owner)",
+        ]),
     ]
 }

@@ -59,6 +59,13 @@ extension SQLiteStore {
     public func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent] {
         // The transaction only claims; payloads are decoded after it, so intake commits wait less.
         let claimed: [(id: String, projectID: Int64, payload: String)] = try await pool.write { db in
+            // An event whose planning was started this often and never finished (the process died on it, or
+            // it failed each time) is given up, with the reason in its row: it is never claimed forever.
+            try db.execute(sql: """
+                UPDATE events SET status = 'failed', lease_until = NULL,
+                    error = 'planning did not finish after ' || attempts || ' attempts; the process may have stopped while planning it'
+                WHERE status = 'planning' AND lease_until < ? AND attempts >= ?
+                """, arguments: [now, Self.maxPlanningAttempts])
             // Two queries that each walk the (status, received_at) index: an OR of both would sort.
             var rows = try Row.fetchAll(db, sql: """
                 SELECT e.id, e.project_id, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
@@ -75,7 +82,7 @@ extension SQLiteStore {
                 let marks = Array(repeating: "?", count: out.count).joined(separator: ",")
                 var arguments: StatementArguments = [now + leaseMillis]
                 for row in out { arguments += [row.id] }
-                try db.execute(sql: "UPDATE events SET status = 'planning', lease_until = ? WHERE id IN (\(marks))", arguments: arguments)
+                try db.execute(sql: "UPDATE events SET status = 'planning', lease_until = ?, attempts = attempts + 1 WHERE id IN (\(marks))", arguments: arguments)
             }
             return out
         }
@@ -97,6 +104,15 @@ extension SQLiteStore {
             }
         }
         return out
+    }
+
+    /// How often an event's planning is started before it is marked failed.
+    public static let maxPlanningAttempts = 3
+
+    public func failEvent(id: String, error: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE events SET status = 'failed', lease_until = NULL, error = ? WHERE id = ?", arguments: [String(error.prefix(2000)), id])
+        }
     }
 
     public func finishPlanning(batch: [(eventID: String, deliveries: [NewDelivery])], now: Millis) async throws -> Int {
@@ -125,49 +141,6 @@ extension SQLiteStore {
         let work = String(decoding: try JSONEncoder().encode(d.planned.work), as: UTF8.self)
         let content = d.planned.contentKey.map { StableHash.hex($0) }
         return [d.eventID, d.projectID, d.site, d.planned.issueKey, d.planned.action.rawValue, d.planned.dedupeKey, content, work, now, now, now]
-    }
-
-    public func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, leaseMillis: Int64, now: Millis) async throws -> [Delivery] {
-        try await pool.write { db in
-            // Issues with a live lease are busy: writes to one Jira issue are serialised.
-            let busyRows = try Row.fetchAll(db, sql: """
-                SELECT site, issue_key FROM deliveries WHERE status = 'running' AND lease_until > ?
-                """, arguments: [now])
-            var busyIssues = Set<String>()
-            var runningPerSite: [String: Int] = [:]
-            for r in busyRows {
-                let site: String = r["site"]
-                let issue: String = r["issue_key"]
-                busyIssues.insert(site + "\u{1}" + issue)
-                runningPerSite[site, default: 0] += 1
-            }
-            let candidates = try Row.fetchAll(db, sql: """
-                SELECT * FROM deliveries
-                WHERE (status = 'pending' AND next_run_at <= ?) OR (status = 'running' AND lease_until <= ?)
-                ORDER BY id LIMIT ?
-                """, arguments: [now, now, max(limit * 8, 64)])
-            var claimed: [Delivery] = []
-            for row in candidates {
-                guard claimed.count < limit else { break }
-                let site: String = row["site"]
-                let issue: String = row["issue_key"]
-                let issueID = site + "\u{1}" + issue
-                if busyIssues.contains(issueID) { continue }
-                if runningPerSite[site, default: 0] >= perSiteLimit { continue }
-                let id: Int64 = row["id"]
-                try db.execute(sql: """
-                    UPDATE deliveries SET status = 'running', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
-                    WHERE id = ?
-                    """, arguments: [now + leaseMillis, owner, now, id])
-                busyIssues.insert(issueID)
-                runningPerSite[site, default: 0] += 1
-                var d = try Self.delivery(from: row)
-                d.status = .running
-                d.attempts += 1
-                claimed.append(d)
-            }
-            return claimed
-        }
     }
 
     public func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], now: Millis) async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Integration
+import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode, through GRDB.
 ///
@@ -11,6 +12,9 @@ import Integration
 public final class SQLiteStore: BridgeStore {
     let pool: DatabaseQueue
     let secrets: SecretBox
+    let path: String
+    /// The file descriptor holding the serving lock, once taken.
+    let servingLock = Mutex<Int32?>(nil)
 
     /// Opens (creating if needed) the database at `path`.
     public init(path: String, secrets: SecretBox) throws {
@@ -23,6 +27,7 @@ public final class SQLiteStore: BridgeStore {
         }
         self.pool = try DatabaseQueue(path: path, configuration: config)
         self.secrets = secrets
+        self.path = path
     }
 
     public func migrate() async throws {
@@ -33,10 +38,30 @@ public final class SQLiteStore: BridgeStore {
             }
         }
         try migrator.migrate(pool)
+        try await backfillSecretFingerprints()
     }
 
+    /// Secrets saved before fingerprints existed get theirs (SQL cannot compute an HMAC).
+    func backfillSecretFingerprints() async throws {
+        try await pool.write { [secrets] db in
+            for table in ["projects", "groups"] {
+                let rows = try Row.fetchAll(db, sql: "SELECT id, webhook_secret_enc FROM \(table) WHERE webhook_secret_enc IS NOT NULL AND webhook_secret_fp IS NULL")
+                for row in rows {
+                    let blob: Data = row["webhook_secret_enc"]
+                    let id: Int64 = row["id"]
+                    let fp = try secrets.fingerprint(secrets.open(blob))
+                    try db.execute(sql: "UPDATE \(table) SET webhook_secret_fp = ? WHERE id = ?", arguments: [fp, id])
+                }
+            }
+        }
+    }
+
+    /// A real write (a row rewritten in one transaction): a full disk or a read-only file fails it.
     public func ping() async throws {
-        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+        try await pool.write { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS readiness_probe (id INTEGER PRIMARY KEY, at BIGINT NOT NULL)")
+            try db.execute(sql: "INSERT INTO readiness_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at", arguments: [nowMillis()])
+        }
     }
 
     /// The journal mode SQLite reports (`wal` once opened by this store).
@@ -100,17 +125,27 @@ public final class SQLiteStore: BridgeStore {
 
     public func setWebhookSecret(_ secret: String?, for owner: TokenScope) async throws {
         let blob = try secret.map { try secrets.seal($0) }
+        let fp = secret.map { secrets.fingerprint($0) }
         let now = nowMillis()
         try await pool.write { db in
             switch owner {
             case .project(let id):
-                try db.execute(sql: "UPDATE projects SET webhook_secret_enc = ?, updated_at = ? WHERE id = ?", arguments: [blob, now, id])
+                try db.execute(sql: "UPDATE projects SET webhook_secret_enc = ?, webhook_secret_fp = ?, updated_at = ? WHERE id = ?", arguments: [blob, fp, now, id])
             case .group(let id):
-                try db.execute(sql: "UPDATE groups SET webhook_secret_enc = ?, updated_at = ? WHERE id = ?", arguments: [blob, now, id])
+                try db.execute(sql: "UPDATE groups SET webhook_secret_enc = ?, webhook_secret_fp = ?, updated_at = ? WHERE id = ?", arguments: [blob, fp, now, id])
             case .instance:
                 return
             }
             if db.changesCount == 0 { throw StoreError.notFound(owner.kind) }
+        }
+    }
+
+    public func isKnownWebhookSecret(_ presented: String) async throws -> Bool {
+        let fp = secrets.fingerprint(presented)
+        return try await pool.read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM projects WHERE webhook_secret_fp = ?) OR EXISTS (SELECT 1 FROM groups WHERE webhook_secret_fp = ?)
+                """, arguments: [fp, fp]) ?? false
         }
     }
 

@@ -23,6 +23,14 @@ public struct SecretBox: Sendable {
         SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
     }
 
+    /// A keyed fingerprint of a secret (HMAC-SHA256 under a key derived from the secret key), so a
+    /// presented webhook token can be looked up without decrypting every stored secret, and a copy of the
+    /// database alone does not allow guessing secrets offline.
+    public func fingerprint(_ secret: String) -> String {
+        let subkey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("jira-bridge/secret-fingerprint/v1".utf8), outputByteCount: 32)
+        return HMAC<SHA256>.authenticationCode(for: Data(secret.utf8), using: subkey).map { String(format: "%02x", $0) }.joined()
+    }
+
     /// Nonce, ciphertext and tag in one blob.
     public func seal(_ plaintext: String) throws -> Data {
         let box = try AES.GCM.seal(Data(plaintext.utf8), using: key, authenticating: SecretBox.associatedData)

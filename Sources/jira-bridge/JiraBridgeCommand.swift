@@ -64,6 +64,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("public-url"), help: "Base of links put into Jira (JIRA_BRIDGE_PUBLIC_URL, default http://HOST:PORT).") var publicURL: String?
     @Flag(name: .customLong("allow-local-requests"), help: "Allow Jira URLs on loopback, private and link-local addresses (JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS).")
     var allowLocalRequests = false
+    @Option(name: .customLong("trusted-proxies"), help: "Comma-separated CIDR list of reverse proxies whose X-Forwarded-For is believed (JIRA_BRIDGE_TRUSTED_PROXIES).")
+    var trustedProxies: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (JIRA_BRIDGE_LOG_LEVEL, default info).")
     var logLevel: String?
 
@@ -74,7 +76,8 @@ struct Serve: AsyncParsableCommand {
             let host = settings.value(self.host, "JIRA_BRIDGE_HOST") ?? "127.0.0.1"
             let port = try settings.port(self.port)
             let allowLocal = try settings.bool(allowLocalRequests, "JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS")
-            let pipeline = try settings.pipeline()
+            var pipeline = try settings.pipeline()
+            let proxies = try settings.trustedProxies(trustedProxies)
             let publicURL = settings.value(self.publicURL, "JIRA_BRIDGE_PUBLIC_URL")
             if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
                 throw StartupError(description: "invalid public URL '\(publicURL)': expected an absolute http(s) URL")
@@ -82,10 +85,12 @@ struct Serve: AsyncParsableCommand {
             let opened = try settings.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
             let admin = try settings.secretFile(env: "JIRA_BRIDGE_ADMIN_TOKEN", file: "\(opened.dataDir)/admin-token", generate: TokenSecret.generate)
             do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)") }
-            let config = ServerConfiguration(
+            do { pipeline.takeOverLeases = try opened.store.acquireServingLock() } catch { throw StartupError(description: "\(error)") }
+            var config = ServerConfiguration(
                 host: host, port: port, dataDirectory: opened.dataDir, databaseURL: settings.value(data.databaseURL, "JIRA_BRIDGE_DATABASE_URL"),
                 publicURL: publicURL, allowLocalRequests: allowLocal, adminToken: admin.value, secretKey: opened.secretKey,
                 webhookSecret: settings.value(nil, "JIRA_BRIDGE_WEBHOOK_SECRET"), logLevel: level, pipeline: pipeline)
+            config.trustedProxies = proxies
             return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
         }
         LoggingSystem.bootstrap { label in

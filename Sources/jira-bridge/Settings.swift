@@ -49,11 +49,22 @@ struct RuntimeSettings {
         return level
     }
 
+    /// `--trusted-proxies` / `JIRA_BRIDGE_TRUSTED_PROXIES`: comma-separated CIDR blocks or addresses.
+    func trustedProxies(_ flag: String?) throws -> [IPNetwork] {
+        guard let text = value(flag, "JIRA_BRIDGE_TRUSTED_PROXIES") else { return [] }
+        return try text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { item in
+            guard let network = IPNetwork(item) else {
+                throw StartupError(description: "invalid trusted proxy '\(item)': expected an IP address or a CIDR block such as 10.0.0.0/8")
+            }
+            return network
+        }
+    }
+
     /// A positive number from the environment, or the default.
-    func number(_ env: String, default value: Double, minimum: Double = 0) throws -> Double {
+    func number(_ env: String, default value: Double, minimum: Double = 0, maximum: Double = 1e9) throws -> Double {
         guard let text = environment[env], !text.isEmpty else { return value }
-        guard let v = Double(text), v > minimum, v.isFinite else {
-            throw StartupError(description: "\(env) must be a number above \(minimum), not '\(text)'")
+        guard let v = Double(text), v.isFinite, v > minimum || (minimum >= 1 && v == minimum), v <= maximum else {
+            throw StartupError(description: "\(env) must be a number from \(minimum) to \(maximum), not '\(text)'")
         }
         return v
     }
@@ -62,12 +73,13 @@ struct RuntimeSettings {
     func pipeline() throws -> PipelineConfiguration {
         let policy = RetryPolicy(baseDelaySeconds: try number("JIRA_BRIDGE_RETRY_BASE_SECONDS", default: 2),
                                  maxDelaySeconds: try number("JIRA_BRIDGE_RETRY_MAX_DELAY_SECONDS", default: 3600),
-                                 maxAgeSeconds: try number("JIRA_BRIDGE_RETRY_MAX_AGE_SECONDS", default: 86_400))
+                                 maxAgeSeconds: try number("JIRA_BRIDGE_RETRY_MAX_AGE_SECONDS", default: 86_400),
+                                 uncertainWriteDelaySeconds: try number("JIRA_BRIDGE_UNCERTAIN_WRITE_DELAY_SECONDS", default: 120))
         return PipelineConfiguration(
             retryPolicy: policy,
-            concurrency: Int(try number("JIRA_BRIDGE_WORKER_CONCURRENCY", default: 8, minimum: 0.5)),
-            perSiteLimit: Int(try number("JIRA_BRIDGE_SITE_CONCURRENCY", default: 4, minimum: 0.5)),
-            deliveryLeaseMillis: Int64(try number("JIRA_BRIDGE_DELIVERY_LEASE_SECONDS", default: 300) * 1000))
+            concurrency: Int(try number("JIRA_BRIDGE_WORKER_CONCURRENCY", default: 32, minimum: 0.5, maximum: 1024)),
+            perSiteLimit: Int(try number("JIRA_BRIDGE_SITE_CONCURRENCY", default: 4, minimum: 0.5, maximum: 1024)),
+            deliveryLeaseMillis: Int64(try number("JIRA_BRIDGE_DELIVERY_LEASE_SECONDS", default: 15, minimum: 1, maximum: 86_400) * 1000))
     }
 
     /// Creates the data directory (mode 0700) if needed.

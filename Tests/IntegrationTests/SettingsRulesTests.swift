@@ -39,15 +39,42 @@ struct SettingsRulesTests {
         ("172.32.0.1", .publicAddress), ("192.168.1.1", .privateNetwork), ("169.254.169.254", .linkLocal), ("0.0.0.0", .unspecified),
         ("::1", .loopback), ("::", .unspecified), ("fe80::1", .linkLocal), ("fd00::1", .privateNetwork), ("::ffff:10.0.0.1", .privateNetwork),
         ("8.8.8.8", .publicAddress), ("2001:4860:4860::8888", .publicAddress),
-    ])
-    func addresses(_ host: String, _ expected: AddressClass) {
+        // The URL standard's other spellings of IPv4 (what browsers and HTTP clients connect to).
+        ("0x7f000001", .loopback), ("2130706433", .loopback), ("127.1", .loopback), ("0177.0.0.1", .loopback), ("0x7f.1", .loopback),
+        ("127.0.0.1.", .loopback), ("012.0.0.1", .privateNetwork), ("010.0.0.1", .publicAddress), ("1.2.3", .publicAddress),
+        // IANA's special-purpose blocks.
+        ("198.18.0.1", .specialPurpose), ("198.19.255.255", .specialPurpose), ("224.0.0.1", .specialPurpose),
+        ("255.255.255.255", .specialPurpose), ("240.0.0.1", .specialPurpose), ("192.0.2.1", .specialPurpose),
+        ("198.51.100.7", .specialPurpose), ("203.0.113.9", .specialPurpose), ("192.0.0.8", .specialPurpose), ("100.64.0.1", .privateNetwork),
+        // IPv6 forms that carry a refused IPv4 address: compatible, mapped, NAT64 and 6to4.
+        ("[::127.0.0.1]", .loopback), ("[::ffff:127.0.0.1]", .loopback), ("[64:ff9b::7f00:1]", .loopback), ("[2002:7f00:1::]", .loopback),
+        ("[64:ff9b::808:808]", .publicAddress), ("[2002:808:808::1]", .publicAddress), ("[ff02::1]", .specialPurpose),
+        ("[2001:db8::1]", .specialPurpose), ("[2001::1]", .specialPurpose), ("[fec0::1]", .privateNetwork), ("[100::1]", .specialPurpose),
+        // Hosts that end in a number but are no IPv4 address are refused, as browsers refuse them.
+        ("1.2.3.256", .specialPurpose), ("0x1g", nil), ("1.2.3.4.5", .specialPurpose), ("4294967296", .specialPurpose),
+    ] as [(String, AddressClass?)])
+    func addresses(_ host: String, _ expected: AddressClass?) {
         #expect(AddressPolicy.classifyLiteral(host) == expected)
     }
 
     @Test("names are not literals")
     func names() {
         #expect(AddressPolicy.classifyLiteral("jira.example.com") == nil)
-        #expect(AddressPolicy.classifyLiteral("1.2.3") == nil)
+        #expect(AddressPolicy.classifyLiteral("jira.example.com.") == nil)
+        #expect(AddressPolicy.classifyLiteral("0x.example.com") == nil)
+    }
+
+    @Test("trusted-proxy blocks match their addresses, IPv4 peers seen as mapped IPv6 too")
+    func networks() throws {
+        let net = try #require(IPNetwork("10.0.0.0/8"))
+        #expect(net.contains(IPAddress(literal: "10.200.1.1")!))
+        #expect(!net.contains(IPAddress(literal: "11.0.0.1")!))
+        #expect(net.contains(IPAddress(literal: "::ffff:10.0.0.1")!))
+        let one = try #require(IPNetwork("192.168.1.10"))
+        #expect(one.contains(IPAddress(literal: "192.168.1.10")!) && !one.contains(IPAddress(literal: "192.168.1.11")!))
+        let v6 = try #require(IPNetwork("fd00::/8"))
+        #expect(v6.contains(IPAddress(literal: "fd12::1")!) && !v6.contains(IPAddress(literal: "fe80::1")!))
+        #expect(IPNetwork("10.0.0.0/33") == nil && IPNetwork("nope") == nil && IPNetwork("10.0.0.0/") == nil)
     }
 
     @Test("transition ids are every run of digits", arguments: [

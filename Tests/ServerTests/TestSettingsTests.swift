@@ -4,10 +4,11 @@ import JiraClient
 import JiraEmulator
 import Testing
 
-/// Resolves every name to one address class, to test the guard without real DNS.
+/// Resolves every name to fixed addresses, to test the guard without real DNS.
 struct FixedResolver: HostResolver {
-    let answer: AddressClass
-    func resolve(host: String) async throws -> [AddressClass] { [answer] }
+    let answer: [IPAddress]
+    init(_ addresses: String...) { answer = addresses.compactMap(IPAddress.init(literal:)) }
+    func resolve(host: String) async throws -> [IPAddress] { answer }
 }
 
 @Suite("Test settings")
@@ -113,7 +114,7 @@ struct TestSettingsTests {
     func refusedLocalAddress() async throws {
         var options = Harness.Options()
         options.allowLocalRequests = false
-        options.resolver = FixedResolver(answer: .privateNetwork)
+        options.resolver = FixedResolver("10.0.0.7")
         try await Harness.run(options) { h in
             try await h.registerProject()
             let r = try await h.admin(.POST, Self.path, json: h.workingSettings(["url": "http://jira.internal.test"]))

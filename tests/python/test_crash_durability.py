@@ -1,7 +1,9 @@
-"""SIGKILL in the middle of 300 deliveries: nothing acknowledged is lost and nothing is duplicated."""
+"""SIGKILL in the middle of 300 deliveries: nothing acknowledged is lost and nothing is duplicated, and
+with the default settings (no shortened lease) the deliveries the dead process left running resume at once."""
 import json
 import pathlib
 import signal
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,8 +32,8 @@ def push_payload(n):
 
 
 def start(binaries, data_dir):
-    env = clean_env(JIRA_BRIDGE_WEBHOOK_SECRET=SECRET, JIRA_BRIDGE_DELIVERY_LEASE_SECONDS="2",
-                    JIRA_BRIDGE_RETRY_BASE_SECONDS="0.1", JIRA_BRIDGE_LOG_LEVEL="warning")
+    # Default lease, heartbeat and retry settings: what a user runs.
+    env = clean_env(JIRA_BRIDGE_WEBHOOK_SECRET=SECRET, JIRA_BRIDGE_LOG_LEVEL="warning")
     p = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir, "--allow-local-requests"], env=env, log_name="crash")
     p.url = f"http://127.0.0.1:{p.port}"
     p.admin_token = pathlib.Path(data_dir, "admin-token").read_text().strip()
@@ -74,8 +76,15 @@ def test_sigkill_mid_delivery_loses_and_duplicates_nothing(binaries, data_dir, e
     threads = [threading.Thread(target=sender, args=(range(k, TOTAL, 8),)) for k in range(8)]
     for t in threads:
         t.start()
+    database = pathlib.Path(data_dir, "jira-bridge.sqlite")
     deadline = time.time() + 60
-    while len(acknowledged) < TOTAL // 2 and time.time() < deadline:
+    running_at_kill = []
+    while time.time() < deadline:
+        if len(acknowledged) >= TOTAL // 2:
+            with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+                running_at_kill = [row[0] for row in db.execute("SELECT id FROM deliveries WHERE status = 'running'")]
+            if running_at_kill:
+                break
         time.sleep(0.005)
     print("acknowledged before the kill:", len(acknowledged), flush=True)
     server.proc.send_signal(signal.SIGKILL)
@@ -84,9 +93,26 @@ def test_sigkill_mid_delivery_loses_and_duplicates_nothing(binaries, data_dir, e
         t.join()
     before_restart = dict(acknowledged)
     assert 0 < len(before_restart) < TOTAL, "the kill must land in the middle"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+        left_running = [row[0] for row in db.execute("SELECT id FROM deliveries WHERE status = 'running'")]
+    print("deliveries left running by the killed process:", len(left_running), flush=True)
+    assert left_running, "the kill must land while deliveries run"
 
+    restarted = time.time()
     server = start(binaries, data_dir)
     try:
+        # What the dead process held is released at once: those deliveries finish within seconds, not after a lease.
+        resumed = None
+        while time.time() < restarted + 30:
+            with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+                marks = ",".join("?" * len(left_running))
+                rows = dict(db.execute(f"SELECT id, status FROM deliveries WHERE id IN ({marks})", left_running).fetchall())
+            if all(status in ("succeeded", "skipped") for status in rows.values()):
+                resumed = time.time() - restarted
+                break
+            time.sleep(0.1)
+        print("seconds from restart until the left-running deliveries were done:", resumed, flush=True)
+        assert resumed is not None and resumed < 10, f"deliveries resumed after {resumed} s"
         # The forge redelivers what was not acknowledged (and some that were): same keys, same event ids.
         with ThreadPoolExecutor(max_workers=8) as pool:
             for n, status, event_id in pool.map(lambda n: send(server, n), range(TOTAL)):
