@@ -58,6 +58,8 @@ public enum GitLabWebhook {
         let id = try int64(p["id"], "project.id", fallback: doc["project_id"])
         let path = try string(p["path_with_namespace"], "project.path_with_namespace")
         let webURL = try string(p["web_url"], "project.web_url")
+        // It becomes the link in every Jira comment and remote link: only a plain web address will do.
+        guard EventLimits.isWebURL(webURL) else { throw WebhookPayloadError("project.web_url must be an http(s) URL") }
         let name = (p["name"] as? String) ?? String(path.split(separator: "/").last ?? "")
         return ForgeProject(id: id, pathWithNamespace: path, name: name, namespaceName: (p["namespace"] as? String) ?? "",
                             webURL: webURL, defaultBranch: (p["default_branch"] as? String) ?? "main")
@@ -69,18 +71,21 @@ public enum GitLabWebhook {
         let rawCommits = doc["commits"] ?? [Any]()
         guard let list = rawCommits as? [Any] else { throw WebhookPayloadError("commits must be a list") }
         var commits: [ForgeCommit] = []
-        for (i, item) in list.enumerated() {
+        for (i, item) in list.prefix(EventLimits.commitsPerPush).enumerated() {
             guard let c = item as? [String: Any] else { throw WebhookPayloadError("commits[\(i)] is not an object") }
             let id = try string(c["id"], "commits[\(i)].id")
+            guard EventLimits.isCommitID(id) else { throw WebhookPayloadError("commits[\(i)].id is not a commit SHA") }
             let message = try string(c["message"], "commits[\(i)].message", allowEmpty: true)
             let author = c["author"] as? [String: Any]
-            commits.append(ForgeCommit(id: id, message: message, url: (c["url"] as? String) ?? "\(project.webURL)/-/commit/\(id)",
+            let url = (c["url"] as? String).flatMap { EventLimits.isWebURL($0) ? $0 : nil } ?? "\(project.webURL)/-/commit/\(id)"
+            commits.append(ForgeCommit(id: id, message: message, url: url,
                                        authorName: (author?["name"] as? String) ?? "", authorEmail: author?["email"] as? String))
         }
         let pusher = ForgeUser(name: (doc["user_name"] as? String) ?? "", username: (doc["user_username"] as? String) ?? "",
                                email: doc["user_email"] as? String)
+        let omitted = list.count - commits.count
         return PushEvent(project: project, ref: ref, before: (doc["before"] as? String) ?? "", after: (doc["after"] as? String) ?? "",
-                         commits: commits, pusher: pusher)
+                         commits: commits, pusher: pusher, omittedCommits: omitted > 0 ? omitted : nil)
     }
 
     static func mergeRequest(_ doc: [String: Any]) throws(WebhookPayloadError) -> MergeRequestEvent {
@@ -90,12 +95,12 @@ public enum GitLabWebhook {
         let title = try string(a["title"], "object_attributes.title", allowEmpty: true)
         let user = doc["user"] as? [String: Any]
         let lastCommit = a["last_commit"] as? [String: Any]
-        let url = (a["url"] as? String) ?? "\(project.webURL)/-/merge_requests/\(iid)"
+        let url = (a["url"] as? String).flatMap { EventLimits.isWebURL($0) ? $0 : nil } ?? "\(project.webURL)/-/merge_requests/\(iid)"
         return MergeRequestEvent(
             project: project, iid: iid, title: title, description: (a["description"] as? String) ?? "",
             action: MergeRequestEvent.Action(rawValue: (a["action"] as? String) ?? "") ?? .other,
             sourceBranch: (a["source_branch"] as? String) ?? "", targetBranch: try string(a["target_branch"], "object_attributes.target_branch"),
-            lastCommitID: lastCommit?["id"] as? String, url: url,
+            lastCommitID: (lastCommit?["id"] as? String).flatMap { EventLimits.isCommitID($0) ? $0 : nil }, url: url,
             user: ForgeUser(name: (user?["name"] as? String) ?? "", username: (user?["username"] as? String) ?? "", email: user?["email"] as? String))
     }
 

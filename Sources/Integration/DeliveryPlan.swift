@@ -65,6 +65,7 @@ public struct PlannedDelivery: Sendable, Codable, Equatable {
     /// Unique per site and issue: `comment|<entity url>`, `remote_link|<global id>`, `transition|<entity url>`.
     public var dedupeKey: String
     /// A second identity for commit comments: the same change after a rebase (new SHA) is not commented twice.
+    /// The digest (`StableHash`) of the change's content and the key, not the content itself.
     public var contentKey: String?
     public var work: DeliveryWork
 
@@ -78,18 +79,31 @@ public struct PlannedDelivery: Sendable, Codable, Equatable {
 }
 
 /// A 128-bit FNV-1a digest in hex: stable across runs and platforms (Swift's Hasher is seeded per process).
-public enum StableHash {
-    public static func hex(_ text: String) -> String {
-        var h1: UInt64 = 0xcbf2_9ce4_8422_2325
-        var h2: UInt64 = 0x8422_2325_cbf2_9ce4
+/// It can be fed in parts, so a long text shared by many keys is read once.
+public struct StableHash: Sendable {
+    private var h1: UInt64 = 0xcbf2_9ce4_8422_2325
+    private var h2: UInt64 = 0x8422_2325_cbf2_9ce4
+
+    public init() {}
+
+    public mutating func add(_ text: String) {
         for b in text.utf8 {
             h1 = (h1 ^ UInt64(b)) &* 0x0000_0100_0000_01B3
             h2 = (h2 ^ UInt64(b)) &* 0x0000_0100_0000_01B3 &+ 0x9E37_79B9
         }
+    }
+
+    public var hex: String {
         func hex64(_ v: UInt64) -> String {
             let s = String(v, radix: 16)
             return String(repeating: "0", count: 16 - s.count) + s
         }
         return hex64(h1) + hex64(h2)
+    }
+
+    public static func hex(_ text: String) -> String {
+        var h = StableHash()
+        h.add(text)
+        return h.hex
     }
 }

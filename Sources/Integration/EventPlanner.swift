@@ -11,20 +11,47 @@ public struct EventPlanner: Sendable {
 
     /// The deliveries for `event`; empty when the integration is inactive.
     public func plan(_ event: ForgeEvent) -> [PlannedDelivery] {
-        guard settings.active else { return [] }
-        switch event {
-        case .push(let push): return plan(push)
-        case .mergeRequest(let mr): return plan(mr)
-        }
+        planWithNotes(event).deliveries
     }
 
-    func plan(_ push: PushEvent) -> [PlannedDelivery] {
+    /// The deliveries for `event`, within `EventLimits`, and a note for each limit the event reached
+    /// (commits or keys left out), for the event's record.
+    public func planWithNotes(_ event: ForgeEvent) -> (deliveries: [PlannedDelivery], notes: [String]) {
+        guard settings.active else { return ([], []) }
+        var notes: [String] = []
+        var deliveries: [PlannedDelivery]
+        switch event {
+        case .push(let push):
+            deliveries = plan(push, notes: &notes)
+            if let omitted = push.omittedCommits, omitted > 0 {
+                notes.append("\(omitted) commits after the first \(EventLimits.commitsPerPush) of this push were skipped (limit per push)")
+            }
+        case .mergeRequest(let mr):
+            deliveries = plan(mr, notes: &notes)
+        }
+        if deliveries.count > EventLimits.deliveriesPerEvent {
+            notes.append("\(deliveries.count - EventLimits.deliveriesPerEvent) deliveries beyond the first \(EventLimits.deliveriesPerEvent) of this event were skipped (limit per event)")
+            deliveries.removeLast(deliveries.count - EventLimits.deliveriesPerEvent)
+        }
+        return (deliveries, notes)
+    }
+
+    /// At most `EventLimits.keysPerEntity` keys, with a note when there were more.
+    func capped(_ keys: [String], entity: String, notes: inout [String]) -> [String] {
+        guard keys.count > EventLimits.keysPerEntity else { return keys }
+        notes.append("\(entity) names \(keys.count) Jira keys; only the first \(EventLimits.keysPerEntity) are used (limit per commit or merge request)")
+        return Array(keys.prefix(EventLimits.keysPerEntity))
+    }
+
+    func plan(_ push: PushEvent, notes: inout [String]) -> [PlannedDelivery] {
         guard let branch = push.branch, !push.deletesBranch else { return [] }
         let project = push.project
         let toDefault = branch == project.defaultBranch
         var out: [PlannedDelivery] = []
         // GitLab processes the newest commits last; the payload lists them oldest first.
         for commit in push.commits {
+            // A first line can be megabytes long: cut it once here, not once per key.
+            let title = Texts.cut(commit.title, to: Texts.maxQuoteCharacters)
             let entityURL = "\(project.webURL)/-/commit/\(commit.id)"
             let closing = toDefault && !Self.isMergeRequestMergeCommit(commit.message)
             var mentions: [String]
@@ -41,13 +68,18 @@ public struct EventPlanner: Sendable {
                 mentions = Self.ordered(closes + mentions)
                 closes = []
             }
+            closes = capped(closes, entity: "Commit \(commit.id.prefix(12))", notes: &notes)
+            mentions = capped(mentions, entity: "Commit \(commit.id.prefix(12))", notes: &notes)
             for key in closes {
                 out.append(transition(key: key, entityURL: entityURL, commitID: commit.id, project: project))
             }
             if settings.commitEvents {
-                let content = "commit|\(project.id)|\(commit.authorEmail ?? commit.authorName)|\(commit.message)"
+                // The message is hashed once for all its keys: it can be megabytes long.
+                var content = StableHash()
+                content.add("commit|\(project.id)|\(commit.authorEmail ?? commit.authorName)|")
+                content.add(commit.message)
                 for key in mentions {
-                    out += mention(key: key, entity: .commit, entityURL: entityURL, title: commit.title, author: push.pusher,
+                    out += mention(key: key, entity: .commit, entityURL: entityURL, title: title, author: push.pusher,
                                    project: project, branch: branch, contentKey: content)
                 }
             }
@@ -55,16 +87,17 @@ public struct EventPlanner: Sendable {
         return out
     }
 
-    func plan(_ mr: MergeRequestEvent) -> [PlannedDelivery] {
+    func plan(_ mr: MergeRequestEvent, notes: inout [String]) -> [PlannedDelivery] {
         let project = mr.project
         let entityURL = "\(project.webURL)/-/merge_requests/\(mr.iid)"
         let text = mr.title + "\n\n" + mr.description
+        let title = Texts.cut(mr.title, to: Texts.maxQuoteCharacters)
         var out: [PlannedDelivery] = []
         switch mr.action {
         case .open, .reopen, .update:
             guard settings.mergeRequestsEvents else { return [] }
-            for key in extractor.allKeys(text) {
-                out += mention(key: key, entity: .mergeRequest, entityURL: entityURL, title: mr.title, author: mr.user,
+            for key in capped(extractor.allKeys(text), entity: "Merge request !\(mr.iid)", notes: &notes) {
+                out += mention(key: key, entity: .mergeRequest, entityURL: entityURL, title: title, author: mr.user,
                                project: project, branch: mr.sourceBranch, contentKey: nil)
             }
         case .merge:
@@ -76,12 +109,14 @@ public struct EventPlanner: Sendable {
                 mentions = Self.ordered(closes + mentions)
                 closes = []
             }
+            closes = capped(closes, entity: "Merge request !\(mr.iid)", notes: &notes)
+            mentions = capped(mentions, entity: "Merge request !\(mr.iid)", notes: &notes)
             for key in closes {
                 out.append(transition(key: key, entityURL: entityURL, commitID: mr.lastCommitID!, project: project))
             }
             if settings.mergeRequestsEvents {
                 for key in mentions {
-                    out += mention(key: key, entity: .mergeRequest, entityURL: entityURL, title: mr.title, author: mr.user,
+                    out += mention(key: key, entity: .mergeRequest, entityURL: entityURL, title: title, author: mr.user,
                                    project: project, branch: mr.sourceBranch, contentKey: nil)
                 }
             }
@@ -92,7 +127,7 @@ public struct EventPlanner: Sendable {
     }
 
     func mention(key: String, entity: Texts.Entity, entityURL: String, title: String, author: ForgeUser, project: ForgeProject,
-                 branch: String?, contentKey: String?) -> [PlannedDelivery] {
+                 branch: String?, contentKey: StableHash?) -> [PlannedDelivery] {
         let link = RemoteLinkSpec(globalId: RemoteLinkSpec.globalID(for: entityURL), url: entityURL,
                                   title: Texts.linkTitle(entity: entity, title: title), resolved: false,
                                   relationship: "mentioned on", iconURL: Self.iconURL(project))
@@ -101,7 +136,7 @@ public struct EventPlanner: Sendable {
             let body = Texts.mention(author: author, forgeBaseURL: project.forgeBaseURL, entity: entity, entityURL: entityURL,
                                      project: project, branch: branch, title: title)
             out.append(PlannedDelivery(action: .comment, issueKey: key, dedupeKey: "comment|\(entityURL)",
-                                       contentKey: contentKey.map { "\($0)|\(key)" }, work: .comment(body: body)))
+                                       contentKey: contentKey.map { var h = $0; h.add("|\(key)"); return h.hex }, work: .comment(body: body)))
         }
         return out
     }

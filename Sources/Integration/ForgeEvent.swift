@@ -69,14 +69,18 @@ public struct PushEvent: Sendable, Equatable, Codable {
     public var after: String
     public var commits: [ForgeCommit]
     public var pusher: ForgeUser
+    /// Commits the payload listed beyond `EventLimits.commitsPerPush`, not kept (absent in older rows).
+    public var omittedCommits: Int?
 
-    public init(project: ForgeProject, ref: String, before: String, after: String, commits: [ForgeCommit], pusher: ForgeUser) {
+    public init(project: ForgeProject, ref: String, before: String, after: String, commits: [ForgeCommit], pusher: ForgeUser,
+                omittedCommits: Int? = nil) {
         self.project = project
         self.ref = ref
         self.before = before
         self.after = after
         self.commits = commits
         self.pusher = pusher
+        self.omittedCommits = omittedCommits
     }
 
     /// The branch name for `refs/heads/<branch>`; nil for tags and other refs.

@@ -132,9 +132,10 @@ struct EventPlanningService: Service {
     func planBatch() async throws -> Int {
         let events = try await store.claimEvents(limit: 64, leaseMillis: configuration.eventLeaseMillis, now: currentMillis())
         var integrations: [Int64: IntegrationRecord?] = [:]
-        var batch: [(eventID: String, deliveries: [NewDelivery])] = []
+        var batch: [PlannedEvent] = []
         for stored in events {
             var deliveries: [NewDelivery] = []
+            var notes: [String] = []
             if integrations[stored.projectID] == nil {
                 integrations[stored.projectID] = .some(try await store.integration(at: .project(stored.projectID)))
             }
@@ -143,14 +144,20 @@ struct EventPlanningService: Service {
                 do {
                     let extractor = try ReferenceExtractor(prefix: record.settings.issuePrefix, regex: record.settings.issueRegex)
                     let planner = EventPlanner(settings: record.settings, extractor: extractor)
-                    deliveries = planner.plan(stored.event).map {
+                    let planned = planner.planWithNotes(stored.event)
+                    notes = planned.notes
+                    deliveries = planned.deliveries.map {
                         NewDelivery(eventID: stored.id, projectID: stored.projectID, site: JiraSite.key(site), planned: $0)
+                    }
+                    if !notes.isEmpty {
+                        logger.notice("event reached a limit", metadata: ["event_id": "\(stored.id)", "project_id": "\(stored.projectID)",
+                                                                         "notes": "\(notes.joined(separator: "; "))"])
                     }
                 } catch {
                     logger.error("the saved key pattern does not compile", metadata: ["project_id": "\(stored.projectID)", "error": "\(error)"])
                 }
             }
-            batch.append((stored.id, deliveries))
+            batch.append(PlannedEvent(eventID: stored.id, deliveries: deliveries, notes: notes))
         }
         if !batch.isEmpty {
             let inserted = try await store.finishPlanning(batch: batch, now: currentMillis())

@@ -17,6 +17,9 @@ struct WebhookController: Sendable {
     let committer: IntakeCommitter
 
     static let maxBodyBytes = 25 << 20
+    /// Webhook bodies read at once, in bytes: two of the largest, or many small ones.
+    static let bodyBudgetBytes = 2 * maxBodyBytes
+    let budget = BodyBudget(capacity: WebhookController.bodyBudgetBytes)
 
     func addRoutes(to router: Router<BridgeRequestContext>) {
         router.post("/webhooks/gitlab") { request, context in
@@ -37,36 +40,41 @@ struct WebhookController: Sendable {
     }
 
     func gitlab(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: Self.maxBodyBytes)
-        } catch {
+        // GitLab's token is a header: a request whose token is no configured secret is refused before a
+        // byte of its body is read, so wrong-token floods cost neither time nor memory.
+        guard let presented = request.headers[gitlabTokenHeader], !presented.isEmpty else {
+            throw APIError(.unauthorized, message: "401 Unauthorized: the X-Gitlab-Token header is missing")
+        }
+        guard try await isConfiguredSecret(presented) else {
+            throw APIError(.unauthorized, message: "401 Unauthorized: the X-Gitlab-Token header does not match any webhook secret")
+        }
+        let announced = request.headers[.contentLength].flatMap { Int($0) }
+        if let announced, announced > Self.maxBodyBytes {
             throw APIError(.contentTooLarge, message: "413 Payload Too Large: webhook bodies are limited to 25 MB")
         }
-        let body = Data(buffer.readableBytesView)
-        let document: GitLabWebhook.Document
-        let reference: (id: Int64, path: String)
-        do {
-            document = try GitLabWebhook.parse(body)
-            reference = try GitLabWebhook.projectReference(document)
-        } catch {
-            throw APIError(.badRequest, message: "400 Bad Request: \(error.message)")
+        let (document, reference, kind) = try await budget.withReservation(bytes: announced ?? Self.maxBodyBytes) {
+            () async throws -> (GitLabWebhook.Document, (id: Int64, path: String), String) in
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.body.collect(upTo: Self.maxBodyBytes)
+            } catch {
+                throw APIError(.contentTooLarge, message: "413 Payload Too Large: webhook bodies are limited to 25 MB")
+            }
+            let document = try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.parse(Data(buffer.readableBytesView)) }
+            let reference = try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.projectReference(document) }
+            return (document, reference, request.headers[gitlabEventHeader] ?? "")
         }
         guard let secret = try await webhookSecret(projectID: reference.id, path: reference.path) else {
             throw APIError(.unauthorized, message: "401 Unauthorized: no webhook secret is configured for this project, its groups or the instance")
         }
-        guard let presented = request.headers[gitlabTokenHeader], TokenSecret.constantTimeEquals(presented, secret) else {
+        guard TokenSecret.constantTimeEquals(presented, secret) else {
             throw APIError(.unauthorized, message: "401 Unauthorized: the X-Gitlab-Token header does not match the webhook secret")
         }
-        let kind = request.headers[gitlabEventHeader] ?? ""
         guard GitLabWebhook.handledEvents.contains(kind) else {
             metrics.webhook(forge: "gitlab", outcome: "ignored")
             return try JSONBody.response(.object(["event_id": .null, "message": .string("ignored: \(kind.isEmpty ? "no X-Gitlab-Event" : kind)")]), status: .accepted)
         }
-        let event: ForgeEvent
-        do { event = try GitLabWebhook.decode(event: kind, document: document) } catch {
-            throw APIError(.badRequest, message: "400 Bad Request: \(error.message)")
-        }
+        let event = try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.decode(event: kind, document: document) }
         let project = event.project
         let registration = ProjectRegistration(id: project.id, pathWithNamespace: project.pathWithNamespace, name: project.name,
                                                webURL: project.webURL, defaultBranch: project.defaultBranch)
@@ -75,10 +83,36 @@ struct WebhookController: Sendable {
             let (id, duplicate) = try await committer.record(IncomingEvent(forge: "gitlab", deliveryKey: key, event: event), registration: registration)
             metrics.webhook(forge: "gitlab", outcome: duplicate ? "duplicate" : "accepted")
             context.logger.info("webhook accepted", metadata: ["forge": "gitlab", "event_id": "\(id)", "duplicate": "\(duplicate)", "project_id": "\(project.id)"])
-            return try JSONBody.response(.object(["event_id": .string(id)]), status: .accepted)
+            var answer: [String: JSONValue] = ["event_id": .string(id)]
+            // GitLab shows the answer in the hook's "Recent events": say what this event will not do.
+            if case .push(let push) = event, let omitted = push.omittedCommits {
+                answer["warnings"] = .array([.string("\(omitted) commits after the first \(EventLimits.commitsPerPush) are skipped")])
+            }
+            return try JSONBody.response(.object(answer), status: .accepted)
         } catch let error as StoreError where error.isConflict {
             throw APIError(.conflict, message: "409 Conflict: \(error)")
         }
+    }
+
+    /// Runs a payload decoder; what it cannot read is a 400 with its message.
+    static func payload<T>(_ decode: () throws(WebhookPayloadError) -> T) throws(APIError) -> T {
+        do {
+            return try decode()
+        } catch {
+            throw APIError(.badRequest, message: "400 Bad Request: \(error.message)")
+        }
+    }
+
+    /// Whether `presented` is the instance secret or any project's or group's (by keyed fingerprint),
+    /// remembered for a few seconds either way.
+    func isConfiguredSecret(_ presented: String) async throws -> Bool {
+        if let instanceSecret, !instanceSecret.isEmpty, TokenSecret.constantTimeEquals(presented, instanceSecret) { return true }
+        guard presented.utf8.count <= 1024 else { return false }
+        let key = TokenSecret.hash(presented)
+        if let known = secretCache.knownTokens.lookup(key) { return known }
+        let known = try await store.isKnownWebhookSecret(presented)
+        secretCache.knownTokens.store(key, known: known)
+        return known
     }
 
     /// The project's secret, else the nearest group's, else the instance's; cached for a few seconds so a
@@ -121,6 +155,8 @@ final class SecretCache: Sendable {
     struct Entry { var secret: String?; var path: String; var expires: ContinuousClock.Instant }
     static let ttl: Duration = .seconds(5)
     private let entries = Mutex<[Int64: Entry]>([:])
+    /// Tokens already checked against every configured secret.
+    let knownTokens = KnownTokenCache()
 
     func lookup(projectID: Int64, path: String) -> (secret: String?, Void)? {
         entries.withLock { map in
@@ -133,6 +169,32 @@ final class SecretCache: Sendable {
         entries.withLock { map in
             if map.count > 10_000 { map.removeAll() }
             map[projectID] = Entry(secret: secret, path: path, expires: .now + Self.ttl)
+        }
+    }
+
+    func clear() {
+        entries.withLock { $0.removeAll() }
+        knownTokens.clear()
+    }
+}
+
+/// Whether a presented webhook token (by its SHA-256) is some configured secret, for a few seconds. Bounded:
+/// a flood of random tokens empties it instead of growing it.
+final class KnownTokenCache: Sendable {
+    static let ttl: Duration = .seconds(5)
+    private let entries = Mutex<[String: (known: Bool, expires: ContinuousClock.Instant)]>([:])
+
+    func lookup(_ key: String) -> Bool? {
+        entries.withLock { map in
+            guard let e = map[key], e.expires > .now else { return nil }
+            return e.known
+        }
+    }
+
+    func store(_ key: String, known: Bool) {
+        entries.withLock { map in
+            if map.count > 10_000 { map.removeAll() }
+            map[key] = (known, .now + Self.ttl)
         }
     }
 

@@ -85,6 +85,19 @@ public protocol VulnerabilityStore: Sendable {
     func removeIssueLink(vulnerabilityID: Int64) async throws
 }
 
+/// An event's planning result: its deliveries, and notes on the limits it reached (kept with the event).
+public struct PlannedEvent: Sendable {
+    public var eventID: String
+    public var deliveries: [NewDelivery]
+    public var notes: [String]
+
+    public init(eventID: String, deliveries: [NewDelivery], notes: [String] = []) {
+        self.eventID = eventID
+        self.deliveries = deliveries
+        self.notes = notes
+    }
+}
+
 /// The event pipeline's storage: the durable intake, the queue of deliveries and its ledger.
 public protocol PipelineStore: Sendable {
     /// Stores events (registering unknown projects) in one transaction (group commit); each gets its own
@@ -96,7 +109,7 @@ public protocol PipelineStore: Sendable {
     func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent]
     /// Inserts the planned deliveries (each at most once per site, issue and dedupe key) and marks the events
     /// planned, in one transaction. Returns how many deliveries were new.
-    func finishPlanning(batch: [(eventID: String, deliveries: [NewDelivery])], now: Millis) async throws -> Int
+    func finishPlanning(batch: [PlannedEvent], now: Millis) async throws -> Int
     /// The claim step of the queue, in one place: leases runnable deliveries, at most one per Jira issue and
     /// at most `perSiteLimit` running per Jira site (live leases only), taking sites in turn so that one
     /// site's backlog never hides another's work.

@@ -179,6 +179,7 @@ enum Migrations {
             "CREATE INDEX projects_secret_fp ON projects(webhook_secret_fp)",
             "CREATE INDEX groups_secret_fp ON groups(webhook_secret_fp)",
             "ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE events ADD COLUMN note TEXT",
             """
             CREATE TABLE workers (
                 id TEXT PRIMARY KEY,

@@ -115,16 +115,19 @@ extension SQLiteStore {
         }
     }
 
-    public func finishPlanning(batch: [(eventID: String, deliveries: [NewDelivery])], now: Millis) async throws -> Int {
-        let work = try batch.map { entry in (entry.eventID, try entry.deliveries.map { try Self.insertArguments($0, now: now) }) }
+    public func finishPlanning(batch: [PlannedEvent], now: Millis) async throws -> Int {
+        let work = try batch.map { entry in
+            (entry.eventID, try entry.deliveries.map { try Self.insertArguments($0, now: now) }, entry.notes.isEmpty ? nil : entry.notes.joined(separator: "; "))
+        }
         return try await pool.write { db in
             var inserted = 0
-            for (eventID, rows) in work {
+            for (eventID, rows, note) in work {
                 for args in rows {
                     try db.execute(sql: Self.insertDeliverySQL, arguments: args)
                     inserted += db.changesCount
                 }
-                try db.execute(sql: "UPDATE events SET status = 'planned', planned_at = ?, lease_until = NULL WHERE id = ?", arguments: [now, eventID])
+                try db.execute(sql: "UPDATE events SET status = 'planned', planned_at = ?, lease_until = NULL, note = ? WHERE id = ?",
+                               arguments: [now, note.map { String($0.prefix(2000)) }, eventID])
             }
             return inserted
         }
@@ -139,7 +142,7 @@ extension SQLiteStore {
 
     static func insertArguments(_ d: NewDelivery, now: Millis) throws -> StatementArguments {
         let work = String(decoding: try JSONEncoder().encode(d.planned.work), as: UTF8.self)
-        let content = d.planned.contentKey.map { StableHash.hex($0) }
+        let content = d.planned.contentKey
         return [d.eventID, d.projectID, d.site, d.planned.issueKey, d.planned.action.rawValue, d.planned.dedupeKey, content, work, now, now, now]
     }
 
