@@ -25,10 +25,14 @@ struct EmulatorAdmin {
                                              renderedDescription: doc["rendered_description"] as? String)
             return json(201, ["id": issue.id, "key": issue.key])
         case ("POST", "/_emulator/faults"):
-            await state.addFault(EmulatedFault(
+            var fault = EmulatedFault(
                 method: doc["method"] as? String, pathContains: doc["path"] as? String, status: doc["status"] as? Int,
                 retryAfter: doc["retry_after"] as? Int, delayMilliseconds: doc["delay_ms"] as? Int ?? 0,
-                dropConnection: doc["drop"] as? Bool ?? false, times: doc["times"] as? Int ?? 1))
+                dropConnection: doc["drop"] as? Bool ?? false, times: doc["times"] as? Int ?? 1)
+            fault.delayAfterMilliseconds = doc["delay_after_ms"] as? Int ?? 0
+            fault.trickleMilliseconds = doc["trickle_ms"] as? Int ?? 0
+            fault.oversizeBytes = min(doc["oversize_bytes"] as? Int ?? 0, 256 << 20)
+            await state.addFault(fault)
             return json(201, ["ok": true])
         case ("DELETE", "/_emulator/faults"):
             await state.clearFaults()

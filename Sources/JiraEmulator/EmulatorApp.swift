@@ -66,7 +66,35 @@ struct EmulatorHandler: Sendable {
     }
 
     private func respond(request: Request, method: String, path: String, body: Data) async -> Response {
-        if let fault = await state.takeFault(method: method, path: path) {
+        let fault = await state.takeFault(method: method, path: path)
+        if let fault, fault.oversizeBytes > 0 {
+            let padding = String(repeating: "x", count: max(0, fault.oversizeBytes - 12))
+            return raw(200, Data("{\"pad\":\"\(padding)\"}".utf8))
+        }
+        if let fault, fault.delayAfterMilliseconds > 0 || fault.trickleMilliseconds > 0 {
+            var response = await respondNormally(request: request, method: method, path: path, body: body, fault: nil)
+            if fault.delayAfterMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(fault.delayAfterMilliseconds)) }
+            if fault.trickleMilliseconds > 0 {
+                let interval = fault.trickleMilliseconds
+                let original = response.body
+                response.body = ResponseBody { writer in
+                    // Collect the real answer, then hand it out a byte at a time.
+                    let collector = ByteCollector()
+                    try await original.write(collector)
+                    for byte in collector.bytes {
+                        try await Task.sleep(for: .milliseconds(interval))
+                        try await writer.write(ByteBuffer(bytes: [byte]))
+                    }
+                    try await writer.finish(nil)
+                }
+            }
+            return response
+        }
+        return await respondNormally(request: request, method: method, path: path, body: body, fault: fault)
+    }
+
+    private func respondNormally(request: Request, method: String, path: String, body: Data, fault: EmulatedFault?) async -> Response {
+        if let fault {
             if fault.delayMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(fault.delayMilliseconds)) }
             if fault.dropConnection {
                 struct Dropped: Error {}
@@ -146,4 +174,11 @@ func error(_ status: Int, _ message: String?, errors: [String: String] = [:]) ->
 /// A status with its standard reason phrase on the status line, as Jira's servers send it.
 func standardStatus(_ code: Int) -> HTTPResponse.Status {
     HTTPResponse.Status(code: code, reasonPhrase: HTTPResponseStatus(statusCode: code).reasonPhrase)
+}
+
+/// A response body writer that keeps what is written, so the emulator can resend it slowly.
+final class ByteCollector: ResponseBodyWriter, @unchecked Sendable {
+    var bytes: [UInt8] = []
+    func write(_ buffer: ByteBuffer) async throws { bytes += buffer.readableBytesView }
+    func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }

@@ -108,6 +108,13 @@ public struct EmulatedFault: Sendable, Equatable {
     public var times: Int
     /// A JSON error body to send with `status`; a Jira-shaped one is made when nil.
     public var body: String?
+    /// Carry the request out as usual, then wait this long before answering (a write Jira finishes but
+    /// answers late, past the client's timeout).
+    public var delayAfterMilliseconds: Int = 0
+    /// Send the answer one byte per this many milliseconds (a Jira that trickles its body).
+    public var trickleMilliseconds: Int = 0
+    /// Answer 200 with a JSON body of this many bytes (an answer larger than the client reads).
+    public var oversizeBytes: Int = 0
 
     public init(method: String? = nil, pathContains: String? = nil, status: Int? = nil, retryAfter: Int? = nil,
                 delayMilliseconds: Int = 0, dropConnection: Bool = false, times: Int = 1, body: String? = nil) {
