@@ -172,7 +172,8 @@ enum Migrations {
         ]),
         // Robustness: webhook secrets findable by a keyed fingerprint (a wrong token is refused before the
         // body is read), planning attempts per event, the processes that hold leases and their heartbeats,
-        // and an index that finds the runnable deliveries of each Jira site without scanning another's backlog.
+        // and an index that walks the sites and, within a site, the issues with pending work (each issue's
+        // earliest delivery first), so no backlog of one site or one issue is scanned to find another's.
         ("0007_robust_queue", [
             "ALTER TABLE projects ADD COLUMN webhook_secret_fp TEXT",
             "ALTER TABLE groups ADD COLUMN webhook_secret_fp TEXT",
@@ -187,7 +188,7 @@ enum Migrations {
                 heartbeat_at BIGINT NOT NULL
             )
             """,
-            "CREATE INDEX deliveries_site_runnable ON deliveries(status, site, next_run_at, issue_key)",
+            "CREATE INDEX deliveries_site_runnable ON deliveries(status, site, issue_key, next_run_at)",
             "CREATE INDEX deliveries_lease_owner ON deliveries(lease_owner)",
         ]),
     ]

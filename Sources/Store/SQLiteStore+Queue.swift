@@ -59,6 +59,38 @@ extension SQLiteStore {
         return db.changesCount
     }
 
+    /// The most issues one claim looks at per site before it gives up on that site for this turn.
+    static let maxIssuesVisited = 512
+
+    /// The earliest due delivery of the next idle issue of `site` after `cursor`, in issue-key order, wrapping
+    /// around once; moves the cursor past the issues it looked at. One index seek per issue visited (the
+    /// first row of an issue in the (status, site, issue_key, next_run_at) index is its earliest), so an issue
+    /// with thousands of rows costs what one with one row costs, and issues take turns.
+    static func nextRunnable(_ db: Database, site: String, after cursor: inout String?, busy: Set<String>, now: Millis) throws -> Row? {
+        let start = cursor ?? ""
+        var key = start
+        var wrapped = false
+        for _ in 0..<maxIssuesVisited {
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT * FROM deliveries WHERE status = 'pending' AND site = ? AND issue_key > ?
+                ORDER BY issue_key, next_run_at, id LIMIT 1
+                """, arguments: [site, key]) else {
+                if wrapped || start.isEmpty { return nil }
+                wrapped = true
+                key = ""
+                continue
+            }
+            let issue: String = row["issue_key"]
+            if wrapped && issue > start { return nil }
+            key = issue
+            cursor = issue
+            if busy.contains(issue) { continue }
+            let due: Millis = row["next_run_at"]
+            if due <= now { return row }
+        }
+        return nil
+    }
+
     public func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, leaseMillis: Int64, now: Millis) async throws -> [Delivery] {
         guard limit > 0 else { return [] }
         return try await pool.write { db in
@@ -85,50 +117,36 @@ extension SQLiteStore {
                 let start = Int.random(in: 0..<order.count)
                 order = Array(order[start...] + order[..<start])
             }
-            var candidates: [String: [Row]] = [:]
-            for site in order {
-                let free = perSiteLimit - runningPerSite[site, default: 0]
-                let busy = Array(busyIssues[site] ?? [])
-                let marks = busy.isEmpty ? "" : " AND issue_key NOT IN (" + Array(repeating: "?", count: busy.count).joined(separator: ",") + ")"
-                var arguments: StatementArguments = [site, now]
-                for issue in busy { arguments += [issue] }
-                // A few more rows than slots: several due rows may belong to one issue.
-                arguments += [min(limit, free) * 4]
-                candidates[site] = try Row.fetchAll(db, sql: """
-                    SELECT * FROM deliveries WHERE status = 'pending' AND site = ? AND next_run_at <= ?\(marks)
-                    ORDER BY next_run_at, id LIMIT ?
-                    """, arguments: arguments)
-            }
             var claimed: [Delivery] = []
-            var progress = true
-            var cursor: [String: Int] = [:]
-            // Round robin: one delivery per site per turn, until the limit or nothing is left.
-            while claimed.count < limit && progress {
-                progress = false
-                for site in order where claimed.count < limit && runningPerSite[site, default: 0] < perSiteLimit {
-                    let rows = candidates[site] ?? []
-                    var i = cursor[site, default: 0]
-                    while i < rows.count {
-                        let row = rows[i]
-                        i += 1
-                        let issue: String = row["issue_key"]
-                        if busyIssues[site]?.contains(issue) == true { continue }
-                        let id: Int64 = row["id"]
-                        try db.execute(sql: """
-                            UPDATE deliveries SET status = 'running', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
-                            WHERE id = ?
-                            """, arguments: [now + leaseMillis, owner, now, id])
-                        busyIssues[site, default: []].insert(issue)
-                        runningPerSite[site, default: 0] += 1
-                        var d = try Self.delivery(from: row)
-                        d.status = .running
-                        d.attempts += 1
-                        claimed.append(d)
-                        progress = true
-                        break
+            // Round robin over sites: each turn gives every site with room one more delivery.
+            var cursors: [String: String] = claimCursors.withLock { $0 }
+            var exhausted = Set<String>()
+            while claimed.count < limit {
+                var progress = false
+                for site in order where claimed.count < limit && !exhausted.contains(site) && runningPerSite[site, default: 0] < perSiteLimit {
+                    guard let row = try Self.nextRunnable(db, site: site, after: &cursors[site], busy: busyIssues[site] ?? [], now: now) else {
+                        exhausted.insert(site)
+                        continue
                     }
-                    cursor[site] = i
+                    let issue: String = row["issue_key"]
+                    let id: Int64 = row["id"]
+                    try db.execute(sql: """
+                        UPDATE deliveries SET status = 'running', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
+                        WHERE id = ?
+                        """, arguments: [now + leaseMillis, owner, now, id])
+                    busyIssues[site, default: []].insert(issue)
+                    runningPerSite[site, default: 0] += 1
+                    var d = try Self.delivery(from: row)
+                    d.status = .running
+                    d.attempts += 1
+                    claimed.append(d)
+                    progress = true
                 }
+                if !progress { break }
+            }
+            claimCursors.withLock { stored in
+                for (site, issue) in cursors { stored[site] = issue }
+                if stored.count > 10_000 { stored.removeAll() }
             }
             return claimed
         }

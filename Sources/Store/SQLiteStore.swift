@@ -15,6 +15,8 @@ public final class SQLiteStore: BridgeStore {
     let path: String
     /// The file descriptor holding the serving lock, once taken.
     let servingLock = Mutex<Int32?>(nil)
+    /// Per site, the issue the last claim stopped at: the next claim goes on after it (issues take turns).
+    let claimCursors = Mutex<[String: String]>([:])
 
     /// Opens (creating if needed) the database at `path`.
     public init(path: String, secrets: SecretBox) throws {

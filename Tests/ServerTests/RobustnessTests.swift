@@ -1,0 +1,285 @@
+import AsyncHTTPClient
+import Foundation
+import Integration
+import JiraClient
+import JiraEmulator
+import NIOCore
+import Store
+import Testing
+
+/// The reproductions of the robustness issue, each against the real server on loopback: none stops the
+/// process, each gets a clear answer.
+@Suite("Robustness")
+struct RobustnessTests {
+    /// The server still answers: the request before did not stop it.
+    func alive(_ h: Harness) async throws {
+        #expect(try await h.request(.GET, "/-/health").status == 200)
+    }
+
+    @Test("1e300 where an integer or a string is expected is a clear answer, never a crash")
+    func hugeNumbers() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            let signIn = try await h.request(.POST, "/sign_in", raw: #"{"next":1e300}"#, headers: [("Content-Type", "text/plain")])
+            #expect(signIn.status == 403)
+            try await alive(h)
+            let token = try await h.admin(.POST, "/api/v4/tokens", json: ["name": .number(1e300), "role": "reporter", "scope": "instance"])
+            #expect(token.status == 201 || token.status == 400, "\(token.text)")
+            try await alive(h)
+            let project = try await h.admin(.PUT, "/api/v4/projects/42", json: ["name": .number(1e300)])
+            #expect(project.status < 500)
+            let id = try await h.admin(.POST, "/api/v4/tokens", json: ["name": "x", "role": "maintainer", "scope": "project", "project_id": .number(1e300)])
+            #expect(id.status == 400 || id.status == 404, "\(id.text)")
+            try await alive(h)
+            let report = """
+                {"version": "15.0.0", "scan": {"type": "sast", "scanner": {"id": "semgrep", "name": "Semgrep"}},
+                 "vulnerabilities": [{"id": "1", "name": "XSS", "severity": "High",
+                   "identifiers": [{"type": "cwe", "name": "CWE-79", "value": "79"}],
+                   "location": {"file": "app.js", "start_line": 1e300}}]}
+                """
+            let upload = try await h.request(.POST, "/api/v4/projects/42/security/reports", token: h.adminToken, raw: report,
+                                             headers: [("Content-Type", "application/json")])
+            #expect(upload.status == 400)
+            #expect(upload.text.contains("start_line"), "\(upload.text)")
+            try await alive(h)
+        }
+    }
+
+    @Test("page and per_page of any size are clamped, on every list")
+    func hugePages() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            let huge = "page=9223372036854775807&per_page=9223372036854775807"
+            for path in ["/api/v4/projects/42/integrations/jira/deliveries", "/api/v4/projects/42/vulnerabilities",
+                         "/api/v4/admin/integrations/jira/overrides"] {
+                _ = try await h.admin(.PUT, "/api/v4/admin/integrations/jira", json: h.workingSettings())
+                let r = try await h.admin(.GET, "\(path)?\(huge)")
+                #expect(r.status == 200, "\(path): \(r.status) \(r.text)")
+                #expect(r.json.array?.isEmpty == true)
+                #expect(r.headers.first { $0.0.lowercased() == "x-per-page" }?.1 == "100")
+                let bad = try await h.admin(.GET, "\(path)?page=-1e9x")
+                #expect(bad.status == 400 && bad.json["error"] == "page is invalid")
+            }
+            try await alive(h)
+        }
+    }
+
+    @Test("without a token, an existing and a missing project both answer 401")
+    func noExistenceOracle() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            for path in ["/api/v4/projects/42", "/api/v4/projects/999", "/api/v4/projects/acme%2Fweb%2Fshop", "/api/v4/projects/no%2Fsuch",
+                         "/api/v4/groups/acme", "/api/v4/groups/nothing", "/api/v4/projects/42/integrations/jira", "/api/v4/projects/999/integrations/jira"] {
+                let r = try await h.request(.GET, path)
+                #expect(r.status == 401, "\(path)")
+                #expect(r.json["message"] == "401 Unauthorized")
+            }
+        }
+    }
+
+    @Test("next after sign-in is checked as a browser reads it: tabs, newlines and backslashes cannot make //evil.com")
+    func openRedirect() async throws {
+        try await Harness.run { h in
+            let tests = WebSignInTests()
+            for hostile in ["/\t/evil.com", "/\n/evil.com", "/\\evil.com", "\\\\evil.com", "//evil.com", "https://evil.com", "/\r\n/evil.com"] {
+                let form = try await tests.signInForm(h)
+                let body = "_csrf=\(form.csrf)&token=\(h.adminToken)&next=\(hostile.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
+                var request = HTTPClientRequest(url: h.bridgeURL + "/sign_in")
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                request.headers.add(name: "Cookie", value: form.cookie)
+                request.body = .bytes(ByteBuffer(string: body))
+                let response = try await WebSignInTests.client.execute(request, timeout: .seconds(30))
+                _ = try await response.body.collect(upTo: 1 << 20)
+                #expect(response.status.code == 303)
+                #expect(response.headers.first(name: "Location") == "/", "\(hostile.debugDescription)")
+            }
+            let form = try await tests.signInForm(h)
+            var request = HTTPClientRequest(url: h.bridgeURL + "/sign_in")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.headers.add(name: "Cookie", value: form.cookie)
+            request.body = .bytes(ByteBuffer(string: "_csrf=\(form.csrf)&token=\(h.adminToken)&next=%2Fprojects%2F42"))
+            let ok = try await WebSignInTests.client.execute(request, timeout: .seconds(30))
+            #expect(ok.headers.first(name: "Location") == "/projects/42", "a local path is kept")
+        }
+    }
+
+    @Test("a wrong webhook token is refused before its body is read")
+    func refuseBeforeBody() async throws {
+        try await Harness.run { h in
+            try await h.configure()
+            // Announce 23 MB and never send them: the answer must come anyway.
+            var request = HTTPClientRequest(url: h.bridgeURL + "/webhooks/gitlab")
+            request.method = .POST
+            request.headers.add(name: "X-Gitlab-Event", value: "Push Hook")
+            request.headers.add(name: "X-Gitlab-Token", value: "wrong")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+            request.body = .stream(stream, length: .known(Int64(23 << 20)))
+            let started = ContinuousClock.now
+            let response = try await h.http.execute(request, timeout: .seconds(20))
+            continuation.finish()
+            #expect(response.status.code == 401)
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(try await h.store.queueDepth().events == 0)
+            try await alive(h)
+        }
+    }
+
+    @Test("a push of 10,000 commits processes 100 and says so in its answer")
+    func commitsPerPush() async throws {
+        try await Harness.run { h in
+            try await h.configure(["comment_on_event_enabled": false])
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
+            let body = Payloads.push(ref: "refs/heads/feature", commits: (0..<10_000).map { (String(format: "%040x", $0 + 1), "Change for PROJ-1") })
+            let r = try await h.webhook("Push Hook", body)
+            #expect(r.status == 202)
+            #expect(r.json["warnings"]?.array?.first?.string?.contains("9900 commits after the first 100") == true, "\(r.text)")
+            let deliveries = try await h.settle()
+            #expect(deliveries.count == 100, "one remote link for each of the first 100 commits")
+        }
+    }
+
+    @Test("one commit naming 200,000 keys makes at most 500 per kind, and planning it finishes")
+    func keysPerCommit() async throws {
+        try await Harness.run { h in
+            try await h.configure(["comment_on_event_enabled": false])
+            let message = "Touches " + (1...200_000).map { "PROJ-\($0)" }.joined(separator: " ")
+            let r = try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [("abc1", message)]))
+            #expect(r.status == 202)
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(60)
+            var total = 0
+            while clock.now < deadline {
+                if try await h.store.queueDepth().events == 0 {
+                    total = try await h.store.deliveryCounts(projectID: 42).values.reduce(0, +)
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(total == EventLimits.keysPerEntity)
+            try await alive(h)
+        }
+    }
+
+    @Test("a Jira that trickles its answer is cut off by the 30 s deadline of the default settings")
+    func trickleDefaultDeadline() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            var fault = EmulatedFault(method: "GET", pathContains: "/serverInfo", times: 1)
+            fault.trickleMilliseconds = 500  // a 300-byte answer would take 150 s
+            await h.emulator.addFault(fault)
+            let started = ContinuousClock.now
+            let r = try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/test", json: h.workingSettings())
+            let elapsed = ContinuousClock.now - started
+            #expect(r.json["test_failed"] == true, "\(r.text)")
+            #expect(elapsed < .seconds(40), "\(elapsed)")
+            #expect(elapsed >= .seconds(29), "the default deadline is 30 s: \(elapsed)")
+        }
+    }
+
+    @Test("the deadline covers the body: a 2 s total stops a trickling answer after 2 s")
+    func trickleShortDeadline() async throws {
+        var options = Harness.Options()
+        options.timeouts = JiraHTTPClient.Timeouts(connect: .seconds(1), read: .seconds(1), total: .seconds(2))
+        try await Harness.run(options) { h in
+            try await h.registerProject()
+            var fault = EmulatedFault(method: "GET", pathContains: "/serverInfo", times: 1)
+            fault.trickleMilliseconds = 200  // each byte comes before the read timeout; the whole never does
+            await h.emulator.addFault(fault)
+            let started = ContinuousClock.now
+            let r = try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/test", json: h.workingSettings())
+            #expect(r.json["test_failed"] == true)
+            #expect(ContinuousClock.now - started < .seconds(6))
+        }
+    }
+
+    @Test("an answer over 16 MB is a permanent failure that says so, not a connection error retried for a day")
+    func oversizedAnswer() async throws {
+        try await Harness.run { h in
+            try await h.configure(["comment_on_event_enabled": false])
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
+            var fault = EmulatedFault(method: "GET", pathContains: "/remotelink", times: 1)
+            fault.oversizeBytes = 17 << 20
+            await h.emulator.addFault(fault)
+            _ = try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [("abc1", "Fix PROJ-1")]))
+            let deliveries = try await h.settle(expecting: 1)
+            #expect(deliveries.first?["status"] == "failed", "\(deliveries)")
+            #expect(deliveries.first?["last_error"]?.string?.contains("larger than 16 MB") == true, "\(deliveries)")
+            #expect(deliveries.first?["attempts"] == 1)
+        }
+    }
+
+    @Test("a comment that Jira finishes after the read timeout ends as exactly one comment")
+    func lateWriteIsNotRepeated() async throws {
+        var options = Harness.Options()
+        options.timeouts = JiraHTTPClient.Timeouts(connect: .seconds(1), read: .seconds(1), total: .seconds(2))
+        options.pipeline.retryPolicy.uncertainWriteDelaySeconds = 4
+        try await Harness.run(options) { h in
+            try await h.configure()
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
+            var fault = EmulatedFault(method: "POST", pathContains: "/comment", times: 1)
+            fault.delayAfterMilliseconds = 3_000  // the comment is created at once; the answer comes after the client gave up
+            await h.emulator.addFault(fault)
+            _ = try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [("abc1", "Fix PROJ-1")]))
+            let deliveries = try await h.settle(expecting: 2, timeout: .seconds(30))
+            let comment = deliveries.first { $0["action"] == "comment" }
+            #expect(comment?["attempts"] == 2, "\(deliveries)")
+            #expect(comment?["status"] == "skipped", "the re-check found the late comment: \(deliveries)")
+            #expect(await h.issue("PROJ-1").comments.count == 1)
+        }
+    }
+
+    /// A store of its own, with no server's workers claiming from it.
+    func withStore(_ body: (SQLiteStore) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jb-queue-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore(path: dir.appendingPathComponent("q.sqlite").path, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
+        try await store.migrate()
+        try await body(store)
+    }
+
+    @Test("a backlog of thousands on one Jira site does not hide another site's delivery")
+    func fairClaim() async throws {
+        try await withStore { store in
+            func delivery(_ site: String, _ issue: String, _ n: Int) -> NewDelivery {
+                NewDelivery(eventID: "e-\(site)", projectID: 42, site: site, planned: PlannedDelivery(
+                    action: .comment, issueKey: issue, dedupeKey: "comment|\(n)", work: .comment(body: "c\(n)")))
+            }
+            // 3,000 pending on site A, most of them for one issue; one on site B, created last.
+            let backlog = (0..<3_000).map { delivery("https://a.example", $0 < 2_900 ? "HOT-1" : "A-\($0)", $0) }
+            _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e-a", deliveries: backlog)], now: 1)
+            _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e-b", deliveries: [delivery("https://b.example", "B-1", 0)])], now: 2)
+            let now = Millis(Date().timeIntervalSince1970 * 1000)
+            let first = try await store.claimDeliveries(owner: "w1", limit: 8, perSiteLimit: 4, leaseMillis: 15_000, now: now)
+            #expect(first.contains { $0.site == "https://b.example" }, "site B is served in the first claim")
+            #expect(first.filter { $0.site == "https://a.example" }.count == 4, "site A gets its per-site share")
+            #expect(Set(first.map(\.issueKey)).count == first.count, "one writer per issue")
+            // With site A at its limit and HOT-1 busy, nothing more of A runs; B's next delivery still would.
+            _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e-b2", deliveries: [delivery("https://b.example", "B-2", 1)])], now: 3)
+            let second = try await store.claimDeliveries(owner: "w1", limit: 8, perSiteLimit: 4, leaseMillis: 15_000, now: now)
+            #expect(second.map(\.issueKey) == ["B-2"])
+        }
+    }
+
+    @Test("a worker whose heartbeat stopped has its deliveries released to the others")
+    func staleWorkerReleased() async throws {
+        try await withStore { store in
+            let planned = PlannedDelivery(action: .comment, issueKey: "X-1", dedupeKey: "comment|stale", work: .comment(body: "c"))
+            _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e", deliveries: [
+                NewDelivery(eventID: "e", projectID: 42, site: "https://s.example", planned: planned)])], now: 1)
+            let t0 = Millis(Date().timeIntervalSince1970 * 1000)
+            _ = try await store.registerWorker(id: "dead", now: t0, takeOver: false)
+            let taken = try await store.claimDeliveries(owner: "dead", limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0)
+            #expect(taken.count == 1)
+            // Another worker beats 7 s later: the dead one last beat 7 s ago (stale after 6 s).
+            let released = try await store.heartbeat(worker: "alive", leaseMillis: 15_000, staleAfterMillis: 6_000, now: t0 + 7_000)
+            #expect(released == 1)
+            let again = try await store.claimDeliveries(owner: "alive", limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0 + 7_000)
+            #expect(again.map(\.issueKey) == ["X-1"])
+            #expect(again.first?.attempts == 2)
+        }
+    }
+}
