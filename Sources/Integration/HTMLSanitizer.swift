@@ -19,7 +19,22 @@ public enum HTMLSanitizer {
     ]
     static let void: Set<String> = ["br", "hr", "img"]
 
-    public static func sanitize(_ html: String) -> String {
+    /// Where relative links and images of the HTML point, and the origin they must not point at.
+    public struct Links: Sendable {
+        /// The Jira web base (origin and context path) that rendered the HTML: relative URLs are made
+        /// absolute against it, so they reach Jira and never the page's own server. Without it they are dropped.
+        public var base: String?
+        /// jira-bridge's own origin (`https://bridge.example.com`): links and images there are dropped, so
+        /// Jira content cannot make a viewer's browser send requests to jira-bridge.
+        public var refusedOrigin: String?
+
+        public init(base: String? = nil, refusedOrigin: String? = nil) {
+            self.base = base.map { b in var t = b; while t.hasSuffix("/") { t.removeLast() }; return t }
+            self.refusedOrigin = refusedOrigin.flatMap { JiraURL($0)?.origin.lowercased() }
+        }
+    }
+
+    public static func sanitize(_ html: String, links: Links = Links()) -> String {
         let s = Array(html.unicodeScalars)
         var out = ""
         var open: [String] = []
@@ -54,7 +69,7 @@ public enum HTMLSanitizer {
                     guard let permitted = allowed[tag.name] else { continue }
                     out += "<" + tag.name
                     for (name, value) in tag.attributes where permitted.contains(name) {
-                        guard let safe = safeValue(name: name, value: value, tag: tag.name) else { continue }
+                        guard let safe = safeValue(name: name, value: value, tag: tag.name, links: links) else { continue }
                         out += " \(name)=\"\(escape(safe, attribute: true))\""
                     }
                     if tag.name == "a" { out += " rel=\"noopener noreferrer nofollow\"" }
@@ -107,16 +122,32 @@ public enum HTMLSanitizer {
 
     // MARK: Attribute values
 
-    static func safeValue(name: String, value: String, tag: String) -> String? {
+    static func safeValue(name: String, value: String, tag: String, links: Links) -> String? {
         let decoded = decodeEntities(value)
         switch name {
         case "href", "src":
-            return isSafeURL(decoded, image: name == "src") ? decoded : nil
+            guard isSafeURL(decoded, image: name == "src"), let absolute = absolute(decoded, links: links, image: name == "src") else { return nil }
+            if let refused = links.refusedOrigin, let url = JiraURL(absolute), url.origin.lowercased() == refused { return nil }
+            return absolute
         case "width", "height", "colspan", "rowspan":
             return decoded.allSatisfy(\.isASCII) && Int(decoded) != nil ? decoded : nil
         default:
             return decoded
         }
+    }
+
+    /// `url` made absolute against the Jira base; nil for a relative URL with no base. A fragment-only
+    /// link (`#section`) stays as it is: it requests nothing.
+    static func absolute(_ url: String, links: Links, image: Bool) -> String? {
+        let trimmed = url.trimmingWhitespace()
+        let lower = trimmed.lowercased()
+        if lower.hasPrefix("http://") || lower.hasPrefix("https://") || lower.hasPrefix("mailto:") { return trimmed }
+        if trimmed.hasPrefix("#") && !image { return trimmed }
+        // Protocol-relative and backslash forms name another host in a browser's eyes: not worth guessing.
+        if trimmed.hasPrefix("//") || trimmed.hasPrefix("\\") || trimmed.hasPrefix("/\\") { return nil }
+        guard let base = links.base, let jira = JiraURL(base) else { return nil }
+        if trimmed.hasPrefix("/") { return jira.origin + trimmed }
+        return base + "/" + trimmed
     }
 
     /// http, https and mailto URLs (images: http and https), and relative ones. Control characters and

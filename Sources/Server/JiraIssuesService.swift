@@ -231,7 +231,8 @@ struct JiraIssueMapper {
         guard case .object(var doc) = listEntity(issue) else { return .null }
         let fields = issue["fields"] ?? .null
         let rendered = issue["renderedFields"] ?? .null
-        doc["description_html"] = rendered["description"]?.string.map { .string(HTMLSanitizer.sanitize($0)) } ?? .null
+        let links = HTMLSanitizer.Links(base: webBase, refusedOrigin: publicURL)
+        doc["description_html"] = rendered["description"]?.string.map { .string(HTMLSanitizer.sanitize($0, links: links)) } ?? .null
         doc["state"] = .string(fields["resolutiondate"].map { $0.isNull ? "opened" : "closed" } ?? "opened")
         doc["due_date"] = fields["duedate"] ?? .null
         let renderedComments = rendered["comment"]?["comments"]?.array ?? []
@@ -244,7 +245,7 @@ struct JiraIssueMapper {
             let html = renderedByID[id] ?? HTMLSanitizer.escape(c["body"]?.string ?? "")
             return .object([
                 "id": .string(id),
-                "body_html": .string(HTMLSanitizer.sanitize(html)),
+                "body_html": .string(HTMLSanitizer.sanitize(html, links: links)),
                 "created_at": Self.utc(c["created"]?.string),
                 "updated_at": Self.utc(c["updated"]?.string),
                 "author": c["author"].map(user) ?? .null,

@@ -180,7 +180,8 @@ struct JiraIssuesAPITests {
             let r = try await h.admin(.GET, Self.list + "/PROJ-1")
             #expect(r.status == 200, "\(r.text)")
             let html = try #require(r.json["description_html"]?.string)
-            #expect(html == #"<p>Steps</p><img src="x"><a rel="noopener noreferrer nofollow">link</a><a href="https://example.com/doc" rel="noopener noreferrer nofollow">doc</a>"#)
+            // The relative image points at Jira (the emulator), not at jira-bridge.
+            #expect(html == #"<p>Steps</p><img src="\#(h.emulatorURL)/x"><a rel="noopener noreferrer nofollow">link</a><a href="https://example.com/doc" rel="noopener noreferrer nofollow">doc</a>"#)
             #expect(r.json["state"] == "opened")
             #expect(r.json["due_date"] == .null)
             #expect(r.json["title"] == "Hostile")
