@@ -74,7 +74,10 @@ public enum HTMLSanitizer {
                     }
                     if tag.name == "a" { out += " rel=\"noopener noreferrer nofollow\"" }
                     out += ">"
-                    if !void.contains(tag.name) && !tag.selfClosing { open.append(tag.name) }
+                    if !void.contains(tag.name) {
+                        // `<u/>` is not a thing in HTML: written as an empty element so the output stays balanced.
+                        if tag.selfClosing { out += "</\(tag.name)>" } else { open.append(tag.name) }
+                    }
                     continue
                 }
                 out += "&lt;"

@@ -45,7 +45,8 @@ public struct KeyMatcher: Sendable {
             var pos = 0
             while pos <= scalars.count, let m = program.match(scalars, from: pos) {
                 let start = m[0], end = m[1]
-                if m[slot] >= 0, m[slot + 1] >= m[slot] {
+                // An empty capture is no key (a pattern such as `x*` matches nothing everywhere).
+                if m[slot] >= 0, m[slot + 1] > m[slot] {
                     var key = String.UnicodeScalarView()
                     key.append(contentsOf: scalars[m[slot]..<m[slot + 1]])
                     out.append(Match(start: start, end: end, key: String(key)))
@@ -63,7 +64,7 @@ public struct KeyMatcher: Sendable {
         case .defaultPattern:
             return nil
         case .program(let program, let slot):
-            guard let m = program.match(scalars, from: offset, anchored: true), m[slot] >= 0 else { return nil }
+            guard let m = program.match(scalars, from: offset, anchored: true), m[slot] >= 0, m[slot + 1] > m[slot] else { return nil }
             var key = String.UnicodeScalarView()
             key.append(contentsOf: scalars[m[slot]..<m[slot + 1]])
             return Match(start: m[0], end: m[1], key: String(key))

@@ -301,7 +301,8 @@ enum ClosingStatements {
         var p = start
         var lastItemEnd = start
         while p < u.endIndex {
-            if let m = anchored(p) {
+            // An empty match (a user pattern such as `x*`) is no key, and taking it would never move on.
+            if let m = anchored(p), m.end > p, !m.key.isEmpty {
                 keys.append(m.key)
                 p = m.end
             } else if let end = gitLabReference(u, p) {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Forges
 import Integration
 
 /// Reads a request body as GitLab's API does: JSON, or form data (`a=1&project_keys[]=X`),
@@ -8,76 +9,21 @@ enum RequestParameters {
     static let maxBodyBytes = 1 << 20
 
     static func read(_ request: Request, context: BridgeRequestContext) async throws -> [String: ParameterValue] {
-        var params: [String: ParameterValue] = [:]
-        for (k, v) in QueryForm(request).pairs { merge(&params, key: k, value: .string(v)) }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
         } catch {
             throw APIError(.contentTooLarge, message: "413 Request Entity Too Large")
         }
-        let data = Data(buffer.readableBytesView)
-        if data.isEmpty { return params }
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        if contentType.contains("application/x-www-form-urlencoded") {
-            for (k, v) in parseForm(String(decoding: data, as: UTF8.self)) { merge(&params, key: k, value: .string(v)) }
-            return params
-        }
-        if contentType.contains("multipart/form-data") {
-            throw APIError.badParameter("multipart bodies are not supported; send JSON or application/x-www-form-urlencoded")
-        }
-        let json: JSONValue
         do {
-            json = try JSONDecoder().decode(JSONValue.self, from: data)
+            return try ParameterBody.parameters(Data(buffer.readableBytesView), contentType: request.headers[.contentType] ?? "",
+                                              query: QueryForm(request).pairs)
         } catch {
-            throw APIError.badParameter("The request body is not valid JSON")
-        }
-        guard case .object(let object) = json else {
-            throw APIError.badParameter("The request body must be a JSON object")
-        }
-        for (k, v) in object { params[k] = parameterValue(v) }
-        return params
-    }
-
-    static func parameterValue(_ v: JSONValue) -> ParameterValue {
-        switch v {
-        case .null: return .null
-        case .bool(let b): return .bool(b)
-        case .number(let n): return .number(n)
-        case .string(let s): return .string(s)
-        case .array(let a): return .list(a.map(parameterValue))
-        case .object:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return (try? encoder.encode(v)).map { .json(String(decoding: $0, as: UTF8.self)) } ?? .other
+            throw APIError.badParameter(error.message)
         }
     }
 
-    /// `key[]` accumulates into a list under `key`; other keys take the last value.
-    static func merge(_ params: inout [String: ParameterValue], key: String, value: ParameterValue) {
-        if key.hasSuffix("[]") {
-            let base = String(key.dropLast(2))
-            if case .list(var items) = params[base] {
-                items.append(value)
-                params[base] = .list(items)
-            } else {
-                params[base] = .list([value])
-            }
-        } else {
-            params[key] = value
-        }
-    }
-
-    static func parseForm(_ text: String) -> [(String, String)] {
-        text.split(separator: "&").compactMap { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String {
-                String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s)
-            }
-            guard let k = parts.first else { return nil }
-            return (decode(k), parts.count > 1 ? decode(parts[1]) : "")
-        }
-    }
+    static func parseForm(_ text: String) -> [(String, String)] { ParameterBody.formPairs(text) }
 }
 
 extension Dictionary where Key == String, Value == ParameterValue {

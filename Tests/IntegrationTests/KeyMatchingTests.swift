@@ -142,3 +142,22 @@ struct ClosingReferenceTests {
         #expect(r.mentions == ["PROJ-3"])
     }
 }
+
+/// Crashes and hangs the fuzz targets found (Fuzz/Regressions), kept as specifications.
+@Suite("Fuzz regressions")
+struct FuzzRegressionTests {
+    @Test("a user pattern that matches the empty string finds no keys and ends (fuzz: regex timeout)", arguments: ["x*", "\u{FFFD}*", "(x?)", "a*|b*"])
+    func emptyMatches(_ pattern: String) throws {
+        let extractor = try ReferenceExtractor(prefix: "", regex: pattern)
+        let refs = extractor.extract("PROJ-1 closes ABC-12, fixes x")
+        #expect(refs.mentions.allSatisfy { !$0.isEmpty } && refs.closes.allSatisfy { !$0.isEmpty })
+        #expect(extractor.allKeys("closes  x, and y").allSatisfy { !$0.isEmpty })
+    }
+
+    @Test("a self-closing formatting tag is written closed, so sanitizing twice changes nothing (fuzz: html)")
+    func selfClosingTag() {
+        let once = HTMLSanitizer.sanitize("<<U\u{CB};/\0\0 / >")
+        #expect(once == HTMLSanitizer.sanitize(once))
+        #expect(HTMLSanitizer.sanitize("<b/>text") == "<b></b>text")
+    }
+}
