@@ -5,6 +5,7 @@ import Integration
 import JiraClient
 import Logging
 import Store
+import Synchronization
 
 /// Builds the router with every route of the API.
 public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration,
@@ -20,7 +21,8 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
     router.get("/-/readiness") { _, context in
         // Ready means the database takes a write now and the background loops are not failing.
         do {
-            try await store.ping()
+            // A probe must answer quickly: a write that waits behind a lock for 2 s counts as failed.
+            try await withTimeout(.seconds(2)) { try await store.ping() }
         } catch {
             context.logger.warning("readiness: the database cannot be written", metadata: ["error": "\(error)"])
             return try JSONBody.response(.object(["status": .string("failed"), "message": .string("the database cannot be written")]), status: .serviceUnavailable)
@@ -63,6 +65,32 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
     WebhookController(store: store, instanceSecret: configuration.webhookSecret, access: access, metrics: metrics, secretCache: secretCache,
                       committer: IntakeCommitter(store: store)).addRoutes(to: router)
     return router
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    var description: String { "timed out" }
+}
+
+/// Runs `work`, giving up after `limit`: the answer comes in time even when the work is stuck (it goes on
+/// in the background and its result is dropped).
+func withTimeout(_ limit: Duration, _ work: @escaping @Sendable () async throws -> Void) async throws {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        let answer = FirstAnswer(continuation)
+        Task { do { try await work(); answer.give(.success(())) } catch { answer.give(.failure(error)) } }
+        Task { try? await Task.sleep(for: limit); answer.give(.failure(TimedOut())) }
+    }
+}
+
+/// Resumes a continuation with the first result given; later ones are dropped.
+final class FirstAnswer: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Void, any Error>?>
+    init(_ continuation: CheckedContinuation<Void, any Error>) { self.continuation = Mutex(continuation) }
+    func give(_ result: Result<Void, any Error>) {
+        continuation.withLock { c in
+            c?.resume(with: result)
+            c = nil
+        }
+    }
 }
 
 /// Builds the whole application: the router, the server and the services beside it.

@@ -283,3 +283,44 @@ struct RobustnessTests {
         }
     }
 }
+
+import GRDB
+
+@Suite("Readiness")
+struct ReadinessTests {
+    @Test("readiness answers 503 while the database cannot be written, logs the failing loops once, and recovers")
+    func databaseLocked() async throws {
+        try await Harness.run { h in
+            #expect(try await h.request(.GET, "/-/readiness").status == 200)
+            // Another process holds the write lock (as a stuck backup or a full disk would stop every write).
+            let other = try DatabaseQueue(path: h.databasePath)
+            let locked = Task.detached {
+                try other.inDatabase { db in
+                    try db.execute(sql: "BEGIN EXCLUSIVE")
+                    Thread.sleep(forTimeInterval: 13)
+                    try db.execute(sql: "ROLLBACK")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let asked = ContinuousClock.now
+            let refused = try await h.request(.GET, "/-/readiness")
+            #expect(refused.status == 503)
+            #expect(ContinuousClock.now - asked < .seconds(5), "a probe answers in time")
+            #expect(refused.json["message"] == "the database cannot be written")
+            try await locked.value
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(20)
+            var status = 0
+            while clock.now < deadline {
+                status = try await h.request(.GET, "/-/readiness").status
+                if status == 200 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(status == 200, "ready again once the database takes writes")
+            let failing = h.logs.all.filter { $0.contains("background loop failing") }
+            #expect(!failing.isEmpty, "the loops' failures are logged")
+            #expect(failing.count <= 6, "once per loop and kind of error, not once per retry: \(failing.count)")
+            #expect(h.logs.all.contains { $0.contains("background loop recovered") })
+        }
+    }
+}

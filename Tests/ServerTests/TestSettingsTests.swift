@@ -123,6 +123,35 @@ struct TestSettingsTests {
         }
     }
 
+    @Test("every answer of the resolver is checked: one private address among public ones is refused")
+    func mixedResolution() async throws {
+        var options = Harness.Options()
+        options.allowLocalRequests = false
+        options.resolver = FixedResolver("93.184.216.34", "127.0.0.1")
+        try await Harness.run(options) { h in
+            try await h.registerProject()
+            let r = try await h.admin(.POST, Self.path, json: h.workingSettings(["url": "http://jira.rebinding.test"]))
+            #expect(failure(r) == "URL is blocked: Requests to localhost are not allowed")
+            #expect(await h.emulator.requests.isEmpty)
+        }
+    }
+
+    @Test("other spellings of loopback and special-purpose addresses are refused when settings are saved", arguments: [
+        "http://0x7f000001:9000", "http://2130706433", "http://127.1", "http://0177.0.0.1", "http://[::127.0.0.1]",
+        "http://[64:ff9b::7f00:1]", "http://[2002:7f00:1::]", "http://198.18.0.1", "http://224.0.0.1", "http://255.255.255.255",
+        "http://localhost.", "http://1.2.3.256",
+    ])
+    func refusedSpellings(_ url: String) async throws {
+        var options = Harness.Options()
+        options.allowLocalRequests = false
+        try await Harness.run(options) { h in
+            try await h.registerProject()
+            let r = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings(["url": .string(url)]))
+            #expect(r.status == 400, "\(url): \(r.text)")
+            #expect(r.json["message"]?["url"]?.array?.first?.string?.hasPrefix("is blocked: Requests to") == true, "\(url): \(r.text)")
+        }
+    }
+
     @Test("issue types come from the project_key's project without subtasks, 400 when not configured")
     func issueTypes() async throws {
         try await Harness.run { h in
