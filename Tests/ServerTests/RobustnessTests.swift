@@ -294,11 +294,18 @@ struct ReadinessTests {
             #expect(try await h.request(.GET, "/-/readiness").status == 200)
             // Another process holds the write lock (as a stuck backup or a full disk would stop every write).
             let other = try DatabaseQueue(path: h.databasePath)
-            let locked = Task.detached {
-                try other.inDatabase { db in
-                    try db.execute(sql: "BEGIN EXCLUSIVE")
-                    Thread.sleep(forTimeInterval: 13)
-                    try db.execute(sql: "ROLLBACK")
+            // On a thread of its own: blocking one of the few cooperative threads would slow every other test.
+            let locked = Task {
+                try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                    Thread.detachNewThread {
+                        done.resume(with: Result {
+                            try other.inDatabase { db in
+                                try db.execute(sql: "BEGIN EXCLUSIVE")
+                                Thread.sleep(forTimeInterval: 13)
+                                try db.execute(sql: "ROLLBACK")
+                            }
+                        })
+                    }
                 }
             }
             try await Task.sleep(for: .milliseconds(200))
