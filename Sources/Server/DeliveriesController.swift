@@ -17,6 +17,13 @@ struct DeliveriesController: Sendable {
             let (items, total) = try await store.deliveries(projectID: project.id, limit: page.perPage, offset: page.offset)
             return try JSONBody.response(.array(items.map(Self.render)), headers: Pagination.headers(page, total: total))
         }
+        router.get("/api/v4/projects/:id/integrations/jira/events") { request, context in
+            let project = try await lookup.project(context)
+            try await access.require(context, .reporter, project: project)
+            let page = try QueryForm(request).pageRequest()
+            let (items, total) = try await store.eventNotes(projectID: project.id, limit: page.perPage, offset: page.offset)
+            return try JSONBody.response(.array(items.map(Self.render)), headers: Pagination.headers(page, total: total))
+        }
         router.post("/api/v4/projects/:id/integrations/jira/deliveries/:delivery_id/retry") { _, context in
             let project = try await lookup.project(context)
             try await access.require(context, .maintainer, project: project)
@@ -29,6 +36,14 @@ struct DeliveriesController: Sendable {
             }
             return try JSONBody.response(Self.render(requeued))
         }
+    }
+
+    static func render(_ e: EventNote) -> JSONValue {
+        .object([
+            "id": .string(e.id), "kind": .string(e.kind), "status": .string(e.status), "attempts": .number(Double(e.attempts)),
+            "note": e.note.map { .string($0) } ?? .null, "error": e.error.map { .string($0) } ?? .null,
+            "received_at": .string(isoTimestamp(e.receivedAt)),
+        ])
     }
 
     static func render(_ d: Delivery) -> JSONValue {

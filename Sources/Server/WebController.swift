@@ -635,6 +635,13 @@ struct WebController: Sendable {
                     "retryable": canRetry && (d.status == .failed || d.status == .dead)]
         }
         var values: [String: Any] = ["project": projectValues(project), "deliveries": rows, "hasDeliveries": !rows.isEmpty, "total": total]
+        // Events that reached a limit or could not be planned: what they did not do is said here too.
+        let notes = try await store.eventNotes(projectID: project.id, limit: 20, offset: 0)
+        values["eventNotes"] = notes.items.map { e -> [String: Any] in
+            let received = isoTimestamp(e.receivedAt)
+            return ["id": e.id, "kind": e.kind, "status": e.status, "text": e.error ?? e.note ?? "", "received": received, "receivedShort": Self.short(received)]
+        }
+        values["hasEventNotes"] = !notes.items.isEmpty
         if page.page > 1 { values["prev"] = page.page - 1 }
         if page.hasNext(total: total) { values["next"] = page.page + 1 }
         var flash: (kind: String, text: String)? = nil

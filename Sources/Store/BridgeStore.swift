@@ -85,6 +85,27 @@ public protocol VulnerabilityStore: Sendable {
     func removeIssueLink(vulnerabilityID: Int64) async throws
 }
 
+/// An event that reached a limit (`note`) or could not be planned (`status` failed, `error`).
+public struct EventNote: Sendable, Equatable {
+    public var id: String
+    public var kind: String
+    public var status: String
+    public var attempts: Int
+    public var note: String?
+    public var error: String?
+    public var receivedAt: Millis
+
+    public init(id: String, kind: String, status: String, attempts: Int, note: String?, error: String?, receivedAt: Millis) {
+        self.id = id
+        self.kind = kind
+        self.status = status
+        self.attempts = attempts
+        self.note = note
+        self.error = error
+        self.receivedAt = receivedAt
+    }
+}
+
 /// An event's planning result: its deliveries, and notes on the limits it reached (kept with the event).
 public struct PlannedEvent: Sendable {
     public var eventID: String
@@ -130,6 +151,9 @@ public protocol PipelineStore: Sendable {
     /// Saves a running delivery's progress (e.g. transitions already applied).
     func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws
     func deliveries(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [Delivery], total: Int)
+    /// Events of a project that reached a limit or failed planning, newest first: what the delivery log
+    /// shows beside the deliveries, so nothing an event did not do goes unsaid.
+    func eventNotes(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [EventNote], total: Int)
     func delivery(id: Int64) async throws -> Delivery?
     /// Requeues a failed or dead delivery; nil if there is none in such a state.
     func retryDelivery(id: Int64, now: Millis) async throws -> Delivery?

@@ -184,6 +184,19 @@ extension SQLiteStore {
         }
     }
 
+    public func eventNotes(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [EventNote], total: Int) {
+        try await pool.read { db in
+            let condition = "project_id = ? AND (note IS NOT NULL OR status = 'failed')"
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE \(condition)", arguments: [projectID]) ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM events WHERE \(condition) ORDER BY received_at DESC LIMIT ? OFFSET ?",
+                                        arguments: [projectID, limit, offset])
+            return (rows.map { row in
+                EventNote(id: row["id"], kind: row["kind"], status: row["status"], attempts: row["attempts"], note: row["note"],
+                          error: row["error"], receivedAt: row["received_at"])
+            }, total)
+        }
+    }
+
     public func delivery(id: Int64) async throws -> Delivery? {
         try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:)) }
     }

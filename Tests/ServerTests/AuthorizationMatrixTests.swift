@@ -52,6 +52,7 @@ struct AuthorizationMatrixTests {
         "GET /api/v4/projects/:id/integrations/jira/issues": .project(.reporter),
         "GET /api/v4/projects/:id/integrations/jira/issues/:key": .project(.reporter),
         "GET /api/v4/projects/:id/integrations/jira/deliveries": .project(.reporter),
+        "GET /api/v4/projects/:id/integrations/jira/events": .project(.reporter),
         "POST /api/v4/projects/:id/integrations/jira/deliveries/:delivery_id/retry": .project(.maintainer),
         "GET /api/v4/projects/:id/vulnerabilities": .project(.reporter),
         "GET /api/v4/projects/:id/vulnerabilities/:vid": .project(.reporter),

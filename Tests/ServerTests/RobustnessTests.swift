@@ -131,13 +131,15 @@ struct RobustnessTests {
     func commitsPerPush() async throws {
         try await Harness.run { h in
             try await h.configure(["comment_on_event_enabled": false])
-            await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
-            let body = Payloads.push(ref: "refs/heads/feature", commits: (0..<10_000).map { (String(format: "%040x", $0 + 1), "Change for PROJ-1") })
+            for _ in 1...5 { await h.emulator.addIssue(projectKey: "PROJ", summary: "x") }
+            let body = Payloads.push(ref: "refs/heads/feature", commits: (0..<10_000).map { (String(format: "%040x", $0 + 1), "Change for PROJ-\($0 % 5 + 1)") })
             let r = try await h.webhook("Push Hook", body)
             #expect(r.status == 202)
             #expect(r.json["warnings"]?.array?.first?.string?.contains("9900 commits after the first 100") == true, "\(r.text)")
-            let deliveries = try await h.settle()
+            let deliveries = try await h.settle(timeout: .seconds(90))
             #expect(deliveries.count == 100, "one remote link for each of the first 100 commits")
+            let notes = try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/events")
+            #expect(notes.json.array?.first?["note"]?.string?.contains("9900 commits after the first 100 of this push were skipped") == true, "\(notes.text)")
         }
     }
 
@@ -293,22 +295,28 @@ struct ReadinessTests {
         try await Harness.run { h in
             #expect(try await h.request(.GET, "/-/readiness").status == 200)
             // Another process holds the write lock (as a stuck backup or a full disk would stop every write).
-            let other = try DatabaseQueue(path: h.databasePath)
+            var config = Configuration()
+            config.busyMode = .timeout(10)
+            let other = try DatabaseQueue(path: h.databasePath, configuration: config)
             // On a thread of its own: blocking one of the few cooperative threads would slow every other test.
+            let (acquired, signal) = AsyncStream<Void>.makeStream()
             let locked = Task {
                 try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
                     Thread.detachNewThread {
                         done.resume(with: Result {
                             try other.inDatabase { db in
                                 try db.execute(sql: "BEGIN EXCLUSIVE")
-                                Thread.sleep(forTimeInterval: 13)
+                                signal.yield()
+                                // Past two busy timeouts (10 s each): the readiness write fails first, then a loop's.
+                                Thread.sleep(forTimeInterval: 24)
                                 try db.execute(sql: "ROLLBACK")
                             }
                         })
+                        signal.finish()
                     }
                 }
             }
-            try await Task.sleep(for: .milliseconds(200))
+            for await _ in acquired { break }
             let asked = ContinuousClock.now
             let refused = try await h.request(.GET, "/-/readiness")
             #expect(refused.status == 503)
