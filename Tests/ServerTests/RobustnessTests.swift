@@ -4,6 +4,7 @@ import Integration
 import JiraClient
 import JiraEmulator
 import NIOCore
+import Server
 import Store
 import Testing
 
@@ -230,6 +231,39 @@ struct RobustnessTests {
             #expect(comment?["attempts"] == 2, "\(deliveries)")
             #expect(comment?["status"] == "skipped", "the re-check found the late comment: \(deliveries)")
             #expect(await h.issue("PROJ-1").comments.count == 1)
+        }
+    }
+
+    @Test("a slow Jira site holds only its own slots: another site's delivery runs at once (default concurrency)")
+    func slowSiteKeepsToItsSlots() async throws {
+        var options = Harness.Options()
+        options.pipeline = PipelineConfiguration(pollInterval: .milliseconds(10))  // the default 32 slots, 4 per site
+        try await Harness.run(options) { h in
+            // Project 42 on the emulator as 127.0.0.1, whose SLOW issues answer after 8 s; project 43 on the same
+            // emulator as localhost: another site, as far as jira-bridge can tell.
+            try await h.configure(["comment_on_event_enabled": false])
+            try await h.registerProject(id: 43, path: "acme/web/fast")
+            let fastURL = h.emulatorURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+            _ = try await h.admin(.PUT, "/api/v4/projects/43/integrations/jira", json: h.workingSettings(["url": .string(fastURL), "comment_on_event_enabled": false]))
+            _ = await h.emulator.addProject(key: "SLOW", name: "Slow")
+            for _ in 1...10 { await h.emulator.addIssue(projectKey: "SLOW", summary: "slow") }
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "fast")
+            await h.emulator.addFault(EmulatedFault(pathContains: "/issue/SLOW-", delayMilliseconds: 8_000, times: 1_000))
+            let slow = Payloads.push(ref: "refs/heads/feature", commits: (1...10).map { (String(format: "%040x", $0), "Work on SLOW-\($0)") })
+            _ = try await h.webhook("Push Hook", slow)
+            try await Task.sleep(for: .milliseconds(300))  // the slow site's deliveries are running now
+            var fast = Payloads.mergeRequest(action: "open", title: "Fix PROJ-1")
+            fast = fast.replacingOccurrences(of: "\"id\":42", with: "\"id\":43").replacingOccurrences(of: "acme/web/shop", with: "acme/web/fast")
+            let started = ContinuousClock.now
+            #expect(try await h.webhook("Merge Request Hook", fast).status == 202)
+            let clock = ContinuousClock()
+            var done = false
+            while clock.now - started < .seconds(6) {
+                let log = try await h.admin(.GET, "/api/v4/projects/43/integrations/jira/deliveries").json.array ?? []
+                if log.contains(where: { $0["status"] == "succeeded" }) { done = true; break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(done, "the other site's delivery finished while the slow site still held its slots")
         }
     }
 
