@@ -9,6 +9,7 @@ import NIOCore
 @_exported import NIOHTTP1
 import Server
 import Store
+import ServiceLifecycle
 import Synchronization
 
 /// Collects every log line the server writes, so tests can prove a secret never appears in one.
@@ -64,6 +65,7 @@ struct Harness: Sendable {
         var timeouts = JiraHTTPClient.Timeouts()
         var resolver: (any HostResolver)? = nil
         var webhookSecret: String? = "instance-hook-secret"
+        var trustedProxies: [IPNetwork] = []
         var pipeline = PipelineConfiguration(retryPolicy: RetryPolicy(baseDelaySeconds: 0.05, maxDelaySeconds: 1, maxAgeSeconds: 600),
                                              pollInterval: .milliseconds(10))
     }
@@ -86,9 +88,10 @@ struct Harness: Sendable {
         let logs = LogCapture()
         let logger = Logger(label: "jira-bridge-test") { logs.handler(label: $0) }
         let adminToken = TokenSecret.generate()
-        let config = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: dir.path, allowLocalRequests: options.allowLocalRequests,
+        var config = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: dir.path, allowLocalRequests: options.allowLocalRequests,
                                          adminToken: adminToken, secretKey: key, webhookSecret: options.webhookSecret,
                                          pipeline: options.pipeline)
+        config.trustedProxies = options.trustedProxies
         let metrics = BridgeMetrics()
         var clientConfig = JiraHTTPClient.Configuration(allowLocalRequests: options.allowLocalRequests, timeouts: options.timeouts)
         clientConfig.onRequest = { site, status, ns in metrics.jiraRequest(site: site, status: status, nanoseconds: ns) }
@@ -102,9 +105,14 @@ struct Harness: Sendable {
         let bridgeApp = buildApplication(store: store, jira: jira, configuration: config, logger: logger, metrics: metrics) { port in
             continuation.yield(("bridge", port))
         }
+        // Stopped by a graceful shutdown, never by cancelling the serving tasks: cancelling them while a
+        // connection is being accepted traps in NIO ("Deinited NIOAsyncWriter without calling finish()",
+        // apple/swift-nio#3481). The bridge stops first, finishing its deliveries against the emulator.
+        let services = ServiceGroup(configuration: .init(services: [.init(service: emulatorApp), .init(service: bridgeApp)],
+                                                         gracefulShutdownSignals: [], cancellationSignals: [],
+                                                         logger: Logger(label: "harness") { _ in SwiftLogNoOpLogHandler() }))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await emulatorApp.runService(gracefulShutdownSignals: []) }
-            group.addTask { try await bridgeApp.runService(gracefulShutdownSignals: []) }
+            group.addTask { try await services.run() }
             var found: [String: Int] = [:]
             for await (name, port) in ports {
                 found[name] = port
@@ -116,11 +124,13 @@ struct Harness: Sendable {
             do {
                 try await body(harness)
             } catch {
-                group.cancelAll()
+                await services.triggerGracefulShutdown()
+                try? await group.waitForAll()
                 try? await jira.shutdown()
                 throw error
             }
-            group.cancelAll()
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
         }
         try await jira.shutdown()
     }

@@ -106,6 +106,81 @@ struct RobustnessTests {
         }
     }
 
+    @Test("the pages clamp huge page numbers too")
+    func hugePagesOnPages() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            _ = try await h.admin(.PUT, "/api/v4/admin/integrations/jira", json: h.workingSettings())
+            let web = WebSignInTests()
+            let signedIn = try await web.signIn(h, token: h.adminToken, form: try await web.signInForm(h))
+            let cookie = try #require(signedIn.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix("jira_bridge_session") }?.1
+                .split(separator: ";").first.map(String.init))
+            for path in ["/projects/42/integrations/jira/deliveries", "/projects/42/security/vulnerabilities", "/admin/integrations/jira"] {
+                let r = try await h.request(.GET, path + "?page=9223372036854775807", headers: [("Cookie", cookie)])
+                #expect(r.status == 200, "\(path): \(r.status)")
+                let nonsense = try await h.request(.GET, path + "?page=1e999", headers: [("Cookie", cookie)])
+                #expect(nonsense.status == 200, "\(path): \(nonsense.status)")
+            }
+            try await alive(h)
+        }
+    }
+
+    @Test("a webhook whose project URL is not http(s) is refused and stores nothing")
+    func javascriptProjectURL() async throws {
+        try await Harness.run { h in
+            var body = Payloads.push(commits: [("abc1", "Fix PROJ-1")])
+            body = body.replacingOccurrences(of: "https:\\/\\/gitlab.example.com\\/acme\\/web\\/shop", with: "javascript:alert(document.cookie)\\/\\/")
+                .replacingOccurrences(of: "https://gitlab.example.com/acme/web/shop", with: "javascript:alert(document.cookie)//")
+            let r = try await h.webhook("Push Hook", body)
+            #expect(r.status == 400, "\(r.text)")
+            #expect(r.text.contains("project.web_url must be an http(s) URL"))
+            #expect(try await h.store.project(id: 42) == nil)
+        }
+    }
+
+    @Test("failed sign-ins count per client behind trusted proxies, and X-Forwarded-For from anyone else is ignored")
+    func trustedProxies() async throws {
+        var options = Harness.Options()
+        options.trustedProxies = [IPNetwork("127.0.0.1")!]
+        try await Harness.run(options) { h in
+            let web = WebSignInTests()
+            func wrong(from client: String) async throws -> Int {
+                let form = try await web.signInForm(h)
+                var request = HTTPClientRequest(url: h.bridgeURL + "/sign_in")
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                request.headers.add(name: "Cookie", value: form.cookie)
+                request.headers.add(name: "X-Forwarded-For", value: "203.0.113.99, \(client)")
+                request.body = .bytes(ByteBuffer(string: "_csrf=\(form.csrf)&token=wrong"))
+                let response = try await WebSignInTests.client.execute(request, timeout: .seconds(30))
+                _ = try await response.body.collect(upTo: 1 << 20)
+                return Int(response.status.code)
+            }
+            for _ in 0..<10 {
+                let status = try await wrong(from: "198.51.100.1")
+                #expect(status == 401)
+            }
+            #expect(try await wrong(from: "198.51.100.1") == 429, "the guessing client is throttled")
+            #expect(try await wrong(from: "198.51.100.2") == 401, "another client behind the same proxy is not")
+        }
+        // Without trusted proxies the header is ignored: a guesser cannot escape the throttle by varying it.
+        try await Harness.run { h in
+            let web = WebSignInTests()
+            for n in 0..<11 {
+                let form = try await web.signInForm(h)
+                var request = HTTPClientRequest(url: h.bridgeURL + "/sign_in")
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                request.headers.add(name: "Cookie", value: form.cookie)
+                request.headers.add(name: "X-Forwarded-For", value: "198.51.100.\(n)")
+                request.body = .bytes(ByteBuffer(string: "_csrf=\(form.csrf)&token=wrong"))
+                let response = try await WebSignInTests.client.execute(request, timeout: .seconds(30))
+                _ = try await response.body.collect(upTo: 1 << 20)
+                #expect(Int(response.status.code) == (n < 10 ? 401 : 429))
+            }
+        }
+    }
+
     @Test("a wrong webhook token is refused before its body is read")
     func refuseBeforeBody() async throws {
         try await Harness.run { h in
@@ -297,6 +372,31 @@ struct RobustnessTests {
             _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e-b2", deliveries: [delivery("https://b.example", "B-2", 1)])], now: 3)
             let second = try await store.claimDeliveries(owner: "w1", limit: 8, perSiteLimit: 4, leaseMillis: 15_000, now: now)
             #expect(second.map(\.issueKey) == ["B-2"])
+        }
+    }
+
+    @Test("an event whose planning is started three times without finishing is marked failed, never claimed forever")
+    func planningAttempts() async throws {
+        try await withStore { store in
+            let project = ForgeProject(id: 42, pathWithNamespace: "acme/shop", name: "Shop", namespaceName: "Acme",
+                                       webURL: "https://gitlab.example.com/acme/shop", defaultBranch: "main")
+            let event = ForgeEvent.push(PushEvent(project: project, ref: "refs/heads/main", before: "", after: "a1", commits: [],
+                                                  pusher: ForgeUser(name: "A", username: "a", email: nil)))
+            let registration = ProjectRegistration(id: 42, pathWithNamespace: "acme/shop", name: "Shop",
+                                                   webURL: "https://gitlab.example.com/acme/shop", defaultBranch: "main")
+            _ = try await store.recordEvents([(IncomingEvent(forge: "gitlab", deliveryKey: "k1", event: event), registration)])
+            // The process dies while planning it, three times over (each lease runs out).
+            var now: Millis = 1_000_000
+            for attempt in 1...3 {
+                let claimed = try await store.claimEvents(limit: 10, leaseMillis: 10_000, now: now)
+                #expect(claimed.count == 1, "attempt \(attempt)")
+                now += 20_000
+            }
+            #expect(try await store.claimEvents(limit: 10, leaseMillis: 10_000, now: now).isEmpty)
+            let notes = try await store.eventNotes(projectID: 42, limit: 10, offset: 0).items
+            #expect(notes.first?.status == "failed")
+            #expect(notes.first?.error?.contains("planning did not finish after 3 attempts") == true)
+            #expect(try await store.queueDepth().events == 0)
         }
     }
 
