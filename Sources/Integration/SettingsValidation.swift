@@ -50,8 +50,12 @@ public struct SettingsValidator: Sendable {
     public static let maxPatternLength = 255
     public static let maxProjectKeys = 100
 
-    public init(allowLocalRequests: Bool) {
+    /// Local addresses allowed all the same (the outbound allowlist).
+    public var allowedNetworks: [IPNetwork] = []
+
+    public init(allowLocalRequests: Bool, allowedNetworks: [IPNetwork] = []) {
         self.allowLocalRequests = allowLocalRequests
+        self.allowedNetworks = allowedNetworks
     }
 
     public func validate(_ s: JiraSettings) -> ValidationErrors {
@@ -105,7 +109,8 @@ public struct SettingsValidator: Sendable {
             errors.add(field, "must be a valid URL")
             return
         }
-        if !allowLocalRequests, let cls = AddressPolicy.classifyLiteral(parsed.host), let refusal = cls.refusal {
+        let allowed = IPAddress(literal: parsed.host).map { a in allowedNetworks.contains { $0.contains(a) } } ?? false
+        if !allowLocalRequests, !allowed, let cls = AddressPolicy.classifyLiteral(parsed.host), let refusal = cls.refusal {
             errors.add(field, "is blocked: \(refusal)")
         }
     }

@@ -31,9 +31,10 @@ public final class JiraHTTPClient: Sendable {
         /// Called after every request with the site, the status (`"error"` when there was none) and the latency.
         public var onRequest: (@Sendable (_ site: String, _ status: String, _ nanoseconds: Int64) -> Void)?
 
-        public init(allowLocalRequests: Bool, timeouts: Timeouts = Timeouts(), resolver: any HostResolver = SystemHostResolver(), maxResponseBytes: Int = 16 << 20) {
+        public init(allowLocalRequests: Bool, timeouts: Timeouts = Timeouts(), resolver: any HostResolver = SystemHostResolver(), maxResponseBytes: Int = 16 << 20,
+                    allowedNetworks: [IPNetwork] = []) {
             self.timeouts = timeouts
-            self.outboundGuard = OutboundGuard(allowLocalRequests: allowLocalRequests, resolver: resolver)
+            self.outboundGuard = OutboundGuard(allowLocalRequests: allowLocalRequests, resolver: resolver, allowedNetworks: allowedNetworks)
             self.maxResponseBytes = maxResponseBytes
             self.onRequest = nil
         }

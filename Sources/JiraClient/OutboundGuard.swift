@@ -64,10 +64,20 @@ public struct SystemHostResolver: HostResolver {
 public struct OutboundGuard: Sendable {
     public var allowLocalRequests: Bool
     public var resolver: any HostResolver
+    /// Addresses allowed although they are local (GitLab's "Local IP addresses and domain names that hooks
+    /// and integrations can access"): a Jira on the internal network, without opening all of it.
+    public var allowedNetworks: [IPNetwork]
 
-    public init(allowLocalRequests: Bool, resolver: any HostResolver = SystemHostResolver()) {
+    public init(allowLocalRequests: Bool, resolver: any HostResolver = SystemHostResolver(), allowedNetworks: [IPNetwork] = []) {
         self.allowLocalRequests = allowLocalRequests
         self.resolver = resolver
+        self.allowedNetworks = allowedNetworks
+    }
+
+    /// Why `address` is refused, or nil.
+    func refusal(_ address: IPAddress) -> String? {
+        if allowedNetworks.contains(where: { $0.contains(address) }) { return nil }
+        return address.addressClass.refusal
     }
 
     /// The address to connect to for `host`: nil when local requests are allowed (the HTTP client
@@ -75,9 +85,12 @@ public struct OutboundGuard: Sendable {
     /// resolves to, any refused address; `.unresolvable` when it does not resolve at all.
     public func check(host: String) async throws(JiraError) -> IPAddress? {
         if allowLocalRequests { return nil }
-        if let literal = AddressPolicy.classifyLiteral(host) {
-            if let why = literal.refusal { throw JiraError(kind: .blocked, detail: "URL is blocked: \(why)") }
+        if let address = IPAddress(literal: host) {
+            if let why = refusal(address) { throw JiraError(kind: .blocked, detail: "URL is blocked: \(why)") }
             return nil
+        }
+        if let literal = AddressPolicy.classifyLiteral(host), let why = literal.refusal {
+            throw JiraError(kind: .blocked, detail: "URL is blocked: \(why)")
         }
         let addresses: [IPAddress]
         do {
@@ -89,7 +102,7 @@ public struct OutboundGuard: Sendable {
             throw JiraError(kind: .unresolvable, detail: "Failed to open TCP connection to \(host) (getaddrinfo: no address)")
         }
         // Every answer must be allowed: a resolver could hand the HTTP client any of them.
-        if let refused = addresses.lazy.compactMap({ $0.addressClass.refusal }).first {
+        if let refused = addresses.lazy.compactMap({ refusal($0) }).first {
             throw JiraError(kind: .blocked, detail: "URL is blocked: \(refused)")
         }
         return first

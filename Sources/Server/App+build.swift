@@ -42,7 +42,8 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
     let access = AccessPolicy(store: store)
     let secretCache = SecretCache()
     let service = IntegrationService(store: store, jira: jira,
-                                     validator: SettingsValidator(allowLocalRequests: configuration.allowLocalRequests))
+                                     validator: SettingsValidator(allowLocalRequests: configuration.allowLocalRequests,
+                                                                                  allowedNetworks: configuration.outboundAllowlist))
     ProjectsController(store: store, access: access, secretCache: secretCache).addRoutes(to: api)
     TokensController(store: store, access: access).addRoutes(to: api)
     IntegrationController(store: store, access: access, service: service).addRoutes(to: api)

@@ -17,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     public var secretKey: String
     /// The instance-wide webhook secret, if any.
     public var webhookSecret: String?
+    /// Local addresses Jira may be on although local requests are refused (`--outbound-allowlist`).
+    public var outboundAllowlist: [IPNetwork] = []
     /// Reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxies`).
     public var trustedProxies: [IPNetwork] = []
     public var logLevel: Logger.Level

@@ -64,6 +64,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("public-url"), help: "Base of links put into Jira (JIRA_BRIDGE_PUBLIC_URL, default http://HOST:PORT).") var publicURL: String?
     @Flag(name: .customLong("allow-local-requests"), help: "Allow Jira URLs on loopback, private and link-local addresses (JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS).")
     var allowLocalRequests = false
+    @Option(name: .customLong("outbound-allowlist"), help: "Comma-separated local IP addresses or CIDR blocks Jira may be on although local requests are refused (JIRA_BRIDGE_OUTBOUND_ALLOWLIST).")
+    var outboundAllowlist: String?
     @Option(name: .customLong("trusted-proxies"), help: "Comma-separated CIDR list of reverse proxies whose X-Forwarded-For is believed (JIRA_BRIDGE_TRUSTED_PROXIES).")
     var trustedProxies: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (JIRA_BRIDGE_LOG_LEVEL, default info).")
@@ -77,7 +79,8 @@ struct Serve: AsyncParsableCommand {
             let port = try settings.port(self.port)
             let allowLocal = try settings.bool(allowLocalRequests, "JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS")
             var pipeline = try settings.pipeline()
-            let proxies = try settings.trustedProxies(trustedProxies)
+            let proxies = try settings.networks(trustedProxies, "JIRA_BRIDGE_TRUSTED_PROXIES", what: "trusted proxy")
+            let allowlist = try settings.networks(outboundAllowlist, "JIRA_BRIDGE_OUTBOUND_ALLOWLIST", what: "outbound allowlist entry")
             let publicURL = settings.value(self.publicURL, "JIRA_BRIDGE_PUBLIC_URL")
             if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
                 throw StartupError(description: "invalid public URL '\(publicURL)': expected an absolute http(s) URL")
@@ -91,6 +94,7 @@ struct Serve: AsyncParsableCommand {
                 publicURL: publicURL, allowLocalRequests: allowLocal, adminToken: admin.value, secretKey: opened.secretKey,
                 webhookSecret: settings.value(nil, "JIRA_BRIDGE_WEBHOOK_SECRET"), logLevel: level, pipeline: pipeline)
             config.trustedProxies = proxies
+            config.outboundAllowlist = allowlist
             return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
         }
         LoggingSystem.bootstrap { label in
@@ -105,7 +109,7 @@ struct Serve: AsyncParsableCommand {
         }
         if generated.key { logger.notice("generated the secret key", metadata: ["path": "\(dataDir)/secret-key"]) }
         let metrics = BridgeMetrics()
-        var clientConfiguration = JiraHTTPClient.Configuration(allowLocalRequests: config.allowLocalRequests)
+        var clientConfiguration = JiraHTTPClient.Configuration(allowLocalRequests: config.allowLocalRequests, allowedNetworks: config.outboundAllowlist)
         clientConfiguration.onRequest = { site, status, ns in metrics.jiraRequest(site: site, status: status, nanoseconds: ns) }
         let jira = JiraHTTPClient(configuration: clientConfiguration)
         // The listening line is written at any log level: with --port 0 it is how the port is found.

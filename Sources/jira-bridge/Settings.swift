@@ -49,12 +49,12 @@ struct RuntimeSettings {
         return level
     }
 
-    /// `--trusted-proxies` / `JIRA_BRIDGE_TRUSTED_PROXIES`: comma-separated CIDR blocks or addresses.
-    func trustedProxies(_ flag: String?) throws -> [IPNetwork] {
-        guard let text = value(flag, "JIRA_BRIDGE_TRUSTED_PROXIES") else { return [] }
+    /// A comma-separated list of CIDR blocks or addresses (`--trusted-proxies`, `--outbound-allowlist`).
+    func networks(_ flag: String?, _ env: String, what: String) throws -> [IPNetwork] {
+        guard let text = value(flag, env) else { return [] }
         return try text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { item in
             guard let network = IPNetwork(item) else {
-                throw StartupError(description: "invalid trusted proxy '\(item)': expected an IP address or a CIDR block such as 10.0.0.0/8")
+                throw StartupError(description: "invalid \(what) '\(item)': expected an IP address or a CIDR block such as 10.0.0.0/8")
             }
             return network
         }

@@ -66,6 +66,7 @@ struct Harness: Sendable {
         var resolver: (any HostResolver)? = nil
         var webhookSecret: String? = "instance-hook-secret"
         var trustedProxies: [IPNetwork] = []
+        var outboundAllowlist: [IPNetwork] = []
         var pipeline = PipelineConfiguration(retryPolicy: RetryPolicy(baseDelaySeconds: 0.05, maxDelaySeconds: 1, maxAgeSeconds: 600),
                                              pollInterval: .milliseconds(10))
     }
@@ -92,8 +93,10 @@ struct Harness: Sendable {
                                          adminToken: adminToken, secretKey: key, webhookSecret: options.webhookSecret,
                                          pipeline: options.pipeline)
         config.trustedProxies = options.trustedProxies
+        config.outboundAllowlist = options.outboundAllowlist
         let metrics = BridgeMetrics()
-        var clientConfig = JiraHTTPClient.Configuration(allowLocalRequests: options.allowLocalRequests, timeouts: options.timeouts)
+        var clientConfig = JiraHTTPClient.Configuration(allowLocalRequests: options.allowLocalRequests, timeouts: options.timeouts,
+                                                        allowedNetworks: options.outboundAllowlist)
         clientConfig.onRequest = { site, status, ns in metrics.jiraRequest(site: site, status: status, nanoseconds: ns) }
         if let resolver = options.resolver { clientConfig.outboundGuard.resolver = resolver }
         let jira = JiraHTTPClient(configuration: clientConfig)

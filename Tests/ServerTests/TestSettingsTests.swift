@@ -125,6 +125,33 @@ struct TestSettingsTests {
         }
     }
 
+    @Test("the client connects to the address the guard checked, not to a second resolution of the name (DNS rebinding)")
+    func connectsToCheckedAddress() async throws {
+        var options = Harness.Options()
+        options.allowLocalRequests = false
+        options.outboundAllowlist = [IPNetwork("127.0.0.1")!]
+        // Only the guard's resolver knows this name: the system's cannot resolve it (.invalid never resolves),
+        // so the request can only reach the emulator through the address the guard checked.
+        options.resolver = FixedResolver("127.0.0.1")
+        try await Harness.run(options) { h in
+            try await h.registerProject()
+            let port = try #require(URLComponents(string: h.emulatorURL)?.port)
+            let r = try await h.admin(.POST, Self.path, json: h.workingSettings(["url": .string("http://jira.rebinding.invalid:\(port)")]))
+            #expect(r.json["success"] == true, "\(r.text)")
+            #expect(await h.emulator.requests.contains { $0.path.hasSuffix("/serverInfo") })
+        }
+        // And an allowlisted local address is the only one let through.
+        var strict = Harness.Options()
+        strict.allowLocalRequests = false
+        strict.outboundAllowlist = [IPNetwork("10.1.2.0/24")!]
+        strict.resolver = FixedResolver("127.0.0.1")
+        try await Harness.run(strict) { h in
+            try await h.registerProject()
+            let r = try await h.admin(.POST, Self.path, json: h.workingSettings(["url": "http://jira.rebinding.invalid"]))
+            #expect(failure(r) == "URL is blocked: Requests to localhost are not allowed")
+        }
+    }
+
     @Test("every answer of the resolver is checked: one private address among public ones is refused")
     func mixedResolution() async throws {
         var options = Harness.Options()
