@@ -7,16 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --scratch-path .build-release >/dev/null
 bin=.build-release/release
-work=$(mktemp -d)
-trap 'kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
-start() {
-    local name=$1; shift
-    "$@" > "$work/$name.log" 2>&1 &
-    echo $! >> "$work/pids"
-    echo $! > "$work/$name.pid"
-    for _ in $(seq 1 100); do grep -q "listening on" "$work/$name.log" && break; sleep 0.1; done
-    sed -n 's/.*listening on http:\/\/[0-9.]*:\([0-9]*\).*/\1/p' "$work/$name.log" | head -1
-}
+. benchmarks/lib.sh
 jira=$(start jira "$bin/jira-emulator" --port 0 --deployment server --seed)
 port=$(start bridge env JIRA_BRIDGE_WEBHOOK_SECRET=bench JIRA_BRIDGE_LOG_LEVEL=warning "$bin/jira-bridge" serve --port 0 --data-dir "$work/data" --allow-local-requests)
 pid=$(cat "$work/bridge.pid")

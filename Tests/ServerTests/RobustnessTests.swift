@@ -82,27 +82,18 @@ struct RobustnessTests {
     func openRedirect() async throws {
         try await Harness.run { h in
             let tests = WebSignInTests()
-            for hostile in ["/\t/evil.com", "/\n/evil.com", "/\\evil.com", "\\\\evil.com", "//evil.com", "https://evil.com", "/\r\n/evil.com"] {
-                let form = try await tests.signInForm(h)
-                let body = "_csrf=\(form.csrf)&token=\(h.adminToken)&next=\(hostile.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
-                var request = HTTPClientRequest(url: h.bridgeURL + "/sign_in")
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-                request.headers.add(name: "Cookie", value: form.cookie)
-                request.body = .bytes(ByteBuffer(string: body))
-                let response = try await WebSignInTests.client.execute(request, timeout: .seconds(30))
-                _ = try await response.body.collect(upTo: 1 << 20)
-                #expect(response.status.code == 303)
-                #expect(response.headers.first(name: "Location") == "/", "\(hostile.debugDescription)")
+            func location(after next: String) async throws -> String? {
+                let r = try await tests.signIn(h, token: h.adminToken, form: try await tests.signInForm(h),
+                                               extra: "&next=" + next.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+                #expect(r.status == 303)
+                return r.headers.first { $0.0.lowercased() == "location" }?.1
             }
-            let form = try await tests.signInForm(h)
-            var request = HTTPClientRequest(url: h.bridgeURL + "/sign_in")
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            request.headers.add(name: "Cookie", value: form.cookie)
-            request.body = .bytes(ByteBuffer(string: "_csrf=\(form.csrf)&token=\(h.adminToken)&next=%2Fprojects%2F42"))
-            let ok = try await WebSignInTests.client.execute(request, timeout: .seconds(30))
-            #expect(ok.headers.first(name: "Location") == "/projects/42", "a local path is kept")
+            for hostile in ["/\t/evil.com", "/\n/evil.com", "/\\evil.com", "\\\\evil.com", "//evil.com", "https://evil.com", "/\r\n/evil.com"] {
+                let target = try await location(after: hostile)
+                #expect(target == "/", "\(hostile.debugDescription)")
+            }
+            let kept = try await location(after: "/projects/42")
+            #expect(kept == "/projects/42", "a local path is kept")
         }
     }
 
@@ -145,38 +136,23 @@ struct RobustnessTests {
         try await Harness.run(options) { h in
             let web = WebSignInTests()
             func wrong(from client: String) async throws -> Int {
-                let form = try await web.signInForm(h)
-                var request = HTTPClientRequest(url: h.bridgeURL + "/sign_in")
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-                request.headers.add(name: "Cookie", value: form.cookie)
-                request.headers.add(name: "X-Forwarded-For", value: "203.0.113.99, \(client)")
-                request.body = .bytes(ByteBuffer(string: "_csrf=\(form.csrf)&token=wrong"))
-                let response = try await WebSignInTests.client.execute(request, timeout: .seconds(30))
-                _ = try await response.body.collect(upTo: 1 << 20)
-                return Int(response.status.code)
+                try await web.signIn(h, token: "wrong", form: try await web.signInForm(h), headers: [("X-Forwarded-For", "203.0.113.99, \(client)")]).status
             }
             for _ in 0..<10 {
                 let status = try await wrong(from: "198.51.100.1")
                 #expect(status == 401)
             }
-            #expect(try await wrong(from: "198.51.100.1") == 429, "the guessing client is throttled")
-            #expect(try await wrong(from: "198.51.100.2") == 401, "another client behind the same proxy is not")
+            let throttled = try await wrong(from: "198.51.100.1")
+            #expect(throttled == 429, "the guessing client is throttled")
+            let other = try await wrong(from: "198.51.100.2")
+            #expect(other == 401, "another client behind the same proxy is not")
         }
         // Without trusted proxies the header is ignored: a guesser cannot escape the throttle by varying it.
         try await Harness.run { h in
             let web = WebSignInTests()
             for n in 0..<11 {
-                let form = try await web.signInForm(h)
-                var request = HTTPClientRequest(url: h.bridgeURL + "/sign_in")
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-                request.headers.add(name: "Cookie", value: form.cookie)
-                request.headers.add(name: "X-Forwarded-For", value: "198.51.100.\(n)")
-                request.body = .bytes(ByteBuffer(string: "_csrf=\(form.csrf)&token=wrong"))
-                let response = try await WebSignInTests.client.execute(request, timeout: .seconds(30))
-                _ = try await response.body.collect(upTo: 1 << 20)
-                #expect(Int(response.status.code) == (n < 10 ? 401 : 429))
+                let r = try await web.signIn(h, token: "wrong", form: try await web.signInForm(h), headers: [("X-Forwarded-For", "198.51.100.\(n)")])
+                #expect(r.status == (n < 10 ? 401 : 429))
             }
         }
     }

@@ -22,12 +22,15 @@ struct WebSignInTests {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }()
 
-    func signIn(_ h: Harness, token: String, form: (cookie: String, csrf: String)) async throws -> TestResponse {
-        let body = "_csrf=\(form.csrf)&token=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token)"
+    /// Posts the sign-in form; `extra` is appended to the form body (`&next=...`), `headers` are added.
+    func signIn(_ h: Harness, token: String, form: (cookie: String, csrf: String), extra: String = "",
+                headers: [(String, String)] = []) async throws -> TestResponse {
+        let body = "_csrf=\(form.csrf)&token=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token)" + extra
         var request = HTTPClientRequest(url: h.bridgeURL + "/sign_in")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "Cookie", value: form.cookie)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(string: body))
         let response = try await Self.client.execute(request, timeout: .seconds(30))
         let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
