@@ -11,18 +11,10 @@ struct DeliveriesController: Sendable {
 
     func addRoutes(to router: RouterGroup<BridgeRequestContext>) {
         router.get("/api/v4/projects/:id/integrations/jira/deliveries") { request, context in
-            let project = try await lookup.project(context)
-            try await access.require(context, .reporter, project: project)
-            let page = try QueryForm(request).pageRequest()
-            let (items, total) = try await store.deliveries(projectID: project.id, limit: page.perPage, offset: page.offset)
-            return try JSONBody.response(.array(items.map(Self.render)), headers: Pagination.headers(page, total: total))
+            try await list(request, context) { try await store.deliveries(projectID: $0, limit: $1.perPage, offset: $1.offset) } render: { Self.render($0) }
         }
         router.get("/api/v4/projects/:id/integrations/jira/events") { request, context in
-            let project = try await lookup.project(context)
-            try await access.require(context, .reporter, project: project)
-            let page = try QueryForm(request).pageRequest()
-            let (items, total) = try await store.eventNotes(projectID: project.id, limit: page.perPage, offset: page.offset)
-            return try JSONBody.response(.array(items.map(Self.render)), headers: Pagination.headers(page, total: total))
+            try await list(request, context) { try await store.eventNotes(projectID: $0, limit: $1.perPage, offset: $1.offset) } render: { Self.render($0) }
         }
         router.post("/api/v4/projects/:id/integrations/jira/deliveries/:delivery_id/retry") { _, context in
             let project = try await lookup.project(context)
@@ -36,6 +28,17 @@ struct DeliveriesController: Sendable {
             }
             return try JSONBody.response(Self.render(requeued))
         }
+    }
+
+    /// A paginated list of a project's rows, for its reporters.
+    private func list<Item>(_ request: Request, _ context: BridgeRequestContext,
+                            fetch: (Int64, PageRequest) async throws -> (items: [Item], total: Int),
+                            render: (Item) -> JSONValue) async throws -> Response {
+        let project = try await lookup.project(context)
+        try await access.require(context, .reporter, project: project)
+        let page = try QueryForm(request).pageRequest()
+        let (items, total) = try await fetch(project.id, page)
+        return try JSONBody.response(.array(items.map(render)), headers: Pagination.headers(page, total: total))
     }
 
     static func render(_ e: EventNote) -> JSONValue {
