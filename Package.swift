@@ -118,6 +118,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ForgesTests",
+            dependencies: ["Forges", "Integration"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ServerTests",
             dependencies: [
                 "Server", "Store", "JiraClient", "JiraEmulator", "Integration",
