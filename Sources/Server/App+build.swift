@@ -54,7 +54,7 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
     VulnerabilitiesController(store: store, access: access, service: vulnerabilities).addRoutes(to: api)
     do {
         let web = router.group("")
-        web.add(middleware: WebSessionMiddleware(store: store))
+        web.add(middleware: WebSessionMiddleware(store: store, identities: TokenIdentities(store: store, adminToken: configuration.adminToken)))
         WebController(store: store, access: access, service: service, issues: jiraIssues, vulnerabilities: vulnerabilities, pages: try WebPages(),
                       adminToken: configuration.adminToken, secureCookies: configuration.publicURL.lowercased().hasPrefix("https://"),
                       trustedProxies: configuration.trustedProxies)

@@ -15,16 +15,10 @@ struct TokenAuthenticator: RouterMiddleware {
         let presented = request.headers[privateTokenHeader]
             ?? request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         if let presented, !presented.isEmpty {
-            if TokenSecret.constantTimeEquals(presented, adminToken) {
-                context.identity = .instanceAdmin
-            } else if let token = try await store.token(secretHash: TokenSecret.hash(presented)) {
-                if let expires = token.expiresAt, expires <= Int64(Date().timeIntervalSince1970 * 1000) {
-                    throw APIError.unauthorized
-                }
-                context.identity = Identity(tokenID: token.id, role: token.role, scope: token.scope)
-            } else {
+            guard let found = try await TokenIdentities(store: store, adminToken: adminToken).identity(presented: presented) else {
                 throw APIError.unauthorized
             }
+            context.identity = found.identity
         }
         return try await next(request, context)
     }
@@ -80,5 +74,31 @@ struct AccessPolicy: Sendable {
     func requireAdmin(_ context: BridgeRequestContext) throws {
         let identity = try context.requireIdentity()
         guard identity.role == .admin, identity.scope == .instance else { throw APIError.forbidden }
+    }
+}
+
+/// The one path from a token to an identity, for the API, the sign-in form and web sessions: the admin
+/// token from configuration, else a stored token that has not expired by the same clock.
+struct TokenIdentities: Sendable {
+    let store: any BridgeStore
+    let adminToken: String
+
+    /// Who signs with `presented`, and the name to show for them; nil for an unknown or expired token.
+    func identity(presented: String, now: Millis = currentMillis()) async throws -> (identity: Identity, name: String)? {
+        guard !presented.isEmpty, presented.utf8.count <= 512 else { return nil }
+        if TokenSecret.constantTimeEquals(presented, adminToken) { return (.instanceAdmin, "admin") }
+        guard let token = try await store.token(secretHash: TokenSecret.hash(presented)) else { return nil }
+        return Self.valid(token, now: now)
+    }
+
+    /// The identity behind a session's stored token id; nil when the token was deleted or has expired.
+    func identity(tokenID: Int64, now: Millis = currentMillis()) async throws -> (identity: Identity, name: String)? {
+        guard let token = try await store.token(id: tokenID) else { return nil }
+        return Self.valid(token, now: now)
+    }
+
+    static func valid(_ token: APIToken, now: Millis) -> (identity: Identity, name: String)? {
+        if let expires = token.expiresAt, expires <= now { return nil }
+        return (Identity(tokenID: token.id, role: token.role, scope: token.scope), token.name)
     }
 }

@@ -208,11 +208,9 @@ struct WebController: Sendable {
         var tokenID: Int64? = nil
         // A valid token always signs in, throttled address or not: the throttle slows guessing (and keeps
         // the log quiet), it must never lock out the people behind a shared address.
-        if !token.isEmpty && TokenSecret.constantTimeEquals(token, adminToken) {
-            isAdmin = true
-        } else if !token.isEmpty, token.utf8.count <= 512, let stored = try await store.token(secretHash: TokenSecret.hash(token)),
-                  stored.expiresAt.map({ $0 > currentMillis() }) ?? true {
-            tokenID = stored.id
+        if let found = try await TokenIdentities(store: store, adminToken: adminToken).identity(presented: token) {
+            isAdmin = found.identity == .instanceAdmin
+            tokenID = found.identity.tokenID
         } else if let wait = throttle.retryAfter(address) {
             var response = signInPage(request, next: next, error: "Too many failed sign-ins from your address. Try again in \(wait) seconds.",
                                       status: .tooManyRequests)

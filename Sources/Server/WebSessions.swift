@@ -10,6 +10,7 @@ import Synchronization
 struct WebSessionMiddleware: RouterMiddleware {
     typealias Context = BridgeRequestContext
     let store: any BridgeStore
+    let identities: TokenIdentities
 
     static let cookieName = "jira_bridge_session"
     static let signInCookieName = "jira_bridge_signin"
@@ -24,10 +25,9 @@ struct WebSessionMiddleware: RouterMiddleware {
                 context.identity = .instanceAdmin
                 context.webUser = "admin"
                 context.webSession = session
-            } else if let tokenID = session.tokenID, let token = try await store.token(id: tokenID),
-                      token.expiresAt.map({ $0 > currentMillis() }) ?? true {
-                context.identity = Identity(tokenID: token.id, role: token.role, scope: token.scope)
-                context.webUser = token.name
+            } else if let tokenID = session.tokenID, let found = try await identities.identity(tokenID: tokenID) {
+                context.identity = found.identity
+                context.webUser = found.name
                 context.webSession = session
             }
         }
