@@ -36,8 +36,10 @@ extension SQLiteStore {
                 released += try Self.release(db, where: "lease_owner = ?", [id])
                 try db.execute(sql: "DELETE FROM workers WHERE id = ?", arguments: [id])
             }
-            // Leases that ran out (their owner is gone without a row, or stopped renewing).
-            released += try Self.release(db, where: "lease_until <= ?", [now])
+            // Leases that ran out (their owner is gone without a row, or stopped renewing). Never this worker's
+            // own: it knows they still run (its renewals may only have been held up), and running one twice
+            // could write twice.
+            released += try Self.release(db, where: "lease_until <= ? AND lease_owner <> ?", [now, worker])
             return released
         }
     }
