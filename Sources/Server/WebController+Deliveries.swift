@@ -1,0 +1,54 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Integration
+import JiraClient
+import Logging
+import Store
+
+/// The delivery log page and its retry button.
+extension WebController {
+    // MARK: Delivery log
+
+    func deliveriesPage(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let project = try await lookup.project(context)
+        let identity = try context.requireIdentity()
+        guard try await access.allows(identity, .reporter, project: project) else { throw WebError.forbidden }
+        let canRetry = try await access.allows(identity, .maintainer, project: project)
+        let page = QueryForm(request).webPage(perPage: 50)
+        let (items, total) = try await store.deliveries(projectID: project.id, limit: page.perPage, offset: page.offset)
+        let rows: [[String: Any]] = items.map { d in
+            let updated = isoTimestamp(d.updatedAt)
+            return ["id": d.id, "projectID": project.id, "issueKey": d.issueKey, "action": d.action.rawValue, "status": d.status.rawValue,
+                    "attempts": d.attempts, "lastError": d.lastError ?? "", "updated": updated, "updatedShort": Self.short(updated),
+                    "retryable": canRetry && (d.status == .failed || d.status == .dead)]
+        }
+        var values: [String: Any] = ["project": projectValues(project), "deliveries": rows, "hasDeliveries": !rows.isEmpty, "total": total]
+        // Events that reached a limit or could not be planned: what they did not do is said here too.
+        let notes = try await store.eventNotes(projectID: project.id, limit: 20, offset: 0)
+        values["eventNotes"] = notes.items.map { e -> [String: Any] in
+            let received = isoTimestamp(e.receivedAt)
+            return ["id": e.id, "kind": e.kind, "status": e.status, "text": e.error ?? e.note ?? "", "received": received, "receivedShort": Self.short(received)]
+        }
+        values["hasEventNotes"] = !notes.items.isEmpty
+        if page.page > 1 { values["prev"] = page.page - 1 }
+        if page.hasNext(total: total) { values["next"] = page.page + 1 }
+        var flash: (kind: String, text: String)? = nil
+        if let retried = request.uri.queryParameters.get("retried") { flash = ("ok", "Delivery \(retried) is queued again.") }
+        return render("deliveries", values, context, breadcrumbs: [("Projects and groups", "/"), (project.pathWithNamespace, "/projects/\(project.id)")],
+                      flash: flash)
+    }
+
+    func retryDelivery(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let project = try await lookup.project(context)
+        guard try await access.allows(try context.requireIdentity(), .maintainer, project: project) else { throw WebError.forbidden }
+        _ = try await WebForm.read(request, context: context)
+        guard let id = Int64(try context.parameters.require("delivery_id")), let d = try await store.delivery(id: id), d.projectID == project.id else {
+            throw WebError.notFound("The delivery")
+        }
+        guard try await store.retryDelivery(id: id, now: currentMillis()) != nil else {
+            throw WebError(status: .badRequest, heading: "Not retried", message: "Only failed or dead deliveries can be retried; this one is \(d.status.rawValue).")
+        }
+        return redirect("/projects/\(project.id)/integrations/jira/deliveries?retried=\(id)")
+    }
+}

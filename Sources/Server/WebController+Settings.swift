@@ -1,0 +1,215 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Integration
+import JiraClient
+import Logging
+import Store
+
+/// The Jira settings form at project, group and instance level: show, save, Test settings, issue types, reset.
+extension WebController {
+    // MARK: Settings form
+
+    /// The level a settings page is about, once the signed-in user may manage it.
+    func settingsLevel(_ route: IntegrationRoute, _ context: BridgeRequestContext) async throws -> (IntegrationLevel, String, String) {
+        let identity = try context.requireIdentity()
+        switch route {
+        case .project:
+            let project = try await lookup.project(context)
+            guard try await access.allows(identity, .maintainer, project: project) else { throw WebError.forbidden }
+            return (.project(project.id), "project \(project.pathWithNamespace)", "/projects/\(project.id)/settings/integrations/jira")
+        case .group:
+            let group = try await lookup.group(context)
+            guard try await access.allows(identity, .maintainer, group: group) else { throw WebError.forbidden }
+            return (.group(group.id), "group \(group.fullPath)", "/groups/\(group.id)/settings/integrations/jira")
+        case .instance:
+            guard identity == .instanceAdmin else { throw WebError.forbidden }
+            return (.instance, "instance default", "/admin/integrations/jira")
+        }
+    }
+
+    struct FormState {
+        var settings: JiraSettings
+        var inherited: Bool
+        var errors: [String: String] = [:]
+        var issueTypes: [JiraIssueType]? = nil
+        var issueTypesStatus = ""
+        var testResult: [String: Any]? = nil
+    }
+
+    func settingsPage(_ route: IntegrationRoute, _ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let (level, _, _) = try await settingsLevel(route, context)
+        let record = try await store.integration(at: level)
+        var flash: (String, String)? = nil
+        switch request.uri.queryParameters.get("saved") {
+        case "active": flash = ("ok", "Jira settings saved and active.")
+        case "inactive": flash = ("ok", "Jira settings saved, but not active.")
+        default: break
+        }
+        if request.uri.queryParameters.get("reset") == "1" { flash = ("ok", "This integration, and inheriting projects were reset.") }
+        let state = FormState(settings: record?.settings ?? JiraSettings(), inherited: record?.inheritFromID != nil)
+        return try await renderSettings(route, state, context, flash: flash, overridesPage: QueryForm(request).webPage(perPage: 20))
+    }
+
+    func renderSettings(_ route: IntegrationRoute, _ state: FormState, _ context: BridgeRequestContext, status: HTTPResponse.Status = .ok,
+                        flash: (String, String)? = nil, overridesPage: PageRequest = PageRequest(page: 1, perPage: 20)) async throws -> Response {
+        let (level, scopeName, path) = try await settingsLevel(route, context)
+        let s = state.settings
+        let transitionsEnabled = s.transitionAutomatic || !s.transitionID.isEmpty
+        let form: [String: Any] = [
+            "active": s.active, "url": s.url ?? "", "apiURL": s.apiURL ?? "", "authBasic": s.authType == 0, "authPAT": s.authType == 1,
+            "username": s.username ?? "", "hasPassword": (s.password ?? "").isEmpty == false,
+            "commitEvents": s.commitEvents, "mergeRequestsEvents": s.mergeRequestsEvents, "comments": s.commentOnEventEnabled,
+            "transitionsEnabled": transitionsEnabled, "transitionAuto": s.transitionAutomatic || s.transitionID.isEmpty,
+            "transitionCustom": !s.transitionAutomatic && !s.transitionID.isEmpty, "transitionID": s.transitionID,
+            "issueRegex": s.issueRegex, "issuePrefix": s.issuePrefix, "issuesEnabled": s.issuesEnabled,
+            "projectKeys": s.projectKeys.joined(separator: ", "), "vulnerabilitiesEnabled": s.vulnerabilitiesEnabled,
+            "projectKey": s.projectKey ?? "", "customize": s.customizeJiraIssueEnabled, "extraFields": s.vulnerabilitiesExtraFields,
+        ]
+        var types: [[String: Any]] = (state.issueTypes ?? []).map { ["id": $0.id, "name": $0.name, "selected": $0.id == s.vulnerabilitiesIssueType] }
+        if let current = s.vulnerabilitiesIssueType, !current.isEmpty, !types.contains(where: { ($0["id"] as? String) == current }) {
+            types.insert(["id": current, "name": "Issue type \(current) (refresh to load names)", "selected": true], at: 0)
+        }
+        var values: [String: Any] = [
+            "scopeName": scopeName, "f": form, "errors": state.errors, "formAction": path,
+            "testAction": route == .instance ? "" : path + "/test", "typesAction": route == .instance ? "" : path + "/issue_types",
+            "resetAction": route == .project ? "" : path + "/reset", "showProjectSections": route != .instance,
+            "hasTest": route != .instance,
+            "issueTypes": types, "issueTypesStatus": state.issueTypesStatus, "inherited": state.inherited,
+        ]
+        switch route {
+        case .project: values["scopeHelp"] = "Settings › Integrations › Jira for this project."
+        case .group: values["scopeHelp"] = "The default for every project and subgroup of this group that uses default settings."
+        case .instance: values["scopeHelp"] = "The default for every project and group that uses default settings, unless a group default is nearer."
+        }
+        if route != .instance, let source = try await store.nearestDefault(for: level) {
+            values["canInherit"] = true
+            switch source.level {
+            case .group(let gid): values["defaultName"] = "from group " + ((try await store.group(id: gid))?.fullPath ?? "\(gid)")
+            default: values["defaultName"] = "from the instance"
+            }
+        }
+        if let testResult = state.testResult { values["testResult"] = testResult }
+        // Reset removes a default: only a group or the instance that has one.
+        let stored = try await store.integration(at: level)
+        values["hasReset"] = route != .project && stored != nil && stored?.inheritFromID == nil
+        if route != .project {
+            let (items, total) = try await store.overrides(of: level, limit: overridesPage.perPage, offset: overridesPage.offset)
+            values["showOverrides"] = stored != nil
+            values["overrides"] = items.map { ["id": $0.project.id, "path": $0.project.pathWithNamespace] }
+            values["hasOverrides"] = !items.isEmpty
+            values["overridesTotal"] = total
+            if overridesPage.page > 1 { values["overridesPrev"] = overridesPage.page - 1 }
+            if overridesPage.hasNext(total: total) { values["overridesNext"] = overridesPage.page + 1 }
+        }
+        var crumbs: [(String, String)] = [("Projects and groups", "/")]
+        if case .project(let id) = level, let project = try await store.project(id: id) {
+            crumbs.append((project.pathWithNamespace, "/projects/\(id)"))
+        }
+        return render("settings", values, context, status: status, breadcrumbs: crumbs, flash: flash.map { (kind: $0.0, text: $0.1) })
+    }
+
+    /// The form's fields as the API's parameters. Unchecked boxes are not sent by browsers: they are false.
+    static func apiParameters(_ form: [String: ParameterValue], route: IntegrationRoute) -> [String: ParameterValue] {
+        func flag(_ name: String) -> Bool { form.string(name) == "true" }
+        var p: [String: ParameterValue] = [:]
+        if route != .instance, let inherit = form.string("use_inherited_settings") { p["use_inherited_settings"] = .bool(inherit == "true") }
+        p["active"] = .bool(flag("active"))
+        for name in ["commit_events", "merge_requests_events", "comment_on_event_enabled"] { p[name] = .bool(flag(name)) }
+        let transitions = flag("transitions_enabled")
+        let mode = form.string("transition_mode") ?? "auto"
+        p["jira_issue_transition_automatic"] = .bool(transitions && mode != "custom")
+        p["jira_issue_transition_id"] = .string(transitions && mode == "custom" ? (form.string("jira_issue_transition_id") ?? "") : "")
+        for name in ["url", "api_url", "username", "password", "jira_issue_regex", "jira_issue_prefix", "jira_auth_type"] {
+            if let v = form.string(name) { p[name] = .string(v) }
+        }
+        if route != .instance {
+            p["issues_enabled"] = .bool(flag("issues_enabled"))
+            p["project_keys"] = .string(form.string("project_keys") ?? "")
+            p["vulnerabilities_enabled"] = .bool(flag("vulnerabilities_enabled"))
+            p["project_key"] = .string(form.string("project_key") ?? "")
+            p["vulnerabilities_issuetype"] = .string(form.string("vulnerabilities_issuetype") ?? "")
+            p["customize_jira_issue_enabled"] = .bool(flag("customize_jira_issue_enabled"))
+            p["vulnerabilities_extra_fields"] = .string(form.string("vulnerabilities_extra_fields") ?? "")
+        }
+        return p
+    }
+
+    /// The values as typed, for showing the form again (the password is never shown).
+    func typedState(_ level: IntegrationLevel, _ params: [String: ParameterValue], inherited: Bool) async throws -> FormState {
+        var settings = try await store.integration(at: level)?.settings ?? JiraSettings()
+        if let update = try? SettingsUpdate(parameters: params) { settings = update.applied(to: settings) }
+        return FormState(settings: settings, inherited: inherited)
+    }
+
+    func saveSettings(_ route: IntegrationRoute, _ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let (level, _, path) = try await settingsLevel(route, context)
+        let form = try await WebForm.read(request, context: context)
+        let params = Self.apiParameters(form, route: route)
+        do {
+            let record = try await service.update(at: level, parameters: params, logger: context.logger)
+            return redirect(path + "?saved=" + (record.settings.active ? "active" : "inactive"))
+        } catch let error as APIError where error.status == .badRequest || error.status == .notFound {
+            var state = try await typedState(level, params, inherited: params["use_inherited_settings"] == .bool(true))
+            var flash: (String, String)? = nil
+            if case .object(let fields)? = error.body["message"] {
+                for (field, messages) in fields { state.errors[field] = (messages.array ?? []).compactMap(\.string).joined(separator: ", ") }
+                flash = ("error", "The Jira settings were not saved. Check the fields marked below.")
+            } else {
+                flash = ("error", error.body["message"]?.string ?? error.body["error"]?.string ?? "The Jira settings were not saved.")
+            }
+            return try await renderSettings(route, state, context, status: .unprocessableContent, flash: flash)
+        }
+    }
+
+    func testSettings(_ route: IntegrationRoute, _ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let (level, _, _) = try await settingsLevel(route, context)
+        let form = try await WebForm.read(request, context: context)
+        var params = Self.apiParameters(form, route: route)
+        params["use_inherited_settings"] = nil
+        let result = try await service.test(at: level, parameters: params, logger: context.logger)
+        if Self.wantsJSON(request) { return try JSONBody.response(result) }
+        var state = try await typedState(level, params, inherited: false)
+        let success = result["success"] == .bool(true)
+        state.testResult = ["success": success,
+                            "message": success ? "Connection successful." : (result["message"]?.string ?? "Connection failed."),
+                            "detail": result["service_response"]?.string ?? ""]
+        return try await renderSettings(route, state, context)
+    }
+
+    func refreshIssueTypes(_ route: IntegrationRoute, _ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let (level, _, _) = try await settingsLevel(route, context)
+        let form = try await WebForm.read(request, context: context)
+        var params = Self.apiParameters(form, route: route)
+        params["use_inherited_settings"] = nil
+        var state = try await typedState(level, params, inherited: false)
+        var message: String? = nil
+        do {
+            let connection = try JiraConnection(settings: state.settings)
+            state.issueTypes = try await service.issueTypes(state.settings, connection: connection, logger: context.logger)
+            state.issueTypesStatus = "\(state.issueTypes?.count ?? 0) issue types loaded from Jira."
+        } catch let error as JiraError {
+            message = error.userMessage
+        } catch {
+            message = "The issue types could not be loaded: enter the Web URL and credentials first."
+        }
+        if Self.wantsJSON(request) {
+            if let message { return try JSONBody.response(.object(["message": .string(message)]), status: .badGateway) }
+            return try JSONBody.response(.array((state.issueTypes ?? []).map(IntegrationService.issueTypeJSON)))
+        }
+        if let message { state.issueTypesStatus = message }
+        return try await renderSettings(route, state, context)
+    }
+
+    func reset(_ route: IntegrationRoute, _ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let (level, _, path) = try await settingsLevel(route, context)
+        let form = try await WebForm.read(request, context: context)
+        guard form.string("confirm") == "yes" else {
+            let record = try await store.integration(at: level)
+            return try await renderSettings(route, FormState(settings: record?.settings ?? JiraSettings(), inherited: record?.inheritFromID != nil),
+                                            context, status: .unprocessableContent, flash: ("error", "Tick the confirmation to reset."))
+        }
+        _ = try await store.deleteIntegration(at: level)
+        return redirect(path + "?reset=1")
+    }
+}

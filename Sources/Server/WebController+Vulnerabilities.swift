@@ -1,0 +1,108 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Integration
+import JiraClient
+import Logging
+import Store
+
+/// The vulnerabilities pages and "Create Jira issue".
+extension WebController {
+    // MARK: Vulnerabilities
+
+    static let severities = ["critical", "high", "medium", "low", "info", "unknown"]
+
+    func vulnerabilitiesPage(_ request: Request, _ context: BridgeRequestContext, flash: (kind: String, text: String)? = nil,
+                             status: HTTPResponse.Status = .ok) async throws -> Response {
+        let project = try await lookup.project(context)
+        let identity = try context.requireIdentity()
+        guard try await access.allows(identity, .reporter, project: project) else { throw WebError.forbidden }
+        let q = QueryForm(request)
+        var filter = VulnerabilityFilter()
+        let severity = q.get("severity") ?? ""
+        if Self.severities.contains(severity) { filter.severities = [severity] }
+        let state = q.get("state") ?? "detected"
+        if state == "detected" || state == "resolved" { filter.states = [state] }
+        let page = q.webPage(perPage: 50)
+        let (items, total) = try await store.vulnerabilities(projectID: project.id, filter: filter, limit: page.perPage, offset: page.offset)
+        let canManage = try await access.allows(identity, .maintainer, project: project)
+        var canCreate = false
+        if canManage { canCreate = (try? await vulnerabilities.creatingSettings(project)) != nil }
+        let rows = items.map { v in vulnerabilityValues(project, v, canCreate: canCreate) }
+        func pageHref(_ n: Int) -> String {
+            var c = URLComponents()
+            c.queryItems = [URLQueryItem(name: "severity", value: severity), URLQueryItem(name: "state", value: state), URLQueryItem(name: "page", value: String(n))]
+            return "?" + (c.percentEncodedQuery ?? "")
+        }
+        var values: [String: Any] = [
+            "project": projectValues(project), "vulnerabilities": rows, "hasVulnerabilities": !rows.isEmpty, "total": total,
+            "canCreate": canCreate, "canManage": canManage,
+            "severities": Self.severities.map { ["value": $0, "selected": $0 == severity] },
+            "state": ["detected": state == "detected", "resolved": state == "resolved", "all": state != "detected" && state != "resolved"],
+        ]
+        if page.page > 1 { values["prev"] = pageHref(page.page - 1) }
+        if page.hasNext(total: total) { values["next"] = pageHref(page.page + 1) }
+        var shown = flash
+        if shown == nil, let created = q.get("created") { shown = ("ok", "Jira issue \(created) created.") }
+        if shown == nil, let existing = q.get("existing") { shown = ("ok", "This vulnerability already has the Jira issue \(existing).") }
+        return render("vulnerabilities", values, context, status: status,
+                      breadcrumbs: [("Projects and groups", "/"), (project.pathWithNamespace, "/projects/\(project.id)")], flash: shown)
+    }
+
+    func vulnerabilityValues(_ project: Project, _ v: VulnerabilityRecord, canCreate: Bool) -> [String: Any] {
+        let f = v.finding
+        let l = f.location
+        let location: String
+        if let file = l.file { location = l.startLine.map { "\(file):\($0)" } ?? file }
+        else if let image = l.image { location = [image, l.packageName].compactMap { $0 }.joined(separator: " ") }
+        else if let host = l.hostname { location = host + (l.path ?? "") }
+        else { location = l.packageName ?? "" }
+        var values: [String: Any] = [
+            "id": v.id, "projectID": project.id, "title": f.title, "severity": f.severity, "state": v.state, "resolved": v.state == "resolved",
+            "location": location, "scanner": f.scanner.name, "reportType": f.reportType, "canCreate": canCreate,
+            "description": f.description ?? "", "solution": f.solution ?? "",
+            "identifiers": f.identifiers.map { ["name": $0.name, "url": Self.linkable($0.url)] },
+            "links": f.links.map { ["label": $0.name ?? $0.url, "url": Self.linkable($0.url)] }, "hasLinks": !f.links.isEmpty,
+        ]
+        if let file = l.file, let url = vulnerabilities.blobURL(project, v, file: file) {
+            values["locationURL"] = Self.linkable(url + (l.startLine.map { "#L\($0)" } ?? ""))
+        }
+        if let link = v.issueLink { values["issueKey"] = link.issueKey; values["issueURL"] = link.webURL }
+        return values
+    }
+
+    func vulnerabilityPage(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let project = try await lookup.project(context)
+        let identity = try context.requireIdentity()
+        guard try await access.allows(identity, .reporter, project: project) else { throw WebError.forbidden }
+        guard let id = Int64(try context.parameters.require("vid")), let v = try await store.vulnerability(projectID: project.id, id: id) else {
+            throw WebError.notFound("The vulnerability")
+        }
+        var canCreate = false
+        if try await access.allows(identity, .maintainer, project: project) { canCreate = (try? await vulnerabilities.creatingSettings(project)) != nil }
+        return render("vulnerability", vulnerabilityValues(project, v, canCreate: canCreate), context,
+                      breadcrumbs: [("Projects and groups", "/"), (project.pathWithNamespace, "/projects/\(project.id)"),
+                                    ("Vulnerabilities", "/projects/\(project.id)/security/vulnerabilities")])
+    }
+
+    func createJiraIssue(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let project = try await lookup.project(context)
+        guard try await access.allows(try context.requireIdentity(), .maintainer, project: project) else { throw WebError.forbidden }
+        _ = try await WebForm.read(request, context: context)
+        guard let id = Int64(try context.parameters.require("vid")), let v = try await store.vulnerability(projectID: project.id, id: id) else {
+            throw WebError.notFound("The vulnerability")
+        }
+        let back = "/projects/\(project.id)/security/vulnerabilities"
+        do {
+            switch try await vulnerabilities.createIssue(project, v, logger: context.logger) {
+            case .created(let link): return redirect(back + "?created=" + link.issueKey)
+            case .existing(let link): return redirect(back + "?existing=" + link.issueKey)
+            case .customize(let url): return redirect(url)
+            }
+        } catch let failure as VulnerabilityService.Failure {
+            let error = VulnerabilitiesController.apiError(failure)
+            let message = error.body["message"]?.string ?? "The Jira issue could not be created."
+            return try await vulnerabilitiesPage(request, context, flash: ("error", message), status: error.status)
+        }
+    }
+}
