@@ -42,14 +42,14 @@ public struct RegexSyntaxError: Error, Sendable, Equatable, CustomStringConverti
 /// Parses RE2 syntax into a `RegexNode`, refusing what RE2 refuses: back-references, look-around,
 /// atomic groups, possessive quantifiers and repeat counts above 1000.
 public struct RegexParser {
-    private let scalars: [Unicode.Scalar]
-    private let source: String
-    private var pos = 0
-    private var captureCount = 0
-    private var foldCase = false
-    private var dotAll = false
-    private var multiLine = false
-    private var ungreedy = false
+    let scalars: [Unicode.Scalar]
+    let source: String
+    var pos = 0
+    var captureCount = 0
+    var foldCase = false
+    var dotAll = false
+    var multiLine = false
+    var ungreedy = false
 
     public static let maxRepeat = 1000
 
@@ -64,22 +64,22 @@ public struct RegexParser {
         return ParsedRegex(root: node, captureCount: parser.captureCount)
     }
 
-    private init(_ pattern: String) {
+    init(_ pattern: String) {
         self.source = pattern
         self.scalars = Array(pattern.unicodeScalars)
     }
 
-    private var atEnd: Bool { pos >= scalars.count }
-    private func peek(_ offset: Int = 0) -> Unicode.Scalar? {
+    var atEnd: Bool { pos >= scalars.count }
+    func peek(_ offset: Int = 0) -> Unicode.Scalar? {
         pos + offset < scalars.count ? scalars[pos + offset] : nil
     }
-    private func text(from start: Int, to end: Int) -> String {
+    func text(from start: Int, to end: Int) -> String {
         var s = String.UnicodeScalarView()
         s.append(contentsOf: scalars[max(0, start)..<min(end, scalars.count)])
         return String(s)
     }
 
-    private mutating func parseAlternation(depth: Int) throws(RegexSyntaxError) -> RegexNode {
+    mutating func parseAlternation(depth: Int) throws(RegexSyntaxError) -> RegexNode {
         if depth > 1000 { throw RegexSyntaxError(message: "expression nests too deeply") }
         var branches = [try parseConcat(depth: depth)]
         while peek() == "|" {
@@ -89,7 +89,7 @@ public struct RegexParser {
         return branches.count == 1 ? branches[0] : .alternate(branches)
     }
 
-    private mutating func parseConcat(depth: Int) throws(RegexSyntaxError) -> RegexNode {
+    mutating func parseConcat(depth: Int) throws(RegexSyntaxError) -> RegexNode {
         var items: [RegexNode] = []
         while let c = peek(), c != "|", c != ")" {
             let start = pos
@@ -105,7 +105,7 @@ public struct RegexParser {
     }
 
     /// Handles `(?i)`-style flag settings that apply to the rest of the group. Returns true when consumed.
-    private mutating func parseFlagGroupIfAny() throws(RegexSyntaxError) -> Bool? {
+    mutating func parseFlagGroupIfAny() throws(RegexSyntaxError) -> Bool? {
         guard peek() == "(", peek(1) == "?" else { return nil }
         var i = pos + 2
         var flags: [Unicode.Scalar] = []
@@ -116,7 +116,7 @@ public struct RegexParser {
         return true
     }
 
-    private mutating func applyFlags(_ flags: [Unicode.Scalar], start: Int, end: Int) throws(RegexSyntaxError) {
+    mutating func applyFlags(_ flags: [Unicode.Scalar], start: Int, end: Int) throws(RegexSyntaxError) {
         var negate = false
         var sawFlag = false
         for f in flags {
@@ -134,7 +134,7 @@ public struct RegexParser {
         if negate && !sawFlag { throw RegexSyntaxError(message: "invalid or unsupported Perl syntax: \(text(from: start, to: end))") }
     }
 
-    private mutating func parseRepetitions(_ atom: RegexNode, atomStart: Int) throws(RegexSyntaxError) -> RegexNode {
+    mutating func parseRepetitions(_ atom: RegexNode, atomStart: Int) throws(RegexSyntaxError) -> RegexNode {
         var node = atom
         var repeated = false
         while let c = peek() {
@@ -172,7 +172,7 @@ public struct RegexParser {
     }
 
     /// Reads `{n}`, `{n,}` or `{n,m}` at the cursor without consuming it; nil if it is a literal `{`.
-    private func scanRepeatCount() -> (Int, Int?, Int)? {
+    func scanRepeatCount() -> (Int, Int?, Int)? {
         var i = pos + 1
         func number(_ i: inout Int) -> Int? {
             var value = 0
@@ -193,7 +193,7 @@ public struct RegexParser {
         return (lo, hi, i + 1)
     }
 
-    private mutating func parseAtom(depth: Int) throws(RegexSyntaxError) -> RegexNode {
+    mutating func parseAtom(depth: Int) throws(RegexSyntaxError) -> RegexNode {
         let c = scalars[pos]
         switch c {
         case "*", "+", "?":
@@ -225,7 +225,7 @@ public struct RegexParser {
         }
     }
 
-    private mutating func parseGroup(depth: Int) throws(RegexSyntaxError) -> RegexNode {
+    mutating func parseGroup(depth: Int) throws(RegexSyntaxError) -> RegexNode {
         let start = pos
         pos += 1
         var capture: Int? = nil
@@ -268,151 +268,6 @@ public struct RegexParser {
         pos += 1
         (foldCase, dotAll, multiLine, ungreedy) = saved
         return .group(inner, capture: capture, name: name)
-    }
-
-    private enum Escape {
-        case scalar(Unicode.Scalar)
-        case set(ScalarSet)
-        case assertion(RegexNode)
-
-        func node(foldCase: Bool) -> RegexNode {
-            switch self {
-            case .scalar(let s): return .literal(s, foldCase: foldCase)
-            case .set(let set): return .set(set)
-            case .assertion(let n): return n
-            }
-        }
-    }
-
-    private mutating func parseEscape(inClass: Bool) throws(RegexSyntaxError) -> Escape {
-        let start = pos
-        pos += 1
-        guard let c = peek() else { throw RegexSyntaxError(message: "trailing \\") }
-        pos += 1
-        switch c {
-        case "d": return .set(CharacterClasses.digit)
-        case "D": return .set(CharacterClasses.digit.inverted)
-        case "w": return .set(CharacterClasses.word)
-        case "W": return .set(CharacterClasses.word.inverted)
-        case "s": return .set(CharacterClasses.space)
-        case "S": return .set(CharacterClasses.space.inverted)
-        case "t": return .scalar("\t")
-        case "n": return .scalar("\n")
-        case "r": return .scalar("\r")
-        case "f": return .scalar("\u{0C}")
-        case "v": return .scalar("\u{0B}")
-        case "a": return .scalar("\u{07}")
-        case "b" where !inClass: return .assertion(.wordBoundary)
-        case "B" where !inClass: return .assertion(.notWordBoundary)
-        case "A" where !inClass: return .assertion(.textStart)
-        case "z" where !inClass: return .assertion(.textEnd)
-        case "x":
-            if peek() == "{" {
-                pos += 1
-                let hexStart = pos
-                while let s = peek(), s != "}" { pos += 1 }
-                guard peek() == "}", let v = UInt32(text(from: hexStart, to: pos), radix: 16), let s = Unicode.Scalar(v) else {
-                    throw RegexSyntaxError(message: "invalid escape sequence: \(text(from: start, to: min(pos + 1, scalars.count)))")
-                }
-                pos += 1
-                return .scalar(s)
-            }
-            guard let h1 = peek(), let h2 = peek(1), let v = UInt32(String(h1) + String(h2), radix: 16), let s = Unicode.Scalar(v) else {
-                throw RegexSyntaxError(message: "invalid escape sequence: \(text(from: start, to: min(pos + 2, scalars.count)))")
-            }
-            pos += 2
-            return .scalar(s)
-        case "p", "P":
-            let nameStart: Int
-            let nameEnd: Int
-            if peek() == "{" {
-                nameStart = pos + 1
-                var i = nameStart
-                while i < scalars.count, scalars[i] != "}" { i += 1 }
-                guard i < scalars.count else { throw RegexSyntaxError(message: "invalid character class range: \(text(from: start, to: i))") }
-                nameEnd = i
-                pos = i + 1
-            } else {
-                guard peek() != nil else { throw RegexSyntaxError(message: "invalid character class range: \(text(from: start, to: pos))") }
-                nameStart = pos; nameEnd = pos + 1; pos += 1
-            }
-            var name = text(from: nameStart, to: nameEnd)
-            var negated = c == "P"
-            if name.hasPrefix("^") { name.removeFirst(); negated.toggle() }
-            guard let set = CharacterClasses.unicode(name) else {
-                throw RegexSyntaxError(message: "invalid character class range: \(text(from: start, to: pos))")
-            }
-            return .set(negated ? set.inverted : set)
-        case "0":
-            // RE2 accepts octal \0nn only; a lone \0 is NUL.
-            return .scalar("\u{0}")
-        default:
-            if c.isASCII && (c.properties.isAlphabetic || ("1"..."9").contains(c)) {
-                throw RegexSyntaxError(message: "invalid escape sequence: \(text(from: start, to: pos))")
-            }
-            return .scalar(c)
-        }
-    }
-
-    private mutating func parseClass() throws(RegexSyntaxError) -> ScalarSet {
-        let start = pos
-        pos += 1
-        var negated = false
-        if peek() == "^" { negated = true; pos += 1 }
-        var ranges: [ClosedRange<UInt32>] = []
-        var first = true
-        while true {
-            guard let c = peek() else { throw RegexSyntaxError(message: "missing ]: \(text(from: start, to: scalars.count))") }
-            if c == "]" && !first { pos += 1; break }
-            first = false
-            if c == "[" && peek(1) == ":" {
-                var i = pos + 2
-                while i + 1 < scalars.count, !(scalars[i] == ":" && scalars[i + 1] == "]") { i += 1 }
-                if i + 1 < scalars.count {
-                    var name = text(from: pos + 2, to: i)
-                    var neg = false
-                    if name.hasPrefix("^") { neg = true; name.removeFirst() }
-                    guard let set = CharacterClasses.posix(name) else {
-                        throw RegexSyntaxError(message: "invalid character class range: \(text(from: pos, to: i + 2))")
-                    }
-                    ranges.append(contentsOf: (neg ? set.inverted : set).normalizedRanges)
-                    pos = i + 2
-                    continue
-                }
-            }
-            let loStart = pos
-            let lo: Unicode.Scalar
-            if c == "\\" {
-                switch try parseEscape(inClass: true) {
-                case .scalar(let s): lo = s
-                case .set(let set): ranges.append(contentsOf: set.normalizedRanges); continue
-                case .assertion: throw RegexSyntaxError(message: "invalid escape sequence: \(text(from: loStart, to: pos))")
-                }
-            } else {
-                lo = c; pos += 1
-            }
-            if peek() == "-", let next = peek(1), next != "]" {
-                pos += 1
-                let hi: Unicode.Scalar
-                if next == "\\" {
-                    guard case .scalar(let s) = try parseEscape(inClass: true) else {
-                        throw RegexSyntaxError(message: "invalid character class range: \(text(from: loStart, to: pos))")
-                    }
-                    hi = s
-                } else {
-                    hi = next; pos += 1
-                }
-                guard hi.value >= lo.value else {
-                    throw RegexSyntaxError(message: "invalid character class range: \(text(from: loStart, to: pos))")
-                }
-                ranges.append(lo.value...hi.value)
-            } else {
-                ranges.append(lo.value...lo.value)
-            }
-        }
-        var set = ScalarSet(ranges: ranges, negated: negated)
-        if foldCase { set = set.caseFolded }
-        return set
     }
 }
 
