@@ -79,8 +79,13 @@ extension Harness {
 
     /// The delivery log of project 42.
     func deliveries() async throws -> [JSONValue] {
-        try await admin(.GET, "/api/v4/projects/42/integrations/jira/deliveries?per_page=100").json.array ?? []
+        let r = try await admin(.GET, "/api/v4/projects/42/integrations/jira/deliveries?per_page=100")
+        // An answer that is no list is a failure to see, not an empty log.
+        guard r.status == 200, let list = r.json.array else { throw LogUnreadable(status: r.status, text: String(r.text.prefix(300))) }
+        return list
     }
+
+    struct LogUnreadable: Error { var status: Int; var text: String }
 
     /// Waits until every delivery of project 42 has finished (none pending or running), and returns them.
     @discardableResult
@@ -88,7 +93,10 @@ extension Harness {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
-            let all = try await deliveries()
+            guard let all = try? await deliveries() else {
+                try await Task.sleep(for: .milliseconds(20))
+                continue
+            }
             let open = all.filter { $0["status"] == "pending" || $0["status"] == "running" }
             let depth = try await store.queueDepth()
             if open.isEmpty && depth.events == 0 && (count == nil || all.count == count) { return all }

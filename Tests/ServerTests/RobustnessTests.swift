@@ -376,15 +376,22 @@ struct RobustnessTests {
         }
     }
 
+    /// One pending delivery for X-1, claimed by a newly registered `worker`; returns the claim's time.
+    func oneDeliveryHeld(by worker: String, _ store: SQLiteStore) async throws -> Millis {
+        let planned = PlannedDelivery(action: .comment, issueKey: "X-1", dedupeKey: "comment|\(worker)", work: .comment(body: "c"))
+        _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e", deliveries: [
+            NewDelivery(eventID: "e", projectID: 42, site: "https://s.example", planned: planned)])], now: 1)
+        let t0 = Millis(Date().timeIntervalSince1970 * 1000)
+        _ = try await store.registerWorker(id: worker, now: t0, takeOver: false)
+        let taken = try await store.claimDeliveries(owner: worker, limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0)
+        #expect(taken.count == 1)
+        return t0
+    }
+
     @Test("a worker's own late heartbeat renews its expired leases instead of releasing them (no second run)")
     func ownLateHeartbeat() async throws {
         try await withStore { store in
-            let planned = PlannedDelivery(action: .comment, issueKey: "X-1", dedupeKey: "comment|late", work: .comment(body: "c"))
-            _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e", deliveries: [
-                NewDelivery(eventID: "e", projectID: 42, site: "https://s.example", planned: planned)])], now: 1)
-            let t0 = Millis(Date().timeIntervalSince1970 * 1000)
-            _ = try await store.registerWorker(id: "w", now: t0, takeOver: false)
-            #expect(try await store.claimDeliveries(owner: "w", limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0).count == 1)
+            let t0 = try await oneDeliveryHeld(by: "w", store)
             // The database held the heartbeat up for 20 s: the lease ran out, but the delivery still runs here.
             #expect(try await store.heartbeat(worker: "w", leaseMillis: 15_000, staleAfterMillis: 6_000, now: t0 + 20_000) == 0)
             #expect(try await store.claimDeliveries(owner: "w", limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0 + 20_000).isEmpty,
@@ -395,13 +402,7 @@ struct RobustnessTests {
     @Test("a worker whose heartbeat stopped has its deliveries released to the others")
     func staleWorkerReleased() async throws {
         try await withStore { store in
-            let planned = PlannedDelivery(action: .comment, issueKey: "X-1", dedupeKey: "comment|stale", work: .comment(body: "c"))
-            _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e", deliveries: [
-                NewDelivery(eventID: "e", projectID: 42, site: "https://s.example", planned: planned)])], now: 1)
-            let t0 = Millis(Date().timeIntervalSince1970 * 1000)
-            _ = try await store.registerWorker(id: "dead", now: t0, takeOver: false)
-            let taken = try await store.claimDeliveries(owner: "dead", limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0)
-            #expect(taken.count == 1)
+            let t0 = try await oneDeliveryHeld(by: "dead", store)
             // Another worker beats 7 s later: the dead one last beat 7 s ago (stale after 6 s).
             let released = try await store.heartbeat(worker: "alive", leaseMillis: 15_000, staleAfterMillis: 6_000, now: t0 + 7_001)
             #expect(released == 1)
