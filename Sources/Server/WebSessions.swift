@@ -53,8 +53,10 @@ struct WebSessionMiddleware: RouterMiddleware {
     }
 }
 
-/// Failed sign-ins per client address: after 10 within 5 minutes, that address waits until the window
-/// ends (guessing tokens is slow anyway; this also keeps the log quiet). At most 10,000 addresses are
+/// Failed sign-ins per client address: after 10 within 5 minutes, wrong tokens from that address are
+/// refused until the window ends (guessing tokens is slow anyway; this also keeps the log quiet). A valid
+/// token is never refused, and signing in does not reset the count (a guesser behind the same proxy
+/// gains nothing from it). At most 10,000 addresses are
 /// tracked; the oldest windows go first.
 final class SignInThrottle: Sendable {
     static let limit = 10
@@ -85,10 +87,6 @@ final class SignInThrottle: Sendable {
                 all[address] = (1, now)
             }
         }
-    }
-
-    func succeeded(_ address: String) {
-        failures.withLock { $0[address] = nil }
     }
 }
 
