@@ -1,6 +1,7 @@
 import HTTPTypes
 import Foundation
 import Hummingbird
+import Integration
 import Store
 
 /// Reads `PRIVATE-TOKEN` or `Authorization: Bearer` and attaches the caller's identity.
@@ -26,39 +27,21 @@ struct TokenAuthenticator: RouterMiddleware {
 
 private let privateTokenHeader = HTTPField.Name("PRIVATE-TOKEN")!
 
-/// Decides what an identity may do, given where a project or group sits in the group tree.
+/// Loads where a project or group sits and asks the core's `Access` rule what an identity may do there.
 struct AccessPolicy: Sendable {
     let store: any BridgeStore
 
-    /// The ids of `groupID` and all its ancestors, nearest first.
-    func groupChain(_ groupID: Int64?) async throws -> [Int64] {
-        var chain: [Int64] = []
-        var current = groupID
-        while let id = current, chain.count < 100 {
-            chain.append(id)
-            current = try await store.group(id: id)?.parentID
-        }
-        return chain
+    /// The chain of a project or group as stored (just itself and the instance if it vanished meanwhile).
+    func chain(_ level: IntegrationLevel) async throws -> AncestorChain {
+        try await store.ancestorChain(of: level) ?? AncestorChain.of(level, parents: [:])
     }
 
-    /// Whether `identity` holds at least `role` over the project.
     func allows(_ identity: Identity, _ role: TokenRole, project: Project) async throws -> Bool {
-        guard identity.role.includes(role) else { return false }
-        switch identity.scope {
-        case .instance: return true
-        case .project(let id): return id == project.id
-        case .group(let gid): return try await groupChain(project.groupID).contains(gid)
-        }
+        Access.allows(identity, role, on: try await chain(.project(project.id)))
     }
 
-    /// Whether `identity` holds at least `role` over the group (its own group or an ancestor's scope).
     func allows(_ identity: Identity, _ role: TokenRole, group: Group) async throws -> Bool {
-        guard identity.role.includes(role) else { return false }
-        switch identity.scope {
-        case .instance: return true
-        case .project: return false
-        case .group(let gid): return try await groupChain(group.id).contains(gid)
-        }
+        Access.allows(identity, role, on: try await chain(.group(group.id)))
     }
 
     func require(_ context: BridgeRequestContext, _ role: TokenRole, project: Project) async throws {
@@ -73,7 +56,7 @@ struct AccessPolicy: Sendable {
 
     func requireAdmin(_ context: BridgeRequestContext) throws {
         let identity = try context.requireIdentity()
-        guard identity.role == .admin, identity.scope == .instance else { throw APIError.forbidden }
+        guard Access.isInstanceAdmin(identity) else { throw APIError.forbidden }
     }
 }
 
@@ -84,7 +67,8 @@ struct TokenIdentities: Sendable {
     let adminToken: String
 
     /// Who signs with `presented`, and the name to show for them; nil for an unknown or expired token.
-    func identity(presented: String, now: Millis = currentMillis()) async throws -> (identity: Identity, name: String)? {
+    func identity(presented: String, now: Millis? = nil) async throws -> (identity: Identity, name: String)? {
+        let now = now ?? store.clock.now()
         guard !presented.isEmpty, presented.utf8.count <= 512 else { return nil }
         if TokenSecret.constantTimeEquals(presented, adminToken) { return (.instanceAdmin, "admin") }
         guard let token = try await store.token(secretHash: TokenSecret.hash(presented)) else { return nil }
@@ -92,13 +76,14 @@ struct TokenIdentities: Sendable {
     }
 
     /// The identity behind a session's stored token id; nil when the token was deleted or has expired.
-    func identity(tokenID: Int64, now: Millis = currentMillis()) async throws -> (identity: Identity, name: String)? {
+    func identity(tokenID: Int64, now: Millis? = nil) async throws -> (identity: Identity, name: String)? {
+        let now = now ?? store.clock.now()
         guard let token = try await store.token(id: tokenID) else { return nil }
         return Self.valid(token, now: now)
     }
 
     static func valid(_ token: APIToken, now: Millis) -> (identity: Identity, name: String)? {
-        if let expires = token.expiresAt, expires <= now { return nil }
+        guard Access.isUnexpired(expiresAt: token.expiresAt, now: now) else { return nil }
         return (Identity(tokenID: token.id, role: token.role, scope: token.scope), token.name)
     }
 }

@@ -7,15 +7,6 @@ import HTTPTypes
 
 let forwardedForHeader = HTTPField.Name("X-Forwarded-For")!
 
-/// Who is calling: the instance admin (from configuration) or a stored API token.
-public struct Identity: Sendable, Equatable {
-    public var tokenID: Int64?
-    public var role: TokenRole
-    public var scope: TokenScope
-
-    public static let instanceAdmin = Identity(tokenID: nil, role: .admin, scope: .instance)
-}
-
 /// The request context of every route: Hummingbird's core storage plus the caller's identity.
 public struct BridgeRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage

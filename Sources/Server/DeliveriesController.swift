@@ -23,7 +23,7 @@ struct DeliveriesController: Sendable {
                   let existing = try await store.delivery(id: id), existing.projectID == project.id else {
                 throw APIError(.notFound, message: "404 Delivery Not Found")
             }
-            guard let requeued = try await store.retryDelivery(id: id, now: currentMillis()) else {
+            guard let requeued = try await store.retryDelivery(id: id, now: store.clock.now()) else {
                 throw APIError(.badRequest, message: "Only failed or dead deliveries can be retried; this one is \(existing.status.rawValue).")
             }
             return try JSONBody.response(Self.render(requeued))

@@ -41,96 +41,76 @@ struct DeliveryRunner: Sendable {
             case .transition(let spec): result = try await transition(d, spec: spec, owner: owner, connection, now: now, log)
             }
             log.info("Jira delivery done", metadata: ["outcome": "\(result.outcome)"])
-            metrics.delivery(action: d.action.rawValue, outcome: Self.name(result.outcome))
+            metrics.delivery(action: d.action.rawValue, outcome: result.outcome.name)
             return result
         } catch {
             let failure: RetryPolicy.Failure = error.outcomeUnknown ? .uncertainWrite
                 : error.isTransient ? .transient(retryAfterSeconds: error.retryAfterSeconds) : .permanent
-            let age = Double(now() - d.createdAt) / 1000
             let text = error.description
             log.warning("Jira delivery failed", metadata: ["error": "\(text)", "attempt": "\(d.attempts)"])
-            let outcome: DeliveryOutcome
-            switch policy.decide(failure, attempts: d.attempts, ageSeconds: age, random: Double.random(in: 0..<1)) {
-            case .retry(let seconds): outcome = .retry(at: now() + Millis(seconds * 1000), error: text)
-            case .fail: outcome = .failed(error: text)
-            case .dead: outcome = .dead(error: text)
-            }
-            metrics.delivery(action: d.action.rawValue, outcome: Self.name(outcome))
+            let outcome = DeliveryDecisions.failure(failure, error: text, attempts: d.attempts, createdAt: d.createdAt, now: now(),
+                                                    policy: policy, random: Double.random(in: 0..<1))
+            metrics.delivery(action: d.action.rawValue, outcome: outcome.name)
             return Result(outcome: outcome)
         }
     }
 
-    static func name(_ outcome: DeliveryOutcome) -> String {
-        switch outcome {
-        case .succeeded: return "succeeded"
-        case .skipped: return "skipped"
-        case .retry: return "retry"
-        case .failed: return "failed"
-        case .dead: return "dead"
-        }
-    }
-
-    /// GitLab's `comment_exists?`: an existing comment that contains the text means it is already there.
+    /// Reads the issue's comments, then posts the comment unless `DeliveryDecisions.comment` finds it there.
     private func comment(_ d: Delivery, body: String, _ c: JiraConnection, _ log: Logger) async throws(JiraError) -> Result {
         let issue = try await jira.issue(c, key: d.issueKey, fields: ["comment"], logger: log)
         var comments = issue.comments
         if !issue.hasAllComments { comments = try await jira.comments(c, issue: d.issueKey, logger: log) }
-        if comments.contains(where: { $0.body.contains(body) }) {
-            return Result(outcome: .skipped(reason: "The comment is already on the issue."))
+        switch DeliveryDecisions.comment(body, existing: comments.map(\.body)) {
+        case .skip(let reason): return Result(outcome: .skipped(reason: reason))
+        case .post(let text):
+            _ = try await jira.addComment(c, issue: d.issueKey, body: text, logger: log)
+            return Result(outcome: .succeeded)
         }
-        _ = try await jira.addComment(c, issue: d.issueKey, body: body, logger: log)
-        return Result(outcome: .succeeded)
     }
 
-    /// Creates or updates the link, but never sets a resolved link back to unresolved.
+    /// Reads the issue's links, then writes what `DeliveryDecisions.remoteLink` says.
     private func remoteLink(_ d: Delivery, spec: RemoteLinkSpec, _ c: JiraConnection, _ log: Logger) async throws(JiraError) -> Result {
-        let links = try await jira.remoteLinks(c, issue: d.issueKey, logger: log)
+        let links = try await jira.remoteLinks(c, issue: d.issueKey, logger: log).map {
+            ExistingRemoteLink(id: $0.id, globalID: $0.globalID, url: $0.url, title: $0.title, resolved: $0.resolved)
+        }
         let request = RemoteLinkRequest(globalId: spec.globalId, relationship: spec.relationship, url: spec.url, title: spec.title,
                                         resolved: spec.resolved, iconTitle: "GitLab", iconURL: spec.iconURL)
-        if let existing = links.first(where: { $0.globalID == spec.globalId }) ?? links.first(where: { $0.url == spec.url }) {
-            if existing.resolved && !spec.resolved {
-                return Result(outcome: .skipped(reason: "The link is already resolved; it is never set back to unresolved."))
-            }
-            if existing.resolved == spec.resolved && existing.title == spec.title && existing.globalID == spec.globalId {
-                return Result(outcome: .skipped(reason: "The link is already on the issue."))
-            }
-            if existing.globalID != spec.globalId {
-                try await jira.updateRemoteLink(c, issue: d.issueKey, linkID: existing.id, link: request, logger: log)
-                return Result(outcome: .succeeded)
-            }
+        switch DeliveryDecisions.remoteLink(spec, existing: links) {
+        case .skip(let reason): return Result(outcome: .skipped(reason: reason))
+        case .update(let linkID):
+            try await jira.updateRemoteLink(c, issue: d.issueKey, linkID: linkID, link: request, logger: log)
+        case .upsert:
+            _ = try await jira.upsertRemoteLink(c, issue: d.issueKey, link: request, logger: log)
         }
-        _ = try await jira.upsertRemoteLink(c, issue: d.issueKey, link: request, logger: log)
         return Result(outcome: .succeeded)
     }
 
-    /// GitLab's `close_issue`: skip resolved issues, apply the transitions (stopping at the first failure),
-    /// then, once Jira shows a resolution, comment "Issue solved with ..." and resolve the link.
+    /// Reads the issue (with its transitions when automatic), applies what `DeliveryDecisions.transition`
+    /// says (saving progress after each listed transition, so a retry goes on after them), reads it again,
+    /// and ends as `DeliveryDecisions.afterTransitions` says.
     private func transition(_ d: Delivery, spec: TransitionSpec, owner: String, _ c: JiraConnection, now: @Sendable () -> Millis,
                             _ log: Logger) async throws(JiraError) -> Result {
         let issue = try await jira.issue(c, key: d.issueKey, expand: spec.automatic ? ["transitions"] : [], logger: log)
-        if issue.isResolved && spec.applied == 0 {
-            return Result(outcome: .skipped(reason: "The issue is already resolved."))
-        }
-        if spec.automatic {
-            if !issue.isResolved {
-                guard let done = issue.transitions.first(where: { $0.targetCategoryKey == "done" }) else {
-                    return Result(outcome: .failed(error: "No transition into a status of the done category is available for \(d.issueKey)."))
-                }
-                try await jira.doTransition(c, issue: d.issueKey, transitionID: done.id, logger: log)
-            }
-        } else {
+        let offered = issue.transitions.map { OfferedTransition(id: $0.id, targetCategoryKey: $0.targetCategoryKey) }
+        switch DeliveryDecisions.transition(spec, issueKey: d.issueKey, resolved: issue.isResolved, offered: offered) {
+        case .skip(let reason): return Result(outcome: .skipped(reason: reason))
+        case .fail(let error): return Result(outcome: .failed(error: error))
+        case .check: break
+        case .apply(let ids, let advancing):
             var progress = spec
-            while progress.applied < progress.ids.count {
-                try await jira.doTransition(c, issue: d.issueKey, transitionID: progress.ids[progress.applied], logger: log)
-                progress.applied += 1
-                try? await store.updateDeliveryWork(id: d.id, owner: owner, work: .transition(progress), now: now())
+            for id in ids {
+                try await jira.doTransition(c, issue: d.issueKey, transitionID: id, logger: log)
+                if advancing {
+                    progress.applied += 1
+                    try? await store.updateDeliveryWork(id: d.id, owner: owner, work: .transition(progress), now: now())
+                }
             }
         }
         let refreshed = try await jira.issue(c, key: d.issueKey, logger: log)
-        guard refreshed.isResolved else {
+        if !refreshed.isResolved {
             log.info("the issue was transitioned but Jira shows no resolution; no comment or resolved link")
-            return Result(outcome: .succeeded)
         }
-        return Result(outcome: .succeeded, followUps: spec.solvedDeliveries(issueKey: d.issueKey))
+        let (outcome, followUps) = DeliveryDecisions.afterTransitions(spec, issueKey: d.issueKey, resolvedNow: refreshed.isResolved)
+        return Result(outcome: outcome, followUps: followUps)
     }
 }

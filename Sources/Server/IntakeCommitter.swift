@@ -1,3 +1,4 @@
+import Integration
 import Store
 import Synchronization
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Integration
 import Store
 
 /// Finds projects and groups by `:id`: a numeric id or a URL-encoded full path, as in GitLab.

@@ -42,7 +42,6 @@ public struct PipelineConfiguration: Sendable {
     }
 }
 
-func currentMillis() -> Millis { Millis(Date().timeIntervalSince1970 * 1000) }
 
 /// Sleeps for `interval`, returning early when the service group shuts down.
 func idle(_ interval: Duration) async {
@@ -130,7 +129,7 @@ struct EventPlanningService: Service {
 
     /// Plans one batch of events; returns how many events it handled.
     func planBatch() async throws -> Int {
-        let events = try await store.claimEvents(limit: 64, leaseMillis: configuration.eventLeaseMillis, now: currentMillis())
+        let events = try await store.claimEvents(limit: 64, leaseMillis: configuration.eventLeaseMillis, now: store.clock.now())
         var integrations: [Int64: IntegrationRecord?] = [:]
         var batch: [PlannedEvent] = []
         for stored in events {
@@ -160,7 +159,7 @@ struct EventPlanningService: Service {
             batch.append(PlannedEvent(eventID: stored.id, deliveries: deliveries, notes: notes))
         }
         if !batch.isEmpty {
-            let inserted = try await store.finishPlanning(batch: batch, now: currentMillis())
+            let inserted = try await store.finishPlanning(batch: batch, now: store.clock.now())
             logger.debug("events planned", metadata: ["events": "\(batch.count)", "new_deliveries": "\(inserted)"])
         }
         return events.count
@@ -180,7 +179,7 @@ struct QueueHeartbeatService: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let released = try await store.registerWorker(id: owner, now: currentMillis(), takeOver: configuration.takeOverLeases)
+                let released = try await store.registerWorker(id: owner, now: store.clock.now(), takeOver: configuration.takeOverLeases)
                 if released > 0 {
                     metrics.leasesReleased(released)
                     logger.notice("released the deliveries a previous process left running", metadata: ["count": "\(released)"])
@@ -195,7 +194,7 @@ struct QueueHeartbeatService: Service {
             await idle(configuration.heartbeatInterval)
             do {
                 let released = try await store.heartbeat(worker: owner, leaseMillis: configuration.deliveryLeaseMillis,
-                                                         staleAfterMillis: configuration.staleWorkerMillis, now: currentMillis())
+                                                         staleAfterMillis: configuration.staleWorkerMillis, now: store.clock.now())
                 if released > 0 {
                     metrics.leasesReleased(released)
                     logger.notice("released deliveries of a worker that stopped", metadata: ["count": "\(released)"])
@@ -231,7 +230,7 @@ struct DeliveryService: Service {
                     do {
                         let batch = try await store.claimDeliveries(owner: owner, limit: configuration.concurrency - running,
                                                                     perSiteLimit: configuration.perSiteLimit,
-                                                                    leaseMillis: configuration.deliveryLeaseMillis, now: currentMillis())
+                                                                    leaseMillis: configuration.deliveryLeaseMillis, now: store.clock.now())
                         health.succeeded(.deliveries, logger: logger)
                         for d in batch {
                             group.addTask { await runOne(d); return .delivery }
@@ -262,11 +261,11 @@ struct DeliveryService: Service {
     }
 
     func runOne(_ d: Delivery) async {
-        let result = await runner.run(d, owner: owner, now: currentMillis, logger: logger)
+        let result = await runner.run(d, owner: owner, now: { [store] in store.clock.now() }, logger: logger)
         let followUps = result.followUps.map { NewDelivery(eventID: d.eventID, projectID: d.projectID, site: d.site, planned: $0) }
         for attempt in 1...3 {
             do {
-                try await store.completeDelivery(id: d.id, owner: owner, outcome: result.outcome, followUps: followUps, now: currentMillis())
+                try await store.completeDelivery(id: d.id, owner: owner, outcome: result.outcome, followUps: followUps, now: store.clock.now())
                 return
             } catch {
                 if attempt == 3 {

@@ -35,26 +35,22 @@ struct TokensController: Sendable {
         }
     }
 
-    /// Admin creates anything; a maintainer creates maintainer or reporter tokens inside its own scope.
+    /// `Access.mayCreateToken`, on the chain of the token's scope.
     private func authorize(_ identity: Identity, creating request: TokenRequest) async throws {
-        if identity.role == .admin && identity.scope == .instance { return }
-        guard identity.role == .maintainer, request.role != .admin, try await manages(identity, scope: request.scope) else {
-            throw APIError.forbidden
-        }
+        if Access.isInstanceAdmin(identity) { return }
+        guard let chain = try await chain(of: request.scope),
+              Access.mayCreateToken(identity, role: request.role, on: chain) else { throw APIError.forbidden }
     }
 
     private func manages(_ identity: Identity, scope: TokenScope) async throws -> Bool {
-        guard identity.role.includes(.maintainer) else { return false }
-        switch (identity.scope, scope) {
-        case (.instance, _): return true
-        case (.project(let a), .project(let b)): return a == b
-        case (.group(let gid), .group(let other)):
-            return try await access.groupChain(other).contains(gid)
-        case (.group(let gid), .project(let pid)):
-            guard let p = try await store.project(id: pid) else { return false }
-            return try await access.groupChain(p.groupID).contains(gid)
-        default: return false
-        }
+        guard let chain = try await chain(of: scope) else { return false }
+        return Access.managesTokens(identity, on: chain)
+    }
+
+    /// The chain of a token's scope; nil for a project that is not registered.
+    private func chain(of scope: TokenScope) async throws -> AncestorChain? {
+        if case .project(let id) = scope { return try await store.ancestorChain(of: .project(id)) }
+        return try await access.chain(scope.level)
     }
 }
 
@@ -96,8 +92,9 @@ struct TokenRequest: Sendable {
         var expiresAt: Millis? = nil
         if let text = params.string("expires_at"), !text.isEmpty {
             guard let date = TokenRequest.parseDate(text) else { throw APIError.badParameter("expires_at is invalid") }
-            guard date > Date() else { throw APIError.badParameter("expires_at must be in the future") }
-            expiresAt = Millis(date.timeIntervalSince1970 * 1000)
+            let millis = Millis(date.timeIntervalSince1970 * 1000)
+            guard millis > store.clock.now() else { throw APIError.badParameter("expires_at must be in the future") }
+            expiresAt = millis
         }
         return TokenRequest(name: name, role: role, scope: scope, expiresAt: expiresAt)
     }

@@ -69,7 +69,7 @@ struct VulnerabilityService: Sendable {
                                                               summary: summary, description: text))
         }
         for _ in 0..<2 {
-            switch try await store.claimIssueCreation(vulnerabilityID: v.id, staleAfter: Self.staleClaimMillis, now: currentMillis()) {
+            switch try await store.claimIssueCreation(vulnerabilityID: v.id, staleAfter: Self.staleClaimMillis, now: store.clock.now()) {
             case .created(let link):
                 // GitLab checks that a linked issue still exists; a deleted one is forgotten and made again.
                 do {
@@ -94,8 +94,8 @@ struct VulnerabilityService: Sendable {
                 query.vulnerabilityIDs = [Int(v.id)]
                 if let found = try? await jira.searchServerOrCloud(connection, settings: settings, jql: query.jql, logger: logger).first,
                    let id = found["id"]?.idString, let key = found["key"]?.string {
-                    let link = VulnerabilityIssueLink(issueID: id, issueKey: key, webURL: browseURL(settings, key), createdAt: currentMillis())
-                    try await store.completeIssueCreation(vulnerabilityID: v.id, link: link, now: currentMillis())
+                    let link = VulnerabilityIssueLink(issueID: id, issueKey: key, webURL: browseURL(settings, key), createdAt: store.clock.now())
+                    try await store.completeIssueCreation(vulnerabilityID: v.id, link: link, now: store.clock.now())
                     return .existing(link)
                 }
                 return try await create(project, v, settings, connection, summary: summary, description: text, logger: logger)
@@ -127,8 +127,8 @@ struct VulnerabilityService: Sendable {
                 for (k, value) in extra { fields[k] = value }
             }
             let created = try await jira.createIssue(connection, fields: .object(fields), logger: logger)
-            let link = VulnerabilityIssueLink(issueID: created.id, issueKey: created.key, webURL: browseURL(settings, created.key), createdAt: currentMillis())
-            try await store.completeIssueCreation(vulnerabilityID: v.id, link: link, now: currentMillis())
+            let link = VulnerabilityIssueLink(issueID: created.id, issueKey: created.key, webURL: browseURL(settings, created.key), createdAt: store.clock.now())
+            try await store.completeIssueCreation(vulnerabilityID: v.id, link: link, now: store.clock.now())
             return .created(link)
         } catch let error as JiraError {
             try await store.removeIssueLink(vulnerabilityID: v.id)
@@ -229,7 +229,7 @@ struct VulnerabilitiesController: Sendable {
             if let commit, commit.count > 200 || commit.contains(where: \.isWhitespace) {
                 throw APIError.badParameter("commit_sha is invalid")
             }
-            let result = try await store.ingest(projectID: project.id, report: parsed, commit: commit, now: currentMillis())
+            let result = try await store.ingest(projectID: project.id, report: parsed, commit: commit, now: store.clock.now())
             var items: [JSONValue] = []
             for id in result.vulnerabilityIDs {
                 if let v = try await store.vulnerability(projectID: project.id, id: id) { items.append(service.entity(v)) }

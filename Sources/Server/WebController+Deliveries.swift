@@ -46,7 +46,7 @@ extension WebController {
         guard let id = Int64(try context.parameters.require("delivery_id")), let d = try await store.delivery(id: id), d.projectID == project.id else {
             throw WebError.notFound("The delivery")
         }
-        guard try await store.retryDelivery(id: id, now: currentMillis()) != nil else {
+        guard try await store.retryDelivery(id: id, now: store.clock.now()) != nil else {
             throw WebError(status: .badRequest, heading: "Not retried", message: "Only failed or dead deliveries can be retried; this one is \(d.status.rawValue).")
         }
         return redirect("/projects/\(project.id)/integrations/jira/deliveries?retried=\(id)")

@@ -58,18 +58,18 @@ extension WebController {
         if let found = try await TokenIdentities(store: store, adminToken: adminToken).identity(presented: token) {
             isAdmin = found.identity == .instanceAdmin
             tokenID = found.identity.tokenID
-        } else if let wait = throttle.retryAfter(address) {
+        } else if let wait = throttle.retryAfter(address, now: store.clock.now()) {
             var response = signInPage(request, next: next, error: "Too many failed sign-ins from your address. Try again in \(wait) seconds.",
                                       status: .tooManyRequests)
             response.headers[.retryAfter] = String(wait)
             return response
         } else {
-            throttle.failed(address)
+            throttle.failed(address, now: store.clock.now())
             context.logger.notice("web sign-in refused", metadata: ["client": "\(address)"])
             return signInPage(request, next: next, error: "That token is not valid.", status: .unauthorized)
         }
         let value = TokenSecret.generate()
-        let now = currentMillis()
+        let now = store.clock.now()
         try await store.createSession(WebSession(idHash: TokenSecret.hash(value), tokenID: tokenID, isAdmin: isAdmin,
                                                  csrfToken: TokenSecret.generate(), createdAt: now,
                                                  expiresAt: now + WebSessionMiddleware.lifetimeMillis))

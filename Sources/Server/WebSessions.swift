@@ -20,7 +20,7 @@ struct WebSessionMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if let value = Self.cookie(request, Self.cookieName), !value.isEmpty,
-           let session = try await store.session(idHash: TokenSecret.hash(value), now: currentMillis()) {
+           let session = try await store.session(idHash: TokenSecret.hash(value), now: store.clock.now()) {
             if session.isAdmin {
                 context.identity = .instanceAdmin
                 context.webUser = "admin"
@@ -65,7 +65,7 @@ final class SignInThrottle: Sendable {
     private let failures = Mutex<[String: (count: Int, since: Int64)]>([:])
 
     /// Seconds to wait before trying again, or nil when the address may try.
-    func retryAfter(_ address: String, now: Int64 = currentMillis()) -> Int? {
+    func retryAfter(_ address: String, now: Int64) -> Int? {
         failures.withLock { all in
             guard let entry = all[address], entry.count >= Self.limit else { return nil }
             let remaining = entry.since + Self.windowMillis - now
@@ -74,7 +74,7 @@ final class SignInThrottle: Sendable {
         }
     }
 
-    func failed(_ address: String, now: Int64 = currentMillis()) {
+    func failed(_ address: String, now: Int64) {
         failures.withLock { all in
             if var entry = all[address], now - entry.since < Self.windowMillis {
                 entry.count += 1

@@ -76,8 +76,7 @@ struct WebhookController: Sendable {
         }
         let event = try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.decode(event: kind, document: document) }
         let project = event.project
-        let registration = ProjectRegistration(id: project.id, pathWithNamespace: project.pathWithNamespace, name: project.name,
-                                               webURL: project.webURL, defaultBranch: project.defaultBranch)
+        let registration = ProjectRegistration(project)
         let key = request.headers[idempotencyHeader] ?? request.headers[gitlabEventUUIDHeader]
         do {
             let (id, duplicate) = try await committer.record(IncomingEvent(forge: "gitlab", deliveryKey: key, event: event), registration: registration)
@@ -124,23 +123,16 @@ struct WebhookController: Sendable {
         return secret
     }
 
+    /// Loads the chain (the project's, or for a project not registered yet its namespace's known groups)
+    /// and the secrets on it; `WebhookSecrets.resolve` picks the one that applies.
     func resolveWebhookSecret(projectID: Int64, path: String) async throws -> String? {
-        var groupChain: [Int64] = []
-        if let project = try await store.project(id: projectID) {
-            if let s = try await store.webhookSecret(for: .project(project.id)) { return s }
-            groupChain = try await access.groupChain(project.groupID)
+        let chain: AncestorChain
+        if let registered = try await store.ancestorChain(of: .project(projectID)) {
+            chain = registered
         } else {
-            // An unknown project: its namespace's groups may already be registered with a secret.
-            var parts = path.split(separator: "/").dropLast().map(String.init)
-            while !parts.isEmpty {
-                if let g = try await store.group(path: parts.joined(separator: "/")) { groupChain.append(g.id) }
-                parts.removeLast()
-            }
+            chain = try await store.namespaceChain(path: path)
         }
-        for gid in groupChain {
-            if let s = try await store.webhookSecret(for: .group(gid)) { return s }
-        }
-        return instanceSecret.flatMap { $0.isEmpty ? nil : $0 }
+        return WebhookSecrets.resolve(chain, instanceSecret: instanceSecret, secrets: try await store.webhookSecrets(on: chain))
     }
 }
 

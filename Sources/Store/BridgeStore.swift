@@ -3,6 +3,8 @@ import Integration
 /// Everything jira-bridge keeps. SQLite is the first implementation; PostgreSQL follows and must pass
 /// the same tests, so implementations keep to portable SQL.
 public protocol BridgeStore: PipelineStore, VulnerabilityStore {
+    /// The one clock of the process: rows, token expiry, sessions and the queue all read it.
+    var clock: WallClock { get }
     /// Applies pending migrations. Safe to call on every start.
     func migrate() async throws
     /// Answers when the database takes a write (readiness).
@@ -28,6 +30,12 @@ public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     /// Whether any project or group has this webhook secret (by its keyed fingerprint): the check made
     /// before a webhook's body is read.
     func isKnownWebhookSecret(_ presented: String) async throws -> Bool
+    /// Where a registered project or group sits (the core's `AncestorChain`); nil when it is unknown.
+    func ancestorChain(of level: IntegrationLevel) async throws -> AncestorChain?
+    /// The chain of a project not registered yet: the registered groups of its path's namespaces.
+    func namespaceChain(path: String) async throws -> AncestorChain
+    /// The webhook secrets set on the levels of `chain`, decrypted.
+    func webhookSecrets(on chain: AncestorChain) async throws -> [IntegrationLevel: String]
 
     // MARK: Tokens
     /// Stores a token by the hash of its secret.

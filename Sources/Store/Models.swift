@@ -1,8 +1,5 @@
 import Integration
 
-/// Milliseconds since 1970, the portable timestamp every table uses.
-public typealias Millis = Int64
-
 /// A forge project registered with jira-bridge.
 public struct Project: Sendable, Equatable {
     public var id: Int64
@@ -16,27 +13,7 @@ public struct Project: Sendable, Equatable {
     public var updatedAt: Millis
 
     /// The namespace part of the path: `a/b` for `a/b/proj`, nil for a top-level project.
-    public var namespacePath: String? {
-        guard let slash = pathWithNamespace.lastIndex(of: "/") else { return nil }
-        return String(pathWithNamespace[..<slash])
-    }
-}
-
-/// What registering a project needs (from the API or from a webhook payload).
-public struct ProjectRegistration: Sendable, Equatable {
-    public var id: Int64
-    public var pathWithNamespace: String
-    public var name: String
-    public var webURL: String
-    public var defaultBranch: String
-
-    public init(id: Int64, pathWithNamespace: String, name: String, webURL: String, defaultBranch: String) {
-        self.id = id
-        self.pathWithNamespace = pathWithNamespace
-        self.name = name
-        self.webURL = webURL
-        self.defaultBranch = defaultBranch
-    }
+    public var namespacePath: String? { Namespace.of(pathWithNamespace) }
 }
 
 /// A namespace: the groups of a project's full path, nested to any depth.
@@ -48,39 +25,6 @@ public struct Group: Sendable, Equatable {
     public var hasWebhookSecret: Bool
     public var createdAt: Millis
     public var updatedAt: Millis
-}
-
-/// What an API token may do.
-public enum TokenRole: String, Sendable, Codable, CaseIterable {
-    case admin, maintainer, reporter
-
-    /// Whether this role includes everything `other` may do.
-    public func includes(_ other: TokenRole) -> Bool {
-        rank >= other.rank
-    }
-
-    private var rank: Int {
-        switch self {
-        case .reporter: return 1
-        case .maintainer: return 2
-        case .admin: return 3
-        }
-    }
-}
-
-/// Where an API token applies.
-public enum TokenScope: Sendable, Equatable, Hashable {
-    case instance
-    case group(Int64)
-    case project(Int64)
-
-    public var kind: String {
-        switch self {
-        case .instance: return "instance"
-        case .group: return "group"
-        case .project: return "project"
-        }
-    }
 }
 
 /// A stored API token, without its secret (only its hash is stored).

@@ -66,12 +66,3 @@ public struct Delivery: Sendable, Equatable {
     public var createdAt: Millis
     public var updatedAt: Millis
 }
-
-/// How an attempt ended.
-public enum DeliveryOutcome: Sendable, Equatable {
-    case succeeded
-    case skipped(reason: String)
-    case retry(at: Millis, error: String)
-    case failed(error: String)
-    case dead(error: String)
-}

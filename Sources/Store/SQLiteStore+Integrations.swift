@@ -27,7 +27,7 @@ extension SQLiteStore {
         let properties = try StoredSettings.encode(settings)
         let secrets = self.secrets
         let passwordBlob = try settings.password.map { try secrets.seal($0) }
-        let now = nowMillis()
+        let now = clock.now()
         let (groupID, projectID) = Self.owners(level)
         return try await pool.write { db in
             try db.execute(sql: """
@@ -39,7 +39,7 @@ extension SQLiteStore {
                     deployment_type = excluded.deployment_type, updated_at = excluded.updated_at
                 """, arguments: [level.ownerKey, level.levelName, groupID, projectID, settings.active, properties,
                                  passwordBlob, settings.deploymentType.rawValue, now, now])
-            if settings.active {
+            if Inheritance.propagatesOnSave(at: level, active: settings.active) {
                 switch level {
                 case .instance: try Self.giveInheritingIntegrations(db, below: nil, now: now)
                 case .group(let id): try Self.giveInheritingIntegrations(db, below: id, now: now)
@@ -52,7 +52,7 @@ extension SQLiteStore {
 
     public func inheritIntegration(at level: IntegrationLevel) async throws -> IntegrationRecord? {
         let secrets = self.secrets
-        let now = nowMillis()
+        let now = clock.now()
         return try await pool.write { db in
             guard try Self.nearestDefaultRow(db, above: level) != nil else { return nil }
             try Self.insertInheriting(db, level, now: now, replacing: true)
@@ -62,13 +62,8 @@ extension SQLiteStore {
 
     public func deleteIntegration(at level: IntegrationLevel) async throws -> Bool {
         try await pool.write { db in
-            let wasDefault: Bool
-            switch level {
-            case .project: wasDefault = false
-            case .instance, .group:
-                wasDefault = try Bool.fetchOne(db, sql: "SELECT NOT uses_default FROM integrations WHERE owner_key = ?",
-                                               arguments: [level.ownerKey]) ?? false
-            }
+            let state = try Self.integrationStates(db, on: Self.chainOrOwn(db, level))[level]
+            let wasDefault = Inheritance.removalMayOrphan(state, at: level)
             try db.execute(sql: "DELETE FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
             let deleted = db.changesCount > 0
             if wasDefault { try Self.removeOrphanedInheritors(db) }
@@ -120,21 +115,29 @@ extension SQLiteStore {
     /// What an inheriting row keeps in its settings columns: nothing of its own.
     static let emptyProperties: String = (try? StoredSettings.encode(JiraSettings())) ?? "{}"
 
+    /// The chain of a level; a row whose project or group is gone still has itself and the instance.
+    static func chainOrOwn(_ db: Database, _ level: IntegrationLevel) throws -> AncestorChain {
+        try chain(db, level) ?? AncestorChain.of(level, parents: [:])
+    }
+
+    /// The integration at `level` as `Inheritance.resolve` reads it: its own settings, its default's, or
+    /// (an orphan, which this store never leaves behind but a row written by hand could be) inactive.
     static func effectiveIntegration(_ db: Database, at level: IntegrationLevel, secrets: SecretBox) throws -> IntegrationRecord? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey]) else {
-            return nil
-        }
+        let chain = try chainOrOwn(db, level)
+        let states = try integrationStates(db, on: chain)
+        let resolution = Inheritance.resolve(chain, states: states)
+        guard resolution != .none, let row = try integrationRow(db, level) else { return nil }
         var record = try record(from: row, secrets: secrets)
-        let usesDefault: Bool = row["uses_default"]
-        guard usesDefault else { return record }
-        if let source = try nearestDefaultRow(db, above: level) {
-            let defaults = try Self.record(from: source, secrets: secrets)
+        switch resolution {
+        case .none, .own:
+            break
+        case .inherited(let source):
+            guard let sourceRow = try integrationRow(db, source) else { break }
+            let defaults = try Self.record(from: sourceRow, secrets: secrets)
             record.inheritFromID = defaults.id
             record.settings = defaults.settings
             record.updatedAt = max(record.updatedAt, defaults.updatedAt)
-        } else {
-            // Not reachable through this store (removing a default removes its orphans), but a row written
-            // by hand must not run with stale settings: it reads as inactive.
+        case .orphaned:
             record.inheritFromID = nil
             record.settings = JiraSettings()
             record.settings.active = false
@@ -142,25 +145,15 @@ extension SQLiteStore {
         return record
     }
 
-    /// The nearest default above a project or group: the closest ancestor group with custom settings,
-    /// else the instance's integration. For the instance itself: none.
+    static func integrationRow(_ db: Database, _ level: IntegrationLevel) throws -> Row? {
+        try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
+    }
+
+    /// The row of the default `level` would use (`Inheritance.nearestDefault`).
     static func nearestDefaultRow(_ db: Database, above level: IntegrationLevel) throws -> Row? {
-        var groupID: Int64?
-        switch level {
-        case .instance: return nil
-        case .project(let id): groupID = try Int64.fetchOne(db, sql: "SELECT group_id FROM projects WHERE id = ?", arguments: [id])
-        case .group(let id): groupID = try Int64.fetchOne(db, sql: "SELECT parent_id FROM groups WHERE id = ?", arguments: [id])
-        }
-        var depth = 0
-        while let gid = groupID, depth < 100 {
-            if let row = try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ? AND uses_default = FALSE",
-                                          arguments: [IntegrationLevel.group(gid).ownerKey]) {
-                return row
-            }
-            groupID = try Int64.fetchOne(db, sql: "SELECT parent_id FROM groups WHERE id = ?", arguments: [gid])
-            depth += 1
-        }
-        return try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [IntegrationLevel.instance.ownerKey])
+        let chain = try chainOrOwn(db, level)
+        guard let source = Inheritance.nearestDefault(chain, states: try integrationStates(db, on: chain)) else { return nil }
+        return try integrationRow(db, source)
     }
 
     // MARK: Propagation
@@ -168,7 +161,8 @@ extension SQLiteStore {
     /// Gives a project or group that was just created an inheriting integration when its nearest default
     /// is active (GitLab: new projects and groups take the nearest active default).
     static func inheritActiveDefault(_ db: Database, _ level: IntegrationLevel, now: Millis) throws {
-        guard let source = try nearestDefaultRow(db, above: level), source["active"] as Bool else { return }
+        let chain = try chainOrOwn(db, level)
+        guard Inheritance.inheritsOnCreation(chain, states: try integrationStates(db, on: chain)) else { return }
         try insertInheriting(db, level, now: now, replacing: false)
     }
 
@@ -214,46 +208,25 @@ extension SQLiteStore {
             """, arguments: [emptyProperties, now, now] + projectArguments)
     }
 
-    /// After a default is removed: inheriting integrations with no default left above them are removed
-    /// (GitLab's reset: "This integration, and inheriting projects were reset."). Those with a default
-    /// further up now resolve to it without any change.
+    /// After a default is removed: the inheriting integrations `Inheritance.orphans` finds without a
+    /// default are removed. The group tree and the integration states are loaded once.
     static func removeOrphanedInheritors(_ db: Database) throws {
-        if try Row.fetchOne(db, sql: "SELECT 1 FROM integrations WHERE owner_key = ?", arguments: [IntegrationLevel.instance.ownerKey]) != nil {
-            return
-        }
-        var parent: [Int64: Int64] = [:]
+        var parents: [Int64: Int64] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT id, parent_id FROM groups WHERE parent_id IS NOT NULL") {
-            parent[row["id"]] = row["parent_id"]
+            parents[row["id"]] = row["parent_id"]
         }
-        let custom = Set(try Int64.fetchAll(db, sql: "SELECT group_id FROM integrations WHERE level = 'group' AND uses_default = FALSE"))
-        var covered: [Int64: Bool] = [:]
-        // Whether a group or one of its ancestors has custom settings (iterative, memoised).
-        func isCovered(_ start: Int64?) -> Bool {
-            var chain: [Int64] = []
-            var current = start
-            var answer = false
-            while let g = current {
-                if let known = covered[g] { answer = known; break }
-                if custom.contains(g) { answer = true; break }
-                chain.append(g)
-                current = parent[g]
-                if chain.count > 100 { break }
-            }
-            for g in chain { covered[g] = answer }
-            if let start, custom.contains(start) { covered[start] = true }
-            return answer
-        }
-        var orphans: [String] = []
-        for row in try Row.fetchAll(db, sql: "SELECT owner_key, group_id FROM integrations WHERE level = 'group' AND uses_default = TRUE") {
-            let gid: Int64 = row["group_id"]
-            if !isCovered(parent[gid]) { orphans.append(row["owner_key"]) }
-        }
+        var states: [IntegrationLevel: IntegrationState] = [:]
+        var inheritors: [AncestorChain] = []
         for row in try Row.fetchAll(db, sql: """
-            SELECT i.owner_key, p.group_id FROM integrations i JOIN projects p ON p.id = i.project_id
-            WHERE i.level = 'project' AND i.uses_default = TRUE
+            SELECT i.level, i.group_id, i.project_id, i.uses_default, i.active, p.group_id AS project_group
+            FROM integrations i LEFT JOIN projects p ON p.id = i.project_id
             """) {
-            if !isCovered(row["group_id"]) { orphans.append(row["owner_key"]) }
+            let level = Self.level(from: row)
+            let usesDefault: Bool = row["uses_default"]
+            states[level] = usesDefault ? .inheriting : .custom(active: row["active"])
+            if usesDefault { inheritors.append(AncestorChain.of(level, projectGroup: row["project_group"], parents: parents)) }
         }
+        let orphans = Inheritance.orphans(inheritors, states: states).map(\.ownerKey)
         for start in stride(from: 0, to: orphans.count, by: 500) {
             let chunk = Array(orphans[start..<min(start + 500, orphans.count)])
             let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
@@ -268,16 +241,18 @@ extension SQLiteStore {
         let passwordBlob: Data? = row["password_enc"]
         let password = try passwordBlob.map { try secrets.open($0) }
         let deployment = JiraDeploymentType(rawValue: row["deployment_type"]) ?? .unknown
-        let levelName: String = row["level"]
-        let level: IntegrationLevel
-        switch levelName {
-        case "group": level = .group(row["group_id"])
-        case "project": level = .project(row["project_id"])
-        default: level = .instance
-        }
         return IntegrationRecord(
-            id: row["id"], level: level, inheritFromID: nil,
+            id: row["id"], level: level(from: row), inheritFromID: nil,
             settings: stored.settings(active: row["active"], password: password, deploymentType: deployment),
             createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    static func level(from row: Row) -> IntegrationLevel {
+        let levelName: String = row["level"]
+        switch levelName {
+        case "group": return .group(row["group_id"])
+        case "project": return .project(row["project_id"])
+        default: return .instance
+        }
     }
 }

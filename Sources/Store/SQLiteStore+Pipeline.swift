@@ -10,7 +10,7 @@ extension SQLiteStore {
             (item, String(decoding: try encoder.encode(item.incoming.event), as: UTF8.self), UUID().uuidString.lowercased(),
              item.incoming.deliveryKey.map { "\(item.incoming.forge):\($0)" })
         }
-        let now = nowMillis()
+        let now = clock.now()
         return try await pool.write { db in
             var results: [Result<(id: String, duplicate: Bool), StoreError>] = []
             for (item, payload, id, key) in prepared {
@@ -35,20 +35,26 @@ extension SQLiteStore {
         }
     }
 
-    /// Registers a project first seen in a webhook; a known project keeps its settings but follows the
-    /// forge's default branch.
+    /// Saves what `ProjectRegistration.webhookStep` decides for the project a webhook names.
     static func registerIfNeeded(_ db: Database, _ r: ProjectRegistration, now: Millis) throws {
-        if let row = try Row.fetchOne(db, sql: "SELECT default_branch, path_with_namespace FROM projects WHERE id = ?", arguments: [r.id]) {
-            let branch: String = row["default_branch"]
-            if branch != r.defaultBranch && !r.defaultBranch.isEmpty {
-                try db.execute(sql: "UPDATE projects SET default_branch = ?, updated_at = ? WHERE id = ?", arguments: [r.defaultBranch, now, r.id])
-            }
+        let known = try String.fetchOne(db, sql: "SELECT default_branch FROM projects WHERE id = ?", arguments: [r.id])
+        let pathOwner = known == nil
+            ? try Int64.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace]) : nil
+        switch r.webhookStep(knownDefaultBranch: known, pathOwner: pathOwner) {
+        case .keep, .replace:
             return
+        case .followDefaultBranch(let branch):
+            try db.execute(sql: "UPDATE projects SET default_branch = ?, updated_at = ? WHERE id = ?", arguments: [branch, now, r.id])
+        case .conflict(let why):
+            throw StoreError.conflict(why)
+        case .create:
+            try insertProject(db, r, now: now)
         }
-        if try Row.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace]) != nil {
-            throw StoreError.conflict("path \(r.pathWithNamespace) belongs to another project id")
-        }
-        let groupID = try namespaceGroupID(db, path: r.pathWithNamespace, now: now)
+    }
+
+    /// Inserts a new project in its namespace's groups; it takes the nearest default when that is active.
+    static func insertProject(_ db: Database, _ r: ProjectRegistration, now: Millis) throws {
+        let groupID = try r.namespace.map { try ensureGroup(db, fullPath: $0, name: nil, now: now).id }
         try db.execute(sql: """
             INSERT INTO projects (id, path_with_namespace, name, web_url, default_branch, group_id, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)

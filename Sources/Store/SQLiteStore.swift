@@ -13,13 +13,15 @@ public final class SQLiteStore: BridgeStore {
     let pool: DatabaseQueue
     let secrets: SecretBox
     let path: String
+    /// The time every row's timestamps are taken from.
+    public let clock: WallClock
     /// The file descriptor holding the serving lock, once taken.
     let servingLock = Mutex<Int32?>(nil)
     /// Per site, the issue the last claim stopped at: the next claim goes on after it (issues take turns).
     let claimCursors = Mutex<[String: String]>([:])
 
     /// Opens (creating if needed) the database at `path`.
-    public init(path: String, secrets: SecretBox) throws {
+    public init(path: String, secrets: SecretBox, clock: WallClock = .system) throws {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.journalMode = .wal
@@ -30,6 +32,7 @@ public final class SQLiteStore: BridgeStore {
         self.pool = try DatabaseQueue(path: path, configuration: config)
         self.secrets = secrets
         self.path = path
+        self.clock = clock
     }
 
     public func migrate() async throws {
@@ -62,7 +65,7 @@ public final class SQLiteStore: BridgeStore {
     public func ping() async throws {
         try await pool.write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS readiness_probe (id INTEGER PRIMARY KEY, at BIGINT NOT NULL)")
-            try db.execute(sql: "INSERT INTO readiness_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at", arguments: [nowMillis()])
+            try db.execute(sql: "INSERT INTO readiness_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at", arguments: [clock.now()])
         }
     }
 
@@ -74,22 +77,22 @@ public final class SQLiteStore: BridgeStore {
     // MARK: Projects and groups
 
     public func registerProject(_ r: ProjectRegistration) async throws -> Project {
-        let now = nowMillis()
+        let now = clock.now()
         return try await pool.write { db in
-            let groupID = try Self.namespaceGroupID(db, path: r.pathWithNamespace, now: now)
-            if let other = try Row.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ? AND id <> ?", arguments: [r.pathWithNamespace, r.id]) {
-                let otherID: Int64 = other["id"]
-                throw StoreError.conflict("path \(r.pathWithNamespace) belongs to project \(otherID)")
+            let isKnown = try Row.fetchOne(db, sql: "SELECT 1 FROM projects WHERE id = ?", arguments: [r.id]) != nil
+            let pathOwner = try Int64.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace])
+            switch r.apiStep(isKnown: isKnown, pathOwner: pathOwner) {
+            case .conflict(let why):
+                throw StoreError.conflict(why)
+            case .create:
+                try Self.insertProject(db, r, now: now)
+            case .replace, .keep, .followDefaultBranch:
+                let groupID = try r.namespace.map { try Self.ensureGroup(db, fullPath: $0, name: nil, now: now).id }
+                try db.execute(sql: """
+                    UPDATE projects SET path_with_namespace = ?, name = ?, web_url = ?, default_branch = ?, group_id = ?, updated_at = ?
+                    WHERE id = ?
+                    """, arguments: [r.pathWithNamespace, r.name, r.webURL, r.defaultBranch, groupID, now, r.id])
             }
-            let isNew = try Row.fetchOne(db, sql: "SELECT 1 FROM projects WHERE id = ?", arguments: [r.id]) == nil
-            try db.execute(sql: """
-                INSERT INTO projects (id, path_with_namespace, name, web_url, default_branch, group_id, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET path_with_namespace = excluded.path_with_namespace, name = excluded.name,
-                    web_url = excluded.web_url, default_branch = excluded.default_branch, group_id = excluded.group_id,
-                    updated_at = excluded.updated_at
-                """, arguments: [r.id, r.pathWithNamespace, r.name, r.webURL, r.defaultBranch, groupID, now, now])
-            if isNew { try Self.inheritActiveDefault(db, .project(r.id), now: now) }
             return try Self.fetchProject(db, sql: "SELECT * FROM projects WHERE id = ?", [r.id])!
         }
     }
@@ -109,7 +112,7 @@ public final class SQLiteStore: BridgeStore {
     }
 
     public func ensureGroup(fullPath: String, name: String?) async throws -> Group {
-        let now = nowMillis()
+        let now = clock.now()
         return try await pool.write { db in try Self.ensureGroup(db, fullPath: fullPath, name: name, now: now) }
     }
 
@@ -128,7 +131,7 @@ public final class SQLiteStore: BridgeStore {
     public func setWebhookSecret(_ secret: String?, for owner: TokenScope) async throws {
         let blob = try secret.map { try secrets.seal($0) }
         let fp = secret.map { secrets.fingerprint($0) }
-        let now = nowMillis()
+        let now = clock.now()
         try await pool.write { db in
             switch owner {
             case .project(let id):
@@ -165,7 +168,7 @@ public final class SQLiteStore: BridgeStore {
     // MARK: Tokens
 
     public func createToken(name: String, role: TokenRole, scope: TokenScope, expiresAt: Millis?, secretHash: String) async throws -> APIToken {
-        let now = nowMillis()
+        let now = clock.now()
         return try await pool.write { db in
             try db.execute(sql: """
                 INSERT INTO api_tokens (name, secret_hash, role, scope, scope_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -266,14 +269,8 @@ public final class SQLiteStore: BridgeStore {
         try Row.fetchOne(db, sql: sql, arguments: arguments).map(project(from:))
     }
 
-    /// The group of a project's namespace, created with its parents if needed.
-    static func namespaceGroupID(_ db: Database, path: String, now: Millis) throws -> Int64? {
-        guard let slash = path.lastIndex(of: "/") else { return nil }
-        return try ensureGroup(db, fullPath: String(path[..<slash]), name: nil, now: now).id
-    }
-
     /// Creates `fullPath` and its missing ancestors, top down, inside the caller's transaction.
-    private static func ensureGroup(_ db: Database, fullPath: String, name: String?, now: Millis) throws -> Group {
+    static func ensureGroup(_ db: Database, fullPath: String, name: String?, now: Millis) throws -> Group {
         let parts = fullPath.split(separator: "/").map(String.init)
         var parentID: Int64? = nil
         var current: Group? = nil

@@ -101,4 +101,3 @@ extension IntegrationLevel {
 }
 
 /// The current time in milliseconds.
-func nowMillis() -> Millis { Millis(Date().timeIntervalSince1970 * 1000) }

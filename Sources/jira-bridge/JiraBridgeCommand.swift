@@ -4,6 +4,7 @@ import Hummingbird
 import JiraClient
 import Logging
 import Server
+import Integration
 import Store
 
 @main

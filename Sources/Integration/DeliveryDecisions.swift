@@ -1,0 +1,135 @@
+/// How an attempt ended.
+public enum DeliveryOutcome: Sendable, Equatable {
+    case succeeded
+    case skipped(reason: String)
+    case retry(at: Millis, error: String)
+    case failed(error: String)
+    case dead(error: String)
+
+    /// The name the delivery log and the metrics use.
+    public var name: String {
+        switch self {
+        case .succeeded: return "succeeded"
+        case .skipped: return "skipped"
+        case .retry: return "retry"
+        case .failed: return "failed"
+        case .dead: return "dead"
+        }
+    }
+}
+
+/// A remote link as Jira shows it on an issue (what the decisions need of it).
+public struct ExistingRemoteLink: Sendable, Equatable {
+    public var id: String
+    public var globalID: String?
+    public var url: String?
+    public var title: String?
+    public var resolved: Bool
+
+    public init(id: String, globalID: String?, url: String?, title: String?, resolved: Bool) {
+        self.id = id
+        self.globalID = globalID
+        self.url = url
+        self.title = title
+        self.resolved = resolved
+    }
+}
+
+/// A transition Jira offers on an issue: its id and the category key of its target status (`done`).
+public struct OfferedTransition: Sendable, Equatable {
+    public var id: String
+    public var targetCategoryKey: String?
+
+    public init(id: String, targetCategoryKey: String?) {
+        self.id = id
+        self.targetCategoryKey = targetCategoryKey
+    }
+}
+
+/// The decisions of a delivery, as pure functions of what Jira answered: each returns what to send next
+/// (or how the delivery ends). The runner in the server only reads, calls these, and writes what they say.
+public enum DeliveryDecisions {
+    // MARK: Comments
+
+    public enum CommentStep: Sendable, Equatable {
+        case skip(reason: String)
+        case post(body: String)
+    }
+
+    /// GitLab's `comment_exists?`: an existing comment that contains the text means it is already there.
+    public static func comment(_ body: String, existing: [String]) -> CommentStep {
+        if existing.contains(where: { $0.contains(body) }) { return .skip(reason: "The comment is already on the issue.") }
+        return .post(body: body)
+    }
+
+    // MARK: Remote links
+
+    public enum LinkStep: Sendable, Equatable {
+        case skip(reason: String)
+        /// Replace the link Jira has under another global id (found by its URL).
+        case update(linkID: String)
+        /// Create it, or update it in place: Jira upserts by global id.
+        case upsert
+    }
+
+    /// Creates or updates the link, but never sets a resolved link back to unresolved.
+    public static func remoteLink(_ spec: RemoteLinkSpec, existing: [ExistingRemoteLink]) -> LinkStep {
+        guard let found = existing.first(where: { $0.globalID == spec.globalId }) ?? existing.first(where: { $0.url == spec.url }) else {
+            return .upsert
+        }
+        if found.resolved && !spec.resolved {
+            return .skip(reason: "The link is already resolved; it is never set back to unresolved.")
+        }
+        if found.resolved == spec.resolved && found.title == spec.title && found.globalID == spec.globalId {
+            return .skip(reason: "The link is already on the issue.")
+        }
+        if found.globalID != spec.globalId { return .update(linkID: found.id) }
+        return .upsert
+    }
+
+    // MARK: Transitions
+
+    public enum TransitionStep: Sendable, Equatable {
+        case skip(reason: String)
+        case fail(error: String)
+        /// Apply these transition ids in order; `advancing` says whether progress is saved after each one
+        /// (a list from the settings, continued by a retry), false for the automatic transition.
+        case apply(ids: [String], advancing: Bool)
+        /// Nothing to apply (automatic, and the issue shows a resolution already): go on to the check.
+        case check
+    }
+
+    /// GitLab's `close_issue`: skip resolved issues, else the transitions to apply. The automatic one is the
+    /// first transition into a status of the done category.
+    public static func transition(_ spec: TransitionSpec, issueKey: String, resolved: Bool, offered: [OfferedTransition]) -> TransitionStep {
+        if resolved && spec.applied == 0 { return .skip(reason: "The issue is already resolved.") }
+        if spec.automatic {
+            if resolved { return .check }
+            guard let done = offered.first(where: { $0.targetCategoryKey == "done" }) else {
+                return .fail(error: "No transition into a status of the done category is available for \(issueKey).")
+            }
+            return .apply(ids: [done.id], advancing: false)
+        }
+        return .apply(ids: Array(spec.ids.dropFirst(min(max(spec.applied, 0), spec.ids.count))), advancing: true)
+    }
+
+    /// After the transitions: once Jira shows a resolution, comment "Issue solved with ..." and resolve the
+    /// link; an issue still without one gets neither (GitLab does the same).
+    public static func afterTransitions(_ spec: TransitionSpec, issueKey: String, resolvedNow: Bool) -> (outcome: DeliveryOutcome, followUps: [PlannedDelivery]) {
+        guard resolvedNow else { return (.succeeded, []) }
+        return (.succeeded, spec.solvedDeliveries(issueKey: issueKey))
+    }
+
+    // MARK: Failures
+
+    /// How a failed attempt ends, by the retry policy: `now` and the delivery's creation give its age.
+    public static func failure(_ failure: RetryPolicy.Failure, error: String, attempts: Int, createdAt: Millis, now: Millis,
+                               policy: RetryPolicy, random: Double) -> DeliveryOutcome {
+        let age = Double(now - createdAt) / 1000
+        switch policy.decide(failure, attempts: attempts, ageSeconds: age, random: random) {
+        case .retry(let seconds): return .retry(at: now + Millis(seconds * 1000), error: error)
+        case .fail: return .failed(error: error)
+        case .dead: return .dead(error: error)
+        }
+    }
+}

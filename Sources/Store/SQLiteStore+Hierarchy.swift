@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+import Integration
+
+/// Loading the group tree for the core's rules (`AncestorChain`, `Inheritance`, `WebhookSecrets`,
+/// `Access`): queries only, the decisions are the core's.
+extension SQLiteStore {
+    public func ancestorChain(of level: IntegrationLevel) async throws -> AncestorChain? {
+        try await pool.read { db in try Self.chain(db, level) }
+    }
+
+    public func namespaceChain(path: String) async throws -> AncestorChain {
+        try await pool.read { db in
+            var groups: [Int64] = []
+            for namespace in Namespace.of(path).map(Namespace.paths(from:)) ?? [] {
+                if let id = try Int64.fetchOne(db, sql: "SELECT id FROM groups WHERE full_path = ?", arguments: [namespace]) { groups.append(id) }
+            }
+            return AncestorChain(namespaceGroups: groups)
+        }
+    }
+
+    public func webhookSecrets(on chain: AncestorChain) async throws -> [IntegrationLevel: String] {
+        let blobs: [(IntegrationLevel, Data)] = try await pool.read { db in
+            var out: [(IntegrationLevel, Data)] = []
+            for level in chain.levels {
+                let blob: Data?
+                switch level {
+                case .project(let id): blob = try Data.fetchOne(db, sql: "SELECT webhook_secret_enc FROM projects WHERE id = ?", arguments: [id])
+                case .group(let id): blob = try Data.fetchOne(db, sql: "SELECT webhook_secret_enc FROM groups WHERE id = ?", arguments: [id])
+                case .instance: blob = nil
+                }
+                if let blob { out.append((level, blob)) }
+            }
+            return out
+        }
+        var secrets: [IntegrationLevel: String] = [:]
+        for (level, blob) in blobs { secrets[level] = try self.secrets.open(blob) }
+        return secrets
+    }
+
+    /// The groups above a group, nearest first, by one recursive query (portable SQL).
+    static let ancestorsSQL = """
+        WITH RECURSIVE up(id, parent_id, depth) AS (
+            SELECT id, parent_id, 0 FROM groups WHERE id = ?
+            UNION ALL SELECT g.id, g.parent_id, up.depth + 1 FROM groups g JOIN up ON g.id = up.parent_id WHERE up.depth < \(AncestorChain.maxDepth))
+        SELECT id FROM up ORDER BY depth
+        """
+
+    /// The chain of a registered project or group; nil when it is unknown.
+    static func chain(_ db: Database, _ level: IntegrationLevel) throws -> AncestorChain? {
+        switch level {
+        case .instance:
+            return .instance
+        case .project(let id):
+            guard let row = try Row.fetchOne(db, sql: "SELECT group_id FROM projects WHERE id = ?", arguments: [id]) else { return nil }
+            let groupID: Int64? = row["group_id"]
+            let groups = try groupID.map { try Int64.fetchAll(db, sql: ancestorsSQL, arguments: [$0]) } ?? []
+            return AncestorChain(project: id, groups: groups)
+        case .group(let id):
+            let groups = try Int64.fetchAll(db, sql: ancestorsSQL, arguments: [id])
+            guard groups.first == id else { return nil }
+            return AncestorChain(group: id, ancestors: Array(groups.dropFirst()))
+        }
+    }
+
+    /// What each level of `chain` holds in the integrations table.
+    static func integrationStates(_ db: Database, on chain: AncestorChain) throws -> [IntegrationLevel: IntegrationState] {
+        let keys = chain.levels.map(\.ownerKey)
+        let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
+        var states: [IntegrationLevel: IntegrationState] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT owner_key, uses_default, active FROM integrations WHERE owner_key IN (\(marks))",
+                                    arguments: StatementArguments(keys)) {
+            let key: String = row["owner_key"]
+            guard let level = chain.levels.first(where: { $0.ownerKey == key }) else { continue }
+            states[level] = (row["uses_default"] as Bool) ? .inheriting : .custom(active: row["active"])
+        }
+        return states
+    }
+}
