@@ -69,9 +69,16 @@ public enum Texts {
 
     /// A branch or user name as one or more path segments: `/` stays (GitLab's tree URLs keep it),
     /// the rest that a path cannot hold is percent-encoded.
-    static func pathSegment(_ s: String) -> String {
+    public static func pathSegment(_ s: String) -> String {
         percentEncoding(s) { b in
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || "-._~/!$&'()*+,=:@".utf8.contains(b)
+        }
+    }
+
+    /// A query parameter value: only unreserved characters stay as they are.
+    public static func queryValue(_ s: String) -> String {
+        percentEncoding(s) { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || "-._~".utf8.contains(b)
         }
     }
 

@@ -16,16 +16,7 @@ struct IntegrationService: Sendable {
         do { update = try SettingsUpdate(parameters: parameters) } catch { throw APIError.badParameter(error.message) }
         let existing = try await store.integration(at: level)
 
-        // GitLab: `true` switches to the default; an omitted flag on an inheriting integration also re-applies
-        // it and ignores the submitted values (kept on purpose, documented in docs/defaults.md). The instance
-        // default has nothing to inherit from.
-        let inherit: Bool
-        if case .instance = level {
-            inherit = false
-        } else {
-            inherit = update.useInheritedSettings ?? (existing?.inheritFromID != nil)
-        }
-        if inherit {
+        if Inheritance.inheritsOnUpdate(at: level, flag: update.useInheritedSettings, currentlyInherits: existing?.inheritFromID != nil) {
             guard let record = try await store.inheritIntegration(at: level) else {
                 throw APIError(.notFound, message: "Default integration not found.")
             }
@@ -126,22 +117,13 @@ struct IntegrationService: Sendable {
     }
 }
 
-/// The extra Jira fields of issues created from vulnerabilities (beyond GitLab): a JSON object of field
-/// ids and values, at most 10,000 characters, that cannot replace the fields jira-bridge sets itself.
-enum ExtraFields {
-    static let reserved: Set<String> = ["project", "issuetype", "summary", "description"]
-
+extension ExtraFields {
+    /// The setting's text read as JSON (the core decides what it may hold): nil when empty or not an object.
     static func parse(_ text: String) -> [String: JSONValue]? {
-        guard !text.isEmpty, let doc = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
+        guard !text.isEmpty, text.utf8.count <= 4 * maxCharacters,
+              let doc = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
         return doc.object
     }
 
-    static func problem(_ text: String) -> String? {
-        if text.isEmpty { return nil }
-        if text.count > 10_000 { return "is too long (maximum is 10000 characters)" }
-        guard let fields = parse(text) else { return "must be a JSON object of Jira field ids and values" }
-        let clash = fields.keys.filter { reserved.contains($0) }.sorted()
-        if !clash.isEmpty { return "cannot set \(clash.joined(separator: ", ")): jira-bridge sets them" }
-        return nil
-    }
+    static func problem(_ text: String) -> String? { problem(text, parsed: parse(text)) }
 }
