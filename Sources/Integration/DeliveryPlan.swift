@@ -1,5 +1,5 @@
 /// The Jira action a delivery performs, as the delivery log names it.
-public enum DeliveryAction: String, Sendable, Codable, Equatable {
+public enum DeliveryAction: String, Sendable, Equatable {
     case remoteLink = "remote_link"
     case comment
     case transition
@@ -7,13 +7,22 @@ public enum DeliveryAction: String, Sendable, Codable, Equatable {
 }
 
 /// A remote link to write: Jira upserts it by `globalId`.
-public struct RemoteLinkSpec: Sendable, Codable, Equatable {
+public struct RemoteLinkSpec: Sendable, Equatable {
     public var globalId: String
     public var url: String
     public var title: String
     public var resolved: Bool
     public var relationship: String
     public var iconURL: String
+
+    public init(globalId: String, url: String, title: String, resolved: Bool, relationship: String, iconURL: String) {
+        self.globalId = globalId
+        self.url = url
+        self.title = title
+        self.resolved = resolved
+        self.relationship = relationship
+        self.iconURL = iconURL
+    }
 
     /// Jira caps `globalId` at 255 characters; longer entity URLs are replaced by a stable digest.
     public static func globalID(for url: String) -> String {
@@ -23,7 +32,7 @@ public struct RemoteLinkSpec: Sendable, Codable, Equatable {
 }
 
 /// Transitions to apply for a closing reference, and what to write once Jira shows a resolution.
-public struct TransitionSpec: Sendable, Codable, Equatable {
+public struct TransitionSpec: Sendable, Equatable {
     public var automatic: Bool
     public var ids: [String]
     /// How many of `ids` were applied by earlier attempts (a retry continues after them).
@@ -33,6 +42,16 @@ public struct TransitionSpec: Sendable, Codable, Equatable {
     /// Whether to post "Issue solved with ..." after the resolution (comment_on_event_enabled).
     public var comment: Bool
     public var iconURL: String
+
+    public init(automatic: Bool, ids: [String], applied: Int, commitID: String, commitURL: String, comment: Bool, iconURL: String) {
+        self.automatic = automatic
+        self.ids = ids
+        self.applied = applied
+        self.commitID = commitID
+        self.commitURL = commitURL
+        self.comment = comment
+        self.iconURL = iconURL
+    }
 
     /// The follow-up deliveries once the issue shows a resolution (GitLab's `send_message` after close).
     public func solvedDeliveries(issueKey: String) -> [PlannedDelivery] {
@@ -50,7 +69,7 @@ public struct TransitionSpec: Sendable, Codable, Equatable {
 }
 
 /// What one delivery does when it runs.
-public enum DeliveryWork: Sendable, Codable, Equatable {
+public enum DeliveryWork: Sendable, Equatable {
     /// Post a comment unless an existing one already contains it.
     case comment(body: String)
     case remoteLink(RemoteLinkSpec)
@@ -59,7 +78,7 @@ public enum DeliveryWork: Sendable, Codable, Equatable {
 
 /// One Jira action planned for one issue, with the key that makes it happen at most once
 /// per (Jira site, issue, entity, action).
-public struct PlannedDelivery: Sendable, Codable, Equatable {
+public struct PlannedDelivery: Sendable, Equatable {
     public var action: DeliveryAction
     public var issueKey: String
     /// Unique per site and issue: `comment|<entity url>`, `remote_link|<global id>`, `transition|<entity url>`.

@@ -1,5 +1,5 @@
 /// A project as a forge describes it in a webhook.
-public struct ForgeProject: Sendable, Equatable, Codable {
+public struct ForgeProject: Sendable, Equatable {
     public var id: Int64
     public var pathWithNamespace: String
     public var name: String
@@ -28,7 +28,7 @@ public struct ForgeProject: Sendable, Equatable, Codable {
 }
 
 /// A forge user: who pushed, who opened or merged a merge request.
-public struct ForgeUser: Sendable, Equatable, Codable {
+public struct ForgeUser: Sendable, Equatable {
     public var name: String
     public var username: String
     public var email: String?
@@ -40,7 +40,7 @@ public struct ForgeUser: Sendable, Equatable, Codable {
     }
 }
 
-public struct ForgeCommit: Sendable, Equatable, Codable {
+public struct ForgeCommit: Sendable, Equatable {
     public var id: String
     public var message: String
     public var url: String
@@ -62,7 +62,7 @@ public struct ForgeCommit: Sendable, Equatable, Codable {
     }
 }
 
-public struct PushEvent: Sendable, Equatable, Codable {
+public struct PushEvent: Sendable, Equatable {
     public var project: ForgeProject
     public var ref: String
     public var before: String
@@ -92,8 +92,8 @@ public struct PushEvent: Sendable, Equatable, Codable {
     public var deletesBranch: Bool { !after.isEmpty && after.allSatisfy { $0 == "0" } }
 }
 
-public struct MergeRequestEvent: Sendable, Equatable, Codable {
-    public enum Action: String, Sendable, Codable {
+public struct MergeRequestEvent: Sendable, Equatable {
+    public enum Action: String, Sendable {
         case open, reopen, update, merge, close, approved, unapproved, approval, unapproval, other
     }
 
@@ -125,7 +125,7 @@ public struct MergeRequestEvent: Sendable, Equatable, Codable {
 }
 
 /// What a forge told us, whatever the forge.
-public enum ForgeEvent: Sendable, Equatable, Codable {
+public enum ForgeEvent: Sendable, Equatable {
     case push(PushEvent)
     case mergeRequest(MergeRequestEvent)
 

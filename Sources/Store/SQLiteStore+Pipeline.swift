@@ -5,9 +5,8 @@ import Integration
 extension SQLiteStore {
     public func recordEvents(_ batch: [(incoming: IncomingEvent, registration: ProjectRegistration)]) async throws
         -> [Result<(id: String, duplicate: Bool), StoreError>] {
-        let encoder = JSONEncoder()
         let prepared = try batch.map { item in
-            (item, String(decoding: try encoder.encode(item.incoming.event), as: UTF8.self), UUID().uuidString.lowercased(),
+            (item, try StoredFormat.encode(event: item.incoming.event), UUID().uuidString.lowercased(),
              item.incoming.deliveryKey.map { "\(item.incoming.forge):\($0)" })
         }
         let now = clock.now()
@@ -94,10 +93,9 @@ extension SQLiteStore {
         }
         var out: [StoredEvent] = []
         var unreadable: [(id: String, error: String)] = []
-        let decoder = JSONDecoder()
         for row in claimed {
             do {
-                out.append(StoredEvent(id: row.id, projectID: row.projectID, event: try decoder.decode(ForgeEvent.self, from: Data(row.payload.utf8))))
+                out.append(StoredEvent(id: row.id, projectID: row.projectID, event: try StoredFormat.decodeEvent(row.payload)))
             } catch {
                 unreadable.append((row.id, "unreadable payload: \(error)"))
             }
@@ -147,7 +145,7 @@ extension SQLiteStore {
         """
 
     static func insertArguments(_ d: NewDelivery, now: Millis) throws -> StatementArguments {
-        let work = String(decoding: try JSONEncoder().encode(d.planned.work), as: UTF8.self)
+        let work = try StoredFormat.encode(work: d.planned.work)
         let content = d.planned.contentKey
         return [d.eventID, d.projectID, d.site, d.planned.issueKey, d.planned.action.rawValue, d.planned.dedupeKey, content, work, now, now, now]
     }
@@ -175,7 +173,7 @@ extension SQLiteStore {
     }
 
     public func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws {
-        let text = String(decoding: try JSONEncoder().encode(work), as: UTF8.self)
+        let text = try StoredFormat.encode(work: work)
         try await pool.write { db in
             try db.execute(sql: "UPDATE deliveries SET work = ?, updated_at = ? WHERE id = ? AND lease_owner = ?", arguments: [text, now, id, owner])
         }
@@ -238,7 +236,7 @@ extension SQLiteStore {
 
     static func delivery(from row: Row) throws -> Delivery {
         let workText: String = row["work"]
-        let work = try JSONDecoder().decode(DeliveryWork.self, from: Data(workText.utf8))
+        let work = try StoredFormat.decodeWork(workText)
         return Delivery(id: row["id"], eventID: row["event_id"], projectID: row["project_id"], site: row["site"], issueKey: row["issue_key"],
                         action: DeliveryAction(rawValue: row["action"]) ?? .comment, work: work,
                         status: DeliveryStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"], nextRunAt: row["next_run_at"],

@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import Integration
+import Testing
+@testable import Store
+
+/// Rows written by earlier builds must still read: each format is decoded explicitly (`StoredFormat`).
+@Suite("Stored formats")
+struct StoredFormatTests {
+    struct Format0: Decodable {
+        var events: [String: String]
+        var deliveries: [String: String]
+    }
+
+    func format0() throws -> Format0 { try JSONDecoder().decode(Format0.self, from: fixture("format0-rows.json")) }
+
+    @Test("a push stored in format 0 (before the versioned format) decodes with every field")
+    func format0Push() throws {
+        let event = try StoredFormat.decodeEvent(try format0().events["push"]!)
+        guard case .push(let push) = event else { Issue.record("not a push: \(event)"); return }
+        #expect(push.project.id == 15 && push.project.pathWithNamespace == "acme/shop" && push.project.namespaceName == "Acme")
+        #expect(push.ref == "refs/heads/main" && push.omittedCommits == 3)
+        #expect(push.commits.map(\.id) == ["b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327"])
+        #expect(push.commits[0].message == "Closes PROJ-1 fix\n\nbody" && push.commits[0].authorEmail == "jordi@example.com")
+        #expect(push.pusher == ForgeUser(name: "John Smith", username: "jsmith", email: nil))
+    }
+
+    @Test("a merge request stored in format 0 decodes, its action included")
+    func format0MergeRequest() throws {
+        let event = try StoredFormat.decodeEvent(try format0().events["merge_request"]!)
+        guard case .mergeRequest(let mr) = event else { Issue.record("not a merge request: \(event)"); return }
+        #expect(mr.iid == 7 && mr.action == .merge && mr.lastCommitID == "da1560886d4f094c3e6c9ef40349f7d38b5d27d7")
+        #expect(mr.user.email == "a@example.com" && mr.targetBranch == "main")
+    }
+
+    @Test("the three kinds of delivery work stored in format 0 decode")
+    func format0Work() throws {
+        let rows = try format0().deliveries
+        #expect(try StoredFormat.decodeWork(rows["comment"]!) == .comment(body: "hello"))
+        #expect(try StoredFormat.decodeWork(rows["remote_link"]!) == .remoteLink(RemoteLinkSpec(
+            globalId: "g", url: "https://x/1", title: "t", resolved: false, relationship: "mentioned on", iconURL: "https://x/favicon.ico")))
+        #expect(try StoredFormat.decodeWork(rows["transition"]!) == .transition(TransitionSpec(
+            automatic: false, ids: ["11", "21"], applied: 1, commitID: "abc", commitURL: "https://x/c", comment: true, iconURL: "https://x/i")))
+    }
+
+    @Test("what is written now carries format 1 and reads back the same")
+    func currentRoundTrip() throws {
+        for text in try format0().events.values {
+            let event = try StoredFormat.decodeEvent(text)
+            let written = try StoredFormat.encode(event: event)
+            #expect(written.contains("\"format\":1"))
+            #expect(!written.contains("\"_0\""))
+            #expect(try StoredFormat.decodeEvent(written) == event)
+        }
+        for text in try format0().deliveries.values {
+            let work = try StoredFormat.decodeWork(text)
+            let written = try StoredFormat.encode(work: work)
+            #expect(written.contains("\"format\":1"))
+            #expect(try StoredFormat.decodeWork(written) == work)
+        }
+    }
+
+    @Test("a row of a newer format is refused with a message that says to upgrade, not misread")
+    func newerFormatRefused() {
+        #expect { try StoredFormat.decodeWork(#"{"format":2,"comment":{"body":"x"}}"#) } throws: { error in
+            "\(error)".contains("upgrade jira-bridge")
+        }
+    }
+
+    @Test("format-0 rows in a database are claimed, planned and delivered like new ones")
+    func format0RowsInTheDatabase() async throws {
+        let rows = try format0()
+        try await withStore { store in
+            _ = try await store.registerProject(registration(15, "acme/shop"))
+            try await store.pool.write { db in
+                try db.execute(sql: "INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at) VALUES ('old-1', 'gitlab', NULL, 15, 'push', 'pending', 1)")
+                try db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES ('old-1', ?)", arguments: [rows.events["push"]!])
+                try db.execute(sql: SQLiteStore.insertDeliverySQL, arguments: ["old-1", 15, "jira.example.com", "PROJ-1", "comment", "comment|x", nil,
+                                                                                 rows.deliveries["comment"]!, 1, 1, 1])
+            }
+            let claimed = try await store.claimEvents(limit: 10, leaseMillis: 10_000, now: 2)
+            #expect(claimed.map(\.id) == ["old-1"])
+            #expect(claimed.first?.event.kind == "push")
+            let (deliveries, total) = try await store.deliveries(projectID: 15, limit: 10, offset: 0)
+            #expect(total == 1)
+            #expect(deliveries.first?.work == .comment(body: "hello"))
+        }
+    }
+}
