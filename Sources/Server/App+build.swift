@@ -38,6 +38,7 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
                         body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString())))
     }
     let api = router.group("")
+    api.add(middleware: ServiceFailureMiddleware())
     api.add(middleware: TokenAuthenticator(store: store, adminToken: configuration.adminToken))
     let access = AccessPolicy(store: store)
     let secretCache = SecretCache()

@@ -48,7 +48,7 @@ public struct BridgeRequestContext: RequestContext {
 
     /// The caller, or 401 when the request carried no valid token.
     func requireIdentity() throws -> Identity {
-        guard let identity else { throw APIError.unauthorized }
+        guard let identity else { throw ServiceFailure.unauthenticated }
         return identity
     }
 }

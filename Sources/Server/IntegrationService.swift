@@ -13,12 +13,12 @@ struct IntegrationService: Sendable {
     /// `PUT .../integrations/jira`: applies the parameters, validates, detects the deployment, saves.
     func update(at level: IntegrationLevel, parameters: [String: ParameterValue], logger: Logger) async throws -> IntegrationRecord {
         let update: SettingsUpdate
-        do { update = try SettingsUpdate(parameters: parameters) } catch { throw APIError.badParameter(error.message) }
+        do { update = try SettingsUpdate(parameters: parameters) } catch { throw ServiceFailure.badParameter(error.message) }
         let existing = try await store.integration(at: level)
 
         if Inheritance.inheritsOnUpdate(at: level, flag: update.useInheritedSettings, currentlyInherits: existing?.inheritFromID != nil) {
             guard let record = try await store.inheritIntegration(at: level) else {
-                throw APIError(.notFound, message: "Default integration not found.")
+                throw ServiceFailure.notFound(.defaultIntegration)
             }
             return record
         }
@@ -28,7 +28,7 @@ struct IntegrationService: Sendable {
         var settings = update.applied(to: current)
         var errors = validator.validate(settings)
         if let problem = ExtraFields.problem(settings.vulnerabilitiesExtraFields) { errors.add("vulnerabilities_extra_fields", problem) }
-        guard errors.isEmpty else { throw APIError.validation(errors) }
+        guard errors.isEmpty else { throw ServiceFailure.invalid(errors) }
         if existing == nil || update.changesConnection(from: current, to: settings) || settings.deploymentType == .unknown {
             settings.deploymentType = await detectDeployment(settings, logger: logger)
         }

@@ -26,6 +26,40 @@ struct JiraIssuesService: Sendable {
         var page = 1
         var perPage = 100
         var nextPageToken: String?
+
+        init() {}
+
+        /// The query parameters of the list, checked: bad numbers are a 400 naming the parameter.
+        init(_ q: QueryForm) throws(ServiceFailure) {
+            var r = ListRequest()
+            // Jira's own search refuses a startAt past its window; 100,000 pages of 100 is far beyond it.
+            let page = try q.pageRequest(defaultPerPage: 100)
+            r.page = min(page.page, 100_000)
+            r.perPage = page.perPage
+            r.nextPageToken = q.get("next_page_token").flatMap { $0.isEmpty ? nil : $0 }
+            func all(_ name: String) -> [String] { q.getAll(name) }
+            var labels = all("labels[]")
+            if let joined = q.get("labels"), !joined.isEmpty { labels += joined.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+            r.query.labels = labels.filter { !$0.isEmpty }
+            r.query.state = q.get("state")
+            r.query.search = q.get("search")
+            r.query.status = q.get("status")
+            r.query.reporter = q.get("author_username")
+            r.query.assignee = q.get("assignee_username")
+            r.query.sort = q.get("sort")
+            r.query.issueIDs = all("issue_ids[]")
+            for raw in all("vulnerability_ids[]") {
+                guard let id = Int(raw.trimmingWhitespace()), id >= 0 else { throw ServiceFailure.badParameter("vulnerability_ids is invalid") }
+                r.query.vulnerabilityIDs.append(id)
+            }
+            r.project = q.get("project")
+            for (name, value) in [("search", r.query.search), ("status", r.query.status), ("author_username", r.query.reporter),
+                                  ("assignee_username", r.query.assignee), ("project", r.project)] where (value?.count ?? 0) > 1_000 {
+                throw ServiceFailure.badParameter("\(name) is too long (maximum is 1000 characters)")
+            }
+            if r.query.labels.count > 100 { throw ServiceFailure.badParameter("labels has too many entries (maximum is 100)") }
+            self = r
+        }
     }
 
     /// One page of the list: the entities, and how to get the next page.

@@ -15,7 +15,7 @@ struct Lookup: Sendable {
         let id = raw.removingPercentEncoding ?? raw
         if let numeric = Int64(id), let p = try await store.project(id: numeric) { return p }
         if let p = try await store.project(path: id) { return p }
-        throw APIError.projectNotFound
+        throw ServiceFailure.notFound(.project)
     }
 
     func group(_ context: BridgeRequestContext) async throws -> Group {
@@ -24,6 +24,6 @@ struct Lookup: Sendable {
         let id = raw.removingPercentEncoding ?? raw
         if let numeric = Int64(id), let g = try await store.group(id: numeric) { return g }
         if let g = try await store.group(path: id) { return g }
-        throw APIError.groupNotFound
+        throw ServiceFailure.notFound(.group)
     }
 }

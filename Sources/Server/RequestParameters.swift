@@ -13,13 +13,13 @@ enum RequestParameters {
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
         } catch {
-            throw APIError(.contentTooLarge, message: "413 Request Entity Too Large")
+            throw ServiceFailure.tooLarge("413 Request Entity Too Large")
         }
         do {
             return try ParameterBody.parameters(Data(buffer.readableBytesView), contentType: request.headers[.contentType] ?? "",
                                               query: QueryForm(request).pairs)
         } catch {
-            throw APIError.badParameter(error.message)
+            throw ServiceFailure.badParameter(error.message)
         }
     }
 
@@ -63,9 +63,9 @@ struct QueryForm: Sendable {
     }
 
     /// `page` and `per_page`, clamped as GitLab does; text that is not a number is a 400 naming it.
-    func pageRequest(defaultPerPage: Int = 20) throws -> PageRequest {
+    func pageRequest(defaultPerPage: Int = 20) throws(ServiceFailure) -> PageRequest {
         do { return try PageRequest.parse(page: get("page"), perPage: get("per_page"), defaultPerPage: defaultPerPage) } catch {
-            throw APIError.badParameter(error.description)
+            throw ServiceFailure.badParameter(error.description)
         }
     }
 }

@@ -23,6 +23,17 @@ struct VulnerabilityService: Sendable {
         case unknownExtraField(String)
         case jiraRefused([String])
         case jira(JiraError)
+
+        /// What went wrong, in words for the API's message and the page's notice alike.
+        var message: String {
+            switch self {
+            case .notConfigured: return "External provider service is not configured to create issues."
+            case .busy: return "A Jira issue is being created for this vulnerability; try again in a moment."
+            case .unknownExtraField(let text): return text
+            case .jiraRefused(let messages): return "Jira could not create the issue: " + messages.joined(separator: " ")
+            case .jira(let e): return e.userMessage
+            }
+        }
     }
 
     /// Where a vulnerability's page is: the path has GitLab's `/-/security/vulnerabilities/<id>`, so GitLab's
@@ -304,15 +315,12 @@ struct VulnerabilitiesController: Sendable {
 
     static func apiError(_ failure: VulnerabilityService.Failure) -> APIError {
         switch failure {
-        case .notConfigured: return APIError(.badRequest, message: "External provider service is not configured to create issues.")
-        case .busy: return APIError(.conflict, message: "A Jira issue is being created for this vulnerability; try again in a moment.")
+        case .notConfigured: return APIError(.badRequest, message: failure.message)
+        case .busy: return APIError(.conflict, message: failure.message)
         case .unknownExtraField(let text): return APIError(.unprocessableContent, body: .object(["message": .string(text), "errors": .array([.string(text)])]))
         case .jiraRefused(let messages):
-            return APIError(.unprocessableContent, body: .object([
-                "message": .string("Jira could not create the issue: " + messages.joined(separator: " ")),
-                "errors": .array(messages.map { .string($0) }),
-            ]))
-        case .jira(let e): return APIError(.badGateway, message: e.userMessage)
+            return APIError(.unprocessableContent, body: .object(["message": .string(failure.message), "errors": .array(messages.map { .string($0) })]))
+        case .jira: return APIError(.badGateway, message: failure.message)
         }
     }
 }

@@ -18,7 +18,7 @@ extension WebController {
         guard try await access.allows(try context.requireIdentity(), .reporter, project: project) else { throw WebError.forbidden }
         let q = QueryForm(request)
         var listRequest: JiraIssuesService.ListRequest
-        do { listRequest = try JiraIssuesController.listRequest(q) } catch { throw WebError(status: .badRequest, heading: "Bad request", message: "\(error)") }
+        do { listRequest = try JiraIssuesService.ListRequest(q) } catch { throw WebError(error) }
         let state = q.get("state") ?? "opened"
         listRequest.query.state = state
         listRequest.perPage = (try? q.pageRequest()).map(\.perPage) ?? 20

@@ -149,14 +149,19 @@ extension WebController {
         do {
             let record = try await service.update(at: level, parameters: params, logger: context.logger)
             return redirect(path + "?saved=" + (record.settings.active ? "active" : "inactive"))
-        } catch let error as APIError where error.status == .badRequest || error.status == .notFound {
+        } catch let failure as ServiceFailure {
             var state = try await typedState(level, params, inherited: params["use_inherited_settings"] == .bool(true))
-            var flash: (String, String)? = nil
-            if case .object(let fields)? = error.body["message"] {
-                for (field, messages) in fields { state.errors[field] = (messages.array ?? []).compactMap(\.string).joined(separator: ", ") }
+            let flash: (String, String)
+            switch failure {
+            case .invalid(let errors):
+                for entry in errors.byField { state.errors[entry.field] = entry.messages.joined(separator: ", ") }
                 flash = ("error", "The Jira settings were not saved. Check the fields marked below.")
-            } else {
-                flash = ("error", error.body["message"]?.string ?? error.body["error"]?.string ?? "The Jira settings were not saved.")
+            case .notFound(.defaultIntegration):
+                flash = ("error", "There is no default to use: save custom settings, or set a group or instance default first.")
+            case .badParameter(let text):
+                flash = ("error", text)
+            default:
+                throw failure
             }
             return try await renderSettings(route, state, context, status: .unprocessableContent, flash: flash)
         }

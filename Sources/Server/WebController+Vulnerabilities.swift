@@ -100,9 +100,14 @@ extension WebController {
             case .customize(let url): return redirect(url)
             }
         } catch let failure as VulnerabilityService.Failure {
-            let error = VulnerabilitiesController.apiError(failure)
-            let message = error.body["message"]?.string ?? "The Jira issue could not be created."
-            return try await vulnerabilitiesPage(request, context, flash: ("error", message), status: error.status)
+            let status: HTTPResponse.Status
+            switch failure {
+            case .notConfigured: status = .badRequest
+            case .busy: status = .conflict
+            case .unknownExtraField, .jiraRefused: status = .unprocessableContent
+            case .jira: status = .badGateway
+            }
+            return try await vulnerabilitiesPage(request, context, flash: ("error", failure.message), status: status)
         }
     }
 }

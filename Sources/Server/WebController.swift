@@ -119,13 +119,8 @@ struct WebController: Sendable {
             return try await body()
         } catch let error as WebError {
             return errorPage(error, context)
-        } catch let error as APIError {
-            let message = error.body["message"]?.string ?? error.body["error"]?.string ?? "The request failed."
-            switch error.status {
-            case .unauthorized, .forbidden: return errorPage(.forbidden, context)
-            case .notFound: return errorPage(WebError(status: .notFound, heading: "Not found", message: message), context)
-            default: return errorPage(WebError(status: error.status, heading: "Request failed", message: message), context)
-            }
+        } catch let failure as ServiceFailure {
+            return errorPage(WebError(failure), context)
         } catch {
             context.logger.error("page failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
             return errorPage(WebError(status: .internalServerError, heading: "Something went wrong",

@@ -103,6 +103,21 @@ struct WebError: Error {
     static func notFound(_ what: String) -> WebError { WebError(status: .notFound, heading: "Not found", message: "\(what) was not found.") }
 }
 
+extension WebError {
+    /// The pages' rendering of a domain failure: a page with a heading and a sentence, never JSON.
+    init(_ failure: ServiceFailure) {
+        switch failure {
+        case .unauthenticated, .forbidden: self = .forbidden
+        case .notFound(let resource): self = .notFound("The " + resource.rawValue.lowercased())
+        case .badParameter(let text): self = WebError(status: .badRequest, heading: "Bad request", message: text)
+        case .invalid(let errors): self = WebError(status: .unprocessableContent, heading: "Not saved", message: errors.fullMessages)
+        case .tooLarge: self = WebError(status: .contentTooLarge, heading: "Too large", message: "The form is larger than 1 MB.")
+        case .conflict(let text): self = WebError(status: .conflict, heading: "Conflict", message: text)
+        case .notConfigured: self = WebError(status: .badRequest, heading: "Jira is not configured", message: "Jira service not configured.")
+        }
+    }
+}
+
 extension BridgeRequestContext {
     /// The signed-in identity of a page request; nil means "show the sign-in page".
     var webIdentity: Identity? { webSession == nil ? nil : identity }
