@@ -10,6 +10,37 @@ import Store
 extension WebController {
     // MARK: Delivery log
 
+    struct DeliveriesView: ViewModel {
+        struct Row: ViewModel {
+            var id: Int64
+            var projectID: Int64
+            var issueKey: String
+            var action: String
+            var status: String
+            var attempts: Int
+            var lastError: String
+            var updated: String
+            var updatedShort: String
+            var retryable: Bool
+        }
+        struct Note: ViewModel {
+            var id: String
+            var kind: String
+            var status: String
+            var text: String
+            var received: String
+            var receivedShort: String
+        }
+        var project: ProjectView
+        var deliveries: [Row]
+        var hasDeliveries: Bool
+        var total: Int
+        var eventNotes: [Note]
+        var hasEventNotes: Bool
+        var prev: Int?
+        var next: Int?
+    }
+
     func deliveriesPage(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
         let project = try await lookup.project(context)
         let identity = try context.requireIdentity()
@@ -17,26 +48,23 @@ extension WebController {
         let canRetry = try await access.allows(identity, .maintainer, project: project)
         let page = QueryForm(request).webPage(perPage: 50)
         let (items, total) = try await store.deliveries(projectID: project.id, limit: page.perPage, offset: page.offset)
-        let rows: [[String: Any]] = items.map { d in
+        let rows = items.map { d in
             let updated = isoTimestamp(d.updatedAt)
-            return ["id": d.id, "projectID": project.id, "issueKey": d.issueKey, "action": d.action.rawValue, "status": d.status.rawValue,
-                    "attempts": d.attempts, "lastError": d.lastError ?? "", "updated": updated, "updatedShort": Self.short(updated),
-                    "retryable": canRetry && (d.status == .failed || d.status == .dead)]
+            return DeliveriesView.Row(id: d.id, projectID: project.id, issueKey: d.issueKey, action: d.action.rawValue, status: d.status.rawValue,
+                                      attempts: d.attempts, lastError: d.lastError ?? "", updated: updated, updatedShort: Self.short(updated),
+                                      retryable: canRetry && (d.status == .failed || d.status == .dead))
         }
-        var values: [String: Any] = ["project": projectValues(project), "deliveries": rows, "hasDeliveries": !rows.isEmpty, "total": total]
         // Events that reached a limit or could not be planned: what they did not do is said here too.
-        let notes = try await store.eventNotes(projectID: project.id, limit: 20, offset: 0)
-        values["eventNotes"] = notes.items.map { e -> [String: Any] in
+        let notes = try await store.eventNotes(projectID: project.id, limit: 20, offset: 0).items.map { e in
             let received = isoTimestamp(e.receivedAt)
-            return ["id": e.id, "kind": e.kind, "status": e.status, "text": e.error ?? e.note ?? "", "received": received, "receivedShort": Self.short(received)]
+            return DeliveriesView.Note(id: e.id, kind: e.kind, status: e.status, text: e.error ?? e.note ?? "", received: received,
+                                       receivedShort: Self.short(received))
         }
-        values["hasEventNotes"] = !notes.items.isEmpty
-        if page.page > 1 { values["prev"] = page.page - 1 }
-        if page.hasNext(total: total) { values["next"] = page.page + 1 }
-        var flash: (kind: String, text: String)? = nil
-        if let retried = request.uri.queryParameters.get("retried") { flash = ("ok", "Delivery \(retried) is queued again.") }
-        return render("deliveries", values, context, breadcrumbs: [("Projects and groups", "/"), (project.pathWithNamespace, "/projects/\(project.id)")],
-                      flash: flash)
+        let view = DeliveriesView(project: ProjectView(project), deliveries: rows, hasDeliveries: !rows.isEmpty, total: total,
+                                  eventNotes: notes, hasEventNotes: !notes.isEmpty, prev: page.page > 1 ? page.page - 1 : nil,
+                                  next: page.hasNext(total: total) ? page.page + 1 : nil)
+        let flash = request.uri.queryParameters.get("retried").map { Flash.ok("Delivery \($0) is queued again.") }
+        return render("deliveries", view, context, breadcrumbs: [.home, .project(project)], flash: flash)
     }
 
     func retryDelivery(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {

@@ -13,6 +13,84 @@ extension WebController {
     static let sorts: [(String, String)] = [("created_desc", "Created date"), ("created_asc", "Created date, oldest first"),
                                             ("updated_desc", "Last updated"), ("updated_asc", "Last updated, oldest first")]
 
+    struct IssuesView: ViewModel {
+        struct StateChoice: ViewModel { var opened: Bool; var closed: Bool; var all: Bool }
+        struct Option: ViewModel { var value: String; var label: String; var selected: Bool }
+        struct ProjectChoice: ViewModel { var key: String; var selected: Bool }
+        struct PageLink: ViewModel { var number: Int; var current: Bool; var href: String }
+        var project: ProjectView
+        var search: String
+        var labels: String
+        var state: StateChoice
+        var sorts: [Option]
+        var hasProjectChoice = false
+        var projectChoices: [ProjectChoice] = []
+        var issues: [IssueRow] = []
+        var hasIssues = false
+        var pages: [PageLink] = []
+        var nextHref: String?
+        var firstHref: String?
+        var totalText: String?
+        var error: String?
+    }
+
+    /// One Jira issue as the list and the detail page show it.
+    struct IssueRow: ViewModel {
+        struct Label: ViewModel { var name: String }
+        var projectID: Int64
+        var key: String
+        var title: String
+        var status: String
+        var closed: Bool
+        var labels: [Label]
+        var author: String
+        var authorURL: String
+        var assignee: String
+        var created: String
+        var createdShort: String
+        var updated: String
+        var updatedShort: String
+        var closedAt: String
+        var closedShort: String
+        var webURL: String
+
+        /// From GitLab's issue entity (`JiraIssueEntities`).
+        init(_ e: JSONValue, projectID: Int64) {
+            let closedAt = e["closed_at"]?.string
+            self.projectID = projectID
+            key = e["references"]?["relative"]?.string ?? ""
+            title = e["title"]?.string ?? ""
+            status = e["status"]?.string ?? ""
+            closed = closedAt != nil
+            labels = (e["labels"]?.array ?? []).map { Label(name: $0["name"]?.string ?? "") }
+            author = e["author"]?["name"]?.string ?? ""
+            authorURL = e["author"]?["web_url"]?.string ?? ""
+            assignee = e["assignees"]?.array?.first?["name"]?.string ?? ""
+            created = e["created_at"]?.string ?? ""
+            createdShort = WebController.short(e["created_at"]?.string)
+            updated = e["updated_at"]?.string ?? ""
+            updatedShort = WebController.short(e["updated_at"]?.string)
+            self.closedAt = closedAt ?? ""
+            closedShort = WebController.short(closedAt)
+            webURL = e["web_url"]?.string ?? ""
+        }
+    }
+
+    struct IssueView: ViewModel {
+        struct Comment: ViewModel { var author: String; var bodyHTML: String; var created: String; var createdShort: String }
+        var issue: IssueRow
+        var state: String
+        var descriptionHTML: String
+        var dueDate: String
+        var comments: [Comment]
+
+        /// The page's own values first, then the issue's.
+        func child(named name: String) -> Any? {
+            if let own = Mirror(reflecting: self).children.first(where: { $0.label == name }) { return ViewValue.present(own.value) }
+            return issue.child(named: name)
+        }
+    }
+
     func issuesPage(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
         let project = try await lookup.project(context)
         guard try await access.allows(try context.requireIdentity(), .reporter, project: project) else { throw WebError.forbidden }
@@ -24,22 +102,19 @@ extension WebController {
         listRequest.perPage = (try? q.pageRequest()).map(\.perPage) ?? 20
         let sort = q.get("sort") ?? "created_desc"
         listRequest.query.sort = sort
-        var values: [String: Any] = [
-            "project": projectValues(project), "search": q.get("search") ?? "", "labels": listRequest.query.labels.joined(separator: ", "),
-            "state": ["opened": state == "opened", "closed": state == "closed", "all": state != "opened" && state != "closed"],
-            "sorts": Self.sorts.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == sort] },
-        ]
+        var view = IssuesView(project: ProjectView(project), search: q.get("search") ?? "", labels: listRequest.query.labels.joined(separator: ", "),
+                              state: .init(opened: state == "opened", closed: state == "closed", all: state != "opened" && state != "closed"),
+                              sorts: Self.sorts.map { .init(value: $0.0, label: $0.1, selected: $0.0 == sort) })
         let settings: JiraSettings
         do { settings = try await issues.settings(for: project) } catch { throw Self.webError(error) }
         if settings.projectKeys.count > 1 {
-            values["hasProjectChoice"] = true
-            values["projectChoices"] = settings.projectKeys.map { ["key": $0, "selected": $0 == listRequest.project] }
+            view.hasProjectChoice = true
+            view.projectChoices = settings.projectKeys.map { .init(key: $0, selected: $0 == listRequest.project) }
         }
         do {
             let page = try await issues.list(project, listRequest, logger: context.logger)
-            let rows = page.issues.map { Self.issueValues($0, projectID: project.id) }
-            values["issues"] = rows
-            values["hasIssues"] = !rows.isEmpty
+            view.issues = page.issues.map { IssueRow($0, projectID: project.id) }
+            view.hasIssues = !view.issues.isEmpty
             var base = URLComponents()
             base.queryItems = q.pairs.filter { !["page", "next_page_token"].contains($0.0) }.map { URLQueryItem(name: $0.0, value: $0.1) }
             func href(_ extra: [URLQueryItem]) -> String {
@@ -49,22 +124,22 @@ extension WebController {
             }
             if page.deployment == .cloud {
                 // Cloud has no page numbers or total: a cursor to the next page.
-                if let token = page.nextPageToken, !page.isLast { values["nextHref"] = href([URLQueryItem(name: "next_page_token", value: token)]) }
-                if listRequest.nextPageToken != nil { values["firstHref"] = href([]) }
+                if let token = page.nextPageToken, !page.isLast { view.nextHref = href([URLQueryItem(name: "next_page_token", value: token)]) }
+                if listRequest.nextPageToken != nil { view.firstHref = href([]) }
             } else {
                 let total = page.total ?? 0
                 let count = max(1, (total + page.perPage - 1) / page.perPage)
                 let first = max(1, min(page.page - 4, count - 8))
                 let last = min(count, first + 8)
                 if count > 1 {
-                    values["pages"] = (first...last).map { n in ["number": n, "current": n == page.page, "href": href([URLQueryItem(name: "page", value: String(n))])] as [String: Any] }
+                    view.pages = (first...last).map { n in .init(number: n, current: n == page.page, href: href([URLQueryItem(name: "page", value: String(n))])) }
                 }
-                values["totalText"] = "\(total) issues"
+                view.totalText = "\(total) issues"
             }
         } catch {
-            values["error"] = Self.webError(error).message
+            view.error = Self.webError(error).message
         }
-        return render("issues", values, context, breadcrumbs: [("Projects and groups", "/"), (project.pathWithNamespace, "/projects/\(project.id)")])
+        return render("issues", view, context, breadcrumbs: [.home, .project(project)])
     }
 
     func issuePage(_ context: BridgeRequestContext) async throws -> Response {
@@ -73,30 +148,15 @@ extension WebController {
         let key = try context.parameters.require("key")
         let entity: JSONValue
         do { entity = try await issues.detail(project, key: key, logger: context.logger) } catch { throw Self.webError(error) }
-        var values = Self.issueValues(entity, projectID: project.id)
-        values["state"] = entity["state"]?.string ?? ""
-        values["descriptionHTML"] = entity["description_html"]?.string ?? ""
-        values["dueDate"] = entity["due_date"]?.string ?? ""
-        values["comments"] = (entity["comments"]?.array ?? []).map { c in
-            ["author": c["author"]?["name"]?.string ?? "", "bodyHTML": c["body_html"]?.string ?? "",
-             "created": c["created_at"]?.string ?? "", "createdShort": Self.short(c["created_at"]?.string)] as [String: Any]
-        }
-        return render("issue", values, context, breadcrumbs: [("Projects and groups", "/"), (project.pathWithNamespace, "/projects/\(project.id)"),
-                                                              ("Jira issues", "/projects/\(project.id)/integrations/jira/issues")])
-    }
-
-    static func issueValues(_ e: JSONValue, projectID: Int64) -> [String: Any] {
-        let closedAt = e["closed_at"]?.string
-        return [
-            "projectID": projectID, "key": e["references"]?["relative"]?.string ?? "", "title": e["title"]?.string ?? "",
-            "status": e["status"]?.string ?? "", "closed": closedAt != nil,
-            "labels": (e["labels"]?.array ?? []).map { ["name": $0["name"]?.string ?? ""] },
-            "author": e["author"]?["name"]?.string ?? "", "authorURL": e["author"]?["web_url"]?.string ?? "",
-            "assignee": e["assignees"]?.array?.first?["name"]?.string ?? "",
-            "created": e["created_at"]?.string ?? "", "createdShort": short(e["created_at"]?.string),
-            "updated": e["updated_at"]?.string ?? "", "updatedShort": short(e["updated_at"]?.string),
-            "closedAt": closedAt ?? "", "closedShort": short(closedAt), "webURL": e["web_url"]?.string ?? "",
-        ]
+        let view = IssueView(
+            issue: IssueRow(entity, projectID: project.id), state: entity["state"]?.string ?? "",
+            descriptionHTML: entity["description_html"]?.string ?? "", dueDate: entity["due_date"]?.string ?? "",
+            comments: (entity["comments"]?.array ?? []).map { c in
+                .init(author: c["author"]?["name"]?.string ?? "", bodyHTML: c["body_html"]?.string ?? "",
+                      created: c["created_at"]?.string ?? "", createdShort: Self.short(c["created_at"]?.string))
+            })
+        return render("issue", view, context, breadcrumbs: [.home, .project(project),
+                                                             Crumb(label: "Jira issues", href: "/projects/\(project.id)/integrations/jira/issues")])
     }
 
     /// A URL from reports or webhooks, for an `href`: only absolute http(s) ones; anything else (a

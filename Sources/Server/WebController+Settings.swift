@@ -34,79 +34,114 @@ extension WebController {
         var errors: [String: String] = [:]
         var issueTypes: [JiraIssueType]? = nil
         var issueTypesStatus = ""
-        var testResult: [String: Any]? = nil
+        var testResult: SettingsView.TestResult? = nil
+    }
+
+    struct SettingsView: ViewModel {
+        /// The form's fields as the template shows them.
+        struct Form: ViewModel {
+            var active: Bool, url: String, apiURL: String, authBasic: Bool, authPAT: Bool, username: String, hasPassword: Bool
+            var commitEvents: Bool, mergeRequestsEvents: Bool, comments: Bool
+            var transitionsEnabled: Bool, transitionAuto: Bool, transitionCustom: Bool, transitionID: String
+            var issueRegex: String, issuePrefix: String, issuesEnabled: Bool, projectKeys: String
+            var vulnerabilitiesEnabled: Bool, projectKey: String, customize: Bool, extraFields: String
+
+            init(_ s: JiraSettings) {
+                let transitionsEnabled = s.transitionAutomatic || !s.transitionID.isEmpty
+                active = s.active; url = s.url ?? ""; apiURL = s.apiURL ?? ""; authBasic = s.authType == 0; authPAT = s.authType == 1
+                username = s.username ?? ""; hasPassword = (s.password ?? "").isEmpty == false
+                commitEvents = s.commitEvents; mergeRequestsEvents = s.mergeRequestsEvents; comments = s.commentOnEventEnabled
+                self.transitionsEnabled = transitionsEnabled; transitionAuto = s.transitionAutomatic || s.transitionID.isEmpty
+                transitionCustom = !s.transitionAutomatic && !s.transitionID.isEmpty; transitionID = s.transitionID
+                issueRegex = s.issueRegex; issuePrefix = s.issuePrefix; issuesEnabled = s.issuesEnabled
+                projectKeys = s.projectKeys.joined(separator: ", "); vulnerabilitiesEnabled = s.vulnerabilitiesEnabled
+                projectKey = s.projectKey ?? ""; customize = s.customizeJiraIssueEnabled; extraFields = s.vulnerabilitiesExtraFields
+            }
+        }
+        struct IssueType: ViewModel { var id: String; var name: String; var selected: Bool }
+        struct TestResult: ViewModel { var success: Bool; var message: String; var detail: String }
+        struct Override: ViewModel { var id: Int64; var path: String }
+
+        var scopeName: String
+        var scopeHelp: String
+        var f: Form
+        var errors: [String: String]
+        var formAction: String
+        var testAction: String
+        var typesAction: String
+        var resetAction: String
+        var showProjectSections: Bool
+        var hasTest: Bool
+        var issueTypes: [IssueType]
+        var issueTypesStatus: String
+        var inherited: Bool
+        var canInherit = false
+        var defaultName: String?
+        var testResult: TestResult?
+        var hasReset = false
+        var showOverrides = false
+        var overrides: [Override] = []
+        var hasOverrides = false
+        var overridesTotal = 0
+        var overridesPrev: Int?
+        var overridesNext: Int?
     }
 
     func settingsPage(_ route: IntegrationRoute, _ request: Request, _ context: BridgeRequestContext) async throws -> Response {
         let (level, _, _) = try await settingsLevel(route, context)
         let record = try await store.integration(at: level)
-        var flash: (String, String)? = nil
+        var flash: Flash? = nil
         switch request.uri.queryParameters.get("saved") {
-        case "active": flash = ("ok", "Jira settings saved and active.")
-        case "inactive": flash = ("ok", "Jira settings saved, but not active.")
+        case "active": flash = .ok("Jira settings saved and active.")
+        case "inactive": flash = .ok("Jira settings saved, but not active.")
         default: break
         }
-        if request.uri.queryParameters.get("reset") == "1" { flash = ("ok", "This integration, and inheriting projects were reset.") }
+        if request.uri.queryParameters.get("reset") == "1" { flash = .ok("This integration, and inheriting projects were reset.") }
         let state = FormState(settings: record?.settings ?? JiraSettings(), inherited: record?.inheritFromID != nil)
         return try await renderSettings(route, state, context, flash: flash, overridesPage: QueryForm(request).webPage(perPage: 20))
     }
 
     func renderSettings(_ route: IntegrationRoute, _ state: FormState, _ context: BridgeRequestContext, status: HTTPResponse.Status = .ok,
-                        flash: (String, String)? = nil, overridesPage: PageRequest = PageRequest(page: 1, perPage: 20)) async throws -> Response {
+                        flash: Flash? = nil, overridesPage: PageRequest = PageRequest(page: 1, perPage: 20)) async throws -> Response {
         let (level, scopeName, path) = try await settingsLevel(route, context)
         let s = state.settings
-        let transitionsEnabled = s.transitionAutomatic || !s.transitionID.isEmpty
-        let form: [String: Any] = [
-            "active": s.active, "url": s.url ?? "", "apiURL": s.apiURL ?? "", "authBasic": s.authType == 0, "authPAT": s.authType == 1,
-            "username": s.username ?? "", "hasPassword": (s.password ?? "").isEmpty == false,
-            "commitEvents": s.commitEvents, "mergeRequestsEvents": s.mergeRequestsEvents, "comments": s.commentOnEventEnabled,
-            "transitionsEnabled": transitionsEnabled, "transitionAuto": s.transitionAutomatic || s.transitionID.isEmpty,
-            "transitionCustom": !s.transitionAutomatic && !s.transitionID.isEmpty, "transitionID": s.transitionID,
-            "issueRegex": s.issueRegex, "issuePrefix": s.issuePrefix, "issuesEnabled": s.issuesEnabled,
-            "projectKeys": s.projectKeys.joined(separator: ", "), "vulnerabilitiesEnabled": s.vulnerabilitiesEnabled,
-            "projectKey": s.projectKey ?? "", "customize": s.customizeJiraIssueEnabled, "extraFields": s.vulnerabilitiesExtraFields,
-        ]
-        var types: [[String: Any]] = (state.issueTypes ?? []).map { ["id": $0.id, "name": $0.name, "selected": $0.id == s.vulnerabilitiesIssueType] }
-        if let current = s.vulnerabilitiesIssueType, !current.isEmpty, !types.contains(where: { ($0["id"] as? String) == current }) {
-            types.insert(["id": current, "name": "Issue type \(current) (refresh to load names)", "selected": true], at: 0)
+        var types = (state.issueTypes ?? []).map { SettingsView.IssueType(id: $0.id, name: $0.name, selected: $0.id == s.vulnerabilitiesIssueType) }
+        if let current = s.vulnerabilitiesIssueType, !current.isEmpty, !types.contains(where: { $0.id == current }) {
+            types.insert(.init(id: current, name: "Issue type \(current) (refresh to load names)", selected: true), at: 0)
         }
-        var values: [String: Any] = [
-            "scopeName": scopeName, "f": form, "errors": state.errors, "formAction": path,
-            "testAction": route == .instance ? "" : path + "/test", "typesAction": route == .instance ? "" : path + "/issue_types",
-            "resetAction": route == .project ? "" : path + "/reset", "showProjectSections": route != .instance,
-            "hasTest": route != .instance,
-            "issueTypes": types, "issueTypesStatus": state.issueTypesStatus, "inherited": state.inherited,
-        ]
+        let scopeHelp: String
         switch route {
-        case .project: values["scopeHelp"] = "Settings › Integrations › Jira for this project."
-        case .group: values["scopeHelp"] = "The default for every project and subgroup of this group that uses default settings."
-        case .instance: values["scopeHelp"] = "The default for every project and group that uses default settings, unless a group default is nearer."
+        case .project: scopeHelp = "Settings › Integrations › Jira for this project."
+        case .group: scopeHelp = "The default for every project and subgroup of this group that uses default settings."
+        case .instance: scopeHelp = "The default for every project and group that uses default settings, unless a group default is nearer."
         }
+        var view = SettingsView(
+            scopeName: scopeName, scopeHelp: scopeHelp, f: SettingsView.Form(s), errors: state.errors, formAction: path,
+            testAction: route == .instance ? "" : path + "/test", typesAction: route == .instance ? "" : path + "/issue_types",
+            resetAction: route == .project ? "" : path + "/reset", showProjectSections: route != .instance, hasTest: route != .instance,
+            issueTypes: types, issueTypesStatus: state.issueTypesStatus, inherited: state.inherited, testResult: state.testResult)
         if route != .instance, let source = try await store.nearestDefault(for: level) {
-            values["canInherit"] = true
+            view.canInherit = true
             switch source.level {
-            case .group(let gid): values["defaultName"] = "from group " + ((try await store.group(id: gid))?.fullPath ?? "\(gid)")
-            default: values["defaultName"] = "from the instance"
+            case .group(let gid): view.defaultName = "from group " + ((try await store.group(id: gid))?.fullPath ?? "\(gid)")
+            default: view.defaultName = "from the instance"
             }
         }
-        if let testResult = state.testResult { values["testResult"] = testResult }
         // Reset removes a default: only a group or the instance that has one.
         let stored = try await store.integration(at: level)
-        values["hasReset"] = route != .project && stored != nil && stored?.inheritFromID == nil
+        view.hasReset = route != .project && stored != nil && stored?.inheritFromID == nil
         if route != .project {
             let (items, total) = try await store.overrides(of: level, limit: overridesPage.perPage, offset: overridesPage.offset)
-            values["showOverrides"] = stored != nil
-            values["overrides"] = items.map { ["id": $0.project.id, "path": $0.project.pathWithNamespace] }
-            values["hasOverrides"] = !items.isEmpty
-            values["overridesTotal"] = total
-            if overridesPage.page > 1 { values["overridesPrev"] = overridesPage.page - 1 }
-            if overridesPage.hasNext(total: total) { values["overridesNext"] = overridesPage.page + 1 }
+            view.showOverrides = stored != nil
+            view.overrides = items.map { .init(id: $0.project.id, path: $0.project.pathWithNamespace) }
+            view.hasOverrides = !items.isEmpty
+            view.overridesTotal = total
+            if overridesPage.page > 1 { view.overridesPrev = overridesPage.page - 1 }
+            if overridesPage.hasNext(total: total) { view.overridesNext = overridesPage.page + 1 }
         }
-        var crumbs: [(String, String)] = [("Projects and groups", "/")]
-        if case .project(let id) = level, let project = try await store.project(id: id) {
-            crumbs.append((project.pathWithNamespace, "/projects/\(id)"))
-        }
-        return render("settings", values, context, status: status, breadcrumbs: crumbs, flash: flash.map { (kind: $0.0, text: $0.1) })
+        var crumbs: [Crumb] = [.home]
+        if case .project(let id) = level, let project = try await store.project(id: id) { crumbs.append(.project(project)) }
+        return render("settings", view, context, status: status, breadcrumbs: crumbs, flash: flash)
     }
 
     /// The form's fields as the API's parameters. Unchecked boxes are not sent by browsers: they are false.
@@ -151,15 +186,15 @@ extension WebController {
             return redirect(path + "?saved=" + (record.settings.active ? "active" : "inactive"))
         } catch let failure as ServiceFailure {
             var state = try await typedState(level, params, inherited: params["use_inherited_settings"] == .bool(true))
-            let flash: (String, String)
+            let flash: Flash
             switch failure {
             case .invalid(let errors):
                 for entry in errors.byField { state.errors[entry.field] = entry.messages.joined(separator: ", ") }
-                flash = ("error", "The Jira settings were not saved. Check the fields marked below.")
+                flash = .error("The Jira settings were not saved. Check the fields marked below.")
             case .notFound(.defaultIntegration):
-                flash = ("error", "There is no default to use: save custom settings, or set a group or instance default first.")
+                flash = .error("There is no default to use: save custom settings, or set a group or instance default first.")
             case .badParameter(let text):
-                flash = ("error", text)
+                flash = .error(text)
             default:
                 throw failure
             }
@@ -176,9 +211,8 @@ extension WebController {
         if Self.wantsJSON(request) { return try JSONBody.response(result) }
         var state = try await typedState(level, params, inherited: false)
         let success = result["success"] == .bool(true)
-        state.testResult = ["success": success,
-                            "message": success ? "Connection successful." : (result["message"]?.string ?? "Connection failed."),
-                            "detail": result["service_response"]?.string ?? ""]
+        state.testResult = .init(success: success, message: success ? "Connection successful." : (result["message"]?.string ?? "Connection failed."),
+                                 detail: result["service_response"]?.string ?? "")
         return try await renderSettings(route, state, context)
     }
 
@@ -212,7 +246,7 @@ extension WebController {
         guard form.string("confirm") == "yes" else {
             let record = try await store.integration(at: level)
             return try await renderSettings(route, FormState(settings: record?.settings ?? JiraSettings(), inherited: record?.inheritFromID != nil),
-                                            context, status: .unprocessableContent, flash: ("error", "Tick the confirmation to reset."))
+                                            context, status: .unprocessableContent, flash: .error("Tick the confirmation to reset."))
         }
         _ = try await store.deleteIntegration(at: level)
         return redirect(path + "?reset=1")

@@ -10,16 +10,20 @@ import Store
 extension WebController {
     // MARK: Sign-in
 
+    struct SignInView: ViewModel {
+        var signinCSRF: String
+        var next: String
+        var error: String?
+    }
+
     func signInPage(_ request: Request, next: String?, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
         // Sign-in CSRF: the form carries the value of a cookie set with it (double submit).
         let token = TokenSecret.generate()
         var headers: HTTPFields = [:]
         headers.append(HTTPField(name: .setCookie, value: WebSessionMiddleware.setCookie(WebSessionMiddleware.signInCookieName, token,
                                                                                         maxAge: 3600, secure: secureCookies)))
-        var values: [String: Any] = ["signinCSRF": token, "next": Self.safeNext(next) ?? ""]
-        if let error { values["error"] = error }
-        values["signedIn"] = false
-        return pages.render("signin", values, status: status, headers: headers)
+        let view = SignInView(signinCSRF: token, next: Self.safeNext(next) ?? "", error: error)
+        return pages.render("signin", RenderedPage(page: .signedOut, model: view), status: status, headers: headers)
     }
 
     /// Only local paths are followed after sign-in. Browsers drop tabs and newlines from URLs and read

@@ -12,7 +12,46 @@ extension WebController {
 
     static let severities = ["critical", "high", "medium", "low", "info", "unknown"]
 
-    func vulnerabilitiesPage(_ request: Request, _ context: BridgeRequestContext, flash: (kind: String, text: String)? = nil,
+    struct VulnerabilitiesView: ViewModel {
+        struct StateChoice: ViewModel { var detected: Bool; var resolved: Bool; var all: Bool }
+        struct Option: ViewModel { var value: String; var selected: Bool }
+        var project: ProjectView
+        var vulnerabilities: [VulnerabilityView]
+        var hasVulnerabilities: Bool
+        var total: Int
+        var canCreate: Bool
+        var canManage: Bool
+        var severities: [Option]
+        var state: StateChoice
+        var prev: String?
+        var next: String?
+    }
+
+    /// One vulnerability: a row of the list, and the detail page.
+    struct VulnerabilityView: ViewModel {
+        struct Identifier: ViewModel { var name: String; var url: String }
+        struct Link: ViewModel { var label: String; var url: String }
+        var id: Int64
+        var projectID: Int64
+        var title: String
+        var severity: String
+        var state: String
+        var resolved: Bool
+        var location: String
+        var locationURL: String?
+        var scanner: String
+        var reportType: String
+        var canCreate: Bool
+        var description: String
+        var solution: String
+        var identifiers: [Identifier]
+        var links: [Link]
+        var hasLinks: Bool
+        var issueKey: String?
+        var issueURL: String?
+    }
+
+    func vulnerabilitiesPage(_ request: Request, _ context: BridgeRequestContext, flash: Flash? = nil,
                              status: HTTPResponse.Status = .ok) async throws -> Response {
         let project = try await lookup.project(context)
         let identity = try context.requireIdentity()
@@ -28,28 +67,24 @@ extension WebController {
         let canManage = try await access.allows(identity, .maintainer, project: project)
         var canCreate = false
         if canManage { canCreate = (try? await vulnerabilities.creatingSettings(project)) != nil }
-        let rows = items.map { v in vulnerabilityValues(project, v, canCreate: canCreate) }
+        let rows = items.map { v in vulnerabilityView(project, v, canCreate: canCreate) }
         func pageHref(_ n: Int) -> String {
             var c = URLComponents()
             c.queryItems = [URLQueryItem(name: "severity", value: severity), URLQueryItem(name: "state", value: state), URLQueryItem(name: "page", value: String(n))]
             return "?" + (c.percentEncodedQuery ?? "")
         }
-        var values: [String: Any] = [
-            "project": projectValues(project), "vulnerabilities": rows, "hasVulnerabilities": !rows.isEmpty, "total": total,
-            "canCreate": canCreate, "canManage": canManage,
-            "severities": Self.severities.map { ["value": $0, "selected": $0 == severity] },
-            "state": ["detected": state == "detected", "resolved": state == "resolved", "all": state != "detected" && state != "resolved"],
-        ]
-        if page.page > 1 { values["prev"] = pageHref(page.page - 1) }
-        if page.hasNext(total: total) { values["next"] = pageHref(page.page + 1) }
+        let view = VulnerabilitiesView(
+            project: ProjectView(project), vulnerabilities: rows, hasVulnerabilities: !rows.isEmpty, total: total, canCreate: canCreate,
+            canManage: canManage, severities: Self.severities.map { .init(value: $0, selected: $0 == severity) },
+            state: .init(detected: state == "detected", resolved: state == "resolved", all: state != "detected" && state != "resolved"),
+            prev: page.page > 1 ? pageHref(page.page - 1) : nil, next: page.hasNext(total: total) ? pageHref(page.page + 1) : nil)
         var shown = flash
-        if shown == nil, let created = q.get("created") { shown = ("ok", "Jira issue \(created) created.") }
-        if shown == nil, let existing = q.get("existing") { shown = ("ok", "This vulnerability already has the Jira issue \(existing).") }
-        return render("vulnerabilities", values, context, status: status,
-                      breadcrumbs: [("Projects and groups", "/"), (project.pathWithNamespace, "/projects/\(project.id)")], flash: shown)
+        if shown == nil, let created = q.get("created") { shown = .ok("Jira issue \(created) created.") }
+        if shown == nil, let existing = q.get("existing") { shown = .ok("This vulnerability already has the Jira issue \(existing).") }
+        return render("vulnerabilities", view, context, status: status, breadcrumbs: [.home, .project(project)], flash: shown)
     }
 
-    func vulnerabilityValues(_ project: Project, _ v: VulnerabilityRecord, canCreate: Bool) -> [String: Any] {
+    func vulnerabilityView(_ project: Project, _ v: VulnerabilityRecord, canCreate: Bool) -> VulnerabilityView {
         let f = v.finding
         let l = f.location
         let location: String
@@ -57,18 +92,17 @@ extension WebController {
         else if let image = l.image { location = [image, l.packageName].compactMap { $0 }.joined(separator: " ") }
         else if let host = l.hostname { location = host + (l.path ?? "") }
         else { location = l.packageName ?? "" }
-        var values: [String: Any] = [
-            "id": v.id, "projectID": project.id, "title": f.title, "severity": f.severity, "state": v.state, "resolved": v.state == "resolved",
-            "location": location, "scanner": f.scanner.name, "reportType": f.reportType, "canCreate": canCreate,
-            "description": f.description ?? "", "solution": f.solution ?? "",
-            "identifiers": f.identifiers.map { ["name": $0.name, "url": Self.linkable($0.url)] },
-            "links": f.links.map { ["label": $0.name ?? $0.url, "url": Self.linkable($0.url)] }, "hasLinks": !f.links.isEmpty,
-        ]
+        var locationURL: String? = nil
         if let file = l.file, let url = vulnerabilities.blobURL(project, v, file: file) {
-            values["locationURL"] = Self.linkable(url + (l.startLine.map { "#L\($0)" } ?? ""))
+            locationURL = Self.linkable(url + (l.startLine.map { "#L\($0)" } ?? ""))
         }
-        if let link = v.issueLink { values["issueKey"] = link.issueKey; values["issueURL"] = link.webURL }
-        return values
+        return VulnerabilityView(
+            id: v.id, projectID: project.id, title: f.title, severity: f.severity, state: v.state, resolved: v.state == "resolved",
+            location: location, locationURL: locationURL, scanner: f.scanner.name, reportType: f.reportType, canCreate: canCreate,
+            description: f.description ?? "", solution: f.solution ?? "",
+            identifiers: f.identifiers.map { .init(name: $0.name, url: Self.linkable($0.url)) },
+            links: f.links.map { .init(label: $0.name ?? $0.url, url: Self.linkable($0.url)) }, hasLinks: !f.links.isEmpty,
+            issueKey: v.issueLink?.issueKey, issueURL: v.issueLink?.webURL)
     }
 
     func vulnerabilityPage(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
@@ -80,9 +114,8 @@ extension WebController {
         }
         var canCreate = false
         if try await access.allows(identity, .maintainer, project: project) { canCreate = (try? await vulnerabilities.creatingSettings(project)) != nil }
-        return render("vulnerability", vulnerabilityValues(project, v, canCreate: canCreate), context,
-                      breadcrumbs: [("Projects and groups", "/"), (project.pathWithNamespace, "/projects/\(project.id)"),
-                                    ("Vulnerabilities", "/projects/\(project.id)/security/vulnerabilities")])
+        return render("vulnerability", vulnerabilityView(project, v, canCreate: canCreate), context,
+                      breadcrumbs: [.home, .project(project), Crumb(label: "Vulnerabilities", href: "/projects/\(project.id)/security/vulnerabilities")])
     }
 
     func createJiraIssue(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
@@ -107,7 +140,7 @@ extension WebController {
             case .unknownExtraField, .jiraRefused: status = .unprocessableContent
             case .jira: status = .badGateway
             }
-            return try await vulnerabilitiesPage(request, context, flash: ("error", failure.message), status: status)
+            return try await vulnerabilitiesPage(request, context, flash: .error(failure.message), status: status)
         }
     }
 }

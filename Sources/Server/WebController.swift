@@ -128,21 +128,13 @@ struct WebController: Sendable {
         }
     }
 
-    func render(_ template: String, _ values: [String: Any], _ context: BridgeRequestContext, status: HTTPResponse.Status = .ok,
-                breadcrumbs: [(String, String)] = [], flash: (kind: String, text: String)? = nil) -> Response {
-        var all = values
-        all["signedIn"] = context.webIdentity != nil
-        all["isAdmin"] = context.webIdentity == .instanceAdmin
-        all["who"] = context.webUser ?? ""
-        all["csrf"] = context.webSession?.csrfToken ?? ""
-        all["hasBreadcrumbs"] = !breadcrumbs.isEmpty
-        all["breadcrumbs"] = breadcrumbs.map { ["label": $0.0, "href": $0.1] }
-        if let flash { all["flash"] = ["kind": flash.kind, "text": flash.text] }
-        return pages.render(template, all, status: status)
+    func render<Model: ViewModel>(_ template: String, _ model: Model, _ context: BridgeRequestContext, status: HTTPResponse.Status = .ok,
+                                  breadcrumbs: [Crumb] = [], flash: Flash? = nil) -> Response {
+        pages.render(template, RenderedPage(page: PageContext(context, breadcrumbs: breadcrumbs, flash: flash), model: model), status: status)
     }
 
     func errorPage(_ error: WebError, _ context: BridgeRequestContext) -> Response {
-        render("error", ["heading": error.heading, "message": error.message], context, status: error.status)
+        render("error", ErrorView(heading: error.heading, message: error.message), context, status: error.status)
     }
 
     func redirect(_ location: String, cookies: [String] = []) -> Response {
@@ -158,20 +150,56 @@ struct WebController: Sendable {
 
     // MARK: Home and project
 
+    struct HomeView: ViewModel {
+        struct ProjectRow: ViewModel { var id: Int64; var path: String; var active: Bool; var inherited: Bool }
+        struct GroupRow: ViewModel { var id: Int64; var path: String; var custom: Bool; var inherited: Bool }
+        var projects: [ProjectRow]
+        var groups: [GroupRow]
+        var hasProjects: Bool
+        var hasGroups: Bool
+
+        init(projects: [ProjectRow], groups: [GroupRow]) {
+            self.projects = projects
+            self.groups = groups
+            hasProjects = !projects.isEmpty
+            hasGroups = !groups.isEmpty
+        }
+    }
+
     func home(_ identity: Identity, _ context: BridgeRequestContext) async throws -> Response {
-        var projects: [[String: Any]] = []
+        var projects: [HomeView.ProjectRow] = []
         for p in try await store.projects() where try await access.allows(identity, .reporter, project: p) {
             let record = try await store.integration(at: .project(p.id))
-            projects.append(["id": p.id, "path": p.pathWithNamespace, "active": record?.settings.active ?? false,
-                             "inherited": record?.inheritFromID != nil])
+            projects.append(.init(id: p.id, path: p.pathWithNamespace, active: record?.settings.active ?? false, inherited: record?.inheritFromID != nil))
         }
-        var groups: [[String: Any]] = []
+        var groups: [HomeView.GroupRow] = []
         for g in try await store.groups() where try await access.allows(identity, .maintainer, group: g) {
             let record = try await store.integration(at: .group(g.id))
-            groups.append(["id": g.id, "path": g.fullPath, "custom": record != nil && record?.inheritFromID == nil,
-                           "inherited": record?.inheritFromID != nil])
+            groups.append(.init(id: g.id, path: g.fullPath, custom: record != nil && record?.inheritFromID == nil, inherited: record?.inheritFromID != nil))
         }
-        return render("home", ["projects": projects, "hasProjects": !projects.isEmpty, "groups": groups, "hasGroups": !groups.isEmpty], context)
+        return render("home", HomeView(projects: projects, groups: groups), context)
+    }
+
+    struct ProjectPageView: ViewModel {
+        struct Summary: ViewModel {
+            var active: Bool
+            var url: String
+            var deployment: String
+            var projectKeys: String
+            var comments: Bool
+            var transitions: String
+            var vulnerabilities: Bool
+            var inheritedFrom: String?
+        }
+        struct Counts: ViewModel { var succeeded: Int; var waiting: Int; var failed: Int; var skipped: Int }
+        var project: ProjectView
+        var integration: Summary?
+        var jiraURL: String?
+        var issuesEnabled: Bool
+        var deliveries: Counts
+        var hasFailures: Bool
+        var openVulnerabilities: Int
+        var canManage: Bool
     }
 
     func projectPage(_ context: BridgeRequestContext) async throws -> Response {
@@ -179,42 +207,45 @@ struct WebController: Sendable {
         let identity = try context.requireIdentity()
         guard try await access.allows(identity, .reporter, project: project) else { throw WebError.forbidden }
         let record = try await store.integration(at: .project(project.id))
-        var values: [String: Any] = ["project": projectValues(project)]
+        var summary: ProjectPageView.Summary? = nil
         if let record {
             let s = record.settings
-            var summary: [String: Any] = [
-                "active": s.active, "url": Self.linkable(s.url), "deployment": s.deploymentType == .cloud ? "Jira Cloud" : s.deploymentType == .server ? "Jira Server / Data Center" : "Jira",
-                "projectKeys": s.projectKeys.joined(separator: ", "), "comments": s.commentOnEventEnabled,
-                "transitions": s.transitionAutomatic ? "move to Done" : s.transitionIDs.isEmpty ? "" : "transition IDs \(s.transitionID)",
-                "vulnerabilities": s.vulnerabilitiesEnabled,
-            ]
+            summary = .init(active: s.active, url: Self.linkable(s.url),
+                            deployment: s.deploymentType == .cloud ? "Jira Cloud" : s.deploymentType == .server ? "Jira Server / Data Center" : "Jira",
+                            projectKeys: s.projectKeys.joined(separator: ", "), comments: s.commentOnEventEnabled,
+                            transitions: s.transitionAutomatic ? "move to Done" : s.transitionIDs.isEmpty ? "" : "transition IDs \(s.transitionID)",
+                            vulnerabilities: s.vulnerabilitiesEnabled)
             if record.inheritFromID != nil, let def = try await store.nearestDefault(for: .project(project.id)) {
                 switch def.level {
-                case .group(let gid): summary["inheritedFrom"] = "group " + ((try await store.group(id: gid))?.fullPath ?? "\(gid)")
-                default: summary["inheritedFrom"] = "the instance"
+                case .group(let gid): summary?.inheritedFrom = "group " + ((try await store.group(id: gid))?.fullPath ?? "\(gid)")
+                default: summary?.inheritedFrom = "the instance"
                 }
             }
-            values["integration"] = summary
         }
+        var jiraURL: String? = nil
+        var issuesEnabled = false
         if let s = record?.settings, s.active, let url = s.url {
             let base = url.hasSuffix("/") ? String(url.dropLast()) : url
             // The seed's last step: the project shows a Jira link that opens the Jira project.
-            values["jiraURL"] = Self.linkable(s.projectKeys.first.map { "\(base)/browse/\($0)" } ?? base)
-            values["issuesEnabled"] = s.issuesEnabled
+            jiraURL = Self.linkable(s.projectKeys.first.map { "\(base)/browse/\($0)" } ?? base)
+            issuesEnabled = s.issuesEnabled
         }
         let counts = try await store.deliveryCounts(projectID: project.id)
-        values["deliveries"] = ["succeeded": counts["succeeded"] ?? 0, "waiting": (counts["pending"] ?? 0) + (counts["running"] ?? 0),
-                                "failed": (counts["failed"] ?? 0) + (counts["dead"] ?? 0), "skipped": counts["skipped"] ?? 0]
-        values["hasFailures"] = ((counts["failed"] ?? 0) + (counts["dead"] ?? 0)) > 0
+        let failed = (counts["failed"] ?? 0) + (counts["dead"] ?? 0)
         var detected = VulnerabilityFilter()
         detected.states = ["detected"]
-        values["openVulnerabilities"] = try await store.vulnerabilities(projectID: project.id, filter: detected, limit: 1, offset: 0).total
-        values["canManage"] = try await access.allows(identity, .maintainer, project: project)
-        return render("project", values, context, breadcrumbs: [("Projects and groups", "/")])
+        let view = ProjectPageView(
+            project: ProjectView(project), integration: summary, jiraURL: jiraURL, issuesEnabled: issuesEnabled,
+            deliveries: .init(succeeded: counts["succeeded"] ?? 0, waiting: (counts["pending"] ?? 0) + (counts["running"] ?? 0), failed: failed,
+                              skipped: counts["skipped"] ?? 0),
+            hasFailures: failed > 0,
+            openVulnerabilities: try await store.vulnerabilities(projectID: project.id, filter: detected, limit: 1, offset: 0).total,
+            canManage: try await access.allows(identity, .maintainer, project: project))
+        return render("project", view, context, breadcrumbs: [.home])
     }
+}
 
-    func projectValues(_ p: Project) -> [String: Any] {
-        ["id": p.id, "name": p.name, "path": p.pathWithNamespace, "webURL": Self.linkable(p.webURL)]
-    }
-
+extension Crumb {
+    static let home = Crumb(label: "Projects and groups", href: "/")
+    static func project(_ p: Project) -> Crumb { Crumb(label: p.pathWithNamespace, href: "/projects/\(p.id)") }
 }

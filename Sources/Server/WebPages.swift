@@ -61,27 +61,13 @@ struct WebPages: Sendable {
         .cacheControl: "no-store",
     ]
 
-    func render(_ template: String, _ values: [String: Any], status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) -> Response {
-        let html = library.render(Self.withoutEmptyStrings(values), withTemplate: template) ?? "template \(template) is missing"
+    func render<Model: ViewModel>(_ template: String, _ page: RenderedPage<Model>, status: HTTPResponse.Status = .ok,
+                                  headers extra: HTTPFields = [:]) -> Response {
+        let html = library.render(page, withTemplate: template) ?? "template \(template) is missing"
         var headers = Self.securityHeaders
         headers[.contentType] = "text/html; charset=utf-8"
         headers.append(contentsOf: extra)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
-    }
-
-    /// Mustache counts an empty string as true in `{{#name}}` sections; dropping empty strings makes
-    /// "no value" read as false, so a missing URL never renders an `href=""`.
-    static func withoutEmptyStrings(_ values: [String: Any]) -> [String: Any] {
-        var out: [String: Any] = [:]
-        for (key, value) in values {
-            switch value {
-            case let s as String where s.isEmpty: continue
-            case let d as [String: Any]: out[key] = withoutEmptyStrings(d)
-            case let list as [[String: Any]]: out[key] = list.map(withoutEmptyStrings)
-            default: out[key] = value
-            }
-        }
-        return out
     }
 
     func asset(_ name: String) -> Response? {
