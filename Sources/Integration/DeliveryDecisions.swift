@@ -18,6 +18,34 @@ public enum DeliveryOutcome: Sendable, Equatable {
     }
 }
 
+/// Where a delivery stands, as the delivery log shows it.
+public enum DeliveryStatus: String, Sendable {
+    /// Waiting for its first attempt or for a retry (`attempts` tells which).
+    case pending
+    case running
+    case succeeded
+    /// Jira refused it (400, 401, 403, 404): not retried until someone asks.
+    case failed
+    /// Retried until it ran out of time.
+    case dead
+    /// Nothing to do: the work was already there in Jira (or the issue already resolved).
+    case skipped
+}
+
+extension DeliveryOutcome {
+    /// How an outcome is recorded on its delivery: the status, when it may run next, and the error or
+    /// reason the log shows.
+    public func recorded(now: Millis) -> (status: DeliveryStatus, nextRunAt: Millis, error: String?) {
+        switch self {
+        case .succeeded: return (.succeeded, now, nil)
+        case .skipped(let reason): return (.skipped, now, reason)
+        case .retry(let at, let error): return (.pending, at, error)
+        case .failed(let error): return (.failed, now, error)
+        case .dead(let error): return (.dead, now, error)
+        }
+    }
+}
+
 /// A remote link as Jira shows it on an issue (what the decisions need of it).
 public struct ExistingRemoteLink: Sendable, Equatable {
     public var id: String

@@ -7,6 +7,9 @@ public enum EventLimits {
     public static let keysPerEntity = 500
     /// Deliveries one event can plan (100 commits with 10 keys each, and their links and comments).
     public static let deliveriesPerEvent = 2_000
+    /// How often an event's planning may start without finishing (the process died on it, or it failed
+    /// each time) before the event is marked failed with the reason: nothing is claimed forever.
+    public static let planningAttempts = 3
 
     /// Whether `url` may be put into Jira and pages: an absolute http(s) URL without whitespace or control
     /// characters. `javascript:` and friends are refused.

@@ -21,20 +21,6 @@ public struct StoredEvent: Sendable {
     public var event: ForgeEvent
 }
 
-/// Where a delivery stands, as the delivery log shows it.
-public enum DeliveryStatus: String, Sendable, Codable {
-    /// Waiting for its first attempt or for a retry (`attempts` tells which).
-    case pending
-    case running
-    case succeeded
-    /// Jira refused it (400, 401, 403, 404): not retried until someone asks.
-    case failed
-    /// Retried until it ran out of time.
-    case dead
-    /// Nothing to do: the work was already there in Jira (or the issue already resolved).
-    case skipped
-}
-
 /// A delivery to insert: a planned Jira action for one project's event.
 public struct NewDelivery: Sendable {
     public var eventID: String

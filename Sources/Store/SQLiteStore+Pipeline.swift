@@ -110,8 +110,8 @@ extension SQLiteStore {
         return out
     }
 
-    /// How often an event's planning is started before it is marked failed.
-    public static let maxPlanningAttempts = 3
+    /// How often an event's planning is started before it is marked failed (`EventLimits.planningAttempts`).
+    public static let maxPlanningAttempts = EventLimits.planningAttempts
 
     public func failEvent(id: String, error: String) async throws {
         try await pool.write { db in
@@ -153,16 +153,7 @@ extension SQLiteStore {
     public func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], now: Millis) async throws {
         let rows = try followUps.map { try Self.insertArguments($0, now: now) }
         try await pool.write { db in
-            let status: DeliveryStatus
-            var error: String? = nil
-            var nextRun: Millis = now
-            switch outcome {
-            case .succeeded: status = .succeeded
-            case .skipped(let reason): status = .skipped; error = reason
-            case .retry(let at, let e): status = .pending; nextRun = at; error = e
-            case .failed(let e): status = .failed; error = e
-            case .dead(let e): status = .dead; error = e
-            }
+            let (status, nextRun, error) = outcome.recorded(now: now)
             try db.execute(sql: """
                 UPDATE deliveries SET status = ?, next_run_at = ?, last_error = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?
                 WHERE id = ? AND lease_owner = ? AND status = 'running'

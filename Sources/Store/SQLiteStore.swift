@@ -37,7 +37,7 @@ public final class SQLiteStore: BridgeStore {
 
     public func migrate() async throws {
         var migrator = DatabaseMigrator()
-        for migration in Migrations.all {
+        for migration in Migrations.all(for: .sqlite) {
             migrator.registerMigration(migration.name) { db in
                 for statement in migration.sql { try db.execute(sql: statement) }
             }

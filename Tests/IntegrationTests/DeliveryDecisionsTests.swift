@@ -153,4 +153,12 @@ struct DeliveryDecisionsTests {
         #expect(DeliveryOutcome.failed(error: "").name == "failed")
         #expect(DeliveryOutcome.dead(error: "").name == "dead")
     }
+
+    @Test("an outcome is recorded as a status, the next run and the text shown")
+    func outcomesRecorded() {
+        #expect(DeliveryOutcome.retry(at: 99, error: "503").recorded(now: 1) == (.pending, 99, "503"))
+        #expect(DeliveryOutcome.succeeded.recorded(now: 5) == (.succeeded, 5, nil))
+        #expect(DeliveryOutcome.skipped(reason: "there").recorded(now: 5) == (.skipped, 5, "there"))
+        #expect(DeliveryOutcome.dead(error: "x").recorded(now: 5).status == .dead)
+    }
 }
