@@ -1,32 +1,22 @@
 import Foundation
 import Integration
 
-/// A webhook body that cannot be read, with a message naming what is wrong.
-public struct WebhookPayloadError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// GitLab's `Push Hook` and `Merge Request Hook` payloads, decoded into forge-neutral events.
 public enum GitLabWebhook {
     /// The events jira-bridge acts on; others are acknowledged and ignored.
     public static let handledEvents: Set<String> = ["Push Hook", "Merge Request Hook"]
 
-    /// A parsed body, so a payload is parsed once for its project and then for its event.
-    public struct Document: @unchecked Sendable {
-        let doc: [String: Any]
-    }
+    public typealias Document = WebhookDocument
 
     public static func parse(_ body: Data) throws(WebhookPayloadError) -> Document {
-        Document(doc: try object(body))
+        Document(doc: try Payload.object(body))
     }
 
     /// The project a payload belongs to, read before anything else (to find its webhook secret).
     public static func projectReference(_ document: Document) throws(WebhookPayloadError) -> (id: Int64, path: String) {
         let doc = document.doc
         guard let project = doc["project"] as? [String: Any] else { throw WebhookPayloadError("project is missing") }
-        let id = try int64(project["id"], "project.id", fallback: doc["project_id"])
+        let id = try Payload.int64(project["id"], "project.id", fallback: doc["project_id"])
         guard let path = project["path_with_namespace"] as? String, !path.isEmpty else {
             throw WebhookPayloadError("project.path_with_namespace is missing")
         }
@@ -45,19 +35,11 @@ public enum GitLabWebhook {
         }
     }
 
-    static func object(_ body: Data) throws(WebhookPayloadError) -> [String: Any] {
-        guard let parsed = try? JSONSerialization.jsonObject(with: body) else {
-            throw WebhookPayloadError("the body is not valid JSON")
-        }
-        guard let doc = parsed as? [String: Any] else { throw WebhookPayloadError("the body is not a JSON object") }
-        return doc
-    }
-
     static func project(_ doc: [String: Any]) throws(WebhookPayloadError) -> ForgeProject {
         guard let p = doc["project"] as? [String: Any] else { throw WebhookPayloadError("project is missing") }
-        let id = try int64(p["id"], "project.id", fallback: doc["project_id"])
-        let path = try string(p["path_with_namespace"], "project.path_with_namespace")
-        let webURL = try string(p["web_url"], "project.web_url")
+        let id = try Payload.int64(p["id"], "project.id", fallback: doc["project_id"])
+        let path = try Payload.string(p["path_with_namespace"], "project.path_with_namespace")
+        let webURL = try Payload.string(p["web_url"], "project.web_url")
         // It becomes the link in every Jira comment and remote link: only a plain web address will do.
         guard EventLimits.isWebURL(webURL) else { throw WebhookPayloadError("project.web_url must be an http(s) URL") }
         let name = (p["name"] as? String) ?? String(path.split(separator: "/").last ?? "")
@@ -67,15 +49,15 @@ public enum GitLabWebhook {
 
     static func push(_ doc: [String: Any]) throws(WebhookPayloadError) -> PushEvent {
         let project = try project(doc)
-        let ref = try string(doc["ref"], "ref")
+        let ref = try Payload.string(doc["ref"], "ref")
         let rawCommits = doc["commits"] ?? [Any]()
         guard let list = rawCommits as? [Any] else { throw WebhookPayloadError("commits must be a list") }
         var commits: [ForgeCommit] = []
         for (i, item) in list.prefix(EventLimits.commitsPerPush).enumerated() {
             guard let c = item as? [String: Any] else { throw WebhookPayloadError("commits[\(i)] is not an object") }
-            let id = try string(c["id"], "commits[\(i)].id")
+            let id = try Payload.string(c["id"], "commits[\(i)].id")
             guard EventLimits.isCommitID(id) else { throw WebhookPayloadError("commits[\(i)].id is not a commit SHA") }
-            let message = try string(c["message"], "commits[\(i)].message", allowEmpty: true)
+            let message = try Payload.string(c["message"], "commits[\(i)].message", allowEmpty: true)
             let author = c["author"] as? [String: Any]
             let url = (c["url"] as? String).flatMap { EventLimits.isWebURL($0) ? $0 : nil } ?? "\(project.webURL)/-/commit/\(id)"
             commits.append(ForgeCommit(id: id, message: message, url: url,
@@ -91,31 +73,16 @@ public enum GitLabWebhook {
     static func mergeRequest(_ doc: [String: Any]) throws(WebhookPayloadError) -> MergeRequestEvent {
         let project = try project(doc)
         guard let a = doc["object_attributes"] as? [String: Any] else { throw WebhookPayloadError("object_attributes is missing") }
-        let iid = try int64(a["iid"], "object_attributes.iid", fallback: nil)
-        let title = try string(a["title"], "object_attributes.title", allowEmpty: true)
+        let iid = try Payload.int64(a["iid"], "object_attributes.iid", fallback: nil)
+        let title = try Payload.string(a["title"], "object_attributes.title", allowEmpty: true)
         let user = doc["user"] as? [String: Any]
         let lastCommit = a["last_commit"] as? [String: Any]
         let url = (a["url"] as? String).flatMap { EventLimits.isWebURL($0) ? $0 : nil } ?? "\(project.webURL)/-/merge_requests/\(iid)"
         return MergeRequestEvent(
             project: project, iid: iid, title: title, description: (a["description"] as? String) ?? "",
             action: MergeRequestEvent.Action(rawValue: (a["action"] as? String) ?? "") ?? .other,
-            sourceBranch: (a["source_branch"] as? String) ?? "", targetBranch: try string(a["target_branch"], "object_attributes.target_branch"),
+            sourceBranch: (a["source_branch"] as? String) ?? "", targetBranch: try Payload.string(a["target_branch"], "object_attributes.target_branch"),
             lastCommitID: (lastCommit?["id"] as? String).flatMap { EventLimits.isCommitID($0) ? $0 : nil }, url: url,
             user: ForgeUser(name: (user?["name"] as? String) ?? "", username: (user?["username"] as? String) ?? "", email: user?["email"] as? String))
-    }
-
-    static func string(_ value: Any?, _ name: String, allowEmpty: Bool = false) throws(WebhookPayloadError) -> String {
-        guard let s = value as? String else { throw WebhookPayloadError("\(name) is missing or not a string") }
-        if !allowEmpty && s.isEmpty { throw WebhookPayloadError("\(name) is empty") }
-        return s
-    }
-
-    static func int64(_ value: Any?, _ name: String, fallback: Any?) throws(WebhookPayloadError) -> Int64 {
-        for candidate in [value, fallback] {
-            if let n = candidate as? NSNumber, String(cString: n.objCType) != "c" {
-                if let i = n.doubleValue.exactInteger, i > 0 { return i }
-            }
-        }
-        throw WebhookPayloadError("\(name) is missing or not a positive integer")
     }
 }

@@ -14,8 +14,12 @@ public struct RemoteLinkSpec: Sendable, Equatable {
     public var resolved: Bool
     public var relationship: String
     public var iconURL: String
+    /// The application Jira names beside the icon: the forge ("GitLab", "GitHub", "Gitea").
+    public var iconTitle: String
 
-    public init(globalId: String, url: String, title: String, resolved: Bool, relationship: String, iconURL: String) {
+    public init(globalId: String, url: String, title: String, resolved: Bool, relationship: String, iconURL: String,
+                iconTitle: String = Forge.gitlab.displayName) {
+        self.iconTitle = iconTitle
         self.globalId = globalId
         self.url = url
         self.title = title
@@ -42,8 +46,11 @@ public struct TransitionSpec: Sendable, Equatable {
     /// Whether to post "Issue solved with ..." after the resolution (comment_on_event_enabled).
     public var comment: Bool
     public var iconURL: String
+    public var iconTitle: String
 
-    public init(automatic: Bool, ids: [String], applied: Int, commitID: String, commitURL: String, comment: Bool, iconURL: String) {
+    public init(automatic: Bool, ids: [String], applied: Int, commitID: String, commitURL: String, comment: Bool, iconURL: String,
+                iconTitle: String = Forge.gitlab.displayName) {
+        self.iconTitle = iconTitle
         self.automatic = automatic
         self.ids = ids
         self.applied = applied
@@ -63,7 +70,7 @@ public struct TransitionSpec: Sendable, Equatable {
         out.append(PlannedDelivery(action: .remoteLink, issueKey: issueKey, dedupeKey: "resolved-link|\(commitURL)",
                                    work: .remoteLink(RemoteLinkSpec(globalId: RemoteLinkSpec.globalID(for: commitURL), url: commitURL,
                                                                     title: Texts.solvedLinkTitle(commitID: commitID), resolved: true,
-                                                                    relationship: "mentioned on", iconURL: iconURL))))
+                                                                    relationship: "mentioned on", iconURL: iconURL, iconTitle: iconTitle))))
         return out
     }
 }

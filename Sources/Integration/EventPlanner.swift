@@ -52,8 +52,8 @@ public struct EventPlanner: Sendable {
         for commit in push.commits {
             // A first line can be megabytes long: cut it once here, not once per key.
             let title = Texts.cut(commit.title, to: Texts.maxQuoteCharacters)
-            let entityURL = "\(project.webURL)/-/commit/\(commit.id)"
-            let closing = toDefault && !Self.isMergeRequestMergeCommit(commit.message)
+            let entityURL = project.forge.commitURL(project: project.webURL, sha: commit.id)
+            let closing = toDefault && !project.forge.isChangeMergeCommit(commit.message)
             var mentions: [String]
             var closes: [String] = []
             if closing {
@@ -89,14 +89,15 @@ public struct EventPlanner: Sendable {
 
     func plan(_ mr: MergeRequestEvent, notes: inout [String]) -> [PlannedDelivery] {
         let project = mr.project
-        let entityURL = "\(project.webURL)/-/merge_requests/\(mr.iid)"
+        let entityURL = project.forge.changeURL(project: project.webURL, number: mr.iid)
+        let name = project.forge.changeName(mr.iid)
         let text = mr.title + "\n\n" + mr.description
         let title = Texts.cut(mr.title, to: Texts.maxQuoteCharacters)
         var out: [PlannedDelivery] = []
         switch mr.action {
         case .open, .reopen, .update:
             guard settings.mergeRequestsEvents else { return [] }
-            for key in capped(extractor.allKeys(text), entity: "Merge request !\(mr.iid)", notes: &notes) {
+            for key in capped(extractor.allKeys(text), entity: name, notes: &notes) {
                 out += mention(key: key, entity: .mergeRequest, entityURL: entityURL, title: title, author: mr.user,
                                project: project, branch: mr.sourceBranch, contentKey: nil)
             }
@@ -109,8 +110,8 @@ public struct EventPlanner: Sendable {
                 mentions = Self.ordered(closes + mentions)
                 closes = []
             }
-            closes = capped(closes, entity: "Merge request !\(mr.iid)", notes: &notes)
-            mentions = capped(mentions, entity: "Merge request !\(mr.iid)", notes: &notes)
+            closes = capped(closes, entity: name, notes: &notes)
+            mentions = capped(mentions, entity: name, notes: &notes)
             for key in closes {
                 out.append(transition(key: key, entityURL: entityURL, commitID: mr.lastCommitID!, project: project))
             }
@@ -129,8 +130,8 @@ public struct EventPlanner: Sendable {
     func mention(key: String, entity: Texts.Entity, entityURL: String, title: String, author: ForgeUser, project: ForgeProject,
                  branch: String?, contentKey: StableHash?) -> [PlannedDelivery] {
         let link = RemoteLinkSpec(globalId: RemoteLinkSpec.globalID(for: entityURL), url: entityURL,
-                                  title: Texts.linkTitle(entity: entity, title: title), resolved: false,
-                                  relationship: "mentioned on", iconURL: Self.iconURL(project))
+                                  title: Texts.linkTitle(entity: entity, title: title, forge: project.forge), resolved: false,
+                                  relationship: "mentioned on", iconURL: Self.iconURL(project), iconTitle: project.forge.displayName)
         var out = [PlannedDelivery(action: .remoteLink, issueKey: key, dedupeKey: "remote_link|\(link.globalId)", work: .remoteLink(link))]
         if settings.commentOnEventEnabled {
             let body = Texts.mention(author: author, forgeBaseURL: project.forgeBaseURL, entity: entity, entityURL: entityURL,
@@ -143,8 +144,8 @@ public struct EventPlanner: Sendable {
 
     func transition(key: String, entityURL: String, commitID: String, project: ForgeProject) -> PlannedDelivery {
         let spec = TransitionSpec(automatic: settings.transitionAutomatic, ids: settings.transitionIDs, applied: 0, commitID: commitID,
-                                  commitURL: "\(project.webURL)/-/commit/\(commitID)", comment: settings.commentOnEventEnabled,
-                                  iconURL: Self.iconURL(project))
+                                  commitURL: project.forge.commitURL(project: project.webURL, sha: commitID), comment: settings.commentOnEventEnabled,
+                                  iconURL: Self.iconURL(project), iconTitle: project.forge.displayName)
         return PlannedDelivery(action: .transition, issueKey: key, dedupeKey: "transition|\(entityURL)", work: .transition(spec))
     }
 
@@ -153,11 +154,7 @@ public struct EventPlanner: Sendable {
     /// GitLab's merge commits for merge requests end with "See merge request group/project!iid"; the
     /// merge request itself closes, not its merge commit.
     public static func isMergeRequestMergeCommit(_ message: String) -> Bool {
-        guard let last = message.split(separator: "\n").last(where: { !$0.allSatisfy(\.isWhitespace) }) else { return false }
-        let line = last.trimmingCharacters(in: " \t\r")
-        guard line.hasPrefix("See merge request "), let bang = line.lastIndex(of: "!") else { return false }
-        let iid = line[line.index(after: bang)...]
-        return !iid.isEmpty && iid.allSatisfy(\.isNumber)
+        Forge.gitlab.isChangeMergeCommit(message)
     }
 
     static func ordered(_ keys: [String]) -> [String] {

@@ -7,8 +7,12 @@ public struct ForgeProject: Sendable, Equatable {
     public var namespaceName: String
     public var webURL: String
     public var defaultBranch: String
+    /// Which forge it lives on; `id` and `pathWithNamespace` are that forge's own.
+    public var forge: Forge
 
-    public init(id: Int64, pathWithNamespace: String, name: String, namespaceName: String, webURL: String, defaultBranch: String) {
+    public init(id: Int64, pathWithNamespace: String, name: String, namespaceName: String, webURL: String, defaultBranch: String,
+                forge: Forge = .gitlab) {
+        self.forge = forge
         self.id = id
         self.pathWithNamespace = pathWithNamespace
         self.name = name
@@ -27,7 +31,7 @@ public struct ForgeProject: Sendable, Equatable {
     }
 }
 
-/// A forge user: who pushed, who opened or merged a merge request.
+/// A forge user: who pushed, who opened or merged a merge or pull request.
 public struct ForgeUser: Sendable, Equatable {
     public var name: String
     public var username: String

@@ -10,19 +10,20 @@ public enum Texts {
 
     public enum Entity: Sendable {
         case commit
+        /// A merge request (GitLab) or pull request (GitHub, Gitea).
         case mergeRequest
 
-        var reference: String {
+        func reference(on forge: Forge) -> String {
             switch self {
             case .commit: return "a commit"
-            case .mergeRequest: return "a merge request"
+            case .mergeRequest: return forge.changeReference
             }
         }
 
-        var linkTitlePrefix: String {
+        func linkTitlePrefix(on forge: Forge) -> String {
             switch self {
             case .commit: return "Commit"
-            case .mergeRequest: return "Merge request"
+            case .mergeRequest: return forge.changeTitle
             }
         }
     }
@@ -31,7 +32,7 @@ public enum Texts {
     public static func mention(author: ForgeUser, forgeBaseURL: String, entity: Entity, entityURL: String, project: ForgeProject,
                                branch: String?, title: String) -> String {
         let userURL = wikiURL(forgeBaseURL + "/" + pathSegment(author.username))
-        var text = "[\(linkText(author.name))|\(userURL)] mentioned this issue in [\(entity.reference)|\(wikiURL(entityURL))] of [\(linkText(project.fullName))|\(wikiURL(project.webURL))]"
+        var text = "[\(linkText(author.name))|\(userURL)] mentioned this issue in [\(entity.reference(on: project.forge))|\(wikiURL(entityURL))] of [\(linkText(project.fullName))|\(wikiURL(project.webURL))]"
         if let branch, !branch.isEmpty {
             text += " on branch [\(linkText(branch))|\(wikiURL(project.webURL + "/-/tree/" + pathSegment(branch)))]"
         }
@@ -102,9 +103,9 @@ public enum Texts {
         return String(s.prefix(limit - 1)) + "…"
     }
 
-    /// "Commit - Fix login", "Merge request - Add X".
-    public static func linkTitle(entity: Entity, title: String) -> String {
-        cut("\(entity.linkTitlePrefix) - \(cut(title.trimmingTrailingNewlines(), to: maxLinkTitleCharacters))", to: maxLinkTitleCharacters)
+    /// "Commit - Fix login", "Merge request - Add X" ("Pull request - Add X" on GitHub and Gitea).
+    public static func linkTitle(entity: Entity, title: String, forge: Forge = .gitlab) -> String {
+        cut("\(entity.linkTitlePrefix(on: forge)) - \(cut(title.trimmingTrailingNewlines(), to: maxLinkTitleCharacters))", to: maxLinkTitleCharacters)
     }
 
     public static func solved(commitID: String, commitURL: String) -> String {

@@ -74,7 +74,7 @@ struct DeliveryRunner: Sendable {
             ExistingRemoteLink(id: $0.id, globalID: $0.globalID, url: $0.url, title: $0.title, resolved: $0.resolved)
         }
         let request = RemoteLinkRequest(globalId: spec.globalId, relationship: spec.relationship, url: spec.url, title: spec.title,
-                                        resolved: spec.resolved, iconTitle: "GitLab", iconURL: spec.iconURL)
+                                        resolved: spec.resolved, iconTitle: spec.iconTitle, iconURL: spec.iconURL)
         switch DeliveryDecisions.remoteLink(spec, existing: links) {
         case .skip(let reason): return Result(outcome: .skipped(reason: reason))
         case .update(let linkID):

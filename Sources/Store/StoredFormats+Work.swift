@@ -43,12 +43,15 @@ struct StoredWork: Codable {
         var resolved: Bool
         var relationship: String
         var iconURL: String
+        var iconTitle: String?
 
         init(_ s: RemoteLinkSpec) {
             globalId = s.globalId; url = s.url; title = s.title; resolved = s.resolved; relationship = s.relationship; iconURL = s.iconURL
+            iconTitle = s.iconTitle
         }
         var value: RemoteLinkSpec {
-            RemoteLinkSpec(globalId: globalId, url: url, title: title, resolved: resolved, relationship: relationship, iconURL: iconURL)
+            RemoteLinkSpec(globalId: globalId, url: url, title: title, resolved: resolved, relationship: relationship, iconURL: iconURL,
+                           iconTitle: iconTitle ?? Forge.gitlab.displayName)
         }
     }
 
@@ -60,14 +63,15 @@ struct StoredWork: Codable {
         var commitURL: String
         var comment: Bool
         var iconURL: String
+        var iconTitle: String?
 
         init(_ s: TransitionSpec) {
             automatic = s.automatic; ids = s.ids; applied = s.applied; commitID = s.commitID; commitURL = s.commitURL
-            comment = s.comment; iconURL = s.iconURL
+            comment = s.comment; iconURL = s.iconURL; iconTitle = s.iconTitle
         }
         var value: TransitionSpec {
             TransitionSpec(automatic: automatic, ids: ids, applied: applied, commitID: commitID, commitURL: commitURL, comment: comment,
-                           iconURL: iconURL)
+                           iconURL: iconURL, iconTitle: iconTitle ?? Forge.gitlab.displayName)
         }
     }
 }

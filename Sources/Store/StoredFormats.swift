@@ -5,7 +5,8 @@ import Integration
 /// from the core's types. Renaming a field in the core breaks the build here instead of silently breaking
 /// rows that are already stored.
 ///
-/// - Format 1 (now): `{"format": 1, "push": {...}}`, `{"format": 1, "comment": {"body": ...}}`.
+/// - Format 1 (now): `{"format": 1, "push": {...}}`, `{"format": 1, "comment": {"body": ...}}`. Fields added later
+///   are optional (`forge`, `iconTitle`): absent, they read as GitLab's.
 /// - Format 0 (before 2026-12): Swift's synthesized `Codable` of the core enums, the same fields inside an
 ///   extra `"_0"` object (`{"push": {"_0": {...}}}`), no `format`. Still read; never written.
 enum StoredFormat {
@@ -90,14 +91,16 @@ struct StoredForgeEvent: Codable {
         var namespaceName: String
         var webURL: String
         var defaultBranch: String
+        /// Absent in rows written before other forges existed: GitLab.
+        var forge: String?
 
         init(_ p: ForgeProject) {
             id = p.id; pathWithNamespace = p.pathWithNamespace; name = p.name; namespaceName = p.namespaceName
-            webURL = p.webURL; defaultBranch = p.defaultBranch
+            webURL = p.webURL; defaultBranch = p.defaultBranch; forge = p.forge == .gitlab ? nil : p.forge.rawValue
         }
         var value: ForgeProject {
             ForgeProject(id: id, pathWithNamespace: pathWithNamespace, name: name, namespaceName: namespaceName, webURL: webURL,
-                         defaultBranch: defaultBranch)
+                         defaultBranch: defaultBranch, forge: forge.flatMap(Forge.init(rawValue:)) ?? .gitlab)
         }
     }
 

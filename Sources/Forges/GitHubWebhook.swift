@@ -1,0 +1,96 @@
+import Foundation
+import Integration
+
+/// GitHub's `push` and `pull_request` payloads, decoded into forge-neutral events.
+public enum GitHubWebhook {
+    /// `X-GitHub-Event` values acted on; `ping` is answered and stores nothing, others are acknowledged and ignored.
+    public static let handledEvents: Set<String> = ["push", "pull_request"]
+
+    public static func parse(_ json: Data) throws(WebhookPayloadError) -> WebhookDocument {
+        WebhookDocument(doc: try Payload.object(json))
+    }
+
+    /// The repository a payload belongs to (GitHub's numeric id and `owner/name`).
+    public static func projectReference(_ document: WebhookDocument) throws(WebhookPayloadError) -> (id: Int64, path: String) {
+        let repository = try repositoryObject(document.doc)
+        return (try Payload.int64(repository["id"], "repository.id"), try Payload.string(repository["full_name"], "repository.full_name"))
+    }
+
+    /// The event, or nil for a pull request action that changes nothing (labels, reviews, assignments).
+    public static func decode(event: String, document: WebhookDocument) throws(WebhookPayloadError) -> ForgeEvent? {
+        let doc = document.doc
+        switch event {
+        case "push": return .push(try push(doc))
+        case "pull_request": return try pullRequest(doc).map(ForgeEvent.mergeRequest)
+        default: throw WebhookPayloadError("unsupported event \(event)")
+        }
+    }
+
+    static func repositoryObject(_ doc: [String: Any]) throws(WebhookPayloadError) -> [String: Any] {
+        guard let repository = doc["repository"] as? [String: Any] else { throw WebhookPayloadError("repository is missing") }
+        return repository
+    }
+
+    static func project(_ doc: [String: Any]) throws(WebhookPayloadError) -> ForgeProject {
+        let r = try repositoryObject(doc)
+        let id = try Payload.int64(r["id"], "repository.id")
+        let path = try Payload.string(r["full_name"], "repository.full_name")
+        let webURL = try Payload.string(r["html_url"], "repository.html_url")
+        guard EventLimits.isWebURL(webURL) else { throw WebhookPayloadError("repository.html_url must be an http(s) URL") }
+        let owner = r["owner"] as? [String: Any]
+        let name = (r["name"] as? String) ?? String(path.split(separator: "/").last ?? "")
+        return ForgeProject(id: id, pathWithNamespace: path, name: name,
+                            namespaceName: Payload.optionalString(owner?["login"]) ?? Payload.optionalString(owner?["name"]) ?? "",
+                            webURL: webURL, defaultBranch: Payload.optionalString(r["default_branch"]) ?? "main", forge: .github)
+    }
+
+    static func push(_ doc: [String: Any]) throws(WebhookPayloadError) -> PushEvent {
+        let project = try project(doc)
+        let ref = try Payload.string(doc["ref"], "ref")
+        let (commits, omitted) = try Payload.commits(doc["commits"], forge: .github, projectURL: project.webURL)
+        let pusher = doc["pusher"] as? [String: Any]
+        let sender = doc["sender"] as? [String: Any]
+        let login = Payload.optionalString(sender?["login"]) ?? Payload.optionalString(pusher?["name"]) ?? ""
+        return PushEvent(project: project, ref: ref, before: (doc["before"] as? String) ?? "", after: (doc["after"] as? String) ?? "",
+                         commits: commits, pusher: ForgeUser(name: Payload.optionalString(pusher?["name"]) ?? login, username: login,
+                                                             email: pusher?["email"] as? String),
+                         omittedCommits: omitted)
+    }
+
+    /// opened, reopened, edited and synchronize re-read the text; closed is a merge when `merged` is true
+    /// (closing with the merge commit), else a close that changes nothing.
+    static func pullRequest(_ doc: [String: Any]) throws(WebhookPayloadError) -> MergeRequestEvent? {
+        let project = try project(doc)
+        guard let pr = doc["pull_request"] as? [String: Any] else { throw WebhookPayloadError("pull_request is missing") }
+        let number = try Payload.int64(pr["number"] ?? doc["number"], "pull_request.number")
+        let merged = (pr["merged"] as? Bool) ?? false
+        let action: MergeRequestEvent.Action
+        switch (doc["action"] as? String) ?? "" {
+        case "opened": action = .open
+        case "reopened": action = .reopen
+        case "edited", "synchronize": action = .update
+        case "closed": action = merged ? .merge : .close
+        default: return nil
+        }
+        return ChangeRequest.event(project: project, number: number, pr: pr, action: action, sender: doc["sender"] as? [String: Any])
+    }
+}
+
+/// The fields GitHub and Gitea pull requests share.
+enum ChangeRequest {
+    static func event(project: ForgeProject, number: Int64, pr: [String: Any], action: MergeRequestEvent.Action,
+                      sender: [String: Any]?) -> MergeRequestEvent {
+        let head = pr["head"] as? [String: Any]
+        let base = pr["base"] as? [String: Any]
+        // A merge closes with its merge commit ("Issue solved with <merge commit>"); otherwise the head.
+        let commit = action == .merge ? Payload.optionalString(pr["merge_commit_sha"]) : Payload.optionalString(head?["sha"])
+        let user = sender ?? (pr["user"] as? [String: Any])
+        let login = Payload.optionalString(user?["login"]) ?? Payload.optionalString(user?["username"]) ?? ""
+        return MergeRequestEvent(
+            project: project, iid: number, title: (pr["title"] as? String) ?? "", description: (pr["body"] as? String) ?? "",
+            action: action, sourceBranch: (head?["ref"] as? String) ?? "", targetBranch: (base?["ref"] as? String) ?? project.defaultBranch,
+            lastCommitID: commit.flatMap { EventLimits.isCommitID($0) ? $0 : nil },
+            url: Payload.webURL(pr["html_url"]) ?? project.forge.changeURL(project: project.webURL, number: number),
+            user: ForgeUser(name: Payload.optionalString(user?["full_name"]) ?? login, username: login, email: Payload.optionalString(user?["email"])))
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Integration
+
+/// Gitea's and Forgejo's `push` and `pull_request` payloads, decoded into forge-neutral events.
+public enum GiteaWebhook {
+    /// `X-Gitea-Event` / `X-Forgejo-Event` values acted on; others are acknowledged and ignored.
+    public static let handledEvents: Set<String> = ["push", "pull_request"]
+
+    public static func parse(_ json: Data) throws(WebhookPayloadError) -> WebhookDocument {
+        WebhookDocument(doc: try Payload.object(json))
+    }
+
+    public static func projectReference(_ document: WebhookDocument) throws(WebhookPayloadError) -> (id: Int64, path: String) {
+        try GitHubWebhook.projectReference(document)
+    }
+
+    /// The event, or nil for a pull request action that changes nothing. `type` is the finer
+    /// `X-Gitea-Event-Type`: comments on a pull request arrive as `pull_request` events of another type.
+    public static func decode(event: String, type: String?, document: WebhookDocument) throws(WebhookPayloadError) -> ForgeEvent? {
+        let doc = document.doc
+        switch event {
+        case "push": return .push(try push(doc))
+        case "pull_request":
+            if let type, !type.isEmpty, type != "pull_request" { return nil }
+            return try pullRequest(doc).map(ForgeEvent.mergeRequest)
+        default: throw WebhookPayloadError("unsupported event \(event)")
+        }
+    }
+
+    static func project(_ doc: [String: Any]) throws(WebhookPayloadError) -> ForgeProject {
+        var project = try GitHubWebhook.project(doc)
+        project.forge = .gitea
+        let owner = (doc["repository"] as? [String: Any])?["owner"] as? [String: Any]
+        project.namespaceName = Payload.optionalString(owner?["full_name"]) ?? Payload.optionalString(owner?["username"])
+            ?? Payload.optionalString(owner?["login"]) ?? ""
+        return project
+    }
+
+    static func push(_ doc: [String: Any]) throws(WebhookPayloadError) -> PushEvent {
+        let project = try project(doc)
+        let ref = try Payload.string(doc["ref"], "ref")
+        let (commits, omitted) = try Payload.commits(doc["commits"], forge: .gitea, projectURL: project.webURL)
+        let pusher = (doc["pusher"] as? [String: Any]) ?? (doc["sender"] as? [String: Any])
+        let username = Payload.optionalString(pusher?["username"]) ?? Payload.optionalString(pusher?["login"]) ?? ""
+        return PushEvent(project: project, ref: ref, before: (doc["before"] as? String) ?? "", after: (doc["after"] as? String) ?? "",
+                         commits: commits, pusher: ForgeUser(name: Payload.optionalString(pusher?["full_name"]) ?? username, username: username,
+                                                             email: Payload.optionalString(pusher?["email"])),
+                         omittedCommits: omitted)
+    }
+
+    static func pullRequest(_ doc: [String: Any]) throws(WebhookPayloadError) -> MergeRequestEvent? {
+        let project = try project(doc)
+        guard let pr = doc["pull_request"] as? [String: Any] else { throw WebhookPayloadError("pull_request is missing") }
+        let number = try Payload.int64(pr["number"] ?? doc["number"], "pull_request.number")
+        let merged = (pr["merged"] as? Bool) ?? false
+        let action: MergeRequestEvent.Action
+        switch (doc["action"] as? String) ?? "" {
+        case "opened": action = .open
+        case "reopened": action = .reopen
+        case "edited", "synchronized": action = .update
+        case "closed": action = merged ? .merge : .close
+        default: return nil
+        }
+        return ChangeRequest.event(project: project, number: number, pr: pr, action: action, sender: doc["sender"] as? [String: Any])
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Integration
+
+/// A webhook body that cannot be read, with a message naming what is wrong.
+public struct WebhookPayloadError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A parsed body, so a payload is parsed once for its project and then for its event.
+public struct WebhookDocument: @unchecked Sendable {
+    let doc: [String: Any]
+}
+
+/// Reading fields of a forge payload: every forge's decoder uses these, so a field that is missing, of the
+/// wrong type or out of range gets the same clear message whatever the forge.
+enum Payload {
+    static func object(_ body: Data) throws(WebhookPayloadError) -> [String: Any] {
+        guard let parsed = try? JSONSerialization.jsonObject(with: body) else {
+            throw WebhookPayloadError("the body is not valid JSON")
+        }
+        guard let doc = parsed as? [String: Any] else { throw WebhookPayloadError("the body is not a JSON object") }
+        return doc
+    }
+
+    static func string(_ value: Any?, _ name: String, allowEmpty: Bool = false) throws(WebhookPayloadError) -> String {
+        guard let s = value as? String else { throw WebhookPayloadError("\(name) is missing or not a string") }
+        if !allowEmpty && s.isEmpty { throw WebhookPayloadError("\(name) is empty") }
+        return s
+    }
+
+    /// A positive whole number (JSON booleans and fractions are not).
+    static func int64(_ value: Any?, _ name: String, fallback: Any? = nil) throws(WebhookPayloadError) -> Int64 {
+        for candidate in [value, fallback] {
+            if let n = candidate as? NSNumber, String(cString: n.objCType) != "c" {
+                if let i = n.doubleValue.exactInteger, i > 0 { return i }
+            }
+        }
+        throw WebhookPayloadError("\(name) is missing or not a positive integer")
+    }
+
+    static func optionalString(_ value: Any?) -> String? {
+        guard let s = value as? String, !s.isEmpty else { return nil }
+        return s
+    }
+
+    /// A web URL from the payload, only if it is a plain http(s) address.
+    static func webURL(_ value: Any?) -> String? {
+        (value as? String).flatMap { EventLimits.isWebURL($0) ? $0 : nil }
+    }
+
+    /// The commits of a push in GitHub's and Gitea's shape (`id`, `message`, `url`, `author{name,email}`),
+    /// at most `EventLimits.commitsPerPush`; the rest are counted.
+    static func commits(_ raw: Any?, forge: Forge, projectURL: String) throws(WebhookPayloadError) -> (commits: [ForgeCommit], omitted: Int?) {
+        guard let list = (raw ?? [Any]()) as? [Any] else { throw WebhookPayloadError("commits must be a list") }
+        var commits: [ForgeCommit] = []
+        for (i, item) in list.prefix(EventLimits.commitsPerPush).enumerated() {
+            guard let c = item as? [String: Any] else { throw WebhookPayloadError("commits[\(i)] is not an object") }
+            let id = try string(c["id"], "commits[\(i)].id")
+            guard EventLimits.isCommitID(id) else { throw WebhookPayloadError("commits[\(i)].id is not a commit SHA") }
+            let message = try string(c["message"], "commits[\(i)].message", allowEmpty: true)
+            let author = c["author"] as? [String: Any]
+            commits.append(ForgeCommit(id: id, message: message, url: webURL(c["url"]) ?? forge.commitURL(project: projectURL, sha: id),
+                                       authorName: (author?["name"] as? String) ?? "", authorEmail: author?["email"] as? String))
+        }
+        let omitted = list.count - commits.count
+        return (commits, omitted > 0 ? omitted : nil)
+    }
+}
+
+/// Webhook bodies as forges send them.
+public enum WebhookBody {
+    /// The JSON payload of a webhook body: the body itself, or the `payload` field of a form-encoded one
+    /// (GitHub's and Gitea's `application/x-www-form-urlencoded` content type).
+    public static func json(_ body: Data, contentType: String) throws(WebhookPayloadError) -> Data {
+        guard contentType.lowercased().hasPrefix("application/x-www-form-urlencoded") else { return body }
+        let text = String(decoding: body, as: UTF8.self)
+        guard let payload = ParameterBody.formPairs(text).last(where: { $0.0 == "payload" })?.1 else {
+            throw WebhookPayloadError("a form-encoded webhook needs its JSON in the payload field")
+        }
+        return Data(payload.utf8)
+    }
+}
