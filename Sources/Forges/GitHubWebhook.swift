@@ -26,6 +26,16 @@ public enum GitHubWebhook {
         }
     }
 
+    /// The organisation of an organisation hook's `ping`, which names no repository.
+    public static func organization(_ document: WebhookDocument) -> String? {
+        Payload.optionalString((document.doc["organization"] as? [String: Any])?["login"])
+    }
+
+    /// The `action` of a pull request payload.
+    public static func action(_ document: WebhookDocument) -> String? {
+        Payload.optionalString(document.doc["action"])
+    }
+
     static func repositoryObject(_ doc: [String: Any]) throws(WebhookPayloadError) -> [String: Any] {
         guard let repository = doc["repository"] as? [String: Any] else { throw WebhookPayloadError("repository is missing") }
         return repository

@@ -171,11 +171,32 @@ public enum Inheritance {
 
 /// Which webhook secret a webhook must carry: the project's own, else the nearest group's, else the
 /// instance's (from configuration).
+///
+/// A level's secret can be rotated: after a new one is set, the previous one stays valid for
+/// `rotationGraceMillis`, so the forge's hook can be updated without losing deliveries. The accepted
+/// secrets are those of the nearest level that has one: its current secret, then its previous one.
 public enum WebhookSecrets {
+    /// How long a replaced secret stays valid: 24 hours.
+    public static let rotationGraceMillis: Millis = 24 * 3600 * 1000
+
+    /// The secrets a webhook may carry (empty: none is configured, and the webhook is refused).
+    public static func accepted(_ chain: AncestorChain, instanceSecret: String?, secrets: [IntegrationLevel: [String]]) -> [String] {
+        chain.nearest { level -> [String]? in
+            let found: [String]
+            if case .instance = level { found = instanceSecret.map { [$0] } ?? [] } else { found = secrets[level] ?? [] }
+            let usable = found.filter { !$0.isEmpty }
+            return usable.isEmpty ? nil : usable
+        }?.value ?? []
+    }
+
+    /// The one secret that applies (the current one of the nearest level that has one).
     public static func resolve(_ chain: AncestorChain, instanceSecret: String?, secrets: [IntegrationLevel: String]) -> String? {
-        chain.nearest { level -> String? in
-            if case .instance = level { return instanceSecret.flatMap { $0.isEmpty ? nil : $0 } }
-            return secrets[level].flatMap { $0.isEmpty ? nil : $0 }
-        }?.value
+        accepted(chain, instanceSecret: instanceSecret, secrets: secrets.mapValues { [$0] }).first
+    }
+
+    /// Whether a previous secret replaced at `replacedUntil` is still accepted at `now`.
+    public static func previousIsValid(until: Millis?, now: Millis) -> Bool {
+        guard let until else { return false }
+        return now < until
     }
 }

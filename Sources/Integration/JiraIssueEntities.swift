@@ -1,12 +1,15 @@
 /// GitLab's Jira issue entities, from Jira's issue documents.
 public struct JiraIssueEntities: Sendable {
     public let settings: JiraSettings
+    /// The forge's id of the project (`project_id`), and its address in jira-bridge's URLs (`42`, `github:123`).
     public let projectID: Int64
+    public let projectAddress: String
     public let publicURL: String
 
-    public init(settings: JiraSettings, projectID: Int64, publicURL: String) {
+    public init(settings: JiraSettings, projectID: Int64, projectAddress: String? = nil, publicURL: String) {
         self.settings = settings
         self.projectID = projectID
+        self.projectAddress = projectAddress ?? String(projectID)
         self.publicURL = publicURL
     }
 
@@ -38,7 +41,7 @@ public struct JiraIssueEntities: Sendable {
         doc["author"] = author
         doc["assignees"] = .array(assignees)
         doc["web_url"] = .string("\(webBase)/browse/\(key)")
-        doc["gitlab_web_url"] = .string("\(publicURL)/projects/\(projectID)/integrations/jira/issues/\(key)")
+        doc["gitlab_web_url"] = .string("\(publicURL)/projects/\(projectAddress)/integrations/jira/issues/\(key)")
         doc["references"] = .object(["relative": .string(key)])
         doc["external_tracker"] = .string("jira")
         return .object(doc)

@@ -15,10 +15,18 @@ public struct ProjectRegistration: Sendable, Equatable {
         self.defaultBranch = defaultBranch
     }
 
-    /// The project a webhook names.
-    public init(_ project: ForgeProject) {
-        self.init(id: project.id, pathWithNamespace: project.pathWithNamespace, name: project.name, webURL: project.webURL,
-                  defaultBranch: project.defaultBranch)
+    /// The project a webhook names, under its stored id and path (`Forge.storageID`, `Forge.qualifiedPath`):
+    /// a GitHub repository never meets a GitLab project with the same id or path. nil for an id out of range.
+    public init?(_ project: ForgeProject) {
+        guard let id = project.forge.storageID(forgeID: project.id) else { return nil }
+        self.init(id: id, pathWithNamespace: project.forge.qualifiedPath(project.pathWithNamespace), name: project.name,
+                  webURL: project.webURL, defaultBranch: project.defaultBranch)
+    }
+
+    /// A project registered through the API on `forge`, with the forge's own id and path.
+    public init?(forge: Forge, forgeID: Int64, path: String, name: String, webURL: String, defaultBranch: String) {
+        guard let id = forge.storageID(forgeID: forgeID) else { return nil }
+        self.init(id: id, pathWithNamespace: forge.qualifiedPath(path), name: name, webURL: webURL, defaultBranch: defaultBranch)
     }
 
     /// The namespace whose groups the project lives in (created with their parents when missing).

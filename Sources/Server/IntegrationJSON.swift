@@ -62,13 +62,14 @@ enum EntityJSON {
     static func project(_ p: Project, group: Group?) -> JSONValue {
         var namespace: JSONValue = .null
         if let group {
-            namespace = .object(["id": .number(Double(group.id)), "full_path": .string(group.fullPath), "name": .string(group.name), "kind": .string("group")])
+            namespace = .object(["id": .number(Double(group.id)), "full_path": .string(group.forgePath), "name": .string(group.name), "kind": .string("group")])
         }
         return .object([
-            "id": .number(Double(p.id)),
+            "id": .number(Double(p.forgeID)),
+            "forge": .string(p.forge.rawValue),
             "name": .string(p.name),
-            "path": .string(String(p.pathWithNamespace.split(separator: "/").last ?? "")),
-            "path_with_namespace": .string(p.pathWithNamespace),
+            "path": .string(String(p.forgePath.split(separator: "/").last ?? "")),
+            "path_with_namespace": .string(p.forgePath),
             "web_url": .string(p.webURL),
             "default_branch": .string(p.defaultBranch),
             "namespace": namespace,
@@ -81,8 +82,9 @@ enum EntityJSON {
         .object([
             "id": .number(Double(g.id)),
             "name": .string(g.name),
-            "path": .string(String(g.fullPath.split(separator: "/").last ?? "")),
-            "full_path": .string(g.fullPath),
+            "forge": .string(g.forge.rawValue),
+            "path": .string(String(g.forgePath.split(separator: "/").last ?? "")),
+            "full_path": .string(g.forgePath),
             "parent_id": g.parentID.map { .number(Double($0)) } ?? .null,
             "webhook_secret_set": .bool(g.hasWebhookSecret),
             "created_at": .string(isoTimestamp(g.createdAt)),

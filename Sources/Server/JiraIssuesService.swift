@@ -123,7 +123,7 @@ struct JiraIssuesService: Sendable {
         } catch {
             throw Failure.jira(error)
         }
-        let mapper = JiraIssueEntities(settings: settings, projectID: project.id, publicURL: publicURL)
+        let mapper = JiraIssueEntities(settings: settings, projectID: project.forgeID, projectAddress: project.address, publicURL: publicURL)
         let result = ListPage(issues: page.issues.map { mapper.listEntity($0) }, deployment: deployment, page: request.page,
                               perPage: request.perPage, total: deployment == .cloud ? nil : page.total, isLast: page.isLast,
                               nextPageToken: deployment == .cloud ? page.nextPageToken : nil)
@@ -144,7 +144,7 @@ struct JiraIssuesService: Sendable {
         do { connection = try JiraConnection(settings: settings) } catch { throw Failure.jira(error) }
         do {
             let issue = try await jira.issue(connection, key: key, expand: ["renderedFields"], logger: logger)
-            return JiraIssueEntities(settings: settings, projectID: project.id, publicURL: publicURL).detailEntity(issue.raw)
+            return JiraIssueEntities(settings: settings, projectID: project.forgeID, projectAddress: project.address, publicURL: publicURL).detailEntity(issue.raw)
         } catch {
             if error.status == 404 { throw Failure.notFound }
             throw Failure.jira(error)

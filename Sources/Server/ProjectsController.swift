@@ -24,7 +24,8 @@ struct ProjectsController: Sendable {
             guard let path = params.string("full_path")?.trimmingWhitespace(), Self.isValidPath(path) else {
                 throw APIError.badParameter("full_path is missing or invalid")
             }
-            let group = try await store.ensureGroup(fullPath: path, name: params.string("name"))
+            let forge = try Self.forge(params)
+            let group = try await store.ensureGroup(fullPath: forge.qualifiedPath(path), name: params.string("name"))
             return try JSONBody.response(EntityJSON.group(group), status: .created)
         }
         router.get("/api/v4/groups/:id") { _, context in
@@ -37,10 +38,7 @@ struct ProjectsController: Sendable {
             try await access.require(context, .maintainer, group: group)
             let params = try await RequestParameters.read(request, context: context)
             if let name = params.string("name"), !name.isEmpty { _ = try await store.ensureGroup(fullPath: group.fullPath, name: name) }
-            if params["webhook_secret"] != nil {
-                try await store.setWebhookSecret(Self.secretValue(params), for: .group(group.id))
-                secretCache.clear()
-            }
+            try await updateSecrets(params, for: .group(group.id))
             return try JSONBody.response(EntityJSON.group(try await store.group(id: group.id) ?? group))
         }
     }
@@ -56,8 +54,12 @@ struct ProjectsController: Sendable {
         let webURL = params.string("web_url") ?? ""
         if !webURL.isEmpty, JiraURL(webURL) == nil { throw APIError.badParameter("web_url is invalid") }
         let branch = params.string("default_branch").flatMap { $0.isEmpty ? nil : $0 } ?? "main"
+        let forge = try Self.forge(params)
+        guard let registration = ProjectRegistration(forge: forge, forgeID: id, path: path, name: name, webURL: webURL, defaultBranch: branch) else {
+            throw APIError.badParameter("id is missing or invalid")
+        }
         do {
-            let project = try await store.registerProject(ProjectRegistration(id: id, pathWithNamespace: path, name: name, webURL: webURL, defaultBranch: branch))
+            let project = try await store.registerProject(registration)
             return try await render(project, status: .created)
         } catch let error as StoreError where error.isConflict {
             throw APIError(.conflict, message: "409 Conflict: \(error)")
@@ -83,9 +85,7 @@ struct ProjectsController: Sendable {
         if let url = params.string("web_url") { registration.webURL = url }
         if let branch = params.string("default_branch"), !branch.isEmpty { registration.defaultBranch = branch }
         var updated = try await store.registerProject(registration)
-        if params["webhook_secret"] != nil {
-            try await store.setWebhookSecret(Self.secretValue(params), for: .project(project.id))
-            secretCache.clear()
+        if try await updateSecrets(params, for: .project(project.id)) {
             updated = try await store.project(id: project.id) ?? updated
         }
         return try await render(updated)
@@ -94,6 +94,35 @@ struct ProjectsController: Sendable {
     private func render(_ project: Project, status: HTTPResponse.Status = .ok) async throws -> Response {
         let group = try await project.groupID.asyncFlatMap { try await store.group(id: $0) }
         return try JSONBody.response(EntityJSON.project(project, group: group), status: status)
+    }
+
+    /// `webhook_secret` sets (a blank or null one removes) the secret, keeping the one it replaces valid for
+    /// 24 hours; `"previous_webhook_secret": null` ends that at once. True when anything changed.
+    @discardableResult
+    private func updateSecrets(_ params: [String: ParameterValue], for owner: TokenScope) async throws -> Bool {
+        var changed = false
+        if params["webhook_secret"] != nil {
+            try await store.setWebhookSecret(Self.secretValue(params), for: owner)
+            changed = true
+        }
+        if let previous = params["previous_webhook_secret"] {
+            guard previous == .null || params.string("previous_webhook_secret") == "" else {
+                throw APIError.badParameter("previous_webhook_secret can only be null (it ends the previous secret's validity)")
+            }
+            try await store.clearPreviousWebhookSecret(for: owner)
+            changed = true
+        }
+        if changed { secretCache.clear() }
+        return changed
+    }
+
+    /// `forge`: `gitlab` (the default), `github` or `gitea`.
+    static func forge(_ params: [String: ParameterValue]) throws -> Forge {
+        guard let text = params.string("forge"), !text.isEmpty else { return .gitlab }
+        guard let forge = Forge(rawValue: text) else {
+            throw APIError.badParameter("forge does not have a valid value (gitlab, github, gitea)")
+        }
+        return forge
     }
 
     /// A blank or null `webhook_secret` removes the secret.

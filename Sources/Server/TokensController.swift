@@ -80,7 +80,7 @@ struct TokenRequest: Sendable {
         case "project":
             guard let ref = params.string("project_id") else { throw APIError.badParameter("project_id is missing") }
             let project: Project?
-            if let id = Int64(ref) { project = try await store.project(id: id) } else { project = try await store.project(path: ref) }
+            project = try await Lookup(store: store).project(reference: ref)
             guard let project else { throw APIError.projectNotFound }
             scope = .project(project.id)
         default:

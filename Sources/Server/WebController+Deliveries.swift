@@ -13,7 +13,7 @@ extension WebController {
     struct DeliveriesView: ViewModel {
         struct Row: ViewModel {
             var id: Int64
-            var projectID: Int64
+            var projectID: String
             var issueKey: String
             var action: String
             var status: String
@@ -50,7 +50,7 @@ extension WebController {
         let (items, total) = try await store.deliveries(projectID: project.id, limit: page.perPage, offset: page.offset)
         let rows = items.map { d in
             let updated = isoTimestamp(d.updatedAt)
-            return DeliveriesView.Row(id: d.id, projectID: project.id, issueKey: d.issueKey, action: d.action.rawValue, status: d.status.rawValue,
+            return DeliveriesView.Row(id: d.id, projectID: project.address, issueKey: d.issueKey, action: d.action.rawValue, status: d.status.rawValue,
                                       attempts: d.attempts, lastError: d.lastError ?? "", updated: updated, updatedShort: Self.short(updated),
                                       retryable: canRetry && (d.status == .failed || d.status == .dead))
         }
@@ -77,6 +77,6 @@ extension WebController {
         guard try await store.retryDelivery(id: id, now: store.clock.now()) != nil else {
             throw WebError(status: .badRequest, heading: "Not retried", message: "Only failed or dead deliveries can be retried; this one is \(d.status.rawValue).")
         }
-        return redirect("/projects/\(project.id)/integrations/jira/deliveries?retried=\(id)")
+        return redirect("/projects/\(project.address)/integrations/jira/deliveries?retried=\(id)")
     }
 }

@@ -37,7 +37,7 @@ extension WebController {
     /// One Jira issue as the list and the detail page show it.
     struct IssueRow: ViewModel {
         struct Label: ViewModel { var name: String }
-        var projectID: Int64
+        var projectID: String
         var key: String
         var title: String
         var status: String
@@ -55,7 +55,7 @@ extension WebController {
         var webURL: String
 
         /// From GitLab's issue entity (`JiraIssueEntities`).
-        init(_ e: JSONValue, projectID: Int64) {
+        init(_ e: JSONValue, projectID: String) {
             let closedAt = e["closed_at"]?.string
             self.projectID = projectID
             key = e["references"]?["relative"]?.string ?? ""
@@ -113,7 +113,7 @@ extension WebController {
         }
         do {
             let page = try await issues.list(project, listRequest, logger: context.logger)
-            view.issues = page.issues.map { IssueRow($0, projectID: project.id) }
+            view.issues = page.issues.map { IssueRow($0, projectID: project.address) }
             view.hasIssues = !view.issues.isEmpty
             var base = URLComponents()
             base.queryItems = q.pairs.filter { !["page", "next_page_token"].contains($0.0) }.map { URLQueryItem(name: $0.0, value: $0.1) }
@@ -149,14 +149,14 @@ extension WebController {
         let entity: JSONValue
         do { entity = try await issues.detail(project, key: key, logger: context.logger) } catch { throw Self.webError(error) }
         let view = IssueView(
-            issue: IssueRow(entity, projectID: project.id), state: entity["state"]?.string ?? "",
+            issue: IssueRow(entity, projectID: project.address), state: entity["state"]?.string ?? "",
             descriptionHTML: entity["description_html"]?.string ?? "", dueDate: entity["due_date"]?.string ?? "",
             comments: (entity["comments"]?.array ?? []).map { c in
                 .init(author: c["author"]?["name"]?.string ?? "", bodyHTML: c["body_html"]?.string ?? "",
                       created: c["created_at"]?.string ?? "", createdShort: Self.short(c["created_at"]?.string))
             })
         return render("issue", view, context, breadcrumbs: [.home, .project(project),
-                                                             Crumb(label: "Jira issues", href: "/projects/\(project.id)/integrations/jira/issues")])
+                                                             Crumb(label: "Jira issues", href: "/projects/\(project.address)/integrations/jira/issues")])
     }
 
     /// A URL from reports or webhooks, for an `href`: only absolute http(s) ones; anything else (a

@@ -17,11 +17,11 @@ extension WebController {
         case .project:
             let project = try await lookup.project(context)
             guard try await access.allows(identity, .maintainer, project: project) else { throw WebError.forbidden }
-            return (.project(project.id), "project \(project.pathWithNamespace)", "/projects/\(project.id)/settings/integrations/jira")
+            return (.project(project.id), "project \(project.forge == .gitlab ? "" : project.forge.displayName + " ")\(project.forgePath)", "/projects/\(project.address)/settings/integrations/jira")
         case .group:
             let group = try await lookup.group(context)
             guard try await access.allows(identity, .maintainer, group: group) else { throw WebError.forbidden }
-            return (.group(group.id), "group \(group.fullPath)", "/groups/\(group.id)/settings/integrations/jira")
+            return (.group(group.id), "group \(group.forge == .gitlab ? "" : group.forge.displayName + " ")\(group.forgePath)", "/groups/\(group.id)/settings/integrations/jira")
         case .instance:
             guard identity == .instanceAdmin else { throw WebError.forbidden }
             return (.instance, "instance default", "/admin/integrations/jira")
@@ -60,7 +60,7 @@ extension WebController {
         }
         struct IssueType: ViewModel { var id: String; var name: String; var selected: Bool }
         struct TestResult: ViewModel { var success: Bool; var message: String; var detail: String }
-        struct Override: ViewModel { var id: Int64; var path: String }
+        struct Override: ViewModel { var id: String; var path: String }
 
         var scopeName: String
         var scopeHelp: String
@@ -123,7 +123,7 @@ extension WebController {
         if route != .instance, let source = try await store.nearestDefault(for: level) {
             view.canInherit = true
             switch source.level {
-            case .group(let gid): view.defaultName = "from group " + ((try await store.group(id: gid))?.fullPath ?? "\(gid)")
+            case .group(let gid): view.defaultName = "from group " + ((try await store.group(id: gid))?.forgePath ?? "\(gid)")
             default: view.defaultName = "from the instance"
             }
         }
@@ -133,7 +133,7 @@ extension WebController {
         if route != .project {
             let (items, total) = try await store.overrides(of: level, limit: overridesPage.perPage, offset: overridesPage.offset)
             view.showOverrides = stored != nil
-            view.overrides = items.map { .init(id: $0.project.id, path: $0.project.pathWithNamespace) }
+            view.overrides = items.map { .init(id: $0.project.address, path: $0.project.forgePath) }
             view.hasOverrides = !items.isEmpty
             view.overridesTotal = total
             if overridesPage.page > 1 { view.overridesPrev = overridesPage.page - 1 }

@@ -32,7 +32,7 @@ extension WebController {
         struct Identifier: ViewModel { var name: String; var url: String }
         struct Link: ViewModel { var label: String; var url: String }
         var id: Int64
-        var projectID: Int64
+        var projectID: String
         var title: String
         var severity: String
         var state: String
@@ -97,7 +97,7 @@ extension WebController {
             locationURL = Self.linkable(url + (l.startLine.map { "#L\($0)" } ?? ""))
         }
         return VulnerabilityView(
-            id: v.id, projectID: project.id, title: f.title, severity: f.severity, state: v.state, resolved: v.state == "resolved",
+            id: v.id, projectID: project.address, title: f.title, severity: f.severity, state: v.state, resolved: v.state == "resolved",
             location: location, locationURL: locationURL, scanner: f.scanner.name, reportType: f.reportType, canCreate: canCreate,
             description: f.description ?? "", solution: f.solution ?? "",
             identifiers: f.identifiers.map { .init(name: $0.name, url: Self.linkable($0.url)) },
@@ -115,7 +115,7 @@ extension WebController {
         var canCreate = false
         if try await access.allows(identity, .maintainer, project: project) { canCreate = (try? await vulnerabilities.creatingSettings(project)) != nil }
         return render("vulnerability", vulnerabilityView(project, v, canCreate: canCreate), context,
-                      breadcrumbs: [.home, .project(project), Crumb(label: "Vulnerabilities", href: "/projects/\(project.id)/security/vulnerabilities")])
+                      breadcrumbs: [.home, .project(project), Crumb(label: "Vulnerabilities", href: "/projects/\(project.address)/security/vulnerabilities")])
     }
 
     func createJiraIssue(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
@@ -125,7 +125,7 @@ extension WebController {
         guard let id = Int64(try context.parameters.require("vid")), let v = try await store.vulnerability(projectID: project.id, id: id) else {
             throw WebError.notFound("The vulnerability")
         }
-        let back = "/projects/\(project.id)/security/vulnerabilities"
+        let back = "/projects/\(project.address)/security/vulnerabilities"
         do {
             switch try await vulnerabilities.createIssue(project, v, logger: context.logger) {
             case .created(let link): return redirect(back + "?created=" + link.issueKey)

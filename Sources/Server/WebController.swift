@@ -151,8 +151,8 @@ struct WebController: Sendable {
     // MARK: Home and project
 
     struct HomeView: ViewModel {
-        struct ProjectRow: ViewModel { var id: Int64; var path: String; var active: Bool; var inherited: Bool }
-        struct GroupRow: ViewModel { var id: Int64; var path: String; var custom: Bool; var inherited: Bool }
+        struct ProjectRow: ViewModel { var id: String; var path: String; var forge: String; var active: Bool; var inherited: Bool }
+        struct GroupRow: ViewModel { var id: Int64; var path: String; var forge: String; var custom: Bool; var inherited: Bool }
         var projects: [ProjectRow]
         var groups: [GroupRow]
         var hasProjects: Bool
@@ -170,12 +170,12 @@ struct WebController: Sendable {
         var projects: [HomeView.ProjectRow] = []
         for p in try await store.projects() where try await access.allows(identity, .reporter, project: p) {
             let record = try await store.integration(at: .project(p.id))
-            projects.append(.init(id: p.id, path: p.pathWithNamespace, active: record?.settings.active ?? false, inherited: record?.inheritFromID != nil))
+            projects.append(.init(id: p.address, path: p.forgePath, forge: p.forge.displayName, active: record?.settings.active ?? false, inherited: record?.inheritFromID != nil))
         }
         var groups: [HomeView.GroupRow] = []
         for g in try await store.groups() where try await access.allows(identity, .maintainer, group: g) {
             let record = try await store.integration(at: .group(g.id))
-            groups.append(.init(id: g.id, path: g.fullPath, custom: record != nil && record?.inheritFromID == nil, inherited: record?.inheritFromID != nil))
+            groups.append(.init(id: g.id, path: g.forgePath, forge: g.forge.displayName, custom: record != nil && record?.inheritFromID == nil, inherited: record?.inheritFromID != nil))
         }
         return render("home", HomeView(projects: projects, groups: groups), context)
     }
@@ -217,7 +217,7 @@ struct WebController: Sendable {
                             vulnerabilities: s.vulnerabilitiesEnabled)
             if record.inheritFromID != nil, let def = try await store.nearestDefault(for: .project(project.id)) {
                 switch def.level {
-                case .group(let gid): summary?.inheritedFrom = "group " + ((try await store.group(id: gid))?.fullPath ?? "\(gid)")
+                case .group(let gid): summary?.inheritedFrom = "group " + ((try await store.group(id: gid))?.forgePath ?? "\(gid)")
                 default: summary?.inheritedFrom = "the instance"
                 }
             }
@@ -247,5 +247,5 @@ struct WebController: Sendable {
 
 extension Crumb {
     static let home = Crumb(label: "Projects and groups", href: "/")
-    static func project(_ p: Project) -> Crumb { Crumb(label: p.pathWithNamespace, href: "/projects/\(p.id)") }
+    static func project(_ p: Project) -> Crumb { Crumb(label: p.forgePath, href: "/projects/\(p.address)") }
 }

@@ -99,16 +99,20 @@ struct ErrorView: ViewModel {
 
 /// A project as the pages show it.
 struct ProjectView: ViewModel {
-    var id: Int64
+    /// The project's address in page URLs: `42`, or `github:123456`.
+    var id: String
     var name: String
     var path: String
+    /// "GitLab", "GitHub", "Gitea".
+    var forge: String
     /// Only an http(s) URL; anything else is not linked.
     var webURL: String
 
     init(_ p: Project) {
-        id = p.id
+        id = p.address
         name = p.name
-        path = p.pathWithNamespace
+        path = p.forgePath
+        forge = p.forge.displayName
         webURL = WebController.linkable(p.webURL)
     }
 }

@@ -7,7 +7,9 @@ import Integration
 import Logging
 import Store
 
-/// `POST /webhooks/gitlab`: checks the secret, commits the event, answers 202 with its id.
+/// `POST /webhooks/gitlab`, `/webhooks/github` and `/webhooks/gitea`: checks the secret or signature,
+/// commits the event, answers 202 with its id. The GitLab route is here; the others are in
+/// `WebhookController+Forges.swift`.
 struct WebhookController: Sendable {
     let store: any BridgeStore
     let instanceSecret: String?
@@ -23,19 +25,30 @@ struct WebhookController: Sendable {
 
     func addRoutes(to router: Router<BridgeRequestContext>) {
         router.post("/webhooks/gitlab") { request, context in
-            do {
-                return try await gitlab(request, context)
-            } catch let error as APIError {
-                let outcome: String
-                switch error.status.code {
-                case 401: outcome = "unauthorized"
-                case 413: outcome = "too_large"
-                case 400: outcome = "bad_request"
-                default: outcome = "error"
-                }
-                metrics.webhook(forge: "gitlab", outcome: outcome)
-                throw error
+            try await counted(.gitlab) { try await gitlab(request, context) }
+        }
+        router.post("/webhooks/github") { request, context in
+            try await counted(.github) { try await github(request, context) }
+        }
+        router.post("/webhooks/gitea") { request, context in
+            try await counted(.gitea) { try await gitea(request, context) }
+        }
+    }
+
+    /// Counts refusals in the metrics, by forge.
+    func counted(_ forge: Forge, _ handle: () async throws -> Response) async throws -> Response {
+        do {
+            return try await handle()
+        } catch let error as APIError {
+            let outcome: String
+            switch error.status.code {
+            case 401: outcome = "unauthorized"
+            case 413: outcome = "too_large"
+            case 400: outcome = "bad_request"
+            default: outcome = "error"
             }
+            metrics.webhook(forge: forge.rawValue, outcome: outcome)
+            throw error
         }
     }
 
@@ -48,42 +61,64 @@ struct WebhookController: Sendable {
         guard try await isConfiguredSecret(presented) else {
             throw APIError(.unauthorized, message: "401 Unauthorized: the X-Gitlab-Token header does not match any webhook secret")
         }
+        let (document, reference) = try await readBody(request) { body in
+            let document = try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.parse(body) }
+            return (document, try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.projectReference(document) })
+        }
+        let kind = request.headers[gitlabEventHeader] ?? ""
+        let secrets = try await webhookSecrets(forge: .gitlab, forgeID: reference.id, path: reference.path)
+        guard !secrets.isEmpty else {
+            throw APIError(.unauthorized, message: "401 Unauthorized: no webhook secret is configured for this project, its groups or the instance")
+        }
+        guard secrets.contains(where: { TokenSecret.constantTimeEquals(presented, $0) }) else {
+            throw APIError(.unauthorized, message: "401 Unauthorized: the X-Gitlab-Token header does not match the webhook secret")
+        }
+        guard GitLabWebhook.handledEvents.contains(kind) else {
+            return ignored(.gitlab, kind.isEmpty ? "no X-Gitlab-Event" : kind)
+        }
+        let event = try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.decode(event: kind, document: document) }
+        let key = request.headers[idempotencyHeader] ?? request.headers[gitlabEventUUIDHeader]
+        return try await accept(event, forge: .gitlab, deliveryKey: key, context)
+    }
+
+    /// Reads the body within the process-wide budget (413 above 25 MB) and hands it to `read`.
+    func readBody<T>(_ request: Request, _ read: (Data) throws -> T) async throws -> T {
         let announced = request.headers[.contentLength].flatMap { Int($0) }
         if let announced, announced > Self.maxBodyBytes {
             throw APIError(.contentTooLarge, message: "413 Payload Too Large: webhook bodies are limited to 25 MB")
         }
-        let (document, reference, kind) = try await budget.withReservation(bytes: announced ?? Self.maxBodyBytes) {
-            () async throws -> (GitLabWebhook.Document, (id: Int64, path: String), String) in
+        return try await budget.withReservation(bytes: announced ?? Self.maxBodyBytes) { () async throws -> T in
             let buffer: ByteBuffer
             do {
                 buffer = try await request.body.collect(upTo: Self.maxBodyBytes)
             } catch {
                 throw APIError(.contentTooLarge, message: "413 Payload Too Large: webhook bodies are limited to 25 MB")
             }
-            let document = try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.parse(Data(buffer.readableBytesView)) }
-            let reference = try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.projectReference(document) }
-            return (document, reference, request.headers[gitlabEventHeader] ?? "")
+            return try read(Data(buffer.readableBytesView))
         }
-        guard let secret = try await webhookSecret(projectID: reference.id, path: reference.path) else {
-            throw APIError(.unauthorized, message: "401 Unauthorized: no webhook secret is configured for this project, its groups or the instance")
-        }
-        guard TokenSecret.constantTimeEquals(presented, secret) else {
-            throw APIError(.unauthorized, message: "401 Unauthorized: the X-Gitlab-Token header does not match the webhook secret")
-        }
-        guard GitLabWebhook.handledEvents.contains(kind) else {
-            metrics.webhook(forge: "gitlab", outcome: "ignored")
-            return try JSONBody.response(.object(["event_id": .null, "message": .string("ignored: \(kind.isEmpty ? "no X-Gitlab-Event" : kind)")]), status: .accepted)
-        }
-        let event = try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.decode(event: kind, document: document) }
+    }
+
+    /// 202 for an event jira-bridge does not act on: nothing is stored.
+    func ignored(_ forge: Forge, _ what: String) -> Response {
+        metrics.webhook(forge: forge.rawValue, outcome: "ignored")
+        return (try? JSONBody.response(.object(["event_id": .null, "message": .string("ignored: \(what)")]), status: .accepted))
+            ?? Response(status: .accepted)
+    }
+
+    /// Commits the event (registering the project it names) and answers 202 with its id.
+    func accept(_ event: ForgeEvent, forge: Forge, deliveryKey: String?, _ context: BridgeRequestContext) async throws -> Response {
         let project = event.project
-        let registration = ProjectRegistration(project)
-        let key = request.headers[idempotencyHeader] ?? request.headers[gitlabEventUUIDHeader]
+        guard let registration = ProjectRegistration(project) else {
+            throw APIError(.badRequest, message: "400 Bad Request: the project id is out of range")
+        }
         do {
-            let (id, duplicate) = try await committer.record(IncomingEvent(forge: "gitlab", deliveryKey: key, event: event), registration: registration)
-            metrics.webhook(forge: "gitlab", outcome: duplicate ? "duplicate" : "accepted")
-            context.logger.info("webhook accepted", metadata: ["forge": "gitlab", "event_id": "\(id)", "duplicate": "\(duplicate)", "project_id": "\(project.id)"])
+            let (id, duplicate) = try await committer.record(IncomingEvent(forge: forge.rawValue, deliveryKey: deliveryKey, event: event),
+                                                             registration: registration)
+            metrics.webhook(forge: forge.rawValue, outcome: duplicate ? "duplicate" : "accepted")
+            context.logger.info("webhook accepted", metadata: ["forge": "\(forge.rawValue)", "event_id": "\(id)", "duplicate": "\(duplicate)",
+                                                              "project_id": "\(project.id)"])
             var answer: [String: JSONValue] = ["event_id": .string(id)]
-            // GitLab shows the answer in the hook's "Recent events": say what this event will not do.
+            // The forge shows the answer in the hook's recent deliveries: say what this event will not do.
             if case .push(let push) = event, let omitted = push.omittedCommits {
                 answer["warnings"] = .array([.string("\(omitted) commits after the first \(EventLimits.commitsPerPush) are skipped")])
             }
@@ -114,25 +149,27 @@ struct WebhookController: Sendable {
         return known
     }
 
-    /// The project's secret, else the nearest group's, else the instance's; cached for a few seconds so a
-    /// burst of webhooks costs no database reads (a changed secret applies within `SecretCache.ttl`).
-    func webhookSecret(projectID: Int64, path: String) async throws -> String? {
-        if let cached = secretCache.lookup(projectID: projectID, path: path) { return cached.secret }
-        let secret = try await resolveWebhookSecret(projectID: projectID, path: path)
-        secretCache.store(projectID: projectID, path: path, secret: secret)
-        return secret
+    /// The secrets a webhook for this project may carry (`WebhookSecrets.accepted`), cached for a few seconds
+    /// so a burst of webhooks costs no database reads (a changed secret applies within `SecretCache.ttl`).
+    func webhookSecrets(forge: Forge, forgeID: Int64, path: String) async throws -> [String] {
+        guard let projectID = forge.storageID(forgeID: forgeID) else { return [] }
+        let storedPath = forge.qualifiedPath(path)
+        if let cached = secretCache.lookup(projectID: projectID, path: storedPath) { return cached }
+        let secrets = try await resolveWebhookSecrets(projectID: projectID, path: storedPath)
+        secretCache.store(projectID: projectID, path: storedPath, secrets: secrets)
+        return secrets
     }
 
     /// Loads the chain (the project's, or for a project not registered yet its namespace's known groups)
-    /// and the secrets on it; `WebhookSecrets.resolve` picks the one that applies.
-    func resolveWebhookSecret(projectID: Int64, path: String) async throws -> String? {
+    /// and the secrets on it; `WebhookSecrets.accepted` picks those that apply.
+    func resolveWebhookSecrets(projectID: Int64, path: String) async throws -> [String] {
         let chain: AncestorChain
         if let registered = try await store.ancestorChain(of: .project(projectID)) {
             chain = registered
         } else {
             chain = try await store.namespaceChain(path: path)
         }
-        return WebhookSecrets.resolve(chain, instanceSecret: instanceSecret, secrets: try await store.webhookSecrets(on: chain))
+        return WebhookSecrets.accepted(chain, instanceSecret: instanceSecret, secrets: try await store.webhookSecrets(on: chain))
     }
 }
 
@@ -144,23 +181,23 @@ private let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
 /// Resolved webhook secrets by project, for a short time. Cleared whenever a secret is set through this
 /// process's API; other processes' changes apply after `ttl`.
 final class SecretCache: Sendable {
-    struct Entry { var secret: String?; var path: String; var expires: ContinuousClock.Instant }
+    struct Entry { var secrets: [String]; var path: String; var expires: ContinuousClock.Instant }
     static let ttl: Duration = .seconds(5)
     private let entries = Mutex<[Int64: Entry]>([:])
     /// Tokens already checked against every configured secret.
     let knownTokens = KnownTokenCache()
 
-    func lookup(projectID: Int64, path: String) -> (secret: String?, Void)? {
+    func lookup(projectID: Int64, path: String) -> [String]? {
         entries.withLock { map in
             guard let e = map[projectID], e.path == path, e.expires > .now else { return nil }
-            return (e.secret, ())
+            return e.secrets
         }
     }
 
-    func store(projectID: Int64, path: String, secret: String?) {
+    func store(projectID: Int64, path: String, secrets: [String]) {
         entries.withLock { map in
             if map.count > 10_000 { map.removeAll() }
-            map[projectID] = Entry(secret: secret, path: path, expires: .now + Self.ttl)
+            map[projectID] = Entry(secrets: secrets, path: path, expires: .now + Self.ttl)
         }
     }
 

@@ -24,8 +24,11 @@ public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     func group(id: Int64) async throws -> Group?
     func group(path: String) async throws -> Group?
     func groups() async throws -> [Group]
-    /// Sets (or, with nil, removes) the webhook secret of a project or group; stored encrypted.
+    /// Sets (or, with nil, removes) the webhook secret of a project or group; stored encrypted. The secret it
+    /// replaces stays valid for `WebhookSecrets.rotationGraceMillis`.
     func setWebhookSecret(_ secret: String?, for owner: TokenScope) async throws
+    /// Ends the validity of the replaced secret at once (`"previous_webhook_secret": null`).
+    func clearPreviousWebhookSecret(for owner: TokenScope) async throws
     func webhookSecret(for owner: TokenScope) async throws -> String?
     /// Whether any project or group has this webhook secret (by its keyed fingerprint): the check made
     /// before a webhook's body is read.
@@ -34,8 +37,9 @@ public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     func ancestorChain(of level: IntegrationLevel) async throws -> AncestorChain?
     /// The chain of a project not registered yet: the registered groups of its path's namespaces.
     func namespaceChain(path: String) async throws -> AncestorChain
-    /// The webhook secrets set on the levels of `chain`, decrypted.
-    func webhookSecrets(on chain: AncestorChain) async throws -> [IntegrationLevel: String]
+    /// The webhook secrets accepted on the levels of `chain`, decrypted: each level's current secret, then
+    /// its previous one while that is still valid.
+    func webhookSecrets(on chain: AncestorChain) async throws -> [IntegrationLevel: [String]]
 
     // MARK: Tokens
     /// Stores a token by the hash of its secret.

@@ -224,5 +224,16 @@ enum Migrations {
             "CREATE INDEX deliveries_site_runnable ON deliveries(status, site, issue_key, next_run_at)",
             "CREATE INDEX deliveries_lease_owner ON deliveries(lease_owner)",
         ]),
+        // Webhook secret rotation: the previous secret stays valid until `webhook_secret_prev_until`.
+        ("0008_secret_rotation", [
+            "ALTER TABLE projects ADD COLUMN webhook_secret_prev_enc $BYTES",
+            "ALTER TABLE projects ADD COLUMN webhook_secret_prev_fp TEXT",
+            "ALTER TABLE projects ADD COLUMN webhook_secret_prev_until BIGINT",
+            "ALTER TABLE groups ADD COLUMN webhook_secret_prev_enc $BYTES",
+            "ALTER TABLE groups ADD COLUMN webhook_secret_prev_fp TEXT",
+            "ALTER TABLE groups ADD COLUMN webhook_secret_prev_until BIGINT",
+            "CREATE INDEX projects_secret_prev_fp ON projects(webhook_secret_prev_fp)",
+            "CREATE INDEX groups_secret_prev_fp ON groups(webhook_secret_prev_fp)",
+        ]),
     ]
 }

@@ -14,6 +14,15 @@ public struct Project: Sendable, Equatable {
 
     /// The namespace part of the path: `a/b` for `a/b/proj`, nil for a top-level project.
     public var namespacePath: String? { Namespace.of(pathWithNamespace) }
+
+    /// The forge the project lives on (from its stored id: see `Forge.storageID`).
+    public var forge: Forge { Forge.identity(storageID: id)?.forge ?? .gitlab }
+    /// The forge's own id of the project (GitLab's project id, GitHub's repository id).
+    public var forgeID: Int64 { Forge.identity(storageID: id)?.forgeID ?? id }
+    /// The forge's own full path, without the `github:` of the stored path.
+    public var forgePath: String { Forge.split(qualifiedPath: pathWithNamespace).path }
+    /// How the project is named in API and page URLs: `42`, or `github:123456`.
+    public var address: String { Forge.address(storageID: id) }
 }
 
 /// A namespace: the groups of a project's full path, nested to any depth.
@@ -25,6 +34,10 @@ public struct Group: Sendable, Equatable {
     public var hasWebhookSecret: Bool
     public var createdAt: Millis
     public var updatedAt: Millis
+
+    /// The forge whose namespace this is, and the forge's own path (`fullPath` is stored qualified, `github:acme`).
+    public var forge: Forge { Forge.split(qualifiedPath: fullPath).forge }
+    public var forgePath: String { Forge.split(qualifiedPath: fullPath).path }
 }
 
 /// A stored API token, without its secret (only its hash is stored).

@@ -19,22 +19,31 @@ extension SQLiteStore {
         }
     }
 
-    public func webhookSecrets(on chain: AncestorChain) async throws -> [IntegrationLevel: String] {
-        let blobs: [(IntegrationLevel, Data)] = try await pool.read { db in
-            var out: [(IntegrationLevel, Data)] = []
+    public func webhookSecrets(on chain: AncestorChain) async throws -> [IntegrationLevel: [String]] {
+        let now = clock.now()
+        let rows: [(IntegrationLevel, Data?, Data?, Millis?)] = try await pool.read { db in
+            var out: [(IntegrationLevel, Data?, Data?, Millis?)] = []
             for level in chain.levels {
-                let blob: Data?
+                let table: String
                 switch level {
-                case .project(let id): blob = try Data.fetchOne(db, sql: "SELECT webhook_secret_enc FROM projects WHERE id = ?", arguments: [id])
-                case .group(let id): blob = try Data.fetchOne(db, sql: "SELECT webhook_secret_enc FROM groups WHERE id = ?", arguments: [id])
-                case .instance: blob = nil
+                case .project: table = "projects"
+                case .group: table = "groups"
+                case .instance: continue
                 }
-                if let blob { out.append((level, blob)) }
+                guard let row = try Row.fetchOne(db, sql: """
+                    SELECT webhook_secret_enc, webhook_secret_prev_enc, webhook_secret_prev_until FROM \(table) WHERE id = ?
+                    """, arguments: [level.ownerID]) else { continue }
+                out.append((level, row["webhook_secret_enc"], row["webhook_secret_prev_enc"], row["webhook_secret_prev_until"]))
             }
             return out
         }
-        var secrets: [IntegrationLevel: String] = [:]
-        for (level, blob) in blobs { secrets[level] = try self.secrets.open(blob) }
+        var secrets: [IntegrationLevel: [String]] = [:]
+        for (level, current, previous, until) in rows {
+            var accepted: [String] = []
+            if let current { accepted.append(try self.secrets.open(current)) }
+            if let previous, WebhookSecrets.previousIsValid(until: until, now: now) { accepted.append(try self.secrets.open(previous)) }
+            if !accepted.isEmpty { secrets[level] = accepted }
+        }
         return secrets
     }
 

@@ -132,25 +132,48 @@ public final class SQLiteStore: BridgeStore {
         let blob = try secret.map { try secrets.seal($0) }
         let fp = secret.map { secrets.fingerprint($0) }
         let now = clock.now()
+        let until = now + WebhookSecrets.rotationGraceMillis
         try await pool.write { db in
-            switch owner {
-            case .project(let id):
-                try db.execute(sql: "UPDATE projects SET webhook_secret_enc = ?, webhook_secret_fp = ?, updated_at = ? WHERE id = ?", arguments: [blob, fp, now, id])
-            case .group(let id):
-                try db.execute(sql: "UPDATE groups SET webhook_secret_enc = ?, webhook_secret_fp = ?, updated_at = ? WHERE id = ?", arguments: [blob, fp, now, id])
-            case .instance:
-                return
-            }
+            guard let table = Self.secretTable(owner) else { return }
+            // The secret being replaced becomes the previous one (unless it is the same secret again).
+            try db.execute(sql: """
+                UPDATE \(table) SET webhook_secret_prev_enc = webhook_secret_enc, webhook_secret_prev_fp = webhook_secret_fp,
+                    webhook_secret_prev_until = ?
+                WHERE id = ? AND webhook_secret_enc IS NOT NULL AND webhook_secret_fp IS NOT ?
+                """, arguments: [until, owner.level.ownerID, fp])
+            try db.execute(sql: "UPDATE \(table) SET webhook_secret_enc = ?, webhook_secret_fp = ?, updated_at = ? WHERE id = ?",
+                           arguments: [blob, fp, now, owner.level.ownerID])
             if db.changesCount == 0 { throw StoreError.notFound(owner.kind) }
+        }
+    }
+
+    public func clearPreviousWebhookSecret(for owner: TokenScope) async throws {
+        try await pool.write { db in
+            guard let table = Self.secretTable(owner) else { return }
+            try db.execute(sql: """
+                UPDATE \(table) SET webhook_secret_prev_enc = NULL, webhook_secret_prev_fp = NULL, webhook_secret_prev_until = NULL WHERE id = ?
+                """, arguments: [owner.level.ownerID])
+            if db.changesCount == 0 { throw StoreError.notFound(owner.kind) }
+        }
+    }
+
+    static func secretTable(_ owner: TokenScope) -> String? {
+        switch owner {
+        case .project: return "projects"
+        case .group: return "groups"
+        case .instance: return nil
         }
     }
 
     public func isKnownWebhookSecret(_ presented: String) async throws -> Bool {
         let fp = secrets.fingerprint(presented)
+        let now = clock.now()
         return try await pool.read { db in
             try Bool.fetchOne(db, sql: """
                 SELECT EXISTS (SELECT 1 FROM projects WHERE webhook_secret_fp = ?) OR EXISTS (SELECT 1 FROM groups WHERE webhook_secret_fp = ?)
-                """, arguments: [fp, fp]) ?? false
+                    OR EXISTS (SELECT 1 FROM projects WHERE webhook_secret_prev_fp = ? AND webhook_secret_prev_until > ?)
+                    OR EXISTS (SELECT 1 FROM groups WHERE webhook_secret_prev_fp = ? AND webhook_secret_prev_until > ?)
+                """, arguments: [fp, fp, fp, now, fp, now]) ?? false
         }
     }
 
@@ -277,6 +300,8 @@ public final class SQLiteStore: BridgeStore {
         for i in parts.indices {
             let path = parts[0...i].joined(separator: "/")
             let isLeaf = i == parts.count - 1
+            // The first part of another forge's path carries the forge (`github:acme`); its name does not.
+            let partName = i == 0 ? Forge.split(qualifiedPath: parts[0]).path : parts[i]
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM groups WHERE full_path = ?", arguments: [path]) {
                 var g = group(from: row)
                 if isLeaf, let name, name != g.name {
@@ -285,7 +310,7 @@ public final class SQLiteStore: BridgeStore {
                 }
                 current = g
             } else {
-                let groupName = isLeaf ? (name ?? parts[i]) : parts[i]
+                let groupName = isLeaf ? (name ?? partName) : partName
                 try db.execute(sql: "INSERT INTO groups (full_path, name, parent_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                                arguments: [path, groupName, parentID, now, now])
                 current = Group(id: db.lastInsertedRowID, fullPath: path, name: groupName, parentID: parentID,

@@ -68,6 +68,14 @@ public enum TokenSecret {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// Whether `signature` (hex, any case) is the HMAC-SHA256 of `data` under `secret`: GitHub's
+    /// `X-Hub-Signature-256` (after `sha256=`) and Gitea's `X-Gitea-Signature`. Compared in constant time.
+    public static func isSignature(_ signature: String, of data: Data, secret: String) -> Bool {
+        let mac = HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: Data(secret.utf8)))
+        let expected = mac.map { String(format: "%02x", $0) }.joined()
+        return constantTimeEquals(expected, signature.lowercased())
+    }
+
     /// Compares two secrets in time independent of where they differ.
     public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
         let x = Array(SHA256.hash(data: Data(a.utf8)))

@@ -91,6 +91,14 @@ extension IntegrationLevel {
         }
     }
 
+    /// The id of the project or group row; nil for the instance.
+    var ownerID: Int64? {
+        switch self {
+        case .instance: return nil
+        case .group(let id), .project(let id): return id
+        }
+    }
+
     var levelName: String {
         switch self {
         case .instance: return "instance"

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Integration
+import Synchronization
 import Testing
 @testable import Store
 
@@ -40,10 +41,10 @@ struct HierarchyStoreTests {
             try await store.setWebhookSecret("group-secret", for: .group(acme.id))
             let chain = try #require(try await store.ancestorChain(of: .project(1)))
             let secrets = try await store.webhookSecrets(on: chain)
-            #expect(secrets == [.group(acme.id): "group-secret"])
-            #expect(WebhookSecrets.resolve(chain, instanceSecret: "instance", secrets: secrets) == "group-secret")
+            #expect(secrets == [.group(acme.id): ["group-secret"]])
+            #expect(WebhookSecrets.accepted(chain, instanceSecret: "instance", secrets: secrets) == ["group-secret"])
             try await store.setWebhookSecret("project-secret", for: .project(1))
-            #expect(WebhookSecrets.resolve(chain, instanceSecret: "instance", secrets: try await store.webhookSecrets(on: chain)) == "project-secret")
+            #expect(WebhookSecrets.accepted(chain, instanceSecret: "instance", secrets: try await store.webhookSecrets(on: chain)) == ["project-secret"])
         }
     }
 
@@ -105,6 +106,46 @@ struct HierarchyStoreTests {
             let clash = try await store.recordEvents([event(2, "acme/shop", "main")])
             #expect(throws: StoreError.self) { try clash[0].get() }
             #expect(try await store.project(id: 2) == nil)
+        }
+    }
+
+    @Test("a replaced secret stays accepted for 24 hours, and not after; clearing it ends that at once")
+    func rotation() async throws {
+        let now = Mutex<Millis>(1_000_000)
+        try await withStore(clock: WallClock { now.withLock { $0 } }) { store in
+            _ = try await store.registerProject(registration(1, "acme/shop"))
+            let chain = try #require(try await store.ancestorChain(of: .project(1)))
+            try await store.setWebhookSecret("old", for: .project(1))
+            try await store.setWebhookSecret("new", for: .project(1))
+            #expect(try await store.webhookSecrets(on: chain)[.project(1)] == ["new", "old"])
+            #expect(try await store.isKnownWebhookSecret("old"))
+            try await store.setWebhookSecret("new", for: .project(1))
+            #expect(try await store.webhookSecrets(on: chain)[.project(1)] == ["new", "old"], "setting the same secret again keeps the previous one")
+            now.withLock { $0 += WebhookSecrets.rotationGraceMillis }
+            #expect(try await store.webhookSecrets(on: chain)[.project(1)] == ["new"])
+            #expect(try await !store.isKnownWebhookSecret("old"))
+            try await store.setWebhookSecret("newer", for: .project(1))
+            try await store.clearPreviousWebhookSecret(for: .project(1))
+            #expect(try await store.webhookSecrets(on: chain)[.project(1)] == ["newer"])
+            #expect(try await !store.isKnownWebhookSecret("new"))
+        }
+    }
+
+    @Test("projects of two forges with the same id and path are two projects, in two group trees")
+    func forgesApart() async throws {
+        try await withStore { store in
+            let gitlab = try await store.registerProject(registration(15, "acme/shop"))
+            let github = try await store.registerProject(try #require(ProjectRegistration(
+                forge: .github, forgeID: 15, path: "acme/shop", name: "shop", webURL: "https://github.com/acme/shop", defaultBranch: "main")))
+            #expect(gitlab.id == 15 && github.id != 15)
+            #expect(github.forge == .github && github.forgeID == 15 && github.forgePath == "acme/shop" && github.address == "github:15")
+            #expect(gitlab.forge == .gitlab && gitlab.address == "15")
+            #expect(try await store.project(path: "acme/shop")?.id == 15)
+            #expect(try await store.project(path: "github:acme/shop")?.id == github.id)
+            let gitlabGroup = try #require(try await store.group(path: "acme"))
+            let githubGroup = try #require(try await store.group(path: "github:acme"))
+            #expect(gitlabGroup.id != githubGroup.id && githubGroup.name == "acme" && githubGroup.forge == .github)
+            #expect(try await store.ancestorChain(of: .project(github.id))?.groups == [githubGroup.id])
         }
     }
 }
