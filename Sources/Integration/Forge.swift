@@ -34,6 +34,15 @@ public enum Forge: String, Sendable, CaseIterable, Equatable, Hashable {
         }
     }
 
+    /// A branch's page: GitLab `/-/tree/<b>`, GitHub `/tree/<b>`, Gitea `/src/branch/<b>`.
+    public func branchURL(project webURL: String, branch: String) -> String {
+        switch self {
+        case .gitlab: return "\(webURL)/-/tree/\(Texts.pathSegment(branch))"
+        case .github: return "\(webURL)/tree/\(Texts.pathSegment(branch))"
+        case .gitea: return "\(webURL)/src/branch/\(Texts.pathSegment(branch))"
+        }
+    }
+
     /// "a merge request" on GitLab, "a pull request" elsewhere.
     public var changeReference: String { self == .gitlab ? "a merge request" : "a pull request" }
     /// "Merge request" on GitLab, "Pull request" elsewhere (link titles).

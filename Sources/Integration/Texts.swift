@@ -34,7 +34,7 @@ public enum Texts {
         let userURL = wikiURL(forgeBaseURL + "/" + pathSegment(author.username))
         var text = "[\(linkText(author.name))|\(userURL)] mentioned this issue in [\(entity.reference(on: project.forge))|\(wikiURL(entityURL))] of [\(linkText(project.fullName))|\(wikiURL(project.webURL))]"
         if let branch, !branch.isEmpty {
-            text += " on branch [\(linkText(branch))|\(wikiURL(project.webURL + "/-/tree/" + pathSegment(branch)))]"
+            text += " on branch [\(linkText(branch))|\(wikiURL(project.forge.branchURL(project: project.webURL, branch: branch)))]"
         }
         text += ":{quote}\(quoteText(cut(title.trimmingTrailingNewlines(), to: maxQuoteCharacters))){quote}"
         return cut(text, to: maxCommentCharacters)

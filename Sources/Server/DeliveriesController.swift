@@ -54,6 +54,7 @@ struct DeliveriesController: Sendable {
             "id": .number(Double(d.id)),
             "event_id": .string(d.eventID),
             "issue_key": .string(d.issueKey),
+            "jira_site": .string(d.site),
             "action": .string(d.action.rawValue),
             "status": .string(d.status.rawValue),
             "attempts": .number(Double(d.attempts)),

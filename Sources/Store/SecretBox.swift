@@ -71,9 +71,12 @@ public enum TokenSecret {
     /// Whether `signature` (hex, any case) is the HMAC-SHA256 of `data` under `secret`: GitHub's
     /// `X-Hub-Signature-256` (after `sha256=`) and Gitea's `X-Gitea-Signature`. Compared in constant time.
     public static func isSignature(_ signature: String, of data: Data, secret: String) -> Bool {
-        let mac = HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: Data(secret.utf8)))
-        let expected = mac.map { String(format: "%02x", $0) }.joined()
-        return constantTimeEquals(expected, signature.lowercased())
+        constantTimeEquals(self.signature(of: data, secret: secret), signature.lowercased())
+    }
+
+    /// The hex HMAC-SHA256 of `data` under `secret`.
+    public static func signature(of data: Data, secret: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: Data(secret.utf8))).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Compares two secrets in time independent of where they differ.
