@@ -96,11 +96,13 @@ extension Harness {
     }
 
     /// Sends a Gitea webhook signed (over the JSON payload) with `secret`; Forgejo's headers when `forgejo`.
-    func gitea(_ event: String, _ body: String, secret: String? = "gitea-secret", form: Bool = false, forgejo: Bool = false) async throws -> TestResponse {
+    func gitea(_ event: String, _ body: String, secret: String? = "gitea-secret", form: Bool = false, forgejo: Bool = false,
+               delivery: String? = nil) async throws -> TestResponse {
         let raw = form ? "payload=" + (body.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? body) : body
         let prefix = forgejo ? "X-Forgejo" : "X-Gitea"
         var headers = [("\(prefix)-Event", event), ("Content-Type", form ? "application/x-www-form-urlencoded" : "application/json")]
         if let secret { headers.append(("\(prefix)-Signature", TokenSecret.signature(of: Data(body.utf8), secret: secret))) }
+        if let delivery { headers.append(("\(prefix)-Delivery", delivery)) }
         return try await request(.POST, "/webhooks/gitea", raw: raw, headers: headers)
     }
 

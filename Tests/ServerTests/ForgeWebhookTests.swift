@@ -248,4 +248,54 @@ struct ForgeWebhookTests {
             #expect(try await h.admin(.GET, "/api/v4/projects/186853002").status == 404, "a plain id is only ever a GitLab project")
         }
     }
+
+    @Test("GitLab's secret rotates too: the previous token is accepted for 24 hours, until previous_webhook_secret null")
+    func gitlabRotation() async throws {
+        try await Harness.run { h in
+            try await h.configure()
+            #expect(try await h.admin(.PUT, "/api/v4/projects/42", json: ["webhook_secret": "first"]).status == 200)
+            #expect(try await h.admin(.PUT, "/api/v4/projects/42", json: ["webhook_secret": "second"]).status == 200)
+            let push = Payloads.push(commits: [(Self.sha, "no key")])
+            #expect(try await h.webhook("Push Hook", push, secret: "second").status == 202)
+            #expect(try await h.webhook("Push Hook", push, secret: "first").status == 202)
+            #expect(try await h.admin(.PUT, "/api/v4/projects/42", json: ["previous_webhook_secret": .null]).status == 200)
+            #expect(try await h.webhook("Push Hook", push, secret: "first").status == 401)
+            #expect(try await h.admin(.PUT, "/api/v4/projects/42", json: ["previous_webhook_secret": "x"]).status == 400)
+        }
+    }
+
+    @Test("a Gitea redelivery (same X-Gitea-Delivery) gets the first event id and posts once")
+    func giteaRedelivery() async throws {
+        try await Harness.run { h in
+            try await h.configureRepository(forge: "gitea", id: 61, path: "gogits/hello-world", webURL: "http://try.gitea.io/gogits/hello-world",
+                                            secret: "gitea-secret")
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "Login")
+            let body = ForgePayloads.giteaPush(ref: "refs/heads/dev", commits: [(Self.sha, "PROJ-1 once")])
+            let first = try await h.gitea("push", body, delivery: "5c6a1a0e-0000-4000-8000-000000000001")
+            let again = try await h.gitea("push", body, delivery: "5c6a1a0e-0000-4000-8000-000000000001")
+            #expect(first.status == 202 && first.json["event_id"] == again.json["event_id"])
+            try await h.settle(project: "gitea:61", expecting: 2)
+            #expect(await h.issue("PROJ-1").comments.count == 1)
+        }
+    }
+
+    @Test("the project list and the project page show the forge, and link other forges' projects by <forge>:<id>")
+    func pagesShowTheForge() async throws {
+        try await Harness.run { h in
+            try await githubRepository(h)
+            try await h.registerProject()
+            let login = WebSignInTests()
+            let form = try await login.signInForm(h)
+            let signedIn = try await login.signIn(h, token: h.adminToken, form: form)
+            let cookie = try #require(signedIn.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix("jira_bridge_session=") }?.1
+                .split(separator: ";").first.map(String.init))
+            let home = try await h.request(.GET, "/", headers: [("Cookie", cookie)])
+            #expect(home.text.contains(#"<a href="/projects/github:186853002">Codertocat/Hello-World</a>"#))
+            #expect(home.text.contains(#"<td class="forge">GitHub</td>"#) && home.text.contains(#"<td class="forge">GitLab</td>"#))
+            let page = try await h.request(.GET, "/projects/github%3A186853002", headers: [("Cookie", cookie)])
+            #expect(page.status == 200)
+            #expect(page.text.contains(#"<span class="badge forge" id="project-forge">GitHub</span>"#))
+            #expect(page.text.contains(#"href="/projects/github:186853002/integrations/jira/deliveries""#))
+        }
+    }
 }
