@@ -181,6 +181,12 @@ struct ForgeWebhookTests {
             #expect(try await h.deliveries().isEmpty, "nothing reached the GitLab project")
             // The GitLab project's secret is not the repository's: a GitLab webhook with it is refused.
             #expect(try await h.webhook("Push Hook", Payloads.push(commits: [(Self.sha, "PROJ-1")]), secret: "gh-secret").status == 401)
+            // GitLab's webhook (under the instance secret) reaches only the GitLab project and its Jira.
+            #expect(try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [(Self.sha, "PROJ-1 from GitLab")])).status == 202)
+            let gitlab = try await h.settle(expecting: 2)
+            #expect(gitlab.allSatisfy { $0["jira_site"]?.string?.contains("127.0.0.1") == true }, "\(gitlab)")
+            #expect(try await h.settle(project: "github:42").count == 2, "nothing new reached the GitHub repository")
+            #expect(await h.issue("PROJ-1").comments.count == 2)
         }
     }
 
@@ -296,6 +302,28 @@ struct ForgeWebhookTests {
             #expect(page.status == 200)
             #expect(page.text.contains(#"<span class="badge forge" id="project-forge">GitHub</span>"#))
             #expect(page.text.contains(#"href="/projects/github:186853002/integrations/jira/deliveries""#))
+        }
+    }
+
+    @Test("reopened and synchronize re-read the pull request; labels, reviews and Gitea's comment events change nothing")
+    func otherActions() async throws {
+        try await Harness.run { h in
+            try await githubRepository(h)
+            #expect(try await h.github("pull_request", ForgePayloads.githubPullRequest(action: "reopened", title: "PROJ-1 again")).status == 202)
+            #expect(try await h.github("pull_request", ForgePayloads.githubPullRequest(action: "synchronize", title: "PROJ-1 again")).status == 202)
+            let labeled = try await h.github("pull_request", ForgePayloads.githubPullRequest(action: "labeled", title: "PROJ-1 again"))
+            #expect(labeled.status == 202 && labeled.json["event_id"] == .null)
+            try await h.settle(project: Self.repo, expecting: 2)
+            #expect(await h.issue("PROJ-1").comments.count == 1)
+
+            try await h.configureRepository(forge: "gitea", id: 6589, path: "jcitizen/my-repo", webURL: "https://try.gitea.io/jcitizen/my-repo",
+                                            secret: "gitea-secret")
+            let body = ForgePayloads.giteaPullRequest(action: "opened", title: "PROJ-1 comment")
+            let comment = try await h.request(.POST, "/webhooks/gitea", raw: body, headers: [
+                ("X-Gitea-Event", "pull_request"), ("X-Gitea-Event-Type", "pull_request_comment"), ("Content-Type", "application/json"),
+                ("X-Gitea-Signature", TokenSecret.signature(of: Data(body.utf8), secret: "gitea-secret"))])
+            #expect(comment.status == 202 && comment.json["event_id"] == .null, "\(comment.text)")
+            #expect(try await h.settle(project: "gitea:6589").isEmpty)
         }
     }
 }
