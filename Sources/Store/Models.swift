@@ -84,7 +84,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .conflict(let w): return "conflict: \(w)"
         case .notFound(let w): return "not found: \(w)"
         case .corruptSecret: return "a stored secret could not be decrypted (wrong JIRA_BRIDGE_SECRET_KEY?)"
-        case .badDatabaseURL(let w): return "invalid database URL: \(w)"
+        case .badDatabaseURL(let w): return "invalid database URL \(w)"
         }
     }
 }

@@ -116,31 +116,24 @@ struct RuntimeSettings {
         return (value, true)
     }
 
-    /// Opens the store named by the database URL.
+    /// Opens the store named by the database URL (`DatabaseURL`: one clear line for each mistake, never the password).
     func openStore(databaseURL: String, secrets: SecretBox) throws -> any BridgeStore {
-        if databaseURL.hasPrefix("sqlite:") {
-            var path = String(databaseURL.dropFirst("sqlite:".count))
-            if path.hasPrefix("//") { path = String(path.dropFirst(2)) }
-            guard !path.isEmpty else { throw StartupError(description: "invalid database URL '\(databaseURL)': expected sqlite:PATH") }
+        let parsed: DatabaseURL
+        do { parsed = try DatabaseURL.parse(databaseURL) } catch { throw StartupError(description: "\(error)") }
+        switch parsed {
+        case .sqlite(let path):
             do {
                 return try SQLiteStore(path: path, secrets: secrets)
             } catch {
                 throw StartupError(description: "cannot open SQLite database '\(path)': \(error)")
             }
+        case .postgres(let settings):
+            throw StartupError(description: "PostgreSQL is not supported by this build yet (\(settings.description)); use sqlite:PATH")
         }
-        if databaseURL.hasPrefix("postgres://") || databaseURL.hasPrefix("postgresql://") {
-            throw StartupError(description: "PostgreSQL is not supported by this build yet; use sqlite:PATH")
-        }
-        throw StartupError(description: "invalid database URL '\(Self.redacted(databaseURL))': expected sqlite:PATH or postgres://user:pass@host:port/db")
     }
 
     /// A database URL without its password, for messages.
-    static func redacted(_ url: String) -> String {
-        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://"), scheme.upperBound < at else { return url }
-        let userinfo = url[scheme.upperBound..<at]
-        guard let colon = userinfo.firstIndex(of: ":") else { return url }
-        return String(url[..<colon]) + ":***" + String(url[at...])
-    }
+    static func redacted(_ url: String) -> String { PostgresSettings.redacted(url) }
 
     /// The data directory, secret key and store, shared by `serve`, `migrate` and `token create`.
     func openData(dataDirFlag: String?, databaseURLFlag: String?) throws -> (dataDir: String, store: any BridgeStore, secretKey: String, keyGenerated: Bool) {
