@@ -68,6 +68,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case notFound(String)
         case corruptSecret
         case badDatabaseURL(String)
+        case migrationFailed(String)
+        case unreachable(String)
     }
     let code: Code
 
@@ -75,6 +77,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func notFound(_ what: String) -> StoreError { StoreError(code: .notFound(what)) }
     public static let corruptSecret = StoreError(code: .corruptSecret)
     public static func badDatabaseURL(_ why: String) -> StoreError { StoreError(code: .badDatabaseURL(why)) }
+    public static func migrationFailed(_ what: String) -> StoreError { StoreError(code: .migrationFailed(what)) }
+    public static func unreachable(_ what: String) -> StoreError { StoreError(code: .unreachable(what)) }
 
     public var isConflict: Bool { if case .conflict = code { return true }; return false }
     public var isNotFound: Bool { if case .notFound = code { return true }; return false }
@@ -85,6 +89,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound(let w): return "not found: \(w)"
         case .corruptSecret: return "a stored secret could not be decrypted (wrong JIRA_BRIDGE_SECRET_KEY?)"
         case .badDatabaseURL(let w): return "invalid database URL \(w)"
+        case .migrationFailed(let w): return "migration failed: \(w)"
+        case .unreachable(let w): return w
         }
     }
 }

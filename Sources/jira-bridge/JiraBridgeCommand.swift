@@ -137,7 +137,21 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         try await JiraBridgeCommand.reportingStartupErrors {
-            let opened = try RuntimeSettings().openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
+            let runtime = RuntimeSettings()
+            // PostgreSQL: the schema is migrated under an advisory lock (several processes may start at once).
+            if let url = runtime.value(data.databaseURL, "JIRA_BRIDGE_DATABASE_URL"), url.hasPrefix("postgres") {
+                let parsed: DatabaseURL
+                do { parsed = try DatabaseURL.parse(url) } catch { throw StartupError(description: "\(error)") }
+                if case .postgres(let settings) = parsed {
+                    let applied: [String]
+                    do { applied = try await PostgresMigrator(settings: settings).migrate() } catch {
+                        throw StartupError(description: "database migration failed: \(error)")
+                    }
+                    print("migrations applied (\(applied.count) new) on \(settings.description)")
+                    return
+                }
+            }
+            let opened = try runtime.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
             do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)") }
             print("migrations applied")
         }
