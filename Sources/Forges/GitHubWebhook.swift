@@ -67,10 +67,17 @@ public enum GitHubWebhook {
                          omittedCommits: omitted)
     }
 
-    /// opened, reopened, edited and synchronize re-read the text; closed is a merge when `merged` is true
-    /// (closing with the merge commit), else a close that changes nothing.
     static func pullRequest(_ doc: [String: Any]) throws(WebhookPayloadError) -> MergeRequestEvent? {
-        let project = try project(doc)
+        try ChangeRequest.decode(doc, project: try project(doc), synchronized: "synchronize")
+    }
+}
+
+/// The fields GitHub and Gitea pull requests share.
+enum ChangeRequest {
+    /// A pull request payload: opened, reopened, edited and `synchronized` (GitHub's `synchronize`, Gitea's
+    /// `synchronized`) re-read the text; closed is a merge when `merged` is true, else a close; other actions
+    /// (labels, reviews, assignments) are nil.
+    static func decode(_ doc: [String: Any], project: ForgeProject, synchronized: String) throws(WebhookPayloadError) -> MergeRequestEvent? {
         guard let pr = doc["pull_request"] as? [String: Any] else { throw WebhookPayloadError("pull_request is missing") }
         let number = try Payload.int64(pr["number"] ?? doc["number"], "pull_request.number")
         let merged = (pr["merged"] as? Bool) ?? false
@@ -78,16 +85,13 @@ public enum GitHubWebhook {
         switch (doc["action"] as? String) ?? "" {
         case "opened": action = .open
         case "reopened": action = .reopen
-        case "edited", "synchronize": action = .update
+        case "edited", synchronized: action = .update
         case "closed": action = merged ? .merge : .close
         default: return nil
         }
-        return ChangeRequest.event(project: project, number: number, pr: pr, action: action, sender: doc["sender"] as? [String: Any])
+        return event(project: project, number: number, pr: pr, action: action, sender: doc["sender"] as? [String: Any])
     }
-}
 
-/// The fields GitHub and Gitea pull requests share.
-enum ChangeRequest {
     static func event(project: ForgeProject, number: Int64, pr: [String: Any], action: MergeRequestEvent.Action,
                       sender: [String: Any]?) -> MergeRequestEvent {
         let head = pr["head"] as? [String: Any]

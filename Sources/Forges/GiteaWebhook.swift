@@ -49,18 +49,6 @@ public enum GiteaWebhook {
     }
 
     static func pullRequest(_ doc: [String: Any]) throws(WebhookPayloadError) -> MergeRequestEvent? {
-        let project = try project(doc)
-        guard let pr = doc["pull_request"] as? [String: Any] else { throw WebhookPayloadError("pull_request is missing") }
-        let number = try Payload.int64(pr["number"] ?? doc["number"], "pull_request.number")
-        let merged = (pr["merged"] as? Bool) ?? false
-        let action: MergeRequestEvent.Action
-        switch (doc["action"] as? String) ?? "" {
-        case "opened": action = .open
-        case "reopened": action = .reopen
-        case "edited", "synchronized": action = .update
-        case "closed": action = merged ? .merge : .close
-        default: return nil
-        }
-        return ChangeRequest.event(project: project, number: number, pr: pr, action: action, sender: doc["sender"] as? [String: Any])
+        try ChangeRequest.decode(doc, project: try project(doc), synchronized: "synchronized")
     }
 }
