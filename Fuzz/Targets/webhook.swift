@@ -1,4 +1,5 @@
-// Fuzz target: GitLab webhook bodies, as /webhooks/gitlab reads them (parse, project reference, both events).
+// Fuzz target: webhook bodies as /webhooks/gitlab, /webhooks/github and /webhooks/gitea read them (parse,
+// project reference, every handled event), then planned.
 import Forges
 import Foundation
 import Integration
@@ -6,18 +7,34 @@ import Integration
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWebhook(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let body = Data(bytes: data, count: size)
-    guard let document = try? GitLabWebhook.parse(body) else { return 0 }
-    _ = try? GitLabWebhook.projectReference(document)
-    for kind in ["Push Hook", "Merge Request Hook"] {
-        if let event = try? GitLabWebhook.decode(event: kind, document: document) {
-            // What planning does with it: keys, limits, texts.
-            var settings = JiraSettings()
-            settings.active = true
-            settings.url = "https://jira.example.com"
-            settings.transitionAutomatic = true
-            if let extractor = try? ReferenceExtractor(prefix: "", regex: "") {
-                _ = EventPlanner(settings: settings, extractor: extractor).planWithNotes(event)
+    var events: [ForgeEvent] = []
+    if let document = try? GitLabWebhook.parse(body) {
+        _ = try? GitLabWebhook.projectReference(document)
+        for kind in ["Push Hook", "Merge Request Hook"] {
+            if let event = try? GitLabWebhook.decode(event: kind, document: document) { events.append(event) }
+        }
+    }
+    // GitHub's and Gitea's form bodies carry the JSON in `payload`.
+    let json = (try? WebhookBody.json(body, contentType: "application/x-www-form-urlencoded")) ?? body
+    for candidate in [body, json] {
+        if let document = try? GitHubWebhook.parse(candidate) {
+            _ = try? GitHubWebhook.projectReference(document)
+            for kind in ["push", "pull_request"] {
+                if let event = try? GitHubWebhook.decode(event: kind, document: document) { events.append(event) }
+                if let event = try? GiteaWebhook.decode(event: kind, type: nil, document: document) { events.append(event) }
             }
+        }
+    }
+    // What planning does with them: keys, limits, texts, per forge.
+    var settings = JiraSettings()
+    settings.active = true
+    settings.url = "https://jira.example.com"
+    settings.transitionAutomatic = true
+    if let extractor = try? ReferenceExtractor(prefix: "", regex: "") {
+        let planner = EventPlanner(settings: settings, extractor: extractor)
+        for event in events {
+            _ = planner.planWithNotes(event)
+            _ = ProjectRegistration(event.project)
         }
     }
     return 0
