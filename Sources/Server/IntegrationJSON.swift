@@ -101,7 +101,11 @@ enum EntityJSON {
             "created_at": .string(isoTimestamp(t.createdAt)),
         ]
         switch t.scope {
-        case .project(let id): doc["project_id"] = .number(Double(id))
+        case .project(let id):
+            // The forge's own id, and the forge when it is not GitLab (`Forge.identity`).
+            let (forge, forgeID) = Forge.identity(storageID: id) ?? (.gitlab, id)
+            doc["project_id"] = .number(Double(forgeID))
+            if forge != .gitlab { doc["project_forge"] = .string(forge.rawValue) }
         case .group(let id): doc["group_id"] = .number(Double(id))
         case .instance: break
         }

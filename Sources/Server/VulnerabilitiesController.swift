@@ -38,7 +38,7 @@ struct VulnerabilityService: Sendable {
 
     /// Where a vulnerability's page is: the path has GitLab's `/-/security/vulnerabilities/<id>`, so GitLab's
     /// `vulnerability_ids` JQL clause finds the Jira issues that link to it.
-    func pageURL(_ v: VulnerabilityRecord) -> String { "\(publicURL)/projects/\(v.projectID)/-/security/vulnerabilities/\(v.id)" }
+    func pageURL(_ v: VulnerabilityRecord) -> String { "\(publicURL)/projects/\(Forge.address(storageID: v.projectID))/-/security/vulnerabilities/\(v.id)" }
 
     func blobURL(_ project: Project, _ v: VulnerabilityRecord, file: String) -> String? {
         guard !project.webURL.isEmpty else { return nil }
@@ -178,7 +178,7 @@ struct VulnerabilityService: Sendable {
         }
         return .object([
             "id": .number(Double(v.id)),
-            "project_id": .number(Double(v.projectID)),
+            "project_id": .number(Double(Forge.identity(storageID: v.projectID)?.forgeID ?? v.projectID)),
             "title": .string(f.title),
             "description": f.description.map { .string($0) } ?? .null,
             "severity": .string(f.severity),

@@ -326,4 +326,26 @@ struct ForgeWebhookTests {
             #expect(try await h.settle(project: "gitea:6589").isEmpty)
         }
     }
+
+    @Test("a token scoped to a GitHub repository reaches it and not the GitLab project with the same id; its answers name the forge")
+    func tokensAndReports() async throws {
+        try await Harness.run { h in
+            try await h.configure()
+            try await h.configureRepository(forge: "github", id: 42, path: "acme/web/shop", webURL: "https://github.com/acme/web/shop", secret: "gh-secret")
+            let created = try await h.admin(.POST, "/api/v4/tokens", json: ["name": "gh", "role": "maintainer", "scope": "project", "project_id": "github:42"])
+            #expect(created.status == 201, "\(created.text)")
+            #expect(created.json["project_id"] == .number(42) && created.json["project_forge"] == "github")
+            let token = try #require(created.json["token"]?.string)
+            #expect(try await h.request(.GET, "/api/v4/projects/github:42/integrations/jira", token: token).status == 200)
+            #expect(try await h.request(.GET, "/api/v4/projects/42/integrations/jira", token: token).status == 403)
+            // A security report on the repository: its vulnerability names the repository's own id and links back by github:42.
+            let report = try Data(contentsOf: try #require(Bundle.module.url(forResource: "Fixtures/security/sast-two-findings", withExtension: "json")))
+            let uploaded = try await h.request(.POST, "/api/v4/projects/github%3A42/security/reports", token: h.adminToken,
+                                               raw: String(decoding: report, as: UTF8.self), headers: [("Content-Type", "application/json")])
+            #expect(uploaded.status == 201 || uploaded.status == 200, "\(uploaded.text)")
+            let list = try await h.admin(.GET, "/api/v4/projects/github:42/vulnerabilities")
+            let first = try #require(list.json.array?.first)
+            #expect(first["project_id"] == .number(42))
+        }
+    }
 }
