@@ -151,12 +151,6 @@ public struct EventPlanner: Sendable {
 
     static func iconURL(_ project: ForgeProject) -> String { "\(project.forgeBaseURL)/favicon.ico" }
 
-    /// GitLab's merge commits for merge requests end with "See merge request group/project!iid"; the
-    /// merge request itself closes, not its merge commit.
-    public static func isMergeRequestMergeCommit(_ message: String) -> Bool {
-        Forge.gitlab.isChangeMergeCommit(message)
-    }
-
     static func ordered(_ keys: [String]) -> [String] {
         var seen = Set<String>()
         return keys.filter { seen.insert($0).inserted }

@@ -189,11 +189,6 @@ public enum WebhookSecrets {
         }?.value ?? []
     }
 
-    /// The one secret that applies (the current one of the nearest level that has one).
-    public static func resolve(_ chain: AncestorChain, instanceSecret: String?, secrets: [IntegrationLevel: String]) -> String? {
-        accepted(chain, instanceSecret: instanceSecret, secrets: secrets.mapValues { [$0] }).first
-    }
-
     /// Whether a previous secret replaced at `replacedUntil` is still accepted at `now`.
     public static func previousIsValid(until: Millis?, now: Millis) -> Bool {
         guard let until else { return false }

@@ -132,9 +132,6 @@ struct RuntimeSettings {
         }
     }
 
-    /// A database URL without its password, for messages.
-    static func redacted(_ url: String) -> String { PostgresSettings.redacted(url) }
-
     /// The data directory, secret key and store, shared by `serve`, `migrate` and `token create`.
     func openData(dataDirFlag: String?, databaseURLFlag: String?) throws -> (dataDir: String, store: any BridgeStore, secretKey: String, keyGenerated: Bool) {
         let dataDir = value(dataDirFlag, "JIRA_BRIDGE_DATA_DIR") ?? "./data"

@@ -96,8 +96,8 @@ struct EventPlannerTests {
     @Test("a merge request's merge commit on the default branch does not close; the merge request does")
     func mergeCommitDoesNotClose() throws {
         let message = "Merge branch 'feature' into 'main'\n\nCloses PROJ-1\n\nSee merge request acme/shop!7"
-        #expect(EventPlanner.isMergeRequestMergeCommit(message))
-        #expect(!EventPlanner.isMergeRequestMergeCommit("See merge request acme/shop!x"))
+        #expect(Forge.gitlab.isChangeMergeCommit(message))
+        #expect(!Forge.gitlab.isChangeMergeCommit("See merge request acme/shop!x"))
         let planned = try planner { $0.transitionID = "31" }.plan(push([commit(message)]))
         #expect(!planned.contains { $0.action == .transition })
     }

@@ -126,24 +126,34 @@ struct HierarchyTests {
 
     @Test("the webhook secret: the project's, else the nearest group's, else the instance's")
     func webhookSecretPrecedence() {
-        #expect(WebhookSecrets.resolve(shop, instanceSecret: "i", secrets: [.project(10): "p", .group(2): "w", .group(1): "a"]) == "p")
-        #expect(WebhookSecrets.resolve(shop, instanceSecret: "i", secrets: [.group(2): "w", .group(1): "a"]) == "w")
-        #expect(WebhookSecrets.resolve(shop, instanceSecret: "i", secrets: [.group(1): "a"]) == "a")
-        #expect(WebhookSecrets.resolve(shop, instanceSecret: "i", secrets: [:]) == "i")
-        #expect(WebhookSecrets.resolve(shop, instanceSecret: nil, secrets: [:]) == nil)
+        #expect(WebhookSecrets.accepted(shop, instanceSecret: "i", secrets: [.project(10): "p", .group(2): "w", .group(1): "a"].mapValues { [$0] }).first == "p")
+        #expect(WebhookSecrets.accepted(shop, instanceSecret: "i", secrets: [.group(2): "w", .group(1): "a"].mapValues { [$0] }).first == "w")
+        #expect(WebhookSecrets.accepted(shop, instanceSecret: "i", secrets: [.group(1): "a"].mapValues { [$0] }).first == "a")
+        #expect(WebhookSecrets.accepted(shop, instanceSecret: "i", secrets: [:]).first == "i")
+        #expect(WebhookSecrets.accepted(shop, instanceSecret: nil, secrets: [:]).first == nil)
     }
 
     @Test("empty secrets count as none, at every level")
     func emptySecretsAreNone() {
-        #expect(WebhookSecrets.resolve(shop, instanceSecret: "", secrets: [.project(10): ""]) == nil)
-        #expect(WebhookSecrets.resolve(shop, instanceSecret: "i", secrets: [.project(10): "", .group(1): "a"]) == "a")
+        #expect(WebhookSecrets.accepted(shop, instanceSecret: "", secrets: [.project(10): ""].mapValues { [$0] }).first == nil)
+        #expect(WebhookSecrets.accepted(shop, instanceSecret: "i", secrets: [.project(10): "", .group(1): "a"].mapValues { [$0] }).first == "a")
     }
 
     @Test("an unregistered project's chain starts at its known groups")
     func namespaceChain() {
         let chain = AncestorChain(namespaceGroups: [2, 1])
         #expect(chain.levels == [.group(2), .group(1), .instance])
-        #expect(WebhookSecrets.resolve(chain, instanceSecret: "i", secrets: [.group(1): "a"]) == "a")
-        #expect(WebhookSecrets.resolve(AncestorChain(namespaceGroups: []), instanceSecret: "i", secrets: [:]) == "i")
+        #expect(WebhookSecrets.accepted(chain, instanceSecret: "i", secrets: [.group(1): "a"].mapValues { [$0] }).first == "a")
+        #expect(WebhookSecrets.accepted(AncestorChain(namespaceGroups: []), instanceSecret: "i", secrets: [:]).first == "i")
+    }
+
+    @Test("a rotated-out secret is accepted beside the current one of the same level, and only while it is valid")
+    func rotation() {
+        let secrets: [IntegrationLevel: [String]] = [.project(10): ["new", "old"], .group(1): ["group"]]
+        #expect(WebhookSecrets.accepted(shop, instanceSecret: "i", secrets: secrets) == ["new", "old"])
+        #expect(WebhookSecrets.previousIsValid(until: 2_000, now: 1_999))
+        #expect(!WebhookSecrets.previousIsValid(until: 2_000, now: 2_000))
+        #expect(!WebhookSecrets.previousIsValid(until: nil, now: 0))
+        #expect(WebhookSecrets.rotationGraceMillis == 86_400_000)
     }
 }
