@@ -50,7 +50,7 @@ struct PageContext: ViewModel {
     var csrf: String
     var breadcrumbs: [Crumb]
     var flash: Flash?
-    var hasBreadcrumbs: Bool { !breadcrumbs.isEmpty }
+    var hasBreadcrumbs: Bool
 
     init(_ context: BridgeRequestContext, breadcrumbs: [Crumb] = [], flash: Flash? = nil) {
         signedIn = context.webIdentity != nil
@@ -58,6 +58,7 @@ struct PageContext: ViewModel {
         who = context.webUser ?? ""
         csrf = context.webSession?.csrfToken ?? ""
         self.breadcrumbs = breadcrumbs
+        hasBreadcrumbs = !breadcrumbs.isEmpty
         self.flash = flash
     }
 
@@ -70,13 +71,8 @@ struct PageContext: ViewModel {
         who = ""
         csrf = ""
         breadcrumbs = []
+        hasBreadcrumbs = false
         flash = nil
-    }
-
-    func child(named name: String) -> Any? {
-        if name == "hasBreadcrumbs" { return hasBreadcrumbs }
-        guard let value = Mirror(reflecting: self).children.first(where: { $0.label == name })?.value else { return nil }
-        return ViewValue.present(value)
     }
 }
 
