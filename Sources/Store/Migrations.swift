@@ -24,13 +24,24 @@ public enum SQLDialect: String, Sendable, CaseIterable {
     func render(_ statement: String) -> String {
         statement.replacingOccurrences(of: "$AUTO_ID", with: autoID).replacingOccurrences(of: "$BYTES", with: bytes)
     }
+
+    /// A statement written `postgres: ...` is PostgreSQL's alone (SQLite has it already, or cannot say it).
+    func applies(_ statement: String) -> Bool {
+        self == .postgres || !statement.hasPrefix(Self.postgresOnly)
+    }
+
+    static let postgresOnly = "postgres: "
 }
 
 /// The schema, as ordered migrations.
 enum Migrations {
     /// The migrations in `dialect`.
     static func all(for dialect: SQLDialect) -> [(name: String, sql: [String])] {
-        written.map { ($0.name, $0.sql.map(dialect.render)) }
+        written.map { migration in
+            (migration.name, migration.sql.filter(dialect.applies).map {
+                dialect.render($0.hasPrefix(SQLDialect.postgresOnly) ? String($0.dropFirst(SQLDialect.postgresOnly.count)) : $0)
+            })
+        }
     }
 
     static let written: [(name: String, sql: [String])] = [
@@ -234,6 +245,14 @@ enum Migrations {
             "ALTER TABLE groups ADD COLUMN webhook_secret_prev_until BIGINT",
             "CREATE INDEX projects_secret_prev_fp ON projects(webhook_secret_prev_fp)",
             "CREATE INDEX groups_secret_prev_fp ON groups(webhook_secret_prev_fp)",
+        ]),
+        // Several processes on one database. The readiness probe's row gets its table here instead of at
+        // each probe. The queue's claim walks sites and issue keys in the index's order and compares them in
+        // Swift, so on PostgreSQL they sort byte-wise as in SQLite, whatever the database's locale.
+        ("0009_shared_database", [
+            "CREATE TABLE IF NOT EXISTS readiness_probe (id BIGINT PRIMARY KEY, at BIGINT NOT NULL)",
+            "postgres: ALTER TABLE deliveries ALTER COLUMN site TYPE TEXT COLLATE \"C\"",
+            "postgres: ALTER TABLE deliveries ALTER COLUMN issue_key TYPE TEXT COLLATE \"C\"",
         ]),
     ]
 }

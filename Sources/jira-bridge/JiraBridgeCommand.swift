@@ -86,7 +86,7 @@ struct Serve: AsyncParsableCommand {
             if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
                 throw StartupError(description: "invalid public URL '\(publicURL)': expected an absolute http(s) URL")
             }
-            let opened = try settings.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
+            let opened = try await settings.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
             let admin = try settings.secretFile(env: "JIRA_BRIDGE_ADMIN_TOKEN", file: "\(opened.dataDir)/admin-token", generate: TokenSecret.generate)
             do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)") }
             do { pipeline.takeOverLeases = try opened.store.acquireServingLock() } catch { throw StartupError(description: "\(error)") }
@@ -151,7 +151,7 @@ struct Migrate: AsyncParsableCommand {
                     return
                 }
             }
-            let opened = try runtime.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
+            let opened = try await runtime.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
             do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)") }
             print("migrations applied")
         }
@@ -173,7 +173,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await JiraBridgeCommand.reportingStartupErrors {
-                let opened = try RuntimeSettings().openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
+                let opened = try await RuntimeSettings().openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
                 do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)") }
                 var params = ["name": name, "role": role, "scope": scope]
                 if let projectID { params["project_id"] = projectID }

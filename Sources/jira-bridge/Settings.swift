@@ -116,24 +116,29 @@ struct RuntimeSettings {
         return (value, true)
     }
 
-    /// Opens the store named by the database URL (`DatabaseURL`: one clear line for each mistake, never the password).
-    func openStore(databaseURL: String, secrets: SecretBox) throws -> any BridgeStore {
+    /// Opens the database named by the database URL (`DatabaseURL`: one clear line for each mistake, never the
+    /// password). A PostgreSQL server is asked to answer before anything else starts.
+    func openDatabase(databaseURL: String) async throws -> any SQLDatabase {
         let parsed: DatabaseURL
         do { parsed = try DatabaseURL.parse(databaseURL) } catch { throw StartupError(description: "\(error)") }
         switch parsed {
         case .sqlite(let path):
             do {
-                return try SQLiteStore(path: path, secrets: secrets)
+                return try SQLiteDatabase(path: path)
             } catch {
                 throw StartupError(description: "cannot open SQLite database '\(path)': \(error)")
             }
         case .postgres(let settings):
-            throw StartupError(description: "PostgreSQL is not supported by this build yet (\(settings.description)); use sqlite:PATH")
+            do {
+                return try await PostgreSQLDatabase.open(settings)
+            } catch {
+                throw StartupError(description: "\(error)")
+            }
         }
     }
 
     /// The data directory, secret key and store, shared by `serve`, `migrate` and `token create`.
-    func openData(dataDirFlag: String?, databaseURLFlag: String?) throws -> (dataDir: String, store: any BridgeStore, secretKey: String, keyGenerated: Bool) {
+    func openData(dataDirFlag: String?, databaseURLFlag: String?) async throws -> (dataDir: String, store: any BridgeStore, secretKey: String, keyGenerated: Bool) {
         let dataDir = value(dataDirFlag, "JIRA_BRIDGE_DATA_DIR") ?? "./data"
         let databaseURL = value(databaseURLFlag, "JIRA_BRIDGE_DATABASE_URL") ?? "sqlite:\(dataDir)/jira-bridge.sqlite"
         // Everything that can be checked without touching the disk is checked first.
@@ -141,14 +146,17 @@ struct RuntimeSettings {
             throw StartupError(description: "JIRA_BRIDGE_SECRET_KEY must be the base64 text of 32 bytes")
         }
         if !databaseURL.hasPrefix("sqlite:") {
-            _ = try openStore(databaseURL: databaseURL, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
+            do { _ = try DatabaseURL.parse(databaseURL) } catch { throw StartupError(description: "\(error)") }
         }
+        let remote: (any SQLDatabase)? = databaseURL.hasPrefix("sqlite:") ? nil : try await openDatabase(databaseURL: databaseURL)
         try prepareDataDirectory(dataDir)
         let key = try secretFile(env: "JIRA_BRIDGE_SECRET_KEY", file: "\(dataDir)/secret-key", generate: SecretBox.generateKey)
         guard let box = SecretBox(base64Key: key.value) else {
             throw StartupError(description: "JIRA_BRIDGE_SECRET_KEY (or \(dataDir)/secret-key) must be the base64 text of 32 bytes")
         }
-        let store = try openStore(databaseURL: databaseURL, secrets: box)
+        let database: any SQLDatabase
+        if let remote { database = remote } else { database = try await openDatabase(databaseURL: databaseURL) }
+        let store = SQLStore(database: database, secrets: box)
         return (dataDir, store, key.value, key.generated)
     }
 }

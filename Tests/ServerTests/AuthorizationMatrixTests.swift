@@ -95,7 +95,7 @@ struct AuthorizationMatrixTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let key = SecretBox.generateKey()
-        let store = try SQLiteStore(path: dir.appendingPathComponent("r.sqlite").path, secrets: SecretBox(base64Key: key)!)
+        let store = try SQLStore(path: dir.appendingPathComponent("r.sqlite").path, secrets: SecretBox(base64Key: key)!)
         let jira = JiraHTTPClient(configuration: .init(allowLocalRequests: true))
         defer { Task { try? await jira.shutdown() } }
         let router = buildRouter(store: store, jira: jira, configuration: ServerConfiguration(adminToken: "x", secretKey: key))

@@ -53,7 +53,7 @@ struct Harness: Sendable {
     let emulatorURL: String
     let emulator: EmulatorState
     let adminToken: String
-    let store: SQLiteStore
+    let store: SQLStore
     let databasePath: String
     let logs: LogCapture
     let http: HTTPClient
@@ -84,7 +84,7 @@ struct Harness: Sendable {
         let emulator = EmulatorState(deployment: options.deployment, recordFile: recordFile)
         let key = SecretBox.generateKey()
         let dbPath = dir.appendingPathComponent("jira-bridge.sqlite").path
-        let store = try SQLiteStore(path: dbPath, secrets: SecretBox(base64Key: key)!)
+        let store = try SQLStore(path: dbPath, secrets: SecretBox(base64Key: key)!)
         try await store.migrate()
         let logs = LogCapture()
         let logger = Logger(label: "jira-bridge-test") { logs.handler(label: $0) }

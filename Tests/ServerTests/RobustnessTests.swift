@@ -319,11 +319,11 @@ struct RobustnessTests {
     }
 
     /// A store of its own, with no server's workers claiming from it.
-    func withStore(_ body: (SQLiteStore) async throws -> Void) async throws {
+    func withStore(_ body: (SQLStore) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jb-queue-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try SQLiteStore(path: dir.appendingPathComponent("q.sqlite").path, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
+        let store = try SQLStore(path: dir.appendingPathComponent("q.sqlite").path, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
         try await store.migrate()
         try await body(store)
     }
@@ -377,7 +377,7 @@ struct RobustnessTests {
     }
 
     /// One pending delivery for X-1, claimed by a newly registered `worker`; returns the claim's time.
-    func oneDeliveryHeld(by worker: String, _ store: SQLiteStore) async throws -> Millis {
+    func oneDeliveryHeld(by worker: String, _ store: SQLStore) async throws -> Millis {
         let planned = PlannedDelivery(action: .comment, issueKey: "X-1", dedupeKey: "comment|\(worker)", work: .comment(body: "c"))
         _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e", deliveries: [
             NewDelivery(eventID: "e", projectID: 42, site: "https://s.example", planned: planned)])], now: 1)

@@ -17,7 +17,7 @@ struct RouterTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let key = SecretBox.generateKey()
-        let store = try SQLiteStore(path: dir.appendingPathComponent("r.sqlite").path, secrets: SecretBox(base64Key: key)!)
+        let store = try SQLStore(path: dir.appendingPathComponent("r.sqlite").path, secrets: SecretBox(base64Key: key)!)
         try await store.migrate()
         let jira = JiraHTTPClient(configuration: .init(allowLocalRequests: false))
         let admin = TokenSecret.generate()

@@ -76,12 +76,12 @@ struct SecretRulesTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("db.sqlite").path
-        let first = try SQLiteStore(path: path, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
+        let first = try SQLStore(path: path, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
         try await first.migrate()
         var s = JiraSettings()
         s.password = "p"
         _ = try await first.saveIntegration(at: .instance, settings: s)
-        let second = try SQLiteStore(path: path, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
+        let second = try SQLStore(path: path, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
         await #expect(throws: StoreError.corruptSecret) { try await second.integration(at: .instance) }
     }
 }

@@ -24,7 +24,7 @@ struct MigrationTests {
     func idempotent() async throws {
         try await withStore { store in
             try await store.migrate()
-            let tables = try await store.pool.read { db in
+            let tables = try await store.sqlite!.queue.read { db in
                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'")
             }
             for table in ["groups", "projects", "api_tokens", "integrations", "events", "event_payloads", "deliveries", "web_sessions",

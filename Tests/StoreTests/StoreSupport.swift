@@ -3,11 +3,11 @@ import Integration
 @testable import Store
 
 /// A migrated SQLite store in a fresh temporary directory, removed after `body`.
-func withStore<T>(clock: WallClock = .system, _ body: (SQLiteStore) async throws -> T) async throws -> T {
+func withStore<T>(clock: WallClock = .system, _ body: (SQLStore) async throws -> T) async throws -> T {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jb-store-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    let store = try SQLiteStore(path: dir.appendingPathComponent("store.sqlite").path,
+    let store = try SQLStore(path: dir.appendingPathComponent("store.sqlite").path,
                                 secrets: SecretBox(base64Key: SecretBox.generateKey())!, clock: clock)
     try await store.migrate()
     return try await body(store)

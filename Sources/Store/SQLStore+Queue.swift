@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Integration
 
 // The queue's claim and the processes that hold its leases.
@@ -12,9 +11,9 @@ import Integration
 //
 // The claim finds runnable work per Jira site through the (status, site, next_run_at, issue_key) index, so a
 // site with a backlog of any size costs another site nothing: no fixed window of the oldest rows.
-extension SQLiteStore {
+extension SQLStore {
     public func registerWorker(id: String, now: Millis, takeOver: Bool) async throws -> Int {
-        try await pool.write { db in
+        try await database.write { db in
             try db.execute(sql: "INSERT INTO workers (id, started_at, heartbeat_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
                            arguments: [id, now, now])
             guard takeOver else { return 0 }
@@ -26,7 +25,7 @@ extension SQLiteStore {
     }
 
     public func heartbeat(worker: String, leaseMillis: Int64, staleAfterMillis: Int64, now: Millis) async throws -> Int {
-        try await pool.write { db in
+        try await database.write { db in
             try db.execute(sql: "INSERT INTO workers (id, started_at, heartbeat_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
                            arguments: [worker, now, now])
             try db.execute(sql: "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND status = 'running'", arguments: [now + leaseMillis, worker])
@@ -45,7 +44,7 @@ extension SQLiteStore {
     }
 
     public func unregisterWorker(id: String) async throws {
-        try await pool.write { db in
+        try await database.write { db in
             _ = try Self.release(db, where: "lease_owner = ?", [id])
             try db.execute(sql: "DELETE FROM workers WHERE id = ?", arguments: [id])
         }
@@ -53,7 +52,7 @@ extension SQLiteStore {
 
     /// Puts running deliveries matching `condition` back to pending, runnable at once. The attempt they were
     /// in stays counted.
-    static func release(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> Int {
+    static func release(_ db: any SQLConnection, where condition: String, _ arguments: SQLArguments) throws -> Int {
         try db.execute(sql: """
             UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL
             WHERE status = 'running' AND \(condition)
@@ -68,14 +67,14 @@ extension SQLiteStore {
     /// around once; moves the cursor past the issues it looked at. One index seek per issue visited (the
     /// first row of an issue in the (status, site, issue_key, next_run_at) index is its earliest), so an issue
     /// with thousands of rows costs what one with one row costs, and issues take turns.
-    static func nextRunnable(_ db: Database, site: String, after cursor: inout String?, busy: Set<String>, now: Millis) throws -> Row? {
+    static func nextRunnable(_ db: any SQLConnection, site: String, after cursor: inout String?, busy: Set<String>, now: Millis) throws -> SQLRow? {
         let start = cursor ?? ""
         var key = start
         var wrapped = false
         for _ in 0..<maxIssuesVisited {
-            guard let row = try Row.fetchOne(db, sql: """
+            guard let row = try SQLRow.fetchOne(db, sql: """
                 SELECT * FROM deliveries WHERE status = 'pending' AND site = ? AND issue_key > ?
-                ORDER BY issue_key, next_run_at, id LIMIT 1
+                ORDER BY issue_key, next_run_at, id LIMIT 1\(db.dialect.skipLocked(of: "deliveries"))
                 """, arguments: [site, key]) else {
                 if wrapped || start.isEmpty { return nil }
                 wrapped = true
@@ -95,11 +94,14 @@ extension SQLiteStore {
 
     public func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, leaseMillis: Int64, now: Millis) async throws -> [Delivery] {
         guard limit > 0 else { return [] }
-        return try await pool.write { db in
+        return try await database.write { db in
+            // One claim at a time across processes: the live leases it counts are then all there are, so the
+            // per-site limit and the one-writer-per-issue rule hold for every process together.
+            if let lock = db.dialect.claimLockSQL { try db.execute(sql: lock) }
             // Live leases: the issues being written to and how many run per site.
             var busyIssues: [String: Set<String>] = [:]
             var runningPerSite: [String: Int] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT site, issue_key FROM deliveries WHERE status = 'running' AND lease_until > ?", arguments: [now]) {
+            for r in try SQLRow.fetchAll(db, sql: "SELECT site, issue_key FROM deliveries WHERE status = 'running' AND lease_until > ?", arguments: [now]) {
                 let site: String = r["site"]
                 busyIssues[site, default: []].insert(r["issue_key"])
                 runningPerSite[site, default: 0] += 1
@@ -121,7 +123,7 @@ extension SQLiteStore {
             }
             var claimed: [Delivery] = []
             // Round robin over sites: each turn gives every site with room one more delivery.
-            var cursors: [String: String] = claimCursors.withLock { $0 }
+            var cursors: [String: String] = self.claimCursors.withLock { $0 }
             var exhausted = Set<String>()
             while claimed.count < limit {
                 var progress = false
@@ -146,7 +148,7 @@ extension SQLiteStore {
                 }
                 if !progress { break }
             }
-            claimCursors.withLock { stored in
+            self.claimCursors.withLock { stored in
                 for (site, issue) in cursors { stored[site] = issue }
                 if stored.count > 10_000 { stored.removeAll() }
             }

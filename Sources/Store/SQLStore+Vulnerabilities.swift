@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 import Integration
 
-extension SQLiteStore {
+extension SQLStore {
     public func ingest(projectID: Int64, report: SecurityReport.Parsed, commit: String?, now: Millis) async throws -> IngestResult {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -19,7 +18,7 @@ extension SQLiteStore {
         }
         let scannerIDs = report.scanners.map(\.id)
         let reportType = report.reportType
-        return try await pool.write { db in
+        return try await database.write { db in
             var ids: [Int64] = []
             var created = 0, updated = 0
             for (f, json) in rows {
@@ -32,11 +31,10 @@ extension SQLiteStore {
                     ids.append(id)
                     updated += 1
                 } else {
-                    try db.execute(sql: """
+                    ids.append(try db.insert(sql: """
                         INSERT INTO vulnerabilities (project_id, fingerprint, report_type, scanner_id, severity, state, finding, commit_sha,
                             created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'detected', ?, ?, ?, ?)
-                        """, arguments: [projectID, f.fingerprint, f.reportType, f.scanner.id, f.severity, json, commit, now, now])
-                    ids.append(db.lastInsertedRowID)
+                        """, arguments: [projectID, f.fingerprint, f.reportType, f.scanner.id, f.severity, json, commit, now, now]))
                     created += 1
                 }
             }
@@ -45,7 +43,7 @@ extension SQLiteStore {
             if !scannerIDs.isEmpty {
                 let seen = Set(ids)
                 let marks = Array(repeating: "?", count: scannerIDs.count).joined(separator: ",")
-                var arguments: StatementArguments = [projectID, reportType]
+                var arguments: SQLArguments = [projectID, reportType]
                 for id in scannerIDs { arguments += [id] }
                 let candidates = try Int64.fetchAll(db, sql: """
                     SELECT id FROM vulnerabilities WHERE project_id = ? AND report_type = ? AND scanner_id IN (\(marks)) AND state = 'detected'
@@ -67,7 +65,7 @@ extension SQLiteStore {
     public func vulnerabilities(projectID: Int64, filter: VulnerabilityFilter, limit: Int, offset: Int) async throws
         -> (items: [VulnerabilityRecord], total: Int) {
         var clauses = ["v.project_id = ?"]
-        var arguments: StatementArguments = [projectID]
+        var arguments: SQLArguments = [projectID]
         func values(_ column: String, _ list: [String]) {
             guard !list.isEmpty else { return }
             clauses.append("\(column) IN (\(Array(repeating: "?", count: list.count).joined(separator: ",")))")
@@ -80,9 +78,9 @@ extension SQLiteStore {
             arguments += [scanner, scanner]
         }
         let whereSQL = clauses.joined(separator: " AND ")
-        return try await pool.read { [arguments] db in
+        return try await database.read { [arguments] db in
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM vulnerabilities v WHERE \(whereSQL)", arguments: arguments) ?? 0
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try SQLRow.fetchAll(db, sql: """
                 SELECT v.*, l.state AS link_state, l.issue_id, l.issue_key, l.web_url, l.created_at AS link_created_at
                 FROM vulnerabilities v LEFT JOIN vulnerability_issue_links l ON l.vulnerability_id = v.id
                 WHERE \(whereSQL) ORDER BY \(Self.severityRank.replacingOccurrences(of: "severity", with: "v.severity")), v.id LIMIT ? OFFSET ?
@@ -92,8 +90,8 @@ extension SQLiteStore {
     }
 
     public func vulnerability(projectID: Int64, id: Int64) async throws -> VulnerabilityRecord? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: """
+        try await database.read { db in
+            try SQLRow.fetchOne(db, sql: """
                 SELECT v.*, l.state AS link_state, l.issue_id, l.issue_key, l.web_url, l.created_at AS link_created_at
                 FROM vulnerabilities v LEFT JOIN vulnerability_issue_links l ON l.vulnerability_id = v.id
                 WHERE v.project_id = ? AND v.id = ?
@@ -102,8 +100,8 @@ extension SQLiteStore {
     }
 
     public func claimIssueCreation(vulnerabilityID: Int64, staleAfter: Int64, now: Millis) async throws -> IssueClaim {
-        try await pool.write { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT * FROM vulnerability_issue_links WHERE vulnerability_id = ?", arguments: [vulnerabilityID]) {
+        try await database.write { db in
+            if let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM vulnerability_issue_links WHERE vulnerability_id = ?", arguments: [vulnerabilityID]) {
                 let state: String = row["state"]
                 if state == "created", let link = Self.link(from: row) { return .created(link) }
                 let updated: Int64 = row["updated_at"]
@@ -119,7 +117,7 @@ extension SQLiteStore {
     }
 
     public func completeIssueCreation(vulnerabilityID: Int64, link: VulnerabilityIssueLink, now: Millis) async throws {
-        try await pool.write { db in
+        try await database.write { db in
             try db.execute(sql: """
                 INSERT INTO vulnerability_issue_links (vulnerability_id, state, issue_id, issue_key, web_url, created_at, updated_at)
                 VALUES (?, 'created', ?, ?, ?, ?, ?)
@@ -130,12 +128,12 @@ extension SQLiteStore {
     }
 
     public func removeIssueLink(vulnerabilityID: Int64) async throws {
-        try await pool.write { db in
+        try await database.write { db in
             try db.execute(sql: "DELETE FROM vulnerability_issue_links WHERE vulnerability_id = ?", arguments: [vulnerabilityID])
         }
     }
 
-    static func vulnerability(from row: Row) throws -> VulnerabilityRecord {
+    static func vulnerability(from row: SQLRow) throws -> VulnerabilityRecord {
         let json: String = row["finding"]
         let finding = try JSONDecoder().decode(SecurityReport.Finding.self, from: Data(json.utf8))
         var link: VulnerabilityIssueLink? = nil
@@ -146,7 +144,7 @@ extension SQLiteStore {
                                    createdAt: row["created_at"], updatedAt: row["updated_at"], resolvedAt: row["resolved_at"], issueLink: link)
     }
 
-    static func link(from row: Row) -> VulnerabilityIssueLink? {
+    static func link(from row: SQLRow) -> VulnerabilityIssueLink? {
         guard let id: String = row["issue_id"], let key: String = row["issue_key"], let url: String = row["web_url"] else { return nil }
         return VulnerabilityIssueLink(issueID: id, issueKey: key, webURL: url, createdAt: row["created_at"])
     }

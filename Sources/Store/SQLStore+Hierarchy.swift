@@ -1,16 +1,15 @@
 import Foundation
-import GRDB
 import Integration
 
 /// Loading the group tree for the core's rules (`AncestorChain`, `Inheritance`, `WebhookSecrets`,
 /// `Access`): queries only, the decisions are the core's.
-extension SQLiteStore {
+extension SQLStore {
     public func ancestorChain(of level: IntegrationLevel) async throws -> AncestorChain? {
-        try await pool.read { db in try Self.chain(db, level) }
+        try await database.read { db in try Self.chain(db, level) }
     }
 
     public func namespaceChain(path: String) async throws -> AncestorChain {
-        try await pool.read { db in
+        try await database.read { db in
             var groups: [Int64] = []
             for namespace in Namespace.of(path).map(Namespace.paths(from:)) ?? [] {
                 if let id = try Int64.fetchOne(db, sql: "SELECT id FROM groups WHERE full_path = ?", arguments: [namespace]) { groups.append(id) }
@@ -21,7 +20,7 @@ extension SQLiteStore {
 
     public func webhookSecrets(on chain: AncestorChain) async throws -> [IntegrationLevel: [String]] {
         let now = clock.now()
-        let rows: [(IntegrationLevel, Data?, Data?, Millis?)] = try await pool.read { db in
+        let rows: [(IntegrationLevel, Data?, Data?, Millis?)] = try await database.read { db in
             var out: [(IntegrationLevel, Data?, Data?, Millis?)] = []
             for level in chain.levels {
                 let table: String
@@ -30,7 +29,7 @@ extension SQLiteStore {
                 case .group: table = "groups"
                 case .instance: continue
                 }
-                guard let row = try Row.fetchOne(db, sql: """
+                guard let row = try SQLRow.fetchOne(db, sql: """
                     SELECT webhook_secret_enc, webhook_secret_prev_enc, webhook_secret_prev_until FROM \(table) WHERE id = ?
                     """, arguments: [level.ownerID]) else { continue }
                 out.append((level, row["webhook_secret_enc"], row["webhook_secret_prev_enc"], row["webhook_secret_prev_until"]))
@@ -56,12 +55,12 @@ extension SQLiteStore {
         """
 
     /// The chain of a registered project or group; nil when it is unknown.
-    static func chain(_ db: Database, _ level: IntegrationLevel) throws -> AncestorChain? {
+    static func chain(_ db: any SQLConnection, _ level: IntegrationLevel) throws -> AncestorChain? {
         switch level {
         case .instance:
             return .instance
         case .project(let id):
-            guard let row = try Row.fetchOne(db, sql: "SELECT group_id FROM projects WHERE id = ?", arguments: [id]) else { return nil }
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT group_id FROM projects WHERE id = ?", arguments: [id]) else { return nil }
             let groupID: Int64? = row["group_id"]
             let groups = try groupID.map { try Int64.fetchAll(db, sql: ancestorsSQL, arguments: [$0]) } ?? []
             return AncestorChain(project: id, groups: groups)
@@ -73,12 +72,12 @@ extension SQLiteStore {
     }
 
     /// What each level of `chain` holds in the integrations table.
-    static func integrationStates(_ db: Database, on chain: AncestorChain) throws -> [IntegrationLevel: IntegrationState] {
+    static func integrationStates(_ db: any SQLConnection, on chain: AncestorChain) throws -> [IntegrationLevel: IntegrationState] {
         let keys = chain.levels.map(\.ownerKey)
         let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
         var states: [IntegrationLevel: IntegrationState] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT owner_key, uses_default, active FROM integrations WHERE owner_key IN (\(marks))",
-                                    arguments: StatementArguments(keys)) {
+        for row in try SQLRow.fetchAll(db, sql: "SELECT owner_key, uses_default, active FROM integrations WHERE owner_key IN (\(marks))",
+                                    arguments: keys.map { $0 }) {
             let key: String = row["owner_key"]
             guard let level = chain.levels.first(where: { $0.ownerKey == key }) else { continue }
             states[level] = (row["uses_default"] as Bool) ? .inheriting : .custom(active: row["active"])

@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 import Integration
 
-extension SQLiteStore {
+extension SQLStore {
     public func recordEvents(_ batch: [(incoming: IncomingEvent, registration: ProjectRegistration)]) async throws
         -> [Result<(id: String, duplicate: Bool), StoreError>] {
         let prepared = try batch.map { item in
@@ -10,7 +9,7 @@ extension SQLiteStore {
              item.incoming.deliveryKey.map { "\(item.incoming.forge):\($0)" })
         }
         let now = clock.now()
-        return try await pool.write { db in
+        return try await database.write { db in
             var results: [Result<(id: String, duplicate: Bool), StoreError>] = []
             for (item, payload, id, key) in prepared {
                 if let key, let existing = try String.fetchOne(db, sql: "SELECT id FROM events WHERE delivery_key = ?", arguments: [key]) {
@@ -35,7 +34,7 @@ extension SQLiteStore {
     }
 
     /// Saves what `ProjectRegistration.webhookStep` decides for the project a webhook names.
-    static func registerIfNeeded(_ db: Database, _ r: ProjectRegistration, now: Millis) throws {
+    static func registerIfNeeded(_ db: any SQLConnection, _ r: ProjectRegistration, now: Millis) throws {
         let known = try String.fetchOne(db, sql: "SELECT default_branch FROM projects WHERE id = ?", arguments: [r.id])
         let pathOwner = known == nil
             ? try Int64.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace]) : nil
@@ -52,7 +51,7 @@ extension SQLiteStore {
     }
 
     /// Inserts a new project in its namespace's groups; it takes the nearest default when that is active.
-    static func insertProject(_ db: Database, _ r: ProjectRegistration, now: Millis) throws {
+    static func insertProject(_ db: any SQLConnection, _ r: ProjectRegistration, now: Millis) throws {
         let groupID = try r.namespace.map { try ensureGroup(db, fullPath: $0, name: nil, now: now).id }
         try db.execute(sql: """
             INSERT INTO projects (id, path_with_namespace, name, web_url, default_branch, group_id, created_at, updated_at)
@@ -63,7 +62,7 @@ extension SQLiteStore {
 
     public func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent] {
         // The transaction only claims; payloads are decoded after it, so intake commits wait less.
-        let claimed: [(id: String, projectID: Int64, payload: String)] = try await pool.write { db in
+        let claimed: [(id: String, projectID: Int64, payload: String)] = try await database.write { db in
             // An event whose planning was started this often and never finished (the process died on it, or
             // it failed each time) is given up, with the reason in its row: it is never claimed forever.
             try db.execute(sql: """
@@ -72,20 +71,20 @@ extension SQLiteStore {
                 WHERE status = 'planning' AND lease_until < ? AND attempts >= ?
                 """, arguments: [now, Self.maxPlanningAttempts])
             // Two queries that each walk the (status, received_at) index: an OR of both would sort.
-            var rows = try Row.fetchAll(db, sql: """
+            var rows = try SQLRow.fetchAll(db, sql: """
                 SELECT e.id, e.project_id, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
-                WHERE e.status = 'planning' AND e.lease_until < ? ORDER BY e.received_at LIMIT ?
+                WHERE e.status = 'planning' AND e.lease_until < ? ORDER BY e.received_at LIMIT ?\(db.dialect.skipLocked(of: "e"))
                 """, arguments: [now, limit])
             if rows.count < limit {
-                rows += try Row.fetchAll(db, sql: """
+                rows += try SQLRow.fetchAll(db, sql: """
                     SELECT e.id, e.project_id, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
-                    WHERE e.status = 'pending' ORDER BY e.received_at LIMIT ?
+                    WHERE e.status = 'pending' ORDER BY e.received_at LIMIT ?\(db.dialect.skipLocked(of: "e"))
                     """, arguments: [limit - rows.count])
             }
             let out = rows.map { (id: $0["id"] as String, projectID: $0["project_id"] as Int64, payload: $0["payload"] as String) }
             if !out.isEmpty {
                 let marks = Array(repeating: "?", count: out.count).joined(separator: ",")
-                var arguments: StatementArguments = [now + leaseMillis]
+                var arguments: SQLArguments = [now + leaseMillis]
                 for row in out { arguments += [row.id] }
                 try db.execute(sql: "UPDATE events SET status = 'planning', lease_until = ?, attempts = attempts + 1 WHERE id IN (\(marks))", arguments: arguments)
             }
@@ -101,7 +100,7 @@ extension SQLiteStore {
             }
         }
         if !unreadable.isEmpty {
-            try await pool.write { [unreadable] db in
+            try await database.write { [unreadable] db in
                 for entry in unreadable {
                     try db.execute(sql: "UPDATE events SET status = 'failed', error = ? WHERE id = ?", arguments: [entry.error, entry.id])
                 }
@@ -114,7 +113,7 @@ extension SQLiteStore {
     public static let maxPlanningAttempts = EventLimits.planningAttempts
 
     public func failEvent(id: String, error: String) async throws {
-        try await pool.write { db in
+        try await database.write { db in
             try db.execute(sql: "UPDATE events SET status = 'failed', lease_until = NULL, error = ? WHERE id = ?", arguments: [String(error.prefix(2000)), id])
         }
     }
@@ -123,7 +122,7 @@ extension SQLiteStore {
         let work = try batch.map { entry in
             (entry.eventID, try entry.deliveries.map { try Self.insertArguments($0, now: now) }, entry.notes.isEmpty ? nil : entry.notes.joined(separator: "; "))
         }
-        return try await pool.write { db in
+        return try await database.write { db in
             var inserted = 0
             for (eventID, rows, note) in work {
                 for args in rows {
@@ -144,7 +143,7 @@ extension SQLiteStore {
         ON CONFLICT DO NOTHING
         """
 
-    static func insertArguments(_ d: NewDelivery, now: Millis) throws -> StatementArguments {
+    static func insertArguments(_ d: NewDelivery, now: Millis) throws -> SQLArguments {
         let work = try StoredFormat.encode(work: d.planned.work)
         let content = d.planned.contentKey
         return [d.eventID, d.projectID, d.site, d.planned.issueKey, d.planned.action.rawValue, d.planned.dedupeKey, content, work, now, now, now]
@@ -152,7 +151,7 @@ extension SQLiteStore {
 
     public func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], now: Millis) async throws {
         let rows = try followUps.map { try Self.insertArguments($0, now: now) }
-        try await pool.write { db in
+        try await database.write { db in
             let (status, nextRun, error) = outcome.recorded(now: now)
             try db.execute(sql: """
                 UPDATE deliveries SET status = ?, next_run_at = ?, last_error = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?
@@ -165,25 +164,25 @@ extension SQLiteStore {
 
     public func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws {
         let text = try StoredFormat.encode(work: work)
-        try await pool.write { db in
+        try await database.write { db in
             try db.execute(sql: "UPDATE deliveries SET work = ?, updated_at = ? WHERE id = ? AND lease_owner = ?", arguments: [text, now, id, owner])
         }
     }
 
     public func deliveries(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [Delivery], total: Int) {
-        try await pool.read { db in
+        try await database.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE project_id = ?", arguments: [projectID]) ?? 0
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE project_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+            let rows = try SQLRow.fetchAll(db, sql: "SELECT * FROM deliveries WHERE project_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
                                         arguments: [projectID, limit, offset])
             return (try rows.map(Self.delivery(from:)), total)
         }
     }
 
     public func eventNotes(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [EventNote], total: Int) {
-        try await pool.read { db in
+        try await database.read { db in
             let condition = "project_id = ? AND (note IS NOT NULL OR status = 'failed')"
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE \(condition)", arguments: [projectID]) ?? 0
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM events WHERE \(condition) ORDER BY received_at DESC LIMIT ? OFFSET ?",
+            let rows = try SQLRow.fetchAll(db, sql: "SELECT * FROM events WHERE \(condition) ORDER BY received_at DESC LIMIT ? OFFSET ?",
                                         arguments: [projectID, limit, offset])
             return (rows.map { row in
                 EventNote(id: row["id"], kind: row["kind"], status: row["status"], attempts: row["attempts"], note: row["note"],
@@ -193,23 +192,23 @@ extension SQLiteStore {
     }
 
     public func delivery(id: Int64) async throws -> Delivery? {
-        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:)) }
+        try await database.read { db in try SQLRow.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:)) }
     }
 
     public func retryDelivery(id: Int64, now: Millis) async throws -> Delivery? {
-        try await pool.write { db in
+        try await database.write { db in
             try db.execute(sql: """
                 UPDATE deliveries SET status = 'pending', next_run_at = ?, updated_at = ? WHERE id = ? AND status IN ('failed', 'dead')
                 """, arguments: [now, now, id])
             guard db.changesCount > 0 else { return nil }
-            return try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:))
+            return try SQLRow.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:))
         }
     }
 
     public func deliveryCounts(projectID: Int64) async throws -> [String: Int] {
-        try await pool.read { db in
+        try await database.read { db in
             var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM deliveries WHERE project_id = ? GROUP BY status",
+            for row in try SQLRow.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM deliveries WHERE project_id = ? GROUP BY status",
                                         arguments: [projectID]) {
                 counts[row["status"]] = row["n"]
             }
@@ -218,14 +217,14 @@ extension SQLiteStore {
     }
 
     public func queueDepth() async throws -> (deliveries: Int, events: Int) {
-        try await pool.read { db in
+        try await database.read { db in
             let d = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'running')") ?? 0
             let e = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE status IN ('pending', 'planning')") ?? 0
             return (d, e)
         }
     }
 
-    static func delivery(from row: Row) throws -> Delivery {
+    static func delivery(from row: SQLRow) throws -> Delivery {
         let workText: String = row["work"]
         let work = try StoredFormat.decodeWork(workText)
         return Delivery(id: row["id"], eventID: row["event_id"], projectID: row["project_id"], site: row["site"], issueKey: row["issue_key"],

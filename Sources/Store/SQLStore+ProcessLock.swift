@@ -5,12 +5,16 @@ import Darwin
 #endif
 import Foundation
 
-extension SQLiteStore {
+extension SQLStore {
     /// Takes the serving lock of this database file (`<file>.lock`, an advisory `flock` that the kernel
     /// drops when the process ends, however it ends). Holding it, this process is the only server on the
     /// file, so whatever leases the file still holds belong to a process that is gone: they can be
     /// released at once instead of after a timeout. Throws when another live process holds it.
+    ///
+    /// On PostgreSQL several processes serve one database by design: none takes over, and a dead one's
+    /// leases are released by the others' heartbeats once it has missed them (`staleWorkerMillis`).
     public func acquireServingLock() throws -> Bool {
+        guard let path = sqlite?.path else { return false }
         let lockPath = path + ".lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {

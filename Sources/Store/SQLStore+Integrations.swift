@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Integration
 
 /// Integrations with group and instance defaults, resolved at read time (see `BridgeStore`).
@@ -9,15 +8,15 @@ import Integration
 /// the copies and the default disagree, and a failed batch leaves them disagreeing. Here an inheriting
 /// row is only a marker; every read (the API, the pipeline's planning and delivery) walks up to the
 /// nearest default in the same read. Saving a default is one row, whatever the number of projects.
-extension SQLiteStore {
+extension SQLStore {
     public func integration(at level: IntegrationLevel) async throws -> IntegrationRecord? {
         let secrets = self.secrets
-        return try await pool.read { db in try Self.effectiveIntegration(db, at: level, secrets: secrets) }
+        return try await database.read { db in try Self.effectiveIntegration(db, at: level, secrets: secrets) }
     }
 
     public func nearestDefault(for level: IntegrationLevel) async throws -> IntegrationRecord? {
         let secrets = self.secrets
-        return try await pool.read { db in
+        return try await database.read { db in
             guard let row = try Self.nearestDefaultRow(db, above: level) else { return nil }
             return try Self.record(from: row, secrets: secrets)
         }
@@ -29,7 +28,7 @@ extension SQLiteStore {
         let passwordBlob = try settings.password.map { try secrets.seal($0) }
         let now = clock.now()
         let (groupID, projectID) = Self.owners(level)
-        return try await pool.write { db in
+        return try await database.write { db in
             try db.execute(sql: """
                 INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
                     deployment_type, created_at, updated_at)
@@ -53,7 +52,7 @@ extension SQLiteStore {
     public func inheritIntegration(at level: IntegrationLevel) async throws -> IntegrationRecord? {
         let secrets = self.secrets
         let now = clock.now()
-        return try await pool.write { db in
+        return try await database.write { db in
             guard try Self.nearestDefaultRow(db, above: level) != nil else { return nil }
             try Self.insertInheriting(db, level, now: now, replacing: true)
             return try Self.effectiveIntegration(db, at: level, secrets: secrets)
@@ -61,7 +60,7 @@ extension SQLiteStore {
     }
 
     public func deleteIntegration(at level: IntegrationLevel) async throws -> Bool {
-        try await pool.write { db in
+        try await database.write { db in
             let state = try Self.integrationStates(db, on: Self.chainOrOwn(db, level))[level]
             let wasDefault = Inheritance.removalMayOrphan(state, at: level)
             try db.execute(sql: "DELETE FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
@@ -74,9 +73,9 @@ extension SQLiteStore {
     public func overrides(of level: IntegrationLevel, limit: Int, offset: Int) async throws
         -> (items: [(project: Project, integration: IntegrationRecord)], total: Int) {
         let secrets = self.secrets
-        return try await pool.read { db in
+        return try await database.read { db in
             let scope: String
-            var arguments: StatementArguments = []
+            var arguments: SQLArguments = []
             switch level {
             case .project: return ([], 0)
             case .instance:
@@ -88,7 +87,7 @@ extension SQLiteStore {
             let total = try Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM integrations i WHERE i.uses_default = FALSE AND i.level = 'project' AND i.project_id IN (\(scope))
                 """, arguments: arguments) ?? 0
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try SQLRow.fetchAll(db, sql: """
                 SELECT p.*, i.id AS i_id FROM integrations i JOIN projects p ON p.id = i.project_id
                 WHERE i.uses_default = FALSE AND i.level = 'project' AND i.project_id IN (\(scope))
                 ORDER BY p.id LIMIT ? OFFSET ?
@@ -116,13 +115,13 @@ extension SQLiteStore {
     static let emptyProperties: String = (try? StoredSettings.encode(JiraSettings())) ?? "{}"
 
     /// The chain of a level; a row whose project or group is gone still has itself and the instance.
-    static func chainOrOwn(_ db: Database, _ level: IntegrationLevel) throws -> AncestorChain {
+    static func chainOrOwn(_ db: any SQLConnection, _ level: IntegrationLevel) throws -> AncestorChain {
         try chain(db, level) ?? AncestorChain.of(level, parents: [:])
     }
 
     /// The integration at `level` as `Inheritance.resolve` reads it: its own settings, its default's, or
     /// (an orphan, which this store never leaves behind but a row written by hand could be) inactive.
-    static func effectiveIntegration(_ db: Database, at level: IntegrationLevel, secrets: SecretBox) throws -> IntegrationRecord? {
+    static func effectiveIntegration(_ db: any SQLConnection, at level: IntegrationLevel, secrets: SecretBox) throws -> IntegrationRecord? {
         let chain = try chainOrOwn(db, level)
         let states = try integrationStates(db, on: chain)
         let resolution = Inheritance.resolve(chain, states: states)
@@ -145,12 +144,12 @@ extension SQLiteStore {
         return record
     }
 
-    static func integrationRow(_ db: Database, _ level: IntegrationLevel) throws -> Row? {
-        try Row.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
+    static func integrationRow(_ db: any SQLConnection, _ level: IntegrationLevel) throws -> SQLRow? {
+        try SQLRow.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
     }
 
     /// The row of the default `level` would use (`Inheritance.nearestDefault`).
-    static func nearestDefaultRow(_ db: Database, above level: IntegrationLevel) throws -> Row? {
+    static func nearestDefaultRow(_ db: any SQLConnection, above level: IntegrationLevel) throws -> SQLRow? {
         let chain = try chainOrOwn(db, level)
         guard let source = Inheritance.nearestDefault(chain, states: try integrationStates(db, on: chain)) else { return nil }
         return try integrationRow(db, source)
@@ -160,13 +159,13 @@ extension SQLiteStore {
 
     /// Gives a project or group that was just created an inheriting integration when its nearest default
     /// is active (GitLab: new projects and groups take the nearest active default).
-    static func inheritActiveDefault(_ db: Database, _ level: IntegrationLevel, now: Millis) throws {
+    static func inheritActiveDefault(_ db: any SQLConnection, _ level: IntegrationLevel, now: Millis) throws {
         let chain = try chainOrOwn(db, level)
         guard Inheritance.inheritsOnCreation(chain, states: try integrationStates(db, on: chain)) else { return }
         try insertInheriting(db, level, now: now, replacing: false)
     }
 
-    static func insertInheriting(_ db: Database, _ level: IntegrationLevel, now: Millis, replacing: Bool) throws {
+    static func insertInheriting(_ db: any SQLConnection, _ level: IntegrationLevel, now: Millis, replacing: Bool) throws {
         let (groupID, projectID) = owners(level)
         try db.execute(sql: """
             INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
@@ -178,11 +177,11 @@ extension SQLiteStore {
 
     /// Every group and project below `groupID` (everything, for the instance) without an integration gets
     /// an inheriting one: two INSERT ... SELECT statements, whatever the number of projects.
-    static func giveInheritingIntegrations(_ db: Database, below groupID: Int64?, now: Millis) throws {
+    static func giveInheritingIntegrations(_ db: any SQLConnection, below groupID: Int64?, now: Millis) throws {
         let groupScope: String
         let projectScope: String
-        var groupArguments: StatementArguments = []
-        var projectArguments: StatementArguments = []
+        var groupArguments: SQLArguments = []
+        var projectArguments: SQLArguments = []
         if let groupID {
             groupScope = "g.id IN (\(subtreeSQL)) AND g.id <> ?"
             groupArguments = [groupID, groupID]
@@ -210,14 +209,14 @@ extension SQLiteStore {
 
     /// After a default is removed: the inheriting integrations `Inheritance.orphans` finds without a
     /// default are removed. The group tree and the integration states are loaded once.
-    static func removeOrphanedInheritors(_ db: Database) throws {
+    static func removeOrphanedInheritors(_ db: any SQLConnection) throws {
         var parents: [Int64: Int64] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT id, parent_id FROM groups WHERE parent_id IS NOT NULL") {
+        for row in try SQLRow.fetchAll(db, sql: "SELECT id, parent_id FROM groups WHERE parent_id IS NOT NULL") {
             parents[row["id"]] = row["parent_id"]
         }
         var states: [IntegrationLevel: IntegrationState] = [:]
         var inheritors: [AncestorChain] = []
-        for row in try Row.fetchAll(db, sql: """
+        for row in try SQLRow.fetchAll(db, sql: """
             SELECT i.level, i.group_id, i.project_id, i.uses_default, i.active, p.group_id AS project_group
             FROM integrations i LEFT JOIN projects p ON p.id = i.project_id
             """) {
@@ -230,13 +229,13 @@ extension SQLiteStore {
         for start in stride(from: 0, to: orphans.count, by: 500) {
             let chunk = Array(orphans[start..<min(start + 500, orphans.count)])
             let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-            try db.execute(sql: "DELETE FROM integrations WHERE owner_key IN (\(marks))", arguments: StatementArguments(chunk))
+            try db.execute(sql: "DELETE FROM integrations WHERE owner_key IN (\(marks))", arguments: chunk.map { $0 })
         }
     }
 
     // MARK: Row mapping
 
-    static func record(from row: Row, secrets: SecretBox) throws -> IntegrationRecord {
+    static func record(from row: SQLRow, secrets: SecretBox) throws -> IntegrationRecord {
         let stored = try StoredSettings.decode(row["properties"])
         let passwordBlob: Data? = row["password_enc"]
         let password = try passwordBlob.map { try secrets.open($0) }
@@ -247,7 +246,7 @@ extension SQLiteStore {
             createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 
-    static func level(from row: Row) -> IntegrationLevel {
+    static func level(from row: SQLRow) -> IntegrationLevel {
         let levelName: String = row["level"]
         switch levelName {
         case "group": return .group(row["group_id"])
