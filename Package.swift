@@ -115,6 +115,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The database each test runs on: SQLite, or a fresh database of the throwaway PostgreSQL cluster.
+        .target(
+            name: "TestDatabases",
+            dependencies: ["Store"],
+            path: "Tests/TestDatabases",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Integration"],
@@ -131,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "StoreTests",
             dependencies: [
-                "Store", "Integration",
+                "Store", "Integration", "TestDatabases",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             resources: [.copy("Fixtures")],
@@ -140,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Store", "JiraClient", "JiraEmulator", "Integration",
+                "Server", "Store", "JiraClient", "JiraEmulator", "Integration", "TestDatabases",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -87,8 +87,7 @@ struct AuthTests {
             #expect(list.json.array?.count == 2)
             #expect(!list.text.contains(secret))
             #expect(!list.text.contains("\"token\""))
-            let database = try Data(contentsOf: URL(fileURLWithPath: h.databasePath))
-                + ((try? Data(contentsOf: URL(fileURLWithPath: h.databasePath + "-wal"))) ?? Data())
+            let database = try await h.storedBytes()
             #expect(database.range(of: Data(secret.utf8)) == nil)
 
             let id = Int(ok.json["id"]!.number!)

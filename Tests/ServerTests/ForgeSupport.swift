@@ -112,7 +112,7 @@ extension Harness {
         let r = try await admin(.POST, "/api/v4/projects", json: ["forge": .string(forge), "id": .number(Double(id)),
                                                                    "path_with_namespace": .string(path), "web_url": .string(webURL),
                                                                    "default_branch": "master"])
-        precondition(r.status == 201, r.text)
+        precondition(r.status == 201, "\(r.status) \(r.text)")
         var settings = workingSettings(extra)
         if let jiraURL, case .object(var doc) = settings { doc["url"] = .string(jiraURL); settings = .object(doc) }
         let s = try await admin(.PUT, "/api/v4/projects/\(forge)%3A\(id)/integrations/jira", json: settings)
@@ -126,10 +126,12 @@ extension Harness {
     func settle(project address: String, expecting count: Int? = nil) async throws -> [JSONValue] {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
+            // The events first: once none waits to be planned, the list read after it has all their deliveries.
+            let planned = try await store.queueDepth().events == 0
             let r = try await admin(.GET, "/api/v4/projects/\(address)/integrations/jira/deliveries?per_page=100")
-            if r.status == 200, let all = r.json.array {
+            if planned, r.status == 200, let all = r.json.array {
                 let open = all.filter { $0["status"] == "pending" || $0["status"] == "running" }
-                if open.isEmpty, try await store.queueDepth().events == 0, count == nil || all.count == count { return all }
+                if open.isEmpty, count == nil || all.count == count { return all }
             }
             try await Task.sleep(for: .milliseconds(20))
         }

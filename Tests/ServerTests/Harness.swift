@@ -9,6 +9,7 @@ import NIOCore
 @_exported import NIOHTTP1
 import Server
 import Store
+import TestDatabases
 import ServiceLifecycle
 import Synchronization
 
@@ -55,6 +56,23 @@ struct Harness: Sendable {
     let adminToken: String
     let store: SQLStore
     let databasePath: String
+
+    /// Everything the database holds, as bytes: the SQLite file and its WAL, or on PostgreSQL every row of
+    /// every table as text (what a stolen backup would show).
+    func storedBytes() async throws -> Data {
+        guard TestDatabases.onPostgres else {
+            return try Data(contentsOf: URL(fileURLWithPath: databasePath))
+                + ((try? Data(contentsOf: URL(fileURLWithPath: databasePath + "-wal"))) ?? Data())
+        }
+        let text = try await store.database.read { db in
+            var out = ""
+            for table in try String.fetchAll(db, sql: "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'") {
+                for row in try String.fetchAll(db, sql: "SELECT t::text FROM \(table) t") { out += row + "\n" }
+            }
+            return out
+        }
+        return Data(text.utf8)
+    }
     let logs: LogCapture
     let http: HTTPClient
 
@@ -84,7 +102,9 @@ struct Harness: Sendable {
         let emulator = EmulatorState(deployment: options.deployment, recordFile: recordFile)
         let key = SecretBox.generateKey()
         let dbPath = dir.appendingPathComponent("jira-bridge.sqlite").path
-        let store = try SQLStore(path: dbPath, secrets: SecretBox(base64Key: key)!)
+        let made = try await TestDatabases.make(sqlitePath: dbPath)
+        defer { Task { await made.drop() } }
+        let store = SQLStore(database: made.database, secrets: SecretBox(base64Key: key)!)
         try await store.migrate()
         let logs = LogCapture()
         let logger = Logger(label: "jira-bridge-test") { logs.handler(label: $0) }

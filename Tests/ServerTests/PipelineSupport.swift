@@ -93,12 +93,13 @@ extension Harness {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
+            // The events first: once none waits to be planned, the list read after it has all their deliveries.
+            let depth = try await store.queueDepth()
             guard let all = try? await deliveries() else {
                 try await Task.sleep(for: .milliseconds(20))
                 continue
             }
             let open = all.filter { $0["status"] == "pending" || $0["status"] == "running" }
-            let depth = try await store.queueDepth()
             if open.isEmpty && depth.events == 0 && (count == nil || all.count == count) { return all }
             try await Task.sleep(for: .milliseconds(20))
         }

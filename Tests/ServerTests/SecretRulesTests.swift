@@ -63,8 +63,7 @@ struct SecretRulesTests {
             #expect(!h.logs.all.contains { $0.contains(password) })
             let base64 = Data("jira-bot:\(password)".utf8).base64EncodedString()
             #expect(!h.logs.all.contains { $0.contains(base64) })
-            let database = try Data(contentsOf: URL(fileURLWithPath: h.databasePath))
-                + ((try? Data(contentsOf: URL(fileURLWithPath: h.databasePath + "-wal"))) ?? Data())
+            let database = try await h.storedBytes()
             #expect(database.range(of: Data(password.utf8)) == nil)
             #expect(try await h.store.integration(at: .project(42))?.settings.password == password, "it decrypts back")
         }

@@ -1,16 +1,25 @@
 import Foundation
 import Integration
 @testable import Store
+import TestDatabases
 
-/// A migrated SQLite store in a fresh temporary directory, removed after `body`.
+/// A migrated store on a fresh database (a SQLite file in a temporary directory, or on the PostgreSQL run a
+/// new database of the test cluster), removed after `body`.
 func withStore<T>(clock: WallClock = .system, _ body: (SQLStore) async throws -> T) async throws -> T {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jb-store-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    let store = try SQLStore(path: dir.appendingPathComponent("store.sqlite").path,
-                                secrets: SecretBox(base64Key: SecretBox.generateKey())!, clock: clock)
-    try await store.migrate()
-    return try await body(store)
+    let made = try await TestDatabases.make(sqlitePath: dir.appendingPathComponent("store.sqlite").path)
+    let store = SQLStore(database: made.database, secrets: SecretBox(base64Key: SecretBox.generateKey())!, clock: clock)
+    do {
+        try await store.migrate()
+        let result = try await body(store)
+        await made.drop()
+        return result
+    } catch {
+        await made.drop()
+        throw error
+    }
 }
 
 func fixture(_ name: String) throws -> Data {
