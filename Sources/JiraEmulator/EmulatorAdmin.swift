@@ -40,6 +40,11 @@ struct EmulatorAdmin {
         case ("POST", "/_emulator/config"):
             if let v = doc["resolution_on_done"] as? Bool { await state.setResolutionOnDone(v) }
             return json(200, ["ok": true])
+        case ("GET", "/_emulator/concurrency"):
+            return json(200, ["in_flight": await state.inFlight, "max_in_flight": await state.maxInFlight])
+        case ("DELETE", "/_emulator/concurrency"):
+            await state.resetConcurrency()
+            return json(200, ["ok": true])
         case ("GET", "/_emulator/requests"):
             let data = try JSONEncoder().encode(await state.requests)
             return raw(200, data)

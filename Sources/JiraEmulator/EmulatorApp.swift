@@ -55,7 +55,9 @@ struct EmulatorHandler: Sendable {
             // Jira's web form, not the REST API: not part of the recorded contract.
             return await createIssueForm(request)
         }
+        await state.enter()
         let response = await respond(request: request, method: method, path: path, body: bodyData)
+        await state.leave()
         let auth = request.headers[.authorization].map { String($0.prefix { $0 != " " }) }
         await state.record(RecordedRequest(
             method: method, path: path, query: request.uri.query ?? "",

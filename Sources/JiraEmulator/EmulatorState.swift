@@ -13,6 +13,10 @@ public actor EmulatorState {
     public var resolutionOnDone = true
     private var faults: [EmulatedFault] = []
     public private(set) var requests: [RecordedRequest] = []
+    /// REST requests being answered now, and the most there ever were at once (what a client's concurrency
+    /// limit must keep low, over every process of it).
+    public private(set) var inFlight = 0
+    public private(set) var maxInFlight = 0
     private var nextIssueID = 10000
     private var nextCommentID = 20000
     private var nextLinkID = 30000
@@ -109,6 +113,15 @@ public actor EmulatorState {
         if faults[i].times <= 0 { faults.remove(at: i) }
         return fault
     }
+
+    func enter() {
+        inFlight += 1
+        maxInFlight = max(maxInFlight, inFlight)
+    }
+
+    func leave() { inFlight -= 1 }
+
+    func resetConcurrency() { maxInFlight = inFlight }
 
     func record(_ request: RecordedRequest) {
         requests.append(request)

@@ -1,4 +1,5 @@
 import Hummingbird
+import Store
 import Integration
 
 /// What a use case refuses, in the domain's words and without HTTP: the services and the shared lookups
@@ -54,6 +55,10 @@ struct ServiceFailureMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let failure as ServiceFailure {
             throw APIError(failure)
+        } catch let error as StoreError where error.isUnreachable {
+            // A database restart or failover: the client may try again; the reason is in the log, not here.
+            context.logger.error("the database is not reachable", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, message: "503 Service Unavailable: the database is not reachable; try again")
         }
     }
 }

@@ -82,6 +82,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var isConflict: Bool { if case .conflict = code { return true }; return false }
     public var isNotFound: Bool { if case .notFound = code { return true }; return false }
+    /// The database server cannot be reached (down, restarting, refusing connections).
+    public var isUnreachable: Bool { if case .unreachable = code { return true }; return false }
 
     public var description: String {
         switch code {

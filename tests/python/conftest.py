@@ -105,3 +105,24 @@ def api(server, method, path, **kwargs):
     headers = kwargs.pop("headers", {})
     headers.setdefault("PRIVATE-TOKEN", server.admin_token)
     return requests.request(method, server.url + path, headers=headers, timeout=60, **kwargs)
+
+
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+
+
+def psql(url, sql):
+    """Runs SQL with the cluster's own client; returns the rows as lists of text."""
+    out = subprocess.run([PSQL, url, "-X", "-q", "-A", "-t", "-F", "\t", "-c", sql], capture_output=True, text=True, check=True)
+    return [line.split("\t") for line in out.stdout.splitlines() if line]
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh database on the throwaway cluster scripts/test starts (JIRA_BRIDGE_TEST_POSTGRES_URL), dropped after."""
+    base = os.environ.get("JIRA_BRIDGE_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("no test PostgreSQL: scripts/test starts one")
+    name = f"jb_py_{os.getpid()}_{time.time_ns()}"
+    psql(base, f"CREATE DATABASE {name}")
+    yield base.replace("/postgres?", f"/{name}?")
+    psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
