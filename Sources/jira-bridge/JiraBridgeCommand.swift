@@ -12,7 +12,7 @@ struct JiraBridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jira-bridge",
         abstract: "GitLab's Jira integration as a standalone server for any forge.",
-        subcommands: [Serve.self, Migrate.self, TokenCommand.self, KeysCommand.self])
+        subcommands: [Serve.self, Migrate.self, MigrateStore.self, TokenCommand.self, KeysCommand.self])
 
     /// Parses and runs the command; a usage error is one line on stderr and a non-zero exit.
     static func main() async {

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Store
+
+/// `jira-bridge migrate-store`: moves a store from SQLite to PostgreSQL (or between any two databases).
+struct MigrateStore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate-store",
+        abstract: "Copy everything from one database to another, empty one (SQLite to PostgreSQL).",
+        discussion: """
+            Stop every jira-bridge process on the source first. Projects, groups, tokens, sessions, settings \
+            (still encrypted), events, deliveries and vulnerabilities are copied as stored: the processes on the \
+            target need the same secret key (JIRA_BRIDGE_SECRET_KEY or DATA_DIR/secret-key). The target is \
+            migrated first and must hold no data. Prints the rows copied per table.
+            """)
+
+    @Option(name: .customLong("from"), help: "The source database URL (sqlite:PATH or postgres://...).") var from: String
+    @Option(name: .customLong("to"), help: "The target database URL (postgres://... or sqlite:PATH).") var to: String
+
+    func run() async throws {
+        try await JiraBridgeCommand.reportingStartupErrors {
+            let runtime = RuntimeSettings()
+            if case .sqlite(let path) = try parse(from), !FileManager.default.fileExists(atPath: path) {
+                throw StartupError(description: "the source database \(path) does not exist")
+            }
+            if try parse(from) == parse(to) { throw StartupError(description: "--from and --to name the same database") }
+            let source = try await runtime.openDatabase(databaseURL: from)
+            let target: any SQLDatabase
+            do { target = try await runtime.openDatabase(databaseURL: to) } catch {
+                await source.close()
+                throw error
+            }
+            defer { Task { await source.close(); await target.close() } }
+            let report: StoreCopy.Report
+            do {
+                report = try await StoreCopy.copy(from: source, to: target)
+            } catch let error as StoreError {
+                throw StartupError(description: "\(error)")
+            }
+            let copied = try await StoreCopy.counts(target)
+            let original = try await StoreCopy.counts(source)
+            guard copied.map(\.rows) == original.map(\.rows) else {
+                throw StartupError(description: "the copy does not match the source: \(copied) against \(original); was a process still writing to it?")
+            }
+            for (table, rows) in report.counts { print("\(table): \(rows)") }
+            print("copied \(report.counts.map(\.rows).reduce(0, +)) rows; start jira-bridge with --database-url set to the target and the same secret key")
+        }
+    }
+
+    func parse(_ url: String) throws -> DatabaseURL {
+        do { return try DatabaseURL.parse(url) } catch { throw StartupError(description: "\(error)") }
+    }
+}
