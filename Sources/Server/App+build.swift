@@ -105,6 +105,8 @@ public func buildApplication(
     let pipeline = configuration.pipeline
     let runner = DeliveryRunner(store: store, jira: jira, policy: pipeline.retryPolicy, metrics: metrics)
     // One worker identity per process: host, process id and a random part (a restarted process is new).
+    // New work committed by the other processes on the database wakes this one's loops (PostgreSQL).
+    store.listenForOtherProcesses()
     let owner = "\(ProcessInfo.processInfo.hostName.prefix(64)):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"
     return Application(
         router: router,

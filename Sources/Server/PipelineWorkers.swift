@@ -120,7 +120,7 @@ struct EventPlanningService: Service {
             do {
                 let planned = try await planBatch()
                 health.succeeded(.planner, logger: logger)
-                if planned == 0 { await idle(configuration.pollInterval) }
+                if planned == 0 { await store.bell(.events).wait(upTo: configuration.pollInterval) }
             } catch {
                 await idle(health.failed(.planner, error, logger: logger))
             }
@@ -245,7 +245,7 @@ struct DeliveryService: Service {
                 if claimed > 0 && running < configuration.concurrency { continue }
                 if !ticking {
                     ticking = true
-                    group.addTask { await idle(configuration.pollInterval); return .tick }
+                    group.addTask { [store] in await store.bell(.deliveries).wait(upTo: configuration.pollInterval); return .tick }
                 }
                 // Wake on the first finished delivery or the next tick, whichever comes first.
                 guard let next = await group.next() else { continue }

@@ -12,6 +12,11 @@ public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     /// Called once by `serve`: true when this process is now the only server on the database (SQLite's
     /// lock file), so leases left in it are a dead predecessor's. Throws when another server holds it.
     func acquireServingLock() throws -> Bool
+    /// Rung when new work of `kind` is committed, by this process or (on PostgreSQL) by any other.
+    func bell(_ kind: WorkKind) -> WorkBell
+    /// Starts hearing the other processes' new work (PostgreSQL's `LISTEN`); nothing on SQLite. Called
+    /// once by `serve`.
+    func listenForOtherProcesses()
 
     // MARK: Projects and groups
     /// Registers a project, creating its groups as needed; an existing id is updated in place.

@@ -42,7 +42,38 @@ public final class PostgreSQLDatabase: SQLDatabase {
         try await PostgresMigrator(settings: settings, logger: logger).migrate()
     }
 
+    /// The task that holds the `LISTEN` connection, once started.
+    let listener = Mutex<Task<Void, Never>?>(nil)
+
+    /// Hears `NOTIFY`s on `channel` on a connection of its own (outside the pool), reconnecting after a
+    /// second when the server goes away; `handler` gets each payload.
+    public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) {
+        let task = Task { [settings, logger] in
+            while !Task.isCancelled {
+                do {
+                    let connection = try await PostgresConnection.connect(configuration: try PostgresMigrator.configuration(settings), id: 0, logger: logger)
+                    do {
+                        try await connection.listen(on: channel) { notifications in
+                            for try await notification in notifications { handler(notification.payload) }
+                        }
+                    } catch {
+                        if !Task.isCancelled { logger.notice("the PostgreSQL notification connection ended; polling meanwhile", metadata: ["error": "\(PostgresMigrator.reason(error))"]) }
+                    }
+                    try? await connection.close()
+                } catch {
+                    if !Task.isCancelled { logger.notice("cannot listen for PostgreSQL notifications; polling meanwhile", metadata: ["error": "\(PostgresMigrator.reason(error))"]) }
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        listener.withLock { old in
+            old?.cancel()
+            old = task
+        }
+    }
+
     public func close() async {
+        listener.withLock { $0?.cancel() }
         await pool.close()
         try? await threads.shutdownGracefully()
     }

@@ -9,7 +9,7 @@ extension SQLStore {
              item.incoming.deliveryKey.map { "\(item.incoming.forge):\($0)" })
         }
         let now = clock.now()
-        return try await database.write { db in
+        let results = try await database.write { db in
             var results: [Result<(id: String, duplicate: Bool), StoreError>] = []
             for (item, payload, id, key) in prepared {
                 if let key, let existing = try String.fetchOne(db, sql: "SELECT id FROM events WHERE delivery_key = ?", arguments: [key]) {
@@ -29,8 +29,11 @@ extension SQLStore {
                 try db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES (?, ?)", arguments: [id, payload])
                 results.append(.success((id, false)))
             }
+            if results.contains(where: { (try? $0.get().duplicate) == false }) { try Self.announce(db, .events) }
             return results
         }
+        if results.contains(where: { (try? $0.get().duplicate) == false }) { bell(.events).ring() }
+        return results
     }
 
     /// Saves what `ProjectRegistration.webhookStep` decides for the project a webhook names.
@@ -122,7 +125,7 @@ extension SQLStore {
         let work = try batch.map { entry in
             (entry.eventID, try entry.deliveries.map { try Self.insertArguments($0, now: now) }, entry.notes.isEmpty ? nil : entry.notes.joined(separator: "; "))
         }
-        return try await database.write { db in
+        let inserted = try await database.write { db in
             var inserted = 0
             for (eventID, rows, note) in work {
                 for args in rows {
@@ -132,8 +135,11 @@ extension SQLStore {
                 try db.execute(sql: "UPDATE events SET status = 'planned', planned_at = ?, lease_until = NULL, note = ? WHERE id = ?",
                                arguments: [now, note.map { String($0.prefix(2000)) }, eventID])
             }
+            if inserted > 0 { try Self.announce(db, .deliveries) }
             return inserted
         }
+        if inserted > 0 { bell(.deliveries).ring() }
+        return inserted
     }
 
     static let insertDeliverySQL = """
@@ -159,7 +165,10 @@ extension SQLStore {
                 """, arguments: [status.rawValue, nextRun, error, now, id, owner])
             guard db.changesCount > 0 else { return }  // the lease was lost: someone else runs it now
             for args in rows { try db.execute(sql: Self.insertDeliverySQL, arguments: args) }
+            // A delivery that ends frees its issue and a slot of its site, and follow-ups may be due.
+            try Self.announce(db, .deliveries)
         }
+        bell(.deliveries).ring()
     }
 
     public func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws {
@@ -196,13 +205,16 @@ extension SQLStore {
     }
 
     public func retryDelivery(id: Int64, now: Millis) async throws -> Delivery? {
-        try await database.write { db in
+        let retried = try await database.write { db -> Delivery? in
             try db.execute(sql: """
                 UPDATE deliveries SET status = 'pending', next_run_at = ?, updated_at = ? WHERE id = ? AND status IN ('failed', 'dead')
                 """, arguments: [now, now, id])
             guard db.changesCount > 0 else { return nil }
+            try Self.announce(db, .deliveries)
             return try SQLRow.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:))
         }
+        if retried != nil { bell(.deliveries).ring() }
+        return retried
     }
 
     public func deliveryCounts(projectID: Int64) async throws -> [String: Int] {

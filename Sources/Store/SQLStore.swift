@@ -14,6 +14,26 @@ public final class SQLStore: BridgeStore {
     /// Per site, the issue the last claim stopped at: the next claim goes on after it (issues take turns).
     let claimCursors = Mutex<[String: String]>([:])
 
+    let bells: [WorkKind: WorkBell] = Dictionary(uniqueKeysWithValues: WorkKind.allCases.map { ($0, WorkBell()) })
+
+    public func bell(_ kind: WorkKind) -> WorkBell { bells[kind]! }
+
+    public func listenForOtherProcesses() {
+        guard let postgres = database as? PostgreSQLDatabase else { return }
+        postgres.listen(channel: Self.workChannel) { [bells] payload in
+            if let kind = WorkKind(rawValue: payload) { bells[kind]?.ring() }
+        }
+    }
+
+    /// The channel new work is announced on (PostgreSQL's `NOTIFY`), with the kind as the payload.
+    static let workChannel = "jira_bridge_work"
+
+    /// Inside a transaction: tells the other processes, once it commits, that it made new work of `kind`.
+    static func announce(_ db: any SQLConnection, _ kind: WorkKind) throws {
+        guard db.dialect == .postgres else { return }
+        try db.execute(sql: "SELECT pg_notify('\(workChannel)', '\(kind.rawValue)')")
+    }
+
     public init(database: any SQLDatabase, secrets: SecretBox, clock: WallClock = .system) {
         self.database = database
         self.secrets = secrets

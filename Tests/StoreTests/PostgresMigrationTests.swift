@@ -2,6 +2,7 @@ import Foundation
 import Integration
 import Testing
 @testable import Store
+import TestDatabases
 
 /// The migrations on a real PostgreSQL server: the throwaway cluster `scripts/test` starts
 /// (`JIRA_BRIDGE_TEST_POSTGRES_URL`). Without one (a bare `swift test`), these are skipped.
@@ -13,18 +14,13 @@ struct PostgresMigrationTests {
 
     /// A fresh database on the test server, dropped afterwards.
     func withDatabase<T: Sendable>(_ body: @Sendable (PostgresSettings) async throws -> T) async throws -> T {
-        guard case .postgres(let admin) = try DatabaseURL.parse(try #require(Self.serverURL)) else { throw StoreError.badDatabaseURL("not postgres") }
-        let name = "jb_test_" + UUID().uuidString.prefix(8).lowercased()
-        let server = PostgresMigrator(settings: admin)
-        try await server.execute("CREATE DATABASE \(name)")
-        var settings = admin
-        settings.database = name
+        let settings = try await TestDatabases.createPostgres()
         do {
             let result = try await body(settings)
-            try await server.execute("DROP DATABASE \(name) WITH (FORCE)")
+            await TestDatabases.dropPostgres(settings)
             return result
         } catch {
-            try? await server.execute("DROP DATABASE \(name) WITH (FORCE)")
+            await TestDatabases.dropPostgres(settings)
             throw error
         }
     }
