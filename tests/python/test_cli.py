@@ -37,6 +37,45 @@ def test_a_bad_flag_or_value_exits_non_zero_with_one_clear_line(binaries, data_d
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("url,expected", [
+    ("postgres://jb:hunter2@127.0.0.1:1/x?sslmode=disable", "cannot connect to PostgreSQL at postgres://jb:***@127.0.0.1:1/x"),
+    ("postgres://jb:hunter2@db/x?pool_size=0", "pool_size"),
+    ("postgres://jb:hunter2@db/x?sslmode=sometimes", "sslmode"),
+])
+def test_a_bad_or_unreachable_postgres_url_is_one_line_and_touches_nothing(binaries, tmp_path, url, expected):
+    target = tmp_path / "never-created"
+    for command in (["serve"], ["migrate"], ["token", "create", "--name", "x", "--role", "admin"]):
+        result = run(binaries, *command, "--data-dir", str(target), "--database-url", url)
+        assert result.returncode == 2, result.stderr
+        lines = [l for l in result.stderr.splitlines() if l.strip()]
+        assert len(lines) == 1 and expected in lines[0], result.stderr
+        assert "hunter2" not in result.stderr
+        assert not target.exists(), "nothing is written before the database answers"
+
+
+def test_serve_and_migrate_on_postgres_from_a_fresh_start(binaries, data_dir, postgres_url):
+    migrated = run(binaries, "migrate", "--database-url", postgres_url, "--data-dir", data_dir)
+    assert migrated.returncode == 0, migrated.stderr
+    p = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir, "--database-url", postgres_url],
+                env=clean_env(), log_name="pg")
+    try:
+        token = pathlib.Path(data_dir, "admin-token").read_text().strip()
+        base = f"http://127.0.0.1:{p.port}"
+        assert requests.get(base + "/-/readiness", timeout=10).status_code == 200
+        r = requests.post(base + "/api/v4/projects", headers={"PRIVATE-TOKEN": token}, timeout=10,
+                          json={"id": 7, "path_with_namespace": "acme/web", "web_url": "https://gitlab.example.com/acme/web"})
+        assert r.status_code == 201, r.text
+        # The pages: sign in with the admin token, then the project's page and its delivery log.
+        browser = requests.Session()
+        assert browser.get(base + "/", timeout=10).status_code == 200
+        signed_in = browser.post(base + "/sign_in", data={"token": token}, timeout=10)
+        assert signed_in.status_code == 200 and "acme/web" in signed_in.text, signed_in.text[:500]
+        assert browser.get(base + "/projects/7", timeout=10).status_code == 200
+        assert browser.get(base + "/projects/7/integrations/jira/deliveries", timeout=10).status_code == 200
+    finally:
+        assert p.stop() == 0
+
+
 def test_a_bad_value_touches_nothing(binaries, tmp_path):
     target = tmp_path / "never-created"
     result = run(binaries, "serve", "--port", "abc", "--data-dir", str(target))

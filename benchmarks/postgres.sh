@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# PostgreSQL figures in BENCHMARKS.md ("PostgreSQL and several processes"), release build, whole processes:
+#   intake   webhook intake at 1, 16 and 64 connections on SQLite and on PostgreSQL, one active integration
+#            against the emulator (planning and deliveries run during the measurement);
+#   two      one process against two on one PostgreSQL database (one wrk per process, half the connections each);
+#   failover three processes, one killed with SIGKILL every 10 s, during 10,000 webhooks (benchmarks/failover.py).
+# With no argument, all three. PostgreSQL 15 runs from a throwaway cluster (scripts/postgres-cluster) with
+# its durable defaults (fsync on). Needs wrk (Debian package).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --scratch-path .build-release >/dev/null
+bin=.build-release/release
+. benchmarks/lib.sh
+pgdir=$(mktemp -d)  # apart from $work: the cluster's user must reach it
+trap 'kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null || true; scripts/postgres-cluster stop "$pgdir"; rm -rf "$work"' EXIT
+what=${1:-all}
+pg=$(scripts/postgres-cluster start "$pgdir")
+jira=$(start jira "$bin/jira-emulator" --port 0 --deployment server --seed)
+key=$(head -c 32 /dev/urandom | base64)
+admin=bench-admin-token-0123456789abcdef
+
+database() {  # a fresh PostgreSQL database; prints its URL (called in $(...), so named by the clock)
+    local name="bench_$(date +%s%N)"
+    /usr/lib/postgresql/15/bin/psql "$pg" -X -q -c "CREATE DATABASE $name"
+    echo "$pg" | sed "s#/postgres?#/$name?#"
+}
+
+serve() {  # name, database URL; prints the port
+    mkdir -p "$work/$1"
+    start "$1" env JIRA_BRIDGE_WEBHOOK_SECRET=bench-secret JIRA_BRIDGE_LOG_LEVEL=warning JIRA_BRIDGE_SECRET_KEY="$key" \
+        JIRA_BRIDGE_ADMIN_TOKEN="$admin" "$bin/jira-bridge" serve --port 0 --data-dir "$work/$1" --database-url "$2" --allow-local-requests
+}
+
+configure() {  # port
+    curl -sf -X POST "http://127.0.0.1:$1/api/v4/projects" -H "PRIVATE-TOKEN: $admin" -H 'Content-Type: application/json' \
+      -d '{"id": 42, "path_with_namespace": "acme/shop", "web_url": "https://gitlab.example.com/acme/shop"}' >/dev/null
+    curl -sf -X PUT "http://127.0.0.1:$1/api/v4/projects/42/integrations/jira" -H "PRIVATE-TOKEN: $admin" -H 'Content-Type: application/json' \
+      -d "{\"active\": true, \"url\": \"http://127.0.0.1:$jira\", \"username\": \"jira-bot\", \"password\": \"secret-token\"}" >/dev/null
+}
+
+rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/"$(cat "$work/$1.pid")"/status; }
+
+wrk_run() {  # connections, port...
+    local c=$1; shift
+    wrk -t 1 -c "$c" -d 10s --latency -s benchmarks/intake.lua "http://127.0.0.1:$1/webhooks/gitlab" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors"
+}
+
+if [ "$what" = all ] || [ "$what" = intake ]; then
+    for store in sqlite postgres; do
+        if [ $store = sqlite ]; then url="sqlite:$work/$store-intake.sqlite"; else url=$(database); fi
+        port=$(serve "$store-intake" "$url")
+        configure "$port"
+        echo "== intake on $store (idle RSS $(rss "$store-intake"))"
+        for c in 1 16 64; do
+            echo "-- $c connections"
+            wrk_run "$c" "$port"
+        done
+        echo "RSS after: $(rss "$store-intake")"
+        kill "$(cat "$work/$store-intake.pid")"
+        sleep 2
+    done
+fi
+
+if [ "$what" = all ] || [ "$what" = two ]; then
+    url=$(database)
+    one=$(serve two-a "$url")
+    configure "$one"
+    echo "== one process on PostgreSQL, 64 connections"
+    wrk_run 64 "$one"
+    two=$(serve two-b "$url")
+    sleep 2
+    echo "== two processes on PostgreSQL, 32 connections each, at once"
+    wrk_run 32 "$one" > "$work/wrk-a" &
+    wrk_run 32 "$two" > "$work/wrk-b"
+    wait
+    cat "$work/wrk-a" "$work/wrk-b"
+    python3 -c "import re,sys; print('together:', round(sum(float(re.search(r'Requests/sec:\s+(\S+)', open(f).read()).group(1)) for f in sys.argv[1:])), 'requests/s')" "$work/wrk-a" "$work/wrk-b"
+    kill "$(cat "$work/two-a.pid")" "$(cat "$work/two-b.pid")"
+    sleep 2
+fi
+
+if [ "$what" = all ] || [ "$what" = failover ]; then
+    echo "== failover: three processes, one killed with SIGKILL every 10 s, 10,000 webhooks"
+    python3 benchmarks/failover.py --bin "$bin/jira-bridge" --database-url "$(database)" --jira "http://127.0.0.1:$jira"
+fi
