@@ -2,9 +2,10 @@
 # PostgreSQL figures in BENCHMARKS.md ("PostgreSQL and several processes"), release build, whole processes:
 #   intake   webhook intake at 1, 16 and 64 connections on SQLite and on PostgreSQL, one active integration
 #            against the emulator (planning and deliveries run during the measurement);
+#   intake-only  the same with no integration (the project registered only), as benchmarks/run.sh measures it;
 #   two      one process against two on one PostgreSQL database (one wrk per process, half the connections each);
 #   failover three processes, one killed with SIGKILL every 10 s, during 10,000 webhooks (benchmarks/failover.py).
-# With no argument, all three. PostgreSQL 15 runs from a throwaway cluster (scripts/postgres-cluster) with
+# With no argument: intake, two and failover. PostgreSQL 15 runs from a throwaway cluster (scripts/postgres-cluster) with
 # its durable defaults (fsync on). Needs wrk (Debian package).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,17 +41,22 @@ configure() {  # port
 
 rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/"$(cat "$work/$1.pid")"/status; }
 
-wrk_run() {  # connections, port...
-    local c=$1; shift
-    wrk -t 1 -c "$c" -d 10s --latency -s benchmarks/intake.lua "http://127.0.0.1:$1/webhooks/gitlab" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors"
+wrk_run() {  # connections, port
+    wrk -t 1 -c "$1" -d 10s --latency -s benchmarks/intake.lua "http://127.0.0.1:$2/webhooks/gitlab" -- "p$2-" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors"
 }
 
-if [ "$what" = all ] || [ "$what" = intake ]; then
+if [ "$what" = all ] || [ "$what" = intake ] || [ "$what" = intake-only ]; then
+    # intake-only: the project is registered with no integration, as benchmarks/run.sh measures intake.
     for store in sqlite postgres; do
         if [ $store = sqlite ]; then url="sqlite:$work/$store-intake.sqlite"; else url=$(database); fi
         port=$(serve "$store-intake" "$url")
-        configure "$port"
-        echo "== intake on $store (idle RSS $(rss "$store-intake"))"
+        if [ "$what" = intake-only ]; then
+            curl -sf -X POST "http://127.0.0.1:$port/api/v4/projects" -H "PRIVATE-TOKEN: $admin" -H 'Content-Type: application/json' \
+              -d '{"id": 42, "path_with_namespace": "acme/shop", "web_url": "https://gitlab.example.com/acme/shop"}' >/dev/null
+        else
+            configure "$port"
+        fi
+        echo "== $what on $store (idle RSS $(rss "$store-intake"))"
         for c in 1 16 64; do
             echo "-- $c connections"
             wrk_run "$c" "$port"

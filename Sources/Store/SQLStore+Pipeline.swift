@@ -9,17 +9,21 @@ extension SQLStore {
              item.incoming.deliveryKey.map { "\(item.incoming.forge):\($0)" })
         }
         let now = clock.now()
+        // In the order of their delivery keys: two processes storing batches that share keys (a forge's
+        // redeliveries) then wait on each other's rows in one order, and never deadlock.
+        let order = prepared.indices.sorted { (prepared[$0].3 ?? "\u{10FFFF}", $0) < (prepared[$1].3 ?? "\u{10FFFF}", $1) }
         let results = try await database.write { db in
-            var results: [Result<(id: String, duplicate: Bool), StoreError>] = []
-            for (item, payload, id, key) in prepared {
+            var results = [Result<(id: String, duplicate: Bool), StoreError>](repeating: .failure(.conflict("not stored")), count: prepared.count)
+            for index in order {
+                let (item, payload, id, key) = prepared[index]
                 if let key, let existing = try String.fetchOne(db, sql: "SELECT id FROM events WHERE delivery_key = ?", arguments: [key]) {
-                    results.append(.success((existing, true)))
+                    results[index] = .success((existing, true))
                     continue
                 }
                 do {
                     try Self.registerIfNeeded(db, item.registration, now: now)
                 } catch let error as StoreError {
-                    results.append(.failure(error))
+                    results[index] = .failure(error)
                     continue
                 }
                 try db.execute(sql: """
@@ -27,7 +31,7 @@ extension SQLStore {
                     VALUES (?, ?, ?, ?, ?, 'pending', ?)
                     """, arguments: [id, item.incoming.forge, key, item.registration.id, item.incoming.event.kind, now])
                 try db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES (?, ?)", arguments: [id, payload])
-                results.append(.success((id, false)))
+                results[index] = .success((id, false))
             }
             if results.contains(where: { (try? $0.get().duplicate) == false }) { try Self.announce(db, .events) }
             return results
