@@ -7,6 +7,8 @@ public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     var clock: WallClock { get }
     /// Applies pending migrations. Safe to call on every start.
     func migrate() async throws
+    /// Closes the database's connections (at the end of a command).
+    func close() async
     /// Answers when the database takes a write (readiness).
     func ping() async throws
     /// Called once by `serve`: true when this process is now the only server on the database (SQLite's

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import NIOSSL
 import PostgresNIO
 
@@ -121,9 +123,12 @@ public struct PostgresMigrator: Sendable {
     static func reason(_ error: any Error) -> String {
         if let psql = error as? PSQLError {
             if let message = psql.serverInfo?[.message] { return message }
-            if let underlying = psql.underlying { return String(describing: underlying).prefix(200).description }
+            if let underlying = psql.underlying { return reason(underlying) }
             return "\(psql.code)"
         }
+        // The system's own words for a refused or unreachable address ("Connection refused"), not NIO's dump.
+        if let failed = error as? NIOConnectionError, let first = failed.connectionErrors.first { return reason(first.error) }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
         return String(describing: error).prefix(200).description
     }
 }

@@ -1,7 +1,10 @@
 #if canImport(Glibc)
 import Glibc
+/// The C library's `close` (the store has a `close()` of its own).
+private let closeDescriptor = Glibc.close
 #elseif canImport(Darwin)
 import Darwin
+private let closeDescriptor = Darwin.close
 #endif
 import Foundation
 
@@ -21,7 +24,7 @@ extension SQLStore {
             throw StoreError.conflict("cannot open the lock file \(lockPath): \(String(cString: strerror(errno)))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
+            _ = closeDescriptor(fd)
             throw StoreError.conflict("another jira-bridge process is serving this database (it holds \(lockPath)); stop it first")
         }
         // Kept open for the life of the process: closing it would drop the lock.

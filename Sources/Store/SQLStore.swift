@@ -48,6 +48,10 @@ public final class SQLStore: BridgeStore {
     /// The SQLite database, when the store is on one.
     public var sqlite: SQLiteDatabase? { database as? SQLiteDatabase }
 
+    public func close() async {
+        await database.close()
+    }
+
     public func migrate() async throws {
         try await database.migrate()
         try await backfillSecretFingerprints()

@@ -124,9 +124,11 @@ struct Serve: AsyncParsableCommand {
             try await app.runService()
         } catch {
             try? await jira.shutdown()
+            await store.close()
             throw error
         }
         try await jira.shutdown()
+        await store.close()
         logger.notice("jira-bridge stopped")
     }
 }
@@ -152,7 +154,11 @@ struct Migrate: AsyncParsableCommand {
                 }
             }
             let opened = try await runtime.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
-            do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)") }
+            do { try await opened.store.migrate() } catch {
+                await opened.store.close()
+                throw StartupError(description: "database migration failed: \(error)")
+            }
+            await opened.store.close()
             print("migrations applied")
         }
     }
@@ -174,16 +180,21 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             try await JiraBridgeCommand.reportingStartupErrors {
                 let opened = try await RuntimeSettings().openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
-                do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)") }
                 var params = ["name": name, "role": role, "scope": scope]
                 if let projectID { params["project_id"] = projectID }
                 if let groupID { params["group_id"] = groupID }
                 if let expiresAt { params["expires_at"] = expiresAt }
+                let issued: Result<String, StartupError>
                 do {
-                    print(try await TokenIssuer(store: opened.store).issue(parameters: params))
+                    try await opened.store.migrate()
+                    issued = .success(try await TokenIssuer(store: opened.store).issue(parameters: params))
                 } catch let error as APIError {
-                    throw StartupError(description: error.plainMessage)
+                    issued = .failure(StartupError(description: error.plainMessage))
+                } catch {
+                    issued = .failure(StartupError(description: "database migration failed: \(error)"))
                 }
+                await opened.store.close()
+                print(try issued.get())
             }
         }
     }

@@ -30,15 +30,21 @@ struct MigrateStore: AsyncParsableCommand {
                 await source.close()
                 throw error
             }
-            defer { Task { await source.close(); await target.close() } }
-            let report: StoreCopy.Report
+            let outcome: Result<(StoreCopy.Report, [(table: String, rows: Int)], [(table: String, rows: Int)]), any Error>
             do {
-                report = try await StoreCopy.copy(from: source, to: target)
-            } catch let error as StoreError {
-                throw StartupError(description: "\(error)")
+                let report = try await StoreCopy.copy(from: source, to: target)
+                outcome = .success((report, try await StoreCopy.counts(target), try await StoreCopy.counts(source)))
+            } catch {
+                outcome = .failure(error)
             }
-            let copied = try await StoreCopy.counts(target)
-            let original = try await StoreCopy.counts(source)
+            await source.close()
+            await target.close()
+            let (report, copied, original): (StoreCopy.Report, [(table: String, rows: Int)], [(table: String, rows: Int)])
+            switch outcome {
+            case .success(let values): (report, copied, original) = values
+            case .failure(let error as StoreError): throw StartupError(description: "\(error)")
+            case .failure(let error): throw error
+            }
             guard copied.map(\.rows) == original.map(\.rows) else {
                 throw StartupError(description: "the copy does not match the source: \(copied) against \(original); was a process still writing to it?")
             }
