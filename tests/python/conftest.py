@@ -126,3 +126,17 @@ def postgres_url():
     psql(base, f"CREATE DATABASE {name}")
     yield base.replace("/postgres?", f"/{name}?")
     psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def push_payload(n, key):
+    """GitLab's push webhook for project 42 (acme/shop) with one commit, number n, that mentions `key`."""
+    sha = f"{n + 1:040x}"  # all zeros would be a branch deletion
+    return {
+        "object_kind": "push", "ref": "refs/heads/feature", "before": "0" * 40, "after": sha,
+        "user_name": "John Smith", "user_username": "jsmith", "user_email": "john@example.com",
+        "project_id": 42,
+        "project": {"id": 42, "name": "Shop", "namespace": "Acme", "path_with_namespace": "acme/shop",
+                    "web_url": "https://gitlab.example.com/acme/shop", "default_branch": "main"},
+        "commits": [{"id": sha, "message": f"Change {n} for {key}", "url": f"https://gitlab.example.com/acme/shop/-/commit/{sha}",
+                     "author": {"name": "John Smith", "email": "john@example.com"}}],
+    }

@@ -10,25 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from conftest import Process, api, clean_env
+from conftest import Process, api, clean_env, push_payload
 
 SECRET = "crash-test-secret"
 TOTAL = 300
 ISSUES = 10
 
 
-def push_payload(n):
-    sha = f"{n + 1:040x}"  # all zeros would be a branch deletion
-    key = f"PROJ-{n % ISSUES + 1}"
-    return {
-        "object_kind": "push", "ref": "refs/heads/feature", "before": "0" * 40, "after": sha,
-        "user_name": "John Smith", "user_username": "jsmith", "user_email": "john@example.com",
-        "project_id": 42,
-        "project": {"id": 42, "name": "Shop", "namespace": "Acme", "path_with_namespace": "acme/shop",
-                    "web_url": "https://gitlab.example.com/acme/shop", "default_branch": "main"},
-        "commits": [{"id": sha, "message": f"Change {n} for {key}", "url": f"https://gitlab.example.com/acme/shop/-/commit/{sha}",
-                     "author": {"name": "John Smith", "email": "john@example.com"}}],
-    }
+def push(n):
+    return push_payload(n, f"PROJ-{n % ISSUES + 1}")
 
 
 def start(binaries, data_dir):
@@ -42,7 +32,7 @@ def start(binaries, data_dir):
 
 def send(server, n):
     try:
-        r = requests.post(server.url + "/webhooks/gitlab", data=json.dumps(push_payload(n)), timeout=10, headers={
+        r = requests.post(server.url + "/webhooks/gitlab", data=json.dumps(push(n)), timeout=10, headers={
             "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET, "Idempotency-Key": f"delivery-{n}",
             "Content-Type": "application/json"})
         return n, r.status_code, r.json().get("event_id") if r.status_code == 202 else None

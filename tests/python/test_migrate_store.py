@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from conftest import Process, api, clean_env, psql
+from conftest import Process, api, clean_env, psql, push_payload
 
 SECRET = "migrate-store-secret"
 
@@ -23,13 +23,7 @@ def serve(binaries, data_dir, database_url=None):
 
 
 def push(server, n, key):
-    sha = f"{n + 1:040x}"
-    body = {"object_kind": "push", "ref": "refs/heads/feature", "before": "0" * 40, "after": sha, "project_id": 42,
-            "user_name": "John Smith", "user_username": "jsmith",
-            "project": {"id": 42, "name": "Shop", "namespace": "Acme", "path_with_namespace": "acme/shop",
-                        "web_url": "https://gitlab.example.com/acme/shop", "default_branch": "main"},
-            "commits": [{"id": sha, "message": f"Change {n} for {key}", "url": f"https://gitlab.example.com/acme/shop/-/commit/{sha}",
-                         "author": {"name": "John Smith", "email": "john@example.com"}}]}
+    body = push_payload(n, key)
     r = requests.post(server.url + "/webhooks/gitlab", data=json.dumps(body), timeout=10,
                       headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET, "Content-Type": "application/json"})
     assert r.status_code == 202, r.text

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import Process, clean_env, psql
+from conftest import Process, clean_env, psql, push_payload
 
 SECRET = "multi-process-secret"
 TOTAL = 300
@@ -22,18 +22,8 @@ ISSUES = 10
 SITE_LIMIT = 4  # JIRA_BRIDGE_SITE_CONCURRENCY's default
 
 
-def push_payload(n):
-    sha = f"{n + 1:040x}"
-    key = f"PROJ-{n % ISSUES + 1}"
-    return {
-        "object_kind": "push", "ref": "refs/heads/feature", "before": "0" * 40, "after": sha,
-        "user_name": "John Smith", "user_username": "jsmith", "user_email": "john@example.com",
-        "project_id": 42,
-        "project": {"id": 42, "name": "Shop", "namespace": "Acme", "path_with_namespace": "acme/shop",
-                    "web_url": "https://gitlab.example.com/acme/shop", "default_branch": "main"},
-        "commits": [{"id": sha, "message": f"Change {n} for {key}", "url": f"https://gitlab.example.com/acme/shop/-/commit/{sha}",
-                     "author": {"name": "John Smith", "email": "john@example.com"}}],
-    }
+def push(n):
+    return push_payload(n, f"PROJ-{n % ISSUES + 1}")
 
 
 class Cluster:
@@ -59,7 +49,7 @@ class Cluster:
 
     def send(self, index, n):
         try:
-            r = requests.post(self.processes[index].url + "/webhooks/gitlab", data=json.dumps(push_payload(n)), timeout=10, headers={
+            r = requests.post(self.processes[index].url + "/webhooks/gitlab", data=json.dumps(push(n)), timeout=10, headers={
                 "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET, "X-Gitlab-Event-UUID": f"uuid-{n}",
                 "Content-Type": "application/json"})
             return n, r.status_code, r.json().get("event_id") if r.status_code == 202 else None
