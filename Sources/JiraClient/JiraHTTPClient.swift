@@ -270,7 +270,7 @@ public final class JiraHTTPClient: Sendable {
         }
         if data.isEmpty { return .null }
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            return try JSONValue.parse(data)
         } catch {
             throw JiraError(kind: .invalidResponse, detail: "Jira answered \(response.status.code) with a body that is not JSON")
         }
@@ -303,7 +303,7 @@ public final class JiraHTTPClient: Sendable {
 
     private static func encode<T: Encodable>(_ value: T) throws(JiraError) -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+            return try JSONValue.parse(JSONEncoder().encode(value))
         } catch {
             throw JiraError(kind: .invalidResponse, detail: "could not encode the request")
         }
@@ -311,7 +311,7 @@ public final class JiraHTTPClient: Sendable {
 
     /// `errorMessages` and the values of `errors` in a Jira error body (bodies above 5000 bytes are ignored, as GitLab does).
     static func errorMessages(_ data: Data) -> [String] {
-        guard data.count <= 5000, let json = try? JSONDecoder().decode(JSONValue.self, from: data) else { return [] }
+        guard data.count <= 5000, let json = try? JSONValue.parse(data) else { return [] }
         var out = (json["errorMessages"]?.array ?? []).compactMap(\.string)
         if let errors = json["errors"]?.object {
             for key in errors.keys.sorted() { if let s = errors[key]?.string { out.append(s) } }
