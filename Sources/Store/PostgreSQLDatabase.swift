@@ -130,7 +130,9 @@ public final class PostgreSQLDatabase: SQLDatabase {
     /// The server's error as the store reports it: its message and code, never the connection's password.
     static func storeError(_ error: any Error, settings: PostgresSettings) -> any Error {
         guard let psql = error as? PSQLError else { return error }
-        if psql.serverInfo != nil { return psql }
+        // The server's own errors stay as they are, but those that say it is going away or refusing
+        // connections (classes 57, operator intervention, and 08, connection exception) mean unreachable.
+        if let state = psql.serverInfo?[.sqlState], !state.hasPrefix("57"), !state.hasPrefix("08") { return psql }
         return StoreError.unreachable("PostgreSQL at \(settings.description): \(PostgresMigrator.reason(psql))")
     }
 }
