@@ -145,9 +145,7 @@ struct RuntimeSettings {
         if let envKey = environment["JIRA_BRIDGE_SECRET_KEY"], !envKey.isEmpty, SecretBox(base64Key: envKey) == nil {
             throw StartupError(description: "JIRA_BRIDGE_SECRET_KEY must be the base64 text of 32 bytes")
         }
-        if !databaseURL.hasPrefix("sqlite:") {
-            do { _ = try DatabaseURL.parse(databaseURL) } catch { throw StartupError(description: "\(error)") }
-        }
+        // A database server is asked to answer (and a bad URL refused) before the data directory is touched.
         let remote: (any SQLDatabase)? = databaseURL.hasPrefix("sqlite:") ? nil : try await openDatabase(databaseURL: databaseURL)
         try prepareDataDirectory(dataDir)
         let key = try secretFile(env: "JIRA_BRIDGE_SECRET_KEY", file: "\(dataDir)/secret-key", generate: SecretBox.generateKey)
