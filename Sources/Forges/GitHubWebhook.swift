@@ -28,7 +28,7 @@ public enum GitHubWebhook {
 
     /// The organisation of an organisation hook's `ping`, which names no repository.
     public static func organization(_ document: WebhookDocument) -> String? {
-        Payload.optionalString((document.doc["organization"] as? [String: Any])?["login"])
+        Payload.optionalString(document.doc["organization"]?.object?["login"])
     }
 
     /// The `action` of a pull request payload.
@@ -36,38 +36,38 @@ public enum GitHubWebhook {
         Payload.optionalString(document.doc["action"])
     }
 
-    static func repositoryObject(_ doc: [String: Any]) throws(WebhookPayloadError) -> [String: Any] {
-        guard let repository = doc["repository"] as? [String: Any] else { throw WebhookPayloadError("repository is missing") }
+    static func repositoryObject(_ doc: JSONObject) throws(WebhookPayloadError) -> JSONObject {
+        guard let repository = doc["repository"]?.object else { throw WebhookPayloadError("repository is missing") }
         return repository
     }
 
-    static func project(_ doc: [String: Any]) throws(WebhookPayloadError) -> ForgeProject {
+    static func project(_ doc: JSONObject) throws(WebhookPayloadError) -> ForgeProject {
         let r = try repositoryObject(doc)
         let id = try Payload.int64(r["id"], "repository.id")
         let path = try Payload.string(r["full_name"], "repository.full_name")
         let webURL = try Payload.string(r["html_url"], "repository.html_url")
         guard EventLimits.isWebURL(webURL) else { throw WebhookPayloadError("repository.html_url must be an http(s) URL") }
-        let owner = r["owner"] as? [String: Any]
-        let name = (r["name"] as? String) ?? String(path.split(separator: "/").last ?? "")
+        let owner = r["owner"]?.object
+        let name = r["name"]?.string ?? String(path.split(separator: "/").last ?? "")
         return ForgeProject(id: id, pathWithNamespace: path, name: name,
                             namespaceName: Payload.optionalString(owner?["login"]) ?? Payload.optionalString(owner?["name"]) ?? "",
                             webURL: webURL, defaultBranch: Payload.optionalString(r["default_branch"]) ?? "main", forge: .github)
     }
 
-    static func push(_ doc: [String: Any]) throws(WebhookPayloadError) -> PushEvent {
+    static func push(_ doc: JSONObject) throws(WebhookPayloadError) -> PushEvent {
         let project = try project(doc)
         let ref = try Payload.string(doc["ref"], "ref")
         let (commits, omitted) = try Payload.commits(doc["commits"], forge: .github, projectURL: project.webURL)
-        let pusher = doc["pusher"] as? [String: Any]
-        let sender = doc["sender"] as? [String: Any]
+        let pusher = doc["pusher"]?.object
+        let sender = doc["sender"]?.object
         let login = Payload.optionalString(sender?["login"]) ?? Payload.optionalString(pusher?["name"]) ?? ""
-        return PushEvent(project: project, ref: ref, before: (doc["before"] as? String) ?? "", after: (doc["after"] as? String) ?? "",
+        return PushEvent(project: project, ref: ref, before: doc["before"]?.string ?? "", after: doc["after"]?.string ?? "",
                          commits: commits, pusher: ForgeUser(name: Payload.optionalString(pusher?["name"]) ?? login, username: login,
-                                                             email: pusher?["email"] as? String),
+                                                             email: pusher?["email"]?.string),
                          omittedCommits: omitted)
     }
 
-    static func pullRequest(_ doc: [String: Any]) throws(WebhookPayloadError) -> MergeRequestEvent? {
+    static func pullRequest(_ doc: JSONObject) throws(WebhookPayloadError) -> MergeRequestEvent? {
         try ChangeRequest.decode(doc, project: try project(doc), synchronized: "synchronize")
     }
 }
@@ -77,32 +77,32 @@ enum ChangeRequest {
     /// A pull request payload: opened, reopened, edited and `synchronized` (GitHub's `synchronize`, Gitea's
     /// `synchronized`) re-read the text; closed is a merge when `merged` is true, else a close; other actions
     /// (labels, reviews, assignments) are nil.
-    static func decode(_ doc: [String: Any], project: ForgeProject, synchronized: String) throws(WebhookPayloadError) -> MergeRequestEvent? {
-        guard let pr = doc["pull_request"] as? [String: Any] else { throw WebhookPayloadError("pull_request is missing") }
+    static func decode(_ doc: JSONObject, project: ForgeProject, synchronized: String) throws(WebhookPayloadError) -> MergeRequestEvent? {
+        guard let pr = doc["pull_request"]?.object else { throw WebhookPayloadError("pull_request is missing") }
         let number = try Payload.int64(pr["number"] ?? doc["number"], "pull_request.number")
-        let merged = (pr["merged"] as? Bool) ?? false
+        let merged = pr["merged"]?.bool ?? false
         let action: MergeRequestEvent.Action
-        switch (doc["action"] as? String) ?? "" {
+        switch doc["action"]?.string ?? "" {
         case "opened": action = .open
         case "reopened": action = .reopen
         case "edited", synchronized: action = .update
         case "closed": action = merged ? .merge : .close
         default: return nil
         }
-        return event(project: project, number: number, pr: pr, action: action, sender: doc["sender"] as? [String: Any])
+        return event(project: project, number: number, pr: pr, action: action, sender: doc["sender"]?.object)
     }
 
-    static func event(project: ForgeProject, number: Int64, pr: [String: Any], action: MergeRequestEvent.Action,
-                      sender: [String: Any]?) -> MergeRequestEvent {
-        let head = pr["head"] as? [String: Any]
-        let base = pr["base"] as? [String: Any]
+    static func event(project: ForgeProject, number: Int64, pr: JSONObject, action: MergeRequestEvent.Action,
+                      sender: JSONObject?) -> MergeRequestEvent {
+        let head = pr["head"]?.object
+        let base = pr["base"]?.object
         // A merge closes with its merge commit ("Issue solved with <merge commit>"); otherwise the head.
         let commit = action == .merge ? Payload.optionalString(pr["merge_commit_sha"]) : Payload.optionalString(head?["sha"])
-        let user = sender ?? (pr["user"] as? [String: Any])
+        let user = sender ?? pr["user"]?.object
         let login = Payload.optionalString(user?["login"]) ?? Payload.optionalString(user?["username"]) ?? ""
         return MergeRequestEvent(
-            project: project, iid: number, title: (pr["title"] as? String) ?? "", description: (pr["body"] as? String) ?? "",
-            action: action, sourceBranch: (head?["ref"] as? String) ?? "", targetBranch: (base?["ref"] as? String) ?? project.defaultBranch,
+            project: project, iid: number, title: pr["title"]?.string ?? "", description: pr["body"]?.string ?? "",
+            action: action, sourceBranch: head?["ref"]?.string ?? "", targetBranch: base?["ref"]?.string ?? project.defaultBranch,
             lastCommitID: commit.flatMap { EventLimits.isCommitID($0) ? $0 : nil },
             url: Payload.webURL(pr["html_url"]) ?? project.forge.changeURL(project: project.webURL, number: number),
             user: ForgeUser(name: Payload.optionalString(user?["full_name"]) ?? login, username: login, email: Payload.optionalString(user?["email"])))

@@ -15,9 +15,9 @@ public enum GitLabWebhook {
     /// The project a payload belongs to, read before anything else (to find its webhook secret).
     public static func projectReference(_ document: Document) throws(WebhookPayloadError) -> (id: Int64, path: String) {
         let doc = document.doc
-        guard let project = doc["project"] as? [String: Any] else { throw WebhookPayloadError("project is missing") }
+        guard let project = doc["project"]?.object else { throw WebhookPayloadError("project is missing") }
         let id = try Payload.int64(project["id"], "project.id", fallback: doc["project_id"])
-        guard let path = project["path_with_namespace"] as? String, !path.isEmpty else {
+        guard let path = project["path_with_namespace"]?.string, !path.isEmpty else {
             throw WebhookPayloadError("project.path_with_namespace is missing")
         }
         return (id, path)
@@ -27,7 +27,7 @@ public enum GitLabWebhook {
         try decode(event: event, document: document.doc)
     }
 
-    static func decode(event: String, document doc: [String: Any]) throws(WebhookPayloadError) -> ForgeEvent {
+    static func decode(event: String, document doc: JSONObject) throws(WebhookPayloadError) -> ForgeEvent {
         switch event {
         case "Push Hook": return .push(try push(doc))
         case "Merge Request Hook": return .mergeRequest(try mergeRequest(doc))
@@ -35,54 +35,53 @@ public enum GitLabWebhook {
         }
     }
 
-    static func project(_ doc: [String: Any]) throws(WebhookPayloadError) -> ForgeProject {
-        guard let p = doc["project"] as? [String: Any] else { throw WebhookPayloadError("project is missing") }
+    static func project(_ doc: JSONObject) throws(WebhookPayloadError) -> ForgeProject {
+        guard let p = doc["project"]?.object else { throw WebhookPayloadError("project is missing") }
         let id = try Payload.int64(p["id"], "project.id", fallback: doc["project_id"])
         let path = try Payload.string(p["path_with_namespace"], "project.path_with_namespace")
         let webURL = try Payload.string(p["web_url"], "project.web_url")
         // It becomes the link in every Jira comment and remote link: only a plain web address will do.
         guard EventLimits.isWebURL(webURL) else { throw WebhookPayloadError("project.web_url must be an http(s) URL") }
-        let name = (p["name"] as? String) ?? String(path.split(separator: "/").last ?? "")
-        return ForgeProject(id: id, pathWithNamespace: path, name: name, namespaceName: (p["namespace"] as? String) ?? "",
-                            webURL: webURL, defaultBranch: (p["default_branch"] as? String) ?? "main")
+        let name = p["name"]?.string ?? String(path.split(separator: "/").last ?? "")
+        return ForgeProject(id: id, pathWithNamespace: path, name: name, namespaceName: p["namespace"]?.string ?? "",
+                            webURL: webURL, defaultBranch: p["default_branch"]?.string ?? "main")
     }
 
-    static func push(_ doc: [String: Any]) throws(WebhookPayloadError) -> PushEvent {
+    static func push(_ doc: JSONObject) throws(WebhookPayloadError) -> PushEvent {
         let project = try project(doc)
         let ref = try Payload.string(doc["ref"], "ref")
-        let rawCommits = doc["commits"] ?? [Any]()
-        guard let list = rawCommits as? [Any] else { throw WebhookPayloadError("commits must be a list") }
+        guard let list = (doc["commits"] ?? .array([])).array else { throw WebhookPayloadError("commits must be a list") }
         var commits: [ForgeCommit] = []
         for (i, item) in list.prefix(EventLimits.commitsPerPush).enumerated() {
-            guard let c = item as? [String: Any] else { throw WebhookPayloadError("commits[\(i)] is not an object") }
+            guard let c = item.object else { throw WebhookPayloadError("commits[\(i)] is not an object") }
             let id = try Payload.string(c["id"], "commits[\(i)].id")
             guard EventLimits.isCommitID(id) else { throw WebhookPayloadError("commits[\(i)].id is not a commit SHA") }
             let message = try Payload.string(c["message"], "commits[\(i)].message", allowEmpty: true)
-            let author = c["author"] as? [String: Any]
-            let url = (c["url"] as? String).flatMap { EventLimits.isWebURL($0) ? $0 : nil } ?? "\(project.webURL)/-/commit/\(id)"
+            let author = c["author"]?.object
+            let url = c["url"]?.string.flatMap { EventLimits.isWebURL($0) ? $0 : nil } ?? "\(project.webURL)/-/commit/\(id)"
             commits.append(ForgeCommit(id: id, message: message, url: url,
-                                       authorName: (author?["name"] as? String) ?? "", authorEmail: author?["email"] as? String))
+                                       authorName: author?["name"]?.string ?? "", authorEmail: author?["email"]?.string))
         }
-        let pusher = ForgeUser(name: (doc["user_name"] as? String) ?? "", username: (doc["user_username"] as? String) ?? "",
-                               email: doc["user_email"] as? String)
+        let pusher = ForgeUser(name: doc["user_name"]?.string ?? "", username: doc["user_username"]?.string ?? "",
+                               email: doc["user_email"]?.string)
         let omitted = list.count - commits.count
-        return PushEvent(project: project, ref: ref, before: (doc["before"] as? String) ?? "", after: (doc["after"] as? String) ?? "",
+        return PushEvent(project: project, ref: ref, before: doc["before"]?.string ?? "", after: doc["after"]?.string ?? "",
                          commits: commits, pusher: pusher, omittedCommits: omitted > 0 ? omitted : nil)
     }
 
-    static func mergeRequest(_ doc: [String: Any]) throws(WebhookPayloadError) -> MergeRequestEvent {
+    static func mergeRequest(_ doc: JSONObject) throws(WebhookPayloadError) -> MergeRequestEvent {
         let project = try project(doc)
-        guard let a = doc["object_attributes"] as? [String: Any] else { throw WebhookPayloadError("object_attributes is missing") }
+        guard let a = doc["object_attributes"]?.object else { throw WebhookPayloadError("object_attributes is missing") }
         let iid = try Payload.int64(a["iid"], "object_attributes.iid", fallback: nil)
         let title = try Payload.string(a["title"], "object_attributes.title", allowEmpty: true)
-        let user = doc["user"] as? [String: Any]
-        let lastCommit = a["last_commit"] as? [String: Any]
-        let url = (a["url"] as? String).flatMap { EventLimits.isWebURL($0) ? $0 : nil } ?? "\(project.webURL)/-/merge_requests/\(iid)"
+        let user = doc["user"]?.object
+        let lastCommit = a["last_commit"]?.object
+        let url = a["url"]?.string.flatMap { EventLimits.isWebURL($0) ? $0 : nil } ?? "\(project.webURL)/-/merge_requests/\(iid)"
         return MergeRequestEvent(
-            project: project, iid: iid, title: title, description: (a["description"] as? String) ?? "",
-            action: MergeRequestEvent.Action(rawValue: (a["action"] as? String) ?? "") ?? .other,
-            sourceBranch: (a["source_branch"] as? String) ?? "", targetBranch: try Payload.string(a["target_branch"], "object_attributes.target_branch"),
-            lastCommitID: (lastCommit?["id"] as? String).flatMap { EventLimits.isCommitID($0) ? $0 : nil }, url: url,
-            user: ForgeUser(name: (user?["name"] as? String) ?? "", username: (user?["username"] as? String) ?? "", email: user?["email"] as? String))
+            project: project, iid: iid, title: title, description: a["description"]?.string ?? "",
+            action: MergeRequestEvent.Action(rawValue: a["action"]?.string ?? "") ?? .other,
+            sourceBranch: a["source_branch"]?.string ?? "", targetBranch: try Payload.string(a["target_branch"], "object_attributes.target_branch"),
+            lastCommitID: lastCommit?["id"]?.string.flatMap { EventLimits.isCommitID($0) ? $0 : nil }, url: url,
+            user: ForgeUser(name: user?["name"]?.string ?? "", username: user?["username"]?.string ?? "", email: user?["email"]?.string))
     }
 }

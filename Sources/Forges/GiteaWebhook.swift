@@ -27,28 +27,28 @@ public enum GiteaWebhook {
         }
     }
 
-    static func project(_ doc: [String: Any]) throws(WebhookPayloadError) -> ForgeProject {
+    static func project(_ doc: JSONObject) throws(WebhookPayloadError) -> ForgeProject {
         var project = try GitHubWebhook.project(doc)
         project.forge = .gitea
-        let owner = (doc["repository"] as? [String: Any])?["owner"] as? [String: Any]
+        let owner = doc["repository"]?["owner"]?.object
         project.namespaceName = Payload.optionalString(owner?["full_name"]) ?? Payload.optionalString(owner?["username"])
             ?? Payload.optionalString(owner?["login"]) ?? ""
         return project
     }
 
-    static func push(_ doc: [String: Any]) throws(WebhookPayloadError) -> PushEvent {
+    static func push(_ doc: JSONObject) throws(WebhookPayloadError) -> PushEvent {
         let project = try project(doc)
         let ref = try Payload.string(doc["ref"], "ref")
         let (commits, omitted) = try Payload.commits(doc["commits"], forge: .gitea, projectURL: project.webURL)
-        let pusher = (doc["pusher"] as? [String: Any]) ?? (doc["sender"] as? [String: Any])
+        let pusher = doc["pusher"]?.object ?? doc["sender"]?.object
         let username = Payload.optionalString(pusher?["username"]) ?? Payload.optionalString(pusher?["login"]) ?? ""
-        return PushEvent(project: project, ref: ref, before: (doc["before"] as? String) ?? "", after: (doc["after"] as? String) ?? "",
+        return PushEvent(project: project, ref: ref, before: doc["before"]?.string ?? "", after: doc["after"]?.string ?? "",
                          commits: commits, pusher: ForgeUser(name: Payload.optionalString(pusher?["full_name"]) ?? username, username: username,
                                                              email: Payload.optionalString(pusher?["email"])),
                          omittedCommits: omitted)
     }
 
-    static func pullRequest(_ doc: [String: Any]) throws(WebhookPayloadError) -> MergeRequestEvent? {
+    static func pullRequest(_ doc: JSONObject) throws(WebhookPayloadError) -> MergeRequestEvent? {
         try ChangeRequest.decode(doc, project: try project(doc), synchronized: "synchronized")
     }
 }

@@ -9,60 +9,66 @@ public struct WebhookPayloadError: Error, Sendable, Equatable, CustomStringConve
 }
 
 /// A parsed body, so a payload is parsed once for its project and then for its event.
-public struct WebhookDocument: @unchecked Sendable {
-    let doc: [String: Any]
+public struct WebhookDocument: Sendable {
+    let doc: JSONObject
 }
+
+/// A JSON object of a payload, as `JSONValue.parse` reads it.
+typealias JSONObject = [String: JSONValue]
 
 /// Reading fields of a forge payload: every forge's decoder uses these, so a field that is missing, of the
 /// wrong type or out of range gets the same clear message whatever the forge.
 enum Payload {
-    static func object(_ body: Data) throws(WebhookPayloadError) -> [String: Any] {
-        guard let parsed = try? JSONSerialization.jsonObject(with: body) else {
-            throw WebhookPayloadError("the body is not valid JSON")
+    /// The body's object, read by the core's byte-level reader (`JSONValue.parse`): Foundation's
+    /// `JSONSerialization` and its bridging to `[String: Any]` were the largest single cost of intake.
+    static func object(_ body: Data) throws(WebhookPayloadError) -> JSONObject {
+        let parsed: JSONValue
+        do {
+            parsed = try JSONValue.parse(body)
+        } catch {
+            throw WebhookPayloadError("the body is not valid JSON: \(error.reason) at byte \(error.offset)")
         }
-        guard let doc = parsed as? [String: Any] else { throw WebhookPayloadError("the body is not a JSON object") }
+        guard case .object(let doc) = parsed else { throw WebhookPayloadError("the body is not a JSON object") }
         return doc
     }
 
-    static func string(_ value: Any?, _ name: String, allowEmpty: Bool = false) throws(WebhookPayloadError) -> String {
-        guard let s = value as? String else { throw WebhookPayloadError("\(name) is missing or not a string") }
+    static func string(_ value: JSONValue?, _ name: String, allowEmpty: Bool = false) throws(WebhookPayloadError) -> String {
+        guard let s = value?.string else { throw WebhookPayloadError("\(name) is missing or not a string") }
         if !allowEmpty && s.isEmpty { throw WebhookPayloadError("\(name) is empty") }
         return s
     }
 
     /// A positive whole number (JSON booleans and fractions are not).
-    static func int64(_ value: Any?, _ name: String, fallback: Any? = nil) throws(WebhookPayloadError) -> Int64 {
+    static func int64(_ value: JSONValue?, _ name: String, fallback: JSONValue? = nil) throws(WebhookPayloadError) -> Int64 {
         for candidate in [value, fallback] {
-            if let n = candidate as? NSNumber, String(cString: n.objCType) != "c" {
-                if let i = n.doubleValue.exactInteger, i > 0 { return i }
-            }
+            if let i = candidate?.integer, i > 0 { return i }
         }
         throw WebhookPayloadError("\(name) is missing or not a positive integer")
     }
 
-    static func optionalString(_ value: Any?) -> String? {
-        guard let s = value as? String, !s.isEmpty else { return nil }
+    static func optionalString(_ value: JSONValue?) -> String? {
+        guard let s = value?.string, !s.isEmpty else { return nil }
         return s
     }
 
     /// A web URL from the payload, only if it is a plain http(s) address.
-    static func webURL(_ value: Any?) -> String? {
-        (value as? String).flatMap { EventLimits.isWebURL($0) ? $0 : nil }
+    static func webURL(_ value: JSONValue?) -> String? {
+        value?.string.flatMap { EventLimits.isWebURL($0) ? $0 : nil }
     }
 
     /// The commits of a push in GitHub's and Gitea's shape (`id`, `message`, `url`, `author{name,email}`),
     /// at most `EventLimits.commitsPerPush`; the rest are counted.
-    static func commits(_ raw: Any?, forge: Forge, projectURL: String) throws(WebhookPayloadError) -> (commits: [ForgeCommit], omitted: Int?) {
-        guard let list = (raw ?? [Any]()) as? [Any] else { throw WebhookPayloadError("commits must be a list") }
+    static func commits(_ raw: JSONValue?, forge: Forge, projectURL: String) throws(WebhookPayloadError) -> (commits: [ForgeCommit], omitted: Int?) {
+        guard let list = (raw ?? .array([])).array else { throw WebhookPayloadError("commits must be a list") }
         var commits: [ForgeCommit] = []
         for (i, item) in list.prefix(EventLimits.commitsPerPush).enumerated() {
-            guard let c = item as? [String: Any] else { throw WebhookPayloadError("commits[\(i)] is not an object") }
+            guard let c = item.object else { throw WebhookPayloadError("commits[\(i)] is not an object") }
             let id = try string(c["id"], "commits[\(i)].id")
             guard EventLimits.isCommitID(id) else { throw WebhookPayloadError("commits[\(i)].id is not a commit SHA") }
             let message = try string(c["message"], "commits[\(i)].message", allowEmpty: true)
-            let author = c["author"] as? [String: Any]
+            let author = c["author"]
             commits.append(ForgeCommit(id: id, message: message, url: webURL(c["url"]) ?? forge.commitURL(project: projectURL, sha: id),
-                                       authorName: (author?["name"] as? String) ?? "", authorEmail: author?["email"] as? String))
+                                       authorName: author?["name"]?.string ?? "", authorEmail: author?["email"]?.string))
         }
         let omitted = list.count - commits.count
         return (commits, omitted > 0 ? omitted : nil)

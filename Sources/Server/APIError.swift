@@ -45,9 +45,10 @@ public struct APIError: HTTPResponseError, Sendable {
 /// Encodes JSON bodies with stable key order.
 enum JSONBody {
     static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
+        // Keys sorted, slashes unescaped: what JSONEncoder wrote with [.sortedKeys, .withoutEscapingSlashes].
+        var writer = JSONWriter(capacity: 256)
+        writer.value(value)
+        let data = writer.bytes
         var h = headers
         h[.contentType] = "application/json"
         return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -1,84 +1,67 @@
-import Foundation
 import Integration
 
-/// `deliveries.work`: what a delivery does (see `StoredFormat` for the versions).
-struct StoredWork: Codable {
-    var work: DeliveryWork
-
-    init(_ work: DeliveryWork) { self.work = work }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CaseKey.self)
-        let format = try c.storedFormat()
-        if c.contains(CaseKey("comment")) {
-            // A labelled case: format 0 keeps `body` directly under the case key too.
-            work = .comment(body: try c.decode(Comment.self, forKey: CaseKey("comment")).body)
-        } else if c.contains(CaseKey("remoteLink")) {
-            work = .remoteLink(try c.caseValue(Link.self, "remoteLink", format: format).value)
-        } else if c.contains(CaseKey("transition")) {
-            work = .transition(try c.caseValue(Transition.self, "transition", format: format).value)
-        } else {
-            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "no known delivery work"))
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CaseKey.self)
-        try c.encode(StoredFormat.current, forKey: .format)
+/// `deliveries.work`: what a delivery does (see `StoredFormat` for the versions). A comment is
+/// `{"comment": {"body": ...}}` in both formats (format 0 had the labelled case's field directly).
+/// `iconTitle` is absent in rows written before other forges existed: GitLab's.
+enum StoredWorkFormat {
+    static func encode(_ work: DeliveryWork) -> String {
         switch work {
-        case .comment(let body): try c.encode(Comment(body: body), forKey: CaseKey("comment"))
-        case .remoteLink(let spec): try c.encode(Link(spec), forKey: CaseKey("remoteLink"))
-        case .transition(let spec): try c.encode(Transition(spec), forKey: CaseKey("transition"))
+        case .comment(let body):
+            var w = StoredFormat.begin("comment", capacity: body.utf8.count + 64)
+            w.beginObject()
+            w.field("body", body)
+            w.endObject()
+            return StoredFormat.end(&w)
+        case .remoteLink(let s):
+            var w = StoredFormat.begin("remoteLink", capacity: 512 + s.title.utf8.count)
+            w.beginObject()
+            w.field("globalId", s.globalId)
+            w.field("url", s.url)
+            w.field("title", s.title)
+            w.field("resolved", s.resolved)
+            w.field("relationship", s.relationship)
+            w.field("iconURL", s.iconURL)
+            w.field("iconTitle", s.iconTitle)
+            w.endObject()
+            return StoredFormat.end(&w)
+        case .transition(let s):
+            var w = StoredFormat.begin("transition")
+            w.beginObject()
+            w.field("automatic", s.automatic)
+            w.field("ids", s.ids)
+            w.field("applied", Int64(s.applied))
+            w.field("commitID", s.commitID)
+            w.field("commitURL", s.commitURL)
+            w.field("comment", s.comment)
+            w.field("iconURL", s.iconURL)
+            w.field("iconTitle", s.iconTitle)
+            w.endObject()
+            return StoredFormat.end(&w)
         }
     }
 
-    struct Comment: Codable {
-        var body: String
-    }
-
-    struct Link: Codable {
-        var globalId: String
-        var url: String
-        var title: String
-        var resolved: Bool
-        var relationship: String
-        var iconURL: String
-        var iconTitle: String?
-
-        init(_ s: RemoteLinkSpec) {
-            globalId = s.globalId; url = s.url; title = s.title; resolved = s.resolved; relationship = s.relationship; iconURL = s.iconURL
-            iconTitle = s.iconTitle
-        }
-        var value: RemoteLinkSpec {
-            RemoteLinkSpec(globalId: globalId, url: url, title: title, resolved: resolved, relationship: relationship, iconURL: iconURL,
-                           iconTitle: iconTitle ?? Forge.gitlab.displayName)
-        }
-    }
-
-    struct Transition: Codable {
-        var automatic: Bool
-        var ids: [String]
-        var applied: Int
-        var commitID: String
-        var commitURL: String
-        var comment: Bool
-        var iconURL: String
-        var iconTitle: String?
-
-        init(_ s: TransitionSpec) {
-            automatic = s.automatic; ids = s.ids; applied = s.applied; commitID = s.commitID; commitURL = s.commitURL
-            comment = s.comment; iconURL = s.iconURL; iconTitle = s.iconTitle
-        }
-        var value: TransitionSpec {
-            TransitionSpec(automatic: automatic, ids: ids, applied: applied, commitID: commitID, commitURL: commitURL, comment: comment,
-                           iconURL: iconURL, iconTitle: iconTitle ?? Forge.gitlab.displayName)
+    static func decode(_ text: String) throws -> DeliveryWork {
+        let (name, f) = try StoredFormat.read(text, cases: ["comment", "remoteLink", "transition"])
+        switch name {
+        case "comment":
+            return .comment(body: try f.string("body"))
+        case "remoteLink":
+            return .remoteLink(RemoteLinkSpec(globalId: try f.string("globalId"), url: try f.string("url"), title: try f.string("title"),
+                                              resolved: try f.bool("resolved"), relationship: try f.string("relationship"),
+                                              iconURL: try f.string("iconURL"),
+                                              iconTitle: try f.optionalString("iconTitle") ?? Forge.gitlab.displayName))
+        default:
+            return .transition(TransitionSpec(automatic: try f.bool("automatic"), ids: try f.strings("ids"), applied: try f.optionalInt("applied") ?? 0,
+                                              commitID: try f.string("commitID"), commitURL: try f.string("commitURL"),
+                                              comment: try f.bool("comment"), iconURL: try f.string("iconURL"),
+                                              iconTitle: try f.optionalString("iconTitle") ?? Forge.gitlab.displayName))
         }
     }
 }
 
 extension StoredFormat {
-    static func encode(event: ForgeEvent) throws -> String { try encode(StoredForgeEvent(event)) }
-    static func decodeEvent(_ text: String) throws -> ForgeEvent { try decode(StoredForgeEvent.self, from: text).event }
-    static func encode(work: DeliveryWork) throws -> String { try encode(StoredWork(work)) }
-    static func decodeWork(_ text: String) throws -> DeliveryWork { try decode(StoredWork.self, from: text).work }
+    static func encode(event: ForgeEvent) throws -> String { StoredEventFormat.encode(event) }
+    static func decodeEvent(_ text: String) throws -> ForgeEvent { try StoredEventFormat.decode(text) }
+    static func encode(work: DeliveryWork) throws -> String { StoredWorkFormat.encode(work) }
+    static func decodeWork(_ text: String) throws -> DeliveryWork { try StoredWorkFormat.decode(text) }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Integration
 
 /// How events and deliveries are written in their JSON columns: an explicit, versioned format, apart
@@ -9,6 +8,9 @@ import Integration
 ///   are optional (`forge`, `iconTitle`): absent, they read as GitLab's.
 /// - Format 0 (before 2026-12): Swift's synthesized `Codable` of the core enums, the same fields inside an
 ///   extra `"_0"` object (`{"push": {"_0": {...}}}`), no `format`. Still read; never written.
+///
+/// Rows are written by `JSONWriter` and read by `JSONValue.parse`, field by field: `JSONEncoder` and
+/// `JSONDecoder` through `Codable` were a fifth of the CPU of each webhook (BENCHMARKS.md, "Webhook intake").
 enum StoredFormat {
     static let current = 1
 
@@ -17,152 +19,214 @@ enum StoredFormat {
         var description: String { "stored format \(found) is newer than this build reads (\(StoredFormat.current)); upgrade jira-bridge" }
     }
 
-    static func encode<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    /// A row that does not have the fields its format has.
+    struct Unreadable: Error, CustomStringConvertible {
+        var description: String
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
-        try JSONDecoder().decode(type, from: Data(text.utf8))
-    }
-}
-
-/// The keys of an enum case's object: `push`, `mergeRequest`, `comment`, ..., and `format`.
-struct CaseKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(_ name: String) { stringValue = name }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-    static let format = CaseKey("format")
-    /// Format 0's wrapper of a case's single value.
-    static let value0 = CaseKey("_0")
-}
-
-extension KeyedDecodingContainer where Key == CaseKey {
-    /// The format of the row, checking it is one this build reads.
-    func storedFormat() throws -> Int {
-        let format = try decodeIfPresent(Int.self, forKey: .format) ?? 0
-        guard format <= StoredFormat.current else { throw StoredFormat.UnknownFormat(found: format) }
-        return format
-    }
-
-    /// A case's value: under the case key (format 1), or inside its `_0` object (format 0).
-    func caseValue<T: Decodable>(_ type: T.Type, _ name: String, format: Int) throws -> T {
-        if format == 0 {
-            return try nestedContainer(keyedBy: CaseKey.self, forKey: CaseKey(name)).decode(type, forKey: .value0)
+    /// The row's object, its format checked, and the value of its case: one of `cases`, under the case
+    /// key (format 1) or inside its `_0` object (format 0).
+    static func read(_ text: String, cases: [String]) throws -> (name: String, value: Fields) {
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(text)
+        } catch {
+            throw Unreadable(description: "the stored row is not JSON: \(error)")
         }
-        return try decode(type, forKey: CaseKey(name))
+        guard case .object(let row) = document else { throw Unreadable(description: "the stored row is not a JSON object") }
+        let format: Int
+        switch row["format"] {
+        case nil, .null?: format = 0
+        case .number(let n)?:
+            guard let f = n.exactInteger, f >= 0 else { throw Unreadable(description: "format is not a version number") }
+            guard f <= current else { throw UnknownFormat(found: Int(clamping: f)) }
+            format = Int(f)
+        default: throw Unreadable(description: "format is not a version number")
+        }
+        for name in cases {
+            guard var value = row[name] else { continue }
+            if format == 0, let wrapped = value["_0"] { value = wrapped }
+            guard case .object(let fields) = value else { throw Unreadable(description: "\(name) is not an object") }
+            return (name, Fields(object: fields, path: name))
+        }
+        throw Unreadable(description: "no known kind in the stored row (\(cases.joined(separator: ", ")))")
+    }
+
+    /// A row's first line: `{"format":1,"<case>":`; the caller writes the value and `end`s it.
+    static func begin(_ name: StaticString, capacity: Int = 512) -> JSONWriter {
+        var writer = JSONWriter(capacity: capacity)
+        writer.beginObject()
+        writer.field("format", Int64(current))
+        writer.key(name)
+        return writer
+    }
+
+    static func end(_ writer: inout JSONWriter) -> String {
+        writer.endObject()
+        return writer.text
+    }
+}
+
+/// The fields of one stored object, read with the name of what is missing in the error.
+struct Fields {
+    let object: [String: JSONValue]
+    let path: String
+
+    func fail(_ name: String, _ what: String) -> StoredFormat.Unreadable {
+        StoredFormat.Unreadable(description: "\(path).\(name) is missing or not \(what)")
+    }
+
+    func string(_ name: String) throws -> String {
+        guard let s = object[name]?.string else { throw fail(name, "a string") }
+        return s
+    }
+
+    /// Absent or null is nil; another type is an error.
+    func optionalString(_ name: String) throws -> String? {
+        switch object[name] {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        default: throw fail(name, "a string")
+        }
+    }
+
+    func int64(_ name: String) throws -> Int64 {
+        guard let n = object[name]?.integer else { throw fail(name, "an integer") }
+        return n
+    }
+
+    func optionalInt(_ name: String) throws -> Int? {
+        switch object[name] {
+        case nil, .null?: return nil
+        case .number(let n)?:
+            guard let i = n.exactInteger else { throw fail(name, "an integer") }
+            return Int(i)
+        default: throw fail(name, "an integer")
+        }
+    }
+
+    func bool(_ name: String) throws -> Bool {
+        guard let b = object[name]?.bool else { throw fail(name, "true or false") }
+        return b
+    }
+
+    func strings(_ name: String) throws -> [String] {
+        guard let items = object[name]?.array else { throw fail(name, "a list of strings") }
+        return try items.map { item in
+            guard let s = item.string else { throw fail(name, "a list of strings") }
+            return s
+        }
+    }
+
+    func nested(_ name: String) throws -> Fields {
+        guard let o = object[name]?.object else { throw fail(name, "an object") }
+        return Fields(object: o, path: "\(path).\(name)")
+    }
+
+    func list(_ name: String) throws -> [Fields] {
+        guard let items = object[name]?.array else { throw fail(name, "a list") }
+        return try items.enumerated().map { i, item in
+            guard let o = item.object else { throw fail("\(name)[\(i)]", "an object") }
+            return Fields(object: o, path: "\(path).\(name)[\(i)]")
+        }
     }
 }
 
 // MARK: Events
 
-/// `events.payload`: the normalised forge event.
-struct StoredForgeEvent: Codable {
-    var event: ForgeEvent
-
-    init(_ event: ForgeEvent) { self.event = event }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CaseKey.self)
-        let format = try c.storedFormat()
-        if c.contains(CaseKey("push")) {
-            event = .push(try c.caseValue(Push.self, "push", format: format).value)
-        } else if c.contains(CaseKey("mergeRequest")) {
-            event = .mergeRequest(try c.caseValue(MergeRequest.self, "mergeRequest", format: format).value)
-        } else {
-            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "no known event kind"))
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CaseKey.self)
-        try c.encode(StoredFormat.current, forKey: .format)
+/// `events.payload`: the normalised forge event, in the fields below (format 1 and format 0 alike).
+enum StoredEventFormat {
+    static func encode(_ event: ForgeEvent) -> String {
         switch event {
-        case .push(let p): try c.encode(Push(p), forKey: CaseKey("push"))
-        case .mergeRequest(let m): try c.encode(MergeRequest(m), forKey: CaseKey("mergeRequest"))
+        case .push(let p):
+            var w = StoredFormat.begin("push", capacity: 512 + p.commits.reduce(0) { $0 + $1.message.utf8.count + 200 })
+            w.beginObject()
+            write(p.project, to: &w)
+            w.field("ref", p.ref)
+            w.field("before", p.before)
+            w.field("after", p.after)
+            w.key("commits")
+            w.beginArray()
+            for c in p.commits {
+                w.beginObject()
+                w.field("id", c.id)
+                w.field("message", c.message)
+                w.field("url", c.url)
+                w.field("authorName", c.authorName)
+                w.field("authorEmail", c.authorEmail)
+                w.endObject()
+            }
+            w.endArray()
+            write(p.pusher, as: "pusher", to: &w)
+            w.field("omittedCommits", p.omittedCommits.map(Int64.init))
+            w.endObject()
+            return StoredFormat.end(&w)
+        case .mergeRequest(let m):
+            var w = StoredFormat.begin("mergeRequest", capacity: 768 + m.title.utf8.count + m.description.utf8.count)
+            w.beginObject()
+            write(m.project, to: &w)
+            w.field("iid", m.iid)
+            w.field("title", m.title)
+            w.field("description", m.description)
+            w.field("action", m.action.rawValue)
+            w.field("sourceBranch", m.sourceBranch)
+            w.field("targetBranch", m.targetBranch)
+            w.field("lastCommitID", m.lastCommitID)
+            w.field("url", m.url)
+            write(m.user, as: "user", to: &w)
+            w.endObject()
+            return StoredFormat.end(&w)
         }
     }
 
-    struct Project: Codable {
-        var id: Int64
-        var pathWithNamespace: String
-        var name: String
-        var namespaceName: String
-        var webURL: String
-        var defaultBranch: String
-        /// Absent in rows written before other forges existed: GitLab.
-        var forge: String?
-
-        init(_ p: ForgeProject) {
-            id = p.id; pathWithNamespace = p.pathWithNamespace; name = p.name; namespaceName = p.namespaceName
-            webURL = p.webURL; defaultBranch = p.defaultBranch; forge = p.forge == .gitlab ? nil : p.forge.rawValue
-        }
-        var value: ForgeProject {
-            ForgeProject(id: id, pathWithNamespace: pathWithNamespace, name: name, namespaceName: namespaceName, webURL: webURL,
-                         defaultBranch: defaultBranch, forge: forge.flatMap(Forge.init(rawValue:)) ?? .gitlab)
-        }
+    /// `forge` is left out for GitLab: rows written before other forges existed have none.
+    static func write(_ p: ForgeProject, to w: inout JSONWriter) {
+        w.key("project")
+        w.beginObject()
+        w.field("id", p.id)
+        w.field("pathWithNamespace", p.pathWithNamespace)
+        w.field("name", p.name)
+        w.field("namespaceName", p.namespaceName)
+        w.field("webURL", p.webURL)
+        w.field("defaultBranch", p.defaultBranch)
+        w.field("forge", p.forge == .gitlab ? nil : p.forge.rawValue)
+        w.endObject()
     }
 
-    struct User: Codable {
-        var name: String
-        var username: String
-        var email: String?
-
-        init(_ u: ForgeUser) { name = u.name; username = u.username; email = u.email }
-        var value: ForgeUser { ForgeUser(name: name, username: username, email: email) }
+    static func write(_ u: ForgeUser, as name: StaticString, to w: inout JSONWriter) {
+        w.key(name)
+        w.beginObject()
+        w.field("name", u.name)
+        w.field("username", u.username)
+        w.field("email", u.email)
+        w.endObject()
     }
 
-    struct Commit: Codable {
-        var id: String
-        var message: String
-        var url: String
-        var authorName: String
-        var authorEmail: String?
-
-        init(_ c: ForgeCommit) { id = c.id; message = c.message; url = c.url; authorName = c.authorName; authorEmail = c.authorEmail }
-        var value: ForgeCommit { ForgeCommit(id: id, message: message, url: url, authorName: authorName, authorEmail: authorEmail) }
+    static func decode(_ text: String) throws -> ForgeEvent {
+        let (name, f) = try StoredFormat.read(text, cases: ["push", "mergeRequest"])
+        if name == "push" {
+            return .push(PushEvent(project: try project(f.nested("project")), ref: try f.string("ref"), before: try f.string("before"),
+                                   after: try f.string("after"),
+                                   commits: try f.list("commits").map { c in
+                                       ForgeCommit(id: try c.string("id"), message: try c.string("message"), url: try c.string("url"),
+                                                   authorName: try c.string("authorName"), authorEmail: try c.optionalString("authorEmail"))
+                                   },
+                                   pusher: try user(f.nested("pusher")), omittedCommits: try f.optionalInt("omittedCommits")))
+        }
+        return .mergeRequest(MergeRequestEvent(
+            project: try project(f.nested("project")), iid: try f.int64("iid"), title: try f.string("title"),
+            description: try f.string("description"), action: MergeRequestEvent.Action(rawValue: try f.string("action")) ?? .other,
+            sourceBranch: try f.string("sourceBranch"), targetBranch: try f.string("targetBranch"),
+            lastCommitID: try f.optionalString("lastCommitID"), url: try f.string("url"), user: try user(f.nested("user"))))
     }
 
-    struct Push: Codable {
-        var project: Project
-        var ref: String
-        var before: String
-        var after: String
-        var commits: [Commit]
-        var pusher: User
-        var omittedCommits: Int?
-
-        init(_ p: PushEvent) {
-            project = Project(p.project); ref = p.ref; before = p.before; after = p.after
-            commits = p.commits.map(Commit.init); pusher = User(p.pusher); omittedCommits = p.omittedCommits
-        }
-        var value: PushEvent {
-            PushEvent(project: project.value, ref: ref, before: before, after: after, commits: commits.map(\.value), pusher: pusher.value,
-                      omittedCommits: omittedCommits)
-        }
+    static func project(_ f: Fields) throws -> ForgeProject {
+        ForgeProject(id: try f.int64("id"), pathWithNamespace: try f.string("pathWithNamespace"), name: try f.string("name"),
+                     namespaceName: try f.string("namespaceName"), webURL: try f.string("webURL"), defaultBranch: try f.string("defaultBranch"),
+                     forge: try f.optionalString("forge").flatMap(Forge.init(rawValue:)) ?? .gitlab)
     }
 
-    struct MergeRequest: Codable {
-        var project: Project
-        var iid: Int64
-        var title: String
-        var description: String
-        var action: String
-        var sourceBranch: String
-        var targetBranch: String
-        var lastCommitID: String?
-        var url: String
-        var user: User
-
-        init(_ m: MergeRequestEvent) {
-            project = Project(m.project); iid = m.iid; title = m.title; description = m.description; action = m.action.rawValue
-            sourceBranch = m.sourceBranch; targetBranch = m.targetBranch; lastCommitID = m.lastCommitID; url = m.url; user = User(m.user)
-        }
-        var value: MergeRequestEvent {
-            MergeRequestEvent(project: project.value, iid: iid, title: title, description: description,
-                              action: MergeRequestEvent.Action(rawValue: action) ?? .other, sourceBranch: sourceBranch,
-                              targetBranch: targetBranch, lastCommitID: lastCommitID, url: url, user: user.value)
-        }
+    static func user(_ f: Fields) throws -> ForgeUser {
+        ForgeUser(name: try f.string("name"), username: try f.string("username"), email: try f.optionalString("email"))
     }
 }

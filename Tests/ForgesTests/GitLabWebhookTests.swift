@@ -61,7 +61,7 @@ struct GitLabWebhookTests {
     }
 
     @Test("what cannot be read is refused with the field's name", arguments: [
-        ("the body is not valid JSON", "{"), ("the body is not a JSON object", "[1]"), ("project is missing", "{}"),
+        ("the body is not valid JSON: an object key must be a string at byte 1", "{"), ("the body is not a JSON object", "[1]"), ("project is missing", "{}"),
         ("project.id is missing or not a positive integer", #"{"project": {"id": 1e300, "path_with_namespace": "a/b"}}"#),
         ("project.id is missing or not a positive integer", #"{"project": {"id": -4, "path_with_namespace": "a/b"}}"#),
         ("project.path_with_namespace is missing", #"{"project": {"id": 4}}"#),

@@ -87,3 +87,66 @@ struct StoredFormatTests {
         }
     }
 }
+
+/// Format 1 as the build before `JSONWriter` wrote it (through `JSONEncoder`): still read, and what is
+/// written now has the same fields, so a build rolled back reads the rows of this one.
+@Suite("Stored format 1")
+struct StoredFormat1Tests {
+    func rows() throws -> StoredFormatTests.Format0 {
+        try JSONDecoder().decode(StoredFormatTests.Format0.self, from: fixture("format1-rows.json"))
+    }
+
+    @Test("rows written by JSONEncoder read with every field, escapes and non-ASCII text included")
+    func readsEncoderRows() throws {
+        let rows = try rows()
+        guard case .push(let push) = try StoredFormat.decodeEvent(rows.events["push"]!) else { Issue.record("not a push"); return }
+        #expect(push.project.forge == .github && push.project.webURL == "https://github.com/acme/shop")
+        #expect(push.commits.count == 2 && push.commits[1].authorEmail == nil && push.commits[1].message.isEmpty)
+        #expect(push.commits[0].message == "Closes PROJ-1 \"quoted\" \\ back\u{e9}\u{2603}\n\ttab \u{1}")
+        #expect(push.pusher.email == nil && push.omittedCommits == 3)
+        guard case .mergeRequest(let mr) = try StoredFormat.decodeEvent(rows.events["merge_request"]!) else { Issue.record("not an MR"); return }
+        #expect(mr.project.forge == .gitlab && mr.action == .merge && mr.user.email == "a@example.com")
+        #expect(try StoredFormat.decodeWork(rows.deliveries["comment"]!) == .comment(body: "hello \"x\"\n"))
+        #expect(try StoredFormat.decodeWork(rows.deliveries["remote_link"]!) == .remoteLink(RemoteLinkSpec(
+            globalId: "g", url: "https://x/1", title: "t", resolved: false, relationship: "mentioned on", iconURL: "https://x/favicon.ico",
+            iconTitle: "GitHub")))
+        #expect(try StoredFormat.decodeWork(rows.deliveries["transition"]!) == .transition(TransitionSpec(
+            automatic: false, ids: ["11", "21"], applied: 1, commitID: "abc", commitURL: "https://x/c", comment: true, iconURL: "https://x/i",
+            iconTitle: "Gitea")))
+    }
+
+    @Test("what is written now is the same JSON as the encoder wrote, field for field")
+    func writesTheSameFields() throws {
+        let rows = try rows()
+        for text in rows.events.values {
+            let written = try StoredFormat.encode(event: try StoredFormat.decodeEvent(text))
+            #expect(try JSONValue.parse(written) == JSONValue.parse(text))
+            // And Foundation reads it, as the build before does.
+            #expect(try JSONSerialization.jsonObject(with: Data(written.utf8)) is [String: Any])
+        }
+        for text in rows.deliveries.values {
+            let written = try StoredFormat.encode(work: try StoredFormat.decodeWork(text))
+            #expect(try JSONValue.parse(written) == JSONValue.parse(text))
+        }
+    }
+
+    @Test("rows that lack a field or have the wrong type are refused with the field's path")
+    func unreadableRows() {
+        let cases: [(String, String)] = [
+            (#"{"format":1,"comment":{}}"#, "comment.body is missing or not a string"),
+            (#"{"format":1,"push":{"project":{"id":"x"}}}"#, "push.project.id is missing or not an integer"),
+            (#"{"format":1,"remoteLink":{"globalId":"g","url":"u","title":"t","resolved":"no"}}"#, "remoteLink.resolved is missing or not true or false"),
+            (#"{"format":"1","comment":{"body":"x"}}"#, "format is not a version number"),
+            (#"{"format":1}"#, "no known kind"),
+            (#"[1]"#, "not a JSON object"),
+            ("{", "not JSON"),
+        ]
+        for (text, message) in cases {
+            #expect {
+                if text.contains("push") { _ = try StoredFormat.decodeEvent(text) } else { _ = try StoredFormat.decodeWork(text) }
+            } throws: { error in
+                "\(error)".contains(message)
+            }
+        }
+    }
+}
