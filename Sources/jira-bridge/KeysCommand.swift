@@ -26,23 +26,25 @@ struct KeysCommand: ParsableCommand {
         } catch {
             throw ValidationError("invalid --prefix or --regex: not valid RE2 syntax: \(error.message)")
         }
-        let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-        var output: [UInt8] = []
-        output.reserveCapacity(input.count / 4)
+        var output = KeysSink()
         var extraction: Duration = .zero
         let clock = ContinuousClock()
         var failures = 0
+        var bytesRead = 0
         if jsonl {
             var lineNumber = 0
-            var start = 0
-            // Line by line over the bytes: no copies of the input, no per-line allocation but the parsed value.
-            while start <= input.count {
-                let end = input[start...].firstIndex(of: 0x0A) ?? input.count
-                defer { start = end + 1 }
+            // The input is read in blocks and handled line by line in place; memory stays at a block (or the
+            // longest line) however long the input is.
+            var reader = LineReader()
+            while let line = reader.next() {
                 lineNumber += 1
-                let line = input[start..<end]
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
-                guard let object = try? JSONValue.parse(line), let message = object["message"]?.string else {
+                // nil for a blank line (skipped); a line that is no JSON reads as .some(nil).
+                let parsed: JSONValue?? = line.withUnsafeBufferPointer { buffer in
+                    if buffer.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return .none }
+                    return .some(try? JSONValue.parse(buffer: buffer))
+                }
+                guard let parsed else { continue }
+                guard let object = parsed, let message = object["message"]?.string else {
                     FileHandle.standardError.write(Data("jira-bridge: error: line \(lineNumber): expected a JSON object with a string \"message\"\n".utf8))
                     failures += 1
                     continue
@@ -50,23 +52,85 @@ struct KeysCommand: ParsableCommand {
                 let began = clock.now
                 let refs = extractor.extract(message)
                 extraction += clock.now - began
-                KeysOutput.append(id: object["id"], refs: refs, to: &output)
+                KeysOutput.append(id: object["id"], refs: refs, to: &output.bytes)
+                output.flushIfFull()
             }
+            bytesRead = reader.bytesRead
         } else {
+            let input = FileHandle.standardInput.readDataToEndOfFile()
+            bytesRead = input.count
             let message = String(decoding: input, as: UTF8.self)
             let began = clock.now
             let refs = extractor.extract(message)
             extraction += clock.now - began
-            KeysOutput.append(id: nil, refs: refs, to: &output)
+            KeysOutput.append(id: nil, refs: refs, to: &output.bytes)
         }
-        FileHandle.standardOutput.write(Data(output))
+        output.flush()
         if stats {
             let seconds = Double(extraction.components.seconds) + Double(extraction.components.attoseconds) / 1e18
-            let mb = Double(input.count) / 1_000_000
+            let mb = Double(bytesRead) / 1_000_000
             FileHandle.standardError.write(Data(String(format: "bytes=%d extraction_seconds=%.4f extraction_mb_per_s=%.1f\n",
-                                                       input.count, seconds, seconds > 0 ? mb / seconds : 0).utf8))
+                                                       bytesRead, seconds, seconds > 0 ? mb / seconds : 0).utf8))
         }
         if failures > 0 { throw ExitCode(1) }
+    }
+}
+
+/// Standard input line by line, read in blocks of 1 MB into one buffer that grows only for a longer line.
+struct LineReader {
+    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    private var start = 0
+    private var filled = 0
+    private var atEnd = false
+    private(set) var bytesRead = 0
+
+    /// The next line without its newline (the last one also when no newline ends it), or nil at the end.
+    mutating func next() -> ArraySlice<UInt8>? {
+        while true {
+            if let newline = buffer[start..<filled].firstIndex(of: 0x0A) {
+                defer { start = newline + 1 }
+                return buffer[start..<newline]
+            }
+            if atEnd {
+                guard start < filled else { return nil }
+                defer { start = filled }
+                return buffer[start..<filled]
+            }
+            // Keep the partial line: move it to the front, grow if it fills the buffer, read more.
+            if start > 0 {
+                buffer.withUnsafeMutableBufferPointer { b in
+                    _ = memmove(b.baseAddress!, b.baseAddress! + start, filled - start)
+                }
+                filled -= start
+                start = 0
+            }
+            if filled == buffer.count { buffer += [UInt8](repeating: 0, count: buffer.count) }
+            let n = buffer.withUnsafeMutableBufferPointer { b in read(0, b.baseAddress! + filled, b.count - filled) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { atEnd = true } else { filled += n; bytesRead += n }
+        }
+    }
+}
+
+/// Standard output, written in blocks of about 256 KB.
+struct KeysSink {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(1 << 19) }
+
+    mutating func flushIfFull() { if bytes.count >= 1 << 18 { flush() } }
+
+    mutating func flush() {
+        bytes.withUnsafeBufferPointer { b in
+            var offset = 0
+            while offset < b.count {
+                let n = write(1, b.baseAddress! + offset, b.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }  // stdout closed: nothing more can be written
+                offset += n
+            }
+        }
+        bytes.removeAll(keepingCapacity: true)
     }
 }
 
@@ -95,19 +159,5 @@ enum KeysOutput {
         out.append(0x5D)
     }
 
-    static func appendString(_ s: String, to out: inout [UInt8]) {
-        out.append(0x22)
-        for b in s.utf8 {
-            switch b {
-            case 0x22: out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
-            case 0x0D: out.append(contentsOf: [0x5C, 0x72])
-            case 0x09: out.append(contentsOf: [0x5C, 0x74])
-            case 0..<0x20: out.append(contentsOf: String(format: "\\u%04x", b).utf8)
-            default: out.append(b)
-            }
-        }
-        out.append(0x22)
-    }
+    static func appendString(_ s: String, to out: inout [UInt8]) { JSONWriter.appendString(s, to: &out) }
 }
