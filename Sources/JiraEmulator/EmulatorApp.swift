@@ -55,6 +55,7 @@ struct EmulatorHandler: Sendable {
             // Jira's web form, not the REST API: not part of the recorded contract.
             return await createIssueForm(request)
         }
+        let receivedAt = Int64(Date().timeIntervalSince1970 * 1_000_000)
         await state.enter()
         let response = await respond(request: request, method: method, path: path, body: bodyData)
         await state.leave()
@@ -63,7 +64,7 @@ struct EmulatorHandler: Sendable {
             method: method, path: path, query: request.uri.query ?? "",
             contentType: request.headers[.contentType], authScheme: auth,
             body: bodyData.isEmpty ? nil : String(decoding: bodyData, as: UTF8.self),
-            status: Int(response.status.code), deployment: configuration.deployment.rawValue))
+            status: Int(response.status.code), deployment: configuration.deployment.rawValue, receivedAt: receivedAt))
         return response
     }
 

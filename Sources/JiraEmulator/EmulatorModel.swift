@@ -139,4 +139,6 @@ public struct RecordedRequest: Sendable, Equatable, Codable {
     public var body: String?
     public var status: Int
     public var deployment: String
+    /// When the request arrived, in microseconds since 1970 (wall clock): benchmarks measure from a webhook to it.
+    public var receivedAt: Int64 = 0
 }

@@ -14,7 +14,17 @@ public struct BridgeMetrics: Sendable {
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
         ]
+        // A claim is one transaction: its buckets start far below a Jira request's.
+        factory.durationHistogramBuckets["jira_bridge_queue_claim_duration_seconds"] = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
+        ]
         self.factory = factory
+    }
+
+    /// One claim of deliveries from the queue (the transaction that picks and leases them), however many it found.
+    func queueClaim(nanoseconds: Int64) {
+        Timer(label: "jira_bridge_queue_claim_duration_seconds", factory: factory).recordNanoseconds(nanoseconds)
     }
 
     /// A webhook and what became of it (`accepted`, `duplicate`, `ignored`, `unauthorized`, `bad_request`, `too_large`).

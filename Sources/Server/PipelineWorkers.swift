@@ -228,9 +228,12 @@ struct DeliveryService: Service {
                 var claimed = 0
                 if running < configuration.concurrency {
                     do {
+                        let began = ContinuousClock.now
                         let batch = try await store.claimDeliveries(owner: owner, limit: configuration.concurrency - running,
                                                                     perSiteLimit: configuration.perSiteLimit,
                                                                     leaseMillis: configuration.deliveryLeaseMillis, now: store.clock.now())
+                        let took = ContinuousClock.now - began
+                        health.metrics.queueClaim(nanoseconds: took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
                         health.succeeded(.deliveries, logger: logger)
                         for d in batch {
                             group.addTask { await runOne(d); return .delivery }
