@@ -52,18 +52,23 @@ public struct ReferenceExtractor: Sendable {
         return References.collect(closes: closes, keys: all.lazy.map(\.key))
     }
 
+    /// Mentions and closing references of text given as valid UTF-8 bytes: the default pattern reads them
+    /// in place; a user regex gets them as a String.
+    public func extract(utf8 text: UnsafeBufferPointer<UInt8>) -> References {
+        guard matcher.usesBytes else { return extract(String(decoding: text, as: UTF8.self)) }
+        if CodeMasking.needsMasking(text) {
+            var bytes = Array(text)
+            CodeMasking.mask(&bytes)
+            return bytes.withUnsafeBufferPointer { Self.scanDefault($0) }
+        }
+        return Self.scanDefault(text)
+    }
+
     /// The default pattern: one pass over the UTF-8 bytes (masked into a copy only when the text has
     /// backticks or tildes), finding keys and closing statements together.
     private func extractBytes(_ text: String) -> References {
         var text = text
-        return text.withUTF8 { raw in
-            if CodeMasking.needsMasking(raw) {
-                var bytes = Array(raw)
-                CodeMasking.mask(&bytes)
-                return bytes.withUnsafeBufferPointer { Self.scanDefault($0) }
-            }
-            return Self.scanDefault(raw)
-        }
+        return text.withUTF8 { extract(utf8: $0) }
     }
 
     static func scanDefault(_ buf: UnsafeBufferPointer<UInt8>) -> References {

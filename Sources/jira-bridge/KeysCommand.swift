@@ -36,23 +36,31 @@ struct KeysCommand: ParsableCommand {
             // The input is read in blocks and handled line by line in place; memory stays at a block (or the
             // longest line) however long the input is.
             var reader = LineReader()
+            var members = JSONMemberReader(text: "message", value: "id")
             while let line = reader.next() {
                 lineNumber += 1
-                // nil for a blank line (skipped); a line that is no JSON reads as .some(nil).
-                let parsed: JSONValue?? = line.withUnsafeBufferPointer { buffer in
-                    if buffer.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return .none }
-                    return .some(try? JSONValue.parse(buffer: buffer))
+                let handled: Bool? = line.withUnsafeBufferPointer { buffer in
+                    if buffer.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return true }
+                    // The message is read in place (or unescaped into one reused buffer) and scanned as bytes.
+                    return try? members.read(buffer) { message, id -> Bool in
+                        guard let message else { return false }
+                        let refs: References
+                        if stats {
+                            let began = clock.now
+                            refs = extractor.extract(utf8: message)
+                            extraction += clock.now - began
+                        } else {
+                            refs = extractor.extract(utf8: message)
+                        }
+                        KeysOutput.append(id: id, refs: refs, to: &output.bytes)
+                        return true
+                    }
                 }
-                guard let parsed else { continue }
-                guard let object = parsed, let message = object["message"]?.string else {
+                if handled != true {
                     FileHandle.standardError.write(Data("jira-bridge: error: line \(lineNumber): expected a JSON object with a string \"message\"\n".utf8))
                     failures += 1
                     continue
                 }
-                let began = clock.now
-                let refs = extractor.extract(message)
-                extraction += clock.now - began
-                KeysOutput.append(id: object["id"], refs: refs, to: &output.bytes)
                 output.flushIfFull()
             }
             bytesRead = reader.bytesRead
@@ -87,7 +95,9 @@ struct LineReader {
     /// The next line without its newline (the last one also when no newline ends it), or nil at the end.
     mutating func next() -> ArraySlice<UInt8>? {
         while true {
-            if let newline = buffer[start..<filled].firstIndex(of: 0x0A) {
+            let found = buffer.withUnsafeBufferPointer { b in memchr(b.baseAddress! + start, 0x0A, filled - start) }
+            if let found {
+                let newline = buffer.withUnsafeBufferPointer { b in UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - b.baseAddress! }
                 defer { start = newline + 1 }
                 return buffer[start..<newline]
             }

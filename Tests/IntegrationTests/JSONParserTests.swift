@@ -58,3 +58,70 @@ struct JSONParserTests {
         #expect((try? JSONValue.parse(limit)) != nil)
     }
 }
+
+@Suite("JSON member reader and writer")
+struct JSONMemberReaderTests {
+    func read(_ text: String) -> (text: String?, value: JSONValue?)? {
+        var reader = JSONMemberReader(text: "message", value: "id")
+        return Array(text.utf8).withUnsafeBufferPointer { buffer in
+            try? reader.read(buffer) { message, id in (message.map { String(decoding: $0, as: UTF8.self) }, id) }
+        }
+    }
+
+    /// The member reader must answer what a full parse answers, on every line of the corpus sample and on
+    /// the cases below: the same text, the same value, the same refusals.
+    @Test("it agrees with JSONValue.parse on the corpus sample and on hostile lines")
+    func agreesWithParse() throws {
+        let url = try #require(Bundle.module.url(forResource: "commit-messages-sample", withExtension: "jsonl", subdirectory: "Fixtures"))
+        var lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines += [
+            "null", "[1]", "\"x\"", "{}", #"{"message": 1}"#, #"{"message": "a", "message": 2}"#, #"{"message": 2, "message": "b\n"}"#,
+            #"{"id": {"deep": [1, {"x": null}]}, "message": "\u00e9\ud83d\ude00"}"#, #"{"message": "\ud800"}"#, #"{"message": "x"} 1"#,
+            #"{"message": "x",}"#, #"{"message" "x"}"#, #"{"id": 1e400, "message": "x"}"#, #"{"message": "a\"b", "id": "q\\"}"#,
+            String(repeating: "[", count: 600) + String(repeating: "]", count: 600),
+            #"{"x": "# + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + #", "message": "m"}"#,
+        ]
+        for line in lines {
+            let parsed = try? JSONValue.parse(line)
+            let expected = parsed.map { ($0["message"]?.string, $0["id"]) }
+            let got = read(line)
+            #expect(got?.text == expected?.0 && got?.value == expected?.1, "\(line.prefix(80))")
+        }
+    }
+
+    @Test("UTF-8 validation agrees with the standard library on every short sequence and on random bytes")
+    func utf8Validation() {
+        var generator = SystemRandomNumberGenerator()
+        var cases: [[UInt8]] = []
+        for a in 0...255 { cases.append([UInt8(a)]); cases.append([UInt8(a), 0x80]); cases.append([UInt8(a), 0xBF, 0x80]) }
+        for lead in [0xE0, 0xED, 0xF0, 0xF4, 0xF5, 0xC0, 0xC2] as [UInt8] {
+            for second in stride(from: 0x70, through: 0xC0, by: 0x08) { cases.append([lead, UInt8(second), 0x80, 0x80]) }
+        }
+        for _ in 0..<5_000 {
+            let length = Int.random(in: 0...24, using: &generator)
+            cases.append((0..<length).map { _ in Bool.random(using: &generator) ? UInt8.random(in: 0...0x7F, using: &generator) : UInt8.random(in: 0x80...0xFF, using: &generator) })
+        }
+        for bytes in cases {
+            // Inside a JSON string (quotes, backslashes and control characters left out): the document parses
+            // exactly when the bytes are valid UTF-8.
+            let content = bytes.filter { $0 != 0x22 && $0 != 0x5C && $0 >= 0x20 }
+            let document = Array(#"{"message": ""#.utf8) + content + Array(#""}"#.utf8)
+            let standard = String(validating: content, as: UTF8.self) != nil
+            #expect(((try? JSONValue.parse(document)) != nil) == standard, "\(content)")
+            #expect((read(String(decoding: document, as: UTF8.self)) != nil) == true)  // repaired text is valid
+        }
+    }
+
+    @Test("the writer's text reads back to the same value, escapes and control characters included")
+    func writerRoundTrip() throws {
+        let value: JSONValue = .object([
+            "s": .string("quote \" backslash \\ slash / newline \n tab \t bell \u{7} nul \u{0} é 😀"), "n": .number(-12.5), "i": .number(9_007_199_254_740_992),
+            "b": .bool(true), "z": .null, "a": .array([.string(""), .object([:]), .array([])]),
+        ])
+        var writer = JSONWriter()
+        writer.value(value)
+        #expect(try JSONValue.parse(writer.bytes) == value)
+        #expect(try JSONDecoder().decode(JSONValue.self, from: Data(writer.bytes)) == value)
+        #expect(writer.text.hasPrefix(#"{"a":["#))  // keys in order, as the API always answered
+    }
+}

@@ -1,4 +1,6 @@
 """The jira-bridge command: startup errors, generated files, tokens, graceful shutdown."""
+import gzip
+import json
 import os
 import pathlib
 import re
@@ -174,3 +176,42 @@ def test_keys_jsonl_output_is_unchanged_on_the_corpus_sample(binaries):
     result = subprocess.run([binaries["bridge"], "keys", "--jsonl"], input=sample, capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode() == expected
+
+
+def test_keys_jsonl_output_is_unchanged_on_the_whole_corpus(binaries):
+    """All 23,792 commit messages of the corpus (fixtures/corpus, gzipped): `keys --jsonl` prints, line for
+    line, what the build before the lean member reader printed (fixtures/corpus/keys-expected.jsonl.gz)."""
+    corpus = pathlib.Path(__file__).resolve().parent / "fixtures" / "corpus"
+    text = b"".join(gzip.decompress((corpus / f"{name}-commit-messages.jsonl.gz").read_bytes()) for name in ("apache-kafka", "apache-commons-lang"))
+    assert text.count(b"\n") == 23792
+    expected = gzip.decompress((corpus / "keys-expected.jsonl.gz").read_bytes()).decode().splitlines()
+    result = subprocess.run([binaries["bridge"], "keys", "--jsonl"], input=text, capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == len(expected) == 23792
+    differing = [i for i, (a, b) in enumerate(zip(lines, expected)) if a != b]
+    assert differing == [], f"{len(differing)} lines differ, the first: {lines[differing[0]]!r} != {expected[differing[0]]!r}"
+
+
+def test_keys_jsonl_edge_cases_are_unchanged(binaries):
+    """Lines the corpus does not have (fixtures/keys-edge-cases.jsonl): blank lines, documents that are no
+    object, a message that is no string, repeated names (the last counts), invalid UTF-8 and surrogates,
+    trailing text and commas, a missing final newline. Output, errors and exit status are the earlier build's."""
+    fixtures = pathlib.Path(__file__).resolve().parent / "fixtures"
+    result = subprocess.run([binaries["bridge"], "keys", "--jsonl"], input=(fixtures / "keys-edge-cases.jsonl").read_bytes(),
+                            capture_output=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stdout == (fixtures / "keys-edge-cases-expected.jsonl").read_bytes()
+    assert result.stderr == (fixtures / "keys-edge-cases-expected.err").read_bytes()
+
+
+def test_keys_jsonl_reads_a_line_longer_than_its_buffer(binaries):
+    """The input is read in 1 MB blocks: a 3 MB message between two short lines is read whole."""
+    long_message = "x" * 3_000_000 + " PROJ-2 " + "y" * 100
+    text = "\n".join(json.dumps(d) for d in [{"id": "a", "message": "PROJ-1"}, {"id": "b", "message": long_message},
+                                              {"id": "c", "message": "Closes PROJ-3"}]) + "\n"
+    result = subprocess.run([binaries["bridge"], "keys", "--jsonl"], input=text.encode(), capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(l) for l in result.stdout.decode().splitlines()] == [
+        {"id": "a", "mentions": ["PROJ-1"], "closes": []}, {"id": "b", "mentions": ["PROJ-2"], "closes": []},
+        {"id": "c", "mentions": [], "closes": ["PROJ-3"]}]
