@@ -238,6 +238,7 @@ struct JSONReader {
         index += 1  // the opening quote
         let start = index
         // The common case: no escapes, so the bytes are the string.
+        index = plainRun(from: index)
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
@@ -253,7 +254,7 @@ struct JSONReader {
         out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
             // Copy the run up to the next quote, backslash or control character at once.
-            var end = index
+            var end = plainRun(from: index)
             while end < bytes.count {
                 let byte = bytes[end]
                 if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
@@ -302,6 +303,24 @@ struct JSONReader {
             }
         }
         throw error("the document ends inside a string")
+    }
+
+    /// Skips eight bytes at a time while none of them is a quote, a backslash or a control character; returns
+    /// where the byte-by-byte scan goes on (at most seven bytes before the first such byte).
+    @inline(__always)
+    func plainRun(from start: Int) -> Int {
+        guard let base = bytes.baseAddress else { return start }
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        var i = start
+        while i + 8 <= bytes.count {
+            let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+            // A byte that is zero in `quote` or `backslash`, or below 0x20 in `word`, sets its high bit here.
+            let found = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (word &- ones &* 0x20) & ~word) & highs
+            if found != 0 { break }
+            i += 8
+        }
+        return i
     }
 
     /// A scalar (not a surrogate) as UTF-8.

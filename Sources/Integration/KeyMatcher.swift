@@ -76,8 +76,13 @@ public struct KeyMatcher: Sendable {
 
 /// The fast path for `\b([A-Z][A-Z_0-9]+-\d+)`: one pass over UTF-8 bytes, no allocation per byte.
 enum KeyScanner {
+    /// `[0-9A-Za-z_]`, by a bit in one of two 64-bit masks (digits below 64; letters and `_` above), with
+    /// no branch: the scan asks this of every byte.
     @inline(__always) static func isWordByte(_ b: UInt32) -> Bool {
-        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
+        let low: UInt64 = 0x03FF_0000_0000_0000  // 48...57
+        let high: UInt64 = 0x07FF_FFFE_87FF_FFFE  // 65...90, 95, 97...122 (less 64)
+        let mask = b < 64 ? low : high
+        return b < 128 && (mask >> UInt64(b & 63)) & 1 != 0
     }
 
     @inline(__always) static func isUpper(_ b: UInt8) -> Bool { b >= 65 && b <= 90 }
