@@ -100,6 +100,7 @@ let package = Package(
         .target(
             name: "JiraEmulator",
             dependencies: [
+                "Integration",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
