@@ -8,7 +8,8 @@ public enum GitLabWebhook {
 
     public typealias Document = WebhookDocument
 
-    public static func parse(_ body: Data) throws(WebhookPayloadError) -> Document {
+    /// The body as bytes in memory (`Data`, or the request's buffer itself: no copy of a 25 MB body).
+    public static func parse<Body: Collection<UInt8>>(_ body: Body) throws(WebhookPayloadError) -> Document {
         Document(doc: try Payload.object(body))
     }
 

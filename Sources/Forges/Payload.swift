@@ -21,7 +21,7 @@ typealias JSONObject = [String: JSONValue]
 enum Payload {
     /// The body's object, read by the core's byte-level reader (`JSONValue.parse`): Foundation's
     /// `JSONSerialization` and its bridging to `[String: Any]` were the largest single cost of intake.
-    static func object(_ body: Data) throws(WebhookPayloadError) -> JSONObject {
+    static func object<Body: Collection<UInt8>>(_ body: Body) throws(WebhookPayloadError) -> JSONObject {
         let parsed: JSONValue
         do {
             parsed = try JSONValue.parse(body)

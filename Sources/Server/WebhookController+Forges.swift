@@ -19,7 +19,8 @@ extension WebhookController {
         let kind = request.headers[githubEventHeader] ?? ""
         let contentType = request.headers[.contentType] ?? ""
         // GitHub signs the raw body, form-encoded or not.
-        let (raw, document) = try await readBody(request) { body in
+        let (raw, document) = try await readBody(request) { view in
+            let body = Data(view)
             let json = try Self.payload { () throws(WebhookPayloadError) in try WebhookBody.json(body, contentType: contentType) }
             return (body, try Self.payload { () throws(WebhookPayloadError) in try GitHubWebhook.parse(json) })
         }
@@ -56,7 +57,8 @@ extension WebhookController {
         let type = request.headers[forgejoEventTypeHeader] ?? request.headers[giteaEventTypeHeader]
         let contentType = request.headers[.contentType] ?? ""
         // Gitea signs the JSON payload, also when the body is form-encoded.
-        let (json, document) = try await readBody(request) { body in
+        let (json, document) = try await readBody(request) { view in
+            let body = Data(view)
             let json = try Self.payload { () throws(WebhookPayloadError) in try WebhookBody.json(body, contentType: contentType) }
             return (json, try Self.payload { () throws(WebhookPayloadError) in try GiteaWebhook.parse(json) })
         }

@@ -5,6 +5,7 @@ import Forges
 import Hummingbird
 import Integration
 import Logging
+import NIOCore
 import Store
 
 /// `POST /webhooks/gitlab`, `/webhooks/github` and `/webhooks/gitea`: checks the secret or signature,
@@ -85,8 +86,9 @@ struct WebhookController: Sendable {
         return try await accept(event, forge: .gitlab, deliveryKey: key, context)
     }
 
-    /// Reads the body within the process-wide budget (413 above 25 MB) and hands it to `read`.
-    func readBody<T>(_ request: Request, _ read: (Data) throws -> T) async throws -> T {
+    /// Reads the body within the process-wide budget (413 above 25 MB) and hands its bytes to `read`, in the
+    /// request's buffer (a copy of the largest body would cost another 25 MB while it is handled).
+    func readBody<T>(_ request: Request, _ read: (ByteBufferView) throws -> T) async throws -> T {
         let announced = request.headers[.contentLength].flatMap { Int($0) }
         if let announced, announced > Self.maxBodyBytes {
             throw APIError(.contentTooLarge, message: "413 Payload Too Large: webhook bodies are limited to 25 MB")
@@ -98,7 +100,7 @@ struct WebhookController: Sendable {
             } catch {
                 throw APIError(.contentTooLarge, message: "413 Payload Too Large: webhook bodies are limited to 25 MB")
             }
-            return try read(Data(buffer.readableBytesView))
+            return try read(buffer.readableBytesView)
         }
     }
 
