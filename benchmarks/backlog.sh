@@ -4,11 +4,11 @@
 # after 1 s, so its deliveries pile up; then one push for a project on site B is sent and the time until
 # that delivery is done (it needs two Jira requests on site B) is measured.
 #   benchmarks/backlog.sh [BACKLOG]     (default 50000 deliveries on site A)
+# Environment: BENCH_BIN=DIR uses the binaries in DIR instead of building .build-release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backlog=${1:-50000}
-swift build -c release --scratch-path .build-release >/dev/null
-bin=.build-release/release
+if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else swift build -c release --scratch-path .build-release >/dev/null; bin=.build-release/release; fi
 . benchmarks/lib.sh
 a=$(start jira-a "$bin/jira-emulator" --port 0 --deployment server)
 b=$(start jira-b "$bin/jira-emulator" --port 0 --deployment server)

@@ -7,10 +7,11 @@
 #   failover three processes, one killed with SIGKILL every 10 s, during 10,000 webhooks (benchmarks/failover.py).
 # With no argument: intake, two and failover. PostgreSQL 15 runs from a throwaway cluster (scripts/postgres-cluster) with
 # its durable defaults (fsync on). Needs wrk (Debian package).
+# Environment: BENCH_BIN=DIR uses the binaries in DIR; BENCH_SECONDS (10) sets each wrk run; FAILOVER_ARGS are
+# passed to failover.py (the CI smoke pass: --total 200 --kill-every 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --scratch-path .build-release >/dev/null
-bin=.build-release/release
+if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else swift build -c release --scratch-path .build-release >/dev/null; bin=.build-release/release; fi
 . benchmarks/lib.sh
 pgdir=$(mktemp -d)  # apart from $work: the cluster's user must reach it
 trap 'kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null || true; scripts/postgres-cluster stop "$pgdir"; rm -rf "$work"' EXIT
@@ -42,7 +43,7 @@ configure() {  # port
 rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/"$(cat "$work/$1.pid")"/status; }
 
 wrk_run() {  # connections, port
-    wrk -t 1 -c "$1" -d 10s --latency -s benchmarks/intake.lua "http://127.0.0.1:$2/webhooks/gitlab" -- "p$2-" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors"
+    wrk -t 1 -c "$1" -d "${BENCH_SECONDS:-10}s" --latency -s benchmarks/intake.lua "http://127.0.0.1:$2/webhooks/gitlab" -- "p$2-" | grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors"
 }
 
 if [ "$what" = all ] || [ "$what" = intake ] || [ "$what" = intake-only ]; then
@@ -87,5 +88,5 @@ fi
 
 if [ "$what" = all ] || [ "$what" = failover ]; then
     echo "== failover: three processes, one killed with SIGKILL every 10 s, 10,000 webhooks"
-    python3 benchmarks/failover.py --bin "$bin/jira-bridge" --database-url "$(database)" --jira "http://127.0.0.1:$jira"
+    python3 benchmarks/failover.py --bin "$bin/jira-bridge" --database-url "$(database)" --jira "http://127.0.0.1:$jira" ${FAILOVER_ARGS:-}
 fi
