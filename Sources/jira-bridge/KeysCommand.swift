@@ -32,36 +32,24 @@ struct KeysCommand: ParsableCommand {
         var failures = 0
         var bytesRead = 0
         if jsonl {
-            var lineNumber = 0
-            // The input is read in blocks and handled line by line in place; memory stays at a block (or the
-            // longest line) however long the input is.
-            var reader = LineReader()
-            var members = JSONMemberReader(text: "message", value: "id")
-            while let line = reader.next() {
-                lineNumber += 1
-                let handled: Bool? = line.withUnsafeBufferPointer { buffer in
-                    if buffer.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return true }
-                    // The message is read in place (or unescaped into one reused buffer) and scanned as bytes.
-                    return try? members.read(buffer) { message, id -> Bool in
-                        guard let message else { return false }
-                        let refs: References
-                        if stats {
-                            let began = clock.now
-                            refs = extractor.extract(utf8: message)
-                            extraction += clock.now - began
-                        } else {
-                            refs = extractor.extract(utf8: message)
-                        }
-                        KeysOutput.append(id: id, refs: refs, to: &output.bytes)
-                        return true
+            // The input is read in blocks of whole lines (memory stays at a block, or the longest line, however
+            // long the input is). Each block is cut into one part per core at line ends; the parts are read and
+            // scanned at once, and their output and errors are written in input order.
+            var reader = BlockReader()
+            let parts = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+            var linesBefore = 0
+            while let block = reader.next() {
+                let results = block.withUnsafeBufferPointer { KeysWork.run(block: $0, parts: parts, extractor: extractor, timed: stats) }
+                for result in results {
+                    for line in result.failedLines {
+                        FileHandle.standardError.write(Data("jira-bridge: error: line \(linesBefore + line): expected a JSON object with a string \"message\"\n".utf8))
                     }
+                    failures += result.failedLines.count
+                    linesBefore += result.lines
+                    extraction += result.extraction
+                    output.bytes.append(contentsOf: result.output)
+                    output.flushIfFull()
                 }
-                if handled != true {
-                    FileHandle.standardError.write(Data("jira-bridge: error: line \(lineNumber): expected a JSON object with a string \"message\"\n".utf8))
-                    failures += 1
-                    continue
-                }
-                output.flushIfFull()
             }
             bytesRead = reader.bytesRead
         } else {
@@ -84,33 +72,39 @@ struct KeysCommand: ParsableCommand {
     }
 }
 
-/// Standard input line by line, read in blocks of 1 MB into one buffer that grows only for a longer line.
-struct LineReader {
-    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+/// Standard input in blocks of whole lines: at least 4 MB each (the last one whatever is left), ending
+/// with a newline unless the input does not. One buffer, grown only for a line longer than it.
+struct BlockReader {
+    static let blockBytes = 4 << 20
+    private var buffer = [UInt8](repeating: 0, count: 2 * BlockReader.blockBytes)
     private var start = 0
     private var filled = 0
     private var atEnd = false
     private(set) var bytesRead = 0
 
-    /// The next line without its newline (the last one also when no newline ends it), or nil at the end.
     mutating func next() -> ArraySlice<UInt8>? {
         while true {
-            let found = buffer.withUnsafeBufferPointer { b in memchr(b.baseAddress! + start, 0x0A, filled - start) }
-            if let found {
-                let newline = buffer.withUnsafeBufferPointer { b in UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - b.baseAddress! }
-                defer { start = newline + 1 }
-                return buffer[start..<newline]
-            }
-            if atEnd {
-                guard start < filled else { return nil }
-                defer { start = filled }
-                return buffer[start..<filled]
-            }
-            // Keep the partial line: move it to the front, grow if it fills the buffer, read more.
-            if start > 0 {
-                buffer.withUnsafeMutableBufferPointer { b in
-                    _ = memmove(b.baseAddress!, b.baseAddress! + start, filled - start)
+            if filled - start >= Self.blockBytes || atEnd {
+                if start == filled { return nil }
+                // The last newline, found from the end (it is near it unless lines are long).
+                let last = buffer.withUnsafeBufferPointer { b -> Int? in
+                    var i = filled - 1
+                    while i >= start && b[i] != 0x0A { i -= 1 }
+                    return i >= start ? i : nil
                 }
+                if let last {
+                    let end = last + 1
+                    defer { start = end }
+                    return buffer[start..<end]
+                }
+                if atEnd {
+                    defer { start = filled }
+                    return buffer[start..<filled]
+                }
+            }
+            // Move what is left to the front, grow if a line fills the buffer, read more.
+            if start > 0 {
+                buffer.withUnsafeMutableBufferPointer { b in _ = memmove(b.baseAddress!, b.baseAddress! + start, filled - start) }
                 filled -= start
                 start = 0
             }
@@ -120,6 +114,81 @@ struct LineReader {
             if n <= 0 { atEnd = true } else { filled += n; bytesRead += n }
         }
     }
+}
+
+/// One part of a block of JSON lines, read and scanned: its output lines, the numbers (within the part,
+/// from 1) of the lines that are no object with a string `message`, and how many lines it had.
+struct KeysWork: Sendable {
+    var output: [UInt8] = []
+    var failedLines: [Int] = []
+    var lines = 0
+    var extraction: Duration = .zero
+
+    /// The block cut into `parts` at line ends, each part on a thread of its own.
+    static func run(block: UnsafeBufferPointer<UInt8>, parts: Int, extractor: ReferenceExtractor, timed: Bool) -> [KeysWork] {
+        var bounds = [0]
+        for k in 1..<parts {
+            let cut = max(bounds[k - 1], block.count * k / parts)
+            let next = cut < block.count ? memchr(block.baseAddress! + cut, 0x0A, block.count - cut) : nil
+            bounds.append(next.map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - block.baseAddress! + 1 } ?? block.count)
+        }
+        bounds.append(block.count)
+        let results = Results(count: parts)
+        let cuts = bounds
+        nonisolated(unsafe) let base = block.baseAddress
+        DispatchQueue.concurrentPerform(iterations: parts) { k in
+            let part = UnsafeBufferPointer(start: base.map { $0 + cuts[k] }, count: cuts[k + 1] - cuts[k])
+            results.set(k, KeysWork(part: part, extractor: extractor, timed: timed))
+        }
+        return results.values
+    }
+
+    init(part: UnsafeBufferPointer<UInt8>, extractor: ReferenceExtractor, timed: Bool) {
+        output.reserveCapacity(part.count / 4)
+        var members = JSONMemberReader(text: "message", value: "id")
+        let clock = ContinuousClock()
+        var lineStart = 0
+        while lineStart < part.count {
+            let newline = memchr(part.baseAddress! + lineStart, 0x0A, part.count - lineStart)
+            let lineEnd = newline.map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - part.baseAddress! } ?? part.count
+            let line = UnsafeBufferPointer(rebasing: part[lineStart..<lineEnd])
+            lineStart = lineEnd + 1
+            lines += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
+            // The message is read in place (or unescaped into one reused buffer) and scanned as bytes.
+            let handled = try? members.read(line) { message, id -> Bool in
+                guard let message else { return false }
+                let refs: References
+                if timed {
+                    let began = clock.now
+                    refs = extractor.extract(utf8: message)
+                    extraction += clock.now - began
+                } else {
+                    refs = extractor.extract(utf8: message)
+                }
+                KeysOutput.append(id: id, refs: refs, to: &output)
+                return true
+            }
+            if handled != true { failedLines.append(lines) }
+        }
+    }
+
+    /// One slot per part, each written by its own thread.
+    final class Results: @unchecked Sendable {
+        private let slots: UnsafeMutableBufferPointer<KeysWork>
+        init(count: Int) {
+            slots = .allocate(capacity: count)
+            _ = slots.initialize(from: repeatElement(KeysWork(), count: count))
+        }
+        deinit {
+            _ = slots.deinitialize()
+            slots.deallocate()
+        }
+        func set(_ index: Int, _ value: KeysWork) { slots[index] = value }
+        var values: [KeysWork] { Array(slots) }
+    }
+
+    init() {}
 }
 
 /// Standard output, written in blocks of about 256 KB.

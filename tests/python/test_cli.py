@@ -215,3 +215,19 @@ def test_keys_jsonl_reads_a_line_longer_than_its_buffer(binaries):
     assert [json.loads(l) for l in result.stdout.decode().splitlines()] == [
         {"id": "a", "mentions": ["PROJ-1"], "closes": []}, {"id": "b", "mentions": ["PROJ-2"], "closes": []},
         {"id": "c", "mentions": [], "closes": ["PROJ-3"]}]
+
+
+def test_keys_jsonl_keeps_order_and_line_numbers_across_blocks_and_parts(binaries):
+    """Blocks of 4 MB are cut into one part per core: over 12 MB of lines with unreadable ones spread through
+    them, the output is in input order and every error names its own line."""
+    lines, bad = [], []
+    for i in range(60_000):
+        if i % 997 == 5:
+            lines.append("not json")
+            bad.append(i + 1)
+        else:
+            lines.append(json.dumps({"id": i, "message": f"Change {i} for PROJ-{i}\n\n" + "x" * 180}))
+    result = subprocess.run([binaries["bridge"], "keys", "--jsonl"], input="\n".join(lines).encode(), capture_output=True, timeout=120)
+    assert result.returncode == 1
+    assert [json.loads(l)["id"] for l in result.stdout.decode().splitlines()] == [i for i in range(60_000) if (i + 1) not in bad]
+    assert re.findall(r"line (\d+):", result.stderr.decode()) == [str(n) for n in bad]
