@@ -21,7 +21,7 @@ best() {  # command...: the best wall time of 3 runs, in seconds
     for _ in 1 2 3; do
         local t0 t1
         t0=$(date +%s.%N); "$@" < "$work/corpus.jsonl" > "$work/out"; t1=$(date +%s.%N)
-        best=$(python3 -c "print(min($best, $t1 - $t0))")
+        best=$(python3 -c "print(round(min($best, $t1 - $t0), 3))")
     done
     echo "$best"
 }

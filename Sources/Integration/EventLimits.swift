@@ -18,6 +18,8 @@ public enum EventLimits {
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else { return false }
         guard url.utf8.count <= 2048 else { return false }
         guard JiraURL(url) != nil else { return false }
+        // ASCII (nearly every URL) needs no look-up of Unicode properties: only control bytes and space are out.
+        if url.utf8.allSatisfy({ $0 < 0x80 }) { return !url.utf8.contains { $0 <= 0x20 || $0 == 0x7f } }
         return !url.unicodeScalars.contains { $0.value <= 0x20 || $0.value == 0x7f || $0.properties.isWhitespace }
     }
 

@@ -65,7 +65,14 @@ public enum Texts {
     /// A URL in wiki markup: characters that would end the link (`]`, `|`, `[`, whitespace, braces) are
     /// percent-encoded, which leaves the URL the same to a browser.
     static func wikiURL(_ url: String) -> String {
-        percentEncoding(url) { b in b > 0x20 && b < 0x7f && !"[]|{} \"<>\\^`".utf8.contains(b) }
+        percentEncoding(url) { b in
+            // Not brackets, bar, braces, space, quote, angle brackets, backslash, caret or backtick (a switch,
+            // not a search of a string for each byte).
+            switch b {
+            case 0x5B, 0x5D, 0x7C, 0x7B, 0x7D, 0x20, 0x22, 0x3C, 0x3E, 0x5C, 0x5E, 0x60: return false
+            default: return b > 0x20 && b < 0x7f
+            }
+        }
     }
 
     /// A branch or user name as one or more path segments: `/` stays (GitLab's tree URLs keep it),
