@@ -33,7 +33,10 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
         return try JSONBody.response(.object(["status": .string("ok")]))
     }
     router.get("/metrics") { _, _ in
-        if let depth = try? await store.queueDepth() { metrics.queueDepth(deliveries: depth.deliveries, events: depth.events) }
+        let depth = try? await store.queueDepth()
+        if let depth { metrics.queueDepth(deliveries: depth.deliveries, events: depth.events) }
+        // Readiness as a scrape sees it: the database answers and no background loop is failing.
+        metrics.ready(depth != nil && health.problem(heartbeatInterval: configuration.pipeline.heartbeatInterval) == nil)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString())))
     }

@@ -1,60 +1,84 @@
-import Metrics
 import Prometheus
 
-/// The server's metrics, through swift-metrics with a Prometheus registry of its own (no global bootstrap,
-/// so several servers in one test process keep separate counts).
+/// The server's metrics, in a Prometheus registry of its own (no global bootstrap, so several servers in one
+/// test process keep separate counts). Every family has HELP and TYPE lines (`promtool check metrics` in CI);
+/// docs/pipeline.md lists them.
 public struct BridgeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    let factory: PrometheusMetricsFactory
+
+    static let requestBuckets: [Duration] = [
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
+    ]
+    /// A claim is one transaction: its buckets start far below a Jira request's.
+    static let claimBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
+    ]
 
     public init() {
         registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [
-            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-            .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
-        ]
-        // A claim is one transaction: its buckets start far below a Jira request's.
-        factory.durationHistogramBuckets["jira_bridge_queue_claim_duration_seconds"] = [
-            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
-            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
-        ]
-        self.factory = factory
     }
 
-    /// One claim of deliveries from the queue (the transaction that picks and leases them), however many it found.
-    func queueClaim(nanoseconds: Int64) {
-        Timer(label: "jira_bridge_queue_claim_duration_seconds", factory: factory).recordNanoseconds(nanoseconds)
+    // `MetricNameDescriptor` is a struct of constants that the package does not mark Sendable.
+    static func name(_ metricName: String, unit: String = "", _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: metricName, unitName: unit, helpText: help)
     }
 
-    /// A webhook and what became of it (`accepted`, `duplicate`, `ignored`, `unauthorized`, `bad_request`, `too_large`).
+    nonisolated(unsafe) static let webhooks = name("jira_bridge_webhooks", unit: "total",
+                               "Webhooks received, by forge and outcome (accepted, duplicate, ignored, ping, unauthorized, bad_request, too_large, unavailable, error).")
+    nonisolated(unsafe) static let deliveries = name("jira_bridge_deliveries", unit: "total",
+                                 "Delivery attempts, by action and outcome (succeeded, skipped, retry, failed, dead).")
+    nonisolated(unsafe) static let jiraRequests = name("jira_bridge_jira_request_duration", unit: "seconds",
+                                   "Requests to Jira, by site and HTTP status (error for network failures).")
+    nonisolated(unsafe) static let workerFailures = name("jira_bridge_worker_failures", unit: "total",
+                                     "Failures of the background loops (planner, deliveries, heartbeat), mostly the database refusing work.")
+    nonisolated(unsafe) static let leasesReleased = name("jira_bridge_leases_released", unit: "total",
+                                     "Deliveries released from the lease of a worker that stopped (a crashed or killed process).")
+    nonisolated(unsafe) static let queueDepthName = name("jira_bridge_queue_depth",
+                                     "Work not done yet, read at scrape time: pending and running deliveries, events not yet planned.")
+    nonisolated(unsafe) static let readyName = name("jira_bridge_ready",
+                                                    "1 when the database answers and no background loop is failing (what GET /-/readiness checks), else 0; read at scrape time.")
+    nonisolated(unsafe) static let queueClaims = name("jira_bridge_queue_claim_duration", unit: "seconds",
+                                  "Time of each claim of deliveries from the queue (one transaction), however many it found.")
+
+    /// A webhook and what became of it.
     func webhook(forge: String, outcome: String) {
-        Counter(label: "jira_bridge_webhooks_total", dimensions: [("forge", forge), ("outcome", outcome)], factory: factory).increment()
+        registry.makeCounter(descriptor: Self.webhooks, labels: [("forge", forge), ("outcome", outcome)]).increment()
     }
 
     /// A delivery attempt's outcome (`succeeded`, `skipped`, `retry`, `failed`, `dead`).
     func delivery(action: String, outcome: String) {
-        Counter(label: "jira_bridge_deliveries_total", dimensions: [("action", action), ("outcome", outcome)], factory: factory).increment()
+        registry.makeCounter(descriptor: Self.deliveries, labels: [("action", action), ("outcome", outcome)]).increment()
     }
 
     /// One request to Jira: its site, HTTP status (or `error`) and latency.
     public func jiraRequest(site: String, status: String, nanoseconds: Int64) {
-        Timer(label: "jira_bridge_jira_request_duration_seconds", dimensions: [("site", site), ("status", status)], factory: factory)
-            .recordNanoseconds(nanoseconds)
+        registry.makeDurationHistogram(descriptor: Self.jiraRequests, labels: [("site", site), ("status", status)], buckets: Self.requestBuckets)
+            .record(.nanoseconds(nanoseconds))
     }
 
     /// A failure of a background loop (`planner`, `deliveries`, `heartbeat`).
     func workerFailure(loop: String) {
-        Counter(label: "jira_bridge_worker_failures_total", dimensions: [("loop", loop)], factory: factory).increment()
+        registry.makeCounter(descriptor: Self.workerFailures, labels: [("loop", loop)]).increment()
     }
 
     /// Deliveries released from a lease whose holder stopped (a crashed or killed process).
     func leasesReleased(_ n: Int) {
-        Counter(label: "jira_bridge_leases_released_total", factory: factory).increment(by: n)
+        registry.makeCounter(descriptor: Self.leasesReleased).increment(by: Int64(n))
     }
 
     func queueDepth(deliveries: Int, events: Int) {
-        Gauge(label: "jira_bridge_queue_depth", dimensions: [("queue", "deliveries")], factory: factory).record(deliveries)
-        Gauge(label: "jira_bridge_queue_depth", dimensions: [("queue", "events")], factory: factory).record(events)
+        registry.makeGauge(descriptor: Self.queueDepthName, labels: [("queue", "deliveries")]).set(Int64(deliveries))
+        registry.makeGauge(descriptor: Self.queueDepthName, labels: [("queue", "events")]).set(Int64(events))
+    }
+
+    func ready(_ ready: Bool) {
+        registry.makeGauge(descriptor: Self.readyName).set(Int64(ready ? 1 : 0))
+    }
+
+    /// One claim of deliveries from the queue (the transaction that picks and leases them), however many it found.
+    func queueClaim(nanoseconds: Int64) {
+        registry.makeDurationHistogram(descriptor: Self.queueClaims, labels: [], buckets: Self.claimBuckets).record(.nanoseconds(nanoseconds))
     }
 }

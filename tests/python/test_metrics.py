@@ -1,0 +1,66 @@
+"""`/metrics` and the shipped alert rules, checked by Prometheus' own `promtool` (Debian package prometheus,
+which .ci/run installs; JIRA_BRIDGE_REQUIRE_PROMTOOL=1 there makes a missing promtool a failure, not a skip)."""
+import os
+import pathlib
+import shutil
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import Process, api, clean_env, push_payload
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def promtool():
+    path = shutil.which("promtool")
+    if not path:
+        if os.environ.get("JIRA_BRIDGE_REQUIRE_PROMTOOL") == "1":
+            pytest.fail("promtool is not installed (Debian package prometheus)")
+        pytest.skip("promtool is not installed (Debian package prometheus)")
+    return path
+
+
+def test_metrics_pass_promtool_with_every_family_present(binaries, data_dir, emulator):
+    """After webhooks (accepted, duplicate, refused), deliveries and claims, every family has HELP and TYPE and the
+    exposition passes `promtool check metrics`."""
+    tool = promtool()
+    server = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir, "--allow-local-requests"],
+                     env=clean_env(JIRA_BRIDGE_WEBHOOK_SECRET="metrics-secret"), log_name="bridge")
+    try:
+        server.url = f"http://127.0.0.1:{server.port}"
+        server.admin_token = pathlib.Path(data_dir, "admin-token").read_text().strip()
+        assert api(server, "POST", "/api/v4/projects", json={"id": 42, "path_with_namespace": "acme/shop",
+                                                             "web_url": "https://gitlab.example.com/acme/shop"}).status_code == 201
+        assert api(server, "PUT", "/api/v4/projects/42/integrations/jira",
+                   json={"active": True, "url": emulator.url, "username": "jira-bot", "password": "secret-token"}).status_code == 200
+        hook = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "metrics-secret", "Idempotency-Key": "m-1"}
+        for _ in range(2):  # accepted, then a duplicate
+            assert requests.post(server.url + "/webhooks/gitlab", json=push_payload(1, "PROJ-1"), headers=hook, timeout=30).status_code == 202
+        assert requests.post(server.url + "/webhooks/gitlab", json={}, headers={**hook, "X-Gitlab-Token": "wrong"}, timeout=30).status_code == 401
+        deadline = time.time() + 30
+        text = ""
+        while time.time() < deadline:
+            text = requests.get(server.url + "/metrics", timeout=10).text
+            if text.count('outcome="succeeded"') == 2 and "jira_bridge_queue_claim_duration_seconds_count" in text:
+                break
+            time.sleep(0.2)
+        assert 'jira_bridge_deliveries_total{action="comment",outcome="succeeded"} 1' in text, text
+        for family in ["jira_bridge_webhooks_total", "jira_bridge_deliveries_total", "jira_bridge_jira_request_duration_seconds",
+                       "jira_bridge_queue_depth", "jira_bridge_queue_claim_duration_seconds", "jira_bridge_ready"]:
+            assert f"# HELP {family} " in text and f"# TYPE {family} " in text, family
+        assert "jira_bridge_ready 1" in text
+        result = subprocess.run([tool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+    finally:
+        server.stop()
+
+
+def test_alert_rules_pass_promtool():
+    """docs/prometheus-alerts.yml: queue stuck, failure rate, dead deliveries, not ready, down."""
+    result = subprocess.run([promtool(), "check", "rules", str(ROOT / "docs" / "prometheus-alerts.yml")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 5 rules found" in result.stdout
