@@ -123,8 +123,20 @@ public struct TokenIssuer: Sendable {
     public func issue(parameters: [String: String]) async throws -> String {
         let r = try await TokenRequest.parse(parameters.mapValues { .string($0) }, store: store)
         let (token, secret) = try await issue(r)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(EntityJSON.token(token, secret: secret)), as: UTF8.self)
+        var writer = JSONWriter()
+        writer.value(EntityJSON.token(token, secret: secret))
+        return writer.text
+    }
+
+    /// For `jira-bridge token list`: every token as `GET /api/v4/tokens` shows it to an admin (never a secret).
+    public func list() async throws -> String {
+        var writer = JSONWriter()
+        writer.value(.array(try await store.tokens().map { EntityJSON.token($0) }))
+        return writer.text
+    }
+
+    /// For `jira-bridge token revoke`: deletes the token; false when there is none with that id.
+    public func revoke(id: Int64) async throws -> Bool {
+        try await store.deleteToken(id: id)
     }
 }

@@ -165,7 +165,51 @@ struct Migrate: AsyncParsableCommand {
 }
 
 struct TokenCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self, List.self, Revoke.self])
+
+    /// Opens the store (migrated), runs `body`, closes the store, and reports what failed as a startup error.
+    static func withTokens<T>(_ data: DataOptions, _ body: (TokenIssuer) async throws -> T) async throws -> T {
+        let opened = try await RuntimeSettings().openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
+        let result: Result<T, StartupError>
+        do {
+            try await opened.store.migrate()
+            result = .success(try await body(TokenIssuer(store: opened.store)))
+        } catch let error as APIError {
+            result = .failure(StartupError(description: error.plainMessage))
+        } catch let error as StartupError {
+            result = .failure(error)
+        } catch {
+            result = .failure(StartupError(description: "the database failed: \(error)"))
+        }
+        await opened.store.close()
+        return try result.get()
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print every API token as a JSON array (id, name, role, scope, expiry; never a secret).")
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            try await JiraBridgeCommand.reportingStartupErrors {
+                print(try await TokenCommand.withTokens(data) { try await $0.list() })
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete an API token by its id (see token list); it stops working at once.")
+        @Argument(help: "The token's id.") var id: Int64
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            try await JiraBridgeCommand.reportingStartupErrors {
+                let revoked = try await TokenCommand.withTokens(data) { try await $0.revoke(id: id) }
+                guard revoked else { throw StartupError(description: "no token has the id \(id) (jira-bridge token list shows them)") }
+                print("token \(id) revoked")
+            }
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an API token and print it once, as JSON.")
@@ -179,22 +223,11 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await JiraBridgeCommand.reportingStartupErrors {
-                let opened = try await RuntimeSettings().openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
                 var params = ["name": name, "role": role, "scope": scope]
                 if let projectID { params["project_id"] = projectID }
                 if let groupID { params["group_id"] = groupID }
                 if let expiresAt { params["expires_at"] = expiresAt }
-                let issued: Result<String, StartupError>
-                do {
-                    try await opened.store.migrate()
-                    issued = .success(try await TokenIssuer(store: opened.store).issue(parameters: params))
-                } catch let error as APIError {
-                    issued = .failure(StartupError(description: error.plainMessage))
-                } catch {
-                    issued = .failure(StartupError(description: "database migration failed: \(error)"))
-                }
-                await opened.store.close()
-                print(try issued.get())
+                print(try await TokenCommand.withTokens(data) { [params] in try await $0.issue(parameters: params) })
             }
         }
     }

@@ -139,6 +139,26 @@ def test_token_create_on_the_command_line_gives_a_working_token(binaries, server
     assert bad.returncode != 0 and "role admin requires scope instance" in bad.stderr
 
 
+def test_token_list_and_revoke_on_the_command_line(binaries, server):
+    """`token list` shows every token without its secret; `token revoke ID` stops it at once; an unknown id is an
+    error that says how to find the ids."""
+    created = json.loads(run(binaries, "token", "create", "--name", "ci-bot", "--role", "reporter", "--data-dir", server.data_dir).stdout)
+    headers = {"PRIVATE-TOKEN": created["token"]}
+    assert requests.get(server.url + "/api/v4/projects", headers=headers, timeout=10).status_code == 200
+    listed = run(binaries, "token", "list", "--data-dir", server.data_dir)
+    assert listed.returncode == 0, listed.stderr
+    tokens = json.loads(listed.stdout)
+    mine = [t for t in tokens if t["id"] == created["id"]]
+    assert len(mine) == 1 and mine[0]["name"] == "ci-bot" and mine[0]["role"] == "reporter"
+    assert created["token"] not in listed.stdout and "token" not in mine[0]
+    revoked = run(binaries, "token", "revoke", str(created["id"]), "--data-dir", server.data_dir)
+    assert revoked.returncode == 0 and f"token {created['id']} revoked" in revoked.stdout
+    assert requests.get(server.url + "/api/v4/projects", headers=headers, timeout=10).status_code == 401
+    assert all(t["id"] != created["id"] for t in json.loads(run(binaries, "token", "list", "--data-dir", server.data_dir).stdout))
+    again = run(binaries, "token", "revoke", str(created["id"]), "--data-dir", server.data_dir)
+    assert again.returncode != 0 and "no token has the id" in again.stderr and "token list" in again.stderr
+
+
 def test_sigterm_lets_in_flight_requests_finish(binaries, server, emulator):
     api(server, "POST", "/api/v4/projects", json={"id": 42, "path_with_namespace": "acme/shop"})
     r = api(server, "PUT", "/api/v4/projects/42/integrations/jira",
