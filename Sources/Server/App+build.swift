@@ -118,6 +118,7 @@ public func buildApplication(
             QueueHeartbeatService(store: store, configuration: pipeline, owner: owner, health: health, metrics: metrics, logger: logger),
             EventPlanningService(store: store, configuration: pipeline, health: health, logger: logger),
             DeliveryService(store: store, runner: runner, configuration: pipeline, owner: owner, health: health, logger: logger),
+            RetentionService(store: store, configuration: configuration.retention, metrics: metrics, logger: logger),
         ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)

@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// Retries, concurrency and leases of the event pipeline.
     public var pipeline: PipelineConfiguration
+    /// How long finished work is kept (`--retention-days`).
+    public var retention = RetentionConfiguration()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./data", databaseURL: String? = nil,
                 publicURL: String? = nil, allowLocalRequests: Bool = false, adminToken: String, secretKey: String,

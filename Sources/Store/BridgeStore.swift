@@ -180,4 +180,8 @@ public protocol PipelineStore: Sendable {
     func deliveryCounts(projectID: Int64) async throws -> [String: Int]
     /// Deliveries not yet finished, and events not yet planned.
     func queueDepth() async throws -> (deliveries: Int, events: Int)
+    /// Retention: removes at most `limit` succeeded or skipped deliveries last changed before `before`, then at
+    /// most `limit` planned events received before it that no delivery points at any more (with their
+    /// payloads). Failed and dead deliveries, and the events they came from, stay. One transaction.
+    func prune(before: Millis, limit: Int) async throws -> (deliveries: Int, events: Int)
 }

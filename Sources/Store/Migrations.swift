@@ -254,5 +254,11 @@ enum Migrations {
             "postgres: ALTER TABLE deliveries ALTER COLUMN site TYPE TEXT COLLATE \"C\"",
             "postgres: ALTER TABLE deliveries ALTER COLUMN issue_key TYPE TEXT COLLATE \"C\"",
         ]),
+        // Retention: old finished deliveries are found by status and age, and an event is removed only when no
+        // delivery points at it any more (a seek per event).
+        ("0010_retention", [
+            "CREATE INDEX deliveries_finished ON deliveries(status, updated_at)",
+            "CREATE INDEX deliveries_event ON deliveries(event_id)",
+        ]),
     ]
 }

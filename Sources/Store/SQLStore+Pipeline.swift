@@ -240,6 +240,30 @@ extension SQLStore {
         }
     }
 
+    public func prune(before: Millis, limit: Int) async throws -> (deliveries: Int, events: Int) {
+        try await database.write { db in
+            let deliveries = try Int64.fetchAll(db, sql: """
+                SELECT id FROM deliveries WHERE status IN ('succeeded', 'skipped') AND updated_at < ? ORDER BY updated_at LIMIT ?
+                """, arguments: [before, limit])
+            if !deliveries.isEmpty {
+                let marks = Array(repeating: "?", count: deliveries.count).joined(separator: ",")
+                try db.execute(sql: "DELETE FROM deliveries WHERE id IN (\(marks))", arguments: deliveries.map { $0 })
+            }
+            // Planned events only: a failed one is kept for its error, pending ones are not done.
+            let events = try String.fetchAll(db, sql: """
+                SELECT e.id FROM events e WHERE e.status = 'planned' AND e.received_at < ?
+                AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY e.received_at LIMIT ?
+                """, arguments: [before, limit])
+            if !events.isEmpty {
+                let marks = Array(repeating: "?", count: events.count).joined(separator: ",")
+                let arguments: SQLArguments = events.map { $0 }
+                try db.execute(sql: "DELETE FROM event_payloads WHERE event_id IN (\(marks))", arguments: arguments)
+                try db.execute(sql: "DELETE FROM events WHERE id IN (\(marks))", arguments: arguments)
+            }
+            return (deliveries.count, events.count)
+        }
+    }
+
     static func delivery(from row: SQLRow) throws -> Delivery {
         let workText: String = row["work"]
         let work = try StoredFormat.decodeWork(workText)

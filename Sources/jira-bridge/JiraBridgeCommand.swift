@@ -12,7 +12,7 @@ struct JiraBridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jira-bridge",
         abstract: "GitLab's Jira integration as a standalone server for any forge.",
-        subcommands: [Serve.self, Migrate.self, MigrateStore.self, TokenCommand.self, KeysCommand.self])
+        subcommands: [Serve.self, Migrate.self, MigrateStore.self, TokenCommand.self, KeysCommand.self, Prune.self])
 
     /// Parses and runs the command; a usage error is one line on stderr and a non-zero exit.
     static func main() async {
@@ -71,6 +71,8 @@ struct Serve: AsyncParsableCommand {
     var trustedProxies: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (JIRA_BRIDGE_LOG_LEVEL, default info).")
     var logLevel: String?
+    @Option(name: .customLong("retention-days"), help: "Days succeeded and skipped deliveries and their events are kept; 0 keeps everything (JIRA_BRIDGE_RETENTION_DAYS, default 30).")
+    var retentionDays: String?
 
     func run() async throws {
         let settings = RuntimeSettings()
@@ -80,6 +82,7 @@ struct Serve: AsyncParsableCommand {
             let port = try settings.port(self.port)
             let allowLocal = try settings.bool(allowLocalRequests, "JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS")
             var pipeline = try settings.pipeline()
+            let retentionDays = try settings.retentionDays(self.retentionDays)
             let proxies = try settings.networks(trustedProxies, "JIRA_BRIDGE_TRUSTED_PROXIES", what: "trusted proxy")
             let allowlist = try settings.networks(outboundAllowlist, "JIRA_BRIDGE_OUTBOUND_ALLOWLIST", what: "outbound allowlist entry")
             let publicURL = settings.value(self.publicURL, "JIRA_BRIDGE_PUBLIC_URL")
@@ -95,6 +98,7 @@ struct Serve: AsyncParsableCommand {
                 publicURL: publicURL, allowLocalRequests: allowLocal, adminToken: admin.value, secretKey: opened.secretKey,
                 webhookSecret: settings.value(nil, "JIRA_BRIDGE_WEBHOOK_SECRET"), logLevel: level, pipeline: pipeline)
             config.trustedProxies = proxies
+            config.retention.days = retentionDays
             config.outboundAllowlist = allowlist
             return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
         }
@@ -229,6 +233,39 @@ struct TokenCommand: AsyncParsableCommand {
                 if let expiresAt { params["expires_at"] = expiresAt }
                 print(try await TokenCommand.withTokens(data) { [params] in try await $0.issue(parameters: params) })
             }
+        }
+    }
+}
+
+struct Prune: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remove finished work older than the retention now, as the server does every hour.",
+        discussion: """
+            Removes succeeded and skipped deliveries last changed before the cutoff, and the events none of whose
+            deliveries remain; failed and dead deliveries and their events stay. Works in transactions of 1000 rows,
+            so a running server goes on taking webhooks meanwhile.
+            """)
+    @Option(name: .customLong("retention-days"), help: "Days to keep (JIRA_BRIDGE_RETENTION_DAYS, default 30); 0 removes nothing.")
+    var retentionDays: String?
+    @OptionGroup var data: DataOptions
+
+    func run() async throws {
+        try await JiraBridgeCommand.reportingStartupErrors {
+            let settings = RuntimeSettings()
+            let days = try settings.retentionDays(retentionDays)
+            let opened = try await settings.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
+            let result: Result<(deliveries: Int, events: Int), StartupError>
+            do {
+                try await opened.store.migrate()
+                let retention = RetentionConfiguration(days: days)
+                result = .success(days > 0 ? try await Retention.prune(store: opened.store, before: retention.cutoff(now: opened.store.clock.now()),
+                                                                       batch: retention.batch, maxBatches: Int.max) : (0, 0))
+            } catch {
+                result = .failure(StartupError(description: "pruning failed: \(error)"))
+            }
+            await opened.store.close()
+            let removed = try result.get()
+            print("removed \(removed.deliveries) deliveries and \(removed.events) events finished more than \(days.parameterText) days ago")
         }
     }
 }

@@ -69,6 +69,15 @@ struct RuntimeSettings {
         return v
     }
 
+    /// Days finished work is kept: the flag, else JIRA_BRIDGE_RETENTION_DAYS, else 30; 0 keeps everything.
+    func retentionDays(_ flag: String?) throws -> Double {
+        guard let text = value(flag, "JIRA_BRIDGE_RETENTION_DAYS"), !text.isEmpty else { return 30 }
+        guard let days = Double(text), days.isFinite, days >= 0, days <= 36_500 else {
+            throw StartupError(description: "invalid retention '\(text.prefix(40))': --retention-days (JIRA_BRIDGE_RETENTION_DAYS) must be a number of days from 0 (keep everything) to 36500")
+        }
+        return days
+    }
+
     /// The pipeline's tuning knobs (see docs/configuration.md).
     func pipeline() throws -> PipelineConfiguration {
         let policy = RetryPolicy(baseDelaySeconds: try number("JIRA_BRIDGE_RETRY_BASE_SECONDS", default: 2),

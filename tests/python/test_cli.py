@@ -159,6 +159,33 @@ def test_token_list_and_revoke_on_the_command_line(binaries, server):
     assert again.returncode != 0 and "no token has the id" in again.stderr and "token list" in again.stderr
 
 
+def test_prune_removes_old_succeeded_deliveries_and_keeps_failed_ones(binaries, data_dir):
+    """`jira-bridge prune`: deliveries that succeeded more than --retention-days ago go with their events; a failed
+    one and everything recent stay. A retention that is no number of days is refused before anything is touched."""
+    import sqlite3
+    assert run(binaries, "migrate", "--data-dir", data_dir).returncode == 0
+    db = sqlite3.connect(pathlib.Path(data_dir, "jira-bridge.sqlite"))
+    now = int(time.time() * 1000)
+    day = 86_400_000
+    rows = [("old-ok", now - 40 * day, "succeeded"), ("old-failed", now - 40 * day, "failed"), ("new-ok", now - 1 * day, "succeeded")]
+    for event, at, status in rows:
+        db.execute("INSERT INTO events (id, forge, project_id, kind, status, received_at) VALUES (?, 'gitlab', 1, 'push', 'planned', ?)", (event, at))
+        db.execute("INSERT INTO event_payloads (event_id, payload) VALUES (?, '{}')", (event,))
+        db.execute("""INSERT INTO deliveries (event_id, project_id, site, issue_key, action, dedupe_key, work, status, attempts,
+                      next_run_at, created_at, updated_at) VALUES (?, 1, 'https://jira.example.com', 'PROJ-1', 'comment', ?, '{}', ?, 1, ?, ?, ?)""",
+                   (event, event, status, at, at, at))
+    db.commit()
+    bad = run(binaries, "prune", "--retention-days", "1e400", "--data-dir", data_dir)
+    assert bad.returncode != 0 and "--retention-days" in bad.stderr
+    result = run(binaries, "prune", "--retention-days", "30", "--data-dir", data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "removed 1 deliveries and 1 events" in result.stdout
+    assert [r[0] for r in db.execute("SELECT event_id FROM deliveries ORDER BY event_id")] == ["new-ok", "old-failed"]
+    assert [r[0] for r in db.execute("SELECT id FROM events ORDER BY id")] == ["new-ok", "old-failed"]
+    assert "removed 0 deliveries" in run(binaries, "prune", "--data-dir", data_dir).stdout  # the default, 30 days
+    db.close()
+
+
 def test_sigterm_lets_in_flight_requests_finish(binaries, server, emulator):
     api(server, "POST", "/api/v4/projects", json={"id": 42, "path_with_namespace": "acme/shop"})
     r = api(server, "PUT", "/api/v4/projects/42/integrations/jira",

@@ -1,0 +1,63 @@
+import Integration
+import Logging
+import ServiceLifecycle
+import Store
+
+/// How long finished work is kept (docs/operations.md, "Retention").
+public struct RetentionConfiguration: Sendable {
+    /// Succeeded and skipped deliveries, and the events all of whose deliveries are gone, are removed after this
+    /// many days; 0 keeps everything.
+    public var days: Double
+    /// How often the server prunes.
+    public var interval: Duration
+    /// Rows removed per transaction: intake never waits behind a long delete.
+    public var batch: Int
+    /// Transactions per pass; the rest waits for the next pass.
+    public var batchesPerPass: Int
+    /// The pause between two transactions of a pass.
+    public var pause: Duration
+
+    public init(days: Double = 30, interval: Duration = .seconds(3600), batch: Int = 1000, batchesPerPass: Int = 100,
+                pause: Duration = .milliseconds(50)) {
+        self.days = days
+        self.interval = interval
+        self.batch = batch
+        self.batchesPerPass = batchesPerPass
+        self.pause = pause
+    }
+
+    /// The cutoff for a pass starting at `now`.
+    public func cutoff(now: Millis) -> Millis { now - Millis(days * 86_400_000) }
+}
+
+/// Prunes once a minute after start, then every `interval`, bounded per pass.
+struct RetentionService: Service {
+    let store: any BridgeStore
+    let configuration: RetentionConfiguration
+    let metrics: BridgeMetrics
+    let logger: Logger
+
+    func run() async throws {
+        guard configuration.days > 0 else { return }
+        var wait: Duration = .seconds(60)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            // A graceful shutdown ends the wait at once (the next pass may be an hour away).
+            let pause = wait
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            wait = configuration.interval
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            do {
+                let removed = try await Retention.prune(store: store, before: configuration.cutoff(now: store.clock.now()),
+                                                        batch: configuration.batch, maxBatches: configuration.batchesPerPass,
+                                                        pause: configuration.pause)
+                if removed.deliveries + removed.events > 0 {
+                    logger.info("pruned finished work", metadata: ["deliveries": "\(removed.deliveries)", "events": "\(removed.events)",
+                                                                   "retention_days": "\(configuration.days)"])
+                }
+            } catch {
+                metrics.workerFailure(loop: "retention")
+                logger.warning("pruning failed; it is tried again at the next pass", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
