@@ -8,8 +8,9 @@ public struct RetentionConfiguration: Sendable {
     /// Succeeded and skipped deliveries, and the events all of whose deliveries are gone, are removed after this
     /// many days; 0 keeps everything.
     public var days: Double
-    /// How often the server prunes.
+    /// How often the server prunes, and how long after start the first pass comes.
     public var interval: Duration
+    public var firstPass: Duration
     /// Rows removed per transaction: intake never waits behind a long delete.
     public var batch: Int
     /// Transactions per pass; the rest waits for the next pass.
@@ -18,9 +19,10 @@ public struct RetentionConfiguration: Sendable {
     public var pause: Duration
 
     public init(days: Double = 30, interval: Duration = .seconds(3600), batch: Int = 1000, batchesPerPass: Int = 100,
-                pause: Duration = .milliseconds(50)) {
+                pause: Duration = .milliseconds(50), firstPass: Duration = .seconds(60)) {
         self.days = days
         self.interval = interval
+        self.firstPass = firstPass
         self.batch = batch
         self.batchesPerPass = batchesPerPass
         self.pause = pause
@@ -39,7 +41,7 @@ struct RetentionService: Service {
 
     func run() async throws {
         guard configuration.days > 0 else { return }
-        var wait: Duration = .seconds(60)
+        var wait = configuration.firstPass
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // A graceful shutdown ends the wait at once (the next pass may be an hour away).
             let pause = wait

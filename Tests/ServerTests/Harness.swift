@@ -87,6 +87,7 @@ struct Harness: Sendable {
         var outboundAllowlist: [IPNetwork] = []
         var pipeline = PipelineConfiguration(retryPolicy: RetryPolicy(baseDelaySeconds: 0.05, maxDelaySeconds: 1, maxAgeSeconds: 600),
                                              pollInterval: .milliseconds(10))
+        var retention = RetentionConfiguration()
     }
 
     static let sharedHTTP = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -113,6 +114,7 @@ struct Harness: Sendable {
                                          adminToken: adminToken, secretKey: key, webhookSecret: options.webhookSecret,
                                          pipeline: options.pipeline)
         config.trustedProxies = options.trustedProxies
+        config.retention = options.retention
         config.outboundAllowlist = options.outboundAllowlist
         let metrics = BridgeMetrics()
         var clientConfig = JiraHTTPClient.Configuration(allowLocalRequests: options.allowLocalRequests, timeouts: options.timeouts,
