@@ -82,6 +82,8 @@ public struct JSONWriter {
         case .null: null()
         case .bool(let b): bool(b)
         case .number(let n):
+            // JSON has no infinity or NaN (a parsed value never is one; a computed one may be): null, as JSON.stringify writes them.
+            guard n.isFinite else { null(); return }
             separate()
             bytes.append(contentsOf: n.parameterText.utf8)
             needsComma = true

@@ -235,12 +235,28 @@ final class PGConnection: SQLConnection {
     }
 
     func execute(sql: String, arguments: SQLArguments) throws {
-        let result = try connection.query(try Self.query(sql, arguments), logger: logger).wait()
+        let result = try answer(connection.query(try Self.query(sql, arguments), logger: logger))
         changesCount = result.metadata.rows ?? 0
     }
 
+    /// Waits for a statement's answer, or for its connection to close, whichever comes first. When the server
+    /// terminates connections (a restart) as a statement is sent, PostgresNIO can leave that statement without
+    /// an answer; a thread waiting on it waited for ever, and its loop (the planner) with it.
+    func answer(_ future: EventLoopFuture<PostgresQueryResult>) throws -> PostgresQueryResult {
+        let promise = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+        let completed = Mutex(false)
+        let complete: @Sendable (Result<PostgresQueryResult, any Error>) -> Void = { result in
+            if completed.withLock({ done in defer { done = true }; return !done }) { promise.completeWith(result) }
+        }
+        future.whenComplete(complete)
+        connection.closeFuture.whenComplete { _ in
+            complete(.failure(StoreError.unreachable("the PostgreSQL connection closed before the statement was answered")))
+        }
+        return try promise.futureResult.wait()
+    }
+
     func rows(_ sql: String, _ arguments: SQLArguments) throws -> [SQLRow] {
-        let result = try connection.query(try Self.query(sql, arguments), logger: logger).wait()
+        let result = try answer(connection.query(try Self.query(sql, arguments), logger: logger))
         changesCount = result.metadata.rows ?? 0
         var names: [String]? = nil
         return try result.rows.map { row in

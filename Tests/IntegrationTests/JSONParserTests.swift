@@ -123,5 +123,9 @@ struct JSONMemberReaderTests {
         #expect(try JSONValue.parse(writer.bytes) == value)
         #expect(try JSONDecoder().decode(JSONValue.self, from: Data(writer.bytes)) == value)
         #expect(writer.text.hasPrefix(#"{"a":["#))  // keys in order, as the API always answered
+        var odd = JSONWriter()
+        odd.value(.array([.number(.infinity), .number(-.infinity), .number(.nan), .number(1e-7)]))
+        #expect(odd.text == "[null,null,null,1e-07]")
+        #expect(try JSONValue.parse(odd.bytes) == .array([.null, .null, .null, .number(1e-7)]))
     }
 }
