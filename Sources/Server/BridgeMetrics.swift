@@ -32,7 +32,7 @@ public struct BridgeMetrics: Sendable {
     nonisolated(unsafe) static let jiraRequests = name("jira_bridge_jira_request_duration", unit: "seconds",
                                    "Requests to Jira, by site and HTTP status (error for network failures).")
     nonisolated(unsafe) static let workerFailures = name("jira_bridge_worker_failures", unit: "total",
-                                     "Failures of the background loops (planner, deliveries, heartbeat), mostly the database refusing work.")
+                                     "Failures of the background loops (planner, deliveries, heartbeat, retention), mostly the database refusing work.")
     nonisolated(unsafe) static let leasesReleased = name("jira_bridge_leases_released", unit: "total",
                                      "Deliveries released from the lease of a worker that stopped (a crashed or killed process).")
     nonisolated(unsafe) static let queueDepthName = name("jira_bridge_queue_depth",
@@ -58,7 +58,7 @@ public struct BridgeMetrics: Sendable {
             .record(.nanoseconds(nanoseconds))
     }
 
-    /// A failure of a background loop (`planner`, `deliveries`, `heartbeat`).
+    /// A failure of a background loop (`planner`, `deliveries`, `heartbeat`, `retention`).
     func workerFailure(loop: String) {
         registry.makeCounter(descriptor: Self.workerFailures, labels: [("loop", loop)]).increment()
     }
