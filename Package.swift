@@ -92,8 +92,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["BuildInfo"]
         ),
+        // Writes BuildInfo.swift (VERSION and the git commit) before each build of the jira-bridge command.
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         // A stateful fake Jira (Server and Cloud) over real HTTP, for tests and for trying jira-bridge.
         .target(
             name: "JiraEmulator",

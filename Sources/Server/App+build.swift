@@ -14,10 +14,13 @@ public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configurat
 }
 
 func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration,
-                 metrics: BridgeMetrics, health: WorkerHealth) -> Router<BridgeRequestContext> {
+                 metrics: BridgeMetrics, health workers: WorkerHealth) -> Router<BridgeRequestContext> {
     let router = Router(context: BridgeRequestContext.self)
+    metrics.buildInfo(version: configuration.build.version, commit: configuration.build.commit)
     router.add(middleware: RequestLogger())
-    router.get("/-/health") { _, _ in try JSONBody.response(.object(["status": .string("ok")])) }
+    let health = JSONValue.object(["status": .string("ok"), "version": .string(configuration.build.version),
+                                   "commit": .string(configuration.build.commit)])
+    router.get("/-/health") { _, _ in try JSONBody.response(health) }
     router.get("/-/readiness") { _, context in
         // Ready means the database takes a write now and the background loops are not failing.
         do {
@@ -27,7 +30,7 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
             context.logger.warning("readiness: the database cannot be written", metadata: ["error": "\(error)"])
             return try JSONBody.response(.object(["status": .string("failed"), "message": .string("the database cannot be written")]), status: .serviceUnavailable)
         }
-        if let problem = health.problem(heartbeatInterval: configuration.pipeline.heartbeatInterval) {
+        if let problem = workers.problem(heartbeatInterval: configuration.pipeline.heartbeatInterval) {
             return try JSONBody.response(.object(["status": .string("failed"), "message": .string(problem)]), status: .serviceUnavailable)
         }
         return try JSONBody.response(.object(["status": .string("ok")]))
@@ -35,8 +38,9 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
     router.get("/metrics") { _, _ in
         let depth = try? await store.queueDepth()
         if let depth { metrics.queueDepth(deliveries: depth.deliveries, events: depth.events) }
+        if let oldest = try? await store.oldestUnfinished() { metrics.queueAges(oldest, now: WallClock.system.now()) }
         // Readiness as a scrape sees it: the database answers and no background loop is failing.
-        metrics.ready(depth != nil && health.problem(heartbeatInterval: configuration.pipeline.heartbeatInterval) == nil)
+        metrics.ready(depth != nil && workers.problem(heartbeatInterval: configuration.pipeline.heartbeatInterval) == nil)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString())))
     }

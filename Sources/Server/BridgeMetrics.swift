@@ -1,10 +1,13 @@
 import Prometheus
+import Synchronization
 
 /// The server's metrics, in a Prometheus registry of its own (no global bootstrap, so several servers in one
 /// test process keep separate counts). Every family has HELP and TYPE lines (`promtool check metrics` in CI);
 /// docs/pipeline.md lists them.
 public struct BridgeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
+    /// The sites that had an unfinished delivery at an earlier scrape: their age drops to 0 when they have none.
+    private let agedSites = SiteSet()
 
     static let requestBuckets: [Duration] = [
         .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
@@ -28,7 +31,7 @@ public struct BridgeMetrics: Sendable {
     nonisolated(unsafe) static let webhooks = name("jira_bridge_webhooks", unit: "total",
                                "Webhooks received, by forge and outcome (accepted, duplicate, ignored, ping, unauthorized, bad_request, too_large, unavailable, error).")
     nonisolated(unsafe) static let deliveries = name("jira_bridge_deliveries", unit: "total",
-                                 "Delivery attempts, by action and outcome (succeeded, skipped, retry, failed, dead).")
+                                 "Delivery attempts, by Jira site, action and outcome (succeeded, skipped, retry, failed, dead).")
     nonisolated(unsafe) static let jiraRequests = name("jira_bridge_jira_request_duration", unit: "seconds",
                                    "Requests to Jira, by site and HTTP status (error for network failures).")
     nonisolated(unsafe) static let workerFailures = name("jira_bridge_worker_failures", unit: "total",
@@ -39,6 +42,10 @@ public struct BridgeMetrics: Sendable {
                                      "Work not done yet, read at scrape time: pending and running deliveries, events not yet planned.")
     nonisolated(unsafe) static let readyName = name("jira_bridge_ready",
                                                     "1 when the database answers and no background loop is failing (what GET /-/readiness checks), else 0; read at scrape time.")
+    nonisolated(unsafe) static let queueAgeName = name("jira_bridge_queue_oldest_age", unit: "seconds",
+                                     "Age of the oldest pending or running delivery of each Jira site (0 when it has none), read at scrape time.")
+    nonisolated(unsafe) static let buildInfoName = name("jira_bridge_build_info",
+                                     "Always 1; its labels are the version and git commit of the running binary.")
     nonisolated(unsafe) static let queueClaims = name("jira_bridge_queue_claim_duration", unit: "seconds",
                                   "Time of each claim of deliveries from the queue (one transaction), however many it found.")
 
@@ -47,9 +54,28 @@ public struct BridgeMetrics: Sendable {
         registry.makeCounter(descriptor: Self.webhooks, labels: [("forge", forge), ("outcome", outcome)]).increment()
     }
 
-    /// A delivery attempt's outcome (`succeeded`, `skipped`, `retry`, `failed`, `dead`).
-    func delivery(action: String, outcome: String) {
-        registry.makeCounter(descriptor: Self.deliveries, labels: [("action", action), ("outcome", outcome)]).increment()
+    /// A delivery attempt's outcome (`succeeded`, `skipped`, `retry`, `failed`, `dead`), on its Jira site.
+    func delivery(site: String, action: String, outcome: String) {
+        registry.makeCounter(descriptor: Self.deliveries, labels: [("site", site), ("action", action), ("outcome", outcome)]).increment()
+    }
+
+    /// The age of each site's oldest unfinished delivery; a site seen before with none left reads 0.
+    func queueAges(_ oldest: [(site: String, createdAt: Int64)], now: Int64) {
+        let current = Set(oldest.map(\.site))
+        let gone = agedSites.sites.withLock { seen in
+            let gone = seen.subtracting(current)
+            seen = current
+            return gone
+        }
+        for (site, createdAt) in oldest {
+            registry.makeGauge(descriptor: Self.queueAgeName, labels: [("site", site)]).set(to: Double(max(0, now - createdAt)) / 1000)
+        }
+        for site in gone { registry.makeGauge(descriptor: Self.queueAgeName, labels: [("site", site)]).set(to: 0) }
+    }
+
+    /// `jira_bridge_build_info{version, commit} 1`.
+    public func buildInfo(version: String, commit: String) {
+        registry.makeGauge(descriptor: Self.buildInfoName, labels: [("version", version), ("commit", commit)]).set(Int64(1))
     }
 
     /// One request to Jira: its site, HTTP status (or `error`) and latency.
@@ -81,4 +107,9 @@ public struct BridgeMetrics: Sendable {
     func queueClaim(nanoseconds: Int64) {
         registry.makeDurationHistogram(descriptor: Self.queueClaims, labels: [], buckets: Self.claimBuckets).record(.nanoseconds(nanoseconds))
     }
+}
+
+/// The sites the queue-age gauge has shown (a class, so the metrics struct stays copyable).
+final class SiteSet: Sendable {
+    let sites = Mutex<Set<String>>([])
 }

@@ -11,7 +11,8 @@ struct DeliveriesController: Sendable {
 
     func addRoutes(to router: RouterGroup<BridgeRequestContext>) {
         router.get("/api/v4/projects/:id/integrations/jira/deliveries") { request, context in
-            try await list(request, context) { try await store.deliveries(projectID: $0, limit: $1.perPage, offset: $1.offset) } render: { Self.render($0) }
+            let filter = try Self.filter(status: QueryForm(request).get("status"), issue: QueryForm(request).get("issue_key"))
+            return try await list(request, context) { try await store.deliveries(projectID: $0, filter: filter, limit: $1.perPage, offset: $1.offset) } render: { Self.render($0) }
         }
         router.get("/api/v4/projects/:id/integrations/jira/events") { request, context in
             try await list(request, context) { try await store.eventNotes(projectID: $0, limit: $1.perPage, offset: $1.offset) } render: { Self.render($0) }
@@ -49,6 +50,23 @@ struct DeliveriesController: Sendable {
         ])
     }
 
+    /// `status` and `issue_key` of a list: blank means any; a status that does not exist or a key longer than
+    /// any Jira key is a 400 that says what is accepted.
+    static func filter(status: String?, issue: String?) throws(ServiceFailure) -> DeliveryFilter {
+        var filter = DeliveryFilter()
+        if let status = status?.trimmingCharacters(in: .whitespaces), !status.isEmpty {
+            guard let s = DeliveryStatus(rawValue: status.lowercased()) else {
+                throw ServiceFailure.badParameter("status must be one of pending, running, succeeded, skipped, failed, dead")
+            }
+            filter.status = s
+        }
+        if let issue = issue?.trimmingCharacters(in: .whitespaces), !issue.isEmpty {
+            guard issue.utf8.count <= 255 else { throw ServiceFailure.badParameter("issue_key is too long") }
+            filter.issueKey = issue.uppercased()
+        }
+        return filter
+    }
+
     static func render(_ d: Delivery) -> JSONValue {
         .object([
             "id": .number(Double(d.id)),
@@ -62,6 +80,71 @@ struct DeliveriesController: Sendable {
             "next_run_at": d.status == .pending ? .string(isoTimestamp(d.nextRunAt)) : .null,
             "created_at": .string(isoTimestamp(d.createdAt)),
             "updated_at": .string(isoTimestamp(d.updatedAt)),
+            "source_url": d.sourceURL.map { .string($0) } ?? .null,
         ])
+    }
+}
+
+/// The delivery log for the command line (`jira-bridge deliveries`), with the API's rules and JSON.
+public struct DeliveryOperator: Sendable {
+    let store: any BridgeStore
+
+    public init(store: any BridgeStore) { self.store = store }
+
+    public struct Listing: Sendable {
+        public var project: String
+        public var items: [Delivery]
+        public var total: Int
+        /// Pending and running deliveries, and webhook events not planned yet, of the project.
+        public var unfinished: Int
+        public var json: String
+    }
+
+    /// The project named as the API names it (`42`, `acme/shop`, `github:186853002`), or a usage error.
+    func project(_ reference: String) async throws -> Project {
+        guard let project = try await Lookup(store: store).project(reference: reference) else {
+            throw APIError(.notFound, message: "no project '\(reference.prefix(200))' (the API's id, full path, or forge:id)")
+        }
+        return project
+    }
+
+    /// A project's deliveries, newest first, as `GET .../deliveries` answers them.
+    public func list(project reference: String, status: String?, issue: String?, limit: Int) async throws -> Listing {
+        let project = try await project(reference)
+        let filter: DeliveryFilter
+        do { filter = try DeliveriesController.filter(status: status, issue: issue) } catch { throw APIError(error) }
+        let (items, total) = try await store.deliveries(projectID: project.id, filter: filter, limit: limit, offset: 0)
+        let unfinished = try await store.unfinishedWork(projectID: project.id)
+        var writer = JSONWriter()
+        writer.value(.array(items.map(DeliveriesController.render)))
+        return Listing(project: project.pathWithNamespace, items: items, total: total, unfinished: unfinished, json: writer.text)
+    }
+
+    /// Pending and running deliveries and unplanned events of a project (what `--wait` waits for).
+    public func unfinished(project reference: String) async throws -> Int {
+        try await store.unfinishedWork(projectID: try await project(reference).id)
+    }
+
+    /// Requeues failed or dead deliveries of the project by id; answers what became of each.
+    public func retry(project reference: String, ids: [Int64]) async throws -> [(id: Int64, requeued: Bool, reason: String?)] {
+        let project = try await project(reference)
+        var result: [(id: Int64, requeued: Bool, reason: String?)] = []
+        for id in ids {
+            guard let existing = try await store.delivery(id: id), existing.projectID == project.id else {
+                result.append((id, false, "no delivery \(id) in \(project.pathWithNamespace)"))
+                continue
+            }
+            if try await store.retryDelivery(id: id, now: store.clock.now()) != nil {
+                result.append((id, true, nil))
+            } else {
+                result.append((id, false, "delivery \(id) is \(existing.status.rawValue); only failed or dead ones can be retried"))
+            }
+        }
+        return result
+    }
+
+    /// Requeues every failed or dead delivery of the project; answers how many.
+    public func retryAllFailed(project reference: String) async throws -> Int {
+        try await store.retryAllFailedDeliveries(projectID: try await project(reference).id, now: store.clock.now())
     }
 }

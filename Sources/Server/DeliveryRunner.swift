@@ -41,7 +41,7 @@ struct DeliveryRunner: Sendable {
             case .transition(let spec): result = try await transition(d, spec: spec, owner: owner, connection, now: now, log)
             }
             log.info("Jira delivery done", metadata: ["outcome": "\(result.outcome)"])
-            metrics.delivery(action: d.action.rawValue, outcome: result.outcome.name)
+            metrics.delivery(site: d.site, action: d.action.rawValue, outcome: result.outcome.name)
             return result
         } catch {
             let failure: RetryPolicy.Failure = error.outcomeUnknown ? .uncertainWrite
@@ -50,7 +50,7 @@ struct DeliveryRunner: Sendable {
             log.warning("Jira delivery failed", metadata: ["error": "\(text)", "attempt": "\(d.attempts)"])
             let outcome = DeliveryDecisions.failure(failure, error: text, attempts: d.attempts, createdAt: d.createdAt, now: now(),
                                                     policy: policy, random: Double.random(in: 0..<1))
-            metrics.delivery(action: d.action.rawValue, outcome: outcome.name)
+            metrics.delivery(site: d.site, action: d.action.rawValue, outcome: outcome.name)
             return Result(outcome: outcome)
         }
     }

@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     public var pipeline: PipelineConfiguration
     /// How long finished work is kept (`--retention-days`).
     public var retention = RetentionConfiguration()
+    /// The version and git commit of the binary (`jira-bridge --version`), shown by `/-/health` and `/metrics`.
+    public var build = BuildVersion(version: "unknown", commit: "unknown")
 
     public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./data", databaseURL: String? = nil,
                 publicURL: String? = nil, allowLocalRequests: Bool = false, adminToken: String, secretKey: String,
@@ -42,4 +44,18 @@ public struct ServerConfiguration: Sendable {
         self.logLevel = logLevel
         self.pipeline = pipeline
     }
+}
+
+/// A binary's version (VERSION in the repository) and the git commit it was built from.
+public struct BuildVersion: Sendable, Equatable {
+    public var version: String
+    public var commit: String
+
+    public init(version: String, commit: String) {
+        self.version = version
+        self.commit = commit
+    }
+
+    /// `0.15.0 (commit 1a2b3c4d5e6f)`.
+    public var description: String { "\(version) (commit \(commit))" }
 }

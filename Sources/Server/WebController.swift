@@ -81,6 +81,9 @@ struct WebController: Sendable {
         router.get("/projects/:id/integrations/jira/deliveries") { request, context in
             try await page(request, context) { try await deliveriesPage(request, context) }
         }
+        router.post("/projects/:id/integrations/jira/deliveries/retry_failed") { request, context in
+            try await page(request, context) { try await retryAllFailed(request, context) }
+        }
         router.post("/projects/:id/integrations/jira/deliveries/:delivery_id/retry") { request, context in
             try await page(request, context) { try await retryDelivery(request, context) }
         }

@@ -169,19 +169,47 @@ public protocol PipelineStore: Sendable {
     func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], now: Millis) async throws
     /// Saves a running delivery's progress (e.g. transitions already applied).
     func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws
-    func deliveries(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [Delivery], total: Int)
+    /// A project's deliveries that match `filter`, newest first.
+    func deliveries(projectID: Int64, filter: DeliveryFilter, limit: Int, offset: Int) async throws -> (items: [Delivery], total: Int)
+    /// The finished attempts of these deliveries, oldest first (at most the last 20 of each).
+    func attempts(deliveryIDs: [Int64]) async throws -> [Int64: [DeliveryAttempt]]
     /// Events of a project that reached a limit or failed planning, newest first: what the delivery log
     /// shows beside the deliveries, so nothing an event did not do goes unsaid.
     func eventNotes(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [EventNote], total: Int)
     func delivery(id: Int64) async throws -> Delivery?
     /// Requeues a failed or dead delivery; nil if there is none in such a state.
     func retryDelivery(id: Int64, now: Millis) async throws -> Delivery?
+    /// Requeues at most `limit` failed or dead deliveries of a project with ids above `after`, in id order (one
+    /// transaction); returns how many and the last id, for the next batch.
+    func retryFailedDeliveries(projectID: Int64, after: Int64, limit: Int, now: Millis) async throws -> (count: Int, lastID: Int64)
     /// How many deliveries of a project are in each status.
     func deliveryCounts(projectID: Int64) async throws -> [String: Int]
+    /// A project's pending and running deliveries plus its webhook events not planned yet.
+    func unfinishedWork(projectID: Int64) async throws -> Int
     /// Deliveries not yet finished, and events not yet planned.
     func queueDepth() async throws -> (deliveries: Int, events: Int)
+    /// The creation time of the oldest pending or running delivery of each Jira site that has one.
+    func oldestUnfinished() async throws -> [(site: String, createdAt: Millis)]
     /// Retention: removes at most `limit` succeeded or skipped deliveries last changed before `before`, then at
     /// most `limit` planned events received before it that no delivery points at any more (with their
     /// payloads). Failed and dead deliveries, and the events they came from, stay. One transaction.
     func prune(before: Millis, limit: Int) async throws -> (deliveries: Int, events: Int)
+}
+
+extension BridgeStore {
+    public func deliveries(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [Delivery], total: Int) {
+        try await deliveries(projectID: projectID, filter: .all, limit: limit, offset: offset)
+    }
+
+    /// Requeues every failed or dead delivery of a project, 500 per transaction so intake never waits long.
+    public func retryAllFailedDeliveries(projectID: Int64, now: Millis) async throws -> Int {
+        var total = 0
+        var after: Int64 = 0
+        while true {
+            let batch = try await retryFailedDeliveries(projectID: projectID, after: after, limit: 500, now: now)
+            total += batch.count
+            if batch.count < 500 { return total }
+            after = batch.lastID
+        }
+    }
 }

@@ -260,5 +260,22 @@ enum Migrations {
             "CREATE INDEX deliveries_finished ON deliveries(status, updated_at)",
             "CREATE INDEX deliveries_event ON deliveries(event_id)",
         ]),
+        // The queue's age per Jira site (a metric read at each scrape): the oldest unfinished delivery of each
+        // site is one seek in this index, however long the queue. And the attempts of each delivery.
+        ("0011_queue_age_and_attempts", [
+            "CREATE INDEX deliveries_site_age ON deliveries(status, site, created_at)",
+            // Each finished attempt of a delivery, for the delivery log (the last 20 of each are kept).
+            """
+            CREATE TABLE delivery_attempts (
+                id $AUTO_ID,
+                delivery_id BIGINT NOT NULL,
+                attempt INTEGER NOT NULL,
+                finished_at BIGINT NOT NULL,
+                outcome TEXT NOT NULL,
+                error TEXT,
+                UNIQUE (delivery_id, attempt)
+            )
+            """,
+        ]),
     ]
 }

@@ -168,6 +168,13 @@ extension SQLStore {
                 WHERE id = ? AND lease_owner = ? AND status = 'running'
                 """, arguments: [status.rawValue, nextRun, error, now, id, owner])
             guard db.changesCount > 0 else { return }  // the lease was lost: someone else runs it now
+            // The attempt's line in the log; only the last 20 of a delivery are kept.
+            try db.execute(sql: """
+                INSERT INTO delivery_attempts (delivery_id, attempt, finished_at, outcome, error)
+                SELECT id, attempts, ?, ?, ? FROM deliveries WHERE id = ? ON CONFLICT (delivery_id, attempt) DO NOTHING
+                """, arguments: [now, outcome.name, error.map { String($0.prefix(2000)) }, id])
+            try db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id = ? AND attempt <= (SELECT attempts FROM deliveries WHERE id = ?) - 20",
+                           arguments: [id, id])
             for args in rows { try db.execute(sql: Self.insertDeliverySQL, arguments: args) }
             // A delivery that ends frees its issue and a slot of its site, and follow-ups may be due.
             try Self.announce(db, .deliveries)
@@ -182,13 +189,62 @@ extension SQLStore {
         }
     }
 
-    public func deliveries(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [Delivery], total: Int) {
-        try await database.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE project_id = ?", arguments: [projectID]) ?? 0
-            let rows = try SQLRow.fetchAll(db, sql: "SELECT * FROM deliveries WHERE project_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
-                                        arguments: [projectID, limit, offset])
+    public func deliveries(projectID: Int64, filter: DeliveryFilter, limit: Int, offset: Int) async throws -> (items: [Delivery], total: Int) {
+        var condition = "project_id = ?"
+        var arguments: SQLArguments = [projectID]
+        if let status = filter.status {
+            condition += " AND status = ?"
+            arguments.append(status.rawValue)
+        }
+        if let key = filter.issueKey {
+            condition += " AND issue_key = ?"
+            arguments.append(key)
+        }
+        let where_ = condition
+        let filterArguments = arguments
+        return try await database.read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE \(where_)", arguments: filterArguments) ?? 0
+            var page = filterArguments
+            page.append(limit)
+            page.append(offset)
+            let rows = try SQLRow.fetchAll(db, sql: "SELECT * FROM deliveries WHERE \(where_) ORDER BY id DESC LIMIT ? OFFSET ?", arguments: page)
             return (try rows.map(Self.delivery(from:)), total)
         }
+    }
+
+    public func attempts(deliveryIDs: [Int64]) async throws -> [Int64: [DeliveryAttempt]] {
+        guard !deliveryIDs.isEmpty else { return [:] }
+        let marks = Array(repeating: "?", count: deliveryIDs.count).joined(separator: ",")
+        return try await database.read { db in
+            var result: [Int64: [DeliveryAttempt]] = [:]
+            for row in try SQLRow.fetchAll(db, sql: """
+                SELECT * FROM delivery_attempts WHERE delivery_id IN (\(marks)) ORDER BY delivery_id, attempt
+                """, arguments: SQLArguments(deliveryIDs.map { $0 })) {
+                let attempt = DeliveryAttempt(deliveryID: row["delivery_id"], number: row["attempt"], finishedAt: row["finished_at"],
+                                              outcome: row["outcome"], error: row["error"])
+                result[attempt.deliveryID, default: []].append(attempt)
+            }
+            return result
+        }
+    }
+
+    public func retryFailedDeliveries(projectID: Int64, after: Int64, limit: Int, now: Millis) async throws -> (count: Int, lastID: Int64) {
+        let result = try await database.write { db -> (count: Int, lastID: Int64) in
+            let ids = try Int64.fetchAll(db, sql: """
+                SELECT id FROM deliveries WHERE project_id = ? AND id > ? AND status IN ('failed', 'dead') ORDER BY id LIMIT ?
+                """, arguments: [projectID, after, limit])
+            guard let last = ids.last else { return (0, after) }
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+            var arguments: SQLArguments = [now, now]
+            for id in ids { arguments.append(id) }
+            try db.execute(sql: """
+                UPDATE deliveries SET status = 'pending', next_run_at = ?, updated_at = ? WHERE id IN (\(marks)) AND status IN ('failed', 'dead')
+                """, arguments: arguments)
+            try Self.announce(db, .deliveries)
+            return (ids.count, last)
+        }
+        if result.count > 0 { bell(.deliveries).ring() }
+        return result
     }
 
     public func eventNotes(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [EventNote], total: Int) {
@@ -232,11 +288,51 @@ extension SQLStore {
         }
     }
 
+    public func unfinishedWork(projectID: Int64) async throws -> Int {
+        try await database.read { db in
+            let d = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE project_id = ? AND status IN ('pending', 'running')",
+                                     arguments: [projectID]) ?? 0
+            let e = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE project_id = ? AND status IN ('pending', 'planning')",
+                                     arguments: [projectID]) ?? 0
+            return d + e
+        }
+    }
+
     public func queueDepth() async throws -> (deliveries: Int, events: Int) {
         try await database.read { db in
             let d = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'running')") ?? 0
             let e = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE status IN ('pending', 'planning')") ?? 0
             return (d, e)
+        }
+    }
+
+    public func oldestUnfinished() async throws -> [(site: String, createdAt: Millis)] {
+        // A skip scan over deliveries_site_age: each step seeks the next site, then that site's oldest row, so
+        // the cost grows with the number of sites, not with the queue.
+        try await database.read { db in
+            var result: [(site: String, createdAt: Millis)] = []
+            for status in ["pending", "running"] {
+                let rows = try SQLRow.fetchAll(db, sql: """
+                    WITH RECURSIVE sites(site) AS (
+                        SELECT MIN(site) FROM deliveries WHERE status = ?
+                        UNION ALL
+                        SELECT (SELECT MIN(d.site) FROM deliveries d WHERE d.status = ? AND d.site > sites.site)
+                        FROM sites WHERE sites.site IS NOT NULL
+                    )
+                    SELECT site, (SELECT MIN(d.created_at) FROM deliveries d WHERE d.status = ? AND d.site = sites.site) AS oldest
+                    FROM sites WHERE site IS NOT NULL
+                    """, arguments: [status, status, status])
+                for row in rows {
+                    let site: String = row["site"]
+                    let oldest: Millis = row["oldest"]
+                    if let i = result.firstIndex(where: { $0.site == site }) {
+                        result[i].createdAt = min(result[i].createdAt, oldest)
+                    } else {
+                        result.append((site, oldest))
+                    }
+                }
+            }
+            return result
         }
     }
 
@@ -247,6 +343,7 @@ extension SQLStore {
                 """, arguments: [before, limit])
             if !deliveries.isEmpty {
                 let marks = Array(repeating: "?", count: deliveries.count).joined(separator: ",")
+                try db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id IN (\(marks))", arguments: deliveries.map { $0 })
                 try db.execute(sql: "DELETE FROM deliveries WHERE id IN (\(marks))", arguments: deliveries.map { $0 })
             }
             // Planned events only: a failed one is kept for its error, pending ones are not done.
@@ -270,6 +367,6 @@ extension SQLStore {
         return Delivery(id: row["id"], eventID: row["event_id"], projectID: row["project_id"], site: row["site"], issueKey: row["issue_key"],
                         action: DeliveryAction(rawValue: row["action"]) ?? .comment, work: work,
                         status: DeliveryStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"], nextRunAt: row["next_run_at"],
-                        lastError: row["last_error"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+                        lastError: row["last_error"], createdAt: row["created_at"], updatedAt: row["updated_at"], dedupeKey: row["dedupe_key"])
     }
 }

@@ -18,6 +18,7 @@ public enum StoreCopy {
         ("events", "id", 500),
         ("event_payloads", "event_id", 20),
         ("deliveries", "id", 500),
+        ("delivery_attempts", "id", 500),
         ("vulnerabilities", "id", 200),
         ("vulnerability_issue_links", "vulnerability_id", 500),
     ]

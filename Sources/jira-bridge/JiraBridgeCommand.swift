@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import JiraClient
 import Logging
+import NIOCore
 import Server
 import Integration
 import Store
@@ -12,38 +13,78 @@ struct JiraBridgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jira-bridge",
         abstract: "GitLab's Jira integration as a standalone server for any forge.",
-        subcommands: [Serve.self, Migrate.self, MigrateStore.self, TokenCommand.self, KeysCommand.self, Prune.self])
+        version: BuildInfo.description,
+        subcommands: [Serve.self, Migrate.self, MigrateStore.self, TokenCommand.self, DeliveriesCommand.self, KeysCommand.self, Prune.self])
 
-    /// Parses and runs the command; a usage error is one line on stderr and a non-zero exit.
+    /// Parses and runs the command. Every failure is one line on stderr, then a pointer to `--help` when the
+    /// command line was wrong, and the exit status of its kind (docs/operations.md, "Exit status").
     static func main() async {
+        var path = commandPath(CommandLine.arguments.dropFirst())
         do {
             var command = try parseAsRoot()
+            path = commandPath(of: type(of: command)) ?? path
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
+        } catch let error as StartupError {
+            fail(error.description, help: error.kind == .usage ? path : nil, status: error.exitCode)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            if !(error is ExitCode) {
-                let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-                FileHandle.standardError.write(Data("jira-bridge: error: \(line)\n".utf8))
-            }
-            Foundation.exit(code.rawValue)
+            if error is ExitCode { Foundation.exit(code.rawValue) }
+            let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            // ArgumentParser's usage errors (unknown flag, missing or bad value) exit 64, as StartupError.usage does.
+            fail(line, help: code.rawValue == 64 ? path : nil, status: code.rawValue)
         }
     }
 
-    /// Runs `body`, turning a startup error into one line on stderr and exit status 2.
+    static func fail(_ line: String, help path: String?, status: Int32) -> Never {
+        var text = "jira-bridge: error: \(line)\n"
+        if let path { text += "See 'jira-bridge \(path.isEmpty ? "" : path + " ")--help'.\n" }
+        FileHandle.standardError.write(Data(text.utf8))
+        Foundation.exit(status)
+    }
+
+    /// The subcommand path (`token create`) that the leading words of a command line name.
+    static func commandPath(_ words: ArraySlice<String>) -> String {
+        var current: any ParsableCommand.Type = JiraBridgeCommand.self
+        var names: [String] = []
+        for word in words {
+            guard let next = current.configuration.subcommands.first(where: { name(of: $0) == word }) else { break }
+            names.append(word)
+            current = next
+        }
+        return names.joined(separator: " ")
+    }
+
+    /// The subcommand path of a command type.
+    static func commandPath(of type: any ParsableCommand.Type, from root: any ParsableCommand.Type = JiraBridgeCommand.self) -> String? {
+        if root == type { return "" }
+        for sub in root.configuration.subcommands {
+            if let rest = commandPath(of: type, from: sub) { return rest.isEmpty ? name(of: sub) : "\(name(of: sub)) \(rest)" }
+        }
+        return nil
+    }
+
+    static func name(of type: any ParsableCommand.Type) -> String {
+        type.configuration.commandName ?? String(describing: type).lowercased()
+    }
+
+    /// Runs `body`: a `StartupError` goes to `main` as it is, any other error becomes a failure of its kind.
     static func reportingStartupErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as StartupError {
-            FileHandle.standardError.write(Data("jira-bridge: error: \(error.description)\n".utf8))
-            throw ExitCode(2)
+            throw error
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw StartupError(description: "\(error)", kind: .failed)
         }
     }
 }
@@ -54,6 +95,25 @@ struct DataOptions: ParsableArguments {
 
     @Option(name: .customLong("database-url"), help: "sqlite:PATH or postgres://user:pass@host:port/db (JIRA_BRIDGE_DATABASE_URL).")
     var databaseURL: String?
+
+    /// Opens a server's existing store (never creating one), migrated, runs `body`, closes the store. An API
+    /// error (a bad value) is a usage mistake; anything else the database did is a failure.
+    static func withStore<T>(_ data: DataOptions, _ body: (any BridgeStore) async throws -> T) async throws -> T {
+        let opened = try await RuntimeSettings().openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL, existing: true)
+        let result: Result<T, StartupError>
+        do {
+            try await opened.store.migrate()
+            result = .success(try await body(opened.store))
+        } catch let error as APIError {
+            result = .failure(StartupError(description: error.plainMessage))
+        } catch let error as StartupError {
+            result = .failure(error)
+        } catch {
+            result = .failure(StartupError(description: "the database failed: \(error)", kind: .unavailable))
+        }
+        await opened.store.close()
+        return try result.get()
+    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -89,10 +149,12 @@ struct Serve: AsyncParsableCommand {
             if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
                 throw StartupError(description: "invalid public URL '\(publicURL)': expected an absolute http(s) URL")
             }
+            // The address is tried before anything is written: a port in use leaves the data directory as it was.
+            try ListenCheck.check(host: host, port: port)
             let opened = try await settings.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
             let admin = try settings.secretFile(env: "JIRA_BRIDGE_ADMIN_TOKEN", file: "\(opened.dataDir)/admin-token", generate: TokenSecret.generate)
-            do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)") }
-            do { pipeline.takeOverLeases = try opened.store.acquireServingLock() } catch { throw StartupError(description: "\(error)") }
+            do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)", kind: .unavailable) }
+            do { pipeline.takeOverLeases = try opened.store.acquireServingLock() } catch { throw StartupError(description: "\(error)", kind: .unavailable) }
             var config = ServerConfiguration(
                 host: host, port: port, dataDirectory: opened.dataDir, databaseURL: settings.value(data.databaseURL, "JIRA_BRIDGE_DATABASE_URL"),
                 publicURL: publicURL, allowLocalRequests: allowLocal, adminToken: admin.value, secretKey: opened.secretKey,
@@ -100,6 +162,7 @@ struct Serve: AsyncParsableCommand {
             config.trustedProxies = proxies
             config.retention.days = retentionDays
             config.outboundAllowlist = allowlist
+            config.build = BuildVersion(version: BuildInfo.version, commit: BuildInfo.commit)
             return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
         }
         LoggingSystem.bootstrap { label in
@@ -108,6 +171,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "jira-bridge")
+        logger.notice("jira-bridge starting", metadata: ["version": "\(BuildInfo.version)", "commit": "\(BuildInfo.commit)"])
         if generated.admin { logger.notice("generated the admin token", metadata: ["path": "\(dataDir)/admin-token"]) }
         else if ProcessInfo.processInfo.environment["JIRA_BRIDGE_ADMIN_TOKEN"] == nil {
             logger.info("admin token", metadata: ["path": "\(dataDir)/admin-token"])
@@ -129,6 +193,11 @@ struct Serve: AsyncParsableCommand {
         } catch {
             try? await jira.shutdown()
             await store.close()
+            // Another process took the port between the check and the bind.
+            if let io = error as? IOError {
+                throw StartupError(description: "cannot listen on \(ListenCheck.address(config.host, config.port)): \(String(cString: strerror(io.errnoCode)))",
+                                   kind: .unavailable)
+            }
             throw error
         }
         try await jira.shutdown()
@@ -151,7 +220,7 @@ struct Migrate: AsyncParsableCommand {
                 if case .postgres(let settings) = parsed {
                     let applied: [String]
                     do { applied = try await PostgresMigrator(settings: settings).migrate() } catch {
-                        throw StartupError(description: "database migration failed: \(error)")
+                        throw StartupError(description: "database migration failed: \(error)", kind: .unavailable)
                     }
                     print("migrations applied (\(applied.count) new) on \(settings.description)")
                     return
@@ -160,7 +229,7 @@ struct Migrate: AsyncParsableCommand {
             let opened = try await runtime.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
             do { try await opened.store.migrate() } catch {
                 await opened.store.close()
-                throw StartupError(description: "database migration failed: \(error)")
+                throw StartupError(description: "database migration failed: \(error)", kind: .unavailable)
             }
             await opened.store.close()
             print("migrations applied")
@@ -173,20 +242,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     /// Opens the store (migrated), runs `body`, closes the store, and reports what failed as a startup error.
     static func withTokens<T>(_ data: DataOptions, _ body: (TokenIssuer) async throws -> T) async throws -> T {
-        let opened = try await RuntimeSettings().openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
-        let result: Result<T, StartupError>
-        do {
-            try await opened.store.migrate()
-            result = .success(try await body(TokenIssuer(store: opened.store)))
-        } catch let error as APIError {
-            result = .failure(StartupError(description: error.plainMessage))
-        } catch let error as StartupError {
-            result = .failure(error)
-        } catch {
-            result = .failure(StartupError(description: "the database failed: \(error)"))
-        }
-        await opened.store.close()
-        return try result.get()
+        try await DataOptions.withStore(data) { try await body(TokenIssuer(store: $0)) }
     }
 
     struct List: AsyncParsableCommand {
@@ -209,7 +265,7 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             try await JiraBridgeCommand.reportingStartupErrors {
                 let revoked = try await TokenCommand.withTokens(data) { try await $0.revoke(id: id) }
-                guard revoked else { throw StartupError(description: "no token has the id \(id) (jira-bridge token list shows them)") }
+                guard revoked else { throw StartupError(description: "no token has the id \(id) (jira-bridge token list shows them)", kind: .failed) }
                 print("token \(id) revoked")
             }
         }
@@ -253,18 +309,15 @@ struct Prune: AsyncParsableCommand {
         try await JiraBridgeCommand.reportingStartupErrors {
             let settings = RuntimeSettings()
             let days = try settings.retentionDays(retentionDays)
-            let opened = try await settings.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
-            let result: Result<(deliveries: Int, events: Int), StartupError>
-            do {
-                try await opened.store.migrate()
+            let removed: (deliveries: Int, events: Int) = try await DataOptions.withStore(data) { store in
                 let retention = RetentionConfiguration(days: days)
-                result = .success(days > 0 ? try await Retention.prune(store: opened.store, before: retention.cutoff(now: opened.store.clock.now()),
-                                                                       batch: retention.batch, maxBatches: Int.max) : (0, 0))
-            } catch {
-                result = .failure(StartupError(description: "pruning failed: \(error)"))
+                do {
+                    return days > 0 ? try await Retention.prune(store: store, before: retention.cutoff(now: store.clock.now()),
+                                                                batch: retention.batch, maxBatches: Int.max) : (0, 0)
+                } catch {
+                    throw StartupError(description: "pruning failed: \(error)", kind: .unavailable)
+                }
             }
-            await opened.store.close()
-            let removed = try result.get()
             print("removed \(removed.deliveries) deliveries and \(removed.events) events finished more than \(days.parameterText) days ago")
         }
     }

@@ -20,11 +20,17 @@ struct KeysCommand: ParsableCommand {
     @Flag(name: .customLong("stats"), help: "Print the bytes read and the extraction time to stderr.") var stats = false
 
     func run() throws {
+        // Each is checked on its own first, so the error quotes what the user typed, not the pattern built from it.
+        for (flag, text) in [("--regex", regex), ("--prefix", prefix)] where !text.isEmpty {
+            do { _ = try RegexParser.parse(text) } catch {
+                throw ValidationError("invalid \(flag): not valid RE2 syntax: \(error.message)")
+            }
+        }
         let extractor: ReferenceExtractor
         do {
             extractor = try ReferenceExtractor(prefix: prefix, regex: regex)
         } catch {
-            throw ValidationError("invalid --prefix or --regex: not valid RE2 syntax: \(error.message)")
+            throw ValidationError("invalid --prefix or --regex: together they are not valid RE2 syntax, or the regex has no key to find")
         }
         var output = KeysSink()
         var extraction: Duration = .zero

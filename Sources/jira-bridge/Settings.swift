@@ -4,9 +4,31 @@ import Logging
 import Server
 import Store
 
-/// A startup problem: printed as one line, exit status 2, before anything is touched.
+/// A problem a command reports as one line on stderr, with the exit status of its kind (docs/operations.md,
+/// "Exit status"); a usage mistake also points to the command's `--help`.
 struct StartupError: Error, CustomStringConvertible {
+    enum Kind: Sendable {
+        /// A mistake in a flag, an argument or an environment variable (64, EX_USAGE).
+        case usage
+        /// Something the command needs is not there or refuses: the database, the listen address (69, EX_UNAVAILABLE).
+        case unavailable
+        /// A file or directory cannot be created or written (73, EX_CANTCREAT).
+        case cannotWrite
+        /// The command ran and what it was asked to do did not happen (1).
+        case failed
+    }
+
     let description: String
+    var kind: Kind = .usage
+
+    var exitCode: Int32 {
+        switch kind {
+        case .usage: 64
+        case .unavailable: 69
+        case .cannotWrite: 73
+        case .failed: 1
+        }
+    }
 }
 
 /// Flag, else environment variable, else default; and the data directory's generated files.
@@ -95,13 +117,13 @@ struct RuntimeSettings {
     func prepareDataDirectory(_ path: String) throws {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw StartupError(description: "data directory '\(path)' exists and is not a directory") }
+            guard isDir.boolValue else { throw StartupError(description: "data directory '\(path)' exists and is not a directory", kind: .cannotWrite) }
             return
         }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw StartupError(description: "cannot create data directory '\(path)': \(error.localizedDescription)")
+            throw StartupError(description: "cannot create data directory '\(path)': \(error.localizedDescription)", kind: .cannotWrite)
         }
     }
 
@@ -111,16 +133,16 @@ struct RuntimeSettings {
         if let v = environment[env], !v.isEmpty { return (v, false) }
         if let existing = try? String(contentsOfFile: file, encoding: .utf8) {
             let trimmed = existing.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !trimmed.isEmpty else { throw StartupError(description: "\(file) is empty; remove it to generate a new one") }
+            guard !trimmed.isEmpty else { throw StartupError(description: "\(file) is empty; remove it to generate a new one", kind: .unavailable) }
             return (trimmed, false)
         }
         let value = generate()
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw StartupError(description: "cannot create \(file): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw StartupError(description: "cannot create \(file): \(String(cString: strerror(errno)))", kind: .cannotWrite) }
         defer { close(fd) }
         let bytes = Array((value + "\n").utf8)
         guard write(fd, bytes, bytes.count) == bytes.count else {
-            throw StartupError(description: "cannot write \(file): \(String(cString: strerror(errno)))")
+            throw StartupError(description: "cannot write \(file): \(String(cString: strerror(errno)))", kind: .cannotWrite)
         }
         return (value, true)
     }
@@ -135,21 +157,32 @@ struct RuntimeSettings {
             do {
                 return try SQLiteDatabase(path: path)
             } catch {
-                throw StartupError(description: "cannot open SQLite database '\(path)': \(error)")
+                throw StartupError(description: "cannot open SQLite database '\(path)': \(error)", kind: .unavailable)
             }
         case .postgres(let settings):
             do {
                 return try await PostgreSQLDatabase.open(settings)
             } catch {
-                throw StartupError(description: "\(error)")
+                throw StartupError(description: "\(error)", kind: .unavailable)
             }
         }
     }
 
-    /// The data directory, secret key and store, shared by `serve`, `migrate` and `token create`.
-    func openData(dataDirFlag: String?, databaseURLFlag: String?) async throws -> (dataDir: String, store: any BridgeStore, secretKey: String, keyGenerated: Bool) {
+    /// The data directory, secret key and store, shared by `serve`, `migrate` and the commands that work on a
+    /// server's data. With `existing`, nothing is created: a SQLite database and the secret key must be there
+    /// already (the operator's commands never leave a stray database behind a mistyped `--data-dir`).
+    func openData(dataDirFlag: String?, databaseURLFlag: String?, existing: Bool = false) async throws
+        -> (dataDir: String, store: any BridgeStore, secretKey: String, keyGenerated: Bool) {
         let dataDir = value(dataDirFlag, "JIRA_BRIDGE_DATA_DIR") ?? "./data"
         let databaseURL = value(databaseURLFlag, "JIRA_BRIDGE_DATABASE_URL") ?? "sqlite:\(dataDir)/jira-bridge.sqlite"
+        if existing {
+            if case .sqlite(let path)? = try? DatabaseURL.parse(databaseURL), !FileManager.default.fileExists(atPath: path) {
+                throw StartupError(description: "there is no database at \(path): start jira-bridge serve once, or name the server's data with --data-dir or --database-url")
+            }
+            if environment["JIRA_BRIDGE_SECRET_KEY"].map({ $0.isEmpty }) ?? true, !FileManager.default.fileExists(atPath: "\(dataDir)/secret-key") {
+                throw StartupError(description: "there is no secret key at \(dataDir)/secret-key: set JIRA_BRIDGE_SECRET_KEY as for the server, or name its data directory with --data-dir")
+            }
+        }
         // Everything that can be checked without touching the disk is checked first.
         if let envKey = environment["JIRA_BRIDGE_SECRET_KEY"], !envKey.isEmpty, SecretBox(base64Key: envKey) == nil {
             throw StartupError(description: "JIRA_BRIDGE_SECRET_KEY must be the base64 text of 32 bytes")

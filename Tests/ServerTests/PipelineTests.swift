@@ -289,10 +289,40 @@ struct WebhookIntakeTests {
             #expect(r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="duplicate"} 1"#))
             #expect(r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="bad_request"} 1"#) ||
                     r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="unauthorized"} 1"#))
-            #expect(r.text.contains(#"jira_bridge_deliveries_total{action="comment",outcome="succeeded"} 1"#))
-            #expect(r.text.contains(#"jira_bridge_deliveries_total{action="remote_link",outcome="succeeded"} 1"#))
+            #expect(r.text.contains("jira_bridge_deliveries_total{site=\"\(h.emulatorURL)\",action=\"comment\",outcome=\"succeeded\"} 1"))
+            #expect(r.text.contains("jira_bridge_deliveries_total{site=\"\(h.emulatorURL)\",action=\"remote_link\",outcome=\"succeeded\"} 1"))
             #expect(r.text.contains("jira_bridge_jira_request_duration_seconds_bucket{site=\"\(h.emulatorURL)\",status=\"200\""))
             #expect(r.text.contains(#"jira_bridge_queue_depth{queue="deliveries"} 0"#))
+            #expect(r.text.contains(#"jira_bridge_build_info{version="unknown",commit="unknown"} 1"#))
+            #expect(!r.text.contains("jira_bridge_queue_oldest_age_seconds{"), "no site has unfinished work")
+        }
+    }
+
+    @Test("the queue's age per Jira site shows a delivery waiting for Jira, and drops to 0 when it is done")
+    func queueAge() async throws {
+        // The default retry delay (2 s), so the wait for the second attempt is seen.
+        var options = Harness.Options()
+        options.pipeline.retryPolicy = RetryPolicy()
+        try await Harness.run(options) { h in
+            try await h.configure(["comment_on_event_enabled": false])
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
+            await h.emulator.addFault(EmulatedFault(pathContains: "/remotelink", status: 502, times: 1))
+            _ = try await h.webhook("Push Hook", Payloads.push(commits: [("abc1", "Fix PROJ-1")]))
+            // The first attempt fails; the delivery waits for its retry (2 s by default).
+            var waiting = false
+            for _ in 0..<200 where !waiting {
+                let log = try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/deliveries").json.array ?? []
+                waiting = log.contains { $0["status"]?.string == "pending" && ($0["attempts"]?.number ?? 0) >= 1 }
+                if !waiting { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let seen = try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/deliveries").text
+            #expect(waiting, "\(seen)")
+            let during = try await h.request(.GET, "/metrics").text
+            #expect(during.contains("jira_bridge_queue_oldest_age_seconds{site=\"\(h.emulatorURL)\"}"), "\(during)")
+            #expect(during.contains("jira_bridge_deliveries_total{site=\"\(h.emulatorURL)\",action=\"remote_link\",outcome=\"retry\"} 1"))
+            try await h.settle(expecting: 1)
+            let after = try await h.request(.GET, "/metrics").text
+            #expect(after.contains("jira_bridge_queue_oldest_age_seconds{site=\"\(h.emulatorURL)\"} 0.0"), "\(after)")
         }
     }
 
