@@ -179,9 +179,6 @@ struct RuntimeSettings {
             if case .sqlite(let path)? = try? DatabaseURL.parse(databaseURL), !FileManager.default.fileExists(atPath: path) {
                 throw StartupError(description: "there is no database at \(path): start jira-bridge serve once, or name the server's data with --data-dir or --database-url")
             }
-            if environment["JIRA_BRIDGE_SECRET_KEY"].map({ $0.isEmpty }) ?? true, !FileManager.default.fileExists(atPath: "\(dataDir)/secret-key") {
-                throw StartupError(description: "there is no secret key at \(dataDir)/secret-key: set JIRA_BRIDGE_SECRET_KEY as for the server, or name its data directory with --data-dir")
-            }
         }
         // Everything that can be checked without touching the disk is checked first.
         if let envKey = environment["JIRA_BRIDGE_SECRET_KEY"], !envKey.isEmpty, SecretBox(base64Key: envKey) == nil {
@@ -189,6 +186,10 @@ struct RuntimeSettings {
         }
         // A database server is asked to answer (and a bad URL refused) before the data directory is touched.
         let remote: (any SQLDatabase)? = databaseURL.hasPrefix("sqlite:") ? nil : try await openDatabase(databaseURL: databaseURL)
+        if existing, environment["JIRA_BRIDGE_SECRET_KEY"].map({ $0.isEmpty }) ?? true, !FileManager.default.fileExists(atPath: "\(dataDir)/secret-key") {
+            await remote?.close()
+            throw StartupError(description: "there is no secret key at \(dataDir)/secret-key: set JIRA_BRIDGE_SECRET_KEY as for the server, or name its data directory with --data-dir")
+        }
         try prepareDataDirectory(dataDir)
         let key = try secretFile(env: "JIRA_BRIDGE_SECRET_KEY", file: "\(dataDir)/secret-key", generate: SecretBox.generateKey)
         guard let box = SecretBox(base64Key: key.value) else {

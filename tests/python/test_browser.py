@@ -312,7 +312,7 @@ def test_retry_a_failed_delivery(server, emulator, page):
         page.reload()
     assert page.locator(".badge.status-failed").count() == 1
     shot(page, "delivery-log")
-    page.click("text=Retry")
+    page.click("#deliveries button:has-text('Retry')")
     page.wait_for_selector("text=is queued again")
     for _ in range(100):
         if page.locator(".badge.status-failed").count() == 0 and page.locator(".badge.status-succeeded").count() == 2:
@@ -322,6 +322,109 @@ def test_retry_a_failed_delivery(server, emulator, page):
     assert page.locator(".badge.status-succeeded").count() == 2
     issue = requests.get(emulator.url + "/_emulator/issues/PROJ-1", timeout=10).json()
     assert len(issue["comments"]) == 1
+
+
+def wait_for(page, condition, tries=100):
+    for _ in range(tries):
+        if condition():
+            return True
+        page.wait_for_timeout(100)
+        page.reload()
+    return condition()
+
+
+def test_the_delivery_log_filters_links_shows_attempts_and_retries_all_failed(server, emulator, page):
+    """The delivery log: filters by status and issue, links the Jira issue and the commit, shows each attempt
+    with its error, and "Retry all failed" (maintainers, CSRF, a ticked confirmation) requeues every failed one."""
+    register(server)
+    configure(server, emulator, comment_on_event_enabled=True)
+    assert api(server, "PUT", "/api/v4/projects/42", json={"webhook_secret": "hook-secret"}).status_code == 200
+    # Jira refuses both comments (404: a permanent failure, not retried on its own); the remote links go through.
+    requests.post(emulator.url + "/_emulator/faults", json={"method": "POST", "path": "/comment", "status": 404, "times": 2}, timeout=10)
+    sha = "c0ffee1bc1dcd7f8b4d5a946b0b91f9dacd73270"
+    commit_url = f"https://gitlab.example.com/acme/shop/-/commit/{sha}"
+    push = {"object_kind": "push", "ref": "refs/heads/feature", "before": "0" * 39 + "1", "after": sha, "user_name": "John Smith",
+            "user_username": "jsmith", "project_id": 42,
+            "project": {"id": 42, "name": "Shop", "path_with_namespace": "acme/shop", "web_url": "https://gitlab.example.com/acme/shop",
+                        "default_branch": "main"},
+            "commits": [{"id": sha, "message": "Start PROJ-1 and PROJ-2", "url": commit_url,
+                         "author": {"name": "John Smith", "email": "john@example.com"}}]}
+    r = requests.post(server.url + "/webhooks/gitlab", data=json.dumps(push), timeout=10,
+                      headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hook-secret", "Content-Type": "application/json"})
+    assert r.status_code == 202, r.text
+    sign_in(page, server)
+    page.goto(server.url + "/projects/42/integrations/jira/deliveries")
+    assert wait_for(page, lambda: page.locator("#deliveries .badge.status-failed").count() == 2
+                    and page.locator("#deliveries .badge.status-succeeded").count() == 2)
+
+    # Links: the Jira issue in Jira, the commit in the forge.
+    row = page.locator("#deliveries tbody tr", has=page.locator(".badge.status-failed")).first
+    key = row.locator("td.issue a").inner_text()
+    assert row.locator("td.issue a").get_attribute("href") == f"{emulator.url}/browse/{key}"
+    assert row.locator("td.source a").get_attribute("href") == commit_url
+    assert row.locator("td.source a").inner_text() == "commit c0ffee1b"
+    # The attempts, each with its outcome and Jira's error.
+    row.locator("td.attempts summary").click()
+    attempt = row.locator(".attempt-log li").first
+    assert attempt.is_visible() and "failed" in attempt.inner_text() and "404" in attempt.inner_text()
+
+    # Filters: by status, by issue, both; the form keeps what was chosen.
+    page.select_option("#delivery-filters select[name=status]", "failed")
+    page.click("#delivery-filters button[type=submit]")
+    page.wait_for_url("**status=failed**")
+    assert page.locator("#deliveries tbody tr").count() == 2
+    assert page.locator("#delivery-filters select[name=status]").input_value() == "failed"
+    page.fill("#delivery-filters input[name=issue]", "proj-2")
+    page.click("#delivery-filters button[type=submit]")
+    assert page.locator("#deliveries tbody tr").count() == 1
+    assert page.locator("#deliveries td.issue").inner_text() == "PROJ-2"
+    page.select_option("#delivery-filters select[name=status]", "")
+    page.click("#delivery-filters button[type=submit]")
+    assert page.locator("#deliveries tbody tr").count() == 2, "PROJ-2's comment and remote link"
+    page.fill("#delivery-filters input[name=issue]", "PROJ-404")
+    page.click("#delivery-filters button[type=submit]")
+    assert page.locator("text=No delivery matches this filter.").is_visible()
+    shot(page, "delivery-log-filtered")
+    page.click("text=Show all")
+
+    # Without the confirmation the browser does not send the form, and the server refuses it without it too.
+    page.click("#retry-all button[type=submit]")
+    assert page.locator("#deliveries .badge.status-failed").count() == 2
+    csrf = page.locator("#retry-all input[name=_csrf]").get_attribute("value")
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    bulk = server.url + "/projects/42/integrations/jira/deliveries/retry_failed"
+    unconfirmed = requests.post(bulk, data={"_csrf": csrf}, cookies=cookies, timeout=10, allow_redirects=False)
+    assert unconfirmed.status_code == 400 and "Tick the box" in unconfirmed.text
+    forged = requests.post(bulk, data={"confirm": "yes"}, cookies=cookies, timeout=10, allow_redirects=False)
+    assert forged.status_code == 403, "no CSRF token, no retry"
+    assert page.locator("#deliveries .badge.status-failed").count() == 2
+
+    page.check("#retry-all input[name=confirm]")
+    page.click("#retry-all button[type=submit]")
+    page.wait_for_selector("text=2 deliveries are queued again.")
+    assert wait_for(page, lambda: page.locator("#deliveries .badge.status-succeeded").count() == 4)
+    assert page.locator("#retry-all").count() == 0, "nothing left to retry"
+    for key in ("PROJ-1", "PROJ-2"):
+        issue = requests.get(f"{emulator.url}/_emulator/issues/{key}", timeout=10).json()
+        assert len(issue["comments"]) == 1, issue
+
+    # A reporter sees the log but neither the bulk form nor the right to post it.
+    token = api(server, "POST", "/api/v4/tokens", json={"name": "viewer", "role": "reporter", "scope": "project", "project_id": "42"}).json()["token"]
+    requests.post(emulator.url + "/_emulator/faults", json={"method": "POST", "path": "/comment", "status": 404, "times": 1}, timeout=10)
+    push["commits"][0]["message"] = "More on PROJ-3"
+    push["after"] = push["commits"][0]["id"] = "d" * 40
+    requests.post(server.url + "/webhooks/gitlab", data=json.dumps(push), timeout=10,
+                  headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hook-secret", "Content-Type": "application/json"})
+    page.context.clear_cookies()
+    sign_in(page, server, token=token)
+    page.goto(server.url + "/projects/42/integrations/jira/deliveries")
+    assert wait_for(page, lambda: page.locator("#deliveries .badge.status-failed").count() == 1)
+    assert page.locator("#retry-all").count() == 0 and page.locator("#deliveries button:has-text('Retry')").count() == 0
+    reporter_csrf = page.locator("input[name=_csrf]").first.get_attribute("value") if page.locator("input[name=_csrf]").count() else ""
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    refused = requests.post(bulk, data={"_csrf": reporter_csrf, "confirm": "yes"}, cookies=cookies, timeout=10, allow_redirects=False)
+    assert refused.status_code == 403
+    assert page.locator("#deliveries .badge.status-failed").count() == 1
 
 
 def test_a_project_reporter_reads_issues_but_cannot_open_settings(server, emulator, page):

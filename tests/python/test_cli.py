@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from conftest import Process, api, clean_env
+from conftest import ROOT, Process, api, clean_env, push_payload
 
 
 def run(binaries, *args, env=None):
@@ -31,27 +31,30 @@ def run(binaries, *args, env=None):
     (["serve", "--database-url", "mysql://x"], {}, "invalid database URL 'mysql://x'"),
     (["serve", "--public-url", "gitlab.example.com"], {}, "invalid public URL"),
 ])
-def test_a_bad_flag_or_value_exits_non_zero_with_one_clear_line(binaries, data_dir, args, env, expected):
+def test_a_bad_flag_or_value_exits_64_with_one_clear_line_and_a_pointer_to_help(binaries, data_dir, args, env, expected):
     result = run(binaries, *args, "--data-dir", data_dir, env=clean_env(**env))
-    assert result.returncode != 0
+    assert result.returncode == 64, result.stderr
     lines = [l for l in result.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1, result.stderr
-    assert expected in lines[0]
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("jira-bridge: error: ") and expected in lines[0]
+    assert lines[1] == "See 'jira-bridge serve --help'."
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("url,expected", [
-    ("postgres://jb:hunter2@127.0.0.1:1/x?sslmode=disable", "cannot connect to PostgreSQL at postgres://jb@127.0.0.1:1/x?sslmode=disable: Connection refused"),
-    ("postgres://jb:hunter2@db/x?pool_size=0", "pool_size"),
-    ("postgres://jb:hunter2@db/x?sslmode=sometimes", "sslmode"),
+@pytest.mark.parametrize("url,expected,status", [
+    ("postgres://jb:hunter2@127.0.0.1:1/x?sslmode=disable", "cannot connect to PostgreSQL at postgres://jb@127.0.0.1:1/x?sslmode=disable: Connection refused", 69),
+    ("postgres://jb:hunter2@db/x?pool_size=0", "pool_size", 64),
+    ("postgres://jb:hunter2@db/x?sslmode=sometimes", "sslmode", 64),
 ])
-def test_a_bad_or_unreachable_postgres_url_is_one_line_and_touches_nothing(binaries, tmp_path, url, expected):
+def test_a_bad_or_unreachable_postgres_url_is_one_line_and_touches_nothing(binaries, tmp_path, url, expected, status):
+    """A mistake in the URL is a usage error (64, with the pointer to --help); a server that does not answer is 69."""
     target = tmp_path / "never-created"
     for command in (["serve"], ["migrate"], ["token", "create", "--name", "x", "--role", "admin"]):
         result = run(binaries, *command, "--data-dir", str(target), "--database-url", url)
-        assert result.returncode == 2, result.stderr
+        assert result.returncode == status, result.stderr
         lines = [l for l in result.stderr.splitlines() if l.strip()]
-        assert len(lines) == 1 and expected in lines[0], result.stderr
+        assert expected in lines[0], result.stderr
+        assert lines[1:] == ([f"See 'jira-bridge {' '.join(command[:2] if command[0] == 'token' else command[:1])} --help'."] if status == 64 else [])
         assert "hunter2" not in result.stderr
         assert not target.exists(), "nothing is written before the database answers"
 
@@ -79,6 +82,64 @@ def test_serve_and_migrate_on_postgres_from_a_fresh_start(binaries, data_dir, po
         assert browser.get(base + "/projects/7/integrations/jira/deliveries", timeout=10).status_code == 200
     finally:
         assert p.stop() == 0, p.output[p.output.find("Fatal"):][:2500] + p.output[p.output.find("crashed:"):][:2500]
+
+
+def test_version_names_the_version_and_commit_in_the_command_the_log_and_health(binaries, data_dir):
+    version = (ROOT / "VERSION").read_text().strip()
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True).stdout.strip()
+    result = run(binaries, "--version")
+    assert result.returncode == 0
+    printed = result.stdout.strip()
+    assert re.fullmatch(re.escape(version) + r" \(commit [0-9a-f]{12}(-modified)?\)", printed), printed
+    if commit:
+        assert commit in printed, "built from this checkout"
+    p = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir], env=clean_env(), log_name="version")
+    try:
+        health = requests.get(f"http://127.0.0.1:{p.port}/-/health", timeout=10).json()
+        assert health["status"] == "ok" and health["version"] == version and health["commit"] in printed
+        metrics = requests.get(f"http://127.0.0.1:{p.port}/metrics", timeout=10).text
+        assert f'jira_bridge_build_info{{version="{version}",commit="{health["commit"]}"}} 1' in metrics
+    finally:
+        p.stop()
+    assert f"version={version}" in p.output and f"commit={health['commit']}" in p.output, "logged at start"
+
+
+def test_a_port_in_use_names_the_address_and_writes_nothing(binaries, server, tmp_path):
+    target = tmp_path / "never-created"
+    port = server.url.rsplit(":", 1)[1]
+    result = run(binaries, "serve", "--port", port, "--data-dir", str(target))
+    assert result.returncode == 69, result.stderr
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}: Address already in use" in lines[0], result.stderr
+    assert "--port" in lines[0]
+    assert not target.exists(), "the address is tried before the data directory is made"
+
+
+@pytest.mark.parametrize("command", [["token", "create", "--name", "x", "--role", "admin"], ["token", "list"], ["token", "revoke", "1"],
+                                     ["deliveries", "list", "--project", "42"], ["deliveries", "retry", "--project", "42", "1"], ["prune"]])
+def test_operator_commands_never_create_a_database(binaries, tmp_path, command):
+    target = tmp_path / "typo"
+    result = run(binaries, *command, "--data-dir", str(target))
+    assert result.returncode == 64, result.stderr
+    assert f"there is no database at {target}/jira-bridge.sqlite" in result.stderr
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("args,expected,status", [
+    (["nope"], "Unexpected argument 'nope'", 64),
+    (["deliveries", "list"], "Missing expected argument '--project <project>'", 64),
+    (["deliveries", "retry", "--project", "42"], "name delivery ids or --all-failed", 64),
+    (["deliveries", "list", "--project", "42", "--limit", "1e300"], "--limit", 64),
+    (["deliveries", "list", "--project", "42", "--timeout", "1e300", "--wait"], "--timeout", 64),
+    (["keys", "--regex", "("], "invalid --regex: not valid RE2 syntax: missing ): (", 64),
+    (["token", "revoke", "9223372036854775808"], "9223372036854775808", 64),
+])
+def test_each_kind_of_mistake_has_its_exit_status(binaries, data_dir, args, expected, status):
+    result = subprocess.run([binaries["bridge"], *args], capture_output=True, text=True, env=clean_env(), timeout=60, input="")
+    assert result.returncode == status, result.stderr
+    assert expected in result.stderr
+    assert "(?P<issue>" not in result.stderr, "never the pattern built from the user's"
+    assert "--help'." in result.stderr.splitlines()[-1]
 
 
 def test_a_bad_value_touches_nothing(binaries, tmp_path):
@@ -157,6 +218,71 @@ def test_token_list_and_revoke_on_the_command_line(binaries, server):
     assert all(t["id"] != created["id"] for t in json.loads(run(binaries, "token", "list", "--data-dir", server.data_dir).stdout))
     again = run(binaries, "token", "revoke", str(created["id"]), "--data-dir", server.data_dir)
     assert again.returncode != 0 and "no token has the id" in again.stderr and "token list" in again.stderr
+
+
+def test_deliveries_list_waits_for_the_work_then_retry_requeues_what_failed(binaries, server, emulator):
+    """The operator's delivery log: `deliveries list --wait` returns once the webhook's deliveries are done,
+    filters by status and issue, prints JSON as the API does, and `deliveries retry` (by id or --all-failed)
+    requeues failed ones, which the running server then delivers."""
+    api(server, "POST", "/api/v4/projects", json={"id": 42, "path_with_namespace": "acme/shop", "web_url": "https://gitlab.example.com/acme/shop"})
+    r = api(server, "PUT", "/api/v4/projects/42/integrations/jira",
+            json={"active": True, "url": emulator.url, "username": "jira-bot", "password": "secret-token"})
+    assert r.status_code == 200, r.text
+    assert api(server, "PUT", "/api/v4/projects/42", json={"webhook_secret": "hook-secret"}).status_code == 200
+    requests.post(emulator.url + "/_emulator/faults", json={"method": "POST", "path": "/comment", "status": 404, "times": 2}, timeout=10)
+
+    def push(n, message):
+        body = push_payload(n, "PROJ-1")
+        body["commits"][0]["message"] = message
+        r = requests.post(server.url + "/webhooks/gitlab", json=body, timeout=10,
+                          headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hook-secret"})
+        assert r.status_code == 202, r.text
+
+    push(1, "Start PROJ-1 and PROJ-2")
+    listed = run(binaries, "deliveries", "list", "--project", "42", "--wait", "--data-dir", server.data_dir)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["ID", "STATUS", "ACTION", "ISSUE", "ATTEMPTS", "UPDATED", "SOURCE", "OR", "ERROR"]
+    assert lines[-1] == "4 of 4 deliveries of acme/shop; 0 unfinished"
+    assert sum(" failed " in l for l in lines) == 2 and sum(" succeeded " in l for l in lines) == 2
+    assert any("error: Jira answered 404" in l for l in lines)
+    assert any("https://gitlab.example.com/acme/shop/-/commit/" in l for l in lines)
+
+    failed = json.loads(run(binaries, "deliveries", "list", "--project", "acme/shop", "--status", "failed", "--json",
+                            "--data-dir", server.data_dir).stdout)
+    assert len(failed) == 2 and {d["status"] for d in failed} == {"failed"} and {d["action"] for d in failed} == {"comment"}
+    assert failed == api(server, "GET", "/api/v4/projects/42/integrations/jira/deliveries?status=failed").json()
+    one = json.loads(run(binaries, "deliveries", "list", "--project", "42", "--issue", "proj-2", "--json", "--data-dir", server.data_dir).stdout)
+    assert {d["issue_key"] for d in one} == {"PROJ-2"} and len(one) == 2
+    bad = run(binaries, "deliveries", "list", "--project", "42", "--status", "lost", "--data-dir", server.data_dir)
+    assert bad.returncode == 64 and "status must be one of pending, running, succeeded, skipped, failed, dead" in bad.stderr
+    missing = run(binaries, "deliveries", "list", "--project", "99", "--data-dir", server.data_dir)
+    assert missing.returncode == 64 and "no project '99'" in missing.stderr
+
+    # By id: a failed one is requeued; a succeeded one and an unknown id are refused (exit 1), and say why.
+    succeeded = next(d for d in json.loads(run(binaries, "deliveries", "list", "--project", "42", "--json", "--data-dir", server.data_dir).stdout)
+                     if d["status"] == "succeeded")
+    retried = run(binaries, "deliveries", "retry", "--project", "42", str(failed[0]["id"]), str(succeeded["id"]), "999999",
+                  "--data-dir", server.data_dir)
+    assert retried.returncode == 1
+    assert f"delivery {failed[0]['id']} requeued" in retried.stdout
+    assert f"delivery {succeeded['id']} is succeeded; only failed or dead ones can be retried" in retried.stderr
+    assert "no delivery 999999 in acme/shop" in retried.stderr
+    # All at once.
+    everything = run(binaries, "deliveries", "retry", "--project", "42", "--all-failed", "--data-dir", server.data_dir)
+    assert everything.returncode == 0 and everything.stdout.strip() == "requeued 1 failed or dead deliveries", everything.stdout
+    done = run(binaries, "deliveries", "list", "--project", "42", "--wait", "--json", "--data-dir", server.data_dir)
+    assert done.returncode == 0, done.stderr
+    assert {d["status"] for d in json.loads(done.stdout)} == {"succeeded"}
+    for key in ("PROJ-1", "PROJ-2"):
+        assert len(requests.get(f"{emulator.url}/_emulator/issues/{key}", timeout=10).json()["comments"]) == 1
+
+    # --wait gives up after --timeout while Jira keeps failing, with exit status 1.
+    requests.post(emulator.url + "/_emulator/faults", json={"method": "POST", "path": "/comment", "status": 503, "times": 1000}, timeout=10)
+    push(2, "More on PROJ-3")
+    waited = run(binaries, "deliveries", "list", "--project", "42", "--wait", "--timeout", "1", "--data-dir", server.data_dir)
+    assert waited.returncode == 1, waited.stderr
+    assert "still unfinished after 1 s" in waited.stderr
 
 
 def test_prune_removes_old_succeeded_deliveries_and_keeps_failed_ones(binaries, data_dir):

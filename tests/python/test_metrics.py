@@ -47,9 +47,21 @@ def test_metrics_pass_promtool_with_every_family_present(binaries, data_dir, emu
             if text.count('outcome="succeeded"') == 2 and "jira_bridge_queue_claim_duration_seconds_count" in text:
                 break
             time.sleep(0.2)
-        assert 'jira_bridge_deliveries_total{action="comment",outcome="succeeded"} 1' in text, text
+        assert f'jira_bridge_deliveries_total{{site="{emulator.url}",action="comment",outcome="succeeded"}} 1' in text, text
+        # Jira fails a comment, so a delivery waits for its retry: the queue's age for the site shows.
+        requests.post(emulator.url + "/_emulator/faults", json={"method": "POST", "path": "/comment", "status": 503, "times": 1000}, timeout=10)
+        assert requests.post(server.url + "/webhooks/gitlab", json=push_payload(2, "PROJ-2"), headers={**hook, "Idempotency-Key": "m-2"},
+                             timeout=30).status_code == 202
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            text = requests.get(server.url + "/metrics", timeout=10).text
+            if f'jira_bridge_queue_oldest_age_seconds{{site="{emulator.url}"}}' in text and 'outcome="retry"' in text:
+                break
+            time.sleep(0.2)
+        assert f'jira_bridge_queue_oldest_age_seconds{{site="{emulator.url}"}}' in text, text
         for family in ["jira_bridge_webhooks_total", "jira_bridge_deliveries_total", "jira_bridge_jira_request_duration_seconds",
-                       "jira_bridge_queue_depth", "jira_bridge_queue_claim_duration_seconds", "jira_bridge_ready"]:
+                       "jira_bridge_queue_depth", "jira_bridge_queue_claim_duration_seconds", "jira_bridge_ready",
+                       "jira_bridge_queue_oldest_age_seconds", "jira_bridge_build_info"]:
             assert f"# HELP {family} " in text and f"# TYPE {family} " in text, family
         assert "jira_bridge_ready 1" in text
         result = subprocess.run([tool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
@@ -59,8 +71,8 @@ def test_metrics_pass_promtool_with_every_family_present(binaries, data_dir, emu
 
 
 def test_alert_rules_pass_promtool():
-    """docs/prometheus-alerts.yml: queue stuck, failure rate, dead deliveries, not ready, down."""
+    """docs/prometheus-alerts.yml: queue stuck, queue old, failure rate, dead deliveries, not ready, down."""
     result = subprocess.run([promtool(), "check", "rules", str(ROOT / "docs" / "prometheus-alerts.yml")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 5 rules found" in result.stdout
+    assert "SUCCESS: 6 rules found" in result.stdout
