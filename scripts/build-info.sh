@@ -2,19 +2,20 @@
 # Writes BuildInfo.swift (the version from VERSION and the git commit) into $2, for the package in $1.
 # SwiftPM runs it before every build through Plugins/BuildInfo; the file is rewritten only when its
 # content changes, so an unchanged commit costs no recompilation.
-# Without git (a source tarball) the commit is "unknown"; JIRA_BRIDGE_BUILD_COMMIT overrides it.
+# Without git (a source tarball) the commit is read from a BUILD_COMMIT file beside VERSION, else "unknown".
+# (SwiftPM does not pass the environment to build-tool commands, so a file it is.)
 set -eu
 package=$1
 out=$2
 mkdir -p "$out"
 version=$(tr -d ' \n\r\t' < "$package/VERSION" 2>/dev/null || true)
 [ -n "$version" ] || version=unknown
-commit=${JIRA_BRIDGE_BUILD_COMMIT:-}
-if [ -z "$commit" ]; then
-    commit=$(git -C "$package" rev-parse --short=12 HEAD 2>/dev/null || true)
-    if [ -n "$commit" ] && [ -n "$(git -C "$package" status --porcelain --untracked-files=no 2>/dev/null | head -1)" ]; then
-        commit="$commit-modified"
-    fi
+commit=$(git -C "$package" rev-parse --short=12 HEAD 2>/dev/null || true)
+if [ -n "$commit" ] && [ -n "$(git -C "$package" status --porcelain --untracked-files=no 2>/dev/null | head -1)" ]; then
+    commit="$commit-modified"
+fi
+if [ -z "$commit" ] && [ -f "$package/BUILD_COMMIT" ]; then
+    commit=$(head -c 64 "$package/BUILD_COMMIT" | tr -d ' \n\r\t')
 fi
 [ -n "$commit" ] || commit=unknown
 # Only letters, digits, dot, dash, plus and underscore reach the Swift string literal.
