@@ -287,22 +287,27 @@ def test_jira_issues_on_cloud_page_with_next(server, cloud_emulator, page):
     assert page.locator("#next-page").count() == 0, "the last page has no Next"
 
 
+def push(server, sha, message):
+    """GitLab's push webhook for project 42 with one commit on a feature branch; answers the commit's URL."""
+    url = f"https://gitlab.example.com/acme/shop/-/commit/{sha}"
+    body = {"object_kind": "push", "ref": "refs/heads/feature", "before": "0" * 39 + "1", "after": sha, "user_name": "John Smith",
+            "user_username": "jsmith", "project_id": 42,
+            "project": {"id": 42, "name": "Shop", "path_with_namespace": "acme/shop", "web_url": "https://gitlab.example.com/acme/shop",
+                        "default_branch": "main"},
+            "commits": [{"id": sha, "message": message, "url": url, "author": {"name": "John Smith", "email": "john@example.com"}}]}
+    r = requests.post(server.url + "/webhooks/gitlab", data=json.dumps(body), timeout=10,
+                      headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hook-secret", "Content-Type": "application/json"})
+    assert r.status_code == 202, r.text
+    return url
+
+
 def test_retry_a_failed_delivery(server, emulator, page):
     register(server)
     configure(server, emulator)
     assert api(server, "PUT", "/api/v4/projects/42", json={"webhook_secret": "hook-secret"}).status_code == 200
     # Jira refuses the comment once with 404 (permanent: not retried on its own).
     requests.post(emulator.url + "/_emulator/faults", json={"method": "POST", "path": "/comment", "status": 404, "times": 1}, timeout=10)
-    sha = "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327"
-    push = {"object_kind": "push", "ref": "refs/heads/feature", "before": "0" * 39 + "1", "after": sha, "user_name": "John Smith",
-            "user_username": "jsmith", "project_id": 42,
-            "project": {"id": 42, "name": "Shop", "path_with_namespace": "acme/shop", "web_url": "https://gitlab.example.com/acme/shop",
-                        "default_branch": "main"},
-            "commits": [{"id": sha, "message": "Fix PROJ-1", "url": f"https://gitlab.example.com/acme/shop/-/commit/{sha}",
-                         "author": {"name": "John Smith", "email": "john@example.com"}}]}
-    r = requests.post(server.url + "/webhooks/gitlab", data=json.dumps(push), timeout=10,
-                      headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hook-secret", "Content-Type": "application/json"})
-    assert r.status_code == 202, r.text
+    push(server, "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327", "Fix PROJ-1")
     sign_in(page, server)
     page.goto(server.url + "/projects/42/integrations/jira/deliveries")
     for _ in range(100):
@@ -341,17 +346,7 @@ def test_the_delivery_log_filters_links_shows_attempts_and_retries_all_failed(se
     assert api(server, "PUT", "/api/v4/projects/42", json={"webhook_secret": "hook-secret"}).status_code == 200
     # Jira refuses both comments (404: a permanent failure, not retried on its own); the remote links go through.
     requests.post(emulator.url + "/_emulator/faults", json={"method": "POST", "path": "/comment", "status": 404, "times": 2}, timeout=10)
-    sha = "c0ffee1bc1dcd7f8b4d5a946b0b91f9dacd73270"
-    commit_url = f"https://gitlab.example.com/acme/shop/-/commit/{sha}"
-    push = {"object_kind": "push", "ref": "refs/heads/feature", "before": "0" * 39 + "1", "after": sha, "user_name": "John Smith",
-            "user_username": "jsmith", "project_id": 42,
-            "project": {"id": 42, "name": "Shop", "path_with_namespace": "acme/shop", "web_url": "https://gitlab.example.com/acme/shop",
-                        "default_branch": "main"},
-            "commits": [{"id": sha, "message": "Start PROJ-1 and PROJ-2", "url": commit_url,
-                         "author": {"name": "John Smith", "email": "john@example.com"}}]}
-    r = requests.post(server.url + "/webhooks/gitlab", data=json.dumps(push), timeout=10,
-                      headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hook-secret", "Content-Type": "application/json"})
-    assert r.status_code == 202, r.text
+    commit_url = push(server, "c0ffee1bc1dcd7f8b4d5a946b0b91f9dacd73270", "Start PROJ-1 and PROJ-2")
     sign_in(page, server)
     page.goto(server.url + "/projects/42/integrations/jira/deliveries")
     assert wait_for(page, lambda: page.locator("#deliveries .badge.status-failed").count() == 2
@@ -411,10 +406,7 @@ def test_the_delivery_log_filters_links_shows_attempts_and_retries_all_failed(se
     # A reporter sees the log but neither the bulk form nor the right to post it.
     token = api(server, "POST", "/api/v4/tokens", json={"name": "viewer", "role": "reporter", "scope": "project", "project_id": "42"}).json()["token"]
     requests.post(emulator.url + "/_emulator/faults", json={"method": "POST", "path": "/comment", "status": 404, "times": 1}, timeout=10)
-    push["commits"][0]["message"] = "More on PROJ-3"
-    push["after"] = push["commits"][0]["id"] = "d" * 40
-    requests.post(server.url + "/webhooks/gitlab", data=json.dumps(push), timeout=10,
-                  headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hook-secret", "Content-Type": "application/json"})
+    push(server, "d" * 40, "More on PROJ-3")
     page.context.clear_cookies()
     sign_in(page, server, token=token)
     page.goto(server.url + "/projects/42/integrations/jira/deliveries")
