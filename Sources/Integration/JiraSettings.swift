@@ -82,8 +82,14 @@ public enum TransitionIDs {
         return result
     }
 
-    /// GitLab's format rule: the unanchored regex `\d+`, so blank or any text with a digit passes.
+    /// GitLab's format rule: the unanchored regex `\d+` with `allow_blank`, so blank (Rails' `blank?`: nothing
+    /// but whitespace) or any text with a digit passes.
     public static func isValid(_ text: String) -> Bool {
-        text.isEmpty || text.unicodeScalars.contains { $0.value >= 48 && $0.value <= 57 }
+        isBlank(text) || text.unicodeScalars.contains { $0.value >= 48 && $0.value <= 57 }
+    }
+
+    /// Rails' `blank?` for a string: empty or only whitespace (`" "` is "no IDs", and is saved as "").
+    public static func isBlank(_ text: String) -> Bool {
+        text.allSatisfy(\.isWhitespace)
     }
 }

@@ -56,7 +56,7 @@ public struct SettingsUpdate: Sendable, Equatable {
         issuePrefix = try string("jira_issue_prefix")
         issueRegex = try string("jira_issue_regex")
         transitionAutomatic = try bool("jira_issue_transition_automatic")
-        transitionID = try string("jira_issue_transition_id")
+        transitionID = try string("jira_issue_transition_id").map { TransitionIDs.isBlank($0) ? "" : $0 }
         commitEvents = try bool("commit_events")
         mergeRequestsEvents = try bool("merge_requests_events")
         commentOnEventEnabled = try bool("comment_on_event_enabled")

@@ -78,11 +78,24 @@ struct SettingsRulesTests {
     }
 
     @Test("transition ids are every run of digits", arguments: [
-        ("1,2;3", ["1", "2", "3"]), ("foo 23 bar", ["23"]), ("56-1", ["56", "1"]), ("", []), ("abc", []),
+        ("1,2;3", ["1", "2", "3"]), ("foo 23 bar", ["23"]), ("56-1", ["56", "1"]), ("", []), ("abc", []), (" ", []), ("\t \u{3000}", []),
     ])
     func transitionIDs(_ text: String, _ ids: [String]) {
         #expect(TransitionIDs.parse(text) == ids)
-        #expect(TransitionIDs.isValid(text) == (text.isEmpty || !ids.isEmpty))
+        #expect(TransitionIDs.isValid(text) == (text.allSatisfy(\.isWhitespace) || !ids.isEmpty))
+    }
+
+    @Test("a blank jira_issue_transition_id is accepted and saved as blank, as GitLab's allow_blank does")
+    func blankTransitionID() throws {
+        var current = JiraSettings()
+        current.transitionID = "31"
+        for blank in [" ", "   ", "\t"] {
+            let update = try SettingsUpdate(parameters: ["jira_issue_transition_id": .string(blank)])
+            #expect(update.transitionID == "")
+            let saved = update.applied(to: current)
+            #expect(saved.transitionID == "" && saved.transitionIDs.isEmpty)
+        }
+        #expect(!TransitionIDs.isValid("abc"))
     }
 
     @Test("project keys are stripped, blanks and duplicates dropped")
