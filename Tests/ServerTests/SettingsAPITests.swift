@@ -98,6 +98,23 @@ struct SettingsAPITests {
         }
     }
 
+    @Test("a blank jira_issue_transition_id saves as blank, as GitLab's allow_blank does")
+    func blankTransitionID() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            let first = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira",
+                                          form: "active=true&url=\(h.emulatorURL)&username=jira-bot&password=secret-token&jira_issue_transition_id=31")
+            #expect(first.json["properties"]?["jira_issue_transition_id"] == "31")
+            for blank in ["+", "%20%20%20", "%09"] {
+                let saved = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", form: "jira_issue_transition_id=\(blank)")
+                #expect(saved.status == 200, "\(saved.text)")
+                #expect(saved.json["properties"]?["jira_issue_transition_id"] == "")
+            }
+            let json = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: ["jira_issue_transition_id": " "])
+            #expect(json.status == 200 && json.json["properties"]?["jira_issue_transition_id"] == "")
+        }
+    }
+
     @Test("settings save as JSON and as form data, in GitLab's response shape, without the password")
     func saveAndRead() async throws {
         try await Harness.run { h in
