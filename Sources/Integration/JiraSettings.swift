@@ -4,6 +4,13 @@ public enum JiraAuthType: Int, Sendable, Codable, Equatable {
     case basic = 0
     /// A Jira Server/Data Center personal access token, sent as `Authorization: Bearer`.
     case personalAccessToken = 1
+    /// A Jira Cloud service account (GitLab 18.x, MR !224187): its scoped API token, in `password`, sent as
+    /// `Authorization: Bearer` to Atlassian's gateway, `api_url` = `https://api.atlassian.com/ex/jira/{cloudId}`;
+    /// no username.
+    case serviceAccount = 2
+
+    /// Whether the token goes as `Bearer` (no username).
+    public var isBearer: Bool { self != .basic }
 }
 
 /// Which Jira product answers at the integration's URL, as GitLab detects it on save.

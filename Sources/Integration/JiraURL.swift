@@ -64,7 +64,16 @@ public struct JiraURL: Sendable, Equatable {
     /// GitLab's `valid_jira_cloud_url?`: scheme https and a host ending in `.atlassian.net`.
     public static func isCloud(_ text: String?) -> Bool {
         guard let text, let url = JiraURL(text) else { return false }
+        if isGateway(text) { return true }
         return url.scheme == "https" && url.host.hasSuffix(".atlassian.net") && url.host.count > ".atlassian.net".count
+    }
+
+    /// Atlassian's API gateway for one Cloud site, `https://api.atlassian.com/ex/jira/{cloudId}`, which
+    /// service accounts and scoped API tokens must use.
+    public static func isGateway(_ text: String?) -> Bool {
+        guard let text, let url = JiraURL(text), url.scheme == "https", url.host == "api.atlassian.com" else { return false }
+        let parts = url.contextPath.split(separator: "/")
+        return parts.count == 3 && parts[0] == "ex" && parts[1] == "jira" && !parts[2].isEmpty
     }
 
     /// Drops one trailing `/`, as GitLab's `url` and `api_url` getters do.

@@ -74,10 +74,16 @@ public struct SettingsValidator: Sendable {
             if s.authType == JiraAuthType.basic.rawValue, (s.username ?? "").trimmingWhitespace().isEmpty {
                 errors.add("username", "can't be blank")
             }
+            if s.authType == JiraAuthType.serviceAccount.rawValue {
+                // A service account reaches Jira through Atlassian's gateway, as itself: the gateway URL is
+                // required and a username must not be given.
+                if (s.apiURL ?? "").isEmpty { errors.add("api_url", "can't be blank") }
+                if !(s.username ?? "").trimmingWhitespace().isEmpty { errors.add("username", "must be blank") }
+            }
             if (s.password ?? "").isEmpty {
                 errors.add("password", "can't be blank")
             }
-            if JiraURL.isCloud(s.clientURL) && s.authType != JiraAuthType.basic.rawValue {
+            if JiraURL.isCloud(s.clientURL) && s.authType == JiraAuthType.personalAccessToken.rawValue {
                 errors.add("base", "For Jira Cloud, the authentication type must be Basic")
             }
         }

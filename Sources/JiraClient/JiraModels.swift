@@ -23,7 +23,7 @@ public struct JiraConnection: Sendable, Equatable {
         }
         self.base = url
         let password = settings.password ?? ""
-        if settings.authType == JiraAuthType.personalAccessToken.rawValue {
+        if JiraAuthType(rawValue: settings.authType)?.isBearer == true {
             self.credentials = .bearer(token: password)
         } else {
             self.credentials = .basic(username: (settings.username ?? "").trimmingWhitespace(), password: password)

@@ -52,13 +52,29 @@ struct EmulatorHandler: Sendable {
             guard path.hasPrefix(configuration.contextPath + "/") else { return error(404, "Not Found: \(path)") }
             path = String(path.dropFirst(configuration.contextPath.count))
         }
+        // Atlassian's API gateway (https://api.atlassian.com/ex/jira/<cloud id>/rest/...), which service accounts and
+        // scoped tokens use: Cloud only, and only for this site's cloud id.
+        var gateway = false
+        if path.hasPrefix("/ex/jira/") {
+            let rest = path.dropFirst("/ex/jira/".count)
+            let id = rest.prefix { $0 != "/" }
+            guard configuration.deployment == .cloud, id == state.cloudID else {
+                return error(404, "Site temporarily unavailable")
+            }
+            path = String(rest.dropFirst(id.count))
+            gateway = true
+        }
+        if path == "/_edge/tenant_info", configuration.deployment == .cloud {
+            // Where a Cloud site's admins read its cloud id.
+            return raw(200, Data("{\"cloudId\":\"\(state.cloudID)\"}".utf8))
+        }
         if path == "/secure/CreateIssueDetails!init.jspa" {
             // Jira's web form, not the REST API: not part of the recorded contract.
             return await createIssueForm(request)
         }
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1_000_000)
         await state.enter()
-        let response = await respond(request: request, method: method, path: path, body: bodyData)
+        let response = await respond(request: request, method: method, path: path, body: bodyData, gateway: gateway)
         await state.leave()
         let auth = request.headers[.authorization].map { String($0.prefix { $0 != " " }) }
         await state.record(RecordedRequest(
@@ -69,14 +85,14 @@ struct EmulatorHandler: Sendable {
         return response
     }
 
-    private func respond(request: Request, method: String, path: String, body: Data) async -> Response {
+    private func respond(request: Request, method: String, path: String, body: Data, gateway: Bool) async -> Response {
         let fault = await state.takeFault(method: method, path: path)
         if let fault, fault.oversizeBytes > 0 {
             let padding = String(repeating: "x", count: max(0, fault.oversizeBytes - 12))
             return raw(200, Data("{\"pad\":\"\(padding)\"}".utf8))
         }
         if let fault, fault.delayAfterMilliseconds > 0 || fault.trickleMilliseconds > 0 {
-            var response = await respondNormally(request: request, method: method, path: path, body: body, fault: nil)
+            var response = await respondNormally(request: request, method: method, path: path, body: body, fault: nil, gateway: gateway)
             if fault.delayAfterMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(fault.delayAfterMilliseconds)) }
             if fault.trickleMilliseconds > 0 {
                 let interval = fault.trickleMilliseconds
@@ -94,10 +110,10 @@ struct EmulatorHandler: Sendable {
             }
             return response
         }
-        return await respondNormally(request: request, method: method, path: path, body: body, fault: fault)
+        return await respondNormally(request: request, method: method, path: path, body: body, fault: fault, gateway: gateway)
     }
 
-    private func respondNormally(request: Request, method: String, path: String, body: Data, fault: EmulatedFault?) async -> Response {
+    private func respondNormally(request: Request, method: String, path: String, body: Data, fault: EmulatedFault?, gateway: Bool) async -> Response {
         if let fault {
             if fault.delayMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(fault.delayMilliseconds)) }
             if fault.dropConnection {
@@ -112,7 +128,7 @@ struct EmulatorHandler: Sendable {
             }
         }
         let user: EmulatedUser?
-        switch await state.authenticate(request.headers[.authorization]) {
+        switch await state.authenticate(request.headers[.authorization], gateway: gateway) {
         case .refused:
             var r = raw(401, Data("<html><body>Basic authentication failure</body></html>".utf8), contentType: "text/html")
             r.headers[.wwwAuthenticate] = "Basic realm=\"protected-area\""

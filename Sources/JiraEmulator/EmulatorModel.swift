@@ -15,6 +15,8 @@ public struct EmulatedUser: Sendable, Equatable {
     public var password: String
     /// A personal access token accepted as `Bearer` (Server only).
     public var personalAccessToken: String?
+    /// A service account's scoped API token, accepted as `Bearer` through Atlassian's gateway only (Cloud).
+    public var serviceAccountToken: String?
 
     public init(name: String, email: String, displayName: String, accountId: String, password: String, personalAccessToken: String? = nil) {
         self.name = name

@@ -32,6 +32,11 @@ public actor EmulatorState {
             EmulatedUser(name: "alice", email: "alice@example.com", displayName: "Alice Adams",
                          accountId: "5b10ac8d82e05b22cc7d4ef5", password: "alice-pass"),
         ]
+        var serviceAccount = EmulatedUser(name: "jira-bridge-sa", email: "jira-bridge-sa@serviceaccount.atlassian.com",
+                                          displayName: "jira-bridge service account", accountId: "712020:5e3c7a1b-0f4d-4e2a-9a77-3d1f0c2b8e61",
+                                          password: "")
+        serviceAccount.serviceAccountToken = "sa-scoped-token"
+        self.users.append(serviceAccount)
         self.issueTypes = [
             EmulatedIssueType(id: "10001", name: "Bug", description: "A problem which impairs or prevents the functions of the product.", subtask: false),
             EmulatedIssueType(id: "10002", name: "Task", description: "A task that needs to be done.", subtask: false),
@@ -140,15 +145,23 @@ public actor EmulatorState {
 
     // MARK: Authentication
 
-    /// The user the `Authorization` header names, `.anonymous` without one, `.refused` when wrong.
-    func authenticate(_ header: String?) -> Authentication {
+    /// The cloud id of the emulated Cloud site: Atlassian's gateway serves it at `/ex/jira/<cloud id>/...`.
+    public nonisolated let cloudID = "4a1d9e2c-7b3f-4c8e-9d21-6f0a5b7c3e19"
+
+    /// The user the `Authorization` header names, `.anonymous` without one, `.refused` when wrong. Through the
+    /// gateway (`gateway`), a service account's scoped token is accepted as `Bearer`, as Atlassian's is.
+    func authenticate(_ header: String?, gateway: Bool = false) -> Authentication {
         guard let header, !header.isEmpty else { return .anonymous }
+        if header.hasPrefix("Bearer "), gateway {
+            let token = String(header.dropFirst(7))
+            return users.first { $0.serviceAccountToken != nil && $0.serviceAccountToken == token }.map { .user($0) } ?? .refused
+        }
         if header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") {
             let login = String(text[..<colon])
             let secret = String(text[text.index(after: colon)...])
             let match = users.first { u in
-                (deployment == .cloud ? u.email == login : (u.name == login || u.email == login)) && u.password == secret
+                !u.password.isEmpty && (deployment == .cloud ? u.email == login : (u.name == login || u.email == login)) && u.password == secret
             }
             return match.map { .user($0) } ?? .refused
         }

@@ -40,7 +40,7 @@ extension WebController {
     struct SettingsView: ViewModel {
         /// The form's fields as the template shows them.
         struct Form: ViewModel {
-            var active: Bool, url: String, apiURL: String, authBasic: Bool, authPAT: Bool, username: String, hasPassword: Bool
+            var active: Bool, url: String, apiURL: String, authBasic: Bool, authPAT: Bool, authServiceAccount: Bool, username: String, hasPassword: Bool
             var commitEvents: Bool, mergeRequestsEvents: Bool, comments: Bool
             var transitionsEnabled: Bool, transitionAuto: Bool, transitionCustom: Bool, transitionID: String
             var issueRegex: String, issuePrefix: String, issuesEnabled: Bool, projectKeys: String
@@ -49,6 +49,7 @@ extension WebController {
             init(_ s: JiraSettings) {
                 let transitionsEnabled = s.transitionAutomatic || !s.transitionID.isEmpty
                 active = s.active; url = s.url ?? ""; apiURL = s.apiURL ?? ""; authBasic = s.authType == 0; authPAT = s.authType == 1
+                authServiceAccount = s.authType == JiraAuthType.serviceAccount.rawValue
                 username = s.username ?? ""; hasPassword = (s.password ?? "").isEmpty == false
                 commitEvents = s.commitEvents; mergeRequestsEvents = s.mergeRequestsEvents; comments = s.commentOnEventEnabled
                 self.transitionsEnabled = transitionsEnabled; transitionAuto = s.transitionAutomatic || s.transitionID.isEmpty

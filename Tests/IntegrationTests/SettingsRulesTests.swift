@@ -98,6 +98,28 @@ struct SettingsRulesTests {
         #expect(!TransitionIDs.isValid("abc"))
     }
 
+    @Test("Atlassian's gateway is a Cloud URL; a service account on it needs no Basic auth")
+    func gateway() {
+        #expect(JiraURL.isGateway("https://api.atlassian.com/ex/jira/4a1d9e2c-7b3f-4c8e-9d21-6f0a5b7c3e19"))
+        #expect(JiraURL.isCloud("https://api.atlassian.com/ex/jira/4a1d9e2c-7b3f-4c8e-9d21-6f0a5b7c3e19"))
+        for other in ["https://api.atlassian.com/ex/jira", "https://api.atlassian.com/ex/confluence/1", "http://api.atlassian.com/ex/jira/1",
+                      "https://api.atlassian.com.evil.example/ex/jira/1", "https://api.atlassian.com/ex/jira/1/more"] {
+            #expect(!JiraURL.isGateway(other), "\(other)")
+        }
+        var s = JiraSettings()
+        s.active = true
+        s.url = "https://acme.atlassian.net"
+        s.apiURL = "https://api.atlassian.com/ex/jira/4a1d9e2c"
+        s.authType = JiraAuthType.serviceAccount.rawValue
+        s.password = "scoped-token"
+        #expect(SettingsValidator(allowLocalRequests: false).validate(s).isEmpty)
+        s.username = "someone@example.com"
+        #expect(SettingsValidator(allowLocalRequests: false).validate(s).messages(for: "username") == ["must be blank"])
+        s.authType = JiraAuthType.personalAccessToken.rawValue
+        s.username = nil
+        #expect(!SettingsValidator(allowLocalRequests: false).validate(s).messages(for: "base").isEmpty, "a PAT on Cloud stays refused")
+    }
+
     @Test("project keys are stripped, blanks and duplicates dropped")
     func projectKeys() {
         #expect(SettingsUpdate.cleanProjectKeys([" A ", "", "A", "B", "  "]) == ["A", "B"])

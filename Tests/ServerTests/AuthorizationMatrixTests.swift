@@ -76,6 +76,7 @@ struct AuthorizationMatrixTests {
         "GET /projects/:id/integrations/jira/issues/:key": .projectPage(.reporter),
         "GET /projects/:id/integrations/jira/deliveries": .projectPage(.reporter),
         "POST /projects/:id/integrations/jira/deliveries/:delivery_id/retry": .projectPage(.maintainer),
+        "POST /projects/:id/integrations/jira/deliveries/retry_failed": .projectPage(.maintainer),
         "GET /projects/:id/security/vulnerabilities": .projectPage(.reporter),
         "GET /projects/:id/-/security/vulnerabilities/:vid": .projectPage(.reporter),
         "POST /projects/:id/security/vulnerabilities/:vid/jira_issue": .projectPage(.maintainer),

@@ -183,6 +183,15 @@ struct Harness: Sendable {
                             text: String(buffer: body))
     }
 
+    /// A GET of an absolute URL (the emulator's, say), with these headers.
+    func get(_ url: String, headers: [String: String]) async throws -> TestResponse {
+        var req = HTTPClientRequest(url: url)
+        for (k, v) in headers { req.headers.add(name: k, value: v) }
+        let response = try await http.execute(req, timeout: .seconds(60))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        return TestResponse(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, text: String(buffer: body))
+    }
+
     /// As the instance admin.
     func admin(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil, form: String? = nil) async throws -> TestResponse {
         try await request(method, path, token: adminToken, json: json, form: form)
