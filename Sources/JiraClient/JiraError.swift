@@ -23,7 +23,7 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
     public let detail: String
     /// `errorMessages` and `errors` values from Jira's error body, if it sent any.
     public let jiraMessages: [String]
-    /// Seconds Jira asked to wait (`Retry-After`, else `X-RateLimit-Reset`: `RateLimitWait`), if it said.
+    /// Seconds from a 429's `Retry-After`, if present.
     public let retryAfterSeconds: Int?
 
     /// Whether the request may have reached Jira before it failed (false for refused connections,

@@ -260,8 +260,7 @@ public final class JiraHTTPClient: Sendable {
         let data = Data(bytes.readableBytesView)
         guard (200..<300).contains(response.status.code) else {
             let messages = Self.errorMessages(data)
-            let retryAfter = RateLimitWait.seconds(retryAfter: response.headers.first(name: "Retry-After"),
-                                                   rateLimitReset: response.headers.first(name: "X-RateLimit-Reset"))
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             let reason = response.status.reasonPhrase.isEmpty
                 ? HTTPResponseStatus(statusCode: Int(response.status.code)).reasonPhrase : response.status.reasonPhrase
             let failure = JiraError(kind: .http(status: Int(response.status.code)), detail: reason,

@@ -32,9 +32,6 @@ struct EmulatorAdmin {
             fault.delayAfterMilliseconds = doc["delay_after_ms"] as? Int ?? 0
             fault.trickleMilliseconds = doc["trickle_ms"] as? Int ?? 0
             fault.oversizeBytes = min(doc["oversize_bytes"] as? Int ?? 0, 256 << 20)
-            for (name, value) in (doc["headers"] as? [String: Any] ?? [:]).prefix(20) {
-                if let value = value as? String { fault.headers[String(name.prefix(100))] = String(value.prefix(1000)) }
-            }
             await state.addFault(fault)
             return json(201, ["ok": true])
         case ("DELETE", "/_emulator/faults"):

@@ -117,8 +117,6 @@ public struct EmulatedFault: Sendable, Equatable {
     public var trickleMilliseconds: Int = 0
     /// Answer 200 with a JSON body of this many bytes (an answer larger than the client reads).
     public var oversizeBytes: Int = 0
-    /// More headers on the fault's answer (`X-RateLimit-Reset`, `RateLimit-Reason`, ...).
-    public var headers: [String: String] = [:]
 
     public init(method: String? = nil, pathContains: String? = nil, status: Int? = nil, retryAfter: Int? = nil,
                 delayMilliseconds: Int = 0, dropConnection: Bool = false, times: Int = 1, body: String? = nil) {

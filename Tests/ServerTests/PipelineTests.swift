@@ -298,36 +298,6 @@ struct WebhookIntakeTests {
         }
     }
 
-    @Test("a 503 with Retry-After, or a 429 with only X-RateLimit-Reset, holds the delivery at least that long", arguments: [
-        (503, ["Retry-After": "3"]), (429, ["X-RateLimit-Reset": "+3"]),
-    ])
-    func waitsAsJiraSays(_ status: Int, _ headers: [String: String]) async throws {
-        try await Harness.run { h in
-            try await h.configure(["comment_on_event_enabled": false])
-            await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
-            var fault = EmulatedFault(pathContains: "/remotelink", status: status, times: 1)
-            for (name, value) in headers {
-                // "+3": an ISO 8601 time three seconds from now.
-                fault.headers[name] = value == "+3" ? Date().addingTimeInterval(3).formatted(.iso8601) : value
-            }
-            await h.emulator.addFault(fault)
-            _ = try await h.webhook("Push Hook", Payloads.push(commits: [("abc1", "Fix PROJ-1")]))
-            var waiting: JSONValue? = nil
-            for _ in 0..<300 where waiting == nil {
-                let log = try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/deliveries").json.array ?? []
-                waiting = log.first { $0["status"]?.string == "pending" && ($0["attempts"]?.number ?? 0) >= 1 }
-                if waiting == nil { try await Task.sleep(for: .milliseconds(10)) }
-            }
-            let d = try #require(waiting)
-            let updated = try Date(#require(d["updated_at"]?.string), strategy: .iso8601)
-            let next = try Date(#require(d["next_run_at"]?.string), strategy: .iso8601)
-            // The harness's own backoff is 50 ms: only Jira's header makes it wait seconds.
-            #expect(next.timeIntervalSince(updated) >= 2, "\(d)")
-            let done = try await h.settle(expecting: 1)
-            #expect(done.first?["status"] == "succeeded")
-        }
-    }
-
     @Test("the queue's age per Jira site shows a delivery waiting for Jira, and drops to 0 when it is done")
     func queueAge() async throws {
         // The default retry delay (2 s), so the wait for the second attempt is seen.
