@@ -32,6 +32,9 @@ struct EmulatorAdmin {
             fault.delayAfterMilliseconds = doc["delay_after_ms"] as? Int ?? 0
             fault.trickleMilliseconds = doc["trickle_ms"] as? Int ?? 0
             fault.oversizeBytes = min(doc["oversize_bytes"] as? Int ?? 0, 256 << 20)
+            for (name, value) in (doc["headers"] as? [String: Any] ?? [:]).prefix(20) {
+                if let value = value as? String { fault.headers[String(name.prefix(100))] = String(value.prefix(1000)) }
+            }
             await state.addFault(fault)
             return json(201, ["ok": true])
         case ("DELETE", "/_emulator/faults"):
@@ -49,6 +52,15 @@ struct EmulatorAdmin {
             let data = try JSONEncoder().encode(await state.requests)
             return raw(200, data)
         default:
+            if method == "POST", path.hasPrefix("/_emulator/users/"), path.hasSuffix("/credentials") {
+                // {"password": "new"} sets a new password or API token (the old one stops working);
+                // {"expire_after_requests": n} makes the user's credentials expire after n more requests.
+                let name = String(path.dropFirst("/_emulator/users/".count).dropLast("/credentials".count))
+                guard await state.users.contains(where: { $0.name == name }) else { return error(404, "no user \(name)") }
+                if let password = doc["password"] as? String { await state.setPassword(user: name, to: password) }
+                if let after = doc["expire_after_requests"] as? Int { await state.expireCredentials(user: name, afterRequests: after) }
+                return json(200, ["ok": true])
+            }
             if method == "GET", path.hasPrefix("/_emulator/issues/") {
                 let key = String(path.dropFirst("/_emulator/issues/".count))
                 guard let issue = await state.issue(key) else { return error(404, "no issue \(key)") }

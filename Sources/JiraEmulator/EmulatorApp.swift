@@ -1,5 +1,6 @@
 import Foundation
 import Integration
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -124,6 +125,9 @@ struct EmulatorHandler: Sendable {
             if let status = fault.status {
                 var response = fault.body.map { raw(status, Data($0.utf8)) } ?? error(status, standardStatus(status).reasonPhrase)
                 if let ra = fault.retryAfter { response.headers[.retryAfter] = String(ra) }
+                for (name, value) in fault.headers {
+                    if let field = HTTPField.Name(name) { response.headers[field] = value }
+                }
                 return response
             }
         }

@@ -17,6 +17,9 @@ public struct EmulatedUser: Sendable, Equatable {
     public var personalAccessToken: String?
     /// A service account's scoped API token, accepted as `Bearer` through Atlassian's gateway only (Cloud).
     public var serviceAccountToken: String?
+    /// Atlassian's API tokens expire: after this many more requests that authenticate as this user, every
+    /// credential of the user is refused with 401 until a new one is set (nil: never).
+    public var requestsUntilExpiry: Int? = nil
 
     public init(name: String, email: String, displayName: String, accountId: String, password: String, personalAccessToken: String? = nil) {
         self.name = name
@@ -117,6 +120,8 @@ public struct EmulatedFault: Sendable, Equatable {
     public var trickleMilliseconds: Int = 0
     /// Answer 200 with a JSON body of this many bytes (an answer larger than the client reads).
     public var oversizeBytes: Int = 0
+    /// More headers on the fault's answer (`X-RateLimit-Reset`, `RateLimit-Reason`, ...).
+    public var headers: [String: String] = [:]
 
     public init(method: String? = nil, pathContains: String? = nil, status: Int? = nil, retryAfter: Int? = nil,
                 delayMilliseconds: Int = 0, dropConnection: Bool = false, times: Int = 1, body: String? = nil) {

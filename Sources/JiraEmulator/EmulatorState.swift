@@ -97,7 +97,16 @@ public actor EmulatorState {
 
     /// Rotates a user's password or API token: the old one stops working.
     public func setPassword(user name: String, to password: String) {
-        for i in users.indices where users[i].name == name { users[i].password = password }
+        for i in users.indices where users[i].name == name {
+            users[i].password = password
+            users[i].requestsUntilExpiry = nil
+        }
+    }
+
+    /// The user's credentials expire after `requests` more authenticated requests (0: at once), as an Atlassian
+    /// API token does on its expiry date; a new password or token (`setPassword`) works again.
+    public func expireCredentials(user name: String, afterRequests requests: Int) {
+        for i in users.indices where users[i].name == name { users[i].requestsUntilExpiry = max(0, requests) }
     }
 
     public func addFault(_ fault: EmulatedFault) { faults.append(fault) }
@@ -151,6 +160,15 @@ public actor EmulatorState {
     /// The user the `Authorization` header names, `.anonymous` without one, `.refused` when wrong. Through the
     /// gateway (`gateway`), a service account's scoped token is accepted as `Bearer`, as Atlassian's is.
     func authenticate(_ header: String?, gateway: Bool = false) -> Authentication {
+        let found = identify(header, gateway: gateway)
+        guard case .user(let user) = found, let i = users.firstIndex(where: { $0.name == user.name }),
+              let left = users[i].requestsUntilExpiry else { return found }
+        if left <= 0 { return .refused }  // expired
+        users[i].requestsUntilExpiry = left - 1
+        return found
+    }
+
+    private func identify(_ header: String?, gateway: Bool) -> Authentication {
         guard let header, !header.isEmpty else { return .anonymous }
         if header.hasPrefix("Bearer "), gateway {
             let token = String(header.dropFirst(7))

@@ -201,3 +201,32 @@ struct JiraClientTests {
         }
     }
 }
+
+@Suite("Rate-limit waits")
+struct RateLimitWaitTests {
+    let now = Date(timeIntervalSince1970: 1_780_000_000)
+
+    @Test("Retry-After in seconds or as an HTTP date, else X-RateLimit-Reset; nonsense is ignored and a day is the most")
+    func parsing() {
+        #expect(RateLimitWait.seconds(retryAfter: "5", rateLimitReset: nil, now: now) == 5)
+        #expect(RateLimitWait.seconds(retryAfter: " 0 ", rateLimitReset: nil, now: now) == 0)
+        #expect(RateLimitWait.seconds(retryAfter: "99999999999999999999999", rateLimitReset: nil, now: now) == 86_400)
+        #expect(RateLimitWait.seconds(retryAfter: "1e300", rateLimitReset: nil, now: now) == nil)
+        #expect(RateLimitWait.seconds(retryAfter: "-5", rateLimitReset: nil, now: now) == nil)
+        let inThirty = now.addingTimeInterval(30)
+        let http = DateFormatter()
+        http.locale = Locale(identifier: "en_US_POSIX")
+        http.timeZone = TimeZone(identifier: "GMT")
+        http.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        #expect(RateLimitWait.seconds(retryAfter: http.string(from: inThirty), rateLimitReset: nil, now: now) == 30)
+        let iso = inThirty.addingTimeInterval(60).formatted(.iso8601)
+        #expect(RateLimitWait.seconds(retryAfter: nil, rateLimitReset: iso, now: now) == 90)
+        #expect(RateLimitWait.seconds(retryAfter: "7", rateLimitReset: iso, now: now) == 7, "Retry-After wins")
+        #expect(RateLimitWait.seconds(retryAfter: nil, rateLimitReset: now.addingTimeInterval(-10).formatted(.iso8601), now: now) == 0)
+        #expect(RateLimitWait.seconds(retryAfter: nil, rateLimitReset: "2026-03-02T12:00:00.250+01:00",
+                                      now: Date(timeIntervalSince1970: 1_772_449_190)) == 11)
+        #expect(RateLimitWait.seconds(retryAfter: nil, rateLimitReset: "soon", now: now) == nil)
+        #expect(RateLimitWait.seconds(retryAfter: nil, rateLimitReset: String(repeating: "9", count: 10_000), now: now) == nil)
+        #expect(RateLimitWait.seconds(retryAfter: nil, rateLimitReset: "9999-12-31T23:59:59Z", now: now) == 86_400)
+    }
+}
