@@ -5,6 +5,17 @@ public enum DeliveryOutcome: Sendable, Equatable {
     case retry(at: Millis, error: String)
     case failed(error: String)
     case dead(error: String)
+    /// Jira rejected the credentials (401): the delivery waits, with the others that use them, until new
+    /// credentials are saved or a Test settings succeeds (`DeliveryStatus.paused`).
+    case paused(error: String)
+
+    /// The error or reason it records, if any.
+    public var error: String? {
+        switch self {
+        case .succeeded: return nil
+        case .skipped(let text), .retry(_, let text), .failed(let text), .dead(let text), .paused(let text): return text
+        }
+    }
 
     /// The name the delivery log and the metrics use.
     public var name: String {
@@ -14,6 +25,7 @@ public enum DeliveryOutcome: Sendable, Equatable {
         case .retry: return "retry"
         case .failed: return "failed"
         case .dead: return "dead"
+        case .paused: return "paused"
         }
     }
 }
@@ -24,12 +36,15 @@ public enum DeliveryStatus: String, Sendable {
     case pending
     case running
     case succeeded
-    /// Jira refused it (400, 401, 403, 404): not retried until someone asks.
+    /// Jira refused it (400, 403, 404): not retried until someone asks.
     case failed
     /// Retried until it ran out of time.
     case dead
     /// Nothing to do: the work was already there in Jira (or the issue already resolved).
     case skipped
+    /// Jira rejected the credentials it was sent with: it waits for new credentials (or a Test settings that
+    /// succeeds) and then runs again by itself; past the retry deadline it becomes dead.
+    case paused
 }
 
 extension DeliveryOutcome {
@@ -42,6 +57,7 @@ extension DeliveryOutcome {
         case .retry(let at, let error): return (.pending, at, error)
         case .failed(let error): return (.failed, now, error)
         case .dead(let error): return (.dead, now, error)
+        case .paused(let error): return (.paused, now, error)
         }
     }
 }
@@ -153,6 +169,7 @@ public enum DeliveryDecisions {
     /// How a failed attempt ends, by the retry policy: `now` and the delivery's creation give its age.
     public static func failure(_ failure: RetryPolicy.Failure, error: String, attempts: Int, createdAt: Millis, now: Millis,
                                policy: RetryPolicy, random: Double) -> DeliveryOutcome {
+        if failure == .credentialsRejected { return .paused(error: error) }
         let age = Double(now - createdAt) / 1000
         switch policy.decide(failure, attempts: attempts, ageSeconds: age, random: random) {
         case .retry(let seconds): return .retry(at: now + Millis(seconds * 1000), error: error)

@@ -1,5 +1,5 @@
 /// How a failed delivery is retried: exponential backoff with jitter for transient failures,
-/// at least `Retry-After` for 429, and never for Jira's refusals (400, 401, 403, 404).
+/// at least the wait Jira asks for (429, 503), and never for Jira's refusals (400, 403, 404; a 401 pauses).
 public struct RetryPolicy: Sendable, Equatable {
     /// The first delay; each further attempt doubles it.
     public var baseDelaySeconds: Double
@@ -26,6 +26,9 @@ public struct RetryPolicy: Sendable, Equatable {
         /// A write that may have happened: retried (after a fresh read) no sooner than `uncertainWriteDelaySeconds`.
         case uncertainWrite
         case permanent
+        /// Jira rejected the credentials (401): not retried, not failed, but paused
+        /// (`DeliveryDecisions.failure`); to the policy itself a permanent failure.
+        case credentialsRejected
     }
 
     public enum Decision: Sendable, Equatable {
@@ -40,7 +43,7 @@ public struct RetryPolicy: Sendable, Equatable {
     public func decide(_ failure: Failure, attempts: Int, ageSeconds: Double, random: Double) -> Decision {
         let retryAfter: Int?
         switch failure {
-        case .permanent: return .fail
+        case .permanent, .credentialsRejected: return .fail
         case .transient(let seconds): retryAfter = seconds
         case .uncertainWrite: retryAfter = nil
         }

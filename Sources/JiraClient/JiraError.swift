@@ -23,8 +23,10 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
     public let detail: String
     /// `errorMessages` and `errors` values from Jira's error body, if it sent any.
     public let jiraMessages: [String]
-    /// Seconds from a 429's `Retry-After`, if present.
+    /// Seconds Jira asked to wait (`Retry-After`, else `X-RateLimit-Reset`: `RateLimitWait`), if it said.
     public let retryAfterSeconds: Int?
+    /// Atlassian's `RateLimit-Reason` (`RateLimits.reasonName`), if the answer named one.
+    public var rateLimitReason: String? = nil
 
     /// Whether the request may have reached Jira before it failed (false for refused connections,
     /// connect timeouts, DNS and TLS failures and refusals by the outbound guard).
@@ -73,6 +75,12 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         case .http, .invalidResponse, .responseTooLarge:
             return "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."
         }
+    }
+
+    /// What a rate limit holds back (`RateLimits.scope`), or nil when this is no rate limit.
+    public var rateLimitScope: RateLimitScope? {
+        guard let status else { return nil }
+        return RateLimits.scope(status: status, reason: rateLimitReason, askedToWait: retryAfterSeconds != nil)
     }
 
     /// Whether trying again later may succeed (connection trouble, timeouts, 429 and 5xx).

@@ -260,11 +260,13 @@ public final class JiraHTTPClient: Sendable {
         let data = Data(bytes.readableBytesView)
         guard (200..<300).contains(response.status.code) else {
             let messages = Self.errorMessages(data)
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let retryAfter = RateLimitWait.seconds(retryAfter: response.headers.first(name: "Retry-After"),
+                                                   rateLimitReset: response.headers.first(name: "X-RateLimit-Reset"))
             let reason = response.status.reasonPhrase.isEmpty
                 ? HTTPResponseStatus(statusCode: Int(response.status.code)).reasonPhrase : response.status.reasonPhrase
-            let failure = JiraError(kind: .http(status: Int(response.status.code)), detail: reason,
+            var failure = JiraError(kind: .http(status: Int(response.status.code)), detail: reason,
                                     jiraMessages: messages, retryAfterSeconds: retryAfter)
+            if let named = response.headers.first(name: "RateLimit-Reason") { failure.rateLimitReason = RateLimits.reasonName(named) }
             // A gateway's 502 or 504 says nothing of whether Jira behind it carried out the write.
             throw method != .GET && [502, 504].contains(Int(response.status.code)) ? failure.withOutcomeUnknown() : failure
         }

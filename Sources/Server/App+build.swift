@@ -39,6 +39,12 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
         let depth = try? await store.queueDepth()
         if let depth { metrics.queueDepth(deliveries: depth.deliveries, events: depth.events) }
         if let oldest = try? await store.oldestUnfinished() { metrics.queueAges(oldest, now: WallClock.system.now()) }
+        if let paused = try? await store.pausedDeliveries(), let rejected = try? await store.credentialHolds(),
+           let limits = try? await store.rateLimitHolds(now: store.clock.now()) {
+            var perSite: [String: Int] = [:]
+            for hold in rejected { perSite[hold.site, default: 0] += 1 }
+            metrics.holds(paused: paused, rejected: perSite, rateLimits: limits.map { ($0.site, $0.scope.rawValue) })
+        }
         // Readiness as a scrape sees it: the database answers and no background loop is failing.
         metrics.ready(depth != nil && workers.problem(heartbeatInterval: configuration.pipeline.heartbeatInterval) == nil)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -121,7 +127,8 @@ public func buildApplication(
         services: [
             QueueHeartbeatService(store: store, configuration: pipeline, owner: owner, health: health, metrics: metrics, logger: logger),
             EventPlanningService(store: store, configuration: pipeline, health: health, logger: logger),
-            DeliveryService(store: store, runner: runner, configuration: pipeline, owner: owner, health: health, logger: logger),
+            DeliveryService(store: store, runner: runner, configuration: pipeline, owner: owner, health: health,
+                            siteLimits: SiteLimits(ceiling: pipeline.perSiteLimit), logger: logger),
             RetentionService(store: store, configuration: configuration.retention, metrics: metrics, logger: logger),
         ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },

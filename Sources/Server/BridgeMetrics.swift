@@ -8,6 +8,9 @@ public struct BridgeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     /// The sites that had an unfinished delivery at an earlier scrape: their age drops to 0 when they have none.
     private let agedSites = SiteSet()
+    private let pausedSites = SiteSet()
+    private let rejectedSites = SiteSet()
+    private let heldSites = SiteSet()
 
     static let requestBuckets: [Duration] = [
         .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
@@ -31,7 +34,7 @@ public struct BridgeMetrics: Sendable {
     nonisolated(unsafe) static let webhooks = name("jira_bridge_webhooks", unit: "total",
                                "Webhooks received, by forge and outcome (accepted, duplicate, ignored, ping, unauthorized, bad_request, too_large, unavailable, error).")
     nonisolated(unsafe) static let deliveries = name("jira_bridge_deliveries", unit: "total",
-                                 "Delivery attempts, by Jira site, action and outcome (succeeded, skipped, retry, failed, dead).")
+                                 "Delivery attempts, by Jira site, action and outcome (succeeded, skipped, retry, failed, dead, paused).")
     nonisolated(unsafe) static let jiraRequests = name("jira_bridge_jira_request_duration", unit: "seconds",
                                    "Requests to Jira, by site and HTTP status (error for network failures).")
     nonisolated(unsafe) static let workerFailures = name("jira_bridge_worker_failures", unit: "total",
@@ -48,6 +51,15 @@ public struct BridgeMetrics: Sendable {
                                      "Always 1; its labels are the version and git commit of the running binary.")
     nonisolated(unsafe) static let queueClaims = name("jira_bridge_queue_claim_duration", unit: "seconds",
                                   "Time of each claim of deliveries from the queue (one transaction), however many it found.")
+
+    nonisolated(unsafe) static let credentialsRejectedName = name("jira_bridge_credentials_rejected",
+                                  "Sets of credentials Jira rejected (401) whose deliveries wait paused, per Jira site (0 when none), read at scrape time.")
+    nonisolated(unsafe) static let pausedName = name("jira_bridge_deliveries_paused",
+                                  "Deliveries paused because Jira rejected their credentials, per Jira site (0 when none), read at scrape time.")
+    nonisolated(unsafe) static let rateLimitHoldsName = name("jira_bridge_rate_limit_holds",
+                                  "Waits Jira asked for that are in force, per Jira site and scope (site, issue), read at scrape time.")
+    nonisolated(unsafe) static let siteConcurrencyName = name("jira_bridge_site_concurrency_limit",
+                                  "Deliveries this process runs at once against a Jira site: cut by Jira's 429s, grown back while answers are good.")
 
     /// A webhook and what became of it.
     func webhook(forge: String, outcome: String) {
@@ -71,6 +83,40 @@ public struct BridgeMetrics: Sendable {
             registry.makeGauge(descriptor: Self.queueAgeName, labels: [("site", site)]).set(to: Double(max(0, now - createdAt)) / 1000)
         }
         for site in gone { registry.makeGauge(descriptor: Self.queueAgeName, labels: [("site", site)]).set(to: 0) }
+    }
+
+    /// Per-site gauges read at scrape time: a site seen before that has no value now reads 0.
+    private func perSite(_ descriptor: MetricNameDescriptor, _ values: [String: Double], seen: SiteSet, extra: [(String, String)] = []) {
+        let gone = seen.sites.withLock { sites in
+            let gone = sites.subtracting(values.keys)
+            sites = Set(values.keys)
+            return gone
+        }
+        for (site, value) in values { registry.makeGauge(descriptor: descriptor, labels: [("site", site)] + extra).set(to: value) }
+        for site in gone { registry.makeGauge(descriptor: descriptor, labels: [("site", site)] + extra).set(to: 0) }
+    }
+
+    func holds(paused: [String: Int], rejected: [String: Int], rateLimits: [(site: String, scope: String)]) {
+        perSite(Self.pausedName, paused.mapValues(Double.init), seen: pausedSites)
+        perSite(Self.credentialsRejectedName, rejected.mapValues(Double.init), seen: rejectedSites)
+        var counts: [String: [String: Double]] = ["site": [:], "issue": [:]]
+        for hold in rateLimits { counts[hold.scope, default: [:]][hold.site, default: 0] += 1 }
+        let all = Set(rateLimits.map(\.site))
+        // Both scopes of a site that has any hold are written, so each series exists and drops to 0.
+        let seen = heldSites.sites.withLock { sites in
+            let before = sites
+            sites = all
+            return before
+        }
+        for site in all.union(seen) {
+            for scope in ["site", "issue"] {
+                registry.makeGauge(descriptor: Self.rateLimitHoldsName, labels: [("site", site), ("scope", scope)]).set(to: counts[scope]?[site] ?? 0)
+            }
+        }
+    }
+
+    func siteConcurrency(site: String, limit: Int) {
+        registry.makeGauge(descriptor: Self.siteConcurrencyName, labels: [("site", site)]).set(Int64(limit))
     }
 
     /// `jira_bridge_build_info{version, commit} 1`.

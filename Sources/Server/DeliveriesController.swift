@@ -12,7 +12,12 @@ struct DeliveriesController: Sendable {
     func addRoutes(to router: RouterGroup<BridgeRequestContext>) {
         router.get("/api/v4/projects/:id/integrations/jira/deliveries") { request, context in
             let filter = try Self.filter(status: QueryForm(request).get("status"), issue: QueryForm(request).get("issue_key"))
-            return try await list(request, context) { try await store.deliveries(projectID: $0, filter: filter, limit: $1.perPage, offset: $1.offset) } render: { Self.render($0) }
+            let project = try await lookup.project(context)
+            try await access.require(context, .reporter, project: project)
+            let page = try QueryForm(request).pageRequest()
+            let (items, total) = try await store.deliveries(projectID: project.id, filter: filter, limit: page.perPage, offset: page.offset)
+            let holds = try await Self.holds(of: items, store: store)
+            return try JSONBody.response(.array(items.map { Self.render($0, holds: holds) }), headers: Pagination.headers(page, total: total))
         }
         router.get("/api/v4/projects/:id/integrations/jira/events") { request, context in
             try await list(request, context) { try await store.eventNotes(projectID: $0, limit: $1.perPage, offset: $1.offset) } render: { Self.render($0) }
@@ -25,7 +30,7 @@ struct DeliveriesController: Sendable {
                 throw APIError(.notFound, message: "404 Delivery Not Found")
             }
             guard let requeued = try await store.retryDelivery(id: id, now: store.clock.now()) else {
-                throw APIError(.badRequest, message: "Only failed or dead deliveries can be retried; this one is \(existing.status.rawValue).")
+                throw APIError(.badRequest, message: "Only failed, dead or paused deliveries can be retried; this one is \(existing.status.rawValue).")
             }
             return try JSONBody.response(Self.render(requeued))
         }
@@ -56,7 +61,7 @@ struct DeliveriesController: Sendable {
         var filter = DeliveryFilter()
         if let status = status?.trimmingCharacters(in: .whitespaces), !status.isEmpty {
             guard let s = DeliveryStatus(rawValue: status.lowercased()) else {
-                throw ServiceFailure.badParameter("status must be one of pending, running, succeeded, skipped, failed, dead")
+                throw ServiceFailure.badParameter("status must be one of pending, running, succeeded, skipped, failed, dead, paused")
             }
             filter.status = s
         }
@@ -67,8 +72,21 @@ struct DeliveriesController: Sendable {
         return filter
     }
 
-    static func render(_ d: Delivery) -> JSONValue {
-        .object([
+    /// The rejections the paused deliveries among `items` wait on, by hold key.
+    static func holds(of items: [Delivery], store: any BridgeStore) async throws -> [String: CredentialHold] {
+        var holds: [String: CredentialHold] = [:]
+        for key in Set(items.compactMap(\.holdKey)) {
+            if let hold = try await store.credentialHold(key: key) { holds[key] = hold }
+        }
+        return holds
+    }
+
+    /// A delivery as the API shows it; a paused one says since when Jira rejected its credentials
+    /// (`credentials_rejected_since`, null for the others and for one whose rejection is being resumed).
+    static func render(_ d: Delivery, holds: [String: CredentialHold] = [:]) -> JSONValue {
+        let since = d.status == .paused ? d.holdKey.flatMap { holds[$0] }.map { JSONValue.string(isoTimestamp($0.since)) } : nil
+        return .object([
+            "credentials_rejected_since": since ?? .null,
             "id": .number(Double(d.id)),
             "event_id": .string(d.eventID),
             "issue_key": .string(d.issueKey),
@@ -115,8 +133,9 @@ public struct DeliveryOperator: Sendable {
         do { filter = try DeliveriesController.filter(status: status, issue: issue) } catch { throw APIError(error) }
         let (items, total) = try await store.deliveries(projectID: project.id, filter: filter, limit: limit, offset: 0)
         let unfinished = try await store.unfinishedWork(projectID: project.id)
+        let holds = try await DeliveriesController.holds(of: items, store: store)
         var writer = JSONWriter()
-        writer.value(.array(items.map(DeliveriesController.render)))
+        writer.value(.array(items.map { DeliveriesController.render($0, holds: holds) }))
         return Listing(project: project.pathWithNamespace, items: items, total: total, unfinished: unfinished, json: writer.text)
     }
 
@@ -137,7 +156,7 @@ public struct DeliveryOperator: Sendable {
             if try await store.retryDelivery(id: id, now: store.clock.now()) != nil {
                 result.append((id, true, nil))
             } else {
-                result.append((id, false, "delivery \(id) is \(existing.status.rawValue); only failed or dead ones can be retried"))
+                result.append((id, false, "delivery \(id) is \(existing.status.rawValue); only failed, dead or paused ones can be retried"))
             }
         }
         return result

@@ -15,6 +15,10 @@ struct DeliveryRunner: Sendable {
     struct Result {
         var outcome: DeliveryOutcome
         var followUps: [PlannedDelivery] = []
+        /// What the outcome changes beyond the delivery (holds), written with it.
+        var effects: DeliveryEffects = .none
+        /// Jira answered 429: the site's adaptive limit is cut.
+        var rateLimited = false
     }
 
     func run(_ d: Delivery, owner: String, now: @Sendable () -> Millis, logger: Logger) async -> Result {
@@ -24,35 +28,84 @@ struct DeliveryRunner: Sendable {
         log[metadataKey: "action"] = "\(d.action.rawValue)"
         log[metadataKey: "jira_site"] = "\(d.site)"
         let settings: JiraSettings
+        let credentials: CredentialsKey
+        let otherHolds: Bool
         do {
             guard let record = try await store.integration(at: .project(d.projectID)), record.settings.active else {
                 return Result(outcome: .failed(error: "The project's Jira integration is not active."))
             }
             settings = record.settings
+            credentials = store.credentialsKey(record)
+            // Jira rejected these credentials already: wait with the others, without asking again.
+            let holds = try await store.credentialHolds(integrationIDs: [credentials.integrationID])
+            if let hold = holds.first(where: { $0.key == credentials.key }) {
+                metrics.delivery(site: d.site, action: d.action.rawValue, outcome: "paused")
+                return Result(outcome: .paused(error: "Not sent: Jira rejected these credentials at \(isoTimestamp(hold.since)); "
+                                                  + "the delivery waits for new credentials or a Test settings that succeeds."),
+                              effects: DeliveryEffects(credentialsRejected: hold))
+            }
+            otherHolds = !holds.isEmpty
         } catch {
             return Result(outcome: .retry(at: now() + 5_000, error: "the store could not be read: \(error)"))
         }
         do {
             let connection = try JiraConnection(settings: settings)
-            let result: Result
+            var result: Result
             switch d.work {
             case .comment(let body): result = try await comment(d, body: body, connection, log)
             case .remoteLink(let spec): result = try await remoteLink(d, spec: spec, connection, log)
             case .transition(let spec): result = try await transition(d, spec: spec, owner: owner, connection, now: now, log)
             }
+            // Jira took credentials of this integration: a rejection of older ones (replaced since) is over.
+            if otherHolds { result.effects.credentialsAccepted = credentials.integrationID }
             log.info("Jira delivery done", metadata: ["outcome": "\(result.outcome)"])
             metrics.delivery(site: d.site, action: d.action.rawValue, outcome: result.outcome.name)
             return result
         } catch {
-            let failure: RetryPolicy.Failure = error.outcomeUnknown ? .uncertainWrite
-                : error.isTransient ? .transient(retryAfterSeconds: error.retryAfterSeconds) : .permanent
-            let text = error.description
-            log.warning("Jira delivery failed", metadata: ["error": "\(text)", "attempt": "\(d.attempts)"])
-            let outcome = DeliveryDecisions.failure(failure, error: text, attempts: d.attempts, createdAt: d.createdAt, now: now(),
-                                                    policy: policy, random: Double.random(in: 0..<1))
-            metrics.delivery(site: d.site, action: d.action.rawValue, outcome: outcome.name)
-            return Result(outcome: outcome)
+            var result = await failed(d, error, credentials: credentials, now: now)
+            log.warning("Jira delivery failed", metadata: ["error": "\(result.outcome.error ?? "")", "attempt": "\(d.attempts)"])
+            metrics.delivery(site: d.site, action: d.action.rawValue, outcome: result.outcome.name)
+            result.rateLimited = error.status == 429
+            return result
         }
+    }
+
+    /// How a failed attempt ends (`DeliveryDecisions.failure`), with the hold it leaves: a 401 pauses the
+    /// credentials, a rate limit holds what it names until the wait ends.
+    private func failed(_ d: Delivery, _ error: JiraError, credentials: CredentialsKey, now: @Sendable () -> Millis) async -> Result {
+        let failure: RetryPolicy.Failure = error.status == 401 ? .credentialsRejected
+            : error.outcomeUnknown ? .uncertainWrite
+            : error.isTransient ? .transient(retryAfterSeconds: error.retryAfterSeconds) : .permanent
+        var text = error.description
+        let at = now()
+        if failure == .credentialsRejected {
+            // The credentials may have been replaced while this ran: then it simply runs again with the new ones.
+            let current = try? await store.integration(at: .project(d.projectID)).map(store.credentialsKey)
+            if let current, current != credentials {
+                return Result(outcome: .retry(at: at, error: text + " (with credentials replaced since; it runs again with the new ones)"))
+            }
+            text += ": Jira rejected the credentials; this and every delivery that uses them wait for new credentials or a Test settings that succeeds"
+            return Result(outcome: .paused(error: text),
+                          effects: DeliveryEffects(credentialsRejected: CredentialHold(key: credentials.key, integrationID: credentials.integrationID,
+                                                                                       site: d.site, since: at, error: text)))
+        }
+        var outcome = DeliveryDecisions.failure(failure, error: text, attempts: d.attempts, createdAt: d.createdAt, now: at,
+                                                policy: policy, random: Double.random(in: 0..<1))
+        var effects = DeliveryEffects.none
+        if let scope = error.rateLimitScope {
+            var until = at + Millis((error.retryAfterSeconds ?? 0) * 1000)
+            if case .retry(let next, _) = outcome { until = max(until, next) }
+            let hold = RateLimitHold(site: d.site, issueKey: scope == .issue ? d.issueKey : nil, until: until,
+                                     reason: error.rateLimitReason ?? "unnamed")
+            effects.rateLimit = hold
+            text += "; " + RateLimits.describe(hold, now: at)
+            switch outcome {
+            case .retry(let next, _): outcome = .retry(at: next, error: text)
+            case .dead: outcome = .dead(error: text)
+            default: break
+            }
+        }
+        return Result(outcome: outcome, effects: effects)
     }
 
     /// Reads the issue's comments, then posts the comment unless `DeliveryDecisions.comment` finds it there.

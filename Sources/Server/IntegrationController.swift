@@ -17,7 +17,7 @@ struct IntegrationController: Sendable {
             try await access.require(context, .reporter, project: project)
             var list: [JSONValue] = []
             if let record = try await store.integration(at: .project(project.id)), record.settings.active {
-                list.append(IntegrationJSON.render(record, includeProperties: false))
+                list.append(IntegrationJSON.render(record, includeProperties: false, rejection: try await rejection(of: record)))
             }
             return try JSONBody.response(.array(list))
         }
@@ -32,13 +32,13 @@ struct IntegrationController: Sendable {
         router.get(RouterPath(path)) { _, context in
             let level = try await resolve(route, context, role: .reporter)
             guard let record = try await store.integration(at: level) else { throw APIError.integrationNotFound }
-            return try JSONBody.response(IntegrationJSON.render(record))
+            return try JSONBody.response(IntegrationJSON.render(record, rejection: try await rejection(of: record)))
         }
         router.put(RouterPath(path)) { request, context in
             let level = try await resolve(route, context, role: .maintainer)
             let params = try await RequestParameters.read(request, context: context)
             let record = try await service.update(at: level, parameters: params, logger: context.logger)
-            return try JSONBody.response(IntegrationJSON.render(record))
+            return try JSONBody.response(IntegrationJSON.render(record, rejection: try await rejection(of: record)))
         }
         router.delete(RouterPath(path)) { _, context in
             let level = try await resolve(route, context, role: .maintainer)
@@ -84,6 +84,11 @@ struct IntegrationController: Sendable {
 
     /// The level a route names, once the caller may act on it with `role`. Group defaults need a maintainer
     /// of the group (or of an ancestor); the instance default needs the admin.
+    /// Jira's rejection of the credentials `record` uses, if one is in force.
+    func rejection(of record: IntegrationRecord) async throws -> CredentialHold? {
+        try await store.credentialHold(key: store.credentialsKey(record).key)
+    }
+
     private func resolve(_ route: IntegrationRoute, _ context: BridgeRequestContext, role: TokenRole) async throws -> IntegrationLevel {
         switch route {
         case .project:

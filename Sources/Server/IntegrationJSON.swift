@@ -3,9 +3,12 @@ import Store
 
 /// GitLab's integration entity for the Jira integration. The password is left out entirely.
 enum IntegrationJSON {
-    static func render(_ record: IntegrationRecord, includeProperties: Bool = true) -> JSONValue {
+    /// `rejection`: the rejection in force of the credentials it uses, shown as `credentials_rejected_since`
+    /// (null when Jira has not rejected them).
+    static func render(_ record: IntegrationRecord, includeProperties: Bool = true, rejection: CredentialHold? = nil) -> JSONValue {
         let s = record.settings
         var doc: [String: JSONValue] = [
+            "credentials_rejected_since": rejection.map { .string(isoTimestamp($0.since)) } ?? .null,
             "id": .number(Double(record.id)),
             "title": .string("Jira issues"),
             "slug": .string("jira"),

@@ -20,6 +20,7 @@ struct IntegrationService: Sendable {
             guard let record = try await store.inheritIntegration(at: level) else {
                 throw ServiceFailure.notFound(.defaultIntegration)
             }
+            await resume(record, at: level, logger: logger)
             return record
         }
 
@@ -32,7 +33,24 @@ struct IntegrationService: Sendable {
         if existing == nil || update.changesConnection(from: current, to: settings) || settings.deploymentType == .unknown {
             settings.deploymentType = await detectDeployment(settings, logger: logger)
         }
-        return try await store.saveIntegration(at: level, settings: settings)
+        let record = try await store.saveIntegration(at: level, settings: settings)
+        await resume(record, at: level, logger: logger)
+        return record
+    }
+
+    /// Saved settings may be the new credentials paused deliveries wait for: the rejections of this integration's
+    /// own credentials end, and a project's paused deliveries run again whatever they waited on (it may use other
+    /// credentials now). One that Jira rejects again pauses again, with its site's first delivery.
+    func resume(_ record: IntegrationRecord, at level: IntegrationLevel, logger: Logger) async {
+        var project: Int64? = nil
+        if case .project(let id) = level { project = id }
+        do {
+            let resumed = try await store.resumePaused(integrationID: record.id, projectID: project, now: store.clock.now())
+            if resumed > 0 { logger.notice("paused deliveries resume with the saved settings", metadata: ["count": "\(resumed)"]) }
+        } catch {
+            // The save stands; the deliveries stay paused until the next save, Test settings or retry by hand.
+            logger.error("could not resume paused deliveries", metadata: ["error": "\(error)"])
+        }
     }
 
     /// GitLab's rule: serverInfo's `deploymentType`, else the `*.atlassian.net` URL rule.
@@ -67,6 +85,13 @@ struct IntegrationService: Sendable {
             let info = try await jira.serverInfo(connection, logger: logger)
             let myself = try await jira.myself(connection, logger: logger)
             let deployment = DeploymentDetection.detect(serverInfoDeploymentType: info.deploymentType, serverInfoAnswered: true, clientURL: settings.clientURL)
+            // Jira accepts the saved credentials: a rejection of them is over (an unsaved value tried resumes nothing).
+            if let existing, store.credentialsKey(existing) == store.credentialsKey(existing.with(settings: settings)) {
+                let owner = store.credentialsKey(existing).integrationID
+                if let resumed = try? await store.resumePaused(integrationID: owner, projectID: nil, now: store.clock.now()), resumed > 0 {
+                    logger.notice("Test settings succeeded: paused deliveries resume", metadata: ["count": "\(resumed)"])
+                }
+            }
             var doc: [String: JSONValue] = [
                 "success": .bool(true),
                 "deployment_type": .string(deployment.rawValue),

@@ -190,8 +190,11 @@ struct QueueHeartbeatService: Service {
                 await idle(health.failed(.heartbeat, error, logger: logger))
             }
         }
+        var beats = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await idle(configuration.heartbeatInterval)
+            beats += 1
+            if beats % Self.sweepEvery == 1 { await sweepPaused() }
             do {
                 let released = try await store.heartbeat(worker: owner, leaseMillis: configuration.deliveryLeaseMillis,
                                                          staleAfterMillis: configuration.staleWorkerMillis, now: store.clock.now())
@@ -207,6 +210,27 @@ struct QueueHeartbeatService: Service {
     }
 }
 
+extension QueueHeartbeatService {
+    /// Every this many heartbeats (30 s by default), paused deliveries are swept (`sweepPaused`).
+    static let sweepEvery = 15
+
+    /// Paused deliveries past the retry deadline become dead (one waits as long as a failing one would); a
+    /// resumption a stopped process left halfway is finished.
+    func sweepPaused() async {
+        let now = store.clock.now()
+        do {
+            let swept = try await store.sweepPaused(deadBefore: now - Millis(configuration.retryPolicy.maxAgeSeconds * 1000), limit: 1000, now: now)
+            if swept.dead > 0 {
+                logger.warning("paused deliveries passed the retry deadline and are dead; retry them once the credentials are fixed",
+                               metadata: ["count": "\(swept.dead)"])
+            }
+            if swept.resumed > 0 { logger.notice("finished resuming paused deliveries", metadata: ["count": "\(swept.resumed)"]) }
+        } catch {
+            _ = health.failed(.heartbeat, error, logger: logger)
+        }
+    }
+}
+
 /// Runs deliveries from the queue against Jira, with retries, leases and per-site limits. Slots are
 /// refilled as soon as one frees: a slow delivery holds its own slot, never the others'.
 struct DeliveryService: Service {
@@ -215,6 +239,7 @@ struct DeliveryService: Service {
     let configuration: PipelineConfiguration
     let owner: String
     let health: WorkerHealth
+    let siteLimits: SiteLimits
     let logger: Logger
 
     private enum Finished { case delivery, tick }
@@ -230,7 +255,7 @@ struct DeliveryService: Service {
                     do {
                         let began = ContinuousClock.now
                         let batch = try await store.claimDeliveries(owner: owner, limit: configuration.concurrency - running,
-                                                                    perSiteLimit: configuration.perSiteLimit,
+                                                                    perSiteLimit: configuration.perSiteLimit, siteLimits: siteLimits.lowered(),
                                                                     leaseMillis: configuration.deliveryLeaseMillis, now: store.clock.now())
                         let took = ContinuousClock.now - began
                         health.metrics.queueClaim(nanoseconds: took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
@@ -265,10 +290,13 @@ struct DeliveryService: Service {
 
     func runOne(_ d: Delivery) async {
         let result = await runner.run(d, owner: owner, now: { [store] in store.clock.now() }, logger: logger)
+        siteLimits.record(site: d.site, rateLimited: result.rateLimited, succeeded: result.outcome == .succeeded, now: store.clock.now(),
+                          metrics: health.metrics)
         let followUps = result.followUps.map { NewDelivery(eventID: d.eventID, projectID: d.projectID, site: d.site, planned: $0) }
         for attempt in 1...3 {
             do {
-                try await store.completeDelivery(id: d.id, owner: owner, outcome: result.outcome, followUps: followUps, now: store.clock.now())
+                try await store.completeDelivery(id: d.id, owner: owner, outcome: result.outcome, followUps: followUps, effects: result.effects,
+                                               now: store.clock.now())
                 return
             } catch {
                 if attempt == 3 {
@@ -280,6 +308,36 @@ struct DeliveryService: Service {
                 }
             }
         }
+    }
+}
+
+/// This process's adaptive limit per Jira site (`AdaptiveLimit`): cut by Jira's 429s, grown back by good answers.
+final class SiteLimits: Sendable {
+    private let limits = Mutex<[String: AdaptiveLimit]>([:])
+    let ceiling: Int
+
+    init(ceiling: Int) {
+        self.ceiling = ceiling
+    }
+
+    func record(site: String, rateLimited: Bool, succeeded: Bool, now: Millis, metrics: BridgeMetrics) {
+        guard rateLimited || succeeded else { return }
+        let changed = limits.withLock { all -> Int? in
+            if !rateLimited && all[site] == nil { return nil }  // at the ceiling already: nothing to track
+            var limit = all[site] ?? AdaptiveLimit(ceiling: ceiling)
+            let before = limit.current
+            if rateLimited { limit.rateLimited(now: now) } else { limit.succeeded() }
+            // Back at the ceiling: forgotten, so the map holds only the sites that are held back.
+            if limit.current >= ceiling && !rateLimited { all[site] = nil } else { all[site] = limit }
+            if all.count > 10_000 { all.removeAll() }
+            return limit.current == before ? nil : limit.current
+        }
+        if let changed { metrics.siteConcurrency(site: site, limit: changed) }
+    }
+
+    /// The sites whose limit is below the ceiling, with their limit.
+    func lowered() -> [String: Int] {
+        limits.withLock { all in all.mapValues(\.current) }
     }
 }
 

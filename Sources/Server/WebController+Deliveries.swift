@@ -64,6 +64,10 @@ extension WebController {
         var hasEventNotes: Bool
         var prev: Int?
         var next: Int?
+        var rejection: RejectionNotice?
+        /// Jira's rate-limit waits in force on this project's site.
+        var waits: [String]
+        var hasWaits: Bool
     }
 
     func deliveriesPage(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
@@ -78,7 +82,8 @@ extension WebController {
         let (items, total) = try await store.deliveries(projectID: project.id, filter: filter, limit: page.perPage, offset: page.offset)
         let attempts = try await store.attempts(deliveryIDs: items.map(\.id))
         var browseBase = ""
-        if let url = try await store.integration(at: .project(project.id))?.settings.url {
+        let record = try await store.integration(at: .project(project.id))
+        if let url = record?.settings.url {
             browseBase = url.hasSuffix("/") ? String(url.dropLast()) : url
         }
         let rows = items.map { d in
@@ -95,7 +100,7 @@ extension WebController {
                 lastError: d.lastError ?? "", sourceURL: source, sourceLabel: source.isEmpty ? "" : Self.sourceLabel(source),
                 updated: updated, updatedShort: Self.short(updated),
                 nextRun: d.status == .pending && d.attempts > 0 ? Self.short(isoTimestamp(d.nextRunAt)) : "",
-                retryable: canRetry && (d.status == .failed || d.status == .dead))
+                retryable: canRetry && (d.status == .failed || d.status == .dead || d.status == .paused))
         }
         // Events that reached a limit or could not be planned: what they did not do is said here too.
         let notes = try await store.eventNotes(projectID: project.id, limit: 20, offset: 0).items.map { e in
@@ -108,14 +113,20 @@ extension WebController {
         var filterQuery = ""
         if let status = filter.status { filterQuery += "status=\(status.rawValue)&" }
         if let key = filter.issueKey { filterQuery += "issue=\(Self.queryEscaped(key))&" }
-        let statuses = ["pending", "running", "succeeded", "skipped", "failed", "dead"].map {
+        let statuses = ["pending", "running", "succeeded", "skipped", "failed", "dead", "paused"].map {
             DeliveriesView.StatusOption(value: $0, selected: filter.status?.rawValue == $0)
         }
+        let now = store.clock.now()
+        let site = record?.settings.clientURL.map(JiraSite.key)
+        let waits = try await store.rateLimitHolds(now: now).filter { $0.site == site }.prefix(20).map { RateLimits.describe($0, now: now) }
         let view = DeliveriesView(project: ProjectView(project), deliveries: rows, hasDeliveries: !rows.isEmpty, total: total,
                                   statuses: statuses, issueFilter: filter.issueKey ?? "", filtered: filter != .all, filterQuery: filterQuery,
                                   failedCount: failed, canRetryAll: canRetry && failed > 0,
                                   eventNotes: notes, hasEventNotes: !notes.isEmpty, prev: page.page > 1 ? page.page - 1 : nil,
-                                  next: page.hasNext(total: total) ? page.page + 1 : nil)
+                                  next: page.hasNext(total: total) ? page.page + 1 : nil,
+                                  rejection: try await rejectionNotice(record, paused: counts["paused"] ?? 0,
+                                                                       settingsPath: "/projects/\(project.address)/settings/integrations/jira"),
+                                  waits: Array(waits), hasWaits: !waits.isEmpty)
         var flash = request.uri.queryParameters.get("retried").map { Flash.ok("Delivery \($0) is queued again.") }
         if let n = request.uri.queryParameters.get("retried_all").flatMap({ Int($0) }) {
             flash = Flash.ok(n == 1 ? "1 delivery is queued again." : "\(n) deliveries are queued again.")
@@ -164,7 +175,7 @@ extension WebController {
             throw WebError.notFound("The delivery")
         }
         guard try await store.retryDelivery(id: id, now: store.clock.now()) != nil else {
-            throw WebError(status: .badRequest, heading: "Not retried", message: "Only failed or dead deliveries can be retried; this one is \(d.status.rawValue).")
+            throw WebError(status: .badRequest, heading: "Not retried", message: "Only failed, dead or paused deliveries can be retried; this one is \(d.status.rawValue).")
         }
         return redirect("/projects/\(project.address)/integrations/jira/deliveries?retried=\(id)")
     }

@@ -86,6 +86,7 @@ extension WebController {
         var overridesTotal = 0
         var overridesPrev: Int?
         var overridesNext: Int?
+        var rejection: RejectionNotice?
     }
 
     func settingsPage(_ route: IntegrationRoute, _ request: Request, _ context: BridgeRequestContext) async throws -> Response {
@@ -131,6 +132,7 @@ extension WebController {
         // Reset removes a default: only a group or the instance that has one.
         let stored = try await store.integration(at: level)
         view.hasReset = route != .project && stored != nil && stored?.inheritFromID == nil
+        view.rejection = try await rejectionNotice(stored, paused: nil, settingsPath: path)
         if route != .project {
             let (items, total) = try await store.overrides(of: level, limit: overridesPage.perPage, offset: overridesPage.offset)
             view.showOverrides = stored != nil

@@ -183,6 +183,25 @@ struct WebController: Sendable {
         return render("home", HomeView(projects: projects, groups: groups), context)
     }
 
+    /// "Jira rejected the credentials": shown on the project, delivery log and settings pages while a rejection of
+    /// the credentials in use is in force.
+    struct RejectionNotice: ViewModel {
+        var since: String
+        var sinceShort: String
+        var site: String
+        var error: String
+        /// Paused deliveries of this project (nil on group and instance pages).
+        var paused: Int?
+        var settingsPath: String
+    }
+
+    func rejectionNotice(_ record: IntegrationRecord?, paused: Int?, settingsPath: String) async throws -> RejectionNotice? {
+        guard let record, let hold = try await store.credentialHold(key: store.credentialsKey(record).key) else { return nil }
+        let since = isoTimestamp(hold.since)
+        return RejectionNotice(since: since, sinceShort: Self.short(since), site: hold.site, error: hold.error ?? "", paused: paused,
+                               settingsPath: settingsPath)
+    }
+
     struct ProjectPageView: ViewModel {
         struct Summary: ViewModel {
             var active: Bool
@@ -203,6 +222,7 @@ struct WebController: Sendable {
         var hasFailures: Bool
         var openVulnerabilities: Int
         var canManage: Bool
+        var rejection: RejectionNotice?
     }
 
     func projectPage(_ context: BridgeRequestContext) async throws -> Response {
@@ -243,7 +263,8 @@ struct WebController: Sendable {
                               skipped: counts["skipped"] ?? 0),
             hasFailures: failed > 0,
             openVulnerabilities: try await store.vulnerabilities(projectID: project.id, filter: detected, limit: 1, offset: 0).total,
-            canManage: try await access.allows(identity, .maintainer, project: project))
+            canManage: try await access.allows(identity, .maintainer, project: project),
+            rejection: try await rejectionNotice(record, paused: counts["paused"] ?? 0, settingsPath: "/projects/\(project.address)/settings/integrations/jira"))
         return render("project", view, context, breadcrumbs: [.home])
     }
 }

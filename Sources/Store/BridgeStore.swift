@@ -152,8 +152,10 @@ public protocol PipelineStore: Sendable {
     func finishPlanning(batch: [PlannedEvent], now: Millis) async throws -> Int
     /// The claim step of the queue, in one place: leases runnable deliveries, at most one per Jira issue and
     /// at most `perSiteLimit` running per Jira site (live leases only), taking sites in turn so that one
-    /// site's backlog never hides another's work.
-    func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, leaseMillis: Int64, now: Millis) async throws -> [Delivery]
+    /// site's backlog never hides another's work. `siteLimits` lowers the limit of some sites (the adaptive
+    /// limit after Jira's 429s); a site or issue under a rate-limit hold is not claimed before the hold ends.
+    func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, siteLimits: [String: Int], leaseMillis: Int64,
+                         now: Millis) async throws -> [Delivery]
     /// Registers a worker (one process's queue consumer). With `takeOver`, the caller is the only process on
     /// the database (it holds the process lock): every lease of another worker is released at once, and
     /// events being planned go back to pending. Returns how many deliveries were released.
@@ -165,8 +167,11 @@ public protocol PipelineStore: Sendable {
     func unregisterWorker(id: String) async throws
     /// Marks an event failed with the reason (planning it cannot succeed).
     func failEvent(id: String, error: String) async throws
-    /// Records an attempt's outcome (if `owner` still holds the lease) and inserts follow-up deliveries.
-    func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], now: Millis) async throws
+    /// Records an attempt's outcome (if `owner` still holds the lease), inserts follow-up deliveries and writes
+    /// the outcome's `effects` (a credentials or rate-limit hold, or the end of a credentials hold), in one
+    /// transaction.
+    func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], effects: DeliveryEffects,
+                          now: Millis) async throws
     /// Saves a running delivery's progress (e.g. transitions already applied).
     func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws
     /// A project's deliveries that match `filter`, newest first.
@@ -177,7 +182,7 @@ public protocol PipelineStore: Sendable {
     /// shows beside the deliveries, so nothing an event did not do goes unsaid.
     func eventNotes(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [EventNote], total: Int)
     func delivery(id: Int64) async throws -> Delivery?
-    /// Requeues a failed or dead delivery; nil if there is none in such a state.
+    /// Requeues a failed, dead or paused delivery; nil if there is none in such a state.
     func retryDelivery(id: Int64, now: Millis) async throws -> Delivery?
     /// Requeues at most `limit` failed or dead deliveries of a project with ids above `after`, in id order (one
     /// transaction); returns how many and the last id, for the next batch.
@@ -190,10 +195,44 @@ public protocol PipelineStore: Sendable {
     func queueDepth() async throws -> (deliveries: Int, events: Int)
     /// The creation time of the oldest pending or running delivery of each Jira site that has one.
     func oldestUnfinished() async throws -> [(site: String, createdAt: Millis)]
+    // MARK: Holds: rejected credentials and rate limits
+
+    /// The name under which the queue holds the credentials `record` sends (its own, or its default's).
+    func credentialsKey(_ record: IntegrationRecord) -> CredentialsKey
+    /// The rejection of these credentials in force (not being resumed), if any.
+    func credentialHold(key: String) async throws -> CredentialHold?
+    /// The rejections in force of the credentials these integrations hold.
+    func credentialHolds(integrationIDs: [Int64]) async throws -> [CredentialHold]
+    /// Every rejection in force, for the metrics.
+    func credentialHolds() async throws -> [CredentialHold]
+    /// Ends the rejections of the credentials of integration `integrationID` (new ones were saved, or Jira
+    /// accepted them) and requeues their paused deliveries; with `projectID`, also every paused delivery of that
+    /// project (it now uses other credentials). Requeues in batches of 1000, one transaction each; returns how
+    /// many it requeued.
+    func resumePaused(integrationID: Int64?, projectID: Int64?, now: Millis) async throws -> Int
+    /// Finishes resumptions a stopped process left halfway, and makes dead the paused deliveries created before
+    /// `deadBefore` (the retry deadline); at most `limit` of each. Returns how many were requeued and made dead.
+    func sweepPaused(deadBefore: Millis, limit: Int, now: Millis) async throws -> (resumed: Int, dead: Int)
+    /// Paused deliveries per Jira site.
+    func pausedDeliveries() async throws -> [String: Int]
+    /// The rate-limit holds in force, for the pages and the metrics.
+    func rateLimitHolds(now: Millis) async throws -> [RateLimitHold]
+
     /// Retention: removes at most `limit` succeeded or skipped deliveries last changed before `before`, then at
     /// most `limit` planned events received before it that no delivery points at any more (with their
     /// payloads). Failed and dead deliveries, and the events they came from, stay. One transaction.
     func prune(before: Millis, limit: Int) async throws -> (deliveries: Int, events: Int)
+}
+
+extension PipelineStore {
+    public func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, leaseMillis: Int64, now: Millis) async throws -> [Delivery] {
+        try await claimDeliveries(owner: owner, limit: limit, perSiteLimit: perSiteLimit, siteLimits: [:], leaseMillis: leaseMillis, now: now)
+    }
+
+    /// An outcome with no effects beyond its own delivery.
+    public func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], now: Millis) async throws {
+        try await completeDelivery(id: id, owner: owner, outcome: outcome, followUps: followUps, effects: .none, now: now)
+    }
 }
 
 extension BridgeStore {

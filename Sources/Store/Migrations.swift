@@ -277,5 +277,32 @@ enum Migrations {
             )
             """,
         ]),
+        // Jira Cloud's 2026 changes (issue 16): deliveries paused on rejected credentials wait on a hold (one row
+        // per set of credentials Jira rejected, named by a keyed fingerprint); Jira's rate-limit waits hold a site
+        // or one issue (issue_key '') until a time, and the claim respects them.
+        ("0012_holds", [
+            "ALTER TABLE deliveries ADD COLUMN hold_key TEXT",
+            "CREATE INDEX deliveries_held ON deliveries(hold_key) WHERE hold_key IS NOT NULL",
+            """
+            CREATE TABLE credential_holds (
+                hold_key TEXT PRIMARY KEY,
+                integration_id BIGINT NOT NULL,
+                site TEXT NOT NULL,
+                since BIGINT NOT NULL,
+                error TEXT,
+                resuming_since BIGINT
+            )
+            """,
+            "CREATE INDEX credential_holds_integration ON credential_holds(integration_id)",
+            """
+            CREATE TABLE rate_limit_holds (
+                site TEXT NOT NULL,
+                issue_key TEXT NOT NULL,
+                until BIGINT NOT NULL,
+                reason TEXT NOT NULL,
+                PRIMARY KEY (site, issue_key)
+            )
+            """,
+        ]),
     ]
 }

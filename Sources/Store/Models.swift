@@ -59,6 +59,13 @@ public struct IntegrationRecord: Sendable, Equatable {
     public var settings: JiraSettings
     public var createdAt: Millis
     public var updatedAt: Millis
+
+    /// The same integration with other settings (what Test settings tries).
+    public func with(settings: JiraSettings) -> IntegrationRecord {
+        var copy = self
+        copy.settings = settings
+        return copy
+    }
 }
 
 /// Store failures a caller can act on.

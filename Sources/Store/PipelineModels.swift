@@ -53,6 +53,8 @@ public struct Delivery: Sendable, Equatable {
     public var updatedAt: Millis
     /// What makes it unique per site and issue (`PlannedDelivery.dedupeKey`); it names the commit or merge request.
     public var dedupeKey: String = ""
+    /// While paused: the credentials whose rejection it waits on (`CredentialHold.key`).
+    public var holdKey: String? = nil
 
     /// The web address of the commit or merge request this delivery came from, if it names one.
     public var sourceURL: String? {
@@ -81,7 +83,7 @@ public struct DeliveryAttempt: Sendable, Equatable {
     public var deliveryID: Int64
     public var number: Int
     public var finishedAt: Millis
-    /// `succeeded`, `skipped`, `retry`, `failed` or `dead` (`DeliveryOutcome.name`).
+    /// `succeeded`, `skipped`, `retry`, `failed`, `dead` or `paused` (`DeliveryOutcome.name`).
     public var outcome: String
     public var error: String?
 
@@ -92,4 +94,53 @@ public struct DeliveryAttempt: Sendable, Equatable {
         self.outcome = outcome
         self.error = error
     }
+}
+
+/// The credentials one integration sends to Jira, as the queue names them: the integration that holds them
+/// (a project's own, or the group or instance default it uses) and a keyed fingerprint of the values, so a
+/// change of any of them is a new key and the secret itself is never stored twice.
+public struct CredentialsKey: Sendable, Equatable, Hashable {
+    public var key: String
+    public var integrationID: Int64
+
+    public init(key: String, integrationID: Int64) {
+        self.key = key
+        self.integrationID = integrationID
+    }
+}
+
+/// Jira rejected a set of credentials (401): since when, on which site, with what answer. The deliveries that
+/// use them wait paused until new credentials are saved or a Test settings succeeds.
+public struct CredentialHold: Sendable, Equatable {
+    public var key: String
+    public var integrationID: Int64
+    public var site: String
+    public var since: Millis
+    public var error: String?
+
+    public init(key: String, integrationID: Int64, site: String, since: Millis, error: String?) {
+        self.key = key
+        self.integrationID = integrationID
+        self.site = site
+        self.since = since
+        self.error = error
+    }
+}
+
+/// What an attempt's outcome changes beyond its own delivery, written in the same transaction.
+public struct DeliveryEffects: Sendable, Equatable {
+    /// Jira rejected these credentials: the (paused) delivery waits on them, and so does every other that uses them.
+    public var credentialsRejected: CredentialHold?
+    /// Jira accepted the credentials of this integration: any rejection of them is over, and its deliveries resume.
+    public var credentialsAccepted: Int64?
+    /// Jira asked for a wait: nothing more of the site (or the issue) is claimed before it ends.
+    public var rateLimit: RateLimitHold?
+
+    public init(credentialsRejected: CredentialHold? = nil, credentialsAccepted: Int64? = nil, rateLimit: RateLimitHold? = nil) {
+        self.credentialsRejected = credentialsRejected
+        self.credentialsAccepted = credentialsAccepted
+        self.rateLimit = rateLimit
+    }
+
+    public static let none = DeliveryEffects()
 }

@@ -159,15 +159,17 @@ extension SQLStore {
         return [d.eventID, d.projectID, d.site, d.planned.issueKey, d.planned.action.rawValue, d.planned.dedupeKey, content, work, now, now, now]
     }
 
-    public func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], now: Millis) async throws {
+    public func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], effects: DeliveryEffects,
+                                 now: Millis) async throws {
         let rows = try followUps.map { try Self.insertArguments($0, now: now) }
-        try await database.write { db in
+        let resumed = try await database.write { db -> Int in
             let (status, nextRun, error) = outcome.recorded(now: now)
+            let holdKey = status == .paused ? effects.credentialsRejected?.key : nil
             try db.execute(sql: """
-                UPDATE deliveries SET status = ?, next_run_at = ?, last_error = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?
+                UPDATE deliveries SET status = ?, next_run_at = ?, last_error = ?, hold_key = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?
                 WHERE id = ? AND lease_owner = ? AND status = 'running'
-                """, arguments: [status.rawValue, nextRun, error, now, id, owner])
-            guard db.changesCount > 0 else { return }  // the lease was lost: someone else runs it now
+                """, arguments: [status.rawValue, nextRun, error, holdKey, now, id, owner])
+            guard db.changesCount > 0 else { return 0 }  // the lease was lost: someone else runs it now
             // The attempt's line in the log; only the last 20 of a delivery are kept.
             try db.execute(sql: """
                 INSERT INTO delivery_attempts (delivery_id, attempt, finished_at, outcome, error)
@@ -176,9 +178,15 @@ extension SQLStore {
             try db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id = ? AND attempt <= (SELECT attempts FROM deliveries WHERE id = ?) - 20",
                            arguments: [id, id])
             for args in rows { try db.execute(sql: Self.insertDeliverySQL, arguments: args) }
+            if let hold = effects.credentialsRejected, holdKey != nil { try Self.recordCredentialHold(db, hold) }
+            if let limit = effects.rateLimit { try Self.recordRateLimit(db, limit) }
+            var resumed = 0
+            if let accepted = effects.credentialsAccepted { resumed = try Self.beginResuming(db, integrationID: accepted, now: now) }
             // A delivery that ends frees its issue and a slot of its site, and follow-ups may be due.
             try Self.announce(db, .deliveries)
+            return resumed
         }
+        if resumed > 0 { _ = try await finishResuming(now: now) }
         bell(.deliveries).ring()
     }
 
@@ -267,7 +275,7 @@ extension SQLStore {
     public func retryDelivery(id: Int64, now: Millis) async throws -> Delivery? {
         let retried = try await database.write { db -> Delivery? in
             try db.execute(sql: """
-                UPDATE deliveries SET status = 'pending', next_run_at = ?, updated_at = ? WHERE id = ? AND status IN ('failed', 'dead')
+                UPDATE deliveries SET status = 'pending', hold_key = NULL, next_run_at = ?, updated_at = ? WHERE id = ? AND status IN ('failed', 'dead', 'paused')
                 """, arguments: [now, now, id])
             guard db.changesCount > 0 else { return nil }
             try Self.announce(db, .deliveries)
@@ -367,6 +375,7 @@ extension SQLStore {
         return Delivery(id: row["id"], eventID: row["event_id"], projectID: row["project_id"], site: row["site"], issueKey: row["issue_key"],
                         action: DeliveryAction(rawValue: row["action"]) ?? .comment, work: work,
                         status: DeliveryStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"], nextRunAt: row["next_run_at"],
-                        lastError: row["last_error"], createdAt: row["created_at"], updatedAt: row["updated_at"], dedupeKey: row["dedupe_key"])
+                        lastError: row["last_error"], createdAt: row["created_at"], updatedAt: row["updated_at"], dedupeKey: row["dedupe_key"],
+                        holdKey: row["hold_key"])
     }
 }

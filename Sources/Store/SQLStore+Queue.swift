@@ -92,7 +92,8 @@ extension SQLStore {
         return nil
     }
 
-    public func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, leaseMillis: Int64, now: Millis) async throws -> [Delivery] {
+    public func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, siteLimits: [String: Int], leaseMillis: Int64,
+                                now: Millis) async throws -> [Delivery] {
         guard limit > 0 else { return [] }
         return try await database.write { db in
             // One claim at a time across processes: the live leases it counts are then all there are, so the
@@ -106,6 +107,14 @@ extension SQLStore {
                 busyIssues[site, default: []].insert(r["issue_key"])
                 runningPerSite[site, default: 0] += 1
             }
+            // Jira's waits: a held issue counts as busy, a held site is left out (a small table: holds end by time).
+            var heldSites = Set<String>()
+            for r in try SQLRow.fetchAll(db, sql: "SELECT site, issue_key FROM rate_limit_holds WHERE until > ?", arguments: [now]) {
+                let site: String = r["site"]
+                let issue: String = r["issue_key"]
+                if issue.isEmpty { heldSites.insert(site) } else { busyIssues[site, default: []].insert(issue) }
+            }
+            func siteLimit(_ site: String) -> Int { min(perSiteLimit, max(1, siteLimits[site] ?? perSiteLimit)) }
             // Every site with pending work, one index seek each (a skip scan), however many rows each has.
             let sites = try String.fetchAll(db, sql: """
                 WITH RECURSIVE s(site) AS (
@@ -116,7 +125,7 @@ extension SQLStore {
                 SELECT site FROM s WHERE site IS NOT NULL
                 """)
             // Sites take turns, from a random start, so none is always served first.
-            var order = sites.filter { runningPerSite[$0, default: 0] < perSiteLimit }
+            var order = sites.filter { !heldSites.contains($0) && runningPerSite[$0, default: 0] < siteLimit($0) }
             if order.count > 1 {
                 let start = Int.random(in: 0..<order.count)
                 order = Array(order[start...] + order[..<start])
@@ -127,7 +136,7 @@ extension SQLStore {
             var exhausted = Set<String>()
             while claimed.count < limit {
                 var progress = false
-                for site in order where claimed.count < limit && !exhausted.contains(site) && runningPerSite[site, default: 0] < perSiteLimit {
+                for site in order where claimed.count < limit && !exhausted.contains(site) && runningPerSite[site, default: 0] < siteLimit(site) {
                     guard let row = try Self.nextRunnable(db, site: site, after: &cursors[site], busy: busyIssues[site] ?? [], now: now) else {
                         exhausted.insert(site)
                         continue

@@ -8,7 +8,7 @@ public enum StoreCopy {
     /// The tables in the order their references need (groups before the projects in them, events before
     /// their deliveries), each with its key column and how many rows one batch takes: event payloads are
     /// whole webhook bodies, so they go a few at a time. `workers` and `readiness_probe` describe running
-    /// processes, not data, and are not copied.
+    /// processes, not data, and are not copied; nor are `rate_limit_holds`, waits of a few seconds or minutes.
     static let tables: [(name: String, key: String, batch: Int)] = [
         ("groups", "id", 500),
         ("projects", "id", 500),
@@ -19,6 +19,7 @@ public enum StoreCopy {
         ("event_payloads", "event_id", 20),
         ("deliveries", "id", 500),
         ("delivery_attempts", "id", 500),
+        ("credential_holds", "hold_key", 500),
         ("vulnerabilities", "id", 200),
         ("vulnerability_issue_links", "vulnerability_id", 500),
     ]

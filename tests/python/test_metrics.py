@@ -75,4 +75,4 @@ def test_alert_rules_pass_promtool():
     result = subprocess.run([promtool(), "check", "rules", str(ROOT / "docs" / "prometheus-alerts.yml")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 6 rules found" in result.stdout
+    assert "SUCCESS: 7 rules found" in result.stdout
