@@ -37,6 +37,16 @@ struct EmulatorAdmin {
             }
             await state.addFault(fault)
             return json(201, ["ok": true])
+        case ("POST", "/_emulator/rate_limits"):
+            guard let name = doc["reason"] as? String, let reason = EmulatedRateLimit.Reason(rawValue: name),
+                  let limit = doc["limit"] as? Int, let window = doc["window_ms"] as? Int else {
+                return error(400, "reason (\(EmulatedRateLimit.Reason.allCases.map(\.rawValue).joined(separator: ", "))), limit and window_ms are required")
+            }
+            await state.addRateLimit(EmulatedRateLimit(reason: reason, limit: limit, windowMilliseconds: window))
+            return json(201, ["ok": true])
+        case ("DELETE", "/_emulator/rate_limits"):
+            await state.clearRateLimits()
+            return json(200, ["ok": true])
         case ("DELETE", "/_emulator/faults"):
             await state.clearFaults()
             return json(200, ["ok": true])

@@ -87,6 +87,24 @@ struct EmulatorHandler: Sendable {
     }
 
     private func respond(request: Request, method: String, path: String, body: Data, gateway: Bool) async -> Response {
+        let limited = await state.takeRateLimit(method: method, path: path)
+        if limited.refusedBy != nil {
+            var response = error(429, "Rate limit exceeded.")
+            add(limited.headers, to: &response)
+            return response
+        }
+        var response = await respondWithFaults(request: request, method: method, path: path, body: body, gateway: gateway)
+        add(limited.headers, to: &response)
+        return response
+    }
+
+    private func add(_ headers: [String: String], to response: inout Response) {
+        for (name, value) in headers {
+            if let field = HTTPField.Name(name) { response.headers[field] = value }
+        }
+    }
+
+    private func respondWithFaults(request: Request, method: String, path: String, body: Data, gateway: Bool) async -> Response {
         let fault = await state.takeFault(method: method, path: path)
         if let fault, fault.oversizeBytes > 0 {
             let padding = String(repeating: "x", count: max(0, fault.oversizeBytes - 12))
@@ -125,9 +143,7 @@ struct EmulatorHandler: Sendable {
             if let status = fault.status {
                 var response = fault.body.map { raw(status, Data($0.utf8)) } ?? error(status, standardStatus(status).reasonPhrase)
                 if let ra = fault.retryAfter { response.headers[.retryAfter] = String(ra) }
-                for (name, value) in fault.headers {
-                    if let field = HTTPField.Name(name) { response.headers[field] = value }
-                }
+                add(fault.headers, to: &response)
                 return response
             }
         }

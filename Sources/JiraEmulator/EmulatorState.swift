@@ -12,6 +12,8 @@ public actor EmulatorState {
     /// Whether a transition into the done category sets a resolution (real workflows may not).
     public var resolutionOnDone = true
     private var faults: [EmulatedFault] = []
+    public private(set) var rateLimits: [EmulatedRateLimit] = []
+    private var rateLimitCounters = RateLimitCounters()
     public private(set) var requests: [RecordedRequest] = []
     /// REST requests being answered now, and the most there ever were at once (what a client's concurrency
     /// limit must keep low, over every process of it).
@@ -63,6 +65,22 @@ public actor EmulatorState {
         faults = []
         requests = []
         resolutionOnDone = true
+        rateLimits = []
+        rateLimitCounters = RateLimitCounters()
+    }
+
+    /// Enforces a rate limit from now on (`EmulatedRateLimit`), besides those set before.
+    public func addRateLimit(_ limit: EmulatedRateLimit) { rateLimits.append(limit) }
+
+    public func clearRateLimits() {
+        rateLimits = []
+        rateLimitCounters = RateLimitCounters()
+    }
+
+    /// Counts a REST request against the rate limits: the limit that refuses it, if any, and the headers to send.
+    func takeRateLimit(method: String, path: String) -> (refusedBy: EmulatedRateLimit?, headers: [String: String]) {
+        guard !rateLimits.isEmpty else { return (nil, [:]) }
+        return rateLimitCounters.take(rateLimits, method: method, path: path, now: Int64(Date().timeIntervalSince1970 * 1000))
     }
 
     @discardableResult

@@ -257,4 +257,33 @@ struct JiraCloudLimitsTests {
             #expect(try await h.store.rateLimitHolds(now: h.store.clock.now()).map(\.issueKey) == [nil])
         }
     }
+
+    @Test("against the emulator's own limits, each reason is met with its wait, and every delivery completes exactly once",
+          arguments: EmulatedRateLimit.Reason.allCases)
+    func emulatedLimits(_ reason: EmulatedRateLimit.Reason) async throws {
+        try await Harness.run { h in
+            try await h.configure()
+            let keys = ["PROJ-1", "PROJ-2", "PROJ-3"]
+            for _ in keys { await h.emulator.addIssue(projectKey: "PROJ", summary: "x") }
+            switch reason {
+            case .perIssueOnWrite: await h.emulator.addRateLimit(EmulatedRateLimit(reason: reason, limit: 1, windowMilliseconds: 1_500))
+            case .burst: await h.emulator.addRateLimit(EmulatedRateLimit(reason: reason, limit: 2, windowMilliseconds: 1_500))
+            case .tenantQuota: await h.emulator.addRateLimit(EmulatedRateLimit(reason: reason, limit: 5, windowMilliseconds: 2_000))
+            }
+            _ = try await h.webhook("Push Hook", Self.push(keys))
+            let done = try await h.settle(expecting: 6, timeout: .seconds(60))
+            #expect(done.allSatisfy { $0["status"] == "succeeded" }, "\(done)")
+            for key in keys {
+                let issue = await h.issue(key)
+                #expect(issue.comments.count == 1 && issue.remoteLinks.count == 1, "\(key)")
+            }
+            #expect(await h.emulator.requests.contains { $0.status == 429 }, "the limit was met")
+            let ids = done.compactMap { $0["id"]?.number.map(Int64.init) }
+            let attempts = try await h.store.attempts(deliveryIDs: ids).values.flatMap { $0 }
+            let waits = attempts.compactMap(\.error).filter { $0.contains("rate limited") }
+            #expect(!waits.isEmpty && waits.allSatisfy { $0.contains("rate limited (\(reason.rawValue))") }, "\(waits)")
+            let what = reason == .perIssueOnWrite ? "issue PROJ-" : "the Jira site waits"
+            #expect(waits.allSatisfy { $0.contains(what) }, "\(waits)")
+        }
+    }
 }
