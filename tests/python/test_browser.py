@@ -419,6 +419,39 @@ def test_the_delivery_log_filters_links_shows_attempts_and_retries_all_failed(se
     assert page.locator("#deliveries .badge.status-failed").count() == 1
 
 
+def test_an_expired_token_pauses_deliveries_and_new_credentials_saved_in_the_form_resume_them(server, emulator, page):
+    """Jira rejects the token (401): the delivery log, the project page and the settings page say so, the
+    deliveries are paused, not failed; the new token typed into the settings form resumes them, each once."""
+    register(server)
+    configure(server, emulator)
+    assert api(server, "PUT", "/api/v4/projects/42", json={"webhook_secret": "hook-secret"}).status_code == 200
+    requests.post(emulator.url + "/_emulator/users/jira-bot/credentials", json={"expire_after_requests": 0}, timeout=10)
+    push(server, "d1e5e1bc1dcd7f8b4d5a946b0b91f9dacd732701", "Start PROJ-1")
+    sign_in(page, server)
+    page.goto(server.url + "/projects/42/integrations/jira/deliveries")
+    assert wait_for(page, lambda: page.locator("#deliveries .badge.status-paused").count() == 2)
+    notice = page.locator("#credentials-rejected")
+    assert notice.is_visible() and "Jira rejected the credentials" in notice.inner_text() and "2 deliveries" in notice.inner_text()
+    assert page.locator("#deliveries .badge.status-failed").count() == 0
+    shot(page, "credentials-rejected")
+    page.goto(server.url + "/projects/42")
+    assert page.locator("#credentials-rejected").is_visible()
+    # The admin sets a new token in Jira, then types it into the settings form the notice links to.
+    requests.post(emulator.url + "/_emulator/users/jira-bot/credentials", json={"password": "rotated-token"}, timeout=10)
+    page.click("#credentials-rejected a")
+    page.wait_for_selector("#jira-settings")
+    assert page.locator("#credentials-rejected").is_visible()
+    page.fill("#password", "rotated-token")
+    page.click("#save")
+    page.wait_for_selector("text=Jira settings saved and active.")
+    assert page.locator("#credentials-rejected").count() == 0
+    page.goto(server.url + "/projects/42/integrations/jira/deliveries")
+    assert wait_for(page, lambda: page.locator("#deliveries .badge.status-succeeded").count() == 2)
+    assert page.locator("#credentials-rejected").count() == 0
+    issue = requests.get(emulator.url + "/_emulator/issues/PROJ-1", timeout=10).json()
+    assert len(issue["comments"]) == 1 and len(issue["remote_links"]) == 1
+
+
 def test_a_project_reporter_reads_issues_but_cannot_open_settings(server, emulator, page):
     register(server)
     configure(server, emulator, issues_enabled=True, project_keys=["PROJ"])
