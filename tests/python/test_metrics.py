@@ -23,6 +23,20 @@ def promtool():
     return path
 
 
+def wait_for_metrics(server, wanted, timeout=30):
+    """The exposition once it has every line of `wanted` (asserted)."""
+    deadline = time.time() + timeout
+    text = ""
+    while time.time() < deadline:
+        text = requests.get(server.url + "/metrics", timeout=10).text
+        if all(w in text for w in wanted):
+            return text
+        time.sleep(0.2)
+    missing = [w for w in wanted if w not in text]
+    assert not missing, (missing, text)
+    return text
+
+
 def test_metrics_pass_promtool_with_every_family_present(binaries, data_dir, emulator):
     """After webhooks (accepted, duplicate, refused), deliveries and claims, every family has HELP and TYPE and the
     exposition passes `promtool check metrics`."""
@@ -59,9 +73,23 @@ def test_metrics_pass_promtool_with_every_family_present(binaries, data_dir, emu
                 break
             time.sleep(0.2)
         assert f'jira_bridge_queue_oldest_age_seconds{{site="{emulator.url}"}}' in text, text
+        # Jira rate limits writes to an issue (that issue is held, the site's limit cut), then the token expires:
+        # the holds' families show too.
+        requests.post(emulator.url + "/_emulator/faults", json={"method": "GET", "path": "/PROJ-3/remotelink", "status": 429, "retry_after": 600,
+                                                               "headers": {"RateLimit-Reason": "jira-per-issue-on-write"}}, timeout=10)
+        assert requests.post(server.url + "/webhooks/gitlab", json=push_payload(3, "PROJ-3"), headers={**hook, "Idempotency-Key": "m-3"},
+                             timeout=30).status_code == 202
+        wait_for_metrics(server, [f'jira_bridge_rate_limit_holds{{site="{emulator.url}",scope="issue"}} 1',
+                                  f'jira_bridge_site_concurrency_limit{{site="{emulator.url}"}} 2'])
+        requests.post(emulator.url + "/_emulator/users/jira-bot/credentials", json={"expire_after_requests": 0}, timeout=10)
+        assert requests.post(server.url + "/webhooks/gitlab", json=push_payload(4, "PROJ-4"), headers={**hook, "Idempotency-Key": "m-4"},
+                             timeout=30).status_code == 202
+        text = wait_for_metrics(server, [f'jira_bridge_credentials_rejected{{site="{emulator.url}"}} 1',
+                                         f'jira_bridge_deliveries_paused{{site="{emulator.url}"}} 2'])
         for family in ["jira_bridge_webhooks_total", "jira_bridge_deliveries_total", "jira_bridge_jira_request_duration_seconds",
                        "jira_bridge_queue_depth", "jira_bridge_queue_claim_duration_seconds", "jira_bridge_ready",
-                       "jira_bridge_queue_oldest_age_seconds", "jira_bridge_build_info"]:
+                       "jira_bridge_queue_oldest_age_seconds", "jira_bridge_build_info", "jira_bridge_credentials_rejected",
+                       "jira_bridge_deliveries_paused", "jira_bridge_rate_limit_holds", "jira_bridge_site_concurrency_limit"]:
             assert f"# HELP {family} " in text and f"# TYPE {family} " in text, family
         assert "jira_bridge_ready 1" in text
         result = subprocess.run([tool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
