@@ -198,7 +198,7 @@ struct WebController: Sendable {
     func rejectionNotice(_ record: IntegrationRecord?, paused: Int?, settingsPath: String) async throws -> RejectionNotice? {
         guard let record, let hold = try await store.credentialHold(key: store.credentialsKey(record).key) else { return nil }
         let since = isoTimestamp(hold.since)
-        return RejectionNotice(since: since, sinceShort: Self.short(since), site: hold.site, error: hold.error ?? "", paused: paused,
+        return RejectionNotice(since: since, sinceShort: Self.short(since), site: hold.site, error: hold.error ?? "", paused: paused == 0 ? nil : paused,
                                settingsPath: settingsPath)
     }
 
