@@ -165,18 +165,22 @@ extension SQLStore {
         let resumed = try await database.write { db -> Int in
             let (status, nextRun, error) = outcome.recorded(now: now)
             let holdKey = status == .paused ? effects.credentialsRejected?.key : nil
-            try db.execute(sql: """
+            // The attempt's number comes back with the update: no second read, and the old attempts are only
+            // looked for once there can be more than 20.
+            guard let attempt = try Int.fetchOne(db, sql: """
                 UPDATE deliveries SET status = ?, next_run_at = ?, last_error = ?, hold_key = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?
-                WHERE id = ? AND lease_owner = ? AND status = 'running'
-                """, arguments: [status.rawValue, nextRun, error, holdKey, now, id, owner])
-            guard db.changesCount > 0 else { return 0 }  // the lease was lost: someone else runs it now
+                WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING attempts
+                """, arguments: [status.rawValue, nextRun, error, holdKey, now, id, owner]) else {
+                return 0  // the lease was lost: someone else runs it now
+            }
             // The attempt's line in the log; only the last 20 of a delivery are kept.
             try db.execute(sql: """
-                INSERT INTO delivery_attempts (delivery_id, attempt, finished_at, outcome, error)
-                SELECT id, attempts, ?, ?, ? FROM deliveries WHERE id = ? ON CONFLICT (delivery_id, attempt) DO NOTHING
-                """, arguments: [now, outcome.name, error.map { String($0.prefix(2000)) }, id])
-            try db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id = ? AND attempt <= (SELECT attempts FROM deliveries WHERE id = ?) - 20",
-                           arguments: [id, id])
+                INSERT INTO delivery_attempts (delivery_id, attempt, finished_at, outcome, error) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (delivery_id, attempt) DO NOTHING
+                """, arguments: [id, attempt, now, outcome.name, error.map { String($0.prefix(2000)) }])
+            if attempt > 20 {
+                try db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id = ? AND attempt <= ?", arguments: [id, attempt - 20])
+            }
             for args in rows { try db.execute(sql: Self.insertDeliverySQL, arguments: args) }
             if let hold = effects.credentialsRejected, holdKey != nil { try Self.recordCredentialHold(db, hold) }
             if let limit = effects.rateLimit { try Self.recordRateLimit(db, limit) }
