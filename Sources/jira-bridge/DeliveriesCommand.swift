@@ -18,7 +18,7 @@ struct DeliveriesCommand: AsyncParsableCommand {
                 left to plan (at most --timeout seconds; exit status 1 if work is still unfinished then).
                 """)
         @Option(help: "The project: its id, full path, or forge:id (as in the API).") var project: String
-        @Option(help: "Only deliveries in this status: pending, running, succeeded, skipped, failed or dead.") var status: String?
+        @Option(help: "Only deliveries in this status: pending, running, succeeded, skipped, failed, dead or paused.") var status: String?
         @Option(help: "Only deliveries to this Jira issue (PROJ-1).") var issue: String?
         @Option(help: "At most this many rows (1 to 1000).") var limit = 50
         @Flag(help: "Print the deliveries as a JSON array, as GET .../integrations/jira/deliveries does.") var json = false
@@ -78,7 +78,7 @@ struct DeliveriesCommand: AsyncParsableCommand {
 
     struct Retry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Requeue failed or dead deliveries of a project: by id, or all of them with --all-failed.",
+            abstract: "Requeue failed, dead or paused deliveries of a project: by id, or every failed or dead one with --all-failed.",
             discussion: "A running server picks them up at once; each runs again after a fresh read of Jira, so nothing is posted twice.")
         @Option(help: "The project: its id, full path, or forge:id (as in the API).") var project: String
         @Argument(help: "Ids of deliveries to retry (deliveries list shows them).") var ids: [Int64] = []
