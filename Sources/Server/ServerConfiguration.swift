@@ -56,6 +56,6 @@ public struct BuildVersion: Sendable, Equatable {
         self.commit = commit
     }
 
-    /// `0.15.0 (commit 1a2b3c4d5e6f)`.
+    /// `0.16.0 (commit 1a2b3c4d5e6f)`.
     public var description: String { "\(version) (commit \(commit))" }
 }

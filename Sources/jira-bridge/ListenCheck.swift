@@ -39,6 +39,6 @@ enum ListenCheck {
 }
 
 extension BuildInfo {
-    /// What `jira-bridge --version` prints: `0.15.0 (commit 1a2b3c4d5e6f)`.
+    /// What `jira-bridge --version` prints: `0.16.0 (commit 1a2b3c4d5e6f)`.
     static var description: String { "\(version) (commit \(commit))" }
 }
