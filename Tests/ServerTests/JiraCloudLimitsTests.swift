@@ -2,6 +2,7 @@ import Foundation
 import Integration
 import JiraEmulator
 import Store
+import Server
 import Testing
 
 /// Jira Cloud in 2026 (issue 16): expiring tokens pause deliveries instead of failing them; rate limits hold
@@ -132,6 +133,30 @@ struct JiraCloudLimitsTests {
             await h.emulator.setPassword(user: "jira-bot", to: "rotated-token")
             _ = try await h.admin(.PUT, "/api/v4/groups/\(group.id)/integrations/jira", json: h.workingSettings(["password": "rotated-token"]))
             #expect(try await Self.quiet(h, expecting: 2).allSatisfy { $0["status"] == "succeeded" })
+        }
+    }
+
+    @Test("with the default settings, a delivery still paused a day after its webhook is made dead by the server's own sweep")
+    func pausedPastTheDeadline() async throws {
+        var options = Harness.Options()
+        options.pipeline = PipelineConfiguration()  // the defaults: a day's deadline, a sweep every 15 heartbeats of 2 s
+        try await Harness.run(options) { h in
+            try await h.configure()
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
+            await h.emulator.expireCredentials(user: "jira-bot", afterRequests: 0)
+            _ = try await h.webhook("Push Hook", Self.push(["PROJ-1"]))
+            #expect(try await Self.quiet(h, expecting: 2).allSatisfy { $0["status"] == "paused" })
+            // The webhook came a day and an hour ago.
+            let past = h.store.clock.now() - 25 * 3_600_000
+            try await h.store.database.write { db in try db.execute(sql: "UPDATE deliveries SET created_at = ?", arguments: [past]) }
+            let deadline = ContinuousClock.now + .seconds(45)
+            var log = try await h.deliveries()
+            while ContinuousClock.now < deadline, !log.allSatisfy({ $0["status"] == "dead" }) {
+                try await Task.sleep(for: .milliseconds(200))
+                log = try await h.deliveries()
+            }
+            #expect(log.allSatisfy { $0["status"] == "dead" && $0["last_error"]?.string?.hasSuffix("(it waited paused past the retry deadline)") == true },
+                    "\(log)")
         }
     }
 
