@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import NIOCore
 import Integration
 import JiraClient
@@ -121,9 +122,14 @@ public func buildApplication(
     // New work committed by the other processes on the database wakes this one's loops (PostgreSQL).
     store.listenForOtherProcesses()
     let owner = "\(ProcessInfo.processInfo.hostName.prefix(64)):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"
+    let limits = configuration.connections
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "jira-bridge"),
+        server: .http1(configuration: .init(additionalChannelHandlers: [
+            ConnectionDeadlineHandler(limits: limits) { phase in metrics.connectionTimedOut(phase: phase) },
+        ])),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "jira-bridge",
+                             backlog: 1024, availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
         services: [
             QueueHeartbeatService(store: store, configuration: pipeline, owner: owner, health: health, metrics: metrics, logger: logger),
             EventPlanningService(store: store, configuration: pipeline, health: health, logger: logger),

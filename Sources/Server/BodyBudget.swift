@@ -3,9 +3,11 @@ import Glibc
 #endif
 import Synchronization
 
-/// Bytes of request bodies held at once: a webhook waits for its share before its body is read, so twenty
-/// concurrent 25 MB webhooks are read two or three at a time instead of all at once, and memory stays
-/// bounded by the budget (and what parsing it costs) whatever the load.
+/// Bytes of request bodies held at once. A webhook takes its share as its bytes arrive (never from what its
+/// `Content-Length` announces, so a client that announces 25 MB and sends nothing holds nothing), and waits
+/// when the budget is spent: twenty concurrent 25 MB webhooks are read two or three at a time instead of all
+/// at once, and memory stays bounded by the budget (and what parsing it costs) whatever the load. The body
+/// deadline (`ConnectionLimits.bodyTimeout`) bounds how long any reader holds its share.
 final class BodyBudget: Sendable {
     private struct State {
         var available: Int
@@ -20,15 +22,13 @@ final class BodyBudget: Sendable {
         self.state = Mutex(State(available: capacity))
     }
 
-    /// Waits until `bytes` (at most the capacity) are free, takes them, runs `body`, gives them back.
-    func withReservation<T>(bytes: Int, _ body: () async throws -> T) async throws -> T {
-        let want = min(max(bytes, 1), capacity)
-        await reserve(want)
-        defer { release(want) }
-        return try await body()
-    }
+    /// Bytes in use now (for tests and metrics).
+    var inUse: Int { state.withLock { capacity - $0.available } }
 
-    private func reserve(_ bytes: Int) async {
+    /// Waits until `bytes` (at most the capacity) are free and takes them; first come, first served.
+    func reserve(_ bytes: Int) async {
+        let bytes = min(max(bytes, 0), capacity)
+        guard bytes > 0 else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let granted = state.withLock { s -> Bool in
                 if s.waiters.isEmpty && s.available >= bytes {
@@ -42,7 +42,10 @@ final class BodyBudget: Sendable {
         }
     }
 
-    private func release(_ bytes: Int) {
+    /// Gives back bytes taken by `reserve` (at most the capacity per call, as `reserve` took them).
+    func release(_ bytes: Int) {
+        let bytes = min(max(bytes, 0), capacity)
+        guard bytes > 0 else { return }
         let ready = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.available += bytes
             var ready: [CheckedContinuation<Void, Never>] = []

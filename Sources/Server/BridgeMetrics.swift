@@ -61,6 +61,14 @@ public struct BridgeMetrics: Sendable {
     nonisolated(unsafe) static let siteConcurrencyName = name("jira_bridge_site_concurrency_limit",
                                   "Deliveries this process runs at once against a Jira site: cut by Jira's 429s, grown back while answers are good.")
 
+    nonisolated(unsafe) static let connectionTimeoutsName = name("jira_bridge_connection_timeouts", unit: "total",
+                                  "Connections closed because the client was too slow: phase headers (no complete request head in time) or body.")
+
+    /// A connection closed for a slow client (`phase`: headers or body).
+    func connectionTimedOut(phase: String) {
+        registry.makeCounter(descriptor: Self.connectionTimeoutsName, labels: [("phase", phase)]).increment()
+    }
+
     /// A webhook and what became of it.
     func webhook(forge: String, outcome: String) {
         registry.makeCounter(descriptor: Self.webhooks, labels: [("forge", forge), ("outcome", outcome)]).increment()

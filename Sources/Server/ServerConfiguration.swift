@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     public var pipeline: PipelineConfiguration
     /// How long finished work is kept (`--retention-days`).
     public var retention = RetentionConfiguration()
+    /// Header and body deadlines and the connection cap (`docs/security.md`).
+    public var connections = ConnectionLimits()
     /// The version and git commit of the binary (`jira-bridge --version`), shown by `/-/health` and `/metrics`.
     public var build = BuildVersion(version: "unknown", commit: "unknown")
 

@@ -18,8 +18,9 @@ extension WebhookController {
         let signature = String(header.dropFirst("sha256=".count))
         let kind = request.headers[githubEventHeader] ?? ""
         let contentType = request.headers[.contentType] ?? ""
+        let limit = try await githubBodyLimit(request)
         // GitHub signs the raw body, form-encoded or not.
-        let (raw, document) = try await readBody(request) { view in
+        let (raw, document) = try await readBody(request, forge: .github, limit: limit) { view in
             let body = Data(view)
             let json = try Self.payload { () throws(WebhookPayloadError) in try WebhookBody.json(body, contentType: contentType) }
             return (body, try Self.payload { () throws(WebhookPayloadError) in try GitHubWebhook.parse(json) })
@@ -56,8 +57,9 @@ extension WebhookController {
         let kind = request.headers[forgejoEventHeader] ?? request.headers[giteaEventHeader] ?? ""
         let type = request.headers[forgejoEventTypeHeader] ?? request.headers[giteaEventTypeHeader]
         let contentType = request.headers[.contentType] ?? ""
+        let limit = try await giteaBodyLimit(request)
         // Gitea signs the JSON payload, also when the body is form-encoded.
-        let (json, document) = try await readBody(request) { view in
+        let (json, document) = try await readBody(request, forge: .gitea, limit: limit) { view in
             let body = Data(view)
             let json = try Self.payload { () throws(WebhookPayloadError) in try WebhookBody.json(body, contentType: contentType) }
             return (json, try Self.payload { () throws(WebhookPayloadError) in try GiteaWebhook.parse(json) })
@@ -71,6 +73,44 @@ extension WebhookController {
         }
         let key = request.headers[forgejoDeliveryHeader] ?? request.headers[giteaDeliveryHeader]
         return try await accept(event, forge: .gitea, deliveryKey: key, context)
+    }
+
+    /// What GitHub's headers tell before the body is read. `X-GitHub-Hook-Installation-Target-Type: repository`
+    /// with `-Target-ID` names the repository: a registered one with no secret anywhere on its chain is refused
+    /// at once (401), a registered one with a secret may send up to 25 MB. Anything else (a repository not
+    /// registered yet, an organisation's hook, no such headers) may send `unidentifiedBodyBytes`.
+    func githubBodyLimit(_ request: Request) async throws -> Int {
+        guard request.headers[githubTargetTypeHeader]?.lowercased() == "repository",
+              let text = request.headers[githubTargetIDHeader], text.utf8.count <= 19, let id = Int64(text),
+              let projectID = Forge.github.storageID(forgeID: id) else { return Self.unidentifiedBodyBytes }
+        switch try await projectHasSecret(projectID) {
+        case nil: return Self.unidentifiedBodyBytes
+        case true?: return Self.maxBodyBytes
+        case false?:
+            throw APIError(.unauthorized, message: "401 Unauthorized: no webhook secret is configured for this repository, its owner or the instance")
+        }
+    }
+
+    /// Gitea and Forgejo sign the body only, but a hook can also send an `Authorization` header (Gitea 1.19 and
+    /// later): `Bearer <secret>` (or the secret alone) that is a configured webhook secret lets the body be
+    /// 25 MB, a wrong one is refused before the body is read; without it the body may be `unidentifiedBodyBytes`.
+    func giteaBodyLimit(_ request: Request) async throws -> Int {
+        guard let header = request.headers[.authorization], !header.isEmpty else { return Self.unidentifiedBodyBytes }
+        let presented = header.lowercased().hasPrefix("bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : header
+        guard try await isConfiguredSecret(presented) else {
+            throw APIError(.unauthorized, message: "401 Unauthorized: the Authorization header does not match any webhook secret")
+        }
+        return Self.maxBodyBytes
+    }
+
+    /// Whether a registered project (by storage id) has a webhook secret on its chain; nil when it is not
+    /// registered. Remembered for a few seconds, as the secrets are.
+    func projectHasSecret(_ projectID: Int64) async throws -> Bool? {
+        if let known = secretCache.registered(projectID: projectID) { return known }
+        guard let chain = try await store.ancestorChain(of: .project(projectID)) else { return nil }
+        let has = !WebhookSecrets.accepted(chain, instanceSecret: instanceSecret, secrets: try await store.webhookSecrets(on: chain)).isEmpty
+        secretCache.storeRegistered(projectID: projectID, hasSecret: has)
+        return has
     }
 
     /// The signature must be the HMAC-SHA256 of `data` under one of the accepted secrets.
@@ -92,6 +132,8 @@ extension WebhookController {
 
 private let githubSignatureHeader = HTTPField.Name("X-Hub-Signature-256")!
 private let githubEventHeader = HTTPField.Name("X-GitHub-Event")!
+private let githubTargetTypeHeader = HTTPField.Name("X-GitHub-Hook-Installation-Target-Type")!
+private let githubTargetIDHeader = HTTPField.Name("X-GitHub-Hook-Installation-Target-ID")!
 private let githubDeliveryHeader = HTTPField.Name("X-GitHub-Delivery")!
 private let giteaSignatureHeader = HTTPField.Name("X-Gitea-Signature")!
 private let giteaEventHeader = HTTPField.Name("X-Gitea-Event")!

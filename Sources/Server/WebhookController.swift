@@ -20,9 +20,14 @@ struct WebhookController: Sendable {
     let committer: IntakeCommitter
 
     static let maxBodyBytes = 25 << 20
-    /// Webhook bodies read at once, in bytes: two of the largest, or many small ones.
+    /// The most a webhook body may be when nothing in its headers ties it to a project with a secret (a
+    /// GitHub hook of a repository not registered yet, an organisation's hook, a Gitea hook without an
+    /// `Authorization` header): anyone can send such a request, so it may not take much before it is checked.
+    static let unidentifiedBodyBytes = 1 << 20
+    /// Webhook bodies read at once, in bytes, per forge: two of the largest, or many small ones. Each forge
+    /// has its own, so a flood on one forge's route cannot delay another's.
     static let bodyBudgetBytes = 2 * maxBodyBytes
-    let budget = BodyBudget(capacity: WebhookController.bodyBudgetBytes)
+    let budgets = IntakeBudgets(capacity: WebhookController.bodyBudgetBytes)
 
     func addRoutes(to router: Router<BridgeRequestContext>) {
         router.post("/webhooks/gitlab") { request, context in
@@ -45,6 +50,7 @@ struct WebhookController: Sendable {
             switch error.status.code {
             case 401: outcome = "unauthorized"
             case 413: outcome = "too_large"
+            case 408: outcome = "timed_out"
             case 400: outcome = "bad_request"
             default: outcome = "error"
             }
@@ -66,7 +72,7 @@ struct WebhookController: Sendable {
         guard try await isConfiguredSecret(presented) else {
             throw APIError(.unauthorized, message: "401 Unauthorized: the X-Gitlab-Token header does not match any webhook secret")
         }
-        let (document, reference) = try await readBody(request) { body in
+        let (document, reference) = try await readBody(request, forge: .gitlab) { body in
             let document = try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.parse(body) }
             return (document, try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.projectReference(document) })
         }
@@ -86,22 +92,35 @@ struct WebhookController: Sendable {
         return try await accept(event, forge: .gitlab, deliveryKey: key, context)
     }
 
-    /// Reads the body within the process-wide budget (413 above 25 MB) and hands its bytes to `read`, in the
-    /// request's buffer (a copy of the largest body would cost another 25 MB while it is handled).
-    func readBody<T>(_ request: Request, _ read: (ByteBufferView) throws -> T) async throws -> T {
-        let announced = request.headers[.contentLength].flatMap { Int($0) }
-        if let announced, announced > Self.maxBodyBytes {
-            throw APIError(.contentTooLarge, message: "413 Payload Too Large: webhook bodies are limited to 25 MB")
+    /// Reads the body within `forge`'s budget, taking its share as bytes arrive (413 above `limit`), and hands
+    /// its bytes to `read` (one buffer: a copy of the largest body would cost another 25 MB while it is handled).
+    /// A client that stops sending is cut off by the body deadline, and what it took is given back.
+    func readBody<T>(_ request: Request, forge: Forge, limit: Int = WebhookController.maxBodyBytes,
+                     _ read: (ByteBufferView) throws -> T) async throws -> T {
+        let tooLarge = limit >= Self.maxBodyBytes
+            ? "413 Payload Too Large: webhook bodies are limited to 25 MB"
+            : "413 Payload Too Large: this webhook's headers name no registered project with a secret, so its body is limited to \(limit >> 20) MB until the project is registered (see docs/forges.md)"
+        if let announced = request.headers[.contentLength].flatMap({ Int($0) }), announced > limit {
+            throw APIError(.contentTooLarge, message: tooLarge)
         }
-        return try await budget.withReservation(bytes: announced ?? Self.maxBodyBytes) { () async throws -> T in
-            let buffer: ByteBuffer
-            do {
-                buffer = try await request.body.collect(upTo: Self.maxBodyBytes)
-            } catch {
-                throw APIError(.contentTooLarge, message: "413 Payload Too Large: webhook bodies are limited to 25 MB")
+        let budget = budgets[forge]
+        var held = 0
+        defer { budget.release(held) }
+        var buffer = ByteBuffer()
+        do {
+            for try await chunk in request.body {
+                guard held + chunk.readableBytes <= limit else { throw APIError(.contentTooLarge, message: tooLarge) }
+                await budget.reserve(chunk.readableBytes)
+                held += chunk.readableBytes
+                buffer.writeImmutableBuffer(chunk)
             }
-            return try read(buffer.readableBytesView)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            // The connection closed (the client gave up, or the body deadline cut it off): nobody reads an answer.
+            throw APIError(.requestTimeout, message: "408 Request Timeout: the body did not arrive in time")
         }
+        return try read(buffer.readableBytesView)
     }
 
     /// 202 for an event jira-bridge does not act on: nothing is stored.
@@ -184,14 +203,51 @@ private let gitlabEventHeader = HTTPField.Name("X-Gitlab-Event")!
 private let gitlabEventUUIDHeader = HTTPField.Name("X-Gitlab-Event-UUID")!
 private let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
 
+/// One body budget per forge.
+final class IntakeBudgets: Sendable {
+    let gitlab: BodyBudget
+    let github: BodyBudget
+    let gitea: BodyBudget
+
+    init(capacity: Int) {
+        gitlab = BodyBudget(capacity: capacity)
+        github = BodyBudget(capacity: capacity)
+        gitea = BodyBudget(capacity: capacity)
+    }
+
+    subscript(forge: Forge) -> BodyBudget {
+        switch forge {
+        case .gitlab: gitlab
+        case .github: github
+        case .gitea: gitea
+        }
+    }
+}
+
 /// Resolved webhook secrets by project, for a short time. Cleared whenever a secret is set through this
 /// process's API; other processes' changes apply after `ttl`.
 final class SecretCache: Sendable {
     struct Entry { var secrets: [String]; var path: String; var expires: ContinuousClock.Instant }
     static let ttl: Duration = .seconds(5)
     private let entries = Mutex<[Int64: Entry]>([:])
+    /// Registered projects and whether a secret applies to them (signed forges' early refusal).
+    private let registeredProjects = Mutex<[Int64: (hasSecret: Bool, expires: ContinuousClock.Instant)]>([:])
     /// Tokens already checked against every configured secret.
     let knownTokens = KnownTokenCache()
+
+    func registered(projectID: Int64) -> Bool? {
+        registeredProjects.withLock { map in
+            guard let e = map[projectID], e.expires > .now else { return nil }
+            return e.hasSecret
+        }
+    }
+
+    func storeRegistered(projectID: Int64, hasSecret: Bool) {
+        registeredProjects.withLock { map in
+            if map.count > 10_000 { map.removeAll() }
+            map[projectID] = (hasSecret, .now + Self.ttl)
+        }
+    }
 
     func lookup(projectID: Int64, path: String) -> [String]? {
         entries.withLock { map in
@@ -209,6 +265,7 @@ final class SecretCache: Sendable {
 
     func clear() {
         entries.withLock { $0.removeAll() }
+        registeredProjects.withLock { $0.removeAll() }
         knownTokens.clear()
     }
 }

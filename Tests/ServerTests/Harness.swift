@@ -88,6 +88,7 @@ struct Harness: Sendable {
         var pipeline = PipelineConfiguration(retryPolicy: RetryPolicy(baseDelaySeconds: 0.05, maxDelaySeconds: 1, maxAgeSeconds: 600),
                                              pollInterval: .milliseconds(10))
         var retention = RetentionConfiguration()
+        var connections = ConnectionLimits()
     }
 
     static let sharedHTTP = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -115,6 +116,7 @@ struct Harness: Sendable {
                                          pipeline: options.pipeline)
         config.trustedProxies = options.trustedProxies
         config.retention = options.retention
+        config.connections = options.connections
         config.outboundAllowlist = options.outboundAllowlist
         let metrics = BridgeMetrics()
         var clientConfig = JiraHTTPClient.Configuration(allowLocalRequests: options.allowLocalRequests, timeouts: options.timeouts,
