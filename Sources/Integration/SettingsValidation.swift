@@ -65,6 +65,8 @@ public struct SettingsValidator: Sendable {
         for (field, value) in [("username", s.username), ("password", s.password)] {
             if let value, value.count > SettingsValidator.maxURLLength {
                 errors.add(field, "is too long (maximum is \(SettingsValidator.maxURLLength) characters)")
+            } else if let value, CredentialText.hasControlCharacters(value) {
+                errors.add(field, CredentialText.message)
             }
         }
         if s.active {

@@ -16,6 +16,9 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidResponse
         /// Jira's answer is larger than the client reads: permanent, since asking again gets the same.
         case responseTooLarge
+        /// The saved credentials hold a character no HTTP header may carry (a pasted line break): nothing was
+        /// sent. Like a 401, only new credentials help.
+        case unusableCredentials
     }
 
     public let kind: Kind
@@ -41,9 +44,27 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         self.jiraMessages = jiraMessages
         self.retryAfterSeconds = retryAfterSeconds
         switch kind {
-        case .blocked, .invalidURL, .unresolvable, .tls: self.mayHaveReachedJira = reachedJira ?? false
+        case .blocked, .invalidURL, .unresolvable, .tls, .unusableCredentials: self.mayHaveReachedJira = reachedJira ?? false
         default: self.mayHaveReachedJira = reachedJira ?? true
         }
+    }
+
+    /// The same failure with every occurrence of `secrets` (and of their Basic-auth and URL-encoded forms, which
+    /// the caller passes too) replaced by `[redacted]`: an error text is built from what a library says, and a
+    /// library may quote the request it refused.
+    public func redacting(_ secrets: [String]) -> JiraError {
+        let secrets = secrets.filter { $0.utf8.count >= 4 }
+        guard !secrets.isEmpty else { return self }
+        func scrub(_ text: String) -> String {
+            var out = text
+            for secret in secrets where out.contains(secret) { out = out.replacingOccurrences(of: secret, with: "[redacted]") }
+            return out
+        }
+        var copy = JiraError(kind: kind, detail: scrub(detail), jiraMessages: jiraMessages.map(scrub), retryAfterSeconds: retryAfterSeconds,
+                             reachedJira: mayHaveReachedJira)
+        copy.rateLimitReason = rateLimitReason
+        copy.outcomeUnknown = outcomeUnknown
+        return copy
     }
 
     /// The same failure, marked as a write whose outcome is unknown.
@@ -68,7 +89,7 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidURL, .unresolvable: return "The Jira API URL for connecting to Jira is not valid. Check your Jira integration API URL and try again."
         case .blocked: return "Unable to connect to the Jira URL. Please verify your Jira integration URL and attempt the connection again."
         case .tls: return "An SSL error occurred while connecting to Jira: \(detail). Try your request again."
-        case .http(401): return "The credentials for accessing Jira are not valid. Check your Jira integration credentials and try again."
+        case .http(401), .unusableCredentials: return "The credentials for accessing Jira are not valid. Check your Jira integration credentials and try again."
         case .http(403): return "The credentials for accessing Jira are not allowed to access the data. Check your Jira integration credentials and try again."
         case .http(400) where !jiraMessages.isEmpty:
             return "An error occurred while requesting data from Jira: \(JiraError.sentence(jiraMessages.map(JiraError.sanitize))) Check your Jira integration configuration and try again."
@@ -88,7 +109,7 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         switch kind {
         case .connectionFailed, .timeout, .unresolvable: return true
         case .http(let s): return s == 429 || s >= 500
-        case .tls, .invalidURL, .blocked, .invalidResponse, .responseTooLarge: return false
+        case .tls, .invalidURL, .blocked, .invalidResponse, .responseTooLarge, .unusableCredentials: return false
         }
     }
 

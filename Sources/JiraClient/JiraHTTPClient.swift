@@ -213,6 +213,12 @@ public final class JiraHTTPClient: Sendable {
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "jira-bridge")
+        // A header may not carry a control character: a pasted line break would be refused by the HTTP client,
+        // which quotes the header (and so the secret) in its error. Nothing is sent, and the error names none.
+        guard !c.secretTexts.contains(where: CredentialText.hasControlCharacters) else {
+            throw JiraError(kind: .unusableCredentials,
+                            detail: "the saved username, password or API token contains a line break or another control character, which an HTTP header cannot carry; save the credentials again without it")
+        }
         switch c.credentials {
         case .basic(let username, let password):
             let token = Data("\(username):\(password)".utf8).base64EncodedString()
@@ -248,7 +254,7 @@ public final class JiraHTTPClient: Sendable {
                 }
             }
         } catch {
-            var mapped = Self.classify(error)
+            var mapped = Self.classify(error).redacting(c.secretTexts)
             if method != .GET, mapped.mayHaveReachedJira { mapped = mapped.withOutcomeUnknown() }
             log.warning("Jira request failed", metadata: ["error": "\(mapped.description)"])
             configuration.onRequest?(c.site, "error", Self.nanoseconds(ContinuousClock.now - started))

@@ -1,3 +1,4 @@
+import Foundation
 import Integration
 
 /// Where and as whom to reach Jira, taken from an integration's settings.
@@ -27,6 +28,17 @@ public struct JiraConnection: Sendable, Equatable {
             self.credentials = .bearer(token: password)
         } else {
             self.credentials = .basic(username: (settings.username ?? "").trimmingWhitespace(), password: password)
+        }
+    }
+
+    /// The secret parts of the credentials, and the forms they take in a request (Basic's base64), for
+    /// checking and redaction.
+    public var secretTexts: [String] {
+        switch credentials {
+        case .basic(let username, let password):
+            return [password, Data("\(username):\(password)".utf8).base64EncodedString(), username]
+        case .bearer(let token):
+            return [token]
         }
     }
 

@@ -40,8 +40,10 @@ struct DeliveryRunner: Sendable {
             let holds = try await store.credentialHolds(integrationIDs: [credentials.integrationID])
             if let hold = holds.first(where: { $0.key == credentials.key }) {
                 metrics.delivery(site: d.site, action: d.action.rawValue, outcome: "paused")
-                return Result(outcome: .paused(error: "Not sent: Jira rejected these credentials at \(isoTimestamp(hold.since)); "
-                                                  + "the delivery waits for new credentials or a Test settings that succeeds."),
+                let why = (hold.error ?? "").contains("control character")
+                    ? "the saved credentials contain a line break or another control character (found at \(isoTimestamp(hold.since)))"
+                    : "Jira rejected these credentials at \(isoTimestamp(hold.since))"
+                return Result(outcome: .paused(error: "Not sent: \(why); the delivery waits for new credentials or a Test settings that succeeds."),
                               effects: DeliveryEffects(credentialsRejected: hold))
             }
             otherHolds = !holds.isEmpty
@@ -73,7 +75,7 @@ struct DeliveryRunner: Sendable {
     /// How a failed attempt ends (`DeliveryDecisions.failure`), with the hold it leaves: a 401 pauses the
     /// credentials, a rate limit holds what it names until the wait ends.
     private func failed(_ d: Delivery, _ error: JiraError, credentials: CredentialsKey, now: @Sendable () -> Millis) async -> Result {
-        let failure: RetryPolicy.Failure = error.status == 401 ? .credentialsRejected
+        let failure: RetryPolicy.Failure = error.status == 401 || error.kind == .unusableCredentials ? .credentialsRejected
             : error.outcomeUnknown ? .uncertainWrite
             : error.isTransient ? .transient(retryAfterSeconds: error.retryAfterSeconds) : .permanent
         var text = error.description

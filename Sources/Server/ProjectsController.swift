@@ -102,7 +102,7 @@ struct ProjectsController: Sendable {
     private func updateSecrets(_ params: [String: ParameterValue], for owner: TokenScope) async throws -> Bool {
         var changed = false
         if params["webhook_secret"] != nil {
-            try await store.setWebhookSecret(Self.secretValue(params), for: owner)
+            try await store.setWebhookSecret(try Self.secretValue(params), for: owner)
             changed = true
         }
         if let previous = params["previous_webhook_secret"] {
@@ -125,9 +125,12 @@ struct ProjectsController: Sendable {
         return forge
     }
 
-    /// A blank or null `webhook_secret` removes the secret.
-    static func secretValue(_ params: [String: ParameterValue]) -> String? {
+    /// A blank or null `webhook_secret` removes the secret. It travels in a header (`X-Gitlab-Token`), so it may
+    /// hold no control character, and at most 1024 characters (longer tokens are never compared).
+    static func secretValue(_ params: [String: ParameterValue]) throws -> String? {
         guard let s = params.string("webhook_secret"), !s.isEmpty else { return nil }
+        guard s.utf8.count <= 1024 else { throw APIError.badParameter("webhook_secret is too long (maximum is 1024 characters)") }
+        guard !CredentialText.hasControlCharacters(s) else { throw APIError.badParameter("webhook_secret \(CredentialText.message)") }
         return s
     }
 
