@@ -11,11 +11,12 @@ import Synchronization
 /// Builds the router with every route of the API.
 public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration,
                         metrics: BridgeMetrics = BridgeMetrics()) -> Router<BridgeRequestContext> {
-    buildRouter(store: store, jira: jira, configuration: configuration, metrics: metrics, health: WorkerHealth(metrics: metrics))
+    buildRouter(store: store, jira: jira, configuration: configuration, metrics: metrics, health: WorkerHealth(metrics: metrics),
+                running: RunningDeliveries())
 }
 
 func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration,
-                 metrics: BridgeMetrics, health workers: WorkerHealth) -> Router<BridgeRequestContext> {
+                 metrics: BridgeMetrics, health workers: WorkerHealth, running: RunningDeliveries) -> Router<BridgeRequestContext> {
     let router = Router(context: BridgeRequestContext.self)
     metrics.buildInfo(version: configuration.build.version, commit: configuration.build.commit)
     router.add(middleware: RequestLogger())
@@ -31,8 +32,15 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
             context.logger.warning("readiness: the database cannot be written", metadata: ["error": "\(error)"])
             return try JSONBody.response(.object(["status": .string("failed"), "message": .string("the database cannot be written")]), status: .serviceUnavailable)
         }
-        if let problem = workers.problem(heartbeatInterval: configuration.pipeline.heartbeatInterval) {
+        if let problem = store.databaseFileProblem() ?? workers.problem(heartbeatInterval: configuration.pipeline.heartbeatInterval) {
             return try JSONBody.response(.object(["status": .string("failed"), "message": .string(problem)]), status: .serviceUnavailable)
+        }
+        // A queue that stopped moving although this process has room for more (`Readiness.stuckAfter`).
+        if running.count < configuration.pipeline.concurrency,
+           let stuck = try? await store.stuckQueue(now: store.clock.now(), bound: configuration.pipeline.stuckAfterMillis) {
+            context.logger.warning("readiness: the queue is stuck", metadata: ["reason": "\(stuck)"])
+            return try JSONBody.response(.object(["status": .string("failed"), "message": .string("the queue is stuck: \(stuck)")]),
+                                         status: .serviceUnavailable)
         }
         return try JSONBody.response(.object(["status": .string("ok")]))
     }
@@ -115,7 +123,8 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let health = WorkerHealth(metrics: metrics)
-    let router = buildRouter(store: store, jira: jira, configuration: configuration, metrics: metrics, health: health)
+    let running = RunningDeliveries()
+    let router = buildRouter(store: store, jira: jira, configuration: configuration, metrics: metrics, health: health, running: running)
     let pipeline = configuration.pipeline
     let runner = DeliveryRunner(store: store, jira: jira, policy: pipeline.retryPolicy, metrics: metrics)
     // One worker identity per process: host, process id and a random part (a restarted process is new).
@@ -131,9 +140,9 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "jira-bridge",
                              backlog: 1024, availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
         services: [
-            QueueHeartbeatService(store: store, configuration: pipeline, owner: owner, health: health, metrics: metrics, logger: logger),
+            QueueHeartbeatService(store: store, configuration: pipeline, owner: owner, running: running, health: health, metrics: metrics, logger: logger),
             EventPlanningService(store: store, configuration: pipeline, health: health, logger: logger),
-            DeliveryService(store: store, runner: runner, configuration: pipeline, owner: owner, health: health,
+            DeliveryService(store: store, runner: runner, configuration: pipeline, owner: owner, running: running, health: health,
                             siteLimits: SiteLimits(ceiling: pipeline.perSiteLimit), logger: logger),
             RetentionService(store: store, configuration: configuration.retention, metrics: metrics, logger: logger),
         ],

@@ -26,6 +26,9 @@ public struct PipelineConfiguration: Sendable {
     /// Set when this process is the only one on the database (it holds the SQLite process lock): at start it
     /// releases every lease a predecessor left behind, at once.
     public var takeOverLeases: Bool
+    /// Readiness fails when a delivery has been running this long, or due this long on a site where nothing
+    /// runs, while this process has free slots: the queue has stopped moving.
+    public var stuckAfterMillis: Int64 = 600_000
 
     public init(retryPolicy: RetryPolicy = RetryPolicy(), concurrency: Int = 32, perSiteLimit: Int = 4,
                 pollInterval: Duration = .milliseconds(50), deliveryLeaseMillis: Int64 = 15_000, eventLeaseMillis: Int64 = 10_000,
@@ -172,6 +175,7 @@ struct QueueHeartbeatService: Service {
     let store: any BridgeStore
     let configuration: PipelineConfiguration
     let owner: String
+    let running: RunningDeliveries
     let health: WorkerHealth
     let metrics: BridgeMetrics
     let logger: Logger
@@ -196,7 +200,7 @@ struct QueueHeartbeatService: Service {
             beats += 1
             if beats % Self.sweepEvery == 1 { await sweepPaused() }
             do {
-                let released = try await store.heartbeat(worker: owner, leaseMillis: configuration.deliveryLeaseMillis,
+                let released = try await store.heartbeat(worker: owner, running: running.ids, leaseMillis: configuration.deliveryLeaseMillis,
                                                          staleAfterMillis: configuration.staleWorkerMillis, now: store.clock.now())
                 if released > 0 {
                     metrics.leasesReleased(released)
@@ -238,6 +242,7 @@ struct DeliveryService: Service {
     let runner: DeliveryRunner
     let configuration: PipelineConfiguration
     let owner: String
+    let running: RunningDeliveries
     let health: WorkerHealth
     let siteLimits: SiteLimits
     let logger: Logger
@@ -260,6 +265,7 @@ struct DeliveryService: Service {
                         let took = ContinuousClock.now - began
                         health.metrics.queueClaim(nanoseconds: took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
                         health.succeeded(.deliveries, logger: logger)
+                        self.running.insert(batch.map(\.id))
                         for d in batch {
                             group.addTask { await runOne(d); return .delivery }
                         }
@@ -293,22 +299,44 @@ struct DeliveryService: Service {
         siteLimits.record(site: d.site, rateLimited: result.rateLimited, succeeded: result.outcome == .succeeded, now: store.clock.now(),
                           metrics: health.metrics)
         let followUps = result.followUps.map { NewDelivery(eventID: d.eventID, projectID: d.projectID, site: d.site, planned: $0) }
-        for attempt in 1...3 {
+        // The outcome is known: it is recorded as soon as the store takes it (a full disk, a failover), trying
+        // again with backoff. Meanwhile the delivery counts as running here and keeps its lease. After
+        // `completionPatience` this process lets go: the lease is no longer renewed, runs out, and the delivery
+        // runs again (its reads find what this attempt wrote, so nothing is written twice).
+        defer { running.remove(d.id) }
+        let began = ContinuousClock.now
+        var attempt = 0
+        while true {
+            attempt += 1
             do {
                 try await store.completeDelivery(id: d.id, owner: owner, outcome: result.outcome, followUps: followUps, effects: result.effects,
                                                now: store.clock.now())
+                if attempt > 1 { logger.notice("recorded a delivery's outcome after the store refused it", metadata: ["delivery_id": "\(d.id)", "attempts": "\(attempt)"]) }
                 return
             } catch {
-                if attempt == 3 {
-                    _ = health.failed(.deliveries, error, logger: logger)
+                let wait = health.failed(.deliveries, error, logger: logger)
+                if ContinuousClock.now - began > Self.completionPatience || Task.isCancelled {
                     logger.error("could not record a delivery's outcome; its lease will run out and it will run again",
                                  metadata: ["delivery_id": "\(d.id)", "error": "\(error)"])
-                } else {
-                    await idle(.milliseconds(200 * attempt))
+                    return
                 }
+                await idle(wait)
             }
         }
     }
+
+    /// How long a delivery's outcome is offered to the store before the delivery is let go, to run again.
+    static let completionPatience: Duration = .seconds(300)
+}
+
+/// The deliveries this process runs now: the heartbeat renews these leases and no others.
+final class RunningDeliveries: Sendable {
+    private let members = Mutex<Set<Int64>>([])
+
+    func insert(_ ids: [Int64]) { members.withLock { $0.formUnion(ids) } }
+    func remove(_ id: Int64) { _ = members.withLock { $0.remove(id) } }
+    var ids: [Int64] { members.withLock { Array($0) } }
+    var count: Int { members.withLock { $0.count } }
 }
 
 /// This process's adaptive limit per Jira site (`AdaptiveLimit`): cut by Jira's 429s, grown back by good answers.

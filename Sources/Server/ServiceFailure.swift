@@ -55,10 +55,10 @@ struct ServiceFailureMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let failure as ServiceFailure {
             throw APIError(failure)
-        } catch let error as StoreError where error.isUnreachable {
-            // A database restart or failover: the client may try again; the reason is in the log, not here.
-            context.logger.error("the database is not reachable", metadata: ["error": "\(error)"])
-            throw APIError(.serviceUnavailable, message: "503 Service Unavailable: the database is not reachable; try again")
+        } catch let error as StoreError where error.isUnavailable {
+            // A database restart, a failover or a full disk: the client may try again; the details are in the log.
+            context.logger.error("\(error.unavailableMessage)", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, message: "503 Service Unavailable: \(error.unavailableMessage); nothing was changed, try again later")
         }
     }
 }

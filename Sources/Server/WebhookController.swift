@@ -56,10 +56,10 @@ struct WebhookController: Sendable {
             }
             metrics.webhook(forge: forge.rawValue, outcome: outcome)
             throw error
-        } catch let error as StoreError where error.isUnreachable {
+        } catch let error as StoreError where error.isUnavailable {
             // Nothing was stored: the forge must send it again (GitLab shows the 503 in the hook's log).
             metrics.webhook(forge: forge.rawValue, outcome: "unavailable")
-            throw APIError(.serviceUnavailable, message: "503 Service Unavailable: the database is not reachable; the event was not stored, send it again")
+            throw APIError(.serviceUnavailable, message: "503 Service Unavailable: \(error.unavailableMessage); the event was not stored, send it again")
         }
     }
 

@@ -160,9 +160,11 @@ public protocol PipelineStore: Sendable {
     /// the database (it holds the process lock): every lease of another worker is released at once, and
     /// events being planned go back to pending. Returns how many deliveries were released.
     func registerWorker(id: String, now: Millis, takeOver: Bool) async throws -> Int
-    /// The worker's heartbeat: renews the leases it holds to `now + leaseMillis`, releases the work of workers
-    /// whose heartbeat is older than `staleAfterMillis` and leases that ran out. Returns how many it released.
-    func heartbeat(worker: String, leaseMillis: Int64, staleAfterMillis: Int64, now: Millis) async throws -> Int
+    /// The worker's heartbeat: renews the leases of the deliveries it is running now (`running`) to
+    /// `now + leaseMillis`, releases the work of workers whose heartbeat is older than `staleAfterMillis`, and
+    /// leases that ran out: another worker's, or its own for a delivery it no longer runs (one whose outcome it
+    /// could not record). Returns how many it released.
+    func heartbeat(worker: String, running: [Int64], leaseMillis: Int64, staleAfterMillis: Int64, now: Millis) async throws -> Int
     /// Releases the worker's leases and forgets it (a clean shutdown).
     func unregisterWorker(id: String) async throws
     /// Marks an event failed with the reason (planning it cannot succeed).
@@ -195,6 +197,11 @@ public protocol PipelineStore: Sendable {
     func queueDepth() async throws -> (deliveries: Int, events: Int)
     /// The creation time of the oldest pending or running delivery of each Jira site that has one.
     func oldestUnfinished() async throws -> [(site: String, createdAt: Millis)]
+    /// Why the queue looks stuck, or nil: a delivery running (claimed) for longer than `bound`, or one due for
+    /// longer than `bound` on a site where nothing runs and no rate limit holds (readiness, with free slots).
+    func stuckQueue(now: Millis, bound: Millis) async throws -> String?
+    /// Why the database file is not the one opened (deleted or replaced), or nil; always nil on PostgreSQL.
+    func databaseFileProblem() -> String?
     // MARK: Holds: rejected credentials and rate limits
 
     /// The name under which the queue holds the credentials `record` sends (its own, or its default's).

@@ -77,6 +77,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case badDatabaseURL(String)
         case migrationFailed(String)
         case unreachable(String)
+        case storageFull(String)
     }
     let code: Code
 
@@ -86,11 +87,20 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func badDatabaseURL(_ why: String) -> StoreError { StoreError(code: .badDatabaseURL(why)) }
     public static func migrationFailed(_ what: String) -> StoreError { StoreError(code: .migrationFailed(what)) }
     public static func unreachable(_ what: String) -> StoreError { StoreError(code: .unreachable(what)) }
+    public static func storageFull(_ what: String) -> StoreError { StoreError(code: .storageFull(what)) }
 
     public var isConflict: Bool { if case .conflict = code { return true }; return false }
     public var isNotFound: Bool { if case .notFound = code { return true }; return false }
     /// The database server cannot be reached (down, restarting, refusing connections).
     public var isUnreachable: Bool { if case .unreachable = code { return true }; return false }
+    /// The database cannot store more: its disk is full (SQLite's SQLITE_FULL, PostgreSQL's class 53).
+    public var isStorageFull: Bool { if case .storageFull = code { return true }; return false }
+    /// Unreachable or full: the request may succeed later, and nothing of it was stored (503).
+    public var isUnavailable: Bool { isUnreachable || isStorageFull }
+    /// The 503 message for an unavailable database, without its internal details.
+    public var unavailableMessage: String {
+        isStorageFull ? "the database cannot store more data (its disk is full)" : "the database is not reachable"
+    }
 
     public var description: String {
         switch code {
@@ -100,6 +110,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badDatabaseURL(let w): return "invalid database URL \(w)"
         case .migrationFailed(let w): return "migration failed: \(w)"
         case .unreachable(let w): return w
+        case .storageFull(let w): return w
         }
     }
 }

@@ -130,6 +130,10 @@ public final class PostgreSQLDatabase: SQLDatabase {
     /// The server's error as the store reports it: its message and code, never the connection's password.
     static func storeError(_ error: any Error, settings: PostgresSettings) -> any Error {
         guard let psql = error as? PSQLError else { return error }
+        // Class 53, insufficient resources: 53100 disk_full, 53200 out_of_memory, 53300 too_many_connections.
+        if let state = psql.serverInfo?[.sqlState], state == "53100" {
+            return StoreError.storageFull("PostgreSQL at \(settings.description) cannot store more: \(PostgresMigrator.reason(psql))")
+        }
         // The server's own errors stay as they are, but those that say it is going away or refusing
         // connections (classes 57, operator intervention, and 08, connection exception) mean unreachable.
         if let state = psql.serverInfo?[.sqlState], !state.hasPrefix("57"), !state.hasPrefix("08") { return psql }

@@ -318,6 +318,31 @@ extension SQLStore {
         }
     }
 
+    public func stuckQueue(now: Millis, bound: Millis) async throws -> String? {
+        try await database.read { db in
+            if let since = try Int64.fetchOne(db, sql: "SELECT MIN(updated_at) FROM deliveries WHERE status = 'running'"), since < now - bound {
+                return "a delivery has been running for \((now - since) / 1000) s, longer than any attempt takes"
+            }
+            // One index range (status, next_run_at); the sites it names are few.
+            let due = try SQLRow.fetchAll(db, sql: """
+                SELECT site, MIN(next_run_at) AS due FROM deliveries WHERE status = 'pending' AND next_run_at < ? GROUP BY site LIMIT 100
+                """, arguments: [now - bound])
+            for row in due {
+                let site: String = row["site"], at: Int64 = row["due"]
+                let busy = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status = 'running' AND site = ?", arguments: [site]) ?? 0
+                let held = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rate_limit_holds WHERE site = ? AND until > ?", arguments: [site, now]) ?? 0
+                if busy == 0 && held == 0 {
+                    return "a delivery to \(site) has been due for \((now - at) / 1000) s and none is running"
+                }
+            }
+            return nil
+        }
+    }
+
+    public func databaseFileProblem() -> String? {
+        (database as? SQLiteDatabase)?.fileProblem()
+    }
+
     public func oldestUnfinished() async throws -> [(site: String, createdAt: Millis)] {
         // A skip scan over deliveries_site_age: each step seeks the next site, then that site's oldest row, so
         // the cost grows with the number of sites, not with the queue.

@@ -24,20 +24,30 @@ extension SQLStore {
         }
     }
 
-    public func heartbeat(worker: String, leaseMillis: Int64, staleAfterMillis: Int64, now: Millis) async throws -> Int {
+    public func heartbeat(worker: String, running: [Int64], leaseMillis: Int64, staleAfterMillis: Int64, now: Millis) async throws -> Int {
         try await database.write { db in
             try db.execute(sql: "INSERT INTO workers (id, started_at, heartbeat_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
                            arguments: [worker, now, now])
-            try db.execute(sql: "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND status = 'running'", arguments: [now + leaseMillis, worker])
+            // Only what really runs here: a delivery whose outcome could not be recorded (a full disk) is not
+            // renewed, so its lease runs out and it is released below, to run again.
+            for chunk in stride(from: 0, to: running.count, by: 500).map({ Array(running[$0..<min($0 + 500, running.count)]) }) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                try db.execute(sql: "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND status = 'running' AND id IN (\(marks))",
+                               arguments: [now + leaseMillis, worker] + chunk.map { $0 as (any SQLBindable)? })
+            }
             let stale = try String.fetchAll(db, sql: "SELECT id FROM workers WHERE heartbeat_at < ?", arguments: [now - staleAfterMillis])
             var released = 0
             for id in stale {
                 released += try Self.release(db, where: "lease_owner = ?", [id])
                 try db.execute(sql: "DELETE FROM workers WHERE id = ?", arguments: [id])
             }
-            // Leases that ran out (their owner is gone without a row, or stopped renewing). Never this worker's
-            // own: it knows they still run (its renewals may only have been held up), and running one twice
-            // could write twice.
+            // Leases that ran out: their owner is gone without a row, or stopped renewing them. This worker's
+            // own count too unless it runs them now: its renewals may only have been held up, and running one
+            // twice could write twice.
+            let mine = Set(running)
+            let expiredOwn = try Int64.fetchAll(db, sql: "SELECT id FROM deliveries WHERE status = 'running' AND lease_owner = ? AND lease_until <= ?",
+                                                arguments: [worker, now]).filter { !mine.contains($0) }
+            for id in expiredOwn { released += try Self.release(db, where: "id = ?", [id]) }
             released += try Self.release(db, where: "lease_until <= ? AND lease_owner <> ?", [now, worker])
             return released
         }

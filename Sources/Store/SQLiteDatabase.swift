@@ -23,14 +23,49 @@ public final class SQLiteDatabase: SQLDatabase {
         }
         self.queue = try DatabaseQueue(path: path, configuration: config)
         self.path = path
+        var opened = stat()
+        self.opened = stat(path, &opened) == 0 ? (UInt64(opened.st_dev), UInt64(opened.st_ino)) : nil
     }
 
+    /// The device and inode of the file opened.
+    private let opened: (dev: UInt64, ino: UInt64)?
+
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        try await queue.write { db in try body(GRDBConnection(db)) }
+        do {
+            return try await queue.write { db in try body(GRDBConnection(db)) }
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        try await queue.read { db in try body(GRDBConnection(db)) }
+        do {
+            return try await queue.read { db in try body(GRDBConnection(db)) }
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
+    /// SQLite's errors as the store reports them: a full disk (SQLITE_FULL, or an I/O error with ENOSPC) is
+    /// `StoreError.storageFull`, which the server answers with 503; the rest stay as they are.
+    static func storeError(_ error: any Error, path: String) -> any Error {
+        guard let e = error as? DatabaseError else { return error }
+        if e.resultCode == .SQLITE_FULL || (e.resultCode == .SQLITE_IOERR && (e.message ?? "").contains("No space")) {
+            return StoreError.storageFull("SQLite at \(path) cannot store more: \(e.message ?? "database or disk is full")")
+        }
+        return error
+    }
+
+    /// Why the database file is no longer the one this process opened (deleted, or replaced by another file),
+    /// or nil. SQLite keeps writing to the open file, so without this check everything written from then on
+    /// is lost at the next start.
+    public func fileProblem() -> String? {
+        var now = stat()
+        guard stat(path, &now) == 0 else { return "the database file \(path) was deleted while the server runs; restart it to open a database again" }
+        if let opened, (opened.dev, opened.ino) != (UInt64(now.st_dev), UInt64(now.st_ino)) {
+            return "the database file \(path) was replaced while the server runs; restart it to open the new file"
+        }
+        return nil
     }
 
     public func migrate() async throws {

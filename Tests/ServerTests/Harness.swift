@@ -89,6 +89,8 @@ struct Harness: Sendable {
                                              pollInterval: .milliseconds(10))
         var retention = RetentionConfiguration()
         var connections = ConnectionLimits()
+        /// Wraps the test's database (a fault injector, say) before the store opens it.
+        var wrapDatabase: (@Sendable (any SQLDatabase) -> any SQLDatabase)? = nil
     }
 
     static let sharedHTTP = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -106,7 +108,7 @@ struct Harness: Sendable {
         let dbPath = dir.appendingPathComponent("jira-bridge.sqlite").path
         let made = try await TestDatabases.make(sqlitePath: dbPath)
         defer { Task { await made.drop() } }
-        let store = SQLStore(database: made.database, secrets: SecretBox(base64Key: key)!)
+        let store = SQLStore(database: options.wrapDatabase?(made.database) ?? made.database, secrets: SecretBox(base64Key: key)!)
         try await store.migrate()
         let logs = LogCapture()
         let logger = Logger(label: "jira-bridge-test") { logs.handler(label: $0) }

@@ -384,7 +384,7 @@ struct RobustnessTests {
     }
 
     /// One pending delivery for X-1, claimed by a newly registered `worker`; returns the claim's time.
-    func oneDeliveryHeld(by worker: String, _ store: SQLStore) async throws -> Millis {
+    func oneDeliveryHeld(by worker: String, _ store: SQLStore) async throws -> (Millis, [Int64]) {
         let planned = PlannedDelivery(action: .comment, issueKey: "X-1", dedupeKey: "comment|\(worker)", work: .comment(body: "c"))
         _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e", deliveries: [
             NewDelivery(eventID: "e", projectID: 42, site: "https://s.example", planned: planned)])], now: 1)
@@ -392,26 +392,38 @@ struct RobustnessTests {
         _ = try await store.registerWorker(id: worker, now: t0, takeOver: false)
         let taken = try await store.claimDeliveries(owner: worker, limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0)
         #expect(taken.count == 1)
-        return t0
+        return (t0, taken.map(\.id))
     }
 
     @Test("a worker's own late heartbeat renews its expired leases instead of releasing them (no second run)")
     func ownLateHeartbeat() async throws {
         try await withStore { store in
-            let t0 = try await oneDeliveryHeld(by: "w", store)
+            let (t0, taken) = try await oneDeliveryHeld(by: "w", store)
             // The database held the heartbeat up for 20 s: the lease ran out, but the delivery still runs here.
-            #expect(try await store.heartbeat(worker: "w", leaseMillis: 15_000, staleAfterMillis: 6_000, now: t0 + 20_000) == 0)
+            #expect(try await store.heartbeat(worker: "w", running: taken, leaseMillis: 15_000, staleAfterMillis: 6_000, now: t0 + 20_000) == 0)
             #expect(try await store.claimDeliveries(owner: "w", limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0 + 20_000).isEmpty,
                     "not claimed a second time while it runs")
+        }
+    }
+
+    @Test("a worker's own expired lease on a delivery it no longer runs (its outcome could not be recorded) is released, to run again")
+    func ownAbandonedLeaseReleased() async throws {
+        try await withStore { store in
+            let (t0, _) = try await oneDeliveryHeld(by: "w", store)
+            // Not renewed while it is not running: the lease runs out 15 s after the claim.
+            #expect(try await store.heartbeat(worker: "w", running: [], leaseMillis: 15_000, staleAfterMillis: 6_000, now: t0 + 2_000) == 0)
+            #expect(try await store.heartbeat(worker: "w", running: [], leaseMillis: 15_000, staleAfterMillis: 6_000, now: t0 + 15_001) == 1)
+            let again = try await store.claimDeliveries(owner: "w", limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0 + 15_001)
+            #expect(again.map(\.issueKey) == ["X-1"])
         }
     }
 
     @Test("a worker whose heartbeat stopped has its deliveries released to the others")
     func staleWorkerReleased() async throws {
         try await withStore { store in
-            let t0 = try await oneDeliveryHeld(by: "dead", store)
+            let (t0, _) = try await oneDeliveryHeld(by: "dead", store)
             // Another worker beats 7 s later: the dead one last beat 7 s ago (stale after 6 s).
-            let released = try await store.heartbeat(worker: "alive", leaseMillis: 15_000, staleAfterMillis: 6_000, now: t0 + 7_001)
+            let released = try await store.heartbeat(worker: "alive", running: [], leaseMillis: 15_000, staleAfterMillis: 6_000, now: t0 + 7_001)
             #expect(released == 1)
             let again = try await store.claimDeliveries(owner: "alive", limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0 + 7_001)
             #expect(again.map(\.issueKey) == ["X-1"])
