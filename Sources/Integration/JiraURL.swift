@@ -6,6 +6,20 @@ public struct JiraURL: Sendable, Equatable {
     /// The path without a trailing `/`, e.g. `/jira` for `https://host/jira/`; empty at the root.
     public var contextPath: String
 
+    /// Whether `text` names a user (and maybe a password) before its host (`https://user:pass@host`): such a
+    /// URL would show the password to everyone who may read it.
+    public static func hasUserInfo(_ text: String) -> Bool {
+        let scalars = Array(text.unicodeScalars)
+        var i = 0
+        while i + 2 < scalars.count, !(scalars[i] == ":" && scalars[i + 1] == "/" && scalars[i + 2] == "/") { i += 1 }
+        guard i + 2 < scalars.count else { return false }
+        for c in scalars[(i + 3)...] {
+            if c == "/" || c == "?" || c == "#" || c == "\\" { return false }
+            if c == "@" { return true }
+        }
+        return false
+    }
+
     /// Parses an absolute `http`/`https` URL with a host; anything else (`example.com`, `ftp://x`) is nil.
     public init?(_ text: String) {
         let trimmed = text

@@ -19,7 +19,8 @@ public struct ProjectRegistration: Sendable, Equatable {
     /// a GitHub repository never meets a GitLab project with the same id or path. nil for an id out of range.
     public init?(_ project: ForgeProject) {
         guard let id = project.forge.storageID(forgeID: project.id) else { return nil }
-        self.init(id: id, pathWithNamespace: project.forge.qualifiedPath(project.pathWithNamespace), name: project.name,
+        // A webhook is not refused for a long name: the name is cut to the limit.
+        self.init(id: id, pathWithNamespace: project.forge.qualifiedPath(project.pathWithNamespace), name: String(project.name.prefix(255)),
                   webURL: project.webURL, defaultBranch: project.defaultBranch)
     }
 
@@ -61,5 +62,28 @@ public struct ProjectRegistration: Sendable, Equatable {
     public func apiStep(isKnown: Bool, pathOwner: Int64?) -> Step {
         if let owner = pathOwner, owner != id { return .conflict("path \(pathWithNamespace) belongs to project \(owner)") }
         return isKnown ? .replace : .create
+    }
+}
+
+extension ProjectRegistration {
+    /// The longest project name kept (GitLab's own limit).
+    public static let maxNameLength = 255
+
+    /// What is wrong with a project's `web_url`, or nil: the links jira-bridge writes into Jira start with it,
+    /// so it must be an absolute http(s) URL (never `javascript:`, `data:`, `//host` or a relative path) with
+    /// no user name or password in it. Empty is allowed (no link).
+    public static func webURLProblem(_ text: String) -> String? {
+        guard !text.isEmpty else { return nil }
+        guard text.count <= 2048 else { return "web_url is too long (maximum is 2048 characters)" }
+        guard JiraURL(text) != nil, !text.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }) else {
+            return "web_url is invalid: it must be an absolute http or https URL"
+        }
+        if JiraURL.hasUserInfo(text) { return "web_url is invalid: it must not contain a user name or password" }
+        return nil
+    }
+
+    /// What is wrong with a project's name, or nil.
+    public static func nameProblem(_ text: String) -> String? {
+        text.count > maxNameLength ? "name is too long (maximum is \(maxNameLength) characters)" : nil
     }
 }

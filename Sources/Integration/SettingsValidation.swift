@@ -117,6 +117,10 @@ public struct SettingsValidator: Sendable {
             errors.add(field, "must be a valid URL")
             return
         }
+        if JiraURL.hasUserInfo(value) {
+            errors.add(field, "must not contain a user name or password (use the username and password fields)")
+            return
+        }
         let allowed = IPAddress(literal: parsed.host).map { a in allowedNetworks.contains { $0.contains(a) } } ?? false
         if !allowLocalRequests, !allowed, let cls = AddressPolicy.classifyLiteral(parsed.host), let refusal = cls.refusal {
             errors.add(field, "is blocked: \(refusal)")

@@ -52,7 +52,7 @@ struct ProjectsController: Sendable {
         }
         let name = params.string("name").flatMap { $0.isEmpty ? nil : $0 } ?? String(path.split(separator: "/").last!)
         let webURL = params.string("web_url") ?? ""
-        if !webURL.isEmpty, JiraURL(webURL) == nil { throw APIError.badParameter("web_url is invalid") }
+        if let problem = ProjectRegistration.webURLProblem(webURL) ?? ProjectRegistration.nameProblem(name) { throw APIError.badParameter(problem) }
         let branch = params.string("default_branch").flatMap { $0.isEmpty ? nil : $0 } ?? "main"
         let forge = try Self.forge(params)
         guard let registration = ProjectRegistration(forge: forge, forgeID: id, path: path, name: name, webURL: webURL, defaultBranch: branch) else {
@@ -81,8 +81,16 @@ struct ProjectsController: Sendable {
         let params = try await RequestParameters.read(request, context: context)
         var registration = ProjectRegistration(id: project.id, pathWithNamespace: project.pathWithNamespace, name: project.name,
                                                webURL: project.webURL, defaultBranch: project.defaultBranch)
-        if let name = params.string("name"), !name.isEmpty { registration.name = name }
-        if let url = params.string("web_url") { registration.webURL = url }
+        if let name = params.string("name"), !name.isEmpty {
+            if let problem = ProjectRegistration.nameProblem(name) { throw APIError.badParameter(problem) }
+            registration.name = name
+        }
+        if let url = params.string("web_url") {
+            // The same rule as at registration: the links written into Jira (and Jira issue descriptions made from
+            // vulnerabilities) start with it.
+            if let problem = ProjectRegistration.webURLProblem(url) { throw APIError.badParameter(problem) }
+            registration.webURL = url
+        }
         if let branch = params.string("default_branch"), !branch.isEmpty { registration.defaultBranch = branch }
         var updated = try await store.registerProject(registration)
         if try await updateSecrets(params, for: .project(project.id)) {

@@ -120,7 +120,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the server.")
 
     @Option(help: "Listen address (JIRA_BRIDGE_HOST, default 127.0.0.1).") var host: String?
-    @Option(help: "Listen port, 0 for any free port (JIRA_BRIDGE_PORT, default 8080).") var port: String?
+    @Option(parsing: .unconditional, help: "Listen port, 0 for any free port (JIRA_BRIDGE_PORT, default 8080).") var port: String?
     @OptionGroup var data: DataOptions
     @Option(name: .customLong("public-url"), help: "Base of links put into Jira (JIRA_BRIDGE_PUBLIC_URL, default http://HOST:PORT).") var publicURL: String?
     @Flag(name: .customLong("allow-local-requests"), help: "Allow Jira URLs on loopback, private and link-local addresses (JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS).")
@@ -136,7 +136,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let settings = RuntimeSettings()
-        let (config, store, dataDir, generated) = try await JiraBridgeCommand.reportingStartupErrors {
+        var (config, store, dataDir, generated) = try await JiraBridgeCommand.reportingStartupErrors {
             let level = try settings.logLevel(logLevel)
             let host = settings.value(self.host, "JIRA_BRIDGE_HOST") ?? "127.0.0.1"
             let port = try settings.port(self.port)
@@ -163,6 +163,7 @@ struct Serve: AsyncParsableCommand {
             config.retention.days = retentionDays
             config.outboundAllowlist = allowlist
             config.build = BuildVersion(version: BuildInfo.version, commit: BuildInfo.commit)
+            config.connections = try settings.connections()
             return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
         }
         LoggingSystem.bootstrap { label in
@@ -177,6 +178,19 @@ struct Serve: AsyncParsableCommand {
             logger.info("admin token", metadata: ["path": "\(dataDir)/admin-token"])
         }
         if generated.key { logger.notice("generated the secret key", metadata: ["path": "\(dataDir)/secret-key"]) }
+        if config.adminToken.utf8.count < 16 {
+            logger.warning("the admin token is shorter than 16 characters: anyone who guesses it administers the server; remove data/admin-token (or unset JIRA_BRIDGE_ADMIN_TOKEN) to have a strong one generated")
+        }
+        // Every connection is a file descriptor: the soft limit is raised to the hard one (as Go does), and the
+        // connection cap lowered to fit when even that is too low.
+        let descriptors = FileDescriptors.raiseSoftLimit()
+        let needed = config.connections.maxConnections + FileDescriptors.reserve
+        if descriptors < needed {
+            let fitted = max(16, descriptors - FileDescriptors.reserve)
+            logger.warning("the open-file limit is too low for the connection cap; the cap is lowered to fit (raise LimitNOFILE, see docs/security.md)",
+                           metadata: ["limit": "\(descriptors)", "max_connections": "\(config.connections.maxConnections)", "lowered_to": "\(fitted)"])
+            config.connections.maxConnections = fitted
+        }
         let metrics = BridgeMetrics()
         var clientConfiguration = JiraHTTPClient.Configuration(allowLocalRequests: config.allowLocalRequests, allowedNetworks: config.outboundAllowlist)
         clientConfiguration.onRequest = { site, status, ns in metrics.jiraRequest(site: site, status: status, nanoseconds: ns) }
@@ -185,8 +199,9 @@ struct Serve: AsyncParsableCommand {
         var announcer = logger
         announcer.logLevel = min(config.logLevel, .notice)
         let announce = announcer
+        let host = config.host
         let app = buildApplication(store: store, jira: jira, configuration: config, logger: logger, metrics: metrics) { port in
-            announce.notice("jira-bridge listening on http://\(config.host):\(port)", metadata: ["port": "\(port)"])
+            announce.notice("jira-bridge listening on http://\(host):\(port)", metadata: ["port": "\(port)"])
         }
         do {
             try await app.runService()

@@ -91,6 +91,23 @@ struct RuntimeSettings {
         return v
     }
 
+    /// A whole number from the environment within `range`, or the default. `0.6` or `1e3` is a mistake, said so,
+    /// never rounded to something that stops the queue (0 workers) while readiness says OK.
+    func integer(_ env: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = environment[env], !text.isEmpty else { return value }
+        guard let v = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(v) else {
+            throw StartupError(description: "\(env) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text.prefix(40))'")
+        }
+        return v
+    }
+
+    /// The header and body deadlines and the connection cap (docs/security.md, "Connections").
+    func connections() throws -> ConnectionLimits {
+        ConnectionLimits(headerTimeout: .milliseconds(Int64(try number("JIRA_BRIDGE_HEADER_TIMEOUT_SECONDS", default: 10, minimum: 0.1, maximum: 3600) * 1000)),
+                         bodyTimeout: .milliseconds(Int64(try number("JIRA_BRIDGE_BODY_TIMEOUT_SECONDS", default: 30, minimum: 0.1, maximum: 3600) * 1000)),
+                         maxConnections: try integer("JIRA_BRIDGE_MAX_CONNECTIONS", default: 4096, range: 16...1_000_000))
+    }
+
     /// Days finished work is kept: the flag, else JIRA_BRIDGE_RETENTION_DAYS, else 30; 0 keeps everything.
     func retentionDays(_ flag: String?) throws -> Double {
         guard let text = value(flag, "JIRA_BRIDGE_RETENTION_DAYS"), !text.isEmpty else { return 30 }
@@ -108,8 +125,8 @@ struct RuntimeSettings {
                                  uncertainWriteDelaySeconds: try number("JIRA_BRIDGE_UNCERTAIN_WRITE_DELAY_SECONDS", default: 120))
         return PipelineConfiguration(
             retryPolicy: policy,
-            concurrency: Int(try number("JIRA_BRIDGE_WORKER_CONCURRENCY", default: 32, minimum: 0.5, maximum: 1024)),
-            perSiteLimit: Int(try number("JIRA_BRIDGE_SITE_CONCURRENCY", default: 4, minimum: 0.5, maximum: 1024)),
+            concurrency: try integer("JIRA_BRIDGE_WORKER_CONCURRENCY", default: 32, range: 1...1024),
+            perSiteLimit: try integer("JIRA_BRIDGE_SITE_CONCURRENCY", default: 4, range: 1...1024),
             deliveryLeaseMillis: Int64(try number("JIRA_BRIDGE_DELIVERY_LEASE_SECONDS", default: 15, minimum: 1, maximum: 86_400) * 1000))
     }
 

@@ -226,3 +226,40 @@ struct IntakeDefenseTests {
         return o
     }
 }
+
+@Suite("Project fields")
+struct ProjectFieldTests {
+    @Test("PUT refuses a web_url that is not an absolute http(s) URL, as POST and webhooks do, and one with a password",
+          arguments: ["javascript:alert(1)", "data:text/html,x", "//evil.example/x", "/relative", "https://user:pass@gitlab.example.com/a"])
+    func webURLOnUpdate(_ url: String) async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            let r = try await h.admin(.PUT, "/api/v4/projects/42", json: ["web_url": .string(url)])
+            #expect(r.status == 400, "\(r.text)")
+            #expect(try await h.store.project(id: 42)?.webURL == "https://gitlab.example.com/acme/web/shop")
+        }
+    }
+
+    @Test("a Jira URL with a user name and password is refused: reporters read the URL")
+    func jiraURLWithPassword() async throws {
+        try await Harness.run { h in
+            try await h.registerProject()
+            let r = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira",
+                                      json: h.workingSettings(["url": "https://bot:hunter2@jira.example.com"]))
+            #expect(r.status == 400)
+            #expect(!r.text.contains("hunter2"))
+            #expect(r.json["message"]?["url"]?.array?.first?.string?.contains("must not contain a user name or password") == true, "\(r.text)")
+        }
+    }
+
+    @Test("a project name longer than 255 characters is refused through the API and cut from a webhook")
+    func longNames() async throws {
+        try await Harness.run { h in
+            let long = String(repeating: "n", count: 300)
+            let r = try await h.admin(.POST, "/api/v4/projects", json: ["id": 7, "path_with_namespace": "a/b", "name": .string(long)])
+            #expect(r.status == 400)
+            try await h.registerProject()
+            #expect(try await h.admin(.PUT, "/api/v4/projects/42", json: ["name": .string(long)]).status == 400)
+        }
+    }
+}
