@@ -4,6 +4,12 @@ public enum DeliveryAction: String, Sendable, Equatable {
     case comment
     case transition
     case createIssue = "create_issue"
+
+    /// Whether the write can be sent again at once when its outcome is unknown (a dropped connection, an
+    /// unreadable answer): a remote link is an upsert by `globalId` in Jira, so a second one changes nothing.
+    /// Comments, transitions and created issues could double, so they take the uncertain-write path (a wait,
+    /// then a read of Jira before anything is sent again).
+    public var repeatsSafely: Bool { self == .remoteLink }
 }
 
 /// A remote link to write: Jira upserts it by `globalId`.

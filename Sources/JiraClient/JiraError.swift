@@ -19,6 +19,8 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         /// The saved credentials hold a character no HTTP header may carry (a pasted line break): nothing was
         /// sent. Like a 401, only new credentials help.
         case unusableCredentials
+        /// A 2xx answer whose body cannot be read (not JSON): a proxy's page, most likely. Transient.
+        case unreadableAnswer
     }
 
     public let kind: Kind
@@ -93,7 +95,7 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         case .http(403): return "The credentials for accessing Jira are not allowed to access the data. Check your Jira integration credentials and try again."
         case .http(400) where !jiraMessages.isEmpty:
             return "An error occurred while requesting data from Jira: \(JiraError.sentence(jiraMessages.map(JiraError.sanitize))) Check your Jira integration configuration and try again."
-        case .http, .invalidResponse, .responseTooLarge:
+        case .http, .invalidResponse, .responseTooLarge, .unreadableAnswer:
             return "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."
         }
     }
@@ -107,7 +109,7 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Whether trying again later may succeed (connection trouble, timeouts, 429 and 5xx).
     public var isTransient: Bool {
         switch kind {
-        case .connectionFailed, .timeout, .unresolvable: return true
+        case .connectionFailed, .timeout, .unresolvable, .unreadableAnswer: return true
         case .http(let s): return s == 429 || s >= 500
         case .tls, .invalidURL, .blocked, .invalidResponse, .responseTooLarge, .unusableCredentials: return false
         }

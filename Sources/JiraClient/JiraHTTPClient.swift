@@ -280,7 +280,10 @@ public final class JiraHTTPClient: Sendable {
         do {
             return try JSONValue.parse(data)
         } catch {
-            throw JiraError(kind: .invalidResponse, detail: "Jira answered \(response.status.code) with a body that is not JSON")
+            // A proxy's maintenance page with a 200, say: what Jira did is unknown, and asking again later may
+            // succeed. A write is marked so (read before it is repeated); a read is simply tried again.
+            let failure = JiraError(kind: .unreadableAnswer, detail: "Jira answered \(response.status.code) with a body that is not JSON")
+            throw method == .GET ? failure : failure.withOutcomeUnknown()
         }
     }
 

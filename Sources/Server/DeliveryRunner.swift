@@ -76,8 +76,8 @@ struct DeliveryRunner: Sendable {
     /// credentials, a rate limit holds what it names until the wait ends.
     private func failed(_ d: Delivery, _ error: JiraError, credentials: CredentialsKey, now: @Sendable () -> Millis) async -> Result {
         let failure: RetryPolicy.Failure = error.status == 401 || error.kind == .unusableCredentials ? .credentialsRejected
-            : error.outcomeUnknown ? .uncertainWrite
-            : error.isTransient ? .transient(retryAfterSeconds: error.retryAfterSeconds) : .permanent
+            : error.outcomeUnknown && !d.action.repeatsSafely ? .uncertainWrite
+            : error.outcomeUnknown || error.isTransient ? .transient(retryAfterSeconds: error.retryAfterSeconds) : .permanent
         var text = error.description
         let at = now()
         if failure == .credentialsRejected {

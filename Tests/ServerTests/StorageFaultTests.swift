@@ -136,3 +136,45 @@ struct StorageFaultTests {
         }
     }
 }
+
+@Suite("Writes classed by safety")
+struct WriteSafetyTests {
+    @Test("a remote link whose connection dropped is sent again with the normal backoff (an upsert by globalId), and ends as one link")
+    func remoteLinkRetriedAtOnce() async throws {
+        try await Harness.run { h in
+            try await h.configure(["comment_on_event_enabled": false])
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
+            await h.emulator.addFault(EmulatedFault(method: "POST", pathContains: "/remotelink", dropConnection: true))
+            #expect(try await h.webhook("Push Hook", Payloads.push(commits: [(String(repeating: "b", count: 40), "PROJ-1 fix")])).status == 202)
+            // Within the settle wait, far below the 120 s uncertain-write delay.
+            let deliveries = try await h.settle(expecting: 1)
+            #expect(deliveries.first?["status"] == "succeeded", "\(deliveries)")
+            #expect(deliveries.first?["attempts"] == 2)
+            #expect(await h.issue("PROJ-1").remoteLinks.count == 1)
+        }
+    }
+
+    @Test("a 200 with a proxy's HTML page is not a permanent failure: a comment waits as a write of unknown outcome, a read is retried")
+    func unreadableSuccess() async throws {
+        try await Harness.run { h in
+            try await h.configure()
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
+            await h.emulator.addFault(EmulatedFault(method: "POST", pathContains: "/comment", status: 200, body: "<html>Down for maintenance</html>"))
+            await h.emulator.addFault(EmulatedFault(method: "GET", pathContains: "/remotelink", status: 200, body: "<html>Down for maintenance</html>"))
+            #expect(try await h.webhook("Push Hook", Payloads.push(commits: [(String(repeating: "c", count: 40), "PROJ-1 fix")])).status == 202)
+            var comment: JSONValue = .null
+            var link: JSONValue = .null
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                let all = try await h.deliveries()
+                comment = all.first { $0["action"] == "comment" } ?? .null
+                link = all.first { $0["action"] == "remote_link" } ?? .null
+                if comment["attempts"] == 1, comment["status"] == "pending", link["status"] == "succeeded" { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(comment["status"] == "pending", "the comment waits to be checked against Jira: \(comment)")
+            #expect(comment["last_error"]?.string?.contains("not JSON") == true, "\(comment)")
+            #expect(link["status"] == "succeeded", "the read was simply tried again: \(link)")
+        }
+    }
+}
