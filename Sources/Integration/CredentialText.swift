@@ -7,6 +7,10 @@ public enum CredentialText {
         text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
     }
 
+    /// The longest credential sent in a header: servers refuse far shorter header lists (Jira's Tomcat 8 KB to
+    /// 64 KB), so a longer stored value is never sent.
+    public static let maxHeaderBytes = 16_384
+
     /// GitLab's words for a credential that holds one.
     public static let message = "cannot contain line breaks or other control characters"
 }

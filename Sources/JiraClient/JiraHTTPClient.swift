@@ -215,9 +215,9 @@ public final class JiraHTTPClient: Sendable {
         request.headers.add(name: "User-Agent", value: "jira-bridge")
         // A header may not carry a control character: a pasted line break would be refused by the HTTP client,
         // which quotes the header (and so the secret) in its error. Nothing is sent, and the error names none.
-        guard !c.secretTexts.contains(where: CredentialText.hasControlCharacters) else {
+        guard !c.secretTexts.contains(where: { CredentialText.hasControlCharacters($0) || $0.utf8.count > CredentialText.maxHeaderBytes }) else {
             throw JiraError(kind: .unusableCredentials,
-                            detail: "the saved username, password or API token contains a line break or another control character, which an HTTP header cannot carry; save the credentials again without it")
+                            detail: "the saved username, password or API token contains a line break or another control character, or is longer than 16 KB, which an HTTP header cannot carry; save the credentials again")
         }
         switch c.credentials {
         case .basic(let username, let password):
