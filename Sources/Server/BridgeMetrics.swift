@@ -32,7 +32,7 @@ public struct BridgeMetrics: Sendable {
     }
 
     nonisolated(unsafe) static let webhooks = name("jira_bridge_webhooks", unit: "total",
-                               "Webhooks received, by forge and outcome (accepted, duplicate, ignored, ping, unauthorized, bad_request, too_large, unavailable, error).")
+                               "Webhooks received, by forge and outcome (accepted, duplicate, ignored, ping, unauthorized, bad_request, too_large, timed_out, unavailable, error).")
     nonisolated(unsafe) static let deliveries = name("jira_bridge_deliveries", unit: "total",
                                  "Delivery attempts, by Jira site, action and outcome (succeeded, skipped, retry, failed, dead, paused).")
     nonisolated(unsafe) static let jiraRequests = name("jira_bridge_jira_request_duration", unit: "seconds",
