@@ -60,10 +60,10 @@ extension Double {
     /// The largest integer a double holds exactly; beyond it JSON integers lose digits.
     public static let maxExactInteger: Double = 9_007_199_254_740_992
 
-    /// `self` as an `Int64` when it is finite, whole and within ±2^53; nil otherwise. The one checked
+    /// `self` as an `Int64` when it is finite, whole and below 2^53 in size (2^53 itself may be 2^53 + 1 rounded); nil otherwise. The one checked
     /// conversion for numbers from outside: `Int64(self)` traps on 1e300 or NaN.
     public var exactInteger: Int64? {
-        guard isFinite, self == rounded(.towardZero), Swift.abs(self) <= Self.maxExactInteger else { return nil }
+        guard isFinite, self == rounded(.towardZero), Swift.abs(self) < Self.maxExactInteger else { return nil }
         return Int64(self)
     }
 

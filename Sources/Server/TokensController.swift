@@ -101,9 +101,20 @@ struct TokenRequest: Sendable {
 
     /// `2026-12-31` (end of that day, UTC) or a full ISO 8601 timestamp.
     static func parseDate(_ text: String) -> Date? {
+        // The calendar date must exist: Foundation rolls 2027-02-30 over to March 2.
+        let parts = text.prefix(10).split(separator: "-").compactMap { Int($0) }
+        guard text.utf8.count >= 10, parts.count == 3, isCalendarDate(year: parts[0], month: parts[1], day: parts[2]) else { return nil }
         if let d = try? Date(text, strategy: .iso8601) { return d }
         if let d = try? Date(text + "T23:59:59Z", strategy: .iso8601) { return d }
         return nil
+    }
+
+    /// Whether the day exists in the proleptic Gregorian calendar.
+    static func isCalendarDate(year: Int, month: Int, day: Int) -> Bool {
+        guard (1...9999).contains(year), (1...12).contains(month), day >= 1 else { return false }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return day <= days
     }
 }
 

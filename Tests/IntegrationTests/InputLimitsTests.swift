@@ -7,7 +7,7 @@ import Testing
 struct InputLimitsTests {
     @Test("numbers convert only when they are whole and exact", arguments: [
         (1e300, nil), (-1e300, nil), (Double.nan, nil), (Double.infinity, nil), (1.5, nil), (1e16, nil),
-        (42, 42), (-7, -7), (0, 0), (9_007_199_254_740_992, 9_007_199_254_740_992),
+        (42, 42), (-7, -7), (0, 0), (9_007_199_254_740_991, 9_007_199_254_740_991), (9_007_199_254_740_992, nil),
     ] as [(Double, Int64?)])
     func exactIntegers(_ value: Double, _ expected: Int64?) {
         #expect(value.exactInteger == expected)

@@ -263,3 +263,24 @@ struct ProjectFieldTests {
         }
     }
 }
+
+@Suite("Low-severity findings")
+struct LowFindingTests {
+    @Test("an id above 2^53 is refused, not rounded", arguments: [9_007_199_254_740_993.0, 9_007_199_254_740_992.0])
+    func hugeIDs(_ id: Double) async throws {
+        try await Harness.run { h in
+            let r = try await h.admin(.POST, "/api/v4/projects", json: ["id": .number(id), "path_with_namespace": "a/b"])
+            #expect(r.status == 400, "\(r.text)")
+        }
+    }
+
+    @Test("expires_at of a day that does not exist is refused, not moved to the next month", arguments: ["2027-02-30", "2027-04-31", "2027-13-01"])
+    func impossibleDates(_ date: String) async throws {
+        try await Harness.run { h in
+            let r = try await h.admin(.POST, "/api/v4/tokens", json: ["name": "t", "role": "reporter", "scope": "instance", "expires_at": .string(date)])
+            #expect(r.status == 400, "\(r.text)")
+            let leap = try await h.admin(.POST, "/api/v4/tokens", json: ["name": "t", "role": "reporter", "scope": "instance", "expires_at": "2028-02-29"])
+            #expect(leap.status == 201, "\(leap.text)")
+        }
+    }
+}
