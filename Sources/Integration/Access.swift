@@ -69,6 +69,12 @@ public enum Access {
         }
     }
 
+    /// Where `identity` holds at least `role`, as a scope to cut a list to (the same places `allows` admits):
+    /// nil when it holds that role nowhere.
+    public static func reach(_ identity: Identity, _ role: TokenRole) -> TokenScope? {
+        identity.role.includes(role) ? identity.scope : nil
+    }
+
     /// Instance-wide settings and tokens: the instance admin only (an admin role scoped lower is not enough).
     public static func isInstanceAdmin(_ identity: Identity) -> Bool {
         identity.role == .admin && identity.scope == .instance

@@ -181,17 +181,46 @@ public enum WebhookSecrets {
 
     /// The secrets a webhook may carry (empty: none is configured, and the webhook is refused).
     public static func accepted(_ chain: AncestorChain, instanceSecret: String?, secrets: [IntegrationLevel: [String]]) -> [String] {
-        chain.nearest { level -> [String]? in
+        acceptedWithLevel(chain, instanceSecret: instanceSecret, secrets: secrets).secrets
+    }
+
+    /// The secrets a webhook may carry, with the level they are set on: the nearest level of the chain that
+    /// has one.
+    public static func acceptedWithLevel(_ chain: AncestorChain, instanceSecret: String?, secrets: [IntegrationLevel: [String]]) -> AcceptedSecrets {
+        let found = chain.nearest { level -> [String]? in
             let found: [String]
             if case .instance = level { found = instanceSecret.map { [$0] } ?? [] } else { found = secrets[level] ?? [] }
             let usable = found.filter { !$0.isEmpty }
             return usable.isEmpty ? nil : usable
-        }?.value ?? []
+        }
+        return AcceptedSecrets(secrets: found?.value ?? [], level: found?.level)
     }
 
     /// Whether a previous secret replaced at `replacedUntil` is still accepted at `now`.
     public static func previousIsValid(until: Millis?, now: Millis) -> Bool {
         guard let until else { return false }
         return now < until
+    }
+}
+
+/// The secrets a webhook for one project may carry and where they are set.
+public struct AcceptedSecrets: Sendable, Equatable {
+    public var secrets: [String]
+    /// The project or group the secrets belong to, or the instance; nil when no secret applies.
+    public var level: IntegrationLevel?
+
+    public init(secrets: [String], level: IntegrationLevel?) {
+        self.secrets = secrets
+        self.level = level
+    }
+
+    /// Whether a webhook signed with these secrets proves control of the project's own namespace (its group's
+    /// or the project's secret), not only the instance secret every forge project shares. Only such a
+    /// webhook may take a path registered to another project id (`ProjectRegistration.webhookStep`).
+    public var provesNamespace: Bool {
+        switch level {
+        case .group?, .project?: return true
+        case .instance?, nil: return false
+        }
     }
 }

@@ -6,6 +6,12 @@ public struct ProjectRegistration: Sendable, Equatable {
     public var name: String
     public var webURL: String
     public var defaultBranch: String
+    /// Whether this registration may take its path from another project id that holds it: a webhook signed
+    /// with the namespace's own secret (`AcceptedSecrets.provesNamespace`), or an admin's `take_over_path`.
+    public var mayTakeOverPath = false
+    /// The most projects there may be after a webhook registers this one (`JIRA_BRIDGE_MAX_PROJECTS`); nil for
+    /// no limit (an admin's registration through the API).
+    public var projectLimit: Int?
 
     public init(id: Int64, pathWithNamespace: String, name: String, webURL: String, defaultBranch: String) {
         self.id = id
@@ -41,6 +47,9 @@ public struct ProjectRegistration: Sendable, Equatable {
         case followDefaultBranch(String)
         /// Another project id has this path: nothing is saved.
         case conflict(String)
+        /// Another project id has this path and this registration may take it: that project moves aside to
+        /// `displacedPath` (keeping its settings and history), then this one is created or replaced.
+        case takeOver(from: Int64)
         /// New: created in its namespace's groups, then `Inheritance.inheritsOnCreation` decides whether it
         /// takes the nearest default.
         case create
@@ -54,15 +63,30 @@ public struct ProjectRegistration: Sendable, Equatable {
         if let known = knownDefaultBranch {
             return known != defaultBranch && !defaultBranch.isEmpty ? .followDefaultBranch(defaultBranch) : .keep
         }
-        if let owner = pathOwner, owner != id { return .conflict("path \(pathWithNamespace) belongs to another project id") }
+        if let owner = pathOwner, owner != id {
+            // Anyone with the instance secret could otherwise take any path first and lock the real project out
+            // (M5 of the second robustness round).
+            return mayTakeOverPath ? .takeOver(from: owner) : .conflict(
+                "path \(pathWithNamespace) is registered to another project id; a webhook may take it only when signed with a secret "
+                    + "of the project's group, or after an admin confirms with POST /api/v4/projects and take_over_path=true")
+        }
         return .create
     }
 
-    /// `POST /api/v4/projects`: creates or updates the project with this id; a path of another id conflicts.
+    /// `POST /api/v4/projects`: creates or updates the project with this id; a path of another id conflicts
+    /// unless the admin confirms the move with `take_over_path`.
     public func apiStep(isKnown: Bool, pathOwner: Int64?) -> Step {
-        if let owner = pathOwner, owner != id { return .conflict("path \(pathWithNamespace) belongs to project \(owner)") }
+        if let owner = pathOwner, owner != id {
+            return mayTakeOverPath ? .takeOver(from: owner) : .conflict(
+                "path \(pathWithNamespace) belongs to project \(owner); send take_over_path=true to give it to this id "
+                    + "(project \(owner) keeps its settings under \(Self.displacedPath(pathWithNamespace, id: owner)))")
+        }
         return isKnown ? .replace : .create
     }
+
+    /// Where a project that lost its path to another id lives on: its path with `~` and its own id, which no
+    /// forge path can be (`~` is not allowed in GitLab, GitHub or Gitea paths), so it never conflicts again.
+    public static func displacedPath(_ path: String, id: Int64) -> String { "\(path)~\(id)" }
 }
 
 extension ProjectRegistration {

@@ -142,7 +142,7 @@ public enum ParameterValue: Sendable, Equatable {
     case json(String)
     case other
 
-    var boolValue: Bool? {
+    public var boolValue: Bool? {
         switch self {
         case .bool(let b): return b
         case .number(let n): return n == 1 ? true : n == 0 ? false : nil

@@ -87,7 +87,7 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
         Logger(label: "jira-bridge").error("web pages disabled", metadata: ["error": "\(error)"])
     }
     WebhookController(store: store, instanceSecret: configuration.webhookSecret, access: access, metrics: metrics, secretCache: secretCache,
-                      committer: IntakeCommitter(store: store)).addRoutes(to: router)
+                      committer: IntakeCommitter(store: store), maxProjects: configuration.maxProjects).addRoutes(to: router)
     return router
 }
 

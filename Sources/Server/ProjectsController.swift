@@ -11,7 +11,7 @@ struct ProjectsController: Sendable {
 
     func addRoutes(to router: RouterGroup<BridgeRequestContext>) {
         router.post("/api/v4/projects") { request, context in try await registerProject(request, context) }
-        router.get("/api/v4/projects") { _, context in try await listProjects(context) }
+        router.get("/api/v4/projects") { request, context in try await listProjects(request, context) }
         router.get("/api/v4/projects/:id") { _, context in
             let project = try await lookup.project(context)
             try await access.require(context, .reporter, project: project)
@@ -55,9 +55,11 @@ struct ProjectsController: Sendable {
         if let problem = ProjectRegistration.webURLProblem(webURL) ?? ProjectRegistration.nameProblem(name) { throw APIError.badParameter(problem) }
         let branch = params.string("default_branch").flatMap { $0.isEmpty ? nil : $0 } ?? "main"
         let forge = try Self.forge(params)
-        guard let registration = ProjectRegistration(forge: forge, forgeID: id, path: path, name: name, webURL: webURL, defaultBranch: branch) else {
+        guard var registration = ProjectRegistration(forge: forge, forgeID: id, path: path, name: name, webURL: webURL, defaultBranch: branch) else {
             throw APIError.badParameter("id is missing or invalid")
         }
+        // The admin's confirmation that this id now owns the path another id holds (that one moves aside).
+        registration.mayTakeOverPath = try params.bool("take_over_path") ?? false
         do {
             let project = try await store.registerProject(registration)
             return try await render(project, status: .created)
@@ -66,13 +68,15 @@ struct ProjectsController: Sendable {
         }
     }
 
-    private func listProjects(_ context: BridgeRequestContext) async throws -> Response {
+    /// The projects the caller may read, a page at a time as GitLab pages (`page`, `per_page`, 20 by default).
+    private func listProjects(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        var visible: [JSONValue] = []
-        for p in try await store.projects() where try await access.allows(identity, .reporter, project: p) {
-            visible.append(EntityJSON.project(p, group: nil))
-        }
-        return try JSONBody.response(.array(visible))
+        let page = try QueryForm(request).pageRequest()
+        let listed = try await Access.reach(identity, .reporter).asyncFlatMap {
+            try await store.projects(within: $0, offset: page.offset, limit: page.perPage)
+        } ?? Listed(items: [], total: 0)
+        return try JSONBody.response(.array(listed.items.map { EntityJSON.project($0, group: nil) }),
+                                     headers: Pagination.headers(page, total: listed.total))
     }
 
     private func updateProject(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {

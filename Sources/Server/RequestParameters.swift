@@ -35,6 +35,13 @@ extension Dictionary where Key == String, Value == ParameterValue {
         }
     }
 
+    /// A boolean as Grape coerces one (true/false/1/0, also as text); a value of another kind is a 400 naming it.
+    func bool(_ key: String) throws(ServiceFailure) -> Bool? {
+        guard let value = self[key] else { return nil }
+        guard let b = value.boolValue else { throw ServiceFailure.badParameter("\(key) is invalid") }
+        return b
+    }
+
     func int64(_ key: String) -> Int64? {
         switch self[key] {
         case .number(let n): return n.exactInteger

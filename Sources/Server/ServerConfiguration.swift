@@ -28,6 +28,9 @@ public struct ServerConfiguration: Sendable {
     public var retention = RetentionConfiguration()
     /// Header and body deadlines and the connection cap (`docs/security.md`).
     public var connections = ConnectionLimits()
+    /// The most projects webhooks may register (`JIRA_BRIDGE_MAX_PROJECTS`); an admin may register more.
+    public var maxProjects = ServerConfiguration.defaultMaxProjects
+    public static let defaultMaxProjects = 10_000
     /// The version and git commit of the binary (`jira-bridge --version`), shown by `/-/health` and `/metrics`.
     public var build = BuildVersion(version: "unknown", commit: "unknown")
 

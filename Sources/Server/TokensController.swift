@@ -17,18 +17,19 @@ struct TokensController: Sendable {
             let created = try await TokenIssuer(store: store).issue(request)
             return try JSONBody.response(EntityJSON.token(created.token, secret: created.secret), status: .created)
         }
-        router.get("/api/v4/tokens") { _, context in
+        router.get("/api/v4/tokens") { request, context in
             let identity = try context.requireIdentity()
-            var visible: [JSONValue] = []
-            for t in try await store.tokens() where try await manages(identity, scope: t.scope) {
-                visible.append(EntityJSON.token(t))
-            }
-            return try JSONBody.response(.array(visible))
+            let page = try QueryForm(request).pageRequest()
+            // The tokens a maintainer manages are those scoped inside its own scope (`Access.managesTokens`).
+            let listed = try await Access.reach(identity, .maintainer).asyncFlatMap {
+                try await store.tokens(within: $0, offset: page.offset, limit: page.perPage)
+            } ?? Listed(items: [], total: 0)
+            return try JSONBody.response(.array(listed.items.map { EntityJSON.token($0) }), headers: Pagination.headers(page, total: listed.total))
         }
         router.delete("/api/v4/tokens/:id") { _, context in
             let identity = try context.requireIdentity()
             guard let id = Int64(try context.parameters.require("id")),
-                  let token = try await store.tokens().first(where: { $0.id == id }) else { throw APIError.notFound }
+                  let token = try await store.token(id: id) else { throw APIError.notFound }
             guard try await manages(identity, scope: token.scope) else { throw APIError.forbidden }
             _ = try await store.deleteToken(id: id)
             return Response(status: .noContent)

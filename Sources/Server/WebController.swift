@@ -36,7 +36,7 @@ struct WebController: Sendable {
         router.get("/") { request, context in
             try await page(request, context, signInRequired: false) {
                 guard let identity = context.webIdentity else { return signInPage(request, next: request.uri.queryParameters.get("next")) }
-                return try await home(identity, context)
+                return try await home(identity, QueryForm(request), context)
             }
         }
         router.post("/sign_in") { request, context in try await signIn(request, context) }
@@ -160,27 +160,46 @@ struct WebController: Sendable {
         var groups: [GroupRow]
         var hasProjects: Bool
         var hasGroups: Bool
-
-        init(projects: [ProjectRow], groups: [GroupRow]) {
-            self.projects = projects
-            self.groups = groups
-            hasProjects = !projects.isEmpty
-            hasGroups = !groups.isEmpty
-        }
+        var projectsTotal: Int
+        var groupsTotal: Int
+        /// The pagers' links: each keeps the other list's page.
+        var projectsPrev: String?
+        var projectsNext: String?
+        var groupsPrev: String?
+        var groupsNext: String?
     }
 
-    func home(_ identity: Identity, _ context: BridgeRequestContext) async throws -> Response {
+    /// The projects and groups the signed-in token reaches, 50 of each a page (`page`, `groups_page`): a home page of
+    /// thousands of projects is as quick as one of ten.
+    func home(_ identity: Identity, _ query: QueryForm, _ context: BridgeRequestContext) async throws -> Response {
+        let perPage = 50
+        let projectPage = query.webPage(perPage: perPage)
+        let groupPage = PageRequest(page: (try? PageRequest.wholeNumber(query.get("groups_page"), name: "groups_page")) ?? 1, perPage: perPage)
+        let listedProjects = try await Access.reach(identity, .reporter).asyncFlatMap {
+            try await store.projects(within: $0, offset: projectPage.offset, limit: perPage)
+        } ?? Listed(items: [], total: 0)
+        let listedGroups = try await Access.reach(identity, .maintainer).asyncFlatMap {
+            try await store.groups(within: $0, offset: groupPage.offset, limit: perPage)
+        } ?? Listed(items: [], total: 0)
         var projects: [HomeView.ProjectRow] = []
-        for p in try await store.projects() where try await access.allows(identity, .reporter, project: p) {
+        for p in listedProjects.items {
             let record = try await store.integration(at: .project(p.id))
             projects.append(.init(id: p.address, path: p.forgePath, forge: p.forge.displayName, active: record?.settings.active ?? false, inherited: record?.inheritFromID != nil))
         }
         var groups: [HomeView.GroupRow] = []
-        for g in try await store.groups() where try await access.allows(identity, .maintainer, group: g) {
+        for g in listedGroups.items {
             let record = try await store.integration(at: .group(g.id))
             groups.append(.init(id: g.id, path: g.forgePath, forge: g.forge.displayName, custom: record != nil && record?.inheritFromID == nil, inherited: record?.inheritFromID != nil))
         }
-        return render("home", HomeView(projects: projects, groups: groups), context)
+        func link(_ p: Int, _ g: Int) -> String { "/?page=\(p)&groups_page=\(g)" }
+        let view = HomeView(
+            projects: projects, groups: groups, hasProjects: listedProjects.total > 0, hasGroups: listedGroups.total > 0,
+            projectsTotal: listedProjects.total, groupsTotal: listedGroups.total,
+            projectsPrev: projectPage.page > 1 ? link(projectPage.page - 1, groupPage.page) : nil,
+            projectsNext: projectPage.hasNext(total: listedProjects.total) ? link(projectPage.page + 1, groupPage.page) : nil,
+            groupsPrev: groupPage.page > 1 ? link(projectPage.page, groupPage.page - 1) : nil,
+            groupsNext: groupPage.hasNext(total: listedGroups.total) ? link(projectPage.page, groupPage.page + 1) : nil)
+        return render("home", view, context)
     }
 
     /// "Jira rejected the credentials": shown on the project, delivery log and settings pages while a rejection of

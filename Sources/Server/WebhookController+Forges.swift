@@ -25,15 +25,15 @@ extension WebhookController {
             let json = try Self.payload { () throws(WebhookPayloadError) in try WebhookBody.json(body, contentType: contentType) }
             return (body, try Self.payload { () throws(WebhookPayloadError) in try GitHubWebhook.parse(json) })
         }
-        let secrets: [String]
+        let secrets: AcceptedSecrets
         if kind == "ping", (try? GitHubWebhook.projectReference(document)) == nil {
             // An organisation's hook pings without a repository: its secret is the organisation's group's.
-            secrets = try await namespaceSecrets(forge: .github, namespace: GitHubWebhook.organization(document))
+            secrets = AcceptedSecrets(secrets: try await namespaceSecrets(forge: .github, namespace: GitHubWebhook.organization(document)), level: nil)
         } else {
             let reference = try Self.payload { () throws(WebhookPayloadError) in try GitHubWebhook.projectReference(document) }
             secrets = try await webhookSecrets(forge: .github, forgeID: reference.id, path: reference.path)
         }
-        try verify(signature, of: raw, against: secrets, header: "X-Hub-Signature-256")
+        try verify(signature, of: raw, against: secrets.secrets, header: "X-Hub-Signature-256")
         if kind == "ping" {
             metrics.webhook(forge: Forge.github.rawValue, outcome: "ping")
             return try JSONBody.response(.object(["event_id": .null, "message": .string("pong")]), status: .ok)
@@ -42,7 +42,7 @@ extension WebhookController {
         guard let event = try Self.payload({ () throws(WebhookPayloadError) in try GitHubWebhook.decode(event: kind, document: document) }) else {
             return ignored(.github, "\(kind) action \(GitHubWebhook.action(document) ?? "none")")
         }
-        return try await accept(event, forge: .github, deliveryKey: request.headers[githubDeliveryHeader], context)
+        return try await accept(event, forge: .github, deliveryKey: request.headers[githubDeliveryHeader], signedWith: secrets, context)
     }
 
     func gitea(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
@@ -66,13 +66,13 @@ extension WebhookController {
         }
         let reference = try Self.payload { () throws(WebhookPayloadError) in try GiteaWebhook.projectReference(document) }
         let secrets = try await webhookSecrets(forge: .gitea, forgeID: reference.id, path: reference.path)
-        try verify(signature, of: json, against: secrets, header: "X-Gitea-Signature")
+        try verify(signature, of: json, against: secrets.secrets, header: "X-Gitea-Signature")
         guard GiteaWebhook.handledEvents.contains(kind) else { return ignored(.gitea, kind.isEmpty ? "no X-Gitea-Event" : kind) }
         guard let event = try Self.payload({ () throws(WebhookPayloadError) in try GiteaWebhook.decode(event: kind, type: type, document: document) }) else {
             return ignored(.gitea, "\(type ?? kind) action \(GitHubWebhook.action(document) ?? "none")")
         }
         let key = request.headers[forgejoDeliveryHeader] ?? request.headers[giteaDeliveryHeader]
-        return try await accept(event, forge: .gitea, deliveryKey: key, context)
+        return try await accept(event, forge: .gitea, deliveryKey: key, signedWith: secrets, context)
     }
 
     /// What GitHub's headers tell before the body is read. `X-GitHub-Hook-Installation-Target-Type: repository`

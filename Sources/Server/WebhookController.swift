@@ -18,6 +18,8 @@ struct WebhookController: Sendable {
     let metrics: BridgeMetrics
     let secretCache: SecretCache
     let committer: IntakeCommitter
+    /// The most projects webhooks may register (`ServerConfiguration.maxProjects`).
+    let maxProjects: Int
 
     static let maxBodyBytes = 25 << 20
     /// The most a webhook body may be when nothing in its headers ties it to a project with a secret (a
@@ -77,7 +79,8 @@ struct WebhookController: Sendable {
             return (document, try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.projectReference(document) })
         }
         let kind = request.headers[gitlabEventHeader] ?? ""
-        let secrets = try await webhookSecrets(forge: .gitlab, forgeID: reference.id, path: reference.path)
+        let accepted = try await webhookSecrets(forge: .gitlab, forgeID: reference.id, path: reference.path)
+        let secrets = accepted.secrets
         guard !secrets.isEmpty else {
             throw APIError(.unauthorized, message: "401 Unauthorized: no webhook secret is configured for this project, its groups or the instance")
         }
@@ -89,7 +92,7 @@ struct WebhookController: Sendable {
         }
         let event = try Self.payload { () throws(WebhookPayloadError) in try GitLabWebhook.decode(event: kind, document: document) }
         let key = request.headers[idempotencyHeader] ?? request.headers[gitlabEventUUIDHeader]
-        return try await accept(event, forge: .gitlab, deliveryKey: key, context)
+        return try await accept(event, forge: .gitlab, deliveryKey: key, signedWith: accepted, context)
     }
 
     /// Reads the body within `forge`'s budget, taking its share as bytes arrive (413 above `limit`), and hands
@@ -131,11 +134,15 @@ struct WebhookController: Sendable {
     }
 
     /// Commits the event (registering the project it names) and answers 202 with its id.
-    func accept(_ event: ForgeEvent, forge: Forge, deliveryKey: String?, _ context: BridgeRequestContext) async throws -> Response {
+    /// `signedWith` is where the secret that verified the webhook is set: only the namespace's own secret lets a
+    /// new project id take a path another id holds.
+    func accept(_ event: ForgeEvent, forge: Forge, deliveryKey: String?, signedWith: AcceptedSecrets, _ context: BridgeRequestContext) async throws -> Response {
         let project = event.project
-        guard let registration = ProjectRegistration(project) else {
+        guard var registration = ProjectRegistration(project) else {
             throw APIError(.badRequest, message: "400 Bad Request: the project id is out of range")
         }
+        registration.mayTakeOverPath = signedWith.provesNamespace
+        registration.projectLimit = maxProjects
         do {
             let (id, duplicate) = try await committer.record(IncomingEvent(forge: forge.rawValue, deliveryKey: deliveryKey, event: event),
                                                              registration: registration)
@@ -149,7 +156,13 @@ struct WebhookController: Sendable {
             }
             return try JSONBody.response(.object(answer), status: .accepted)
         } catch let error as StoreError where error.isConflict {
+            metrics.webhook(forge: forge.rawValue, outcome: "conflict")
+            context.logger.warning("webhook refused", metadata: ["forge": "\(forge.rawValue)", "project_id": "\(project.id)", "reason": "\(error)"])
             throw APIError(.conflict, message: "409 Conflict: \(error)")
+        } catch let error as StoreError where error.isLimitReached {
+            metrics.webhook(forge: forge.rawValue, outcome: "refused")
+            context.logger.warning("webhook refused", metadata: ["forge": "\(forge.rawValue)", "project_id": "\(project.id)", "reason": "\(error)"])
+            throw APIError(.forbidden, message: "403 Forbidden: \(error)")
         }
     }
 
@@ -176,8 +189,8 @@ struct WebhookController: Sendable {
 
     /// The secrets a webhook for this project may carry (`WebhookSecrets.accepted`), cached for a few seconds
     /// so a burst of webhooks costs no database reads (a changed secret applies within `SecretCache.ttl`).
-    func webhookSecrets(forge: Forge, forgeID: Int64, path: String) async throws -> [String] {
-        guard let projectID = forge.storageID(forgeID: forgeID) else { return [] }
+    func webhookSecrets(forge: Forge, forgeID: Int64, path: String) async throws -> AcceptedSecrets {
+        guard let projectID = forge.storageID(forgeID: forgeID) else { return AcceptedSecrets(secrets: [], level: nil) }
         let storedPath = forge.qualifiedPath(path)
         if let cached = secretCache.lookup(projectID: projectID, path: storedPath) { return cached }
         let secrets = try await resolveWebhookSecrets(projectID: projectID, path: storedPath)
@@ -187,14 +200,14 @@ struct WebhookController: Sendable {
 
     /// Loads the chain (the project's, or for a project not registered yet its namespace's known groups)
     /// and the secrets on it; `WebhookSecrets.accepted` picks those that apply.
-    func resolveWebhookSecrets(projectID: Int64, path: String) async throws -> [String] {
+    func resolveWebhookSecrets(projectID: Int64, path: String) async throws -> AcceptedSecrets {
         let chain: AncestorChain
         if let registered = try await store.ancestorChain(of: .project(projectID)) {
             chain = registered
         } else {
             chain = try await store.namespaceChain(path: path)
         }
-        return WebhookSecrets.accepted(chain, instanceSecret: instanceSecret, secrets: try await store.webhookSecrets(on: chain))
+        return WebhookSecrets.acceptedWithLevel(chain, instanceSecret: instanceSecret, secrets: try await store.webhookSecrets(on: chain))
     }
 }
 
@@ -227,7 +240,7 @@ final class IntakeBudgets: Sendable {
 /// Resolved webhook secrets by project, for a short time. Cleared whenever a secret is set through this
 /// process's API; other processes' changes apply after `ttl`.
 final class SecretCache: Sendable {
-    struct Entry { var secrets: [String]; var path: String; var expires: ContinuousClock.Instant }
+    struct Entry { var secrets: AcceptedSecrets; var path: String; var expires: ContinuousClock.Instant }
     static let ttl: Duration = .seconds(5)
     private let entries = Mutex<[Int64: Entry]>([:])
     /// Registered projects and whether a secret applies to them (signed forges' early refusal).
@@ -249,14 +262,14 @@ final class SecretCache: Sendable {
         }
     }
 
-    func lookup(projectID: Int64, path: String) -> [String]? {
+    func lookup(projectID: Int64, path: String) -> AcceptedSecrets? {
         entries.withLock { map in
             guard let e = map[projectID], e.path == path, e.expires > .now else { return nil }
             return e.secrets
         }
     }
 
-    func store(projectID: Int64, path: String, secrets: [String]) {
+    func store(projectID: Int64, path: String, secrets: AcceptedSecrets) {
         entries.withLock { map in
             if map.count > 10_000 { map.removeAll() }
             map[projectID] = Entry(secrets: secrets, path: path, expires: .now + Self.ttl)

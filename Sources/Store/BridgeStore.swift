@@ -25,12 +25,17 @@ public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     func registerProject(_ registration: ProjectRegistration) async throws -> Project
     func project(id: Int64) async throws -> Project?
     func project(path: String) async throws -> Project?
-    func projects() async throws -> [Project]
     /// Creates a group and any missing parents; an existing path is returned unchanged (name updated).
     func ensureGroup(fullPath: String, name: String?) async throws -> Group
     func group(id: Int64) async throws -> Group?
     func group(path: String) async throws -> Group?
-    func groups() async throws -> [Group]
+    /// One page of what a token of `scope` reaches: every project (instance), a group's subtree, or the one
+    /// project; ordered by path. The total counts the whole list.
+    func projects(within scope: TokenScope, offset: Int, limit: Int) async throws -> Listed<Project>
+    func groups(within scope: TokenScope, offset: Int, limit: Int) async throws -> Listed<Group>
+    /// The tokens scoped inside `scope` (a group's own, its subgroups' and their projects'), by id.
+    func tokens(within scope: TokenScope, offset: Int, limit: Int) async throws -> Listed<APIToken>
+    func projectCount() async throws -> Int
     /// Sets (or, with nil, removes) the webhook secret of a project or group; stored encrypted. The secret it
     /// replaces stays valid for `WebhookSecrets.rotationGraceMillis`.
     func setWebhookSecret(_ secret: String?, for owner: TokenScope) async throws
@@ -105,6 +110,16 @@ public protocol VulnerabilityStore: Sendable {
 }
 
 /// An event that reached a limit (`note`) or could not be planned (`status` failed, `error`).
+/// One page of a list and the length of the whole list.
+public struct Listed<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var total: Int
+    public init(items: [Item], total: Int) {
+        self.items = items
+        self.total = total
+    }
+}
+
 public struct EventNote: Sendable, Equatable {
     public var id: String
     public var kind: String

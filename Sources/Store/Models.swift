@@ -78,6 +78,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case migrationFailed(String)
         case unreachable(String)
         case storageFull(String)
+        case limitReached(String)
     }
     let code: Code
 
@@ -88,8 +89,11 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func migrationFailed(_ what: String) -> StoreError { StoreError(code: .migrationFailed(what)) }
     public static func unreachable(_ what: String) -> StoreError { StoreError(code: .unreachable(what)) }
     public static func storageFull(_ what: String) -> StoreError { StoreError(code: .storageFull(what)) }
+    public static func limitReached(_ what: String) -> StoreError { StoreError(code: .limitReached(what)) }
 
     public var isConflict: Bool { if case .conflict = code { return true }; return false }
+    /// A configured limit refuses the write (403: an admin may raise the limit or do it through the API).
+    public var isLimitReached: Bool { if case .limitReached = code { return true }; return false }
     public var isNotFound: Bool { if case .notFound = code { return true }; return false }
     /// The database server cannot be reached (down, restarting, refusing connections).
     public var isUnreachable: Bool { if case .unreachable = code { return true }; return false }
@@ -111,6 +115,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .migrationFailed(let w): return "migration failed: \(w)"
         case .unreachable(let w): return w
         case .storageFull(let w): return w
+        case .limitReached(let w): return w
         }
     }
 }

@@ -52,9 +52,33 @@ extension SQLStore {
             try db.execute(sql: "UPDATE projects SET default_branch = ?, updated_at = ? WHERE id = ?", arguments: [branch, now, r.id])
         case .conflict(let why):
             throw StoreError.conflict(why)
+        case .takeOver(let owner):
+            try checkProjectLimit(db, r)
+            try displace(db, owner, path: r.pathWithNamespace, now: now)
+            try insertProject(db, r, now: now)
         case .create:
+            try checkProjectLimit(db, r)
             try insertProject(db, r, now: now)
         }
+    }
+
+    /// Refuses a webhook's new project once the registered projects reach the limit: anyone who holds the
+    /// instance secret could otherwise register projects without end (each one a row and a home-page line).
+    static func checkProjectLimit(_ db: any SQLConnection, _ r: ProjectRegistration) throws {
+        guard let limit = r.projectLimit else { return }
+        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projects") ?? 0
+        if count >= limit {
+            throw StoreError.limitReached("""
+                jira-bridge already has \(count) projects, its limit for projects registered by webhooks \
+                (JIRA_BRIDGE_MAX_PROJECTS=\(limit)); an admin registers this one with POST /api/v4/projects or raises the limit
+                """)
+        }
+    }
+
+    /// Moves a project off `path` (to `ProjectRegistration.displacedPath`), keeping everything else.
+    static func displace(_ db: any SQLConnection, _ owner: Int64, path: String, now: Millis) throws {
+        try db.execute(sql: "UPDATE projects SET path_with_namespace = ?, updated_at = ? WHERE id = ?",
+                       arguments: [ProjectRegistration.displacedPath(path, id: owner), now, owner])
     }
 
     /// Inserts a new project in its namespace's groups; it takes the nearest default when that is active.

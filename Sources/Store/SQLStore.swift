@@ -87,12 +87,17 @@ public final class SQLStore: BridgeStore {
         return try await database.write { db in
             let isKnown = try SQLRow.fetchOne(db, sql: "SELECT 1 FROM projects WHERE id = ?", arguments: [r.id]) != nil
             let pathOwner = try Int64.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace])
-            switch r.apiStep(isKnown: isKnown, pathOwner: pathOwner) {
+            var step = r.apiStep(isKnown: isKnown, pathOwner: pathOwner)
+            if case .takeOver(let owner) = step {
+                try Self.displace(db, owner, path: r.pathWithNamespace, now: now)
+                step = isKnown ? .replace : .create
+            }
+            switch step {
             case .conflict(let why):
                 throw StoreError.conflict(why)
             case .create:
                 try Self.insertProject(db, r, now: now)
-            case .replace, .keep, .followDefaultBranch:
+            case .replace, .keep, .followDefaultBranch, .takeOver:
                 let groupID = try r.namespace.map { try Self.ensureGroup(db, fullPath: $0, name: nil, now: now).id }
                 try db.execute(sql: """
                     UPDATE projects SET path_with_namespace = ?, name = ?, web_url = ?, default_branch = ?, group_id = ?, updated_at = ?
@@ -111,12 +116,6 @@ public final class SQLStore: BridgeStore {
         try await database.read { db in try Self.fetchProject(db, sql: "SELECT * FROM projects WHERE path_with_namespace = ?", [path]) }
     }
 
-    public func projects() async throws -> [Project] {
-        try await database.read { db in
-            try SQLRow.fetchAll(db, sql: "SELECT * FROM projects ORDER BY path_with_namespace").map(Self.project(from:))
-        }
-    }
-
     public func ensureGroup(fullPath: String, name: String?) async throws -> Group {
         let now = clock.now()
         return try await database.write { db in try Self.ensureGroup(db, fullPath: fullPath, name: name, now: now) }
@@ -128,10 +127,6 @@ public final class SQLStore: BridgeStore {
 
     public func group(path: String) async throws -> Group? {
         try await database.read { db in try SQLRow.fetchOne(db, sql: "SELECT * FROM groups WHERE full_path = ?", arguments: [path]).map(Self.group(from:)) }
-    }
-
-    public func groups() async throws -> [Group] {
-        try await database.read { db in try SQLRow.fetchAll(db, sql: "SELECT * FROM groups ORDER BY full_path").map(Self.group(from:)) }
     }
 
     public func setWebhookSecret(_ secret: String?, for owner: TokenScope) async throws {
@@ -268,7 +263,7 @@ public final class SQLStore: BridgeStore {
         }
     }
 
-    private static func token(from row: SQLRow) -> APIToken {
+    static func token(from row: SQLRow) -> APIToken {
         let scopeName: String = row["scope"]
         let scopeID: Int64? = row["scope_id"]
         let scope: TokenScope
@@ -288,7 +283,7 @@ public final class SQLStore: BridgeStore {
                        createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 
-    private static func group(from row: SQLRow) -> Group {
+    static func group(from row: SQLRow) -> Group {
         let secret: Data? = row["webhook_secret_enc"]
         return Group(id: row["id"], fullPath: row["full_path"], name: row["name"], parentID: row["parent_id"],
                      hasWebhookSecret: secret != nil, createdAt: row["created_at"], updatedAt: row["updated_at"])

@@ -164,6 +164,7 @@ struct Serve: AsyncParsableCommand {
             config.outboundAllowlist = allowlist
             config.build = BuildVersion(version: BuildInfo.version, commit: BuildInfo.commit)
             config.connections = try settings.connections()
+            config.maxProjects = try settings.integer("JIRA_BRIDGE_MAX_PROJECTS", default: ServerConfiguration.defaultMaxProjects, range: 1...100_000_000)
             return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
         }
         LoggingSystem.bootstrap { label in

@@ -89,6 +89,7 @@ struct Harness: Sendable {
                                              pollInterval: .milliseconds(10))
         var retention = RetentionConfiguration()
         var connections = ConnectionLimits()
+        var maxProjects = ServerConfiguration.defaultMaxProjects
         /// Wraps the test's database (a fault injector, say) before the store opens it.
         var wrapDatabase: (@Sendable (any SQLDatabase) -> any SQLDatabase)? = nil
     }
@@ -119,6 +120,7 @@ struct Harness: Sendable {
         config.trustedProxies = options.trustedProxies
         config.retention = options.retention
         config.connections = options.connections
+        config.maxProjects = options.maxProjects
         config.outboundAllowlist = options.outboundAllowlist
         let metrics = BridgeMetrics()
         var clientConfig = JiraHTTPClient.Configuration(allowLocalRequests: options.allowLocalRequests, timeouts: options.timeouts,
