@@ -44,14 +44,24 @@ struct AccessPolicy: Sendable {
         Access.allows(identity, role, on: try await chain(.group(group.id)))
     }
 
+    /// A token that may not even read the project gets the same 404 as for a project that does not exist (as
+    /// GitLab answers), so a token scoped elsewhere cannot learn which projects exist; one that may read it but
+    /// lacks `role` gets 403.
     func require(_ context: BridgeRequestContext, _ role: TokenRole, project: Project) async throws {
         let identity = try context.requireIdentity()
-        guard try await allows(identity, role, project: project) else { throw APIError.forbidden }
+        let chain = try await chain(.project(project.id))
+        guard Access.allows(identity, role, on: chain) else {
+            throw Access.allows(identity, .reporter, on: chain) ? APIError.forbidden : ServiceFailure.notFound(.project)
+        }
     }
 
+    /// As for projects: 404 for a group the token cannot see, 403 for one it sees without `role`.
     func require(_ context: BridgeRequestContext, _ role: TokenRole, group: Group) async throws {
         let identity = try context.requireIdentity()
-        guard try await allows(identity, role, group: group) else { throw APIError.forbidden }
+        let chain = try await chain(.group(group.id))
+        guard Access.allows(identity, role, on: chain) else {
+            throw Access.allows(identity, .reporter, on: chain) ? APIError.forbidden : ServiceFailure.notFound(.group)
+        }
     }
 
     func requireAdmin(_ context: BridgeRequestContext) throws {

@@ -30,7 +30,8 @@ struct TokensController: Sendable {
             let identity = try context.requireIdentity()
             guard let id = Int64(try context.parameters.require("id")),
                   let token = try await store.token(id: id) else { throw APIError.notFound }
-            guard try await manages(identity, scope: token.scope) else { throw APIError.forbidden }
+            // A token the caller does not manage is not there for it (GitLab's 404), not a 403 that says it exists.
+            guard try await manages(identity, scope: token.scope) else { throw APIError.notFound }
             _ = try await store.deleteToken(id: id)
             return Response(status: .noContent)
         }
@@ -39,8 +40,18 @@ struct TokensController: Sendable {
     /// `Access.mayCreateToken`, on the chain of the token's scope.
     private func authorize(_ identity: Identity, creating request: TokenRequest) async throws {
         if Access.isInstanceAdmin(identity) { return }
-        guard let chain = try await chain(of: request.scope),
-              Access.mayCreateToken(identity, role: request.role, on: chain) else { throw APIError.forbidden }
+        guard let chain = try await chain(of: request.scope), Access.mayCreateToken(identity, role: request.role, on: chain) else {
+            // A project or group the caller cannot see is not found, as on its own routes.
+            switch request.scope {
+            case .project(let id) where !(try await canSee(identity, .project(id))): throw ServiceFailure.notFound(.project)
+            case .group(let id) where !(try await canSee(identity, .group(id))): throw ServiceFailure.notFound(.group)
+            default: throw APIError.forbidden
+            }
+        }
+    }
+
+    private func canSee(_ identity: Identity, _ level: IntegrationLevel) async throws -> Bool {
+        Access.allows(identity, .reporter, on: try await access.chain(level))
     }
 
     private func manages(_ identity: Identity, scope: TokenScope) async throws -> Bool {
