@@ -30,7 +30,7 @@ public enum HTMLSanitizer {
 
         public init(base: String? = nil, refusedOrigin: String? = nil) {
             self.base = base.map { b in var t = b; while t.hasSuffix("/") { t.removeLast() }; return t }
-            self.refusedOrigin = refusedOrigin.flatMap { JiraURL($0)?.origin.lowercased() }
+            self.refusedOrigin = refusedOrigin.flatMap { BrowserURL($0)?.origin }
         }
     }
 
@@ -130,8 +130,11 @@ public enum HTMLSanitizer {
         switch name {
         case "href", "src":
             guard isSafeURL(decoded, image: name == "src"), let absolute = absolute(decoded, links: links, image: name == "src") else { return nil }
-            if let refused = links.refusedOrigin, let url = JiraURL(absolute), url.origin.lowercased() == refused { return nil }
-            return absolute
+            guard absolute.lowercased().hasPrefix("http") else { return absolute }
+            // Written back as a browser reads it, so the origin checked is the one it would request: a spelling
+            // of jira-bridge's own origin (`:443`, `\`, a tab, `0x7f.1`) is caught, one it cannot read is dropped.
+            guard let url = BrowserURL(absolute), url.origin != links.refusedOrigin else { return nil }
+            return url.text
         case "width", "height", "colspan", "rowspan":
             return decoded.allSatisfy(\.isASCII) && Int(decoded) != nil ? decoded : nil
         default:
@@ -142,9 +145,10 @@ public enum HTMLSanitizer {
     /// `url` made absolute against the Jira base; nil for a relative URL with no base. A fragment-only
     /// link (`#section`) stays as it is: it requests nothing.
     static func absolute(_ url: String, links: Links, image: Bool) -> String? {
-        let trimmed = url.trimmingWhitespace()
+        // A browser drops tabs and newlines anywhere in a URL before reading it.
+        let trimmed = String(String.UnicodeScalarView(url.unicodeScalars.filter { $0 != "\t" && $0 != "\n" && $0 != "\r" })).trimmingWhitespace()
         let lower = trimmed.lowercased()
-        if lower.hasPrefix("http://") || lower.hasPrefix("https://") || lower.hasPrefix("mailto:") { return trimmed }
+        if lower.hasPrefix("http:") || lower.hasPrefix("https:") || lower.hasPrefix("mailto:") { return trimmed }
         if trimmed.hasPrefix("#") && !image { return trimmed }
         // Protocol-relative and backslash forms name another host in a browser's eyes: not worth guessing.
         if trimmed.hasPrefix("//") || trimmed.hasPrefix("\\") || trimmed.hasPrefix("/\\") { return nil }

@@ -104,9 +104,49 @@ struct JiraIssuesTests {
         ("<a href=\"https://bridge.example.com/sign_out\">x</a>", "<a rel=\"noopener noreferrer nofollow\">x</a>"),
         ("<img src=\"/\\\\evil.example/x\">", "<img>"),
         ("<img src=\"https://cdn.example.com/x.png\">", "<img src=\"https://cdn.example.com/x.png\">"),
+        // Spellings of the same origin that a browser reads as jira-bridge (the second robustness round's bypasses).
+        ("<img src=\"https://bridge.example.com:443/sign_out\">", "<img>"),
+        ("<img src=\"https://bridge.example.com:0443/sign_out\">", "<img>"),
+        ("<img src=\"https:\\\\bridge.example.com\\sign_out\">", "<img>"),
+        ("<img src=\"https:bridge.example.com/sign_out\">", "<img>"),
+        ("<img src=\"https://bridge.ex%61mple.com/sign_out\">", "<img>"),
+        ("<img src=\"https://bri\tdge.example.com/sign_out\">", "<img>"),
+        ("<img src=\"https://bri&#9;dge.example.com/sign_out\">", "<img>"),
+        ("<img src=\"ht&#10;tps://bridge.example.com/sign_out\">", "<img>"),
+        ("<img src=\"https://\u{FF42}ridge.example.com/sign_out\">", "<img>"),
+        ("<img src=\"https://bridge.example.com./sign_out\">", "<img>"),
+        ("<img src=\"https://user@bridge.example.com/sign_out\">", "<img>"),
+        // What it writes back is what a browser would request.
+        ("<a href=\"HTTPS://CDN.example.com:443/a\\b?c\\d\">x</a>", "<a href=\"https://cdn.example.com/a/b?c\\d\" rel=\"noopener noreferrer nofollow\">x</a>"),
     ])
     func sanitiserLinks(_ input: String, _ expected: String) {
         let links = HTMLSanitizer.Links(base: "https://jira.example.com/jira/", refusedOrigin: "https://bridge.example.com")
         #expect(HTMLSanitizer.sanitize(input, links: links) == expected)
+    }
+
+    @Test("a numeric origin is caught in each of its IPv4 spellings", arguments: [
+        "http://127.0.0.1:8080/x", "http://2130706433:8080/x", "http://0x7f.1:8080/x", "http://0177.0.0.1:8080/x",
+        "http://127.1:8080/x", "http://0x7F000001:8080/x", "http://127.0.0.1.:8080/x", "http://127.0.1:08080/x",
+    ])
+    func numericOrigins(_ url: String) {
+        let links = HTMLSanitizer.Links(base: "https://jira.example.com/", refusedOrigin: "http://127.0.0.1:8080")
+        #expect(HTMLSanitizer.sanitize("<img src=\"\(url)\">", links: links) == "<img>")
+        #expect(HTMLSanitizer.sanitize("<img src=\"http://127.0.0.2:8080/x\">", links: links) == "<img src=\"http://127.0.0.2:8080/x\">")
+    }
+
+    @Test("browser URL reading: IPv4 forms, ports, and hosts it will not guess at")
+    func browserURLs() {
+        #expect(BrowserURL("http://0x7f.0.0.1/")?.host == "127.0.0.1")
+        #expect(BrowserURL("http://4294967295/")?.host == "255.255.255.255")
+        #expect(BrowserURL("http://4294967296/") == nil, "beyond 32 bits")
+        #expect(BrowserURL("http://1.2.3.4.5/") == nil, "five parts ending in a number")
+        #expect(BrowserURL("http://256.1.1.1/") == nil)
+        #expect(BrowserURL("http://08.1.1.1/") == nil, "8 is no octal digit")
+        #expect(BrowserURL("http://1.2.3.example/")?.host == "1.2.3.example", "a name, not an address")
+        #expect(BrowserURL("http://h:65536/") == nil && BrowserURL("http://h:99999999999999999999999/") == nil)
+        #expect(BrowserURL("http://h:80/p")?.text == "http://h/p")
+        #expect(BrowserURL("javascript:alert(1)") == nil)
+        #expect(BrowserURL("http://[::1]:8080/x")?.origin == "http://[::1]:8080")
+        #expect(BrowserURL("http://" + String(repeating: "9", count: 100_000)) == nil)
     }
 }
