@@ -7,6 +7,7 @@ import JiraClient
 import Logging
 import Store
 import Synchronization
+import ServiceLifecycle
 
 /// Builds the router with every route of the API.
 public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration,
@@ -148,6 +149,16 @@ public func buildApplication(
         ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
+}
+
+/// Runs the application until SIGTERM or SIGINT. The graceful stop (answers in flight, deliveries running)
+/// may take at most `shutdownTimeout`; then whatever is left is cancelled: a webhook not yet answered is sent
+/// again by its forge, and a delivery not finished is taken up again when its lease ends, so nothing is lost,
+/// and a client that stalls its body cannot hold the stop.
+public func runUntilStopped(_ app: some ApplicationProtocol & Service, shutdownTimeout: Duration, logger: Logger) async throws {
+    var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    configuration.maximumGracefulShutdownDuration = shutdownTimeout
+    try await ServiceGroup(configuration: configuration).run()
 }
 
 /// Logs one line per request: method, path, status and time; never headers or bodies.

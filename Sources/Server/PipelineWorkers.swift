@@ -72,6 +72,8 @@ final class WorkerHealth: Sendable {
 
     /// Records a failure; returns how long the loop should wait before trying again (backing off to 5 s).
     func failed(_ loop: Loop, _ error: any Error, logger: Logger) -> Duration {
+        // A stop cancels the loops: that is no failure to report or count.
+        if error is CancellationError || Task.isCancelled { return .zero }
         let kind = String(describing: type(of: error)) + ": " + String(String(describing: error).prefix(300))
         let (count, changed) = state.withLock { s -> (Int, Bool) in
             s.failures[loop, default: 0] += 1

@@ -31,6 +31,8 @@ public struct ServerConfiguration: Sendable {
     /// The most projects webhooks may register (`JIRA_BRIDGE_MAX_PROJECTS`); an admin may register more.
     public var maxProjects = ServerConfiguration.defaultMaxProjects
     public static let defaultMaxProjects = 10_000
+    /// How long a stop (SIGTERM) waits for answers and deliveries in flight (`JIRA_BRIDGE_SHUTDOWN_TIMEOUT_SECONDS`).
+    public var shutdownTimeout: Duration = .seconds(30)
     /// The version and git commit of the binary (`jira-bridge --version`), shown by `/-/health` and `/metrics`.
     public var build = BuildVersion(version: "unknown", commit: "unknown")
 

@@ -164,6 +164,7 @@ struct Serve: AsyncParsableCommand {
             config.outboundAllowlist = allowlist
             config.build = BuildVersion(version: BuildInfo.version, commit: BuildInfo.commit)
             config.connections = try settings.connections()
+            config.shutdownTimeout = .milliseconds(Int64(try settings.number("JIRA_BRIDGE_SHUTDOWN_TIMEOUT_SECONDS", default: 30, minimum: 0.1, maximum: 3600) * 1000))
             config.maxProjects = try settings.integer("JIRA_BRIDGE_MAX_PROJECTS", default: ServerConfiguration.defaultMaxProjects, range: 1...100_000_000)
             return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
         }
@@ -205,7 +206,7 @@ struct Serve: AsyncParsableCommand {
             announce.notice("jira-bridge listening on http://\(host):\(port)", metadata: ["port": "\(port)"])
         }
         do {
-            try await app.runService()
+            try await runUntilStopped(app, shutdownTimeout: config.shutdownTimeout, logger: logger)
         } catch {
             try? await jira.shutdown()
             await store.close()

@@ -5,6 +5,7 @@ import os
 import pathlib
 import re
 import signal
+import socket
 import stat
 import subprocess
 import threading
@@ -409,3 +410,33 @@ def test_keys_jsonl_keeps_order_and_line_numbers_across_blocks_and_parts(binarie
     assert result.returncode == 1
     assert [json.loads(l)["id"] for l in result.stdout.decode().splitlines()] == [i for i in range(60_000) if (i + 1) not in bad]
     assert re.findall(r"line (\d+):", result.stderr.decode()) == [str(n) for n in bad]
+
+
+def stalled_webhook(port):
+    """A socket that sends a webhook's headers and one byte of its 1,000-byte body, then nothing."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: hook-secret\r\n"
+              b"Content-Length: 1000\r\n\r\n{")
+    return s
+
+
+@pytest.mark.parametrize("env, bound", [
+    # The stop's own limit, with a body deadline far beyond it.
+    ({"JIRA_BRIDGE_SHUTDOWN_TIMEOUT_SECONDS": "1", "JIRA_BRIDGE_BODY_TIMEOUT_SECONDS": "3600"}, 15),
+    # The defaults: 30 s for the stop, 30 s for a body.
+    ({}, 50),
+])
+def test_sigterm_is_not_held_by_a_stalled_body(binaries, data_dir, env, bound):
+    p = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir],
+                env=clean_env(JIRA_BRIDGE_WEBHOOK_SECRET="hook-secret", **env), log_name="bridge")
+    try:
+        s = stalled_webhook(p.port)
+        time.sleep(0.5)  # as the test above: the request reaches its handler before the stop
+        started = time.time()
+        p.proc.send_signal(signal.SIGTERM)
+        assert p.proc.wait(timeout=bound) == 0
+        assert "jira-bridge stopped" in p.output
+        print(f"stopped {time.time() - started:.1f} s after SIGTERM")
+        s.close()
+    finally:
+        p.stop()
