@@ -62,7 +62,7 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
     }
     let api = router.group("")
     api.add(middleware: ServiceFailureMiddleware())
-    api.add(middleware: TokenAuthenticator(store: store, adminToken: configuration.adminToken))
+    api.add(middleware: TokenAuthenticator(store: store, adminToken: configuration.adminToken, trustedProxies: configuration.trustedProxies))
     let access = AccessPolicy(store: store)
     let secretCache = SecretCache()
     let service = IntegrationService(store: store, jira: jira,

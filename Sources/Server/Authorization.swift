@@ -6,10 +6,15 @@ import Store
 
 /// Reads `PRIVATE-TOKEN` or `Authorization: Bearer` and attaches the caller's identity.
 /// A request without a token passes through unauthenticated; routes decide whether that is enough.
+///
+/// Wrong tokens are counted per client address (`SignInThrottle`, 30 in 5 minutes): past that, a wrong
+/// token is answered 429 with `Retry-After`, without looking it up; a right one always passes.
 struct TokenAuthenticator: RouterMiddleware {
     typealias Context = BridgeRequestContext
     let store: any BridgeStore
     let adminToken: String
+    var trustedProxies: [IPNetwork] = []
+    let throttle = SignInThrottle(limit: SignInThrottle.apiLimit)
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -17,6 +22,16 @@ struct TokenAuthenticator: RouterMiddleware {
             ?? request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         if let presented, !presented.isEmpty {
             guard let found = try await TokenIdentities(store: store, adminToken: adminToken).identity(presented: presented) else {
+                let address = context.clientAddress(request, trusting: trustedProxies)
+                let now = store.clock.now()
+                if let wait = throttle.retryAfter(address, now: now) {
+                    var response = try JSONBody.response(
+                        .object(["message": .string("429 Too Many Requests: too many requests with a wrong token from your address; try again in \(wait) seconds")]),
+                        status: .tooManyRequests)
+                    response.headers[.retryAfter] = String(wait)
+                    return response
+                }
+                throttle.failed(address, now: now)
                 throw APIError.unauthorized
             }
             context.identity = found.identity

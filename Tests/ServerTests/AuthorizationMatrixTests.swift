@@ -167,15 +167,21 @@ struct AuthorizationMatrixTests {
 
     @Test("API routes: no token, a bad or expired token get 401; tokens of another project or group, and project tokens on group routes, get 404 as for a project that does not exist; a role too low gets 403")
     func apiRefusals() async throws {
-        try await Harness.run { h in
+        // Each wrong token comes from its own address: more than 30 from one would be throttled (429).
+        var options = Harness.Options()
+        options.trustedProxies = [IPNetwork("127.0.0.1")!]
+        try await Harness.run(options) { h in
             let who = try await outsiders(h)
+            var client = 0
             for route in try Self.routes() where route.path.hasPrefix("/api/") {
                 let rule = try #require(Self.rules["\(route.method) \(route.path)"])
                 let url = Self.concrete(route.path)
                 let method = HTTPMethod(rawValue: route.method)
                 let body = Self.body(route.method, route.path)
                 for token in [nil, who.bad, who.expired] as [String?] {
-                    let r = try await h.request(method, url, token: token, json: body)
+                    client += 1
+                    let r = try await h.request(method, url, token: token, json: body,
+                                                headers: [("X-Forwarded-For", "10.9.\(client / 250).\(client % 250 + 1)")])
                     #expect(r.status == 401, "\(route.method) \(url) with \(token == nil ? "no token" : "a bad or expired token"): \(r.status)")
                 }
                 var refused: [(String, String)] = []

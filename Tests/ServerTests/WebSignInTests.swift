@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+@testable import Server
 import Testing
 
 /// Sign-in over HTTP without a browser: the double-submit check, sessions, and throttling.
@@ -77,5 +78,31 @@ struct WebSignInTests {
             #expect(wait > 0 && wait <= 300)
             #expect(!h.logs.all.contains { $0.contains(h.adminToken) || $0.contains("token=wrong") }, "no token in the log")
         }
+    }
+
+    @Test("API: 30 wrong tokens from one address, then 429 with Retry-After for wrong ones; a right token always passes")
+    func apiThrottling() async throws {
+        try await Harness.run { h in
+            for i in 0..<SignInThrottle.apiLimit {
+                #expect(try await h.request(.GET, "/api/v4/projects", token: "wrong-\(i)").status == 401)
+            }
+            let blocked = try await h.request(.GET, "/api/v4/projects", token: "wrong-again")
+            #expect(blocked.status == 429 && blocked.text.contains("wrong token"))
+            let wait = Int(blocked.headers.first { $0.0.lowercased() == "retry-after" }?.1 ?? "") ?? 0
+            #expect(wait > 0 && wait <= 300)
+            #expect(try await h.request(.GET, "/api/v4/projects", token: h.adminToken).status == 200)
+            #expect(try await h.request(.GET, "/-/health").status == 200, "no token: not counted, not refused")
+        }
+    }
+
+    @Test("the throttle's window ends after 5 minutes by the clock it is given")
+    func throttleWindow() {
+        let throttle = SignInThrottle(limit: 3)
+        for _ in 0..<3 { throttle.failed("10.0.0.1", now: 1_000) }
+        #expect(throttle.retryAfter("10.0.0.1", now: 1_000) == 300)
+        #expect(throttle.retryAfter("10.0.0.2", now: 1_000) == nil, "another address")
+        #expect(throttle.retryAfter("10.0.0.1", now: 1_000 + SignInThrottle.windowMillis - 1) == 1)
+        #expect(throttle.retryAfter("10.0.0.1", now: 1_000 + SignInThrottle.windowMillis) == nil)
+        #expect(SignInThrottle().limit == 10)
     }
 }
