@@ -20,10 +20,10 @@ struct DeliveriesCommand: AsyncParsableCommand {
         @Option(help: "The project: its id, full path, or forge:id (as in the API).") var project: String
         @Option(help: "Only deliveries in this status: pending, running, succeeded, skipped, failed, dead or paused.") var status: String?
         @Option(help: "Only deliveries to this Jira issue (PROJ-1).") var issue: String?
-        @Option(help: "At most this many rows (1 to 1000).") var limit = 50
+        @Option(parsing: .unconditional, help: "At most this many rows (1 to 1000).") var limit = 50
         @Flag(help: "Print the deliveries as a JSON array, as GET .../integrations/jira/deliveries does.") var json = false
         @Flag(help: "Wait until the project's work is done before printing.") var wait = false
-        @Option(help: "How long --wait waits, in seconds.") var timeout: Double = 60
+        @Option(parsing: .unconditional, help: "How long --wait waits, in seconds.") var timeout: Double = 60
         @OptionGroup var data: DataOptions
 
         func validate() throws {

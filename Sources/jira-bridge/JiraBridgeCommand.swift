@@ -131,7 +131,7 @@ struct Serve: AsyncParsableCommand {
     var trustedProxies: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (JIRA_BRIDGE_LOG_LEVEL, default info).")
     var logLevel: String?
-    @Option(name: .customLong("retention-days"), help: "Days succeeded and skipped deliveries and their events are kept; 0 keeps everything (JIRA_BRIDGE_RETENTION_DAYS, default 30).")
+    @Option(name: .customLong("retention-days"), parsing: .unconditional, help: "Days succeeded and skipped deliveries and their events are kept; 0 keeps everything (JIRA_BRIDGE_RETENTION_DAYS, default 30).")
     var retentionDays: String?
 
     func run() async throws {
@@ -298,6 +298,21 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(name: .customLong("expires-at"), help: "Expiry date (YYYY-MM-DD) or ISO 8601 time.") var expiresAt: String?
         @OptionGroup var data: DataOptions
 
+        /// What can be checked without the database is checked before it is opened, in the API's words.
+        func validate() throws {
+            guard let role = TokenRole(rawValue: role) else {
+                throw ValidationError("--role does not have a valid value (admin, maintainer, reporter), not '\(role.prefix(40))'")
+            }
+            switch scope {
+            case "instance": break
+            case "group": guard groupID != nil else { throw ValidationError("--scope group needs --group-id") }
+            case "project": guard projectID != nil else { throw ValidationError("--scope project needs --project-id") }
+            default: throw ValidationError("--scope does not have a valid value (instance, group, project), not '\(scope.prefix(40))'")
+            }
+            if role == .admin, scope != "instance" { throw ValidationError("--role admin requires --scope instance") }
+            if name.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--name must not be empty") }
+        }
+
         func run() async throws {
             try await JiraBridgeCommand.reportingStartupErrors {
                 var params = ["name": name, "role": role, "scope": scope]
@@ -318,7 +333,7 @@ struct Prune: AsyncParsableCommand {
             deliveries remain; failed and dead deliveries and their events stay. Works in transactions of 1000 rows,
             so a running server goes on taking webhooks meanwhile.
             """)
-    @Option(name: .customLong("retention-days"), help: "Days to keep (JIRA_BRIDGE_RETENTION_DAYS, default 30); 0 removes nothing.")
+    @Option(name: .customLong("retention-days"), parsing: .unconditional, help: "Days to keep (JIRA_BRIDGE_RETENTION_DAYS, default 30); 0 removes nothing.")
     var retentionDays: String?
     @OptionGroup var data: DataOptions
 

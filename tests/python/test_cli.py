@@ -139,6 +139,15 @@ def test_operator_commands_never_create_a_database(binaries, tmp_path, command):
     (["deliveries", "list", "--project", "42", "--timeout", "1e300", "--wait"], "--timeout", 64),
     (["keys", "--regex", "("], "invalid --regex: not valid RE2 syntax: missing ): (", 64),
     (["token", "revoke", "9223372036854775808"], "9223372036854775808", 64),
+    # Negative numbers are values, not unknown flags ("Missing value for '--retention-days'" before).
+    (["serve", "--retention-days", "-1"], "invalid retention '-1'", 64),
+    (["prune", "--retention-days", "-5"], "invalid retention '-5'", 64),
+    (["deliveries", "list", "--project", "42", "--limit", "-1"], "--limit must be from 1 to 1000", 64),
+    (["deliveries", "list", "--project", "42", "--timeout", "-3"], "--timeout must be from 0 to 86400", 64),
+    # What needs no database is checked before the database is looked for.
+    (["token", "create", "--name", "x", "--role", "boss"], "--role does not have a valid value (admin, maintainer, reporter), not 'boss'", 64),
+    (["token", "create", "--name", "x", "--role", "reporter", "--scope", "project"], "--scope project needs --project-id", 64),
+    (["token", "create", "--name", "x", "--role", "admin", "--scope", "group", "--group-id", "1"], "--role admin requires --scope instance", 64),
 ])
 def test_each_kind_of_mistake_has_its_exit_status(binaries, data_dir, args, expected, status):
     result = subprocess.run([binaries["bridge"], *args], capture_output=True, text=True, env=clean_env(), timeout=60, input="")
