@@ -107,13 +107,14 @@ struct WebhookController: Sendable {
             throw APIError(.contentTooLarge, message: tooLarge)
         }
         let budget = budgets[forge]
+        let reader = budget.open()
         var held = 0
-        defer { budget.release(held) }
+        defer { budget.close(reader) }
         var buffer = ByteBuffer()
         do {
             for try await chunk in request.body {
                 guard held + chunk.readableBytes <= limit else { throw APIError(.contentTooLarge, message: tooLarge) }
-                await budget.reserve(chunk.readableBytes)
+                await budget.reserve(chunk.readableBytes, for: reader)
                 held += chunk.readableBytes
                 buffer.writeImmutableBuffer(chunk)
             }
