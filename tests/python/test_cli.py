@@ -449,3 +449,15 @@ def test_sigterm_is_not_held_by_a_stalled_body(binaries, data_dir, env, bound):
         s.close()
     finally:
         p.stop()
+
+
+@pytest.mark.parametrize("token, warned", [("a", True), ("x" * 32, False)])
+def test_a_short_admin_token_is_warned_about(binaries, data_dir, token, warned):
+    p = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir],
+                env=clean_env(JIRA_BRIDGE_ADMIN_TOKEN=token), log_name="bridge")
+    try:
+        assert ("the admin token is shorter than 16 characters" in p.output) == warned
+        if len(token) > 1:
+            assert token not in p.output, "the token itself is never logged"
+    finally:
+        p.stop()
