@@ -31,6 +31,17 @@ final class RawConnection: @unchecked Sendable {
 
     func send(_ text: String) { send(Array(text.utf8)) }
 
+    /// Sends everything; false when the connection failed first (a reset, say).
+    func sendAll(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+
     func send(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
@@ -251,6 +262,23 @@ struct IntakeDefenseTests {
             }
             #expect(ok == 5, "GitLab's budget is its own")
             stop.withLock { $0 = true }
+        }
+    }
+
+    @Test("a refusal before the body is read reaches a client that goes on sending the body: the connection lingers, then closes")
+    func lingeringClose() async throws {
+        try await Harness.run { h in
+            let c = try RawConnection(port: h.port)
+            let body = [UInt8](repeating: 0x20, count: 20 << 20)
+            c.send("POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: wrong\r\nContent-Length: \(body.count)\r\n\r\n")
+            // The whole body goes out, as a proxy in front forwards it (a blocking send: on a thread of its own).
+            let sent = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+                Thread.detachNewThread { done.resume(returning: c.sendAll(body)) }
+            }
+            #expect(sent, "the rest is read and discarded, not answered with a reset")
+            let answer = await c.readUntilClosed(limit: .seconds(10))
+            #expect(answer.text.hasPrefix("HTTP/1.1 401") && answer.text.lowercased().contains("connection: close"), "\(answer.text.prefix(200))")
+            #expect(answer.closed)
         }
     }
 

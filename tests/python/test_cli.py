@@ -212,7 +212,11 @@ def test_token_create_on_the_command_line_gives_a_working_token(binaries, server
     assert requests.get(server.url + "/api/v4/projects/7", headers=headers, timeout=10).status_code == 200
     bad = run(binaries, "token", "create", "--name", "x", "--role", "admin", "--scope", "project", "--project-id", "7",
               "--data-dir", server.data_dir)
-    assert bad.returncode != 0 and "role admin requires scope instance" in bad.stderr
+    assert bad.returncode == 64 and "--role admin requires --scope instance" in bad.stderr
+    # What only the database can tell is checked there, in the API's words.
+    unknown = run(binaries, "token", "create", "--name", "x", "--role", "reporter", "--scope", "project", "--project-id", "nope/nope",
+                  "--data-dir", server.data_dir)
+    assert unknown.returncode != 0 and "Project Not Found" in unknown.stderr, unknown.stderr
 
 
 def test_token_list_and_revoke_on_the_command_line(binaries, server):

@@ -31,7 +31,11 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    private enum Phase { case awaitingHead, readingBody, handling }
+    private enum Phase { case awaitingHead, readingBody, handling, lingering }
+    /// How long a connection answered before its body was read keeps reading (and discarding) what the client
+    /// still sends, so the client, or a proxy in front, reads the answer instead of a reset (nginx's
+    /// "lingering close"); then it closes, whatever is left.
+    static let lingerTime: Duration = .seconds(5)
 
     private let limits: ConnectionLimits
     private let onTimeout: @Sendable (_ phase: String) -> Void
@@ -63,6 +67,16 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if phase == .lingering {
+            // The answer is out: what still arrives is thrown away, and the connection closes at its end.
+            if case .end = unwrapInboundIn(data) {
+                disarm()
+                context.close(promise: nil)
+            } else {
+                context.read()
+            }
+            return
+        }
         switch unwrapInboundIn(data) {
         case .head:
             phase = .readingBody
@@ -85,9 +99,20 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
             head.headerFields[.connection] = "close"
             context.write(wrapOutboundOut(.head(head)), promise: promise)
         case .end where closeAfterAnswer:
+            // Half-close: the answer and a FIN go out, then the rest of the body is read and discarded for a
+            // while. Closing at once, with unread bytes in the socket, would send a reset that can destroy the
+            // answer on its way (a proxy in front then reports 502).
             disarm()
-            context.writeAndFlush(data, promise: promise)
-            context.close(promise: nil)
+            phase = .lingering
+            let flushed = context.eventLoop.makePromise(of: Void.self)
+            flushed.futureResult.cascade(to: promise)
+            context.writeAndFlush(data, promise: flushed)
+            flushed.futureResult.assumeIsolated().whenComplete { [self] result in
+                guard case .success = result else { return context.close(promise: nil) }
+                context.close(mode: .output, promise: nil)
+                arm(context, Self.lingerTime)
+                context.read()
+            }
         case .end where phase == .handling:
             // The answer is written: the client has `headerTimeout` for its next request on this connection.
             phase = .awaitingHead
@@ -110,6 +135,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
             case .awaitingHead: onTimeout("headers")
             case .readingBody: onTimeout("body")
             case .handling: return
+            case .lingering: break
             }
             context.close(promise: nil)
         }
