@@ -290,10 +290,12 @@ struct JiraCloudLimitsTests {
             try await h.configure()
             let keys = ["PROJ-1", "PROJ-2", "PROJ-3"]
             for _ in keys { await h.emulator.addIssue(projectKey: "PROJ", summary: "x") }
+            // Windows long enough that a loaded CI machine still sends an issue's two writes (or the six of the
+            // push) inside one: with 1.5 s, a slow run sometimes never met the per-issue limit at all.
             switch reason {
-            case .perIssueOnWrite: await h.emulator.addRateLimit(EmulatedRateLimit(reason: reason, limit: 1, windowMilliseconds: 1_500))
-            case .burst: await h.emulator.addRateLimit(EmulatedRateLimit(reason: reason, limit: 2, windowMilliseconds: 1_500))
-            case .tenantQuota: await h.emulator.addRateLimit(EmulatedRateLimit(reason: reason, limit: 5, windowMilliseconds: 2_000))
+            case .perIssueOnWrite: await h.emulator.addRateLimit(EmulatedRateLimit(reason: reason, limit: 1, windowMilliseconds: 6_000))
+            case .burst: await h.emulator.addRateLimit(EmulatedRateLimit(reason: reason, limit: 2, windowMilliseconds: 4_000))
+            case .tenantQuota: await h.emulator.addRateLimit(EmulatedRateLimit(reason: reason, limit: 5, windowMilliseconds: 4_000))
             }
             _ = try await h.webhook("Push Hook", Self.push(keys))
             let done = try await h.settle(expecting: 6, timeout: .seconds(60))
