@@ -59,7 +59,7 @@ public enum GitLabWebhook {
             guard EventLimits.isCommitID(id) else { throw WebhookPayloadError("commits[\(i)].id is not a commit SHA") }
             let message = try Payload.string(c["message"], "commits[\(i)].message", allowEmpty: true)
             let author = c["author"]?.object
-            let url = c["url"]?.string.flatMap { EventLimits.isWebURL($0) ? $0 : nil } ?? "\(project.webURL)/-/commit/\(id)"
+            let url = c["url"]?.string.flatMap { EventLimits.isWebURL($0) ? $0 : nil } ?? Forge.gitlab.commitURL(project: project.webURL, sha: id)
             commits.append(ForgeCommit(id: id, message: message, url: url,
                                        authorName: author?["name"]?.string ?? "", authorEmail: author?["email"]?.string))
         }

@@ -47,6 +47,25 @@ public enum DeliveryStatus: String, Sendable {
     case paused
 }
 
+extension DeliveryStatus {
+    /// What "Retry" requeues, for the API, the pages, the command line and the store alike.
+    public static let retryable: [DeliveryStatus] = [.failed, .dead, .paused]
+    /// What "Retry all failed" requeues: a paused delivery runs again by itself once its credentials work.
+    public static let retriedByRetryAll: [DeliveryStatus] = [.failed, .dead]
+
+    public var isRetryable: Bool { Self.retryable.contains(self) }
+
+    /// The statuses as a SQL list (`'failed', 'dead'`): the store's queries use the same sets.
+    public static func sqlList(_ statuses: [DeliveryStatus]) -> String {
+        statuses.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+    }
+
+    /// Why a delivery in this status was not retried, in the words every edge shows.
+    public var notRetryableReason: String {
+        "Only failed, dead or paused deliveries can be retried; this one is \(rawValue)."
+    }
+}
+
 extension DeliveryOutcome {
     /// How an outcome is recorded on its delivery: the status, when it may run next, and the error or
     /// reason the log shows.
@@ -166,15 +185,17 @@ public enum DeliveryDecisions {
 
     // MARK: Failures
 
-    /// How a failed attempt ends, by the retry policy: `now` and the delivery's creation give its age.
+    /// How a failed attempt ends, by the retry policy: `now` and the delivery's creation give its age. A
+    /// rejection of credentials that were replaced while the attempt ran is no rejection of the new ones: it
+    /// runs again at once.
     public static func failure(_ failure: RetryPolicy.Failure, error: String, attempts: Int, createdAt: Millis, now: Millis,
-                               policy: RetryPolicy, random: Double) -> DeliveryOutcome {
-        if failure == .credentialsRejected { return .paused(error: error) }
+                               policy: RetryPolicy, random: Double, credentialsReplacedSince: Bool = false) -> DeliveryOutcome {
         let age = Double(now - createdAt) / 1000
         switch policy.decide(failure, attempts: attempts, ageSeconds: age, random: random) {
         case .retry(let seconds): return .retry(at: now + Millis(seconds * 1000), error: error)
         case .fail: return .failed(error: error)
         case .dead: return .dead(error: error)
+        case .pause: return credentialsReplacedSince ? .retry(at: now, error: error) : .paused(error: error)
         }
     }
 }

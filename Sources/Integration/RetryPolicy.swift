@@ -26,8 +26,7 @@ public struct RetryPolicy: Sendable, Equatable {
         /// A write that may have happened: retried (after a fresh read) no sooner than `uncertainWriteDelaySeconds`.
         case uncertainWrite
         case permanent
-        /// Jira rejected the credentials (401): not retried, not failed, but paused
-        /// (`DeliveryDecisions.failure`); to the policy itself a permanent failure.
+        /// Jira rejected the credentials (401): not retried, not failed, but paused until the credentials work.
         case credentialsRejected
     }
 
@@ -37,13 +36,17 @@ public struct RetryPolicy: Sendable, Equatable {
         case fail
         /// Transient, but out of time: recorded as dead, retried only by hand.
         case dead
+        /// The credentials were rejected: it waits, with every delivery that uses them, for credentials that
+        /// work (even past the deadline: the paused sweep makes it dead, so a rejection is never a timeout).
+        case pause
     }
 
     /// `attempts` counts the attempt that just failed; `random` is uniform in [0, 1).
     public func decide(_ failure: Failure, attempts: Int, ageSeconds: Double, random: Double) -> Decision {
         let retryAfter: Int?
         switch failure {
-        case .permanent, .credentialsRejected: return .fail
+        case .permanent: return .fail
+        case .credentialsRejected: return .pause
         case .transient(let seconds): retryAfter = seconds
         case .uncertainWrite: retryAfter = nil
         }

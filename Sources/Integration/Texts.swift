@@ -2,6 +2,9 @@
 /// cannot change the markup (a `|` in a name, a `{quote}` or `{html}` in a title), URLs are written so
 /// they cannot end a link early, and everything is cut to Jira's limits.
 public enum Texts {
+    /// GitLab's answer when a project has no active Jira integration (API and pages alike).
+    public static let notConfigured = "Jira service not configured."
+
     /// Jira's limits: a comment body holds at most 32,767 characters, a remote link title 255.
     public static let maxCommentCharacters = 32_767
     public static let maxLinkTitleCharacters = 255

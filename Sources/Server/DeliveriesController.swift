@@ -8,6 +8,7 @@ struct DeliveriesController: Sendable {
     let store: any BridgeStore
     let access: AccessPolicy
     var lookup: Lookup { Lookup(store: store) }
+    var service: DeliveryLogService { DeliveryLogService(store: store) }
 
     func addRoutes(to router: RouterGroup<BridgeRequestContext>) {
         router.get("/api/v4/projects/:id/integrations/jira/deliveries") { request, context in
@@ -15,9 +16,8 @@ struct DeliveriesController: Sendable {
             let project = try await lookup.project(context)
             try await access.require(context, .reporter, project: project)
             let page = try QueryForm(request).pageRequest()
-            let (items, total) = try await store.deliveries(projectID: project.id, filter: filter, limit: page.perPage, offset: page.offset)
-            let holds = try await Self.holds(of: items, store: store)
-            return try JSONBody.response(.array(items.map { Self.render($0, holds: holds) }), headers: Pagination.headers(page, total: total))
+            let listed = try await service.page(of: project, filter: filter, limit: page.perPage, offset: page.offset)
+            return try JSONBody.response(.array(listed.items.map { Self.render($0, holds: listed.holds) }), headers: Pagination.headers(page, total: listed.total))
         }
         router.get("/api/v4/projects/:id/integrations/jira/events") { request, context in
             try await list(request, context) { try await store.eventNotes(projectID: $0, limit: $1.perPage, offset: $1.offset) } render: { Self.render($0) }
@@ -25,14 +25,12 @@ struct DeliveriesController: Sendable {
         router.post("/api/v4/projects/:id/integrations/jira/deliveries/:delivery_id/retry") { _, context in
             let project = try await lookup.project(context)
             try await access.require(context, .maintainer, project: project)
-            guard let id = Int64(try context.parameters.require("delivery_id")),
-                  let existing = try await store.delivery(id: id), existing.projectID == project.id else {
-                throw APIError(.notFound, message: "404 Delivery Not Found")
+            guard let id = Int64(try context.parameters.require("delivery_id")) else { throw APIError(.notFound, message: "404 Delivery Not Found") }
+            do {
+                return try JSONBody.response(Self.render(try await service.retry(id, in: project)))
+            } catch let refusal as DeliveryLogService.Refusal {
+                throw APIError(refusal)
             }
-            guard let requeued = try await store.retryDelivery(id: id, now: store.clock.now()) else {
-                throw APIError(.badRequest, message: "Only failed, dead or paused deliveries can be retried; this one is \(existing.status.rawValue).")
-            }
-            return try JSONBody.response(Self.render(requeued))
         }
     }
 
@@ -73,14 +71,6 @@ struct DeliveriesController: Sendable {
     }
 
     /// The rejections the paused deliveries among `items` wait on, by hold key.
-    static func holds(of items: [Delivery], store: any BridgeStore) async throws -> [String: CredentialHold] {
-        var holds: [String: CredentialHold] = [:]
-        for key in Set(items.compactMap(\.holdKey)) {
-            if let hold = try await store.credentialHold(key: key) { holds[key] = hold }
-        }
-        return holds
-    }
-
     /// A delivery as the API shows it; a paused one says since when Jira rejected its credentials
     /// (`credentials_rejected_since`, null for the others and for one whose rejection is being resumed).
     static func render(_ d: Delivery, holds: [String: CredentialHold] = [:]) -> JSONValue {
@@ -131,12 +121,11 @@ public struct DeliveryOperator: Sendable {
         let project = try await project(reference)
         let filter: DeliveryFilter
         do { filter = try DeliveriesController.filter(status: status, issue: issue) } catch { throw APIError(error) }
-        let (items, total) = try await store.deliveries(projectID: project.id, filter: filter, limit: limit, offset: 0)
+        let listed = try await DeliveryLogService(store: store).page(of: project, filter: filter, limit: limit, offset: 0)
         let unfinished = try await store.unfinishedWork(projectID: project.id)
-        let holds = try await DeliveriesController.holds(of: items, store: store)
         var writer = JSONWriter()
-        writer.value(.array(items.map { DeliveriesController.render($0, holds: holds) }))
-        return Listing(project: project.pathWithNamespace, items: items, total: total, unfinished: unfinished, json: writer.text)
+        writer.value(.array(listed.items.map { DeliveriesController.render($0, holds: listed.holds) }))
+        return Listing(project: project.pathWithNamespace, items: listed.items, total: listed.total, unfinished: unfinished, json: writer.text)
     }
 
     /// Pending and running deliveries and unplanned events of a project (what `--wait` waits for).
@@ -148,15 +137,15 @@ public struct DeliveryOperator: Sendable {
     public func retry(project reference: String, ids: [Int64]) async throws -> [(id: Int64, requeued: Bool, reason: String?)] {
         let project = try await project(reference)
         var result: [(id: Int64, requeued: Bool, reason: String?)] = []
+        let service = DeliveryLogService(store: store)
         for id in ids {
-            guard let existing = try await store.delivery(id: id), existing.projectID == project.id else {
-                result.append((id, false, "no delivery \(id) in \(project.pathWithNamespace)"))
-                continue
-            }
-            if try await store.retryDelivery(id: id, now: store.clock.now()) != nil {
+            do {
+                _ = try await service.retry(id, in: project)
                 result.append((id, true, nil))
-            } else {
-                result.append((id, false, "delivery \(id) is \(existing.status.rawValue); only failed, dead or paused ones can be retried"))
+            } catch DeliveryLogService.Refusal.notFound {
+                result.append((id, false, "no delivery \(id) in \(project.pathWithNamespace)"))
+            } catch let refusal as DeliveryLogService.Refusal {
+                result.append((id, false, "delivery \(id): \(refusal.message)"))
             }
         }
         return result
@@ -164,6 +153,6 @@ public struct DeliveryOperator: Sendable {
 
     /// Requeues every failed or dead delivery of the project; answers how many.
     public func retryAllFailed(project reference: String) async throws -> Int {
-        try await store.retryAllFailedDeliveries(projectID: try await project(reference).id, now: store.clock.now())
+        try await DeliveryLogService(store: store).retryAllFailed(in: try await project(reference))
     }
 }

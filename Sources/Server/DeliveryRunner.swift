@@ -80,19 +80,21 @@ struct DeliveryRunner: Sendable {
             : error.outcomeUnknown || error.isTransient ? .transient(retryAfterSeconds: error.retryAfterSeconds) : .permanent
         var text = error.description
         let at = now()
+        var replaced = false
         if failure == .credentialsRejected {
             // The credentials may have been replaced while this ran: then it simply runs again with the new ones.
             let current = try? await store.integration(at: .project(d.projectID)).map(store.credentialsKey)
-            if let current, current != credentials {
-                return Result(outcome: .retry(at: at, error: text + " (with credentials replaced since; it runs again with the new ones)"))
-            }
-            text += ": Jira rejected the credentials; this and every delivery that uses them wait for new credentials or a Test settings that succeeds"
-            return Result(outcome: .paused(error: text),
+            replaced = current.map { $0 != credentials } ?? false
+            text += replaced ? " (with credentials replaced since; it runs again with the new ones)"
+                : ": Jira rejected the credentials; this and every delivery that uses them wait for new credentials or a Test settings that succeeds"
+        }
+        var outcome = DeliveryDecisions.failure(failure, error: text, attempts: d.attempts, createdAt: d.createdAt, now: at,
+                                                policy: policy, random: Double.random(in: 0..<1), credentialsReplacedSince: replaced)
+        if case .paused = outcome {
+            return Result(outcome: outcome,
                           effects: DeliveryEffects(credentialsRejected: CredentialHold(key: credentials.key, integrationID: credentials.integrationID,
                                                                                        site: d.site, since: at, error: text)))
         }
-        var outcome = DeliveryDecisions.failure(failure, error: text, attempts: d.attempts, createdAt: d.createdAt, now: at,
-                                                policy: policy, random: Double.random(in: 0..<1))
         var effects = DeliveryEffects.none
         if let scope = error.rateLimitScope {
             var until = at + Millis((error.retryAfterSeconds ?? 0) * 1000)

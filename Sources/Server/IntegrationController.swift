@@ -55,7 +55,7 @@ struct IntegrationController: Sendable {
             router.get(RouterPath(path + "/issue_types")) { _, context in
                 let level = try await resolve(route, context, role: .reporter)
                 guard let record = try await store.integration(at: level), record.settings.active else {
-                    throw APIError(.badRequest, message: "Jira service not configured.")
+                    throw APIError(.badRequest, message: Texts.notConfigured)
                 }
                 do {
                     let connection = try JiraConnection(settings: record.settings)

@@ -48,7 +48,7 @@ struct JiraIssuesController: Sendable {
     static func apiError(_ error: any Error) -> any Error {
         guard let failure = error as? JiraIssuesService.Failure else { return error }
         switch failure {
-        case .notConfigured: return APIError(.badRequest, message: "Jira service not configured.")
+        case .notConfigured: return APIError(.badRequest, message: Texts.notConfigured)
         case .issuesDisabled: return APIError(.notFound, message: "404 Jira issues are not enabled for this project")
         case .notFound: return APIError(.notFound, message: "404 Issue Not Found")
         case .jira(let e): return APIError(.badGateway, message: e.userMessage)

@@ -143,8 +143,8 @@ struct EventPlanningService: Service {
             if integrations[stored.projectID] == nil {
                 integrations[stored.projectID] = .some(try await store.integration(at: .project(stored.projectID)))
             }
-            if let record = integrations[stored.projectID] ?? nil, record.settings.active,
-               let site = record.settings.clientURL {
+            // Whether the integration is active is the planner's to decide (`EventPlanner`): it plans nothing then.
+            if let record = integrations[stored.projectID] ?? nil, let site = record.settings.clientURL {
                 do {
                     let extractor = try ReferenceExtractor(prefix: record.settings.issuePrefix, regex: record.settings.issueRegex)
                     let planner = EventPlanner(settings: record.settings, extractor: extractor)

@@ -41,7 +41,7 @@ extension APIError {
         case .invalid(let errors): self = .validation(errors)
         case .tooLarge(let text): self = APIError(.contentTooLarge, message: text)
         case .conflict(let text): self = APIError(.conflict, message: "409 Conflict: \(text)")
-        case .notConfigured: self = APIError(.badRequest, message: "Jira service not configured.")
+        case .notConfigured: self = APIError(.badRequest, message: Texts.notConfigured)
         }
     }
 }

@@ -163,7 +163,7 @@ extension WebController {
             throw WebError(status: .badRequest, heading: "Not retried",
                            message: "Tick the box that confirms retrying every failed delivery of this project, then press the button again.")
         }
-        let count = try await store.retryAllFailedDeliveries(projectID: project.id, now: store.clock.now())
+        let count = try await DeliveryLogService(store: store).retryAllFailed(in: project)
         return redirect("/projects/\(project.address)/integrations/jira/deliveries?retried_all=\(count)")
     }
 
@@ -171,11 +171,11 @@ extension WebController {
         let project = try await lookup.project(context)
         guard try await access.allows(try context.requireIdentity(), .maintainer, project: project) else { throw WebError.forbidden }
         _ = try await WebForm.read(request, context: context)
-        guard let id = Int64(try context.parameters.require("delivery_id")), let d = try await store.delivery(id: id), d.projectID == project.id else {
-            throw WebError.notFound("The delivery")
-        }
-        guard try await store.retryDelivery(id: id, now: store.clock.now()) != nil else {
-            throw WebError(status: .badRequest, heading: "Not retried", message: "Only failed, dead or paused deliveries can be retried; this one is \(d.status.rawValue).")
+        guard let id = Int64(try context.parameters.require("delivery_id")) else { throw WebError.notFound("The delivery") }
+        do {
+            _ = try await DeliveryLogService(store: store).retry(id, in: project)
+        } catch let refusal as DeliveryLogService.Refusal {
+            throw WebError(refusal)
         }
         return redirect("/projects/\(project.address)/integrations/jira/deliveries?retried=\(id)")
     }

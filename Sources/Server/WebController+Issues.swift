@@ -178,7 +178,7 @@ extension WebController {
             return WebError(status: .internalServerError, heading: "Something went wrong", message: "The Jira issues could not be shown.")
         }
         switch failure {
-        case .notConfigured: return WebError(status: .badRequest, heading: "Jira is not configured", message: "Jira service not configured.")
+        case .notConfigured: return WebError(status: .badRequest, heading: "Jira is not configured", message: Texts.notConfigured)
         case .issuesDisabled: return WebError(status: .notFound, heading: "Jira issues are off",
                                               message: "Viewing Jira issues is not enabled for this project (Settings › Integrations › Jira › View Jira issues).")
         case .notFound: return .notFound("The Jira issue")

@@ -121,7 +121,7 @@ extension WebError {
         case .invalid(let errors): self = WebError(status: .unprocessableContent, heading: "Not saved", message: errors.fullMessages)
         case .tooLarge: self = WebError(status: .contentTooLarge, heading: "Too large", message: "The form is larger than 1 MB.")
         case .conflict(let text): self = WebError(status: .conflict, heading: "Conflict", message: text)
-        case .notConfigured: self = WebError(status: .badRequest, heading: "Jira is not configured", message: "Jira service not configured.")
+        case .notConfigured: self = WebError(status: .badRequest, heading: "Jira is not configured", message: Texts.notConfigured)
         }
     }
 }

@@ -145,7 +145,7 @@ struct WebhookController: Sendable {
         registration.mayTakeOverPath = signedWith.provesNamespace
         registration.projectLimit = maxProjects
         do {
-            let (id, duplicate) = try await committer.record(IncomingEvent(forge: forge.rawValue, deliveryKey: deliveryKey, event: event),
+            let (id, duplicate) = try await committer.record(IncomingEvent(deliveryKey: deliveryKey, event: event),
                                                              registration: registration)
             metrics.webhook(forge: forge.rawValue, outcome: duplicate ? "duplicate" : "accepted")
             context.logger.info("webhook accepted", metadata: ["forge": "\(forge.rawValue)", "event_id": "\(id)", "duplicate": "\(duplicate)",

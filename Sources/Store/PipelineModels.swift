@@ -2,13 +2,13 @@ import Integration
 
 /// A webhook delivery to store: the normalised event and where it came from.
 public struct IncomingEvent: Sendable {
-    public var forge: String
     /// The forge's redelivery identity (`Idempotency-Key`, `X-Gitlab-Event-UUID`, `X-GitHub-Delivery`).
     public var deliveryKey: String?
     public var event: ForgeEvent
+    /// The forge it came from: its project's (one `Forge` from webhook to row).
+    public var forge: Forge { event.project.forge }
 
-    public init(forge: String, deliveryKey: String?, event: ForgeEvent) {
-        self.forge = forge
+    public init(deliveryKey: String?, event: ForgeEvent) {
         self.deliveryKey = deliveryKey
         self.event = event
     }

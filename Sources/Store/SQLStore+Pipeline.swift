@@ -6,7 +6,7 @@ extension SQLStore {
         -> [Result<(id: String, duplicate: Bool), StoreError>] {
         let prepared = try batch.map { item in
             (item, try StoredFormat.encode(event: item.incoming.event), UUID().uuidString.lowercased(),
-             item.incoming.deliveryKey.map { "\(item.incoming.forge):\($0)" })
+             item.incoming.deliveryKey.map { "\(item.incoming.forge.rawValue):\($0)" })
         }
         let now = clock.now()
         // In the order of their delivery keys: two processes storing batches that share keys (a forge's
@@ -29,7 +29,7 @@ extension SQLStore {
                 try db.execute(sql: """
                     INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at)
                     VALUES (?, ?, ?, ?, ?, 'pending', ?)
-                    """, arguments: [id, item.incoming.forge, key, item.registration.id, item.incoming.event.kind, now])
+                    """, arguments: [id, item.incoming.forge.rawValue, key, item.registration.id, item.incoming.event.kind, now])
                 try db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES (?, ?)", arguments: [id, payload])
                 results[index] = .success((id, false))
             }
@@ -267,14 +267,14 @@ extension SQLStore {
     public func retryFailedDeliveries(projectID: Int64, after: Int64, limit: Int, now: Millis) async throws -> (count: Int, lastID: Int64) {
         let result = try await database.write { db -> (count: Int, lastID: Int64) in
             let ids = try Int64.fetchAll(db, sql: """
-                SELECT id FROM deliveries WHERE project_id = ? AND id > ? AND status IN ('failed', 'dead') ORDER BY id LIMIT ?
+                SELECT id FROM deliveries WHERE project_id = ? AND id > ? AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retriedByRetryAll))) ORDER BY id LIMIT ?
                 """, arguments: [projectID, after, limit])
             guard let last = ids.last else { return (0, after) }
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
             var arguments: SQLArguments = [now, now]
             for id in ids { arguments.append(id) }
             try db.execute(sql: """
-                UPDATE deliveries SET status = 'pending', next_run_at = ?, updated_at = ? WHERE id IN (\(marks)) AND status IN ('failed', 'dead')
+                UPDATE deliveries SET status = 'pending', next_run_at = ?, updated_at = ? WHERE id IN (\(marks)) AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retriedByRetryAll)))
                 """, arguments: arguments)
             try Self.announce(db, .deliveries)
             return (ids.count, last)
@@ -303,7 +303,7 @@ extension SQLStore {
     public func retryDelivery(id: Int64, now: Millis) async throws -> Delivery? {
         let retried = try await database.write { db -> Delivery? in
             try db.execute(sql: """
-                UPDATE deliveries SET status = 'pending', hold_key = NULL, next_run_at = ?, updated_at = ? WHERE id = ? AND status IN ('failed', 'dead', 'paused')
+                UPDATE deliveries SET status = 'pending', hold_key = NULL, next_run_at = ?, updated_at = ? WHERE id = ? AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retryable)))
                 """, arguments: [now, now, id])
             guard db.changesCount > 0 else { return nil }
             try Self.announce(db, .deliveries)

@@ -80,6 +80,9 @@ struct RateLimitsTests {
         #expect(DeliveryDecisions.failure(.credentialsRejected, error: "401", attempts: 9, createdAt: 0, now: 100_000_000, policy: policy, random: 0)
                 == .paused(error: "401"))
         #expect(DeliveryDecisions.failure(.permanent, error: "403", attempts: 1, createdAt: 0, now: 1, policy: policy, random: 0) == .failed(error: "403"))
+        // Rejected credentials that were replaced while it ran: it runs again at once, with the new ones.
+        #expect(DeliveryDecisions.failure(.credentialsRejected, error: "401", attempts: 1, createdAt: 0, now: 7, policy: policy, random: 0,
+                                          credentialsReplacedSince: true) == .retry(at: 7, error: "401"))
         let recorded = DeliveryOutcome.paused(error: "401").recorded(now: 5)
         #expect(recorded.status == .paused && recorded.error == "401" && DeliveryOutcome.paused(error: "x").name == "paused")
     }

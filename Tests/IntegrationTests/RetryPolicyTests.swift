@@ -33,6 +33,9 @@ struct RetryPolicyTests {
     @Test("permanent failures are never retried")
     func permanent() {
         #expect(policy.decide(.permanent, attempts: 1, ageSeconds: 0, random: 0) == .fail)
+        // A 401 is neither a failure nor a retry to the policy: it pauses, past the deadline too.
+        #expect(policy.decide(.credentialsRejected, attempts: 1, ageSeconds: 0, random: 0) == .pause)
+        #expect(policy.decide(.credentialsRejected, attempts: 50, ageSeconds: 1e9, random: 0) == .pause)
     }
 
     @Test("a retry that would end beyond the age limit makes the delivery dead")

@@ -367,7 +367,7 @@ struct RobustnessTests {
                                                   pusher: ForgeUser(name: "A", username: "a", email: nil)))
             let registration = ProjectRegistration(id: 42, pathWithNamespace: "acme/shop", name: "Shop",
                                                    webURL: "https://gitlab.example.com/acme/shop", defaultBranch: "main")
-            _ = try await store.recordEvents([(IncomingEvent(forge: "gitlab", deliveryKey: "k1", event: event), registration)])
+            _ = try await store.recordEvents([(IncomingEvent(deliveryKey: "k1", event: event), registration)])
             // The process dies while planning it, three times over (each lease runs out).
             var now: Millis = 1_000_000
             for attempt in 1...3 {

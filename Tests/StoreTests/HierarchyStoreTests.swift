@@ -94,7 +94,7 @@ struct HierarchyStoreTests {
     func webhookRegistration() async throws {
         try await withStore { store in
             let event = { (id: Int64, path: String, branch: String) in
-                (incoming: IncomingEvent(forge: "gitlab", deliveryKey: nil, event: .push(PushEvent(
+                (incoming: IncomingEvent(deliveryKey: nil, event: .push(PushEvent(
                     project: ForgeProject(id: id, pathWithNamespace: path, name: "x", namespaceName: "", webURL: "https://g/\(path)", defaultBranch: branch),
                     ref: "refs/heads/main", before: "", after: "", commits: [], pusher: ForgeUser(name: "", username: "")))),
                  registration: registration(id, path, branch: branch))

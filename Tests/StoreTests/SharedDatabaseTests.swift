@@ -45,7 +45,7 @@ struct SharedDatabaseTests {
     }
 
     func push(key: String?) -> (incoming: IncomingEvent, registration: ProjectRegistration) {
-        (IncomingEvent(forge: "gitlab", deliveryKey: key, event: .push(PushEvent(
+        (IncomingEvent(deliveryKey: key, event: .push(PushEvent(
             project: ForgeProject(id: 42, pathWithNamespace: "acme/shop", name: "Shop", namespaceName: "Acme", webURL: "https://g/acme/shop", defaultBranch: "main"),
             ref: "refs/heads/main", before: "", after: "", commits: [], pusher: ForgeUser(name: "", username: "")))),
          registration(42, "acme/shop"))

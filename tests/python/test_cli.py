@@ -285,7 +285,7 @@ def test_deliveries_list_waits_for_the_work_then_retry_requeues_what_failed(bina
                   "--data-dir", server.data_dir)
     assert retried.returncode == 1
     assert f"delivery {failed[0]['id']} requeued" in retried.stdout
-    assert f"delivery {succeeded['id']} is succeeded; only failed, dead or paused ones can be retried" in retried.stderr
+    assert f"delivery {succeeded['id']}: Only failed, dead or paused deliveries can be retried; this one is succeeded." in retried.stderr
     assert "no delivery 999999 in acme/shop" in retried.stderr
     # All at once.
     everything = run(binaries, "deliveries", "retry", "--project", "42", "--all-failed", "--data-dir", server.data_dir)
