@@ -275,10 +275,12 @@ struct JiraCloudLimitsTests {
             _ = try await h.webhook("Push Hook", Payloads.push(commits: [("abc1", "Fix PROJ-1")]))
             let d = try await Self.waiting(h)
             // The harness's own backoff is 50 ms: only Jira's header makes it wait this long.
-            #expect(try Self.seconds(d) >= Double(seconds) - 5, "\(d)")
+            // Half the wait at least: X-RateLimit-Reset is a time, set when the fault was made, and a loaded machine
+            // may take a while to get there.
+            #expect(try Self.seconds(d) >= Double(seconds) / 2, "\(d)")
             let id = Int64(try #require(d["id"]?.number))
             let stored = try #require(try await h.store.delivery(id: id))
-            #expect(stored.nextRunAt - stored.updatedAt >= Millis(seconds - 5) * 1000)
+            #expect(stored.nextRunAt - stored.updatedAt >= Millis(seconds / 2) * 1000)
             #expect(try await h.store.rateLimitHolds(now: h.store.clock.now()).map(\.issueKey) == [nil])
         }
     }

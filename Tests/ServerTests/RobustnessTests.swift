@@ -245,7 +245,8 @@ struct RobustnessTests {
             let started = ContinuousClock.now
             let r = try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/test", json: h.workingSettings())
             #expect(r.json["test_failed"] == true)
-            #expect(ContinuousClock.now - started < .seconds(6))
+            // The trickled answer would take well over a minute; a loaded CI machine may add a few seconds.
+            #expect(ContinuousClock.now - started < .seconds(15))
         }
     }
 
@@ -469,7 +470,8 @@ struct ReadinessTests {
             let asked = ContinuousClock.now
             let refused = try await h.request(.GET, "/-/readiness")
             #expect(refused.status == 503)
-            #expect(ContinuousClock.now - asked < .seconds(5), "a probe answers in time")
+            // Below the 10 s busy timeout: the probe does not wait on the lock (with room for a loaded machine).
+            #expect(ContinuousClock.now - asked < .seconds(9), "a probe answers in time")
             #expect(refused.json["message"] == "the database cannot be written")
             try await locked.value
             let clock = ContinuousClock()

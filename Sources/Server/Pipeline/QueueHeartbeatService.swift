@@ -1,0 +1,73 @@
+import Foundation
+import Integration
+import JiraClient
+import Logging
+import ServiceLifecycle
+import Store
+import Synchronization
+
+/// Keeps this process's worker alive in the store: registers it (taking over a predecessor's leases when
+/// this process holds the database alone), then renews its leases and releases dead workers' work.
+struct QueueHeartbeatService: Service {
+    let store: any BridgeStore
+    let configuration: PipelineConfiguration
+    let owner: String
+    let running: RunningDeliveries
+    let health: WorkerHealth
+    let metrics: BridgeMetrics
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let released = try await store.registerWorker(id: owner, now: store.clock.now(), takeOver: configuration.takeOverLeases)
+                if released > 0 {
+                    metrics.leasesReleased(released)
+                    logger.notice("released the deliveries a previous process left running", metadata: ["count": "\(released)"])
+                }
+                health.succeeded(.heartbeat, logger: logger)
+                break
+            } catch {
+                await idle(health.failed(.heartbeat, error, logger: logger))
+            }
+        }
+        var beats = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await idle(configuration.heartbeatInterval)
+            beats += 1
+            if beats % Self.sweepEvery == 1 { await sweepPaused() }
+            do {
+                let released = try await store.heartbeat(worker: owner, running: running.ids, leaseMillis: configuration.deliveryLeaseMillis,
+                                                         staleAfterMillis: configuration.staleWorkerMillis, now: store.clock.now())
+                if released > 0 {
+                    metrics.leasesReleased(released)
+                    logger.notice("released deliveries of a worker that stopped", metadata: ["count": "\(released)"])
+                }
+                health.succeeded(.heartbeat, logger: logger)
+            } catch {
+                await idle(health.failed(.heartbeat, error, logger: logger))
+            }
+        }
+    }
+}
+
+extension QueueHeartbeatService {
+    /// Every this many heartbeats (30 s by default), paused deliveries are swept (`sweepPaused`).
+    static let sweepEvery = 15
+
+    /// Paused deliveries past the retry deadline become dead (one waits as long as a failing one would); a
+    /// resumption a stopped process left halfway is finished.
+    func sweepPaused() async {
+        let now = store.clock.now()
+        do {
+            let swept = try await store.sweepPaused(deadBefore: now - Millis(configuration.retryPolicy.maxAgeSeconds * 1000), limit: 1000, now: now)
+            if swept.dead > 0 {
+                logger.warning("paused deliveries passed the retry deadline and are dead; retry them once the credentials are fixed",
+                               metadata: ["count": "\(swept.dead)"])
+            }
+            if swept.resumed > 0 { logger.notice("finished resuming paused deliveries", metadata: ["count": "\(swept.resumed)"]) }
+        } catch {
+            _ = health.failed(.heartbeat, error, logger: logger)
+        }
+    }
+}
