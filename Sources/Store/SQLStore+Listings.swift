@@ -18,13 +18,7 @@ extension SQLStore {
         case .group(let id): (prefix, condition, arguments) = (Self.subtree, "group_id IN (SELECT id FROM subtree)", [id])
         case .project(let id): (prefix, condition, arguments) = ("", "id = ?", [id])
         }
-        return try await database.read { db in
-            let total = try Int.fetchOne(db, sql: "\(prefix) SELECT COUNT(*) FROM projects WHERE \(condition)", arguments: arguments) ?? 0
-            let rows = try SQLRow.fetchAll(db, sql: """
-                \(prefix) SELECT * FROM projects WHERE \(condition) ORDER BY path_with_namespace LIMIT ? OFFSET ?
-                """, arguments: arguments + [limit, offset])
-            return Listed(items: rows.map(Self.project(from:)), total: total)
-        }
+        return try await page(of: "projects", prefix, where: condition, arguments, orderBy: "path_with_namespace", offset: offset, limit: limit, Self.project(from:))
     }
 
     public func groups(within scope: TokenScope, offset: Int, limit: Int) async throws -> Listed<Group> {
@@ -34,13 +28,7 @@ extension SQLStore {
         case .group(let id): (prefix, condition, arguments) = (Self.subtree, "id IN (SELECT id FROM subtree)", [id])
         case .project: return Listed(items: [], total: 0)
         }
-        return try await database.read { db in
-            let total = try Int.fetchOne(db, sql: "\(prefix) SELECT COUNT(*) FROM groups WHERE \(condition)", arguments: arguments) ?? 0
-            let rows = try SQLRow.fetchAll(db, sql: """
-                \(prefix) SELECT * FROM groups WHERE \(condition) ORDER BY full_path LIMIT ? OFFSET ?
-                """, arguments: arguments + [limit, offset])
-            return Listed(items: rows.map(Self.group(from:)), total: total)
-        }
+        return try await page(of: "groups", prefix, where: condition, arguments, orderBy: "full_path", offset: offset, limit: limit, Self.group(from:))
     }
 
     public func tokens(within scope: TokenScope, offset: Int, limit: Int) async throws -> Listed<APIToken> {
@@ -57,12 +45,17 @@ extension SQLStore {
             // Only while the project is registered, as for every other project-scoped answer.
             (prefix, condition, arguments) = ("", "scope = 'project' AND scope_id = ? AND scope_id IN (SELECT id FROM projects)", [id])
         }
-        return try await database.read { db in
-            let total = try Int.fetchOne(db, sql: "\(prefix) SELECT COUNT(*) FROM api_tokens WHERE \(condition)", arguments: arguments) ?? 0
-            let rows = try SQLRow.fetchAll(db, sql: """
-                \(prefix) SELECT * FROM api_tokens WHERE \(condition) ORDER BY id LIMIT ? OFFSET ?
-                """, arguments: arguments + [limit, offset])
-            return Listed(items: rows.map(Self.token(from:)), total: total)
+        return try await page(of: "api_tokens", prefix, where: condition, arguments, orderBy: "id", offset: offset, limit: limit, Self.token(from:))
+    }
+
+    /// One page of `table`'s rows that meet `condition` (after the `WITH` clause `prefix`), and their count.
+    private func page<Item: Sendable>(of table: String, _ prefix: String, where condition: String, _ arguments: SQLArguments, orderBy order: String,
+                                      offset: Int, limit: Int, _ map: @escaping @Sendable (SQLRow) -> Item) async throws -> Listed<Item> {
+        try await database.read { db in
+            let total = try Int.fetchOne(db, sql: "\(prefix) SELECT COUNT(*) FROM \(table) WHERE \(condition)", arguments: arguments) ?? 0
+            let rows = try SQLRow.fetchAll(db, sql: "\(prefix) SELECT * FROM \(table) WHERE \(condition) ORDER BY \(order) LIMIT ? OFFSET ?",
+                                           arguments: arguments + [limit, offset])
+            return Listed(items: rows.map(map), total: total)
         }
     }
 
