@@ -148,7 +148,7 @@ struct InputLimitsTests {
             }
             #expect(seconds >= 120)
         }
-        guard case .retry(let plain) = policy.decide(.transient(retryAfterSeconds: nil), attempts: 1, ageSeconds: 0, random: 0) else { return }
+        guard case .retry(let plain) = policy.decide(.transient(retryAfterSeconds: nil), attempts: 1, ageSeconds: 0, random: 0) else { Issue.record("a transient failure is retried"); return }
         #expect(plain < 120, "other transient failures keep the short backoff")
     }
 }

@@ -56,7 +56,7 @@ struct PostgresMigrationTests {
 
     @Test("an unreachable server is one clear error, not a hang")
     func unreachable() async throws {
-        guard case .postgres(var settings) = try DatabaseURL.parse(try #require(Self.serverURL)) else { return }
+        guard case .postgres(var settings) = try DatabaseURL.parse(try #require(Self.serverURL)) else { Issue.record("a PostgreSQL URL"); return }
         settings.port = 1
         settings.password = "hunter2"
         await #expect { try await PostgresMigrator(settings: settings).migrate() } throws: { error in

@@ -96,25 +96,53 @@ struct TimedOut: Error, CustomStringConvertible {
     var description: String { "timed out" }
 }
 
-/// Runs `work`, giving up after `limit`: the answer comes in time even when the work is stuck (it goes on
-/// in the background and its result is dropped).
+/// Runs `work`, giving up after `limit`: the answer comes in time even when the work is stuck. Then the work
+/// is cancelled (work blocked outside Swift's reach ends when it can, and its result is dropped); when the
+/// work answers first, the timer is cancelled, so neither task outlives its use.
 func withTimeout(_ limit: Duration, _ work: @escaping @Sendable () async throws -> Void) async throws {
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
         let answer = FirstAnswer(continuation)
-        Task { do { try await work(); answer.give(.success(())) } catch { answer.give(.failure(error)) } }
-        Task { try? await Task.sleep(for: limit); answer.give(.failure(TimedOut())) }
+        let worker = Task { do { try await work(); answer.give(.success(())) } catch { answer.give(.failure(error)) } }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            guard !Task.isCancelled else { return }
+            answer.give(.failure(TimedOut()))
+            worker.cancel()
+        }
+        answer.whenGiven { timer.cancel() }
     }
 }
 
 /// Resumes a continuation with the first result given; later ones are dropped.
 final class FirstAnswer: Sendable {
-    private let continuation: Mutex<CheckedContinuation<Void, any Error>?>
-    init(_ continuation: CheckedContinuation<Void, any Error>) { self.continuation = Mutex(continuation) }
+    private struct State {
+        var continuation: CheckedContinuation<Void, any Error>?
+        var given = false
+        var then: [@Sendable () -> Void] = []
+    }
+    private let state: Mutex<State>
+    init(_ continuation: CheckedContinuation<Void, any Error>) { self.state = Mutex(State(continuation: continuation)) }
+
     func give(_ result: Result<Void, any Error>) {
-        continuation.withLock { c in
-            c?.resume(with: result)
-            c = nil
+        let then = state.withLock { s -> [@Sendable () -> Void] in
+            guard !s.given else { return [] }
+            s.given = true
+            s.continuation?.resume(with: result)
+            s.continuation = nil
+            defer { s.then = [] }
+            return s.then
         }
+        for action in then { action() }
+    }
+
+    /// Runs `action` once an answer is given (at once if it already was).
+    func whenGiven(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLock { s -> Bool in
+            if s.given { return true }
+            s.then.append(action)
+            return false
+        }
+        if now { action() }
     }
 }
 

@@ -91,7 +91,8 @@ struct DeliveryService: Service {
                                  metadata: ["delivery_id": "\(d.id)", "error": "\(error)"])
                     return
                 }
-                await idle(wait)
+                // Not cut short by a stop: the outcome is worth recording during one.
+                await pause(wait)
             }
         }
     }

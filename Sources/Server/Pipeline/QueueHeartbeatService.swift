@@ -32,8 +32,11 @@ struct QueueHeartbeatService: Service {
             }
         }
         var beats = 0
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await idle(configuration.heartbeatInterval)
+        // During a stop the leases of the deliveries still running are renewed until they finish: another
+        // process would otherwise take this one for dead and run them a second time.
+        while !Task.isCancelled && (!Task.isShuttingDownGracefully || running.count > 0) {
+            if Task.isShuttingDownGracefully { await pause(configuration.heartbeatInterval) } else { await idle(configuration.heartbeatInterval) }
+            if Task.isShuttingDownGracefully && running.count == 0 { break }
             beats += 1
             if beats % Self.sweepEvery == 1 { await sweepPaused() }
             do {
@@ -45,7 +48,7 @@ struct QueueHeartbeatService: Service {
                 }
                 health.succeeded(.heartbeat, logger: logger)
             } catch {
-                await idle(health.failed(.heartbeat, error, logger: logger))
+                await pause(health.failed(.heartbeat, error, logger: logger))
             }
         }
     }

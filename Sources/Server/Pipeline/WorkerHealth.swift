@@ -6,8 +6,14 @@ import ServiceLifecycle
 import Store
 import Synchronization
 
-/// Sleeps for `interval`, returning early when the service group shuts down.
+/// Sleeps for `interval`, returning early when the service group shuts down (or the task is cancelled).
 func idle(_ interval: Duration) async {
+    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+}
+
+/// Sleeps for `interval`, returning early only when the task is cancelled: for work that goes on during a
+/// stop (renewing the leases of deliveries still running, recording an outcome).
+func pause(_ interval: Duration) async {
     try? await Task.sleep(for: interval)
 }
 
