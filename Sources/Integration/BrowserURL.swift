@@ -54,10 +54,10 @@ public struct BrowserURL: Sendable, Equatable {
             guard host.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"%\\/?#@:<>^|[]".unicodeScalars.contains($0) }) else { return nil }
             if host.hasSuffix(".") && host.count > 1 { host.removeLast() }
             guard !host.isEmpty else { return nil }
-            switch Self.ipv4(host) {
-            case .notIPv4: break
-            case .invalid: return nil
-            case .address(let a): host = "\(a >> 24).\((a >> 16) & 255).\((a >> 8) & 255).\(a & 255)"
+            // A host that ends in a number is an IPv4 address (in any spelling), or no host at all.
+            if AddressPolicy.endsInNumber(host) {
+                guard let b = AddressPolicy.parseIPv4(host) else { return nil }
+                host = "\(b[0]).\(b[1]).\(b[2]).\(b[3])"
             }
         }
         if port == (scheme == "https" ? 443 : 80) { port = nil }
@@ -86,62 +86,6 @@ public struct BrowserURL: Sendable, Equatable {
         let trimmed = digits.drop { $0 == "0" }
         guard trimmed.count <= 5, let value = Int(trimmed.isEmpty ? "0" : String(trimmed)), value <= 65535 else { throw BadPort() }
         return value
-    }
-
-    enum IPv4 { case notIPv4, invalid, address(UInt32) }
-
-    /// The standard's IPv4 parser: a host whose last label is a number (decimal, `0x` hex or `0` octal) is an
-    /// address of one to four parts, the last part filling the bytes left; anything else about it is invalid.
-    static func ipv4(_ host: String) -> IPv4 {
-        var parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        if parts.count > 1, parts.last?.isEmpty == true { parts.removeLast() }
-        guard let last = parts.last, number(last) != nil || isHexPrefixOnly(last) else { return .notIPv4 }
-        guard parts.count <= 4 else { return .invalid }
-        var values: [UInt64] = []
-        for part in parts {
-            guard let v = number(part) else { return .invalid }
-            values.append(v)
-        }
-        for v in values.dropLast() where v > 255 { return .invalid }
-        let lastLimit = UInt64(1) << (8 * UInt64(5 - values.count))
-        guard values.last! < lastLimit else { return .invalid }
-        var address = values.last!
-        for (i, v) in values.dropLast().enumerated() { address += v << (8 * UInt64(3 - i)) }
-        return .address(UInt32(address))
-    }
-
-    static func isHexPrefixOnly(_ part: Substring) -> Bool { part == "0x" || part == "0X" }
-
-    /// One IPv4 part; nil when it is not a number in any of the three bases (or too large to matter).
-    static func number(_ part: Substring) -> UInt64? {
-        if part.isEmpty { return nil }
-        var digits = part
-        var radix: UInt64 = 10
-        if digits.count >= 2, digits.hasPrefix("0x") || digits.hasPrefix("0X") {
-            digits = digits.dropFirst(2)
-            radix = 16
-            if digits.isEmpty { return 0 }
-        } else if digits.count >= 2, digits.hasPrefix("0") {
-            digits = digits.dropFirst()
-            radix = 8
-        }
-        var value: UInt64 = 0
-        for scalar in digits.unicodeScalars {
-            guard let d = Self.digit(scalar), d < radix else { return nil }
-            value = value * radix + d
-            // Anything above 2^32 is already invalid; stop before it could overflow.
-            if value > UInt64(UInt32.max) * 16 { return UInt64(UInt32.max) + 1 }
-        }
-        return value
-    }
-
-    static func digit(_ s: Unicode.Scalar) -> UInt64? {
-        switch s {
-        case "0"..."9": return UInt64(s.value - 48)
-        case "a"..."f": return UInt64(s.value - 97 + 10)
-        case "A"..."F": return UInt64(s.value - 65 + 10)
-        default: return nil
-        }
     }
 }
 
