@@ -35,7 +35,6 @@ public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     func groups(within scope: TokenScope, offset: Int, limit: Int) async throws -> Listed<Group>
     /// The tokens scoped inside `scope` (a group's own, its subgroups' and their projects'), by id.
     func tokens(within scope: TokenScope, offset: Int, limit: Int) async throws -> Listed<APIToken>
-    func projectCount() async throws -> Int
     /// Sets (or, with nil, removes) the webhook secret of a project or group; stored encrypted. The secret it
     /// replaces stays valid for `WebhookSecrets.rotationGraceMillis`.
     func setWebhookSecret(_ secret: String?, for owner: TokenScope) async throws

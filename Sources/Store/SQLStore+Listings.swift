@@ -58,8 +58,4 @@ extension SQLStore {
             return Listed(items: rows.map(map), total: total)
         }
     }
-
-    public func projectCount() async throws -> Int {
-        try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projects") ?? 0 }
-    }
 }
