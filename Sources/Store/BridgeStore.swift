@@ -1,8 +1,14 @@
 import Integration
 
-/// Everything jira-bridge keeps. SQLite is the first implementation; PostgreSQL follows and must pass
-/// the same tests, so implementations keep to portable SQL.
-public protocol BridgeStore: PipelineStore, VulnerabilityStore {
+/// Everything jira-bridge keeps, as one type: the protocols below, one per kind of user (the API and pages'
+/// settings, webhook intake, the planner, the delivery queue and its runner, the delivery log, the holds,
+/// retention and vulnerabilities). A part of the server depends on the protocols it uses. The store's
+/// concurrency plumbing (the bells that wake the pipeline, PostgreSQL's client and listener as services, the
+/// serving lock) is not a query, and lives on `SQLStore` itself.
+///
+/// SQLite and PostgreSQL run the same queries (`SQLStore`), so implementations keep to portable SQL.
+public protocol BridgeStore: ProjectStore, AccessStore, IntegrationStore, IntakeStore, PlannerStore, QueueStore, DeliveryLogStore,
+    HoldStore, RetentionStore, VulnerabilityStore {
     /// The one clock of the process: rows, token expiry, sessions and the queue all read it.
     var clock: WallClock { get }
     /// Applies pending migrations. Safe to call on every start.
@@ -11,16 +17,13 @@ public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     func close() async
     /// Answers when the database takes a write (readiness).
     func ping() async throws
-    /// Called once by `serve`: true when this process is now the only server on the database (SQLite's
-    /// lock file), so leases left in it are a dead predecessor's. Throws when another server holds it.
-    func acquireServingLock() throws -> Bool
-    /// Rung when new work of `kind` is committed, by this process or (on PostgreSQL) by any other.
-    func bell(_ kind: WorkKind) -> WorkBell
-    /// Starts hearing the other processes' new work (PostgreSQL's `LISTEN`); nothing on SQLite. Called
-    /// once by `serve`.
-    func listenForOtherProcesses()
+    /// Why the database file is not the one opened (deleted or replaced), or nil; always nil on PostgreSQL.
+    func databaseFileProblem() -> String?
+}
 
-    // MARK: Projects and groups
+/// Projects, groups and their webhook secrets: registration, lookups, listings, and the chains of levels
+/// an integration is inherited through.
+public protocol ProjectStore: Sendable {
     /// Registers a project, creating its groups as needed; an existing id is updated in place.
     func registerProject(_ registration: ProjectRegistration) async throws -> Project
     func project(id: Int64) async throws -> Project?
@@ -52,7 +55,10 @@ public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     /// its previous one while that is still valid.
     func webhookSecrets(on chain: AncestorChain) async throws -> [IntegrationLevel: [String]]
 
-    // MARK: Tokens
+}
+
+/// API tokens and web sessions.
+public protocol AccessStore: Sendable {
     /// Stores a token by the hash of its secret.
     func createToken(name: String, role: TokenRole, scope: TokenScope, expiresAt: Millis?, secretHash: String) async throws -> APIToken
     func token(secretHash: String) async throws -> APIToken?
@@ -67,7 +73,10 @@ public protocol BridgeStore: PipelineStore, VulnerabilityStore {
     func session(idHash: String, now: Millis) async throws -> WebSession?
     func deleteSession(idHash: String) async throws
 
-    // MARK: Integrations
+}
+
+/// Jira integration settings at the instance, group and project levels.
+public protocol IntegrationStore: Sendable {
     //
     // A project or group integration either has custom settings or uses the nearest default: the closest
     // ancestor group whose integration has custom settings, else the instance's. An inheriting integration
@@ -152,18 +161,29 @@ public struct PlannedEvent: Sendable {
     }
 }
 
-/// The event pipeline's storage: the durable intake, the queue of deliveries and its ledger.
-public protocol PipelineStore: Sendable {
+/// Webhook intake: the durable record of each event, before it is answered.
+public protocol IntakeStore: Sendable {
     /// Stores events (registering unknown projects) in one transaction (group commit); each gets its own
     /// result. A redelivery with a known delivery key returns the first event's id with `duplicate: true`
     /// and stores nothing.
     func recordEvents(_ batch: [(incoming: IncomingEvent, registration: ProjectRegistration)]) async throws
         -> [Result<(id: String, duplicate: Bool), StoreError>]
+}
+
+/// The planner: leases recorded events, and turns them into deliveries.
+public protocol PlannerStore: Sendable {
     /// Leases up to `limit` events waiting to be planned (or whose lease expired).
     func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent]
     /// Inserts the planned deliveries (each at most once per site, issue and dedupe key) and marks the events
     /// planned, in one transaction. Returns how many deliveries were new.
     func finishPlanning(batch: [PlannedEvent], now: Millis) async throws -> Int
+    /// Marks an event failed with the reason (planning it cannot succeed).
+    func failEvent(id: String, error: String) async throws
+}
+
+/// The delivery queue: claims and leases, the workers' heartbeats, outcomes, and the queue's state for
+/// readiness and the metrics.
+public protocol QueueStore: Sendable {
     /// The claim step of the queue, in one place: leases runnable deliveries, at most one per Jira issue and
     /// at most `perSiteLimit` running per Jira site (live leases only), taking sites in turn so that one
     /// site's backlog never hides another's work. `siteLimits` lowers the limit of some sites (the adaptive
@@ -181,8 +201,6 @@ public protocol PipelineStore: Sendable {
     func heartbeat(worker: String, running: [Int64], leaseMillis: Int64, staleAfterMillis: Int64, now: Millis) async throws -> Int
     /// Releases the worker's leases and forgets it (a clean shutdown).
     func unregisterWorker(id: String) async throws
-    /// Marks an event failed with the reason (planning it cannot succeed).
-    func failEvent(id: String, error: String) async throws
     /// Records an attempt's outcome (if `owner` still holds the lease), inserts follow-up deliveries and writes
     /// the outcome's `effects` (a credentials or rate-limit hold, or the end of a credentials hold), in one
     /// transaction.
@@ -190,6 +208,17 @@ public protocol PipelineStore: Sendable {
                           now: Millis) async throws
     /// Saves a running delivery's progress (e.g. transitions already applied).
     func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws
+    /// Deliveries not yet finished, and events not yet planned.
+    func queueDepth() async throws -> (deliveries: Int, events: Int)
+    /// The creation time of the oldest pending or running delivery of each Jira site that has one.
+    func oldestUnfinished() async throws -> [(site: String, createdAt: Millis)]
+    /// Why the queue looks stuck, or nil: a delivery running (claimed) for longer than `bound`, or one due for
+    /// longer than `bound` on a site where nothing runs and no rate limit holds (readiness, with free slots).
+    func stuckQueue(now: Millis, bound: Millis) async throws -> String?
+}
+
+/// The delivery log: what each project's events did, and retrying what failed.
+public protocol DeliveryLogStore: Sendable {
     /// A project's deliveries that match `filter`, newest first.
     func deliveries(projectID: Int64, filter: DeliveryFilter, limit: Int, offset: Int) async throws -> (items: [Delivery], total: Int)
     /// The finished attempts of these deliveries, oldest first (at most the last 20 of each).
@@ -207,17 +236,10 @@ public protocol PipelineStore: Sendable {
     func deliveryCounts(projectID: Int64) async throws -> [String: Int]
     /// A project's pending and running deliveries plus its webhook events not planned yet.
     func unfinishedWork(projectID: Int64) async throws -> Int
-    /// Deliveries not yet finished, and events not yet planned.
-    func queueDepth() async throws -> (deliveries: Int, events: Int)
-    /// The creation time of the oldest pending or running delivery of each Jira site that has one.
-    func oldestUnfinished() async throws -> [(site: String, createdAt: Millis)]
-    /// Why the queue looks stuck, or nil: a delivery running (claimed) for longer than `bound`, or one due for
-    /// longer than `bound` on a site where nothing runs and no rate limit holds (readiness, with free slots).
-    func stuckQueue(now: Millis, bound: Millis) async throws -> String?
-    /// Why the database file is not the one opened (deleted or replaced), or nil; always nil on PostgreSQL.
-    func databaseFileProblem() -> String?
-    // MARK: Holds: rejected credentials and rate limits
+}
 
+/// Holds: rejected credentials and rate limits.
+public protocol HoldStore: Sendable {
     /// The name under which the queue holds the credentials `record` sends (its own, or its default's).
     func credentialsKey(_ record: IntegrationRecord) -> CredentialsKey
     /// The rejection of these credentials in force (not being resumed), if any.
@@ -239,13 +261,17 @@ public protocol PipelineStore: Sendable {
     /// The rate-limit holds in force, for the pages and the metrics.
     func rateLimitHolds(now: Millis) async throws -> [RateLimitHold]
 
+}
+
+/// Retention of finished work.
+public protocol RetentionStore: Sendable {
     /// Retention: removes at most `limit` succeeded or skipped deliveries last changed before `before`, then at
     /// most `limit` planned events received before it that no delivery points at any more (with their
     /// payloads). Failed and dead deliveries, and the events they came from, stay. One transaction.
     func prune(before: Millis, limit: Int) async throws -> (deliveries: Int, events: Int)
 }
 
-extension PipelineStore {
+extension QueueStore {
     public func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, leaseMillis: Int64, now: Millis) async throws -> [Delivery] {
         try await claimDeliveries(owner: owner, limit: limit, perSiteLimit: perSiteLimit, siteLimits: [:], leaseMillis: leaseMillis, now: now)
     }
@@ -256,7 +282,7 @@ extension PipelineStore {
     }
 }
 
-extension BridgeStore {
+extension DeliveryLogStore {
     public func deliveries(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [Delivery], total: Int) {
         try await deliveries(projectID: projectID, filter: .all, limit: limit, offset: offset)
     }

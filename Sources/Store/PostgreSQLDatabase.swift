@@ -1,98 +1,98 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOPosix
 import PostgresNIO
+import ServiceLifecycle
 import Synchronization
 
-/// The shared database: a PostgreSQL server, through postgres-nio, for several jira-bridge processes.
+/// The shared database: a PostgreSQL server, through postgres-nio's `PostgresClient`, for several jira-bridge
+/// processes.
 ///
-/// The store's code is synchronous (it is the same code SQLite runs inside GRDB's transactions), so each
-/// transaction runs on a thread of a small pool of its own, one per connection, and waits there for the
-/// server's answers; Swift's cooperative threads and NIO's event loops never wait.
-public final class PostgreSQLDatabase: SQLDatabase {
+/// The client's pool runs as a `Service` (`run()`): `serve` puts it first in its service group, so it stops
+/// last, after the workers that still write during a graceful stop; commands and tests run it for as long as
+/// they use the database (`whileRunning`). Statements are async: a transaction suspends its task while
+/// the server works, and no thread waits for an answer.
+public final class PostgreSQLDatabase: SQLDatabase, Service {
     public let settings: PostgresSettings
     public var dialect: SQLDialect { .postgres }
     let logger: Logger
-    let threads: NIOThreadPool
-    let pool: ConnectionPool
+    /// The client the next `run()` runs. A client runs once; when its run ends (the end of a command's first
+    /// phase, say) a fresh one takes its place, so that the database can be run again.
+    let client: Mutex<(client: PostgresClient, running: Bool)>
 
-    /// Opens `settings.poolSize` connections' worth of pool and checks the server answers: an unreachable
-    /// server or a refused login is one `StoreError.unreachable` (never the password).
+    /// Checks that the server answers (one connection, opened and closed) and returns the database, whose
+    /// client then needs `run()`. An unreachable server or a refused login is one `StoreError.unreachable`
+    /// (never the password), within the 10 s connect timeout.
     public static func open(_ settings: PostgresSettings, logger: Logger = Logger(label: "jira-bridge.postgres")) async throws -> PostgreSQLDatabase {
-        let database = PostgreSQLDatabase(settings: settings, logger: logger)
-        do {
-            _ = try await database.read { db in try Int64.fetchOne(db, sql: "SELECT 1") }
-        } catch {
-            await database.close()
-            throw error
-        }
-        return database
+        try await PostgresMigrator(settings: settings, logger: logger).execute("SELECT 1")
+        return try PostgreSQLDatabase(settings: settings, logger: logger)
     }
 
-    init(settings: PostgresSettings, logger: Logger) {
+    init(settings: PostgresSettings, logger: Logger) throws {
         self.settings = settings
         self.logger = logger
-        self.threads = NIOThreadPool(numberOfThreads: max(1, settings.poolSize))
-        self.threads.start()
-        self.pool = ConnectionPool(settings: settings, logger: logger)
+        self.client = Mutex((try Self.makeClient(settings, logger: logger), false))
+    }
+
+    static func makeClient(_ s: PostgresSettings, logger: Logger) throws -> PostgresClient {
+        let tls: PostgresClient.Configuration.TLS
+        switch s.sslMode {
+        case .disable: tls = .disable
+        case .prefer: tls = .prefer(.makeClientConfiguration())
+        case .require: tls = .require(.makeClientConfiguration())
+        }
+        var configuration = PostgresClient.Configuration(host: s.host, port: s.port, username: s.user, password: s.password,
+                                                         database: s.database, tls: tls)
+        configuration.options.maximumConnections = max(1, s.poolSize)
+        configuration.options.minimumConnections = 0
+        configuration.options.connectTimeout = .seconds(10)
+        return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// Runs the client's connection pool until cancelled or, in a service group, until its graceful shutdown.
+    public func run() async throws {
+        let running = try client.withLock { state -> PostgresClient in
+            guard !state.running else { throw StoreError.conflict("the PostgreSQL client is already running") }
+            state.running = true
+            return state.client
+        }
+        await running.run()
+        let next = try? Self.makeClient(settings, logger: logger)
+        client.withLock { state in
+            state.running = false
+            if let next { state.client = next }
+        }
+    }
+
+    public func whileRunning<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.run() }
+            defer { group.cancelAll() }
+            return try await body()
+        }
     }
 
     public func migrate() async throws {
         try await PostgresMigrator(settings: settings, logger: logger).migrate()
     }
 
-    /// The task that holds the `LISTEN` connection, once started.
-    let listener = Mutex<Task<Void, Never>?>(nil)
-
-    /// Hears `NOTIFY`s on `channel` on a connection of its own (outside the pool), reconnecting after a
-    /// second when the server goes away; `handler` gets each payload.
-    public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) {
-        let task = Task { [settings, logger] in
-            while !Task.isCancelled {
-                do {
-                    let connection = try await PostgresConnection.connect(configuration: try PostgresMigrator.configuration(settings), id: 0, logger: logger)
-                    do {
-                        try await connection.listen(on: channel) { notifications in
-                            for try await notification in notifications { handler(notification.payload) }
-                        }
-                    } catch {
-                        if !Task.isCancelled { logger.notice("the PostgreSQL notification connection ended; polling meanwhile", metadata: ["error": "\(PostgresMigrator.reason(error))"]) }
-                    }
-                    try? await connection.close()
-                } catch {
-                    if !Task.isCancelled { logger.notice("cannot listen for PostgreSQL notifications; polling meanwhile", metadata: ["error": "\(PostgresMigrator.reason(error))"]) }
-                }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
-        listener.withLock { old in
-            old?.cancel()
-            old = task
-        }
-    }
-
-    public func close() async {
-        listener.withLock { $0?.cancel() }
-        await pool.close()
-        try? await threads.shutdownGracefully()
-    }
+    public func close() async {}
 
     /// How often a transaction that lost a race with another process is run again.
     static let maxAttempts = 6
 
-    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
                 return try await run { connection in
-                    try connection.execute(sql: "BEGIN")
+                    try await connection.execute(sql: "BEGIN")
                     do {
-                        let result = try body(connection)
-                        try connection.execute(sql: "COMMIT")
+                        let result = try await body(connection)
+                        try await connection.execute(sql: "COMMIT")
                         return result
                     } catch {
-                        try? connection.execute(sql: "ROLLBACK")
+                        try? await connection.execute(sql: "ROLLBACK")
                         throw error
                     }
                 }
@@ -103,7 +103,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
         }
     }
 
-    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T {
         try await run(body)
     }
 
@@ -114,15 +114,57 @@ public final class PostgreSQLDatabase: SQLDatabase {
         return ["40001", "40P01", "23505"].contains(state)
     }
 
-    /// Runs `body` on a pooled connection, on one of this database's threads.
-    func run<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
-        let connection = try await pool.acquire()
+    /// How long a transaction waits for a connection of the pool. postgres-nio's pool keeps a request waiting
+    /// while the server refuses connections (a restart, a failover) and fails it only after a minute, so the
+    /// store gives up sooner: the webhook that waits is answered 503 (the forge sends it again), a delivery
+    /// is retried, and readiness says the database is away.
+    public static let leaseDeadline: Duration = .seconds(5)
+
+    private enum Finished<T: Sendable>: Sendable { case done(T), deadline }
+
+    /// Whether a transaction got its connection, told by the lease to the deadline's timer.
+    private final class LeaseFlag: Sendable {
+        let state = Mutex(false)
+        func set() { state.withLock { $0 = true } }
+        var isSet: Bool { state.withLock { $0 } }
+    }
+
+    /// Runs `body` on a connection leased from the client's pool. A lease that fails (the pool gave up
+    /// connecting, or it is stopped) or that has not come within `leaseDeadline` is `StoreError.unreachable`.
+    func run<T: Sendable>(_ body: @escaping @Sendable (PGConnection) async throws -> T) async throws -> T {
+        let running = client.withLock { $0.client }
+        let leased = LeaseFlag()
         do {
-            let result = try await threads.runIfActive { try body(PGConnection(connection, logger: self.logger)) }
-            pool.release(connection)
-            return result
+            return try await withThrowingTaskGroup(of: Finished<T>.self) { group in
+                group.addTask { [logger] in
+                    .done(try await running.withConnection { connection in
+                        leased.set()
+                        return try await body(PGConnection(connection, logger: logger))
+                    })
+                }
+                group.addTask {
+                    try await Task.sleep(for: Self.leaseDeadline)
+                    return .deadline
+                }
+                while let next = try await group.next() {
+                    switch next {
+                    case .done(let value):
+                        group.cancelAll()
+                        return value
+                    case .deadline:
+                        // Still waiting for a connection: the wait ends (the lease request is cancelled). A
+                        // transaction that has its connection runs on.
+                        if !leased.isSet { group.cancelAll() }
+                    }
+                }
+                throw CancellationError()
+            }
         } catch {
-            pool.release(connection)
+            // Never leased, and not because this task was cancelled: the pool could not give a connection.
+            if !leased.isSet && !Task.isCancelled {
+                if let psql = error as? PSQLError, psql.code != .queryCancelled { throw Self.storeError(psql, settings: settings) }
+                throw StoreError.unreachable("PostgreSQL at \(settings.description): no connection of the pool within \(Self.leaseDeadline)")
+            }
             throw Self.storeError(error, settings: settings)
         }
     }
@@ -141,92 +183,7 @@ public final class PostgreSQLDatabase: SQLDatabase {
     }
 }
 
-/// The connections of one process: at most `poolSize`, opened when first needed, and replaced when the
-/// server closed them (a restart, a failover).
-final class ConnectionPool: Sendable {
-    struct State {
-        var idle: [PostgresConnection] = []
-        var open = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
-        var nextID = 1
-        var closed = false
-    }
-
-    let settings: PostgresSettings
-    let logger: Logger
-    let state = Mutex(State())
-
-    init(settings: PostgresSettings, logger: Logger) {
-        self.settings = settings
-        self.logger = logger
-    }
-
-    func acquire() async throws -> PostgresConnection {
-        while true {
-            enum Step { case use(PostgresConnection), connect(Int), wait, closed }
-            let step: Step = state.withLock { s in
-                if s.closed { return .closed }
-                while let connection = s.idle.popLast() {
-                    if !connection.isClosed { return .use(connection) }
-                    s.open -= 1
-                }
-                if s.open < max(1, settings.poolSize) {
-                    s.open += 1
-                    s.nextID += 1
-                    return .connect(s.nextID)
-                }
-                return .wait
-            }
-            switch step {
-            case .use(let connection):
-                return connection
-            case .closed:
-                throw StoreError.unreachable("the PostgreSQL pool is closed")
-            case .connect(let id):
-                do {
-                    return try await PostgresConnection.connect(configuration: try PostgresMigrator.configuration(settings), id: id, logger: logger)
-                } catch {
-                    state.withLock { s in
-                        s.open -= 1
-                        if !s.waiters.isEmpty { s.waiters.removeFirst().resume() }
-                    }
-                    throw StoreError.unreachable("cannot connect to PostgreSQL at \(settings.description): \(PostgresMigrator.reason(error))")
-                }
-            case .wait:
-                await withCheckedContinuation { continuation in
-                    let resumeNow = state.withLock { s -> Bool in
-                        if !s.idle.isEmpty || s.open < max(1, settings.poolSize) || s.closed { return true }
-                        s.waiters.append(continuation)
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
-                }
-            }
-        }
-    }
-
-    func release(_ connection: PostgresConnection) {
-        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            if connection.isClosed || s.closed { s.open -= 1 } else { s.idle.append(connection) }
-            return s.waiters.isEmpty ? nil : s.waiters.removeFirst()
-        }
-        if connection.isClosed == false && state.withLock({ $0.closed }) { connection.close().whenComplete { _ in } }
-        waiter?.resume()
-    }
-
-    func close() async {
-        let (idle, waiters) = state.withLock { s in
-            s.closed = true
-            defer { s.idle = []; s.waiters = [] }
-            return (s.idle, s.waiters)
-        }
-        for waiter in waiters { waiter.resume() }
-        for connection in idle { try? await connection.close() }
-    }
-}
-
-/// One PostgreSQL connection as the store's `SQLConnection`: `?` placeholders become `$1`, `$2`, ..., and
-/// each statement waits on this (non-event-loop) thread for its answer.
+/// One leased PostgreSQL connection as the store's `SQLConnection`: `?` placeholders become `$1`, `$2`, ...
 final class PGConnection: SQLConnection {
     let connection: PostgresConnection
     let logger: Logger
@@ -238,15 +195,15 @@ final class PGConnection: SQLConnection {
         self.logger = logger
     }
 
-    func execute(sql: String, arguments: SQLArguments) throws {
-        let result = try answer(connection.query(try Self.query(sql, arguments), logger: logger))
+    func execute(sql: String, arguments: SQLArguments) async throws {
+        let result = try await answer(connection.query(try Self.query(sql, arguments), logger: logger))
         changesCount = result.metadata.rows ?? 0
     }
 
     /// Waits for a statement's answer, or for its connection to close, whichever comes first. When the server
     /// terminates connections (a restart) as a statement is sent, PostgresNIO can leave that statement without
-    /// an answer; a thread waiting on it waited for ever, and its loop (the planner) with it.
-    func answer(_ future: EventLoopFuture<PostgresQueryResult>) throws -> PostgresQueryResult {
+    /// an answer; a task waiting on it waited for ever, and its loop (the planner) with it.
+    func answer(_ future: EventLoopFuture<PostgresQueryResult>) async throws -> PostgresQueryResult {
         let promise = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
         let completed = Mutex(false)
         let complete: @Sendable (Result<PostgresQueryResult, any Error>) -> Void = { result in
@@ -256,11 +213,11 @@ final class PGConnection: SQLConnection {
         connection.closeFuture.whenComplete { _ in
             complete(.failure(StoreError.unreachable("the PostgreSQL connection closed before the statement was answered")))
         }
-        return try promise.futureResult.wait()
+        return try await promise.futureResult.get()
     }
 
-    func rows(_ sql: String, _ arguments: SQLArguments) throws -> [SQLRow] {
-        let result = try answer(connection.query(try Self.query(sql, arguments), logger: logger))
+    func rows(_ sql: String, _ arguments: SQLArguments) async throws -> [SQLRow] {
+        let result = try await answer(connection.query(try Self.query(sql, arguments), logger: logger))
         changesCount = result.metadata.rows ?? 0
         var names: [String]? = nil
         return try result.rows.map { row in

@@ -119,44 +119,45 @@ public struct SQLRow: Sendable {
     /// The first column, for queries that select one value.
     var first: SQLValue { values.first ?? .null }
 
-    public static func fetchAll(_ db: any SQLConnection, sql: String, arguments: SQLArguments = []) throws -> [SQLRow] {
-        try db.rows(sql, arguments)
+    public static func fetchAll(_ db: any SQLConnection, sql: String, arguments: SQLArguments = []) async throws -> [SQLRow] {
+        try await db.rows(sql, arguments)
     }
 
-    public static func fetchOne(_ db: any SQLConnection, sql: String, arguments: SQLArguments = []) throws -> SQLRow? {
-        try db.rows(sql, arguments).first
+    public static func fetchOne(_ db: any SQLConnection, sql: String, arguments: SQLArguments = []) async throws -> SQLRow? {
+        try await db.rows(sql, arguments).first
     }
 }
 
 extension SQLColumnValue {
     /// The first column of every row.
-    public static func fetchAll(_ db: any SQLConnection, sql: String, arguments: SQLArguments = []) throws -> [Self] {
-        try db.rows(sql, arguments).compactMap { Self.from($0.first) }
+    public static func fetchAll(_ db: any SQLConnection, sql: String, arguments: SQLArguments = []) async throws -> [Self] {
+        try await db.rows(sql, arguments).compactMap { Self.from($0.first) }
     }
 
     /// The first column of the first row; nil when there is none or it is NULL.
-    public static func fetchOne(_ db: any SQLConnection, sql: String, arguments: SQLArguments = []) throws -> Self? {
-        try db.rows(sql, arguments).first.flatMap { Self.from($0.first) }
+    public static func fetchOne(_ db: any SQLConnection, sql: String, arguments: SQLArguments = []) async throws -> Self? {
+        try await db.rows(sql, arguments).first.flatMap { Self.from($0.first) }
     }
 }
 
-/// A connection inside one transaction (or one read), on the thread that runs the store's code.
+/// A connection inside one transaction (or one read). Its statements are async: they suspend the task that
+/// runs the store's code while the database works, and no thread waits for them.
 public protocol SQLConnection: AnyObject {
     var dialect: SQLDialect { get }
     /// Runs a statement; `changesCount` then says how many rows it changed.
-    func execute(sql: String, arguments: SQLArguments) throws
+    func execute(sql: String, arguments: SQLArguments) async throws
     /// The rows a query returns.
-    func rows(_ sql: String, _ arguments: SQLArguments) throws -> [SQLRow]
+    func rows(_ sql: String, _ arguments: SQLArguments) async throws -> [SQLRow]
     /// Rows the last `execute` inserted, updated or deleted.
     var changesCount: Int { get }
 }
 
 extension SQLConnection {
-    public func execute(sql: String) throws { try execute(sql: sql, arguments: []) }
+    public func execute(sql: String) async throws { try await execute(sql: sql, arguments: []) }
 
     /// Inserts one row and returns the id the database gave it.
-    public func insert(sql: String, arguments: SQLArguments) throws -> Int64 {
-        guard let id = try Int64.fetchOne(self, sql: sql + " RETURNING id", arguments: arguments) else {
+    public func insert(sql: String, arguments: SQLArguments) async throws -> Int64 {
+        guard let id = try await Int64.fetchOne(self, sql: sql + " RETURNING id", arguments: arguments) else {
             throw StoreError.conflict("the database returned no id for a new row")
         }
         return id
@@ -169,9 +170,12 @@ public protocol SQLDatabase: Sendable {
     /// Runs `body` in one transaction, committed when it returns and rolled back when it throws. A
     /// transaction that lost a race with another process (a serialisation failure, a deadlock or a
     /// unique key taken meanwhile) is run again, so `body` must only touch the database.
-    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
+    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T
     /// Runs `body`'s queries; they see committed data only.
-    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T
+    /// Runs `body` while the database can take statements: PostgreSQL's client runs its pool meanwhile (a
+    /// command's, a test's or a startup phase's lifetime); SQLite needs nothing.
+    func whileRunning<T: Sendable>(_ body: () async throws -> T) async throws -> T
     /// Applies the migrations not applied yet.
     func migrate() async throws
     /// Closes the connections.

@@ -5,14 +5,14 @@ import Integration
 /// `Access`): queries only, the decisions are the core's.
 extension SQLStore {
     public func ancestorChain(of level: IntegrationLevel) async throws -> AncestorChain? {
-        try await database.read { db in try Self.chain(db, level) }
+        try await database.read { db in try await Self.chain(db, level) }
     }
 
     public func namespaceChain(path: String) async throws -> AncestorChain {
         try await database.read { db in
             var groups: [Int64] = []
             for namespace in Namespace.of(path).map(Namespace.paths(from:)) ?? [] {
-                if let id = try Int64.fetchOne(db, sql: "SELECT id FROM groups WHERE full_path = ?", arguments: [namespace]) { groups.append(id) }
+                if let id = try await Int64.fetchOne(db, sql: "SELECT id FROM groups WHERE full_path = ?", arguments: [namespace]) { groups.append(id) }
             }
             return AncestorChain(namespaceGroups: groups)
         }
@@ -29,7 +29,7 @@ extension SQLStore {
                 case .group: table = "groups"
                 case .instance: continue
                 }
-                guard let row = try SQLRow.fetchOne(db, sql: """
+                guard let row = try await SQLRow.fetchOne(db, sql: """
                     SELECT webhook_secret_enc, webhook_secret_prev_enc, webhook_secret_prev_until FROM \(table) WHERE id = ?
                     """, arguments: [level.ownerID]) else { continue }
                 out.append((level, row["webhook_secret_enc"], row["webhook_secret_prev_enc"], row["webhook_secret_prev_until"]))
@@ -55,28 +55,29 @@ extension SQLStore {
         """
 
     /// The chain of a registered project or group; nil when it is unknown.
-    static func chain(_ db: any SQLConnection, _ level: IntegrationLevel) throws -> AncestorChain? {
+    static func chain(_ db: any SQLConnection, _ level: IntegrationLevel) async throws -> AncestorChain? {
         switch level {
         case .instance:
             return .instance
         case .project(let id):
-            guard let row = try SQLRow.fetchOne(db, sql: "SELECT group_id FROM projects WHERE id = ?", arguments: [id]) else { return nil }
+            guard let row = try await SQLRow.fetchOne(db, sql: "SELECT group_id FROM projects WHERE id = ?", arguments: [id]) else { return nil }
             let groupID: Int64? = row["group_id"]
-            let groups = try groupID.map { try Int64.fetchAll(db, sql: ancestorsSQL, arguments: [$0]) } ?? []
+            var groups: [Int64] = []
+            if let groupID { groups = try await Int64.fetchAll(db, sql: ancestorsSQL, arguments: [groupID]) }
             return AncestorChain(project: id, groups: groups)
         case .group(let id):
-            let groups = try Int64.fetchAll(db, sql: ancestorsSQL, arguments: [id])
+            let groups = try await Int64.fetchAll(db, sql: ancestorsSQL, arguments: [id])
             guard groups.first == id else { return nil }
             return AncestorChain(group: id, ancestors: Array(groups.dropFirst()))
         }
     }
 
     /// What each level of `chain` holds in the integrations table.
-    static func integrationStates(_ db: any SQLConnection, on chain: AncestorChain) throws -> [IntegrationLevel: IntegrationState] {
+    static func integrationStates(_ db: any SQLConnection, on chain: AncestorChain) async throws -> [IntegrationLevel: IntegrationState] {
         let keys = chain.levels.map(\.ownerKey)
         let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
         var states: [IntegrationLevel: IntegrationState] = [:]
-        for row in try SQLRow.fetchAll(db, sql: "SELECT owner_key, uses_default, active FROM integrations WHERE owner_key IN (\(marks))",
+        for row in try await SQLRow.fetchAll(db, sql: "SELECT owner_key, uses_default, active FROM integrations WHERE owner_key IN (\(marks))",
                                     arguments: keys.map { $0 }) {
             let key: String = row["owner_key"]
             guard let level = chain.levels.first(where: { $0.ownerKey == key }) else { continue }

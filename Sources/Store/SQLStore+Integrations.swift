@@ -11,13 +11,13 @@ import Integration
 extension SQLStore {
     public func integration(at level: IntegrationLevel) async throws -> IntegrationRecord? {
         let secrets = self.secrets
-        return try await database.read { db in try Self.effectiveIntegration(db, at: level, secrets: secrets) }
+        return try await database.read { db in try await Self.effectiveIntegration(db, at: level, secrets: secrets) }
     }
 
     public func nearestDefault(for level: IntegrationLevel) async throws -> IntegrationRecord? {
         let secrets = self.secrets
         return try await database.read { db in
-            guard let row = try Self.nearestDefaultRow(db, above: level) else { return nil }
+            guard let row = try await Self.nearestDefaultRow(db, above: level) else { return nil }
             return try Self.record(from: row, secrets: secrets)
         }
     }
@@ -29,7 +29,7 @@ extension SQLStore {
         let now = clock.now()
         let (groupID, projectID) = Self.owners(level)
         return try await database.write { db in
-            try db.execute(sql: """
+            try await db.execute(sql: """
                 INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
                     deployment_type, created_at, updated_at)
                 VALUES (?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?)
@@ -40,12 +40,12 @@ extension SQLStore {
                                  passwordBlob, settings.deploymentType.rawValue, now, now])
             if Inheritance.propagatesOnSave(at: level, active: settings.active) {
                 switch level {
-                case .instance: try Self.giveInheritingIntegrations(db, below: nil, now: now)
-                case .group(let id): try Self.giveInheritingIntegrations(db, below: id, now: now)
+                case .instance: try await Self.giveInheritingIntegrations(db, below: nil, now: now)
+                case .group(let id): try await Self.giveInheritingIntegrations(db, below: id, now: now)
                 case .project: break
                 }
             }
-            return try Self.effectiveIntegration(db, at: level, secrets: secrets)!
+            return try await Self.effectiveIntegration(db, at: level, secrets: secrets)!
         }
     }
 
@@ -53,19 +53,19 @@ extension SQLStore {
         let secrets = self.secrets
         let now = clock.now()
         return try await database.write { db in
-            guard try Self.nearestDefaultRow(db, above: level) != nil else { return nil }
-            try Self.insertInheriting(db, level, now: now, replacing: true)
-            return try Self.effectiveIntegration(db, at: level, secrets: secrets)
+            guard try await Self.nearestDefaultRow(db, above: level) != nil else { return nil }
+            try await Self.insertInheriting(db, level, now: now, replacing: true)
+            return try await Self.effectiveIntegration(db, at: level, secrets: secrets)
         }
     }
 
     public func deleteIntegration(at level: IntegrationLevel) async throws -> Bool {
         try await database.write { db in
-            let state = try Self.integrationStates(db, on: Self.chainOrOwn(db, level))[level]
+            let state = try await Self.integrationStates(db, on: Self.chainOrOwn(db, level))[level]
             let wasDefault = Inheritance.removalMayOrphan(state, at: level)
-            try db.execute(sql: "DELETE FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
+            try await db.execute(sql: "DELETE FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
             let deleted = db.changesCount > 0
-            if wasDefault { try Self.removeOrphanedInheritors(db) }
+            if wasDefault { try await Self.removeOrphanedInheritors(db) }
             return deleted
         }
     }
@@ -84,10 +84,10 @@ extension SQLStore {
                 scope = "SELECT p.id FROM projects p WHERE p.group_id IN (\(Self.subtreeSQL))"
                 arguments += [id]
             }
-            let total = try Int.fetchOne(db, sql: """
+            let total = try await Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM integrations i WHERE i.uses_default = FALSE AND i.level = 'project' AND i.project_id IN (\(scope))
                 """, arguments: arguments) ?? 0
-            let rows = try SQLRow.fetchAll(db, sql: """
+            let rows = try await SQLRow.fetchAll(db, sql: """
                 SELECT p.*, i.id AS i_id FROM integrations i JOIN projects p ON p.id = i.project_id
                 WHERE i.uses_default = FALSE AND i.level = 'project' AND i.project_id IN (\(scope))
                 ORDER BY p.id LIMIT ? OFFSET ?
@@ -95,7 +95,7 @@ extension SQLStore {
             var items: [(project: Project, integration: IntegrationRecord)] = []
             for row in rows {
                 let project = Self.project(from: row)
-                if let record = try Self.effectiveIntegration(db, at: .project(project.id), secrets: secrets) {
+                if let record = try await Self.effectiveIntegration(db, at: .project(project.id), secrets: secrets) {
                     items.append((project, record))
                 }
             }
@@ -115,23 +115,23 @@ extension SQLStore {
     static let emptyProperties: String = (try? StoredSettings.encode(JiraSettings())) ?? "{}"
 
     /// The chain of a level; a row whose project or group is gone still has itself and the instance.
-    static func chainOrOwn(_ db: any SQLConnection, _ level: IntegrationLevel) throws -> AncestorChain {
-        try chain(db, level) ?? AncestorChain.of(level, parents: [:])
+    static func chainOrOwn(_ db: any SQLConnection, _ level: IntegrationLevel) async throws -> AncestorChain {
+        try await chain(db, level) ?? AncestorChain.of(level, parents: [:])
     }
 
     /// The integration at `level` as `Inheritance.resolve` reads it: its own settings, its default's, or
     /// (an orphan, which this store never leaves behind but a row written by hand could be) inactive.
-    static func effectiveIntegration(_ db: any SQLConnection, at level: IntegrationLevel, secrets: SecretBox) throws -> IntegrationRecord? {
-        let chain = try chainOrOwn(db, level)
-        let states = try integrationStates(db, on: chain)
+    static func effectiveIntegration(_ db: any SQLConnection, at level: IntegrationLevel, secrets: SecretBox) async throws -> IntegrationRecord? {
+        let chain = try await chainOrOwn(db, level)
+        let states = try await integrationStates(db, on: chain)
         let resolution = Inheritance.resolve(chain, states: states)
-        guard resolution != .none, let row = try integrationRow(db, level) else { return nil }
+        guard resolution != .none, let row = try await integrationRow(db, level) else { return nil }
         var record = try record(from: row, secrets: secrets)
         switch resolution {
         case .none, .own:
             break
         case .inherited(let source):
-            guard let sourceRow = try integrationRow(db, source) else { break }
+            guard let sourceRow = try await integrationRow(db, source) else { break }
             let defaults = try Self.record(from: sourceRow, secrets: secrets)
             record.inheritFromID = defaults.id
             record.settings = defaults.settings
@@ -144,30 +144,30 @@ extension SQLStore {
         return record
     }
 
-    static func integrationRow(_ db: any SQLConnection, _ level: IntegrationLevel) throws -> SQLRow? {
-        try SQLRow.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
+    static func integrationRow(_ db: any SQLConnection, _ level: IntegrationLevel) async throws -> SQLRow? {
+        try await SQLRow.fetchOne(db, sql: "SELECT * FROM integrations WHERE owner_key = ?", arguments: [level.ownerKey])
     }
 
     /// The row of the default `level` would use (`Inheritance.nearestDefault`).
-    static func nearestDefaultRow(_ db: any SQLConnection, above level: IntegrationLevel) throws -> SQLRow? {
-        let chain = try chainOrOwn(db, level)
-        guard let source = Inheritance.nearestDefault(chain, states: try integrationStates(db, on: chain)) else { return nil }
-        return try integrationRow(db, source)
+    static func nearestDefaultRow(_ db: any SQLConnection, above level: IntegrationLevel) async throws -> SQLRow? {
+        let chain = try await chainOrOwn(db, level)
+        guard let source = Inheritance.nearestDefault(chain, states: try await integrationStates(db, on: chain)) else { return nil }
+        return try await integrationRow(db, source)
     }
 
     // MARK: Propagation
 
     /// Gives a project or group that was just created an inheriting integration when its nearest default
     /// is active (GitLab: new projects and groups take the nearest active default).
-    static func inheritActiveDefault(_ db: any SQLConnection, _ level: IntegrationLevel, now: Millis) throws {
-        let chain = try chainOrOwn(db, level)
-        guard Inheritance.inheritsOnCreation(chain, states: try integrationStates(db, on: chain)) else { return }
-        try insertInheriting(db, level, now: now, replacing: false)
+    static func inheritActiveDefault(_ db: any SQLConnection, _ level: IntegrationLevel, now: Millis) async throws {
+        let chain = try await chainOrOwn(db, level)
+        guard Inheritance.inheritsOnCreation(chain, states: try await integrationStates(db, on: chain)) else { return }
+        try await insertInheriting(db, level, now: now, replacing: false)
     }
 
-    static func insertInheriting(_ db: any SQLConnection, _ level: IntegrationLevel, now: Millis, replacing: Bool) throws {
+    static func insertInheriting(_ db: any SQLConnection, _ level: IntegrationLevel, now: Millis, replacing: Bool) async throws {
         let (groupID, projectID) = owners(level)
-        try db.execute(sql: """
+        try await db.execute(sql: """
             INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
                 deployment_type, created_at, updated_at)
             VALUES (?, ?, ?, ?, TRUE, FALSE, ?, NULL, 'unknown', ?, ?)
@@ -177,7 +177,7 @@ extension SQLStore {
 
     /// Every group and project below `groupID` (everything, for the instance) without an integration gets
     /// an inheriting one: two INSERT ... SELECT statements, whatever the number of projects.
-    static func giveInheritingIntegrations(_ db: any SQLConnection, below groupID: Int64?, now: Millis) throws {
+    static func giveInheritingIntegrations(_ db: any SQLConnection, below groupID: Int64?, now: Millis) async throws {
         let groupScope: String
         let projectScope: String
         var groupArguments: SQLArguments = []
@@ -191,14 +191,14 @@ extension SQLStore {
             groupScope = "1 = 1"
             projectScope = "1 = 1"
         }
-        try db.execute(sql: """
+        try await db.execute(sql: """
             INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
                 deployment_type, created_at, updated_at)
             SELECT 'group:' || g.id, 'group', g.id, NULL, TRUE, FALSE, ?, NULL, 'unknown', ?, ?
             FROM groups g WHERE \(groupScope)
               AND NOT EXISTS (SELECT 1 FROM integrations i WHERE i.owner_key = 'group:' || g.id)
             """, arguments: [emptyProperties, now, now] + groupArguments)
-        try db.execute(sql: """
+        try await db.execute(sql: """
             INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
                 deployment_type, created_at, updated_at)
             SELECT 'project:' || p.id, 'project', NULL, p.id, TRUE, FALSE, ?, NULL, 'unknown', ?, ?
@@ -209,14 +209,14 @@ extension SQLStore {
 
     /// After a default is removed: the inheriting integrations `Inheritance.orphans` finds without a
     /// default are removed. The group tree and the integration states are loaded once.
-    static func removeOrphanedInheritors(_ db: any SQLConnection) throws {
+    static func removeOrphanedInheritors(_ db: any SQLConnection) async throws {
         var parents: [Int64: Int64] = [:]
-        for row in try SQLRow.fetchAll(db, sql: "SELECT id, parent_id FROM groups WHERE parent_id IS NOT NULL") {
+        for row in try await SQLRow.fetchAll(db, sql: "SELECT id, parent_id FROM groups WHERE parent_id IS NOT NULL") {
             parents[row["id"]] = row["parent_id"]
         }
         var states: [IntegrationLevel: IntegrationState] = [:]
         var inheritors: [AncestorChain] = []
-        for row in try SQLRow.fetchAll(db, sql: """
+        for row in try await SQLRow.fetchAll(db, sql: """
             SELECT i.level, i.group_id, i.project_id, i.uses_default, i.active, p.group_id AS project_group
             FROM integrations i LEFT JOIN projects p ON p.id = i.project_id
             """) {
@@ -229,7 +229,7 @@ extension SQLStore {
         for start in stride(from: 0, to: orphans.count, by: 500) {
             let chunk = Array(orphans[start..<min(start + 500, orphans.count)])
             let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-            try db.execute(sql: "DELETE FROM integrations WHERE owner_key IN (\(marks))", arguments: chunk.map { $0 })
+            try await db.execute(sql: "DELETE FROM integrations WHERE owner_key IN (\(marks))", arguments: chunk.map { $0 })
         }
     }
 

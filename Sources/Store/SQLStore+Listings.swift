@@ -52,8 +52,8 @@ extension SQLStore {
     private func page<Item: Sendable>(of table: String, _ prefix: String, where condition: String, _ arguments: SQLArguments, orderBy order: String,
                                       offset: Int, limit: Int, _ map: @escaping @Sendable (SQLRow) -> Item) async throws -> Listed<Item> {
         try await database.read { db in
-            let total = try Int.fetchOne(db, sql: "\(prefix) SELECT COUNT(*) FROM \(table) WHERE \(condition)", arguments: arguments) ?? 0
-            let rows = try SQLRow.fetchAll(db, sql: "\(prefix) SELECT * FROM \(table) WHERE \(condition) ORDER BY \(order) LIMIT ? OFFSET ?",
+            let total = try await Int.fetchOne(db, sql: "\(prefix) SELECT COUNT(*) FROM \(table) WHERE \(condition)", arguments: arguments) ?? 0
+            let rows = try await SQLRow.fetchAll(db, sql: "\(prefix) SELECT * FROM \(table) WHERE \(condition) ORDER BY \(order) LIMIT ? OFFSET ?",
                                            arguments: arguments + [limit, offset])
             return Listed(items: rows.map(map), total: total)
         }

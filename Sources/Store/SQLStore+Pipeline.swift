@@ -16,24 +16,24 @@ extension SQLStore {
             var results = [Result<(id: String, duplicate: Bool), StoreError>](repeating: .failure(.conflict("not stored")), count: prepared.count)
             for index in order {
                 let (item, payload, id, key) = prepared[index]
-                if let key, let existing = try String.fetchOne(db, sql: "SELECT id FROM events WHERE delivery_key = ?", arguments: [key]) {
+                if let key, let existing = try await String.fetchOne(db, sql: "SELECT id FROM events WHERE delivery_key = ?", arguments: [key]) {
                     results[index] = .success((existing, true))
                     continue
                 }
                 do {
-                    try Self.registerIfNeeded(db, item.registration, now: now)
+                    try await Self.registerIfNeeded(db, item.registration, now: now)
                 } catch let error as StoreError {
                     results[index] = .failure(error)
                     continue
                 }
-                try db.execute(sql: """
+                try await db.execute(sql: """
                     INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at)
                     VALUES (?, ?, ?, ?, ?, 'pending', ?)
                     """, arguments: [id, item.incoming.forge.rawValue, key, item.registration.id, item.incoming.event.kind, now])
-                try db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES (?, ?)", arguments: [id, payload])
+                try await db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES (?, ?)", arguments: [id, payload])
                 results[index] = .success((id, false))
             }
-            if results.contains(where: { (try? $0.get().duplicate) == false }) { try Self.announce(db, .events) }
+            if results.contains(where: { (try? $0.get().duplicate) == false }) { try await Self.announce(db, .events) }
             return results
         }
         if results.contains(where: { (try? $0.get().duplicate) == false }) { bell(.events).ring() }
@@ -41,32 +41,32 @@ extension SQLStore {
     }
 
     /// Saves what `ProjectRegistration.webhookStep` decides for the project a webhook names.
-    static func registerIfNeeded(_ db: any SQLConnection, _ r: ProjectRegistration, now: Millis) throws {
-        let known = try String.fetchOne(db, sql: "SELECT default_branch FROM projects WHERE id = ?", arguments: [r.id])
+    static func registerIfNeeded(_ db: any SQLConnection, _ r: ProjectRegistration, now: Millis) async throws {
+        let known = try await String.fetchOne(db, sql: "SELECT default_branch FROM projects WHERE id = ?", arguments: [r.id])
         let pathOwner = known == nil
-            ? try Int64.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace]) : nil
+            ? try await Int64.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace]) : nil
         switch r.webhookStep(knownDefaultBranch: known, pathOwner: pathOwner) {
         case .keep, .replace:
             return
         case .followDefaultBranch(let branch):
-            try db.execute(sql: "UPDATE projects SET default_branch = ?, updated_at = ? WHERE id = ?", arguments: [branch, now, r.id])
+            try await db.execute(sql: "UPDATE projects SET default_branch = ?, updated_at = ? WHERE id = ?", arguments: [branch, now, r.id])
         case .conflict(let why):
             throw StoreError.conflict(why)
         case .takeOver(let owner):
-            try checkProjectLimit(db, r)
-            try displace(db, owner, path: r.pathWithNamespace, now: now)
-            try insertProject(db, r, now: now)
+            try await checkProjectLimit(db, r)
+            try await displace(db, owner, path: r.pathWithNamespace, now: now)
+            try await insertProject(db, r, now: now)
         case .create:
-            try checkProjectLimit(db, r)
-            try insertProject(db, r, now: now)
+            try await checkProjectLimit(db, r)
+            try await insertProject(db, r, now: now)
         }
     }
 
     /// Refuses a webhook's new project once the registered projects reach the limit: anyone who holds the
     /// instance secret could otherwise register projects without end (each one a row and a home-page line).
-    static func checkProjectLimit(_ db: any SQLConnection, _ r: ProjectRegistration) throws {
+    static func checkProjectLimit(_ db: any SQLConnection, _ r: ProjectRegistration) async throws {
         guard let limit = r.projectLimit else { return }
-        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projects") ?? 0
+        let count = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projects") ?? 0
         if count >= limit {
             throw StoreError.limitReached("""
                 jira-bridge already has \(count) projects, its limit for projects registered by webhooks \
@@ -76,19 +76,20 @@ extension SQLStore {
     }
 
     /// Moves a project off `path` (to `ProjectRegistration.displacedPath`), keeping everything else.
-    static func displace(_ db: any SQLConnection, _ owner: Int64, path: String, now: Millis) throws {
-        try db.execute(sql: "UPDATE projects SET path_with_namespace = ?, updated_at = ? WHERE id = ?",
+    static func displace(_ db: any SQLConnection, _ owner: Int64, path: String, now: Millis) async throws {
+        try await db.execute(sql: "UPDATE projects SET path_with_namespace = ?, updated_at = ? WHERE id = ?",
                        arguments: [ProjectRegistration.displacedPath(path, id: owner), now, owner])
     }
 
     /// Inserts a new project in its namespace's groups; it takes the nearest default when that is active.
-    static func insertProject(_ db: any SQLConnection, _ r: ProjectRegistration, now: Millis) throws {
-        let groupID = try r.namespace.map { try ensureGroup(db, fullPath: $0, name: nil, now: now).id }
-        try db.execute(sql: """
+    static func insertProject(_ db: any SQLConnection, _ r: ProjectRegistration, now: Millis) async throws {
+        var groupID: Int64? = nil
+        if let namespace = r.namespace { groupID = try await ensureGroup(db, fullPath: namespace, name: nil, now: now).id }
+        try await db.execute(sql: """
             INSERT INTO projects (id, path_with_namespace, name, web_url, default_branch, group_id, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [r.id, r.pathWithNamespace, r.name, r.webURL, r.defaultBranch, groupID, now, now])
-        try inheritActiveDefault(db, .project(r.id), now: now)
+        try await inheritActiveDefault(db, .project(r.id), now: now)
     }
 
     public func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent] {
@@ -96,18 +97,18 @@ extension SQLStore {
         let claimed: [(id: String, projectID: Int64, payload: String)] = try await database.write { db in
             // An event whose planning was started this often and never finished (the process died on it, or
             // it failed each time) is given up, with the reason in its row: it is never claimed forever.
-            try db.execute(sql: """
+            try await db.execute(sql: """
                 UPDATE events SET status = 'failed', lease_until = NULL,
                     error = 'planning did not finish after ' || attempts || ' attempts; the process may have stopped while planning it'
                 WHERE status = 'planning' AND lease_until < ? AND attempts >= ?
                 """, arguments: [now, Self.maxPlanningAttempts])
             // Two queries that each walk the (status, received_at) index: an OR of both would sort.
-            var rows = try SQLRow.fetchAll(db, sql: """
+            var rows = try await SQLRow.fetchAll(db, sql: """
                 SELECT e.id, e.project_id, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
                 WHERE e.status = 'planning' AND e.lease_until < ? ORDER BY e.received_at LIMIT ?\(db.dialect.skipLocked(of: "e"))
                 """, arguments: [now, limit])
             if rows.count < limit {
-                rows += try SQLRow.fetchAll(db, sql: """
+                rows += try await SQLRow.fetchAll(db, sql: """
                     SELECT e.id, e.project_id, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
                     WHERE e.status = 'pending' ORDER BY e.received_at LIMIT ?\(db.dialect.skipLocked(of: "e"))
                     """, arguments: [limit - rows.count])
@@ -117,7 +118,7 @@ extension SQLStore {
                 let marks = Array(repeating: "?", count: out.count).joined(separator: ",")
                 var arguments: SQLArguments = [now + leaseMillis]
                 for row in out { arguments += [row.id] }
-                try db.execute(sql: "UPDATE events SET status = 'planning', lease_until = ?, attempts = attempts + 1 WHERE id IN (\(marks))", arguments: arguments)
+                try await db.execute(sql: "UPDATE events SET status = 'planning', lease_until = ?, attempts = attempts + 1 WHERE id IN (\(marks))", arguments: arguments)
             }
             return out
         }
@@ -133,7 +134,7 @@ extension SQLStore {
         if !unreadable.isEmpty {
             try await database.write { [unreadable] db in
                 for entry in unreadable {
-                    try db.execute(sql: "UPDATE events SET status = 'failed', error = ? WHERE id = ?", arguments: [entry.error, entry.id])
+                    try await db.execute(sql: "UPDATE events SET status = 'failed', error = ? WHERE id = ?", arguments: [entry.error, entry.id])
                 }
             }
         }
@@ -145,7 +146,7 @@ extension SQLStore {
 
     public func failEvent(id: String, error: String) async throws {
         try await database.write { db in
-            try db.execute(sql: "UPDATE events SET status = 'failed', lease_until = NULL, error = ? WHERE id = ?", arguments: [String(error.prefix(2000)), id])
+            try await db.execute(sql: "UPDATE events SET status = 'failed', lease_until = NULL, error = ? WHERE id = ?", arguments: [String(error.prefix(2000)), id])
         }
     }
 
@@ -157,13 +158,13 @@ extension SQLStore {
             var inserted = 0
             for (eventID, rows, note) in work {
                 for args in rows {
-                    try db.execute(sql: Self.insertDeliverySQL, arguments: args)
+                    try await db.execute(sql: Self.insertDeliverySQL, arguments: args)
                     inserted += db.changesCount
                 }
-                try db.execute(sql: "UPDATE events SET status = 'planned', planned_at = ?, lease_until = NULL, note = ? WHERE id = ?",
+                try await db.execute(sql: "UPDATE events SET status = 'planned', planned_at = ?, lease_until = NULL, note = ? WHERE id = ?",
                                arguments: [now, note.map { String($0.prefix(2000)) }, eventID])
             }
-            if inserted > 0 { try Self.announce(db, .deliveries) }
+            if inserted > 0 { try await Self.announce(db, .deliveries) }
             return inserted
         }
         if inserted > 0 { bell(.deliveries).ring() }
@@ -191,27 +192,27 @@ extension SQLStore {
             let holdKey = status == .paused ? effects.credentialsRejected?.key : nil
             // The attempt's number comes back with the update: no second read, and the old attempts are only
             // looked for once there can be more than 20.
-            guard let attempt = try Int.fetchOne(db, sql: """
+            guard let attempt = try await Int.fetchOne(db, sql: """
                 UPDATE deliveries SET status = ?, next_run_at = ?, last_error = ?, hold_key = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?
                 WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING attempts
                 """, arguments: [status.rawValue, nextRun, error, holdKey, now, id, owner]) else {
                 return 0  // the lease was lost: someone else runs it now
             }
             // The attempt's line in the log; only the last 20 of a delivery are kept.
-            try db.execute(sql: """
+            try await db.execute(sql: """
                 INSERT INTO delivery_attempts (delivery_id, attempt, finished_at, outcome, error) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (delivery_id, attempt) DO NOTHING
                 """, arguments: [id, attempt, now, outcome.name, error.map { String($0.prefix(2000)) }])
             if attempt > 20 {
-                try db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id = ? AND attempt <= ?", arguments: [id, attempt - 20])
+                try await db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id = ? AND attempt <= ?", arguments: [id, attempt - 20])
             }
-            for args in rows { try db.execute(sql: Self.insertDeliverySQL, arguments: args) }
-            if let hold = effects.credentialsRejected, holdKey != nil { try Self.recordCredentialHold(db, hold) }
-            if let limit = effects.rateLimit { try Self.recordRateLimit(db, limit) }
+            for args in rows { try await db.execute(sql: Self.insertDeliverySQL, arguments: args) }
+            if let hold = effects.credentialsRejected, holdKey != nil { try await Self.recordCredentialHold(db, hold) }
+            if let limit = effects.rateLimit { try await Self.recordRateLimit(db, limit) }
             var resumed = 0
-            if let accepted = effects.credentialsAccepted { resumed = try Self.beginResuming(db, integrationID: accepted, now: now) }
+            if let accepted = effects.credentialsAccepted { resumed = try await Self.beginResuming(db, integrationID: accepted, now: now) }
             // A delivery that ends frees its issue and a slot of its site, and follow-ups may be due.
-            try Self.announce(db, .deliveries)
+            try await Self.announce(db, .deliveries)
             return resumed
         }
         if resumed > 0 { _ = try await finishResuming(now: now) }
@@ -221,7 +222,7 @@ extension SQLStore {
     public func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws {
         let text = try StoredFormat.encode(work: work)
         try await database.write { db in
-            try db.execute(sql: "UPDATE deliveries SET work = ?, updated_at = ? WHERE id = ? AND lease_owner = ?", arguments: [text, now, id, owner])
+            try await db.execute(sql: "UPDATE deliveries SET work = ?, updated_at = ? WHERE id = ? AND lease_owner = ?", arguments: [text, now, id, owner])
         }
     }
 
@@ -239,11 +240,11 @@ extension SQLStore {
         let where_ = condition
         let filterArguments = arguments
         return try await database.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE \(where_)", arguments: filterArguments) ?? 0
+            let total = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE \(where_)", arguments: filterArguments) ?? 0
             var page = filterArguments
             page.append(limit)
             page.append(offset)
-            let rows = try SQLRow.fetchAll(db, sql: "SELECT * FROM deliveries WHERE \(where_) ORDER BY id DESC LIMIT ? OFFSET ?", arguments: page)
+            let rows = try await SQLRow.fetchAll(db, sql: "SELECT * FROM deliveries WHERE \(where_) ORDER BY id DESC LIMIT ? OFFSET ?", arguments: page)
             return (try rows.map(Self.delivery(from:)), total)
         }
     }
@@ -253,7 +254,7 @@ extension SQLStore {
         let marks = Array(repeating: "?", count: deliveryIDs.count).joined(separator: ",")
         return try await database.read { db in
             var result: [Int64: [DeliveryAttempt]] = [:]
-            for row in try SQLRow.fetchAll(db, sql: """
+            for row in try await SQLRow.fetchAll(db, sql: """
                 SELECT * FROM delivery_attempts WHERE delivery_id IN (\(marks)) ORDER BY delivery_id, attempt
                 """, arguments: SQLArguments(deliveryIDs.map { $0 })) {
                 let attempt = DeliveryAttempt(deliveryID: row["delivery_id"], number: row["attempt"], finishedAt: row["finished_at"],
@@ -266,17 +267,17 @@ extension SQLStore {
 
     public func retryFailedDeliveries(projectID: Int64, after: Int64, limit: Int, now: Millis) async throws -> (count: Int, lastID: Int64) {
         let result = try await database.write { db -> (count: Int, lastID: Int64) in
-            let ids = try Int64.fetchAll(db, sql: """
+            let ids = try await Int64.fetchAll(db, sql: """
                 SELECT id FROM deliveries WHERE project_id = ? AND id > ? AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retriedByRetryAll))) ORDER BY id LIMIT ?
                 """, arguments: [projectID, after, limit])
             guard let last = ids.last else { return (0, after) }
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
             var arguments: SQLArguments = [now, now]
             for id in ids { arguments.append(id) }
-            try db.execute(sql: """
+            try await db.execute(sql: """
                 UPDATE deliveries SET status = 'pending', next_run_at = ?, updated_at = ? WHERE id IN (\(marks)) AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retriedByRetryAll)))
                 """, arguments: arguments)
-            try Self.announce(db, .deliveries)
+            try await Self.announce(db, .deliveries)
             return (ids.count, last)
         }
         if result.count > 0 { bell(.deliveries).ring() }
@@ -286,8 +287,8 @@ extension SQLStore {
     public func eventNotes(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [EventNote], total: Int) {
         try await database.read { db in
             let condition = "project_id = ? AND (note IS NOT NULL OR status = 'failed')"
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE \(condition)", arguments: [projectID]) ?? 0
-            let rows = try SQLRow.fetchAll(db, sql: "SELECT * FROM events WHERE \(condition) ORDER BY received_at DESC LIMIT ? OFFSET ?",
+            let total = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE \(condition)", arguments: [projectID]) ?? 0
+            let rows = try await SQLRow.fetchAll(db, sql: "SELECT * FROM events WHERE \(condition) ORDER BY received_at DESC LIMIT ? OFFSET ?",
                                         arguments: [projectID, limit, offset])
             return (rows.map { row in
                 EventNote(id: row["id"], kind: row["kind"], status: row["status"], attempts: row["attempts"], note: row["note"],
@@ -297,17 +298,17 @@ extension SQLStore {
     }
 
     public func delivery(id: Int64) async throws -> Delivery? {
-        try await database.read { db in try SQLRow.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:)) }
+        try await database.read { db in try await SQLRow.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:)) }
     }
 
     public func retryDelivery(id: Int64, now: Millis) async throws -> Delivery? {
         let retried = try await database.write { db -> Delivery? in
-            try db.execute(sql: """
+            try await db.execute(sql: """
                 UPDATE deliveries SET status = 'pending', hold_key = NULL, next_run_at = ?, updated_at = ? WHERE id = ? AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retryable)))
                 """, arguments: [now, now, id])
             guard db.changesCount > 0 else { return nil }
-            try Self.announce(db, .deliveries)
-            return try SQLRow.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:))
+            try await Self.announce(db, .deliveries)
+            return try await SQLRow.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:))
         }
         if retried != nil { bell(.deliveries).ring() }
         return retried
@@ -316,7 +317,7 @@ extension SQLStore {
     public func deliveryCounts(projectID: Int64) async throws -> [String: Int] {
         try await database.read { db in
             var counts: [String: Int] = [:]
-            for row in try SQLRow.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM deliveries WHERE project_id = ? GROUP BY status",
+            for row in try await SQLRow.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM deliveries WHERE project_id = ? GROUP BY status",
                                         arguments: [projectID]) {
                 counts[row["status"]] = row["n"]
             }
@@ -326,9 +327,9 @@ extension SQLStore {
 
     public func unfinishedWork(projectID: Int64) async throws -> Int {
         try await database.read { db in
-            let d = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE project_id = ? AND status IN ('pending', 'running')",
+            let d = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE project_id = ? AND status IN ('pending', 'running')",
                                      arguments: [projectID]) ?? 0
-            let e = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE project_id = ? AND status IN ('pending', 'planning')",
+            let e = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE project_id = ? AND status IN ('pending', 'planning')",
                                      arguments: [projectID]) ?? 0
             return d + e
         }
@@ -336,25 +337,25 @@ extension SQLStore {
 
     public func queueDepth() async throws -> (deliveries: Int, events: Int) {
         try await database.read { db in
-            let d = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'running')") ?? 0
-            let e = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE status IN ('pending', 'planning')") ?? 0
+            let d = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'running')") ?? 0
+            let e = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE status IN ('pending', 'planning')") ?? 0
             return (d, e)
         }
     }
 
     public func stuckQueue(now: Millis, bound: Millis) async throws -> String? {
         try await database.read { db in
-            if let since = try Int64.fetchOne(db, sql: "SELECT MIN(updated_at) FROM deliveries WHERE status = 'running'"), since < now - bound {
+            if let since = try await Int64.fetchOne(db, sql: "SELECT MIN(updated_at) FROM deliveries WHERE status = 'running'"), since < now - bound {
                 return "a delivery has been running for \((now - since) / 1000) s, longer than any attempt takes"
             }
             // One index range (status, next_run_at); the sites it names are few.
-            let due = try SQLRow.fetchAll(db, sql: """
+            let due = try await SQLRow.fetchAll(db, sql: """
                 SELECT site, MIN(next_run_at) AS due FROM deliveries WHERE status = 'pending' AND next_run_at < ? GROUP BY site LIMIT 100
                 """, arguments: [now - bound])
             for row in due {
                 let site: String = row["site"], at: Int64 = row["due"]
-                let busy = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status = 'running' AND site = ?", arguments: [site]) ?? 0
-                let held = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rate_limit_holds WHERE site = ? AND until > ?", arguments: [site, now]) ?? 0
+                let busy = try await Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status = 'running' AND site = ?", arguments: [site]) ?? 0
+                let held = try await Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rate_limit_holds WHERE site = ? AND until > ?", arguments: [site, now]) ?? 0
                 if busy == 0 && held == 0 {
                     return "a delivery to \(site) has been due for \((now - at) / 1000) s and none is running"
                 }
@@ -373,7 +374,7 @@ extension SQLStore {
         try await database.read { db in
             var result: [(site: String, createdAt: Millis)] = []
             for status in ["pending", "running"] {
-                let rows = try SQLRow.fetchAll(db, sql: """
+                let rows = try await SQLRow.fetchAll(db, sql: """
                     WITH RECURSIVE sites(site) AS (
                         SELECT MIN(site) FROM deliveries WHERE status = ?
                         UNION ALL
@@ -399,24 +400,24 @@ extension SQLStore {
 
     public func prune(before: Millis, limit: Int) async throws -> (deliveries: Int, events: Int) {
         try await database.write { db in
-            let deliveries = try Int64.fetchAll(db, sql: """
+            let deliveries = try await Int64.fetchAll(db, sql: """
                 SELECT id FROM deliveries WHERE status IN ('succeeded', 'skipped') AND updated_at < ? ORDER BY updated_at LIMIT ?
                 """, arguments: [before, limit])
             if !deliveries.isEmpty {
                 let marks = Array(repeating: "?", count: deliveries.count).joined(separator: ",")
-                try db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id IN (\(marks))", arguments: deliveries.map { $0 })
-                try db.execute(sql: "DELETE FROM deliveries WHERE id IN (\(marks))", arguments: deliveries.map { $0 })
+                try await db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id IN (\(marks))", arguments: deliveries.map { $0 })
+                try await db.execute(sql: "DELETE FROM deliveries WHERE id IN (\(marks))", arguments: deliveries.map { $0 })
             }
             // Planned events only: a failed one is kept for its error, pending ones are not done.
-            let events = try String.fetchAll(db, sql: """
+            let events = try await String.fetchAll(db, sql: """
                 SELECT e.id FROM events e WHERE e.status = 'planned' AND e.received_at < ?
                 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY e.received_at LIMIT ?
                 """, arguments: [before, limit])
             if !events.isEmpty {
                 let marks = Array(repeating: "?", count: events.count).joined(separator: ",")
                 let arguments: SQLArguments = events.map { $0 }
-                try db.execute(sql: "DELETE FROM event_payloads WHERE event_id IN (\(marks))", arguments: arguments)
-                try db.execute(sql: "DELETE FROM events WHERE id IN (\(marks))", arguments: arguments)
+                try await db.execute(sql: "DELETE FROM event_payloads WHERE event_id IN (\(marks))", arguments: arguments)
+                try await db.execute(sql: "DELETE FROM events WHERE id IN (\(marks))", arguments: arguments)
             }
             return (deliveries.count, events.count)
         }

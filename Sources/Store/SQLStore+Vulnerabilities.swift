@@ -22,16 +22,16 @@ extension SQLStore {
             var ids: [Int64] = []
             var created = 0, updated = 0
             for (f, json) in rows {
-                if let id = try Int64.fetchOne(db, sql: "SELECT id FROM vulnerabilities WHERE project_id = ? AND fingerprint = ?",
+                if let id = try await Int64.fetchOne(db, sql: "SELECT id FROM vulnerabilities WHERE project_id = ? AND fingerprint = ?",
                                                arguments: [projectID, f.fingerprint]) {
-                    try db.execute(sql: """
+                    try await db.execute(sql: """
                         UPDATE vulnerabilities SET finding = ?, severity = ?, state = 'detected', resolved_at = NULL,
                             commit_sha = COALESCE(?, commit_sha), updated_at = ? WHERE id = ?
                         """, arguments: [json, f.severity, commit, now, id])
                     ids.append(id)
                     updated += 1
                 } else {
-                    ids.append(try db.insert(sql: """
+                    ids.append(try await db.insert(sql: """
                         INSERT INTO vulnerabilities (project_id, fingerprint, report_type, scanner_id, severity, state, finding, commit_sha,
                             created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'detected', ?, ?, ?, ?)
                         """, arguments: [projectID, f.fingerprint, f.reportType, f.scanner.id, f.severity, json, commit, now, now]))
@@ -45,11 +45,11 @@ extension SQLStore {
                 let marks = Array(repeating: "?", count: scannerIDs.count).joined(separator: ",")
                 var arguments: SQLArguments = [projectID, reportType]
                 for id in scannerIDs { arguments += [id] }
-                let candidates = try Int64.fetchAll(db, sql: """
+                let candidates = try await Int64.fetchAll(db, sql: """
                     SELECT id FROM vulnerabilities WHERE project_id = ? AND report_type = ? AND scanner_id IN (\(marks)) AND state = 'detected'
                     """, arguments: arguments)
                 for id in candidates where !seen.contains(id) {
-                    try db.execute(sql: "UPDATE vulnerabilities SET state = 'resolved', resolved_at = ?, updated_at = ? WHERE id = ?",
+                    try await db.execute(sql: "UPDATE vulnerabilities SET state = 'resolved', resolved_at = ?, updated_at = ? WHERE id = ?",
                                    arguments: [now, now, id])
                     resolved += 1
                 }
@@ -79,8 +79,8 @@ extension SQLStore {
         }
         let whereSQL = clauses.joined(separator: " AND ")
         return try await database.read { [arguments] db in
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM vulnerabilities v WHERE \(whereSQL)", arguments: arguments) ?? 0
-            let rows = try SQLRow.fetchAll(db, sql: """
+            let total = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM vulnerabilities v WHERE \(whereSQL)", arguments: arguments) ?? 0
+            let rows = try await SQLRow.fetchAll(db, sql: """
                 SELECT v.*, l.state AS link_state, l.issue_id, l.issue_key, l.web_url, l.created_at AS link_created_at
                 FROM vulnerabilities v LEFT JOIN vulnerability_issue_links l ON l.vulnerability_id = v.id
                 WHERE \(whereSQL) ORDER BY \(Self.severityRank.replacingOccurrences(of: "severity", with: "v.severity")), v.id LIMIT ? OFFSET ?
@@ -91,7 +91,7 @@ extension SQLStore {
 
     public func vulnerability(projectID: Int64, id: Int64) async throws -> VulnerabilityRecord? {
         try await database.read { db in
-            try SQLRow.fetchOne(db, sql: """
+            try await SQLRow.fetchOne(db, sql: """
                 SELECT v.*, l.state AS link_state, l.issue_id, l.issue_key, l.web_url, l.created_at AS link_created_at
                 FROM vulnerabilities v LEFT JOIN vulnerability_issue_links l ON l.vulnerability_id = v.id
                 WHERE v.project_id = ? AND v.id = ?
@@ -101,15 +101,15 @@ extension SQLStore {
 
     public func claimIssueCreation(vulnerabilityID: Int64, staleAfter: Int64, now: Millis) async throws -> IssueClaim {
         try await database.write { db in
-            if let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM vulnerability_issue_links WHERE vulnerability_id = ?", arguments: [vulnerabilityID]) {
+            if let row = try await SQLRow.fetchOne(db, sql: "SELECT * FROM vulnerability_issue_links WHERE vulnerability_id = ?", arguments: [vulnerabilityID]) {
                 let state: String = row["state"]
                 if state == "created", let link = Self.link(from: row) { return .created(link) }
                 let updated: Int64 = row["updated_at"]
                 if now - updated < staleAfter { return .inProgress(since: updated) }
-                try db.execute(sql: "UPDATE vulnerability_issue_links SET updated_at = ? WHERE vulnerability_id = ?", arguments: [now, vulnerabilityID])
+                try await db.execute(sql: "UPDATE vulnerability_issue_links SET updated_at = ? WHERE vulnerability_id = ?", arguments: [now, vulnerabilityID])
                 return .reclaimed
             }
-            try db.execute(sql: """
+            try await db.execute(sql: """
                 INSERT INTO vulnerability_issue_links (vulnerability_id, state, created_at, updated_at) VALUES (?, 'creating', ?, ?)
                 """, arguments: [vulnerabilityID, now, now])
             return .claimed
@@ -118,7 +118,7 @@ extension SQLStore {
 
     public func completeIssueCreation(vulnerabilityID: Int64, link: VulnerabilityIssueLink, now: Millis) async throws {
         try await database.write { db in
-            try db.execute(sql: """
+            try await db.execute(sql: """
                 INSERT INTO vulnerability_issue_links (vulnerability_id, state, issue_id, issue_key, web_url, created_at, updated_at)
                 VALUES (?, 'created', ?, ?, ?, ?, ?)
                 ON CONFLICT (vulnerability_id) DO UPDATE SET state = 'created', issue_id = excluded.issue_id, issue_key = excluded.issue_key,
@@ -129,7 +129,7 @@ extension SQLStore {
 
     public func removeIssueLink(vulnerabilityID: Int64) async throws {
         try await database.write { db in
-            try db.execute(sql: "DELETE FROM vulnerability_issue_links WHERE vulnerability_id = ?", arguments: [vulnerabilityID])
+            try await db.execute(sql: "DELETE FROM vulnerability_issue_links WHERE vulnerability_id = ?", arguments: [vulnerabilityID])
         }
     }
 

@@ -1,5 +1,7 @@
 import Foundation
 import Integration
+import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Everything jira-bridge keeps, on SQLite or PostgreSQL: the queries are written once (`SQL.swift`), and
@@ -14,30 +16,36 @@ public final class SQLStore: BridgeStore {
     /// Per site, the issue the last claim stopped at: the next claim goes on after it (issues take turns).
     let claimCursors = Mutex<[String: String]>([:])
 
-    let bells: [WorkKind: WorkBell] = Dictionary(uniqueKeysWithValues: WorkKind.allCases.map { ($0, WorkBell()) })
+    /// Rung when new work is committed, by this process or (on PostgreSQL, through `WorkListener`) by any other.
+    public let bells: WorkBells
 
-    public func bell(_ kind: WorkKind) -> WorkBell { bells[kind]! }
+    func bell(_ kind: WorkKind) -> WorkBell { bells[kind] }
 
-    public func listenForOtherProcesses() {
-        guard let postgres = database as? PostgreSQLDatabase else { return }
-        postgres.listen(channel: Self.workChannel) { [bells] payload in
-            if let kind = WorkKind(rawValue: payload) { bells[kind]?.ring() }
-        }
+    /// The database's own service, which must run while the store is used: PostgreSQL's client (its pool);
+    /// nil on SQLite.
+    public var databaseService: (any Service)? { database as? PostgreSQLDatabase }
+
+    /// The listener for the other processes' new work (PostgreSQL's `LISTEN`); nil on SQLite, where one
+    /// process serves the file.
+    public func listener(logger: Logger) -> (any Service)? {
+        guard let postgres = database as? PostgreSQLDatabase else { return nil }
+        return WorkListener(settings: postgres.settings, bells: bells, logger: logger)
     }
 
     /// The channel new work is announced on (PostgreSQL's `NOTIFY`), with the kind as the payload.
     static let workChannel = "jira_bridge_work"
 
     /// Inside a transaction: tells the other processes, once it commits, that it made new work of `kind`.
-    static func announce(_ db: any SQLConnection, _ kind: WorkKind) throws {
+    static func announce(_ db: any SQLConnection, _ kind: WorkKind) async throws {
         guard db.dialect == .postgres else { return }
-        try db.execute(sql: "SELECT pg_notify('\(workChannel)', '\(kind.rawValue)')")
+        try await db.execute(sql: "SELECT pg_notify('\(workChannel)', '\(kind.rawValue)')")
     }
 
-    public init(database: any SQLDatabase, secrets: SecretBox, clock: WallClock = .system) {
+    public init(database: any SQLDatabase, secrets: SecretBox, clock: WallClock = .system, bells: WorkBells = WorkBells()) {
         self.database = database
         self.secrets = secrets
         self.clock = clock
+        self.bells = bells
     }
 
     /// The store in the SQLite file at `path` (created if needed).
@@ -61,12 +69,12 @@ public final class SQLStore: BridgeStore {
     func backfillSecretFingerprints() async throws {
         try await database.write { [secrets] db in
             for table in ["projects", "groups"] {
-                let rows = try SQLRow.fetchAll(db, sql: "SELECT id, webhook_secret_enc FROM \(table) WHERE webhook_secret_enc IS NOT NULL AND webhook_secret_fp IS NULL")
+                let rows = try await SQLRow.fetchAll(db, sql: "SELECT id, webhook_secret_enc FROM \(table) WHERE webhook_secret_enc IS NOT NULL AND webhook_secret_fp IS NULL")
                 for row in rows {
                     let blob: Data = row["webhook_secret_enc"]
                     let id: Int64 = row["id"]
                     let fp = try secrets.fingerprint(secrets.open(blob))
-                    try db.execute(sql: "UPDATE \(table) SET webhook_secret_fp = ? WHERE id = ?", arguments: [fp, id])
+                    try await db.execute(sql: "UPDATE \(table) SET webhook_secret_fp = ? WHERE id = ?", arguments: [fp, id])
                 }
             }
         }
@@ -75,7 +83,7 @@ public final class SQLStore: BridgeStore {
     /// A real write (a row rewritten in one transaction): a full disk or a read-only file fails it.
     public func ping() async throws {
         try await database.write { db in
-            try db.execute(sql: "INSERT INTO readiness_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at", arguments: [self.clock.now()])
+            try await db.execute(sql: "INSERT INTO readiness_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at", arguments: [self.clock.now()])
         }
     }
 
@@ -85,48 +93,49 @@ public final class SQLStore: BridgeStore {
     public func registerProject(_ r: ProjectRegistration) async throws -> Project {
         let now = clock.now()
         return try await database.write { db in
-            let isKnown = try SQLRow.fetchOne(db, sql: "SELECT 1 FROM projects WHERE id = ?", arguments: [r.id]) != nil
-            let pathOwner = try Int64.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace])
+            let isKnown = try await SQLRow.fetchOne(db, sql: "SELECT 1 FROM projects WHERE id = ?", arguments: [r.id]) != nil
+            let pathOwner = try await Int64.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace])
             var step = r.apiStep(isKnown: isKnown, pathOwner: pathOwner)
             if case .takeOver(let owner) = step {
-                try Self.displace(db, owner, path: r.pathWithNamespace, now: now)
+                try await Self.displace(db, owner, path: r.pathWithNamespace, now: now)
                 step = isKnown ? .replace : .create
             }
             switch step {
             case .conflict(let why):
                 throw StoreError.conflict(why)
             case .create:
-                try Self.insertProject(db, r, now: now)
+                try await Self.insertProject(db, r, now: now)
             case .replace, .keep, .followDefaultBranch, .takeOver:
-                let groupID = try r.namespace.map { try Self.ensureGroup(db, fullPath: $0, name: nil, now: now).id }
-                try db.execute(sql: """
+                var groupID: Int64? = nil
+                if let namespace = r.namespace { groupID = try await Self.ensureGroup(db, fullPath: namespace, name: nil, now: now).id }
+                try await db.execute(sql: """
                     UPDATE projects SET path_with_namespace = ?, name = ?, web_url = ?, default_branch = ?, group_id = ?, updated_at = ?
                     WHERE id = ?
                     """, arguments: [r.pathWithNamespace, r.name, r.webURL, r.defaultBranch, groupID, now, r.id])
             }
-            return try Self.fetchProject(db, sql: "SELECT * FROM projects WHERE id = ?", [r.id])!
+            return try await Self.fetchProject(db, sql: "SELECT * FROM projects WHERE id = ?", [r.id])!
         }
     }
 
     public func project(id: Int64) async throws -> Project? {
-        try await database.read { db in try Self.fetchProject(db, sql: "SELECT * FROM projects WHERE id = ?", [id]) }
+        try await database.read { db in try await Self.fetchProject(db, sql: "SELECT * FROM projects WHERE id = ?", [id]) }
     }
 
     public func project(path: String) async throws -> Project? {
-        try await database.read { db in try Self.fetchProject(db, sql: "SELECT * FROM projects WHERE path_with_namespace = ?", [path]) }
+        try await database.read { db in try await Self.fetchProject(db, sql: "SELECT * FROM projects WHERE path_with_namespace = ?", [path]) }
     }
 
     public func ensureGroup(fullPath: String, name: String?) async throws -> Group {
         let now = clock.now()
-        return try await database.write { db in try Self.ensureGroup(db, fullPath: fullPath, name: name, now: now) }
+        return try await database.write { db in try await Self.ensureGroup(db, fullPath: fullPath, name: name, now: now) }
     }
 
     public func group(id: Int64) async throws -> Group? {
-        try await database.read { db in try SQLRow.fetchOne(db, sql: "SELECT * FROM groups WHERE id = ?", arguments: [id]).map(Self.group(from:)) }
+        try await database.read { db in try await SQLRow.fetchOne(db, sql: "SELECT * FROM groups WHERE id = ?", arguments: [id]).map(Self.group(from:)) }
     }
 
     public func group(path: String) async throws -> Group? {
-        try await database.read { db in try SQLRow.fetchOne(db, sql: "SELECT * FROM groups WHERE full_path = ?", arguments: [path]).map(Self.group(from:)) }
+        try await database.read { db in try await SQLRow.fetchOne(db, sql: "SELECT * FROM groups WHERE full_path = ?", arguments: [path]).map(Self.group(from:)) }
     }
 
     public func setWebhookSecret(_ secret: String?, for owner: TokenScope) async throws {
@@ -137,12 +146,12 @@ public final class SQLStore: BridgeStore {
         try await database.write { db in
             guard let table = Self.secretTable(owner) else { return }
             // The secret being replaced becomes the previous one (unless it is the same secret again).
-            try db.execute(sql: """
+            try await db.execute(sql: """
                 UPDATE \(table) SET webhook_secret_prev_enc = webhook_secret_enc, webhook_secret_prev_fp = webhook_secret_fp,
                     webhook_secret_prev_until = ?
                 WHERE id = ? AND webhook_secret_enc IS NOT NULL AND webhook_secret_fp IS DISTINCT FROM ?
                 """, arguments: [until, owner.level.ownerID, fp])
-            try db.execute(sql: "UPDATE \(table) SET webhook_secret_enc = ?, webhook_secret_fp = ?, updated_at = ? WHERE id = ?",
+            try await db.execute(sql: "UPDATE \(table) SET webhook_secret_enc = ?, webhook_secret_fp = ?, updated_at = ? WHERE id = ?",
                            arguments: [blob, fp, now, owner.level.ownerID])
             if db.changesCount == 0 { throw StoreError.notFound(owner.kind) }
         }
@@ -151,7 +160,7 @@ public final class SQLStore: BridgeStore {
     public func clearPreviousWebhookSecret(for owner: TokenScope) async throws {
         try await database.write { db in
             guard let table = Self.secretTable(owner) else { return }
-            try db.execute(sql: """
+            try await db.execute(sql: """
                 UPDATE \(table) SET webhook_secret_prev_enc = NULL, webhook_secret_prev_fp = NULL, webhook_secret_prev_until = NULL WHERE id = ?
                 """, arguments: [owner.level.ownerID])
             if db.changesCount == 0 { throw StoreError.notFound(owner.kind) }
@@ -170,7 +179,7 @@ public final class SQLStore: BridgeStore {
         let fp = secrets.fingerprint(presented)
         let now = clock.now()
         return try await database.read { db in
-            try Bool.fetchOne(db, sql: """
+            try await Bool.fetchOne(db, sql: """
                 SELECT EXISTS (SELECT 1 FROM projects WHERE webhook_secret_fp = ?) OR EXISTS (SELECT 1 FROM groups WHERE webhook_secret_fp = ?)
                     OR EXISTS (SELECT 1 FROM projects WHERE webhook_secret_prev_fp = ? AND webhook_secret_prev_until > ?)
                     OR EXISTS (SELECT 1 FROM groups WHERE webhook_secret_prev_fp = ? AND webhook_secret_prev_until > ?)
@@ -181,8 +190,8 @@ public final class SQLStore: BridgeStore {
     public func webhookSecret(for owner: TokenScope) async throws -> String? {
         let blob: Data? = try await database.read { db in
             switch owner {
-            case .project(let id): return try Data.fetchOne(db, sql: "SELECT webhook_secret_enc FROM projects WHERE id = ?", arguments: [id])
-            case .group(let id): return try Data.fetchOne(db, sql: "SELECT webhook_secret_enc FROM groups WHERE id = ?", arguments: [id])
+            case .project(let id): return try await Data.fetchOne(db, sql: "SELECT webhook_secret_enc FROM projects WHERE id = ?", arguments: [id])
+            case .group(let id): return try await Data.fetchOne(db, sql: "SELECT webhook_secret_enc FROM groups WHERE id = ?", arguments: [id])
             case .instance: return nil
             }
         }
@@ -194,7 +203,7 @@ public final class SQLStore: BridgeStore {
     public func createToken(name: String, role: TokenRole, scope: TokenScope, expiresAt: Millis?, secretHash: String) async throws -> APIToken {
         let now = clock.now()
         return try await database.write { db in
-            let id = try db.insert(sql: """
+            let id = try await db.insert(sql: """
                 INSERT INTO api_tokens (name, secret_hash, role, scope, scope_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [name, secretHash, role.rawValue, scope.kind, Self.scopeID(scope), expiresAt, now])
             return APIToken(id: id, name: name, role: role, scope: scope, expiresAt: expiresAt, createdAt: now)
@@ -203,18 +212,18 @@ public final class SQLStore: BridgeStore {
 
     public func token(secretHash: String) async throws -> APIToken? {
         try await database.read { db in
-            try SQLRow.fetchOne(db, sql: "SELECT * FROM api_tokens WHERE secret_hash = ?", arguments: [secretHash]).map(Self.token(from:))
+            try await SQLRow.fetchOne(db, sql: "SELECT * FROM api_tokens WHERE secret_hash = ?", arguments: [secretHash]).map(Self.token(from:))
         }
     }
 
     public func token(id: Int64) async throws -> APIToken? {
-        try await database.read { db in try SQLRow.fetchOne(db, sql: "SELECT * FROM api_tokens WHERE id = ?", arguments: [id]).map(Self.token(from:)) }
+        try await database.read { db in try await SQLRow.fetchOne(db, sql: "SELECT * FROM api_tokens WHERE id = ?", arguments: [id]).map(Self.token(from:)) }
     }
 
     public func createSession(_ s: WebSession) async throws {
         try await database.write { db in
-            try db.execute(sql: "DELETE FROM web_sessions WHERE expires_at <= ?", arguments: [s.createdAt])
-            try db.execute(sql: """
+            try await db.execute(sql: "DELETE FROM web_sessions WHERE expires_at <= ?", arguments: [s.createdAt])
+            try await db.execute(sql: """
                 INSERT INTO web_sessions (id_hash, token_id, is_admin, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [s.idHash, s.tokenID, s.isAdmin, s.csrfToken, s.createdAt, s.expiresAt])
         }
@@ -222,7 +231,7 @@ public final class SQLStore: BridgeStore {
 
     public func session(idHash: String, now: Millis) async throws -> WebSession? {
         try await database.read { db in
-            try SQLRow.fetchOne(db, sql: "SELECT * FROM web_sessions WHERE id_hash = ? AND expires_at > ?", arguments: [idHash, now]).map { row in
+            try await SQLRow.fetchOne(db, sql: "SELECT * FROM web_sessions WHERE id_hash = ? AND expires_at > ?", arguments: [idHash, now]).map { row in
                 WebSession(idHash: row["id_hash"], tokenID: row["token_id"], isAdmin: row["is_admin"], csrfToken: row["csrf_token"],
                            createdAt: row["created_at"], expiresAt: row["expires_at"])
             }
@@ -230,16 +239,16 @@ public final class SQLStore: BridgeStore {
     }
 
     public func deleteSession(idHash: String) async throws {
-        try await database.write { db in try db.execute(sql: "DELETE FROM web_sessions WHERE id_hash = ?", arguments: [idHash]) }
+        try await database.write { db in try await db.execute(sql: "DELETE FROM web_sessions WHERE id_hash = ?", arguments: [idHash]) }
     }
 
     public func tokens() async throws -> [APIToken] {
-        try await database.read { db in try SQLRow.fetchAll(db, sql: "SELECT * FROM api_tokens ORDER BY id").map(Self.token(from:)) }
+        try await database.read { db in try await SQLRow.fetchAll(db, sql: "SELECT * FROM api_tokens ORDER BY id").map(Self.token(from:)) }
     }
 
     public func deleteToken(id: Int64) async throws -> Bool {
         try await database.write { db in
-            try db.execute(sql: "DELETE FROM api_tokens WHERE id = ?", arguments: [id])
+            try await db.execute(sql: "DELETE FROM api_tokens WHERE id = ?", arguments: [id])
             return db.changesCount > 0
         }
     }
@@ -289,12 +298,12 @@ public final class SQLStore: BridgeStore {
                      hasWebhookSecret: secret != nil, createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 
-    private static func fetchProject(_ db: any SQLConnection, sql: String, _ arguments: SQLArguments) throws -> Project? {
-        try SQLRow.fetchOne(db, sql: sql, arguments: arguments).map(project(from:))
+    private static func fetchProject(_ db: any SQLConnection, sql: String, _ arguments: SQLArguments) async throws -> Project? {
+        try await SQLRow.fetchOne(db, sql: sql, arguments: arguments).map(project(from:))
     }
 
     /// Creates `fullPath` and its missing ancestors, top down, inside the caller's transaction.
-    static func ensureGroup(_ db: any SQLConnection, fullPath: String, name: String?, now: Millis) throws -> Group {
+    static func ensureGroup(_ db: any SQLConnection, fullPath: String, name: String?, now: Millis) async throws -> Group {
         let parts = fullPath.split(separator: "/").map(String.init)
         var parentID: Int64? = nil
         var current: Group? = nil
@@ -303,20 +312,20 @@ public final class SQLStore: BridgeStore {
             let isLeaf = i == parts.count - 1
             // The first part of another forge's path carries the forge (`github:acme`); its name does not.
             let partName = i == 0 ? Forge.split(qualifiedPath: parts[0]).path : parts[i]
-            if let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM groups WHERE full_path = ?", arguments: [path]) {
+            if let row = try await SQLRow.fetchOne(db, sql: "SELECT * FROM groups WHERE full_path = ?", arguments: [path]) {
                 var g = group(from: row)
                 if isLeaf, let name, name != g.name {
-                    try db.execute(sql: "UPDATE groups SET name = ?, updated_at = ? WHERE id = ?", arguments: [name, now, g.id])
+                    try await db.execute(sql: "UPDATE groups SET name = ?, updated_at = ? WHERE id = ?", arguments: [name, now, g.id])
                     g.name = name
                 }
                 current = g
             } else {
                 let groupName = isLeaf ? (name ?? partName) : partName
-                let id = try db.insert(sql: "INSERT INTO groups (full_path, name, parent_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                let id = try await db.insert(sql: "INSERT INTO groups (full_path, name, parent_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                                        arguments: [path, groupName, parentID, now, now])
                 current = Group(id: id, fullPath: path, name: groupName, parentID: parentID,
                                 hasWebhookSecret: false, createdAt: now, updatedAt: now)
-                try inheritActiveDefault(db, .group(id), now: now)
+                try await inheritActiveDefault(db, .group(id), now: now)
             }
             parentID = current!.id
         }

@@ -7,6 +7,12 @@ import GRDB
 /// on the calling thread, and with Swift's cooperative pool at two threads (this machine's cores) waiting
 /// readers deadlocked the server under concurrent webhooks. SQLite's work here is sub-millisecond, so
 /// one connection costs no throughput; WAL still lets other processes (the CLI) read meanwhile.
+///
+/// The store's code is async (PostgreSQL's statements suspend), so a transaction here is a turn on the
+/// connection (`Turns`, in the order asked) in which each statement is one async access to GRDB's queue:
+/// `BEGIN IMMEDIATE`, the statements, `COMMIT`. GRDB allows a transaction to span accesses when
+/// `allowsUnsafeTransactions` is set; the turn is what makes it safe, since no other task's statement can
+/// come between.
 public final class SQLiteDatabase: SQLDatabase {
     public let queue: DatabaseQueue
     public let path: String
@@ -17,6 +23,7 @@ public final class SQLiteDatabase: SQLDatabase {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.journalMode = .wal
+        config.allowsUnsafeTransactions = true
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
@@ -30,17 +37,37 @@ public final class SQLiteDatabase: SQLDatabase {
     /// The device and inode of the file opened.
     private let opened: (dev: UInt64, ino: UInt64)?
 
-    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        do {
-            return try await queue.write { db in try body(GRDBConnection(db)) }
-        } catch {
-            throw Self.storeError(error, path: path)
-        }
+    public func whileRunning<T: Sendable>(_ body: () async throws -> T) async throws -> T { try await body() }
+
+    /// Transactions take turns on the one connection.
+    let turns = Turns()
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T {
+        try await transaction("BEGIN IMMEDIATE", body)
     }
 
-    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T {
+        try await transaction("BEGIN DEFERRED", body)
+    }
+
+    /// Runs `body` in one transaction, in this task's turn: committed when it returns, rolled back when it throws.
+    func transaction<T: Sendable>(_ begin: String, _ body: @Sendable (any SQLConnection) async throws -> T) async throws -> T {
         do {
-            return try await queue.read { db in try body(GRDBConnection(db)) }
+            return try await turns.run {
+                let connection = GRDBConnection(queue)
+                try await connection.execute(sql: begin)
+                do {
+                    let result = try await body(connection)
+                    try await connection.execute(sql: "COMMIT")
+                    return result
+                } catch {
+                    // Not an async access: a cancelled task must still end its transaction before its turn ends.
+                    queue.inDatabase { db in
+                        if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                    }
+                    throw error
+                }
+            }
         } catch {
             throw Self.storeError(error, path: path)
         }
@@ -88,27 +115,36 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 }
 
-/// GRDB's connection as the store's `SQLConnection`. Statements are prepared once per connection and
-/// reused (GRDB's statement cache).
+/// One transaction's view of GRDB's queue as the store's `SQLConnection`: each statement is one async access.
+/// Statements are prepared once per connection and reused (GRDB's statement cache).
 final class GRDBConnection: SQLConnection {
-    let db: Database
+    let queue: DatabaseQueue
     var dialect: SQLDialect { .sqlite }
+    private(set) var changesCount = 0
 
-    init(_ db: Database) { self.db = db }
+    init(_ queue: DatabaseQueue) { self.queue = queue }
 
-    var changesCount: Int { db.changesCount }
-
-    func execute(sql: String, arguments: SQLArguments) throws {
-        let statement = try db.cachedStatement(sql: sql)
-        try statement.execute(arguments: Self.arguments(arguments))
+    func execute(sql: String, arguments: SQLArguments) async throws {
+        let bound = Self.arguments(arguments)
+        changesCount = try await queue.writeWithoutTransaction { db in
+            let statement = try db.cachedStatement(sql: sql)
+            try statement.execute(arguments: bound)
+            return db.changesCount
+        }
     }
 
-    func rows(_ sql: String, _ arguments: SQLArguments) throws -> [SQLRow] {
-        let statement = try db.cachedStatement(sql: sql)
-        let names = statement.columnNames
-        return try GRDB.Row.fetchAll(statement, arguments: Self.arguments(arguments)).map { row in
-            SQLRow(names: names, values: (0..<names.count).map { Self.value(row[$0] as DatabaseValue) })
+    func rows(_ sql: String, _ arguments: SQLArguments) async throws -> [SQLRow] {
+        let bound = Self.arguments(arguments)
+        let (rows, changes) = try await queue.writeWithoutTransaction { db in
+            let statement = try db.cachedStatement(sql: sql)
+            let names = statement.columnNames
+            let rows = try GRDB.Row.fetchAll(statement, arguments: bound).map { row in
+                SQLRow(names: names, values: (0..<names.count).map { Self.value(row[$0] as DatabaseValue) })
+            }
+            return (rows, db.changesCount)
         }
+        changesCount = changes
+        return rows
     }
 
     static func arguments(_ values: SQLArguments) -> StatementArguments {

@@ -34,7 +34,7 @@ public enum StoreCopy {
         try await source.migrate()
         try await target.migrate()
         for table in tables {
-            let rows = try await target.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.name)") ?? 0 }
+            let rows = try await target.read { db in try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.name)") ?? 0 }
             if rows > 0 {
                 throw StoreError.conflict("the target database is not empty (\(table.name) has \(rows) rows); migrate-store only fills an empty one")
             }
@@ -48,9 +48,9 @@ public enum StoreCopy {
                 let cursor = after
                 let batch: [SQLRow] = try await source.read { db in
                     if let cursor {
-                        return try db.rows("SELECT * FROM \(table.name) WHERE \(table.key) > ? ORDER BY \(table.key) LIMIT \(table.batch)", [Bound(cursor)])
+                        return try await db.rows("SELECT * FROM \(table.name) WHERE \(table.key) > ? ORDER BY \(table.key) LIMIT \(table.batch)", [Bound(cursor)])
                     }
-                    return try db.rows("SELECT * FROM \(table.name) ORDER BY \(table.key) LIMIT \(table.batch)", [])
+                    return try await db.rows("SELECT * FROM \(table.name) ORDER BY \(table.key) LIMIT \(table.batch)", [])
                 }
                 guard let last = batch.last else { break }
                 try await insert(batch, into: table.name, booleans: booleans, target: target)
@@ -61,12 +61,12 @@ public enum StoreCopy {
         }
         try await target.write { db in
             // What was running or being planned belonged to the source's processes, which are stopped.
-            try db.execute(sql: "UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL WHERE status = 'running'")
-            try db.execute(sql: "UPDATE events SET status = 'pending', lease_until = NULL WHERE status = 'planning'")
+            try await db.execute(sql: "UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL WHERE status = 'running'")
+            try await db.execute(sql: "UPDATE events SET status = 'pending', lease_until = NULL WHERE status = 'planning'")
             // Ids the database assigns go on after the copied ones.
             if db.dialect == .postgres {
-                for (table, column) in try identityColumns(db) {
-                    try db.execute(sql: "SELECT setval(pg_get_serial_sequence('\(table)', '\(column)'), COALESCE((SELECT MAX(\(column)) FROM \(table)), 0) + 1, false)")
+                for (table, column) in try await identityColumns(db) {
+                    try await db.execute(sql: "SELECT setval(pg_get_serial_sequence('\(table)', '\(column)'), COALESCE((SELECT MAX(\(column)) FROM \(table)), 0) + 1, false)")
                 }
             }
         }
@@ -92,20 +92,20 @@ public enum StoreCopy {
                 if booleans.contains(name), case .integer(let n) = value { arguments.append(Bound(.bool(n != 0))) } else { arguments.append(Bound(value)) }
             }
         }
-        try await target.write { [arguments] db in try db.execute(sql: sql, arguments: arguments) }
+        try await target.write { [arguments] db in try await db.execute(sql: sql, arguments: arguments) }
     }
 
     static func booleanColumns(_ table: String, in database: any SQLDatabase) async throws -> Set<String> {
         guard database.dialect == .postgres else { return [] }
         return try await database.read { db in
-            Set(try String.fetchAll(db, sql: """
+            Set(try await String.fetchAll(db, sql: """
                 SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND data_type = 'boolean'
                 """, arguments: [table]))
         }
     }
 
-    static func identityColumns(_ db: any SQLConnection) throws -> [(String, String)] {
-        try SQLRow.fetchAll(db, sql: """
+    static func identityColumns(_ db: any SQLConnection) async throws -> [(String, String)] {
+        try await SQLRow.fetchAll(db, sql: """
             SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns
             WHERE table_schema = current_schema() AND is_identity = 'YES'
             """).map { ($0["t"] as String, $0["c"] as String) }
@@ -115,7 +115,7 @@ public enum StoreCopy {
     public static func counts(_ database: any SQLDatabase) async throws -> [(table: String, rows: Int)] {
         var out: [(String, Int)] = []
         for table in tables {
-            out.append((table.name, try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.name)") ?? 0 }))
+            out.append((table.name, try await database.read { db in try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.name)") ?? 0 }))
         }
         return out
     }

@@ -60,3 +60,13 @@ public final class WorkBell: Sendable {
         }
     }
 }
+
+/// The bells of one process, one per kind of work. The store rings them when it commits new work; on
+/// PostgreSQL, `WorkListener` rings them when another process announces some.
+public final class WorkBells: Sendable {
+    let bells: [WorkKind: WorkBell] = Dictionary(uniqueKeysWithValues: WorkKind.allCases.map { ($0, WorkBell()) })
+
+    public init() {}
+
+    public subscript(_ kind: WorkKind) -> WorkBell { bells[kind]! }
+}

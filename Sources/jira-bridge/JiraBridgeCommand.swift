@@ -98,12 +98,14 @@ struct DataOptions: ParsableArguments {
 
     /// Opens a server's existing store (never creating one), migrated, runs `body`, closes the store. An API
     /// error (a bad value) is a usage mistake; anything else the database did is a failure.
-    static func withStore<T>(_ data: DataOptions, _ body: (any BridgeStore) async throws -> T) async throws -> T {
+    static func withStore<T: Sendable>(_ data: DataOptions, _ body: (any BridgeStore) async throws -> T) async throws -> T {
         let opened = try await RuntimeSettings().openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL, existing: true)
         let result: Result<T, StartupError>
         do {
-            try await opened.store.migrate()
-            result = .success(try await body(opened.store))
+            result = .success(try await opened.store.database.whileRunning {
+                try await opened.store.migrate()
+                return try await body(opened.store)
+            })
         } catch let error as APIError {
             result = .failure(StartupError(description: error.plainMessage))
         } catch let error as StartupError {
@@ -153,7 +155,9 @@ struct Serve: AsyncParsableCommand {
             try ListenCheck.check(host: host, port: port)
             let opened = try await settings.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
             let admin = try settings.secretFile(env: "JIRA_BRIDGE_ADMIN_TOKEN", file: "\(opened.dataDir)/admin-token", generate: TokenSecret.generate)
-            do { try await opened.store.migrate() } catch { throw StartupError(description: "database migration failed: \(error)", kind: .unavailable) }
+            do { try await opened.store.database.whileRunning { try await opened.store.migrate() } } catch {
+                throw StartupError(description: "database migration failed: \(error)", kind: .unavailable)
+            }
             do { pipeline.takeOverLeases = try opened.store.acquireServingLock() } catch { throw StartupError(description: "\(error)", kind: .unavailable) }
             var config = ServerConfiguration(
                 host: host, port: port, dataDirectory: opened.dataDir, databaseURL: settings.value(data.databaseURL, "JIRA_BRIDGE_DATABASE_URL"),
@@ -206,7 +210,7 @@ struct Serve: AsyncParsableCommand {
             announce.notice("jira-bridge listening on http://\(host):\(port)", metadata: ["port": "\(port)"])
         }
         do {
-            try await runUntilStopped(app, shutdownTimeout: config.shutdownTimeout, logger: logger)
+            try await runUntilStopped(app, before: store.databaseService.map { [$0] } ?? [], shutdownTimeout: config.shutdownTimeout, logger: logger)
         } catch {
             try? await jira.shutdown()
             await store.close()
@@ -258,7 +262,7 @@ struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self, List.self, Revoke.self])
 
     /// Opens the store (migrated), runs `body`, closes the store, and reports what failed as a startup error.
-    static func withTokens<T>(_ data: DataOptions, _ body: (TokenIssuer) async throws -> T) async throws -> T {
+    static func withTokens<T: Sendable>(_ data: DataOptions, _ body: (TokenIssuer) async throws -> T) async throws -> T {
         try await DataOptions.withStore(data) { try await body(TokenIssuer(store: $0)) }
     }
 

@@ -32,8 +32,12 @@ struct MigrateStore: AsyncParsableCommand {
             }
             let outcome: Result<(StoreCopy.Report, [(table: String, rows: Int)], [(table: String, rows: Int)]), any Error>
             do {
-                let report = try await StoreCopy.copy(from: source, to: target)
-                outcome = .success((report, try await StoreCopy.counts(target), try await StoreCopy.counts(source)))
+                outcome = .success(try await source.whileRunning {
+                    try await target.whileRunning {
+                        let report = try await StoreCopy.copy(from: source, to: target)
+                        return (report, try await StoreCopy.counts(target), try await StoreCopy.counts(source))
+                    }
+                })
             } catch {
                 outcome = .failure(error)
             }

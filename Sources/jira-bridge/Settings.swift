@@ -189,7 +189,7 @@ struct RuntimeSettings {
     /// server's data. With `existing`, nothing is created: a SQLite database and the secret key must be there
     /// already (the operator's commands never leave a stray database behind a mistyped `--data-dir`).
     func openData(dataDirFlag: String?, databaseURLFlag: String?, existing: Bool = false) async throws
-        -> (dataDir: String, store: any BridgeStore, secretKey: String, keyGenerated: Bool) {
+        -> (dataDir: String, store: SQLStore, secretKey: String, keyGenerated: Bool) {
         let dataDir = value(dataDirFlag, "JIRA_BRIDGE_DATA_DIR") ?? "./data"
         let databaseURL = value(databaseURLFlag, "JIRA_BRIDGE_DATABASE_URL") ?? "sqlite:\(dataDir)/jira-bridge.sqlite"
         if existing {

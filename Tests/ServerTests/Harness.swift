@@ -66,8 +66,8 @@ struct Harness: Sendable {
         }
         let text = try await store.database.read { db in
             var out = ""
-            for table in try String.fetchAll(db, sql: "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'") {
-                for row in try String.fetchAll(db, sql: "SELECT t::text FROM \(table) t") { out += row + "\n" }
+            for table in try await String.fetchAll(db, sql: "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'") {
+                for row in try await String.fetchAll(db, sql: "SELECT t::text FROM \(table) t") { out += row + "\n" }
             }
             return out
         }

@@ -148,7 +148,7 @@ struct JiraCloudLimitsTests {
             #expect(try await Self.quiet(h, expecting: 2).allSatisfy { $0["status"] == "paused" })
             // The webhook came a day and an hour ago.
             let past = h.store.clock.now() - 25 * 3_600_000
-            try await h.store.database.write { db in try db.execute(sql: "UPDATE deliveries SET created_at = ?", arguments: [past]) }
+            try await h.store.database.write { db in try await db.execute(sql: "UPDATE deliveries SET created_at = ?", arguments: [past]) }
             let deadline = ContinuousClock.now + .seconds(45)
             var log = try await h.deliveries()
             while ContinuousClock.now < deadline, !log.allSatisfy({ $0["status"] == "dead" }) {

@@ -19,10 +19,10 @@ struct RetentionServiceTests {
             let old = h.store.clock.now() - 40 * 86_400_000
             try await h.store.database.write { db in
                 for (event, status) in [("old-ok", "succeeded"), ("old-failed", "failed")] {
-                    try db.execute(sql: "INSERT INTO events (id, forge, project_id, kind, status, received_at) VALUES (?, 'gitlab', 15, 'push', 'planned', ?)",
+                    try await db.execute(sql: "INSERT INTO events (id, forge, project_id, kind, status, received_at) VALUES (?, 'gitlab', 15, 'push', 'planned', ?)",
                                    arguments: [event, old])
-                    try db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES (?, '{}')", arguments: [event])
-                    try db.execute(sql: """
+                    try await db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES (?, '{}')", arguments: [event])
+                    try await db.execute(sql: """
                         INSERT INTO deliveries (event_id, project_id, site, issue_key, action, dedupe_key, work, status, attempts, next_run_at,
                             created_at, updated_at)
                         VALUES (?, 15, 'https://jira.example.com', 'PROJ-1', 'comment', ?, '{}', ?, 1, ?, ?, ?)
@@ -31,7 +31,7 @@ struct RetentionServiceTests {
             }
             var left: [String] = []
             for _ in 0..<200 {
-                left = try await h.store.database.read { db in try String.fetchAll(db, sql: "SELECT id FROM events ORDER BY id") }
+                left = try await h.store.database.read { db in try await String.fetchAll(db, sql: "SELECT id FROM events ORDER BY id") }
                 if left == ["old-failed"] { break }
                 try await Task.sleep(for: .milliseconds(50))
             }

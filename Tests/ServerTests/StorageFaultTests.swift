@@ -23,7 +23,7 @@ final class DiskFullDatabase: SQLDatabase {
     }
     var refused: (count: Int, since: ContinuousClock.Instant?) { state.withLock { ($0.refused, $0.firstRefusal) } }
 
-    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T {
         let refuse = state.withLock { s -> Bool in
             guard s.full else { return false }
             s.refused += 1
@@ -37,7 +37,8 @@ final class DiskFullDatabase: SQLDatabase {
         throw StoreError.storageFull("PostgreSQL cannot store more: could not extend file: No space left on device")
     }
 
-    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T { try await inner.read(body) }
+    func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T { try await inner.read(body) }
+    func whileRunning<T: Sendable>(_ body: () async throws -> T) async throws -> T { try await inner.whileRunning(body) }
     func migrate() async throws { try await inner.migrate() }
     func close() async { await inner.close() }
 }
@@ -65,7 +66,7 @@ struct StorageFaultTests {
             let deadline = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < deadline {
                 let running = try await h.store.database.read { db in
-                    try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status = 'running'") ?? 0
+                    try await Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status = 'running'") ?? 0
                 }
                 if running > 0 { break }
                 try await Task.sleep(for: .milliseconds(10))
@@ -127,7 +128,7 @@ struct StorageFaultTests {
             _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e", deliveries: [
                 NewDelivery(eventID: "e", projectID: 42, site: "https://stuck.example", planned: planned)])], now: now - 660_000)
             try await store.database.write { db in
-                try db.execute(sql: "UPDATE deliveries SET status = 'running', lease_owner = 'ghost', lease_until = ?, updated_at = ?",
+                try await db.execute(sql: "UPDATE deliveries SET status = 'running', lease_owner = 'ghost', lease_until = ?, updated_at = ?",
                                arguments: [now + 3_600_000, now - 660_000])
             }
             let r = try await h.request(.GET, "/-/readiness")

@@ -9,9 +9,9 @@ struct DeliveryLogStoreTests {
     /// Deliveries of one event of project 15: (site, issue key, status, created at) each.
     func insert(_ store: SQLStore, _ rows: [(site: String, key: String, status: String, at: Millis)]) async throws {
         try await store.database.write { db in
-            try db.execute(sql: "INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at) VALUES ('e1', 'gitlab', NULL, 15, 'push', 'planned', 1)")
+            try await db.execute(sql: "INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at) VALUES ('e1', 'gitlab', NULL, 15, 'push', 'planned', 1)")
             for (i, r) in rows.enumerated() {
-                try db.execute(sql: """
+                try await db.execute(sql: """
                     INSERT INTO deliveries (event_id, project_id, site, issue_key, action, dedupe_key, content_key, work, status, attempts,
                         next_run_at, created_at, updated_at)
                     VALUES ('e1', 15, ?, ?, 'comment', ?, NULL, '{"format":1,"comment":{"body":"x"}}', ?, 1, ?, ?, ?)

@@ -30,7 +30,7 @@ struct HoldsStoreTests {
             var again = hold("7:abc", since: 999)
             again.error = "again"
             let later = again
-            try await store.database.write { db in try SQLStore.recordCredentialHold(db, later) }
+            try await store.database.write { db in try await SQLStore.recordCredentialHold(db, later) }
             #expect(try await store.credentialHold(key: "7:abc")?.since == 100, "the first rejection's time stays")
             #expect(try await store.pausedDeliveries() == ["a": 2_345])
             #expect(try await store.claimDeliveries(owner: "w", limit: 10, perSiteLimit: 10, leaseMillis: 10_000, now: 20).isEmpty)
@@ -84,7 +84,7 @@ struct HoldsStoreTests {
             let dead = try await store.deliveries(projectID: 15, filter: DeliveryFilter(status: .dead), limit: 10, offset: 0).items
             #expect(dead.map(\.issueKey) == ["PROJ-1"] && dead[0].lastError == "Jira answered 401 (it waited paused past the retry deadline)")
             // A process stopped after marking the hold as resuming: the next sweep requeues what is left.
-            try await store.database.write { db in _ = try SQLStore.beginResuming(db, integrationID: 7, now: now) }
+            try await store.database.write { db in _ = try await SQLStore.beginResuming(db, integrationID: 7, now: now) }
             #expect(try await store.credentialHold(key: "7:k") == nil, "a hold being resumed pauses nothing more")
             #expect(try await store.sweepPaused(deadBefore: now - day, limit: 1000, now: now) == (resumed: 2, dead: 0))
             #expect(try await store.deliveryCounts(projectID: 15) == ["dead": 1, "pending": 2])
@@ -98,9 +98,9 @@ struct HoldsStoreTests {
             _ = try await store.registerProject(registration(15, "acme/shop"))
             try await log.insert(store, [("a", "PROJ-1", "pending", 1), ("a", "PROJ-2", "pending", 1), ("b", "PROJ-1", "pending", 1)])
             try await store.database.write { db in
-                try SQLStore.recordRateLimit(db, RateLimitHold(site: "a", issueKey: "PROJ-1", until: 1_000, reason: "jira-per-issue-on-write"))
-                try SQLStore.recordRateLimit(db, RateLimitHold(site: "b", issueKey: nil, until: 2_000, reason: "jira-burst-based"))
-                try SQLStore.recordRateLimit(db, RateLimitHold(site: "b", issueKey: nil, until: 1_500, reason: "shorter"))
+                try await SQLStore.recordRateLimit(db, RateLimitHold(site: "a", issueKey: "PROJ-1", until: 1_000, reason: "jira-per-issue-on-write"))
+                try await SQLStore.recordRateLimit(db, RateLimitHold(site: "b", issueKey: nil, until: 2_000, reason: "jira-burst-based"))
+                try await SQLStore.recordRateLimit(db, RateLimitHold(site: "b", issueKey: nil, until: 1_500, reason: "shorter"))
             }
             let holds = try await store.rateLimitHolds(now: 10)
             #expect(holds == [RateLimitHold(site: "a", issueKey: "PROJ-1", until: 1_000, reason: "jira-per-issue-on-write"),

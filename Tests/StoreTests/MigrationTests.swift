@@ -26,8 +26,8 @@ struct MigrationTests {
             try await store.migrate()
             let tables = try await store.database.read { db in
                 db.dialect == .sqlite
-                    ? try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'")
-                    : try String.fetchAll(db, sql: "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+                    ? try await String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'")
+                    : try await String.fetchAll(db, sql: "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
             }
             for table in ["groups", "projects", "api_tokens", "integrations", "events", "event_payloads", "deliveries", "web_sessions",
                           "vulnerabilities", "workers"] {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import Integration
 import Testing
@@ -32,9 +33,13 @@ struct SharedDatabaseTests {
         let a = SQLStore(database: try await PostgreSQLDatabase.open(settings), secrets: SecretBox(base64Key: key)!)
         let b = SQLStore(database: try await PostgreSQLDatabase.open(settings), secrets: SecretBox(base64Key: key)!)
         do {
-            try await a.migrate()
-            try await b.migrate()
-            try await body(a, b)
+            try await a.database.whileRunning {
+                try await b.database.whileRunning {
+                    try await a.migrate()
+                    try await b.migrate()
+                    try await body(a, b)
+                }
+            }
         } catch {
             await a.database.close(); await b.database.close()
             await TestDatabases.dropPostgres(settings)
@@ -80,7 +85,7 @@ struct SharedDatabaseTests {
                 async let fromB = b.claimDeliveries(owner: "b", limit: 32, perSiteLimit: 3, leaseMillis: 60_000, now: now)
                 let (claimedA, claimedB) = try await (fromA, fromB)
                 let running = try await a.database.read { db in
-                    try SQLRow.fetchAll(db, sql: "SELECT issue_key FROM deliveries WHERE status = 'running'").map { $0["issue_key"] as String }
+                    try await SQLRow.fetchAll(db, sql: "SELECT issue_key FROM deliveries WHERE status = 'running'").map { $0["issue_key"] as String }
                 }
                 #expect(claimedA.count + claimedB.count == running.count)
                 #expect(running.count <= 3)
@@ -95,12 +100,13 @@ struct SharedDatabaseTests {
     @Test("new work committed by one process wakes the other's idle loop (LISTEN/NOTIFY)")
     func notifications() async throws {
         try await withTwoStores { a, b in
-            b.listenForOtherProcesses()
+            let listener = Task { try await b.listener(logger: Logger(label: "listener"))!.run() }
+            defer { listener.cancel() }
             let woken = Mutex(false)
             let waiter = Task { () -> Bool in
                 let clock = ContinuousClock()
                 let start = clock.now
-                await b.bell(.events).wait(upTo: .seconds(60))
+                await b.bells[.events].wait(upTo: .seconds(60))
                 woken.withLock { $0 = true }
                 return clock.now - start < .seconds(30)
             }

@@ -47,9 +47,12 @@ public enum TestDatabases {
         }
         let settings = try await createPostgres()
         let database = try await PostgreSQLDatabase.open(settings)
+        // The client's pool runs for the test's life, as `serve` runs it in its service group.
+        let running = Task { try await database.run() }
         let url = postgresURL!.replacingOccurrences(of: "/postgres?", with: "/\(settings.database)?")
         return (database, url, {
-            await database.close()
+            running.cancel()
+            _ = await running.result
             await dropPostgres(settings)
         })
     }

@@ -148,7 +148,7 @@ final class FirstAnswer: Sendable {
 
 /// Builds the whole application: the router, the server and the services beside it.
 public func buildApplication(
-    store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration, logger: Logger, metrics: BridgeMetrics = BridgeMetrics(),
+    store: SQLStore, jira: JiraHTTPClient, configuration: ServerConfiguration, logger: Logger, metrics: BridgeMetrics = BridgeMetrics(),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let health = WorkerHealth(metrics: metrics)
@@ -157,8 +157,6 @@ public func buildApplication(
     let pipeline = configuration.pipeline
     let runner = DeliveryRunner(store: store, jira: jira, policy: pipeline.retryPolicy, metrics: metrics)
     // One worker identity per process: host, process id and a random part (a restarted process is new).
-    // New work committed by the other processes on the database wakes this one's loops (PostgreSQL).
-    store.listenForOtherProcesses()
     let owner = "\(ProcessInfo.processInfo.hostName.prefix(64)):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"
     let limits = configuration.connections
     return Application(
@@ -168,10 +166,12 @@ public func buildApplication(
         ])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "jira-bridge",
                              backlog: 1024, availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
-        services: [
+        // New work committed by the other processes on the database wakes this one's loops (PostgreSQL's
+        // listener, first); the database's own client runs outside the application, around it (`runUntilStopped`).
+        services: (store.listener(logger: logger).map { [$0] } ?? []) + [
             QueueHeartbeatService(store: store, configuration: pipeline, owner: owner, running: running, health: health, metrics: metrics, logger: logger),
-            EventPlanningService(store: store, configuration: pipeline, health: health, logger: logger),
-            DeliveryService(store: store, runner: runner, configuration: pipeline, owner: owner, running: running, health: health,
+            EventPlanningService(store: store, bells: store.bells, configuration: pipeline, health: health, logger: logger),
+            DeliveryService(store: store, bells: store.bells, runner: runner, configuration: pipeline, owner: owner, running: running, health: health,
                             siteLimits: SiteLimits(ceiling: pipeline.perSiteLimit), logger: logger),
             RetentionService(store: store, configuration: configuration.retention, metrics: metrics, logger: logger),
         ],
@@ -183,8 +183,12 @@ public func buildApplication(
 /// may take at most `shutdownTimeout`; then whatever is left is cancelled: a webhook not yet answered is sent
 /// again by its forge, and a delivery not finished is taken up again when its lease ends, so nothing is lost,
 /// and a client that stalls its body cannot hold the stop.
-public func runUntilStopped(_ app: some ApplicationProtocol & Service, shutdownTimeout: Duration, logger: Logger) async throws {
-    var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+///
+/// `before` runs first and stops last: the database's client (`SQLStore.databaseService`), which the
+/// application's workers still use while they stop.
+public func runUntilStopped(_ app: some ApplicationProtocol & Service, before: [any Service] = [], shutdownTimeout: Duration, logger: Logger) async throws {
+    var configuration = ServiceGroupConfiguration(services: before.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [.init(service: app)],
+                                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     configuration.maximumGracefulShutdownDuration = shutdownTimeout
     try await ServiceGroup(configuration: configuration).run()
 }

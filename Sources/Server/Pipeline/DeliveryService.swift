@@ -10,6 +10,7 @@ import Synchronization
 /// refilled as soon as one frees: a slow delivery holds its own slot, never the others'.
 struct DeliveryService: Service {
     let store: any BridgeStore
+    let bells: WorkBells
     let runner: DeliveryRunner
     let configuration: PipelineConfiguration
     let owner: String
@@ -50,7 +51,7 @@ struct DeliveryService: Service {
                 if claimed > 0 && running < configuration.concurrency { continue }
                 if !ticking {
                     ticking = true
-                    group.addTask { [store] in await store.bell(.deliveries).wait(upTo: configuration.pollInterval); return .tick }
+                    group.addTask { [bells] in await bells[.deliveries].wait(upTo: configuration.pollInterval); return .tick }
                 }
                 // Wake on the first finished delivery or the next tick, whichever comes first.
                 guard let next = await group.next() else { continue }

@@ -9,6 +9,7 @@ import Synchronization
 /// Turns stored events into deliveries with the project's current settings.
 struct EventPlanningService: Service {
     let store: any BridgeStore
+    let bells: WorkBells
     let configuration: PipelineConfiguration
     let health: WorkerHealth
     let logger: Logger
@@ -18,7 +19,7 @@ struct EventPlanningService: Service {
             do {
                 let planned = try await planBatch()
                 health.succeeded(.planner, logger: logger)
-                if planned == 0 { await store.bell(.events).wait(upTo: configuration.pollInterval) }
+                if planned == 0 { await bells[.events].wait(upTo: configuration.pollInterval) }
             } catch {
                 await idle(health.failed(.planner, error, logger: logger))
             }
