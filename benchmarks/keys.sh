@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else swift build -c release --scratch-path .build-release >/dev/null; bin=.build-release/release; fi
 . benchmarks/lib.sh
-corpus=tests/python/fixtures/corpus
+corpus=python-tests/fixtures/corpus
 for _ in $(seq 1 "${KEYS_REPEAT:-8}"); do
     gzip -dc "$corpus/apache-kafka-commit-messages.jsonl.gz" "$corpus/apache-commons-lang-commit-messages.jsonl.gz"
 done > "$work/corpus.jsonl"

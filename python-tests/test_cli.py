@@ -362,9 +362,9 @@ def test_migrate_command(binaries, data_dir):
 def test_keys_jsonl_output_is_unchanged_on_the_corpus_sample(binaries):
     """`keys --jsonl` on 1,500 commit messages of the corpus (Tests/IntegrationTests/Fixtures) prints what it
     printed before its input reader was rewritten (fixtures/keys-expected.jsonl, written by that build)."""
-    root = pathlib.Path(__file__).resolve().parents[2]
+    root = pathlib.Path(__file__).resolve().parents[1]
     sample = (root / "Tests/IntegrationTests/Fixtures/commit-messages-sample.jsonl").read_bytes()
-    expected = (root / "tests/python/fixtures/keys-expected.jsonl").read_text()
+    expected = (root / "python-tests/fixtures/keys-expected.jsonl").read_text()
     result = subprocess.run([binaries["bridge"], "keys", "--jsonl"], input=sample, capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode() == expected

@@ -12,7 +12,7 @@ import requests
 
 from conftest import Process, api, clean_env, push_payload
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 SECRET = "restart-secret"
 
 

@@ -11,7 +11,7 @@ import requests
 
 from conftest import Process, api, clean_env, push_payload
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def promtool():

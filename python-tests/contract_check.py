@@ -11,7 +11,7 @@ import requests
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
 
-CONTRACT_DIR = pathlib.Path(__file__).resolve().parents[2] / "Tests" / "Contract"
+CONTRACT_DIR = pathlib.Path(__file__).resolve().parents[1] / "Tests" / "Contract"
 
 
 def load_specs():

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def bin_dir():
