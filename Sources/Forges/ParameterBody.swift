@@ -27,7 +27,7 @@ public enum ParameterBody {
         }
         let json: JSONValue
         do {
-            json = try JSONDecoder().decode(JSONValue.self, from: data)
+            json = try JSONValue.parse(data)
         } catch {
             throw ParameterBodyError("The request body is not valid JSON")
         }
@@ -44,9 +44,10 @@ public enum ParameterBody {
         case .string(let s): return .string(s)
         case .array(let a): return .list(a.map(parameterValue))
         case .object:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return (try? encoder.encode(v)).map { .json(String(decoding: $0, as: UTF8.self)) } ?? .other
+            // Keys sorted, slashes as they are.
+            var writer = JSONWriter()
+            writer.value(v)
+            return .json(writer.text)
         }
     }
 

@@ -2,7 +2,7 @@
 /// scanning, container scanning, DAST, secret detection; the public security-report-schemas) and SARIF
 /// 2.1.0. Unknown fields are ignored; a missing or mistyped required field is an error that names it.
 public enum SecurityReport {
-    public struct Finding: Sendable, Equatable, Codable {
+    public struct Finding: Sendable, Equatable {
         /// `sast`, `dependency_scanning`, `container_scanning`, `dast`, `secret_detection`, ... or `sarif`.
         public var reportType: String
         public var scanner: Scanner
@@ -17,14 +17,34 @@ public enum SecurityReport {
         public var evidence: Evidence?
         /// Stable across uploads: scanner, location and primary identifier.
         public var fingerprint: String
+
+        public init(reportType: String, scanner: Scanner, title: String, description: String?, severity: String, location: Location,
+                    identifiers: [Identifier], links: [Link], solution: String?, evidence: Evidence?, fingerprint: String) {
+            self.reportType = reportType
+            self.scanner = scanner
+            self.title = title
+            self.description = description
+            self.severity = severity
+            self.location = location
+            self.identifiers = identifiers
+            self.links = links
+            self.solution = solution
+            self.evidence = evidence
+            self.fingerprint = fingerprint
+        }
     }
 
-    public struct Scanner: Sendable, Equatable, Codable {
+    public struct Scanner: Sendable, Equatable {
         public var id: String
         public var name: String
+
+        public init(id: String, name: String) {
+            self.id = id
+            self.name = name
+        }
     }
 
-    public struct Location: Sendable, Equatable, Codable {
+    public struct Location: Sendable, Equatable {
         public var file: String?
         public var startLine: Int?
         public var endLine: Int?
@@ -41,24 +61,44 @@ public enum SecurityReport {
         public init() {}
     }
 
-    public struct Identifier: Sendable, Equatable, Codable {
+    public struct Identifier: Sendable, Equatable {
         public var type: String
         public var name: String
         public var value: String
         public var url: String?
+
+        public init(type: String, name: String, value: String, url: String?) {
+            self.type = type
+            self.name = name
+            self.value = value
+            self.url = url
+        }
     }
 
-    public struct Link: Sendable, Equatable, Codable {
+    public struct Link: Sendable, Equatable {
         public var name: String?
         public var url: String
+
+        public init(name: String?, url: String) {
+            self.name = name
+            self.url = url
+        }
     }
 
-    public struct Evidence: Sendable, Equatable, Codable {
+    public struct Evidence: Sendable, Equatable {
         public var method: String?
         public var url: String?
         public var requestHeaders: [String]
         public var responseStatus: String?
         public var responseHeaders: [String]
+
+        public init(method: String?, url: String?, requestHeaders: [String], responseStatus: String?, responseHeaders: [String]) {
+            self.method = method
+            self.url = url
+            self.requestHeaders = requestHeaders
+            self.responseStatus = responseStatus
+            self.responseHeaders = responseHeaders
+        }
     }
 
     /// What a report held: its kind, its scanner, and its findings.

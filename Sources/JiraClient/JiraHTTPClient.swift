@@ -119,14 +119,14 @@ public final class JiraHTTPClient: Sendable {
 
     /// Creates the link, or updates the one with the same `globalId` (Jira upserts on it).
     public func upsertRemoteLink(_ c: JiraConnection, issue: String, link: RemoteLinkRequest, logger: Logger) async throws(JiraError) -> String {
-        let json = try await send(c, .POST, "/rest/api/2/issue/\(Self.pathSegment(issue))/remotelink", body: try Self.encode(link), logger: logger)
+        let json = try await send(c, .POST, "/rest/api/2/issue/\(Self.pathSegment(issue))/remotelink", body: link.json, logger: logger)
         guard let id = json["id"]?.idString else { throw JiraError(kind: .invalidResponse, detail: "Jira's remote link answer has no id") }
         return id
     }
 
     /// Updates the remote link with id `linkID` in place.
     public func updateRemoteLink(_ c: JiraConnection, issue: String, linkID: String, link: RemoteLinkRequest, logger: Logger) async throws(JiraError) {
-        _ = try await send(c, .PUT, "/rest/api/2/issue/\(Self.pathSegment(issue))/remotelink/\(Self.pathSegment(linkID))", body: try Self.encode(link), logger: logger)
+        _ = try await send(c, .PUT, "/rest/api/2/issue/\(Self.pathSegment(issue))/remotelink/\(Self.pathSegment(linkID))", body: link.json, logger: logger)
     }
 
     public func transitions(_ c: JiraConnection, issue: String, logger: Logger) async throws(JiraError) -> [JiraTransition] {
@@ -229,10 +229,10 @@ public final class JiraHTTPClient: Sendable {
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
         if let body {
-            let data: Data
-            do { data = try JSONEncoder().encode(body) } catch { throw JiraError(kind: .invalidResponse, detail: "could not encode the request") }
+            var writer = JSONWriter()
+            writer.value(body)
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: data))
+            request.body = .bytes(ByteBuffer(bytes: writer.bytes))
         }
         let started = ContinuousClock.now
         var log = logger
@@ -310,14 +310,6 @@ public final class JiraHTTPClient: Sendable {
 
     static func nanoseconds(_ d: Duration) -> Int64 {
         d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
-    }
-
-    private static func encode<T: Encodable>(_ value: T) throws(JiraError) -> JSONValue {
-        do {
-            return try JSONValue.parse(JSONEncoder().encode(value))
-        } catch {
-            throw JiraError(kind: .invalidResponse, detail: "could not encode the request")
-        }
     }
 
     /// `errorMessages` and the values of `errors` in a Jira error body (bodies above 5000 bytes are ignored, as GitLab does).

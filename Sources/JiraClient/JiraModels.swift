@@ -127,10 +127,10 @@ public struct RemoteLink: Sendable, Equatable {
 }
 
 /// What a remote link says; sent as `POST issue/{key}/remotelink` (upsert by `globalId`).
-public struct RemoteLinkRequest: Sendable, Equatable, Encodable {
-    public struct Object: Sendable, Equatable, Encodable {
-        public struct Status: Sendable, Equatable, Encodable { public var resolved: Bool }
-        public struct Icon: Sendable, Equatable, Encodable { public var title: String; public var url16x16: String }
+public struct RemoteLinkRequest: Sendable, Equatable {
+    public struct Object: Sendable, Equatable {
+        public struct Status: Sendable, Equatable { public var resolved: Bool }
+        public struct Icon: Sendable, Equatable { public var title: String; public var url16x16: String }
         public var url: String
         public var title: String
         public var status: Status
@@ -145,6 +145,16 @@ public struct RemoteLinkRequest: Sendable, Equatable, Encodable {
         self.relationship = relationship
         self.object = Object(url: url, title: title, status: .init(resolved: resolved),
                              icon: iconURL.map { Object.Icon(title: iconTitle ?? "", url16x16: $0) })
+    }
+
+    /// The request body, in Jira's field names (no `icon` when there is none).
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "url": .string(object.url), "title": .string(object.title),
+            "status": .object(["resolved": .bool(object.status.resolved)]),
+        ]
+        if let icon = self.object.icon { object["icon"] = .object(["title": .string(icon.title), "url16x16": .string(icon.url16x16)]) }
+        return .object(["globalId": .string(globalId), "relationship": .string(relationship), "object": .object(object)])
     }
 }
 

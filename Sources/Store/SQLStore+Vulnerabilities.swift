@@ -3,8 +3,6 @@ import Integration
 
 extension SQLStore {
     public func ingest(projectID: Int64, report: SecurityReport.Parsed, commit: String?, now: Millis) async throws -> IngestResult {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         // A report may list one finding twice (same fingerprint): the last one wins.
         var byFingerprint: [String: SecurityReport.Finding] = [:]
         var order: [String] = []
@@ -12,9 +10,9 @@ extension SQLStore {
             if byFingerprint[f.fingerprint] == nil { order.append(f.fingerprint) }
             byFingerprint[f.fingerprint] = f
         }
-        let rows = try order.map { fp -> (SecurityReport.Finding, String) in
+        let rows = order.map { fp -> (SecurityReport.Finding, String) in
             let f = byFingerprint[fp]!
-            return (f, String(decoding: try encoder.encode(f), as: UTF8.self))
+            return (f, StoredFinding.text(f))
         }
         let scannerIDs = report.scanners.map(\.id)
         let reportType = report.reportType
@@ -135,7 +133,7 @@ extension SQLStore {
 
     static func vulnerability(from row: SQLRow) throws -> VulnerabilityRecord {
         let json: String = row["finding"]
-        let finding = try JSONDecoder().decode(SecurityReport.Finding.self, from: Data(json.utf8))
+        guard let finding = StoredFinding.finding(json) else { throw StoreError.conflict("vulnerability \(row["id"] as Int64) holds a finding this version cannot read") }
         var link: VulnerabilityIssueLink? = nil
         if (row["link_state"] as String?) == "created" {
             link = VulnerabilityIssueLink(issueID: row["issue_id"], issueKey: row["issue_key"], webURL: row["web_url"], createdAt: row["link_created_at"])

@@ -2,8 +2,9 @@ import Foundation
 import Integration
 
 /// The non-secret settings as stored in the `properties` JSON column. The password is kept apart,
-/// encrypted, and never enters this document.
-struct StoredSettings: Codable {
+/// encrypted, and never enters this document. Written by `JSONWriter` (keys sorted, absent optionals left
+/// out) and read by `JSONValue.parse`.
+struct StoredSettings {
     var url: String?
     var api_url: String?
     var jira_auth_type: Int
@@ -71,13 +72,58 @@ struct StoredSettings: Codable {
     }
 
     static func encode(_ s: JiraSettings) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(StoredSettings(s)), as: UTF8.self)
+        let stored = StoredSettings(s)
+        var doc: [String: JSONValue] = [
+            "jira_auth_type": .number(Double(stored.jira_auth_type)),
+            "jira_issue_prefix": .string(stored.jira_issue_prefix),
+            "jira_issue_regex": .string(stored.jira_issue_regex),
+            "jira_issue_transition_automatic": .bool(stored.jira_issue_transition_automatic),
+            "jira_issue_transition_id": .string(stored.jira_issue_transition_id),
+            "commit_events": .bool(stored.commit_events),
+            "merge_requests_events": .bool(stored.merge_requests_events),
+            "comment_on_event_enabled": .bool(stored.comment_on_event_enabled),
+            "issues_enabled": .bool(stored.issues_enabled),
+            "project_keys": .array(stored.project_keys.map(JSONValue.string)),
+            "vulnerabilities_enabled": .bool(stored.vulnerabilities_enabled),
+            "customize_jira_issue_enabled": .bool(stored.customize_jira_issue_enabled),
+        ]
+        let optionals: [String: String?] = [
+            "url": stored.url, "api_url": stored.api_url, "username": stored.username, "project_key": stored.project_key,
+            "vulnerabilities_issuetype": stored.vulnerabilities_issuetype, "vulnerabilities_extra_fields": stored.vulnerabilities_extra_fields,
+        ]
+        for (name, value) in optionals { if let value { doc[name] = .string(value) } }
+        var writer = JSONWriter()
+        writer.value(.object(doc))
+        return writer.text
     }
 
     static func decode(_ text: String) throws -> StoredSettings {
-        try JSONDecoder().decode(StoredSettings.self, from: Data(text.utf8))
+        let doc: JSONValue
+        do { doc = try JSONValue.parse(text) } catch { throw StoreError.conflict("stored settings are not JSON: \(error)") }
+        func required<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T {
+            guard let value = doc[name].flatMap(read) else { throw StoreError.conflict("stored settings lack \(name)") }
+            return value
+        }
+        var s = StoredSettings(JiraSettings())
+        s.url = doc["url"]?.string
+        s.api_url = doc["api_url"]?.string
+        s.jira_auth_type = try required("jira_auth_type") { $0.integer.flatMap { Int(exactly: $0) } }
+        s.username = doc["username"]?.string
+        s.jira_issue_prefix = try required("jira_issue_prefix", \.string)
+        s.jira_issue_regex = try required("jira_issue_regex", \.string)
+        s.jira_issue_transition_automatic = try required("jira_issue_transition_automatic", \.bool)
+        s.jira_issue_transition_id = try required("jira_issue_transition_id", \.string)
+        s.commit_events = try required("commit_events", \.bool)
+        s.merge_requests_events = try required("merge_requests_events", \.bool)
+        s.comment_on_event_enabled = try required("comment_on_event_enabled", \.bool)
+        s.issues_enabled = try required("issues_enabled", \.bool)
+        s.project_keys = try required("project_keys") { $0.array.map { $0.compactMap(\.string) } }
+        s.project_key = doc["project_key"]?.string
+        s.vulnerabilities_enabled = try required("vulnerabilities_enabled", \.bool)
+        s.vulnerabilities_issuetype = doc["vulnerabilities_issuetype"]?.string
+        s.customize_jira_issue_enabled = try required("customize_jira_issue_enabled", \.bool)
+        s.vulnerabilities_extra_fields = doc["vulnerabilities_extra_fields"]?.string
+        return s
     }
 }
 

@@ -150,3 +150,39 @@ struct StoredFormat1Tests {
         }
     }
 }
+
+/// Settings and findings were written through `Codable` (JSONEncoder, keys sorted, slashes escaped) before
+/// the core's writer wrote them: such rows still read, and the writer's rows read back the same.
+@Suite("Stored settings and findings")
+struct StoredSettingsFormatTests {
+    /// What JSONEncoder wrote for these settings (build of 2026-12-03).
+    static let codableSettings = #"{"api_url":"https:\/\/api.example.com","comment_on_event_enabled":true,"commit_events":true,"customize_jira_issue_enabled":false,"issues_enabled":true,"jira_auth_type":1,"jira_issue_prefix":"","jira_issue_regex":"","jira_issue_transition_automatic":false,"jira_issue_transition_id":"31,41","merge_requests_events":false,"project_key":"PROJ","project_keys":["PROJ","OPS"],"url":"https:\/\/jira.example.com","username":"bot","vulnerabilities_enabled":false}"#
+
+    @Test("settings stored by the Codable build read with every field, and the writer's text reads back the same")
+    func settings() throws {
+        let old = try StoredSettings.decode(Self.codableSettings).settings(active: true, password: nil, deploymentType: .cloud)
+        #expect(old.url == "https://jira.example.com" && old.apiURL == "https://api.example.com" && old.authType == 1 && old.username == "bot")
+        #expect(old.transitionID == "31,41" && old.projectKeys == ["PROJ", "OPS"] && old.projectKey == "PROJ")
+        #expect(old.commitEvents && !old.mergeRequestsEvents && old.issuesEnabled && old.vulnerabilitiesExtraFields == "")
+        let text = try StoredSettings.encode(old)
+        #expect(!text.contains(#"\/"#), "slashes as they are")
+        let again = try StoredSettings.decode(text).settings(active: true, password: nil, deploymentType: .cloud)
+        #expect(again == old)
+        #expect(throws: StoreError.self) { try StoredSettings.decode(#"{"url": "https://x"}"#) }
+    }
+
+    /// What JSONEncoder wrote for a finding (build of 2026-12-03).
+    static let codableFinding = #"{"description":"d","evidence":{"method":"GET","requestHeaders":["A: 1"],"responseHeaders":[]},"fingerprint":"fp1","identifiers":[{"name":"CVE-1","type":"cve","url":"https:\/\/cve.example\/1","value":"CVE-1"}],"links":[{"url":"https:\/\/l.example"}],"location":{"file":"a.c","startLine":3},"reportType":"sast","scanner":{"id":"s","name":"S"},"severity":"high","title":"t"}"#
+
+    @Test("a finding stored by the Codable build reads with every field, and the writer's text reads back the same")
+    func finding() throws {
+        let old = try #require(StoredFinding.finding(Self.codableFinding))
+        #expect(old.reportType == "sast" && old.scanner.id == "s" && old.title == "t" && old.description == "d" && old.severity == "high")
+        #expect(old.location.file == "a.c" && old.location.startLine == 3 && old.location.endLine == nil)
+        #expect(old.identifiers == [SecurityReport.Identifier(type: "cve", name: "CVE-1", value: "CVE-1", url: "https://cve.example/1")])
+        #expect(old.links == [SecurityReport.Link(name: nil, url: "https://l.example")])
+        #expect(old.evidence == SecurityReport.Evidence(method: "GET", url: nil, requestHeaders: ["A: 1"], responseStatus: nil, responseHeaders: []))
+        #expect(StoredFinding.finding(StoredFinding.text(old)) == old)
+        #expect(StoredFinding.finding(#"{"title": "no scanner"}"#) == nil)
+    }
+}

@@ -22,7 +22,7 @@ struct VulnerabilitiesController: Sendable {
                 throw APIError(.contentTooLarge, message: "413 Request Entity Too Large: reports are limited to 25 MB")
             }
             let doc: JSONValue
-            do { doc = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)) } catch {
+            do { doc = try JSONValue.parse(buffer.readableBytesView) } catch {
                 throw APIError(.badRequest, message: "The report is not valid JSON")
             }
             let parsed: SecurityReport.Parsed

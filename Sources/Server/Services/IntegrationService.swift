@@ -146,7 +146,7 @@ extension ExtraFields {
     /// The setting's text read as JSON (the core decides what it may hold): nil when empty or not an object.
     static func parse(_ text: String) -> [String: JSONValue]? {
         guard !text.isEmpty, text.utf8.count <= 4 * maxCharacters,
-              let doc = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
+              let doc = try? JSONValue.parse(text) else { return nil }
         return doc.object
     }
 
