@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Intake and drain of a burst (BENCHMARKS.md, "The shell: PostgreSQL through PostgresClient"): the release jira-bridge
+# on SQLite or PostgreSQL with one active integration on the emulator. N pushes (default 1000), each one commit
+# that mentions one of 200 issues, are sent by 16 clients at once; then the time until the queue is empty is
+# measured (each push makes two deliveries, a comment and a remote link: 2N deliveries).
+#   benchmarks/drain.sh [sqlite|postgres] [N]
+# Environment: BENCH_BIN=DIR uses the binaries in DIR instead of building .build-release (to pair two builds).
+# Prints: the burst's intake (webhooks/s) and the drain (deliveries/s, from the first webhook to an empty queue).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+store=${1:-postgres}
+n=${2:-1000}
+if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else swift build -c release --scratch-path .build-release >/dev/null; bin=.build-release/release; fi
+. benchmarks/lib.sh
+admin=bench-admin-token-0123456789abcdef
+url="sqlite:$work/drain.sqlite"
+if [ "$store" = postgres ]; then
+    pgdir=$(mktemp -d)  # apart from $work: the cluster's user must reach it
+    trap 'kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null || true; scripts/postgres-cluster stop "$pgdir"; rm -rf "$work"' EXIT
+    url=$(scripts/postgres-cluster start "$pgdir")
+fi
+jira=$(start jira "$bin/jira-emulator" --port 0 --deployment server)
+port=$(start bridge env JIRA_BRIDGE_WEBHOOK_SECRET=bench-secret JIRA_BRIDGE_LOG_LEVEL=warning JIRA_BRIDGE_ADMIN_TOKEN="$admin" \
+    JIRA_BRIDGE_SECRET_KEY="$(head -c 32 /dev/urandom | base64)" \
+    "$bin/jira-bridge" serve --port 0 --data-dir "$work/data" --database-url "$url" --allow-local-requests)
+python3 - "$port" "$jira" "$admin" "$n" <<'PY'
+import concurrent.futures, json, sys, time, urllib.request
+port, jira, admin, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+bridge = f"http://127.0.0.1:{port}"
+def call(url, method="GET", body=None, headers=None):
+    req = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return r.status, r.read()
+for i in range(200):
+    call(f"http://127.0.0.1:{jira}/_emulator/issues", "POST", {"project": "PROJ", "summary": f"issue {i}"})
+auth = {"PRIVATE-TOKEN": admin}
+call(f"{bridge}/api/v4/projects", "POST", {"id": 42, "path_with_namespace": "acme/shop", "web_url": "https://gitlab.example.com/acme/shop"}, auth)
+call(f"{bridge}/api/v4/projects/42/integrations/jira", "PUT",
+     {"active": True, "url": f"http://127.0.0.1:{jira}", "username": "jira-bot", "password": "secret-token"}, auth)
+def push(i):
+    sha = f"{i + 1:040x}"
+    body = {"object_kind": "push", "ref": "refs/heads/feature", "before": "0" * 40, "after": sha, "user_name": "J", "user_username": "j",
+            "project_id": 42, "project": {"id": 42, "name": "Shop", "namespace": "Acme", "path_with_namespace": "acme/shop",
+                                          "web_url": "https://gitlab.example.com/acme/shop", "default_branch": "main"},
+            "commits": [{"id": sha, "message": f"Change {i} for PROJ-{i % 200 + 1}", "url": f"https://gitlab.example.com/acme/shop/-/commit/{sha}",
+                         "author": {"name": "J", "email": "j@example.com"}}]}
+    return call(f"{bridge}/webhooks/gitlab", "POST", body, {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "bench-secret",
+                                                            "X-Gitlab-Event-UUID": f"drain-{i}"})[0]
+def depth():
+    text = call(f"{bridge}/metrics")[1].decode()
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("jira_bridge_queue_depth"))
+began = time.monotonic()
+with concurrent.futures.ThreadPoolExecutor(16) as pool:
+    statuses = list(pool.map(push, range(n)))
+sent = time.monotonic() - began
+assert all(s == 202 for s in statuses), statuses
+while depth() > 0:
+    time.sleep(0.05)
+done = time.monotonic() - began
+print(f"intake: {n} webhooks in {sent:.2f} s: {n / sent:.0f} webhooks/s (16 clients)")
+print(f"drain: {2 * n} deliveries done {done:.2f} s after the first webhook: {2 * n / done:.0f} deliveries/s")
+PY
