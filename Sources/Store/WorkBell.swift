@@ -21,6 +21,9 @@ public final class WorkBell: Sendable {
 
     public init() {}
 
+    /// How many tasks wait for the next ring now.
+    public var waiting: Int { state.withLock { $0.waiters.count } }
+
     public func ring() {
         let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             let all = Array(s.waiters.values)

@@ -1,6 +1,7 @@
 import Foundation
 import Integration
 import Store
+import TestDatabases
 import Testing
 
 /// GitHub's and Gitea's real payloads from the fixtures, with only their texts, merge state and branch changed.
@@ -124,17 +125,18 @@ extension Harness {
     /// Waits until the deliveries of the project at `address` have finished, and returns them.
     @discardableResult
     func settle(project address: String, expecting count: Int? = nil) async throws -> [JSONValue] {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
+        var settled: [JSONValue]? = nil
+        try await eventually {
             // The events first: once none waits to be planned, the list read after it has all their deliveries.
             let planned = try await store.queueDepth().events == 0
             let r = try await admin(.GET, "/api/v4/projects/\(address)/integrations/jira/deliveries?per_page=100")
             if planned, r.status == 200, let all = r.json.array {
                 let open = all.filter { $0["status"] == "pending" || $0["status"] == "running" }
-                if open.isEmpty, count == nil || all.count == count { return all }
+                if open.isEmpty, count == nil || all.count == count { settled = all }
             }
-            try await Task.sleep(for: .milliseconds(20))
+            return settled != nil
         }
+        if let settled { return settled }
         Issue.record("deliveries of \(address) did not settle")
         return try await admin(.GET, "/api/v4/projects/\(address)/integrations/jira/deliveries?per_page=100").json.array ?? []
     }

@@ -31,6 +31,16 @@ final class RawConnection: @unchecked Sendable {
 
     func send(_ text: String) { send(Array(text.utf8)) }
 
+    /// A slow client: sends `pieces` one at a time, `every` apart, until they run out or the task is cancelled.
+    /// The pace is the client's behaviour under test (the server's deadlines are real), not a wait for a state.
+    func trickle(_ pieces: [[UInt8]], every: Duration) async {
+        for piece in pieces {
+            if Task.isCancelled { return }
+            send(piece)
+            try? await Task.sleep(for: every)
+        }
+    }
+
     /// Sends everything; false when the connection failed first (a reset, say).
     func sendAll(_ bytes: [UInt8]) -> Bool {
         var offset = 0
@@ -119,11 +129,7 @@ struct IntakeDefenseTests {
             let c = try RawConnection(port: h.port)
             // A byte every 200 ms: never idle for long, never finished.
             let trickle = Task {
-                for byte in "GET /-/health HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8 {
-                    if Task.isCancelled { return }
-                    c.send([byte])
-                    try? await Task.sleep(for: .milliseconds(200))
-                }
+                await c.trickle("GET /-/health HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8.map { [$0] }, every: .milliseconds(200))
             }
             let (_, closed) = await c.readUntilClosed(limit: .seconds(10))
             trickle.cancel()
@@ -139,13 +145,7 @@ struct IntakeDefenseTests {
             try await h.configure()
             let c = try RawConnection(port: h.port)
             c.send("POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: instance-hook-secret\r\nTransfer-Encoding: chunked\r\n\r\n")
-            let trickle = Task {
-                for _ in 0..<100 {
-                    if Task.isCancelled { return }
-                    c.send("1\r\n \r\n")
-                    try? await Task.sleep(for: .milliseconds(100))
-                }
-            }
+            let trickle = Task { await c.trickle(Array(repeating: Array("1\r\n \r\n".utf8), count: 100), every: .milliseconds(100)) }
             let (_, closed) = await c.readUntilClosed(limit: .seconds(10))
             trickle.cancel()
             #expect(closed)

@@ -3,6 +3,7 @@ import Integration
 import JiraEmulator
 import Store
 import Server
+import TestDatabases
 import Testing
 
 /// Jira Cloud in 2026 (issue 16): expiring tokens pause deliveries instead of failing them; rate limits hold
@@ -27,12 +28,11 @@ struct JiraCloudLimitsTests {
 
     /// Waits until no delivery of project 42 is pending or running, whatever their count.
     static func quiet(_ h: Harness, expecting count: Int, timeout: Duration = .seconds(30)) async throws -> [JSONValue] {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        let rested = try await eventually(timeout: timeout) {
             let all = try await h.deliveries()
-            if all.count == count && !all.contains(where: { $0["status"] == "pending" || $0["status"] == "running" }) { return all }
-            try await Task.sleep(for: .milliseconds(20))
+            return all.count == count && !all.contains(where: { $0["status"] == "pending" || $0["status"] == "running" })
         }
+        if rested { return try await h.deliveries() }
         Issue.record("deliveries did not come to rest: \(try await h.deliveries())")
         return try await h.deliveries()
     }
@@ -100,7 +100,9 @@ struct JiraCloudLimitsTests {
             #expect(paused.allSatisfy { $0["status"] == "paused" }, "\(paused)")
             let failing = try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/test")
             #expect(failing.json["test_failed"] == true)
-            try await Task.sleep(for: .milliseconds(200))
+            // A failed test resumes nothing: a passing one resumes within its own request, so right after the
+            // answer the hold is still in force and the deliveries are still paused.
+            #expect(try await h.store.credentialHolds().count == 1)
             #expect(try await h.deliveries().allSatisfy { $0["status"] == "paused" })
             // Jira takes the same token again (the admin extended it in Atlassian's settings).
             await h.emulator.setPassword(user: "jira-bot", to: "secret-token")
@@ -149,12 +151,8 @@ struct JiraCloudLimitsTests {
             // The webhook came a day and an hour ago.
             let past = h.store.clock.now() - 25 * 3_600_000
             try await h.store.database.write { db in try await db.execute(sql: "UPDATE deliveries SET created_at = ?", arguments: [past]) }
-            let deadline = ContinuousClock.now + .seconds(45)
-            var log = try await h.deliveries()
-            while ContinuousClock.now < deadline, !log.allSatisfy({ $0["status"] == "dead" }) {
-                try await Task.sleep(for: .milliseconds(200))
-                log = try await h.deliveries()
-            }
+            try await eventually(timeout: .seconds(45), interval: .milliseconds(200)) { try await h.deliveries().allSatisfy { $0["status"] == "dead" } }
+            let log = try await h.deliveries()
             #expect(log.allSatisfy { $0["status"] == "dead" && $0["last_error"]?.string?.hasSuffix("(it waited paused past the retry deadline)") == true },
                     "\(log)")
         }
@@ -185,12 +183,13 @@ struct JiraCloudLimitsTests {
 
     /// Waits until a delivery of project 42 has been tried and waits for its next try, and returns it.
     static func waiting(_ h: Harness) async throws -> JSONValue {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if let d = try await h.deliveries().first(where: { $0["status"] == "pending" && ($0["attempts"]?.number ?? 0) >= 1 }) { return d }
-            try await Task.sleep(for: .milliseconds(20))
+        var found: JSONValue? = nil
+        try await eventually(timeout: .seconds(30)) {
+            found = try await h.deliveries().first(where: { $0["status"] == "pending" && ($0["attempts"]?.number ?? 0) >= 1 })
+            return found != nil
         }
-        throw LogNeverWaited()
+        guard let found else { throw LogNeverWaited() }
+        return found
     }
     struct LogNeverWaited: Error {}
 
@@ -215,15 +214,12 @@ struct JiraCloudLimitsTests {
             #expect(try Self.seconds(limited) >= 29, "\(limited)")
             #expect(limited["last_error"]?.string?.contains("rate limited (jira-per-issue-on-write): issue PROJ-1 waits 30 s") == true, "\(limited)")
             // PROJ-2 is not held: both its deliveries finish while PROJ-1 waits.
-            let deadline = ContinuousClock.now + .seconds(20)
+            try await eventually { try await h.deliveries().filter({ $0["issue_key"] == "PROJ-2" && $0["status"] == "succeeded" }).count == 2 }
             var log = try await h.deliveries()
-            while ContinuousClock.now < deadline, log.filter({ $0["issue_key"] == "PROJ-2" && $0["status"] == "succeeded" }).count < 2 {
-                try await Task.sleep(for: .milliseconds(20))
-                log = try await h.deliveries()
-            }
             #expect(log.filter { $0["issue_key"] == "PROJ-2" && $0["status"] == "succeeded" }.count == 2, "\(log)")
-            // PROJ-1's other delivery is due but held with its issue: never tried.
-            try await Task.sleep(for: .milliseconds(300))
+            // PROJ-1's other delivery is due but held with its issue: the queue offers it to no worker (a
+            // claim of this test's own finds nothing), so it is never tried.
+            #expect(try await h.store.claimDeliveries(owner: "probe", limit: 10, perSiteLimit: 10, leaseMillis: 60_000, now: h.store.clock.now()).isEmpty)
             log = try await h.deliveries()
             let other = log.filter { $0["issue_key"] == "PROJ-1" && $0["id"] != limited["id"] }
             #expect(other.count == 1 && other.allSatisfy { $0["status"] == "pending" || $0["status"] == "succeeded" }, "\(other)")
@@ -246,7 +242,8 @@ struct JiraCloudLimitsTests {
             _ = try await h.webhook("Push Hook", Self.push(["PROJ-1", "PROJ-2"]))
             let limited = try await Self.waiting(h)
             let sent = await h.emulator.requests.count
-            try await Task.sleep(for: .seconds(1))
+            // The queue offers nothing of the held site to any worker (a claim of this test's own finds nothing).
+            #expect(try await h.store.claimDeliveries(owner: "probe", limit: 10, perSiteLimit: 10, leaseMillis: 60_000, now: h.store.clock.now()).isEmpty)
             #expect(await h.emulator.requests.count == sent, "a held site gets no request")
             let log = try await h.deliveries()
             #expect(log.filter { $0["status"] == "succeeded" }.count < 4, "\(log)")

@@ -1,6 +1,7 @@
 import Foundation
 import Integration
 import JiraEmulator
+import TestDatabases
 import Testing
 
 /// Real GitLab payloads from the fixtures, with only their texts changed.
@@ -90,19 +91,16 @@ extension Harness {
     /// Waits until every delivery of project 42 has finished (none pending or running), and returns them.
     @discardableResult
     func settle(expecting count: Int? = nil, timeout: Duration = .seconds(20)) async throws -> [JSONValue] {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while clock.now < deadline {
+        var settled: [JSONValue]? = nil
+        try await eventually(timeout: timeout) {
             // The events first: once none waits to be planned, the list read after it has all their deliveries.
             let depth = try await store.queueDepth()
-            guard let all = try? await deliveries() else {
-                try await Task.sleep(for: .milliseconds(20))
-                continue
-            }
+            guard let all = try? await deliveries() else { return false }
             let open = all.filter { $0["status"] == "pending" || $0["status"] == "running" }
-            if open.isEmpty && depth.events == 0 && (count == nil || all.count == count) { return all }
-            try await Task.sleep(for: .milliseconds(20))
+            if open.isEmpty && depth.events == 0 && (count == nil || all.count == count) { settled = all }
+            return settled != nil
         }
+        if let settled { return settled }
         Issue.record("deliveries did not settle: \(try await deliveries())")
         return try await deliveries()
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Integration
 import JiraEmulator
+import TestDatabases
 import Testing
 
 @Suite("Event pipeline: GitLab webhooks to Jira")
@@ -309,11 +310,9 @@ struct WebhookIntakeTests {
             await h.emulator.addFault(EmulatedFault(pathContains: "/remotelink", status: 502, times: 1))
             _ = try await h.webhook("Push Hook", Payloads.push(commits: [("abc1", "Fix PROJ-1")]))
             // The first attempt fails; the delivery waits for its retry (2 s by default).
-            var waiting = false
-            for _ in 0..<200 where !waiting {
+            let waiting = try await eventually(timeout: .seconds(4)) {
                 let log = try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/deliveries").json.array ?? []
-                waiting = log.contains { $0["status"]?.string == "pending" && ($0["attempts"]?.number ?? 0) >= 1 }
-                if !waiting { try await Task.sleep(for: .milliseconds(20)) }
+                return log.contains { $0["status"]?.string == "pending" && ($0["attempts"]?.number ?? 0) >= 1 }
             }
             let seen = try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/deliveries").text
             #expect(waiting, "\(seen)")

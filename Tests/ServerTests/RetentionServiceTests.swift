@@ -2,6 +2,7 @@ import Foundation
 import Integration
 import Server
 import Store
+import TestDatabases
 import Testing
 
 /// The server's own pruning pass (`RetentionService`). Every other end-to-end test runs with the default
@@ -30,10 +31,9 @@ struct RetentionServiceTests {
                 }
             }
             var left: [String] = []
-            for _ in 0..<200 {
+            try await eventually(interval: .milliseconds(50)) {
                 left = try await h.store.database.read { db in try await String.fetchAll(db, sql: "SELECT id FROM events ORDER BY id") }
-                if left == ["old-failed"] { break }
-                try await Task.sleep(for: .milliseconds(50))
+                return left == ["old-failed"]
             }
             #expect(left == ["old-failed"])
         }

@@ -202,15 +202,11 @@ struct RobustnessTests {
             let message = "Touches " + (1...200_000).map { "PROJ-\($0)" }.joined(separator: " ")
             let r = try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [("abc1", message)]))
             #expect(r.status == 202)
-            let clock = ContinuousClock()
-            let deadline = clock.now + .seconds(60)
             var total = 0
-            while clock.now < deadline {
-                if try await h.store.queueDepth().events == 0 {
-                    total = try await h.store.deliveryCounts(projectID: 42).values.reduce(0, +)
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(50))
+            try await eventually(timeout: .seconds(60)) {
+                guard try await h.store.queueDepth().events == 0 else { return false }
+                total = try await h.store.deliveryCounts(projectID: 42).values.reduce(0, +)
+                return true
             }
             #expect(total == EventLimits.keysPerEntity)
             try await alive(h)
@@ -303,17 +299,15 @@ struct RobustnessTests {
             await h.emulator.addFault(EmulatedFault(pathContains: "/issue/SLOW-", delayMilliseconds: 8_000, times: 1_000))
             let slow = Payloads.push(ref: "refs/heads/feature", commits: (1...10).map { (String(format: "%040x", $0), "Work on SLOW-\($0)") })
             _ = try await h.webhook("Push Hook", slow)
-            try await Task.sleep(for: .milliseconds(300))  // the slow site's deliveries are running now
+            // The slow site's deliveries are running now (the store says so), holding its slots.
+            #expect(try await eventually { try await h.store.deliveryCounts(projectID: 42)["running", default: 0] > 0 })
             var fast = Payloads.mergeRequest(action: "open", title: "Fix PROJ-1")
             fast = fast.replacingOccurrences(of: "\"id\":42", with: "\"id\":43").replacingOccurrences(of: "acme/web/shop", with: "acme/web/fast")
             let started = ContinuousClock.now
             #expect(try await h.webhook("Merge Request Hook", fast).status == 202)
-            let clock = ContinuousClock()
-            var done = false
-            while clock.now - started < .seconds(6) {
+            let done = try await eventually(timeout: .seconds(6) - (ContinuousClock.now - started)) {
                 let log = try await h.admin(.GET, "/api/v4/projects/43/integrations/jira/deliveries").json.array ?? []
-                if log.contains(where: { $0["status"] == "succeeded" }) { done = true; break }
-                try await Task.sleep(for: .milliseconds(50))
+                return log.contains(where: { $0["status"] == "succeeded" })
             }
             #expect(done, "the other site's delivery finished while the slow site still held its slots")
         }
@@ -450,6 +444,7 @@ struct ReadinessTests {
             let other = try DatabaseQueue(path: h.databasePath, configuration: config)
             // On a thread of its own: blocking one of the few cooperative threads would slow every other test.
             let (acquired, signal) = AsyncStream<Void>.makeStream()
+            let release = DispatchSemaphore(value: 0)
             let locked = Task {
                 try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
                     Thread.detachNewThread {
@@ -457,8 +452,9 @@ struct ReadinessTests {
                             try other.inDatabase { db in
                                 try db.execute(sql: "BEGIN EXCLUSIVE")
                                 signal.yield()
-                                // Past two busy timeouts (10 s each): the readiness write fails first, then a loop's.
-                                Thread.sleep(forTimeInterval: 24)
+                                // Held until the test has seen the readiness write fail, then a loop's, each after
+                                // SQLite's busy timeout (10 s, the default setting).
+                                release.wait()
                                 try db.execute(sql: "ROLLBACK")
                             }
                         })
@@ -473,16 +469,11 @@ struct ReadinessTests {
             // Below the 10 s busy timeout: the probe does not wait on the lock (with room for a loaded machine).
             #expect(ContinuousClock.now - asked < .seconds(9), "a probe answers in time")
             #expect(refused.json["message"] == "the database cannot be written")
+            #expect(await eventually(timeout: .seconds(40)) { h.logs.all.contains { $0.contains("background loop failing") } })
+            release.signal()
             try await locked.value
-            let clock = ContinuousClock()
-            let deadline = clock.now + .seconds(20)
-            var status = 0
-            while clock.now < deadline {
-                status = try await h.request(.GET, "/-/readiness").status
-                if status == 200 { break }
-                try await Task.sleep(for: .milliseconds(200))
-            }
-            #expect(status == 200, "ready again once the database takes writes")
+            let ready = try await eventually(interval: .milliseconds(200)) { try await h.request(.GET, "/-/readiness").status == 200 }
+            #expect(ready, "ready again once the database takes writes")
             let failing = h.logs.all.filter { $0.contains("background loop failing") }
             #expect(!failing.isEmpty, "the loops' failures are logged")
             #expect(failing.count <= 6, "once per loop and kind of error, not once per retry: \(failing.count)")

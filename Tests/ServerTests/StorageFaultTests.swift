@@ -63,20 +63,17 @@ struct StorageFaultTests {
             let push = try await h.webhook("Push Hook", Payloads.push(commits: (1...12).map { (String(format: "%040x", $0), "PROJ-\($0) change") }))
             #expect(push.status == 202)
             // Wait until deliveries run, then fill the disk.
-            let deadline = ContinuousClock.now + .seconds(20)
-            while ContinuousClock.now < deadline {
-                let running = try await h.store.database.read { db in
+            try await eventually(interval: .milliseconds(10)) {
+                try await h.store.database.read { db in
                     try await Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status = 'running'") ?? 0
-                }
-                if running > 0 { break }
-                try await Task.sleep(for: .milliseconds(10))
+                } > 0
             }
             disk.full = true
             // The episode lasts until writes have been refused for 2.5 s (completions, heartbeats, claims).
-            while true {
+            await eventually(timeout: .seconds(60), interval: .milliseconds(50)) {
                 let (count, since) = disk.refused
-                if count >= 5, let since, ContinuousClock.now - since > .milliseconds(2_500) { break }
-                try await Task.sleep(for: .milliseconds(50))
+                guard count >= 5, let since else { return false }
+                return ContinuousClock.now - since > .milliseconds(2_500)
             }
             let refusedHook = try await h.webhook("Push Hook", Payloads.push(commits: [(String(format: "%040x", 99), "PROJ-1 again")]))
             #expect(refusedHook.status == 503)
@@ -92,11 +89,8 @@ struct StorageFaultTests {
                 #expect(links.count == 1, "PROJ-\(n) has \(links.count) remote links")
             }
             // Ready again without a restart.
-            var ready = try await h.request(.GET, "/-/readiness")
-            for _ in 0..<100 where ready.status != 200 {
-                try await Task.sleep(for: .milliseconds(100))
-                ready = try await h.request(.GET, "/-/readiness")
-            }
+            try await eventually(timeout: .seconds(10), interval: .milliseconds(100)) { try await h.request(.GET, "/-/readiness").status == 200 }
+            let ready = try await h.request(.GET, "/-/readiness")
             #expect(ready.status == 200, "\(ready.text)")
         }
     }
@@ -165,13 +159,11 @@ struct WriteSafetyTests {
             #expect(try await h.webhook("Push Hook", Payloads.push(commits: [(String(repeating: "c", count: 40), "PROJ-1 fix")])).status == 202)
             var comment: JSONValue = .null
             var link: JSONValue = .null
-            let deadline = ContinuousClock.now + .seconds(20)
-            while ContinuousClock.now < deadline {
+            try await eventually {
                 let all = try await h.deliveries()
                 comment = all.first { $0["action"] == "comment" } ?? .null
                 link = all.first { $0["action"] == "remote_link" } ?? .null
-                if comment["attempts"] == 1, comment["status"] == "pending", link["status"] == "succeeded" { break }
-                try await Task.sleep(for: .milliseconds(20))
+                return comment["attempts"] == 1 && comment["status"] == "pending" && link["status"] == "succeeded"
             }
             #expect(comment["status"] == "pending", "the comment waits to be checked against Jira: \(comment)")
             #expect(comment["last_error"]?.string?.contains("not JSON") == true, "\(comment)")

@@ -16,7 +16,8 @@ struct WorkBellTests {
         let kept = try await clock.measure { await bell.wait(upTo: .seconds(30)) }
         #expect(kept < .seconds(10))
         let waiter = Task { try await clock.measure { await bell.wait(upTo: .seconds(30)) } }
-        try await Task.sleep(for: .milliseconds(50))
+        // Rung once the waiter waits (the bell says so), not after a guessed pause.
+        #expect(await eventually { bell.waiting > 0 })
         bell.ring()
         #expect(try await waiter.value < .seconds(10))
         let quiet = try await clock.measure { await bell.wait(upTo: .milliseconds(100)) }
@@ -112,9 +113,11 @@ struct SharedDatabaseTests {
             }
             // The listener connects in the background: announce until it hears one. Only a notification
             // can ring b's bell: b itself records nothing.
-            for n in 0..<100 where !woken.withLock({ $0 }) {
+            var n = 0
+            try await eventually(timeout: .seconds(10), interval: .milliseconds(100)) {
+                n += 1
                 _ = try await a.recordEvents([push(key: "notify-\(n)")])
-                try await Task.sleep(for: .milliseconds(100))
+                return woken.withLock { $0 }
             }
             #expect(await waiter.value, "woken by a notification, not by the 60 s timeout")
         }
