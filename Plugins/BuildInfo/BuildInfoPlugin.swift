@@ -13,7 +13,7 @@ struct BuildInfoPlugin: BuildToolPlugin {
                 displayName: "Writing BuildInfo.swift (version and git commit)",
                 executable: URL(fileURLWithPath: "/bin/sh"),
                 arguments: [package.appending(path: "scripts/build-info.sh").path, package.path, output.path],
-                outputFilesDirectory: output),
+                outputFilesDirectory: output)
         ]
     }
 }

@@ -49,9 +49,10 @@ public enum GitHubWebhook {
         guard EventLimits.isWebURL(webURL) else { throw WebhookPayloadError("repository.html_url must be an http(s) URL") }
         let owner = r["owner"]?.object
         let name = r["name"]?.string ?? String(path.split(separator: "/").last ?? "")
-        return ForgeProject(id: id, pathWithNamespace: path, name: name,
-                            namespaceName: Payload.optionalString(owner?["login"]) ?? Payload.optionalString(owner?["name"]) ?? "",
-                            webURL: webURL, defaultBranch: Payload.optionalString(r["default_branch"]) ?? "main", forge: .github)
+        return ForgeProject(
+            id: id, pathWithNamespace: path, name: name,
+            namespaceName: Payload.optionalString(owner?["login"]) ?? Payload.optionalString(owner?["name"]) ?? "",
+            webURL: webURL, defaultBranch: Payload.optionalString(r["default_branch"]) ?? "main", forge: .github)
     }
 
     static func push(_ doc: JSONObject) throws(WebhookPayloadError) -> PushEvent {
@@ -61,10 +62,13 @@ public enum GitHubWebhook {
         let pusher = doc["pusher"]?.object
         let sender = doc["sender"]?.object
         let login = Payload.optionalString(sender?["login"]) ?? Payload.optionalString(pusher?["name"]) ?? ""
-        return PushEvent(project: project, ref: ref, before: doc["before"]?.string ?? "", after: doc["after"]?.string ?? "",
-                         commits: commits, pusher: ForgeUser(name: Payload.optionalString(pusher?["name"]) ?? login, username: login,
-                                                             email: pusher?["email"]?.string),
-                         omittedCommits: omitted)
+        return PushEvent(
+            project: project, ref: ref, before: doc["before"]?.string ?? "", after: doc["after"]?.string ?? "",
+            commits: commits,
+            pusher: ForgeUser(
+                name: Payload.optionalString(pusher?["name"]) ?? login, username: login,
+                email: pusher?["email"]?.string),
+            omittedCommits: omitted)
     }
 
     static func pullRequest(_ doc: JSONObject) throws(WebhookPayloadError) -> MergeRequestEvent? {
@@ -92,8 +96,10 @@ enum ChangeRequest {
         return event(project: project, number: number, pr: pr, action: action, sender: doc["sender"]?.object)
     }
 
-    static func event(project: ForgeProject, number: Int64, pr: JSONObject, action: MergeRequestEvent.Action,
-                      sender: JSONObject?) -> MergeRequestEvent {
+    static func event(
+        project: ForgeProject, number: Int64, pr: JSONObject, action: MergeRequestEvent.Action,
+        sender: JSONObject?
+    ) -> MergeRequestEvent {
         let head = pr["head"]?.object
         let base = pr["base"]?.object
         // A merge closes with its merge commit ("Issue solved with <merge commit>"); otherwise the head.
@@ -105,6 +111,7 @@ enum ChangeRequest {
             action: action, sourceBranch: head?["ref"]?.string ?? "", targetBranch: base?["ref"]?.string ?? project.defaultBranch,
             lastCommitID: commit.flatMap { EventLimits.isCommitID($0) ? $0 : nil },
             url: Payload.webURL(pr["html_url"]) ?? project.forge.changeURL(project: project.webURL, number: number),
-            user: ForgeUser(name: Payload.optionalString(user?["full_name"]) ?? login, username: login, email: Payload.optionalString(user?["email"])))
+            user: ForgeUser(name: Payload.optionalString(user?["full_name"]) ?? login, username: login, email: Payload.optionalString(user?["email"]))
+        )
     }
 }

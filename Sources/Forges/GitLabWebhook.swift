@@ -44,8 +44,9 @@ public enum GitLabWebhook {
         // It becomes the link in every Jira comment and remote link: only a plain web address will do.
         guard EventLimits.isWebURL(webURL) else { throw WebhookPayloadError("project.web_url must be an http(s) URL") }
         let name = p["name"]?.string ?? String(path.split(separator: "/").last ?? "")
-        return ForgeProject(id: id, pathWithNamespace: path, name: name, namespaceName: p["namespace"]?.string ?? "",
-                            webURL: webURL, defaultBranch: p["default_branch"]?.string ?? "main")
+        return ForgeProject(
+            id: id, pathWithNamespace: path, name: name, namespaceName: p["namespace"]?.string ?? "",
+            webURL: webURL, defaultBranch: p["default_branch"]?.string ?? "main")
     }
 
     static func push(_ doc: JSONObject) throws(WebhookPayloadError) -> PushEvent {
@@ -60,14 +61,18 @@ public enum GitLabWebhook {
             let message = try Payload.string(c["message"], "commits[\(i)].message", allowEmpty: true)
             let author = c["author"]?.object
             let url = c["url"]?.string.flatMap { EventLimits.isWebURL($0) ? $0 : nil } ?? Forge.gitlab.commitURL(project: project.webURL, sha: id)
-            commits.append(ForgeCommit(id: id, message: message, url: url,
-                                       authorName: author?["name"]?.string ?? "", authorEmail: author?["email"]?.string))
+            commits.append(
+                ForgeCommit(
+                    id: id, message: message, url: url,
+                    authorName: author?["name"]?.string ?? "", authorEmail: author?["email"]?.string))
         }
-        let pusher = ForgeUser(name: doc["user_name"]?.string ?? "", username: doc["user_username"]?.string ?? "",
-                               email: doc["user_email"]?.string)
+        let pusher = ForgeUser(
+            name: doc["user_name"]?.string ?? "", username: doc["user_username"]?.string ?? "",
+            email: doc["user_email"]?.string)
         let omitted = list.count - commits.count
-        return PushEvent(project: project, ref: ref, before: doc["before"]?.string ?? "", after: doc["after"]?.string ?? "",
-                         commits: commits, pusher: pusher, omittedCommits: omitted > 0 ? omitted : nil)
+        return PushEvent(
+            project: project, ref: ref, before: doc["before"]?.string ?? "", after: doc["after"]?.string ?? "",
+            commits: commits, pusher: pusher, omittedCommits: omitted > 0 ? omitted : nil)
     }
 
     static func mergeRequest(_ doc: JSONObject) throws(WebhookPayloadError) -> MergeRequestEvent {

@@ -31,7 +31,8 @@ public enum GiteaWebhook {
         var project = try GitHubWebhook.project(doc)
         project.forge = .gitea
         let owner = doc["repository"]?["owner"]?.object
-        project.namespaceName = Payload.optionalString(owner?["full_name"]) ?? Payload.optionalString(owner?["username"])
+        project.namespaceName =
+            Payload.optionalString(owner?["full_name"]) ?? Payload.optionalString(owner?["username"])
             ?? Payload.optionalString(owner?["login"]) ?? ""
         return project
     }
@@ -42,10 +43,13 @@ public enum GiteaWebhook {
         let (commits, omitted) = try Payload.commits(doc["commits"], forge: .gitea, projectURL: project.webURL)
         let pusher = doc["pusher"]?.object ?? doc["sender"]?.object
         let username = Payload.optionalString(pusher?["username"]) ?? Payload.optionalString(pusher?["login"]) ?? ""
-        return PushEvent(project: project, ref: ref, before: doc["before"]?.string ?? "", after: doc["after"]?.string ?? "",
-                         commits: commits, pusher: ForgeUser(name: Payload.optionalString(pusher?["full_name"]) ?? username, username: username,
-                                                             email: Payload.optionalString(pusher?["email"])),
-                         omittedCommits: omitted)
+        return PushEvent(
+            project: project, ref: ref, before: doc["before"]?.string ?? "", after: doc["after"]?.string ?? "",
+            commits: commits,
+            pusher: ForgeUser(
+                name: Payload.optionalString(pusher?["full_name"]) ?? username, username: username,
+                email: Payload.optionalString(pusher?["email"])),
+            omittedCommits: omitted)
     }
 
     static func pullRequest(_ doc: JSONObject) throws(WebhookPayloadError) -> MergeRequestEvent? {

@@ -13,7 +13,8 @@ public struct ParameterBodyError: Error, Sendable, Equatable, CustomStringConver
 /// GitHub and Gitea use for `payload=<json>` webhooks.
 public enum ParameterBody {
     /// Query pairs first, then the body's parameters over them.
-    public static func parameters(_ data: Data, contentType: String, query: [(String, String)]) throws(ParameterBodyError) -> [String: ParameterValue] {
+    public static func parameters(_ data: Data, contentType: String, query: [(String, String)]) throws(ParameterBodyError) -> [String: ParameterValue]
+    {
         var params: [String: ParameterValue] = [:]
         for (k, v) in query { merge(&params, key: k, value: .string(v)) }
         if data.isEmpty { return params }

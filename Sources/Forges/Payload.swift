@@ -67,8 +67,10 @@ enum Payload {
             guard EventLimits.isCommitID(id) else { throw WebhookPayloadError("commits[\(i)].id is not a commit SHA") }
             let message = try string(c["message"], "commits[\(i)].message", allowEmpty: true)
             let author = c["author"]
-            commits.append(ForgeCommit(id: id, message: message, url: webURL(c["url"]) ?? forge.commitURL(project: projectURL, sha: id),
-                                       authorName: author?["name"]?.string ?? "", authorEmail: author?["email"]?.string))
+            commits.append(
+                ForgeCommit(
+                    id: id, message: message, url: webURL(c["url"]) ?? forge.commitURL(project: projectURL, sha: id),
+                    authorName: author?["name"]?.string ?? "", authorEmail: author?["email"]?.string))
         }
         let omitted = list.count - commits.count
         return (commits, omitted > 0 ? omitted : nil)

@@ -104,15 +104,15 @@ public enum AddressPolicy {
 
     public static func classify(v4 b: [UInt8]) -> AddressClass {
         switch (b[0], b[1], b[2]) {
-        case (0, _, _): return .unspecified                       // 0.0.0.0/8 "this network"
+        case (0, _, _): return .unspecified  // 0.0.0.0/8 "this network"
         case (127, _, _): return .loopback
         case (10, _, _), (172, 16...31, _), (192, 168, _): return .privateNetwork
-        case (100, 64...127, _): return .privateNetwork           // shared address space (carrier-grade NAT)
+        case (100, 64...127, _): return .privateNetwork  // shared address space (carrier-grade NAT)
         case (169, 254, _): return .linkLocal
         case (192, 0, 0), (192, 0, 2), (198, 51, 100), (203, 0, 113): return .specialPurpose  // IETF, TEST-NET-1/2/3
-        case (192, 88, 99): return .specialPurpose                // deprecated 6to4 relay anycast
-        case (198, 18...19, _): return .specialPurpose            // benchmarking
-        case (224...255, _, _): return .specialPurpose            // multicast, reserved, limited broadcast
+        case (192, 88, 99): return .specialPurpose  // deprecated 6to4 relay anycast
+        case (198, 18...19, _): return .specialPurpose  // benchmarking
+        case (224...255, _, _): return .specialPurpose  // multicast, reserved, limited broadcast
         default: return .publicAddress
         }
     }
@@ -134,15 +134,15 @@ public enum AddressPolicy {
             return inner == .publicAddress ? .publicAddress : inner
         }
         if b[0] == 0x01 && b[1] == 0x00 && b[2..<8].allSatisfy({ $0 == 0 }) { return .specialPurpose }  // discard-only 100::/64
-        if b[0] == 0x20 && b[1] == 0x01 && b[2] < 0x02 { return .specialPurpose }   // IETF protocol assignments 2001::/23 (Teredo too)
+        if b[0] == 0x20 && b[1] == 0x01 && b[2] < 0x02 { return .specialPurpose }  // IETF protocol assignments 2001::/23 (Teredo too)
         if b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8 { return .specialPurpose }  // documentation 2001:db8::/32
-        if b[0] == 0x3f && b[1] == 0xff && b[2] < 0x10 { return .specialPurpose }   // documentation 3fff::/20
-        if b[0] == 0x5f && b[1] == 0x00 { return .specialPurpose }                  // SRv6 SIDs 5f00::/16
+        if b[0] == 0x3f && b[1] == 0xff && b[2] < 0x10 { return .specialPurpose }  // documentation 3fff::/20
+        if b[0] == 0x5f && b[1] == 0x00 { return .specialPurpose }  // SRv6 SIDs 5f00::/16
         if b[0] == 0xfe && (b[1] & 0xc0) == 0x80 { return .linkLocal }
-        if b[0] == 0xfe && (b[1] & 0xc0) == 0xc0 { return .privateNetwork }         // deprecated site-local fec0::/10
-        if (b[0] & 0xfe) == 0xfc { return .privateNetwork }                         // unique local fc00::/7
-        if b[0] == 0xff { return .specialPurpose }                                  // multicast
-        if zeroHead { return .specialPurpose }                                      // the rest of ::/80 is reserved
+        if b[0] == 0xfe && (b[1] & 0xc0) == 0xc0 { return .privateNetwork }  // deprecated site-local fec0::/10
+        if (b[0] & 0xfe) == 0xfc { return .privateNetwork }  // unique local fc00::/7
+        if b[0] == 0xff { return .specialPurpose }  // multicast
+        if zeroHead { return .specialPurpose }  // the rest of ::/80 is reserved
         return .publicAddress
     }
 
@@ -207,7 +207,8 @@ public enum AddressPolicy {
             let text = String(s[s.index(after: lastColon)...])
             let parts = text.split(separator: ".", omittingEmptySubsequences: false)
             guard parts.count == 4, parts.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }),
-                  let v4 = parseIPv4(text) else { return nil }
+                let v4 = parseIPv4(text)
+            else { return nil }
             tail4 = v4
             s = String(s[...lastColon]) + "0:0"
         }

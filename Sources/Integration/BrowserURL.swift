@@ -51,7 +51,9 @@ public struct BrowserURL: Sendable, Equatable {
         }
         var host = hostText.lowercased()
         if !host.hasPrefix("[") {
-            guard host.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"%\\/?#@:<>^|[]".unicodeScalars.contains($0) }) else { return nil }
+            guard host.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && !"%\\/?#@:<>^|[]".unicodeScalars.contains($0) }) else {
+                return nil
+            }
             if host.hasSuffix(".") && host.count > 1 { host.removeLast() }
             guard !host.isEmpty else { return nil }
             // A host that ends in a number is an IPv4 address (in any spelling), or no host at all.

@@ -28,7 +28,10 @@ enum CharacterClasses {
     /// at match time is too slow; these cover the ranges users put in key patterns.
     static func unicode(_ name: String) -> ScalarSet? {
         switch name {
-        case "L", "Letter": return ScalarSet(ranges: [65...90, 97...122, 0xAA...0xAA, 0xB5...0xB5, 0xBA...0xBA, 0xC0...0xD6, 0xD8...0xF6, 0xF8...0x2FF, 0x370...0x3FF, 0x400...0x52F])
+        case "L", "Letter":
+            return ScalarSet(ranges: [
+                65...90, 97...122, 0xAA...0xAA, 0xB5...0xB5, 0xBA...0xBA, 0xC0...0xD6, 0xD8...0xF6, 0xF8...0x2FF, 0x370...0x3FF, 0x400...0x52F,
+            ])
         case "Lu": return ScalarSet(ranges: [65...90, 0xC0...0xD6, 0xD8...0xDE])
         case "Ll": return ScalarSet(ranges: [97...122, 0xDF...0xF6, 0xF8...0xFF])
         case "N", "Nd": return digit

@@ -178,7 +178,9 @@ public enum DeliveryDecisions {
 
     /// After the transitions: once Jira shows a resolution, comment "Issue solved with ..." and resolve the
     /// link; an issue still without one gets neither (GitLab does the same).
-    public static func afterTransitions(_ spec: TransitionSpec, issueKey: String, resolvedNow: Bool) -> (outcome: DeliveryOutcome, followUps: [PlannedDelivery]) {
+    public static func afterTransitions(
+        _ spec: TransitionSpec, issueKey: String, resolvedNow: Bool
+    ) -> (outcome: DeliveryOutcome, followUps: [PlannedDelivery]) {
         guard resolvedNow else { return (.succeeded, []) }
         return (.succeeded, spec.solvedDeliveries(issueKey: issueKey))
     }
@@ -188,8 +190,10 @@ public enum DeliveryDecisions {
     /// How a failed attempt ends, by the retry policy: `now` and the delivery's creation give its age. A
     /// rejection of credentials that were replaced while the attempt ran is no rejection of the new ones: it
     /// runs again at once.
-    public static func failure(_ failure: RetryPolicy.Failure, error: String, attempts: Int, createdAt: Millis, now: Millis,
-                               policy: RetryPolicy, random: Double, credentialsReplacedSince: Bool = false) -> DeliveryOutcome {
+    public static func failure(
+        _ failure: RetryPolicy.Failure, error: String, attempts: Int, createdAt: Millis, now: Millis,
+        policy: RetryPolicy, random: Double, credentialsReplacedSince: Bool = false
+    ) -> DeliveryOutcome {
         let age = Double(now - createdAt) / 1000
         switch policy.decide(failure, attempts: attempts, ageSeconds: age, random: random) {
         case .retry(let seconds): return .retry(at: now + Millis(seconds * 1000), error: error)

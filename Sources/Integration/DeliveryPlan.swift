@@ -23,8 +23,10 @@ public struct RemoteLinkSpec: Sendable, Equatable {
     /// The application Jira names beside the icon: the forge ("GitLab", "GitHub", "Gitea").
     public var iconTitle: String
 
-    public init(globalId: String, url: String, title: String, resolved: Bool, relationship: String, iconURL: String,
-                iconTitle: String = Forge.gitlab.displayName) {
+    public init(
+        globalId: String, url: String, title: String, resolved: Bool, relationship: String, iconURL: String,
+        iconTitle: String = Forge.gitlab.displayName
+    ) {
         self.iconTitle = iconTitle
         self.globalId = globalId
         self.url = url
@@ -54,8 +56,10 @@ public struct TransitionSpec: Sendable, Equatable {
     public var iconURL: String
     public var iconTitle: String
 
-    public init(automatic: Bool, ids: [String], applied: Int, commitID: String, commitURL: String, comment: Bool, iconURL: String,
-                iconTitle: String = Forge.gitlab.displayName) {
+    public init(
+        automatic: Bool, ids: [String], applied: Int, commitID: String, commitURL: String, comment: Bool, iconURL: String,
+        iconTitle: String = Forge.gitlab.displayName
+    ) {
         self.iconTitle = iconTitle
         self.automatic = automatic
         self.ids = ids
@@ -70,13 +74,19 @@ public struct TransitionSpec: Sendable, Equatable {
     public func solvedDeliveries(issueKey: String) -> [PlannedDelivery] {
         var out: [PlannedDelivery] = []
         if comment {
-            out.append(PlannedDelivery(action: .comment, issueKey: issueKey, dedupeKey: "solved-comment|\(commitURL)",
-                                       work: .comment(body: Texts.solved(commitID: commitID, commitURL: commitURL))))
+            out.append(
+                PlannedDelivery(
+                    action: .comment, issueKey: issueKey, dedupeKey: "solved-comment|\(commitURL)",
+                    work: .comment(body: Texts.solved(commitID: commitID, commitURL: commitURL))))
         }
-        out.append(PlannedDelivery(action: .remoteLink, issueKey: issueKey, dedupeKey: "resolved-link|\(commitURL)",
-                                   work: .remoteLink(RemoteLinkSpec(globalId: RemoteLinkSpec.globalID(for: commitURL), url: commitURL,
-                                                                    title: Texts.solvedLinkTitle(commitID: commitID), resolved: true,
-                                                                    relationship: "mentioned on", iconURL: iconURL, iconTitle: iconTitle))))
+        out.append(
+            PlannedDelivery(
+                action: .remoteLink, issueKey: issueKey, dedupeKey: "resolved-link|\(commitURL)",
+                work: .remoteLink(
+                    RemoteLinkSpec(
+                        globalId: RemoteLinkSpec.globalID(for: commitURL), url: commitURL,
+                        title: Texts.solvedLinkTitle(commitID: commitID), resolved: true,
+                        relationship: "mentioned on", iconURL: iconURL, iconTitle: iconTitle))))
         return out
     }
 }

@@ -26,6 +26,7 @@ public enum EventLimits {
     /// Whether `id` can be a commit id: 1 to 64 ASCII letters and digits (SHA-1 and SHA-256 are hex; some
     /// forges' test payloads are not). Nothing else, since it goes into URLs and wiki markup.
     public static func isCommitID(_ id: String) -> Bool {
-        (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x41 && $0 <= 0x5a) }
+        (1...64).contains(id.utf8.count)
+            && id.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x41 && $0 <= 0x5a) }
     }
 }

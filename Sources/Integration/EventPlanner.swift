@@ -30,7 +30,9 @@ public struct EventPlanner: Sendable {
             deliveries = plan(mr, notes: &notes)
         }
         if deliveries.count > EventLimits.deliveriesPerEvent {
-            notes.append("\(deliveries.count - EventLimits.deliveriesPerEvent) deliveries beyond the first \(EventLimits.deliveriesPerEvent) of this event were skipped (limit per event)")
+            notes.append(
+                "\(deliveries.count - EventLimits.deliveriesPerEvent) deliveries beyond the first \(EventLimits.deliveriesPerEvent) of this event were skipped (limit per event)"
+            )
             deliveries.removeLast(deliveries.count - EventLimits.deliveriesPerEvent)
         }
         return (deliveries, notes)
@@ -39,7 +41,8 @@ public struct EventPlanner: Sendable {
     /// At most `EventLimits.keysPerEntity` keys, with a note when there were more.
     func capped(_ keys: [String], entity: String, notes: inout [String]) -> [String] {
         guard keys.count > EventLimits.keysPerEntity else { return keys }
-        notes.append("\(entity) names \(keys.count) Jira keys; only the first \(EventLimits.keysPerEntity) are used (limit per commit or merge request)")
+        notes.append(
+            "\(entity) names \(keys.count) Jira keys; only the first \(EventLimits.keysPerEntity) are used (limit per commit or merge request)")
         return Array(keys.prefix(EventLimits.keysPerEntity))
     }
 
@@ -79,8 +82,9 @@ public struct EventPlanner: Sendable {
                 content.add("commit|\(project.id)|\(commit.authorEmail ?? commit.authorName)|")
                 content.add(commit.message)
                 for key in mentions {
-                    out += mention(key: key, entity: .commit, entityURL: entityURL, title: title, author: push.pusher,
-                                   project: project, branch: branch, contentKey: content)
+                    out += mention(
+                        key: key, entity: .commit, entityURL: entityURL, title: title, author: push.pusher,
+                        project: project, branch: branch, contentKey: content)
                 }
             }
         }
@@ -98,8 +102,9 @@ public struct EventPlanner: Sendable {
         case .open, .reopen, .update:
             guard settings.mergeRequestsEvents else { return [] }
             for key in capped(extractor.allKeys(text), entity: name, notes: &notes) {
-                out += mention(key: key, entity: .mergeRequest, entityURL: entityURL, title: title, author: mr.user,
-                               project: project, branch: mr.sourceBranch, contentKey: nil)
+                out += mention(
+                    key: key, entity: .mergeRequest, entityURL: entityURL, title: title, author: mr.user,
+                    project: project, branch: mr.sourceBranch, contentKey: nil)
             }
         case .merge:
             let refs = extractor.extract(text)
@@ -117,8 +122,9 @@ public struct EventPlanner: Sendable {
             }
             if settings.mergeRequestsEvents {
                 for key in mentions {
-                    out += mention(key: key, entity: .mergeRequest, entityURL: entityURL, title: title, author: mr.user,
-                                   project: project, branch: mr.sourceBranch, contentKey: nil)
+                    out += mention(
+                        key: key, entity: .mergeRequest, entityURL: entityURL, title: title, author: mr.user,
+                        project: project, branch: mr.sourceBranch, contentKey: nil)
                 }
             }
         default:
@@ -127,25 +133,34 @@ public struct EventPlanner: Sendable {
         return out
     }
 
-    func mention(key: String, entity: Texts.Entity, entityURL: String, title: String, author: ForgeUser, project: ForgeProject,
-                 branch: String?, contentKey: StableHash?) -> [PlannedDelivery] {
-        let link = RemoteLinkSpec(globalId: RemoteLinkSpec.globalID(for: entityURL), url: entityURL,
-                                  title: Texts.linkTitle(entity: entity, title: title, forge: project.forge), resolved: false,
-                                  relationship: "mentioned on", iconURL: Self.iconURL(project), iconTitle: project.forge.displayName)
+    func mention(
+        key: String, entity: Texts.Entity, entityURL: String, title: String, author: ForgeUser, project: ForgeProject,
+        branch: String?, contentKey: StableHash?
+    ) -> [PlannedDelivery] {
+        let link = RemoteLinkSpec(
+            globalId: RemoteLinkSpec.globalID(for: entityURL), url: entityURL,
+            title: Texts.linkTitle(entity: entity, title: title, forge: project.forge), resolved: false,
+            relationship: "mentioned on", iconURL: Self.iconURL(project), iconTitle: project.forge.displayName)
         var out = [PlannedDelivery(action: .remoteLink, issueKey: key, dedupeKey: "remote_link|\(link.globalId)", work: .remoteLink(link))]
         if settings.commentOnEventEnabled {
-            let body = Texts.mention(author: author, forgeBaseURL: project.forgeBaseURL, entity: entity, entityURL: entityURL,
-                                     project: project, branch: branch, title: title)
-            out.append(PlannedDelivery(action: .comment, issueKey: key, dedupeKey: "comment|\(entityURL)",
-                                       contentKey: contentKey.map { var h = $0; h.add("|\(key)"); return h.hex }, work: .comment(body: body)))
+            let body = Texts.mention(
+                author: author, forgeBaseURL: project.forgeBaseURL, entity: entity, entityURL: entityURL,
+                project: project, branch: branch, title: title)
+            out.append(
+                PlannedDelivery(
+                    action: .comment, issueKey: key, dedupeKey: "comment|\(entityURL)",
+                    contentKey: contentKey.map {
+                        var h = $0; h.add("|\(key)"); return h.hex
+                    }, work: .comment(body: body)))
         }
         return out
     }
 
     func transition(key: String, entityURL: String, commitID: String, project: ForgeProject) -> PlannedDelivery {
-        let spec = TransitionSpec(automatic: settings.transitionAutomatic, ids: settings.transitionIDs, applied: 0, commitID: commitID,
-                                  commitURL: project.forge.commitURL(project: project.webURL, sha: commitID), comment: settings.commentOnEventEnabled,
-                                  iconURL: Self.iconURL(project), iconTitle: project.forge.displayName)
+        let spec = TransitionSpec(
+            automatic: settings.transitionAutomatic, ids: settings.transitionIDs, applied: 0, commitID: commitID,
+            commitURL: project.forge.commitURL(project: project.webURL, sha: commitID), comment: settings.commentOnEventEnabled,
+            iconURL: Self.iconURL(project), iconTitle: project.forge.displayName)
         return PlannedDelivery(action: .transition, issueKey: key, dedupeKey: "transition|\(entityURL)", work: .transition(spec))
     }
 

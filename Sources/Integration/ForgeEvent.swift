@@ -10,8 +10,10 @@ public struct ForgeProject: Sendable, Equatable {
     /// Which forge it lives on; `id` and `pathWithNamespace` are that forge's own.
     public var forge: Forge
 
-    public init(id: Int64, pathWithNamespace: String, name: String, namespaceName: String, webURL: String, defaultBranch: String,
-                forge: Forge = .gitlab) {
+    public init(
+        id: Int64, pathWithNamespace: String, name: String, namespaceName: String, webURL: String, defaultBranch: String,
+        forge: Forge = .gitlab
+    ) {
         self.forge = forge
         self.id = id
         self.pathWithNamespace = pathWithNamespace
@@ -76,8 +78,10 @@ public struct PushEvent: Sendable, Equatable {
     /// Commits the payload listed beyond `EventLimits.commitsPerPush`, not kept (absent in older rows).
     public var omittedCommits: Int?
 
-    public init(project: ForgeProject, ref: String, before: String, after: String, commits: [ForgeCommit], pusher: ForgeUser,
-                omittedCommits: Int? = nil) {
+    public init(
+        project: ForgeProject, ref: String, before: String, after: String, commits: [ForgeCommit], pusher: ForgeUser,
+        omittedCommits: Int? = nil
+    ) {
         self.project = project
         self.ref = ref
         self.before = before
@@ -113,8 +117,10 @@ public struct MergeRequestEvent: Sendable, Equatable {
     public var url: String
     public var user: ForgeUser
 
-    public init(project: ForgeProject, iid: Int64, title: String, description: String, action: Action, sourceBranch: String,
-                targetBranch: String, lastCommitID: String?, url: String, user: ForgeUser) {
+    public init(
+        project: ForgeProject, iid: Int64, title: String, description: String, action: Action, sourceBranch: String,
+        targetBranch: String, lastCommitID: String?, url: String, user: ForgeUser
+    ) {
         self.project = project
         self.iid = iid
         self.title = title

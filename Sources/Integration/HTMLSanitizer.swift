@@ -29,7 +29,9 @@ public enum HTMLSanitizer {
         public var refusedOrigin: String?
 
         public init(base: String? = nil, refusedOrigin: String? = nil) {
-            self.base = base.map { b in var t = b; while t.hasSuffix("/") { t.removeLast() }; return t }
+            self.base = base.map { b in
+                var t = b; while t.hasSuffix("/") { t.removeLast() }; return t
+            }
             self.refusedOrigin = refusedOrigin.flatMap { BrowserURL($0)?.origin }
         }
     }
@@ -61,9 +63,10 @@ public enum HTMLSanitizer {
                     }
                     if dropWithContent.contains(tag.name) {
                         // Skip to the matching end tag (or the end of the text).
-                        i = find(s, from: i, "</\(tag.name)", caseInsensitive: true).map { end in
-                            find(s, from: end, ">").map { $0 + 1 } ?? s.count
-                        } ?? s.count
+                        i =
+                            find(s, from: i, "</\(tag.name)", caseInsensitive: true).map { end in
+                                find(s, from: end, ">").map { $0 + 1 } ?? s.count
+                            } ?? s.count
                         continue
                     }
                     guard let permitted = allowed[tag.name] else { continue }
@@ -272,8 +275,10 @@ public enum HTMLSanitizer {
         let s = Array(text.unicodeScalars)
         var out = String.UnicodeScalarView()
         var i = 0
-        let named: [String: String] = ["amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "colon": ":", "tab": "\t",
-                                       "newline": "\n", "nbsp": "\u{A0}", "sol": "/", "lpar": "(", "rpar": ")"]
+        let named: [String: String] = [
+            "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "colon": ":", "tab": "\t",
+            "newline": "\n", "nbsp": "\u{A0}", "sol": "/", "lpar": "(", "rpar": ")",
+        ]
         while i < s.count {
             if s[i] == "&" {
                 var j = i + 1

@@ -55,8 +55,10 @@ public struct JSONMemberReader {
 
     /// Calls `body` with the text member's UTF-8 bytes (nil when it is missing or not a string) and the
     /// value member (nil when missing).
-    public mutating func read<R>(_ document: UnsafeBufferPointer<UInt8>,
-                                 _ body: (UnsafeBufferPointer<UInt8>?, JSONValue?) -> R) throws(JSONParseError) -> R {
+    public mutating func read<R>(
+        _ document: UnsafeBufferPointer<UInt8>,
+        _ body: (UnsafeBufferPointer<UInt8>?, JSONValue?) -> R
+    ) throws(JSONParseError) -> R {
         var reader = JSONReader(bytes: document)
         reader.skipWhitespace()
         guard reader.index < document.count, document[reader.index] == UInt8(ascii: "{") else {
@@ -74,16 +76,21 @@ public struct JSONMemberReader {
         } else {
             while true {
                 reader.skipWhitespace()
-                guard reader.index < document.count, document[reader.index] == UInt8(ascii: "\"") else { throw reader.error("an object key must be a string") }
+                guard reader.index < document.count, document[reader.index] == UInt8(ascii: "\"") else {
+                    throw reader.error("an object key must be a string")
+                }
                 let key = try reader.string()
                 reader.skipWhitespace()
-                guard reader.index < document.count, document[reader.index] == UInt8(ascii: ":") else { throw reader.error("expected ':' after an object key") }
+                guard reader.index < document.count, document[reader.index] == UInt8(ascii: ":") else {
+                    throw reader.error("expected ':' after an object key")
+                }
                 reader.index += 1
                 reader.skipWhitespace()
                 if key == textName, reader.index < document.count, document[reader.index] == UInt8(ascii: "\"") {
                     let start = reader.index + 1
                     let plain = try reader.rawString(unescaped: &unescaped)
-                    let valid = plain.map { UTF8Validation.isValid(UnsafeBufferPointer(rebasing: document[$0])) }
+                    let valid =
+                        plain.map { UTF8Validation.isValid(UnsafeBufferPointer(rebasing: document[$0])) }
                         ?? unescaped.withUnsafeBufferPointer { UTF8Validation.isValid($0) }
                     guard valid else { throw JSONParseError(offset: start, reason: "a string is not valid UTF-8") }
                     text = .some(plain)
@@ -194,7 +201,9 @@ struct JSONReader {
         let start = index
         func digits(_ reader: inout JSONReader) -> Int {
             let from = reader.index
-            while reader.index < reader.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(reader.bytes[reader.index]) { reader.index += 1 }
+            while reader.index < reader.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(reader.bytes[reader.index]) {
+                reader.index += 1
+            }
             return reader.index - from
         }
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
@@ -214,7 +223,9 @@ struct JSONReader {
             guard digits(&self) > 0 else { throw error("a number needs digits in its exponent") }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let value = Double(text), value.isFinite else { throw JSONParseError(offset: start, reason: "the number \(text.prefix(40)) is out of range") }
+        guard let value = Double(text), value.isFinite else {
+            throw JSONParseError(offset: start, reason: "the number \(text.prefix(40)) is out of range")
+        }
         return value
     }
 

@@ -24,7 +24,9 @@ public struct JiraIssueEntities: Sendable {
         let fields = issue["fields"] ?? .null
         let key = issue["key"]?.string ?? ""
         let labels: [JSONValue] = (fields["labels"]?.array ?? []).compactMap(\.string).map { name in
-            .object(["id": .string(name), "title": .string(name), "name": .string(name), "color": .string("#0052CC"), "text_color": .string("#FFFFFF")])
+            .object([
+                "id": .string(name), "title": .string(name), "name": .string(name), "color": .string("#0052CC"), "text_color": .string("#FFFFFF"),
+            ])
         }
         var assignees: [JSONValue] = []
         if let assignee = fields["assignee"], !assignee.isNull { assignees.append(user(assignee)) }
@@ -115,8 +117,9 @@ public struct JiraTimestamp: Sendable, Equatable {
             return v
         }
         guard u.count >= 19, let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
-              let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+            let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
         var i = 19
         var millis = 0
         if i < u.count, u[i] == 46 {  // fraction: milliseconds kept

@@ -24,7 +24,8 @@ public struct JiraURL: Sendable, Equatable {
     public init?(_ text: String) {
         let trimmed = text
         guard let colon = trimmed.firstIndex(of: ":"),
-              trimmed[colon...].hasPrefix("://") else { return nil }
+            trimmed[colon...].hasPrefix("://")
+        else { return nil }
         let scheme = trimmed[..<colon].lowercased()
         guard scheme == "http" || scheme == "https" else { return nil }
         var rest = trimmed[trimmed.index(colon, offsetBy: 3)...]
@@ -41,7 +42,9 @@ public struct JiraURL: Sendable, Equatable {
             if after.hasPrefix(":") {
                 guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { return nil }
                 port = p
-            } else if !after.isEmpty { return nil }
+            } else if !after.isEmpty {
+                return nil
+            }
             host = String(host[host.index(after: host.startIndex)..<close])
         } else if let colon = host.lastIndex(of: ":") {
             guard let p = Int(host[host.index(after: colon)...]), (1...65535).contains(p) else { return nil }
@@ -49,7 +52,8 @@ public struct JiraURL: Sendable, Equatable {
             host = String(host[..<colon])
         }
         guard !host.isEmpty,
-              host.unicodeScalars.allSatisfy({ JiraURL.hostScalar($0) }) else { return nil }
+            host.unicodeScalars.allSatisfy({ JiraURL.hostScalar($0) })
+        else { return nil }
         var context = String(path)
         while context.hasSuffix("/") { context.removeLast() }
         self.scheme = scheme

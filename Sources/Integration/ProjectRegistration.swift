@@ -26,8 +26,9 @@ public struct ProjectRegistration: Sendable, Equatable {
     public init?(_ project: ForgeProject) {
         guard let id = project.forge.storageID(forgeID: project.id) else { return nil }
         // A webhook is not refused for a long name: the name is cut to the limit.
-        self.init(id: id, pathWithNamespace: project.forge.qualifiedPath(project.pathWithNamespace), name: String(project.name.prefix(255)),
-                  webURL: project.webURL, defaultBranch: project.defaultBranch)
+        self.init(
+            id: id, pathWithNamespace: project.forge.qualifiedPath(project.pathWithNamespace), name: String(project.name.prefix(255)),
+            webURL: project.webURL, defaultBranch: project.defaultBranch)
     }
 
     /// A project registered through the API on `forge`, with the forge's own id and path.
@@ -66,9 +67,11 @@ public struct ProjectRegistration: Sendable, Equatable {
         if let owner = pathOwner, owner != id {
             // Anyone with the instance secret could otherwise take any path first and lock the real project out
             // (M5 of the second robustness round).
-            return mayTakeOverPath ? .takeOver(from: owner) : .conflict(
-                "path \(pathWithNamespace) is registered to another project id; a webhook may take it only when signed with a secret "
-                    + "of the project's group, or after an admin confirms with POST /api/v4/projects and take_over_path=true")
+            return mayTakeOverPath
+                ? .takeOver(from: owner)
+                : .conflict(
+                    "path \(pathWithNamespace) is registered to another project id; a webhook may take it only when signed with a secret "
+                        + "of the project's group, or after an admin confirms with POST /api/v4/projects and take_over_path=true")
         }
         return .create
     }
@@ -77,9 +80,11 @@ public struct ProjectRegistration: Sendable, Equatable {
     /// unless the admin confirms the move with `take_over_path`.
     public func apiStep(isKnown: Bool, pathOwner: Int64?) -> Step {
         if let owner = pathOwner, owner != id {
-            return mayTakeOverPath ? .takeOver(from: owner) : .conflict(
-                "path \(pathWithNamespace) belongs to project \(owner); send take_over_path=true to give it to this id "
-                    + "(project \(owner) keeps its settings under \(Self.displacedPath(pathWithNamespace, id: owner)))")
+            return mayTakeOverPath
+                ? .takeOver(from: owner)
+                : .conflict(
+                    "path \(pathWithNamespace) belongs to project \(owner); send take_over_path=true to give it to this id "
+                        + "(project \(owner) keeps its settings under \(Self.displacedPath(pathWithNamespace, id: owner)))")
         }
         return isKnown ? .replace : .create
     }

@@ -85,7 +85,8 @@ public struct ReferenceExtractor: Sendable {
                 keys.append(m.key)
                 i = m.end
             } else if i >= closingResumesAt, ClosingStatements.isTriggerStart(b),
-                      let (found, end) = ClosingStatements.statement(buf, at: i, anchored: { KeyScanner.boundedMatchAt(buf, $0) }) {
+                let (found, end) = ClosingStatements.statement(buf, at: i, anchored: { KeyScanner.boundedMatchAt(buf, $0) })
+            {
                 // Keys of the list are picked up again by the key scan (and so are keys inside URLs of
                 // the list); statements inside the list do not start a new one.
                 closes.append(contentsOf: found)
@@ -211,10 +212,10 @@ extension UnsafeMutableBufferPointer<UInt8> {
 enum ClosingStatements {
     /// Trigger stems and the endings each may take, longest first.
     static let triggers: [(stem: [UInt8], endings: [[UInt8]])] = [
-        (Array("los".utf8), [Array("ing".utf8), Array("es".utf8), Array("ed".utf8), Array("e".utf8)]),        // [Cc]los
-        (Array("ix".utf8), [Array("ing".utf8), Array("es".utf8), Array("ed".utf8), []]),                      // [Ff]ix
-        (Array("esolv".utf8), [Array("ing".utf8), Array("es".utf8), Array("ed".utf8), Array("e".utf8)]),     // [Rr]esolv
-        (Array("mplement".utf8), [Array("ing".utf8), Array("ed".utf8), Array("s".utf8), []]),                // [Ii]mplement
+        (Array("los".utf8), [Array("ing".utf8), Array("es".utf8), Array("ed".utf8), Array("e".utf8)]),  // [Cc]los
+        (Array("ix".utf8), [Array("ing".utf8), Array("es".utf8), Array("ed".utf8), []]),  // [Ff]ix
+        (Array("esolv".utf8), [Array("ing".utf8), Array("es".utf8), Array("ed".utf8), Array("e".utf8)]),  // [Rr]esolv
+        (Array("mplement".utf8), [Array("ing".utf8), Array("ed".utf8), Array("s".utf8), []]),  // [Ii]mplement
     ]
 
     /// The keys of every closing statement in `u` (UTF-8 bytes or scalar values); `anchored` finds a key
@@ -225,7 +226,8 @@ enum ClosingStatements {
         var i = u.startIndex
         while i < u.endIndex {
             if isTriggerStart(u[i]), i == 0 || !KeyScanner.isWordByte(UInt32(truncatingIfNeeded: u[i - 1])),
-               let (keys, end) = statement(u, at: i, anchored: anchored) {
+                let (keys, end) = statement(u, at: i, anchored: anchored)
+            {
                 out.append(contentsOf: keys)
                 i = max(end, i + 1)
             } else {
@@ -250,7 +252,7 @@ enum ClosingStatements {
     where C.Element: FixedWidthInteger, C.Index == Int {
         let index: Int
         switch UInt32(truncatingIfNeeded: u[i]) | 0x20 {
-        case 99: index = 0   // c
+        case 99: index = 0  // c
         case 102: index = 1  // f
         case 114: index = 2  // r
         case 105: index = 3  // i

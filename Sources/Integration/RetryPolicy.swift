@@ -12,8 +12,10 @@ public struct RetryPolicy: Sendable, Equatable {
     /// times the 30 s request deadline.
     public var uncertainWriteDelaySeconds: Double
 
-    public init(baseDelaySeconds: Double = 2, maxDelaySeconds: Double = 3600, maxAgeSeconds: Double = 24 * 3600,
-                uncertainWriteDelaySeconds: Double = 120) {
+    public init(
+        baseDelaySeconds: Double = 2, maxDelaySeconds: Double = 3600, maxAgeSeconds: Double = 24 * 3600,
+        uncertainWriteDelaySeconds: Double = 120
+    ) {
         self.baseDelaySeconds = baseDelaySeconds
         self.maxDelaySeconds = maxDelaySeconds
         self.maxAgeSeconds = maxAgeSeconds

@@ -18,8 +18,10 @@ public enum SecurityReport {
         /// Stable across uploads: scanner, location and primary identifier.
         public var fingerprint: String
 
-        public init(reportType: String, scanner: Scanner, title: String, description: String?, severity: String, location: Location,
-                    identifiers: [Identifier], links: [Link], solution: String?, evidence: Evidence?, fingerprint: String) {
+        public init(
+            reportType: String, scanner: Scanner, title: String, description: String?, severity: String, location: Location,
+            identifiers: [Identifier], links: [Link], solution: String?, evidence: Evidence?, fingerprint: String
+        ) {
             self.reportType = reportType
             self.scanner = scanner
             self.title = title
@@ -116,8 +118,10 @@ public enum SecurityReport {
         public var description: String { "\(field) \(problem)" }
     }
 
-    public static let gitLabTypes: Set<String> = ["sast", "dependency_scanning", "container_scanning", "dast", "secret_detection",
-                                                  "cluster_image_scanning", "api_fuzzing", "coverage_fuzzing"]
+    public static let gitLabTypes: Set<String> = [
+        "sast", "dependency_scanning", "container_scanning", "dast", "secret_detection",
+        "cluster_image_scanning", "api_fuzzing", "coverage_fuzzing",
+    ]
     static let severities: Set<String> = ["critical", "high", "medium", "low", "info", "unknown"]
 
     /// Reads a report: SARIF when it has `runs`, a GitLab report when it has `vulnerabilities`.
@@ -136,7 +140,8 @@ public enum SecurityReport {
             throw Invalid(field: "scan.type", problem: "is missing (one of \(gitLabTypes.sorted().joined(separator: ", ")))")
         }
         guard gitLabTypes.contains(type) else {
-            throw Invalid(field: "scan.type", problem: "\"\(type)\" is not a GitLab report type (one of \(gitLabTypes.sorted().joined(separator: ", ")))")
+            throw Invalid(
+                field: "scan.type", problem: "\"\(type)\" is not a GitLab report type (one of \(gitLabTypes.sorted().joined(separator: ", ")))")
         }
         let scanScanner = scan?["scanner"].flatMap(scannerOf)
         guard case .array(let items) = root["vulnerabilities"]! else {
@@ -182,16 +187,19 @@ public enum SecurityReport {
             for raw in v["links"]?.array ?? [] { if let url = raw["url"]?.string { links.append(Link(name: raw["name"]?.string, url: url)) } }
             var evidence: Evidence? = nil
             if let ev = v["evidence"]?.object {
-                evidence = Evidence(method: ev["request"]?["method"]?.string, url: ev["request"]?["url"]?.string,
-                                    requestHeaders: headers(ev["request"]?["headers"]),
-                                    responseStatus: ev["response"]?["status_code"]?.integer.map { String($0) } ?? ev["response"]?["status_code"]?.string,
-                                    responseHeaders: headers(ev["response"]?["headers"]))
+                evidence = Evidence(
+                    method: ev["request"]?["method"]?.string, url: ev["request"]?["url"]?.string,
+                    requestHeaders: headers(ev["request"]?["headers"]),
+                    responseStatus: ev["response"]?["status_code"]?.integer.map { String($0) } ?? ev["response"]?["status_code"]?.string,
+                    responseHeaders: headers(ev["response"]?["headers"]))
             }
             let locationKey = locationFingerprint(type: type, location)
-            findings.append(Finding(reportType: type, scanner: scanner, title: title, description: nonEmpty(v["description"]?.string),
-                                    severity: severity, location: location, identifiers: identifiers, links: links,
-                                    solution: nonEmpty(v["solution"]?.string), evidence: evidence,
-                                    fingerprint: fingerprint(scanner: scanner.id, location: locationKey, primary: identifiers[0])))
+            findings.append(
+                Finding(
+                    reportType: type, scanner: scanner, title: title, description: nonEmpty(v["description"]?.string),
+                    severity: severity, location: location, identifiers: identifiers, links: links,
+                    solution: nonEmpty(v["solution"]?.string), evidence: evidence,
+                    fingerprint: fingerprint(scanner: scanner.id, location: locationKey, primary: identifiers[0])))
         }
         return Parsed(format: "gitlab", reportType: type, scanners: scanners, findings: findings)
     }
@@ -259,10 +267,12 @@ public enum SecurityReport {
                 let firstLocation = res["locations"]?.array?.first
                 if let physical = firstLocation?["physicalLocation"] {
                     location.file = physical["artifactLocation"]?["uri"]?.string
-                    location.startLine = try lineNumber(physical["region"]?["startLine"], field: "\(at).locations[0].physicalLocation.region.startLine")
+                    location.startLine = try lineNumber(
+                        physical["region"]?["startLine"], field: "\(at).locations[0].physicalLocation.region.startLine")
                     location.endLine = try lineNumber(physical["region"]?["endLine"], field: "\(at).locations[0].physicalLocation.region.endLine")
                 }
-                let title = nonEmpty(rule?["shortDescription"]?["text"]?.string) ?? nonEmpty(rule?["name"]?.string)
+                let title =
+                    nonEmpty(rule?["shortDescription"]?["text"]?.string) ?? nonEmpty(rule?["name"]?.string)
                     ?? String(message.split(separator: "\n").first ?? Substring(rid))
                 let fullDescription = nonEmpty(rule?["fullDescription"]?["text"]?.string)
                 let description = fullDescription.map { $0 == message ? $0 : "\(message)\n\n\($0)" } ?? message
@@ -282,12 +292,15 @@ public enum SecurityReport {
                     locationKey = "\(location.file ?? ""):\(key)=\(value)"
                 } else {
                     // A location's own message tells apart findings at one place (Trivy: one package each).
-                    locationKey = "\(location.file ?? ""):\(location.startLine.map(String.init) ?? ""):\(location.endLine.map(String.init) ?? "")"
+                    locationKey =
+                        "\(location.file ?? ""):\(location.startLine.map(String.init) ?? ""):\(location.endLine.map(String.init) ?? "")"
                         + (firstLocation?["message"]?["text"]?.string.map { ":\($0)" } ?? "")
                 }
-                findings.append(Finding(reportType: "sarif", scanner: scanner, title: title, description: description, severity: severity,
-                                        location: location, identifiers: identifiers, links: links, solution: nil, evidence: nil,
-                                        fingerprint: fingerprint(scanner: scanner.id, location: locationKey, primary: identifiers[0])))
+                findings.append(
+                    Finding(
+                        reportType: "sarif", scanner: scanner, title: title, description: description, severity: severity,
+                        location: location, identifiers: identifiers, links: links, solution: nil, evidence: nil,
+                        fingerprint: fingerprint(scanner: scanner.id, location: locationKey, primary: identifiers[0])))
             }
         }
         return Parsed(format: "sarif", reportType: "sarif", scanners: scanners, findings: findings)
@@ -317,7 +330,9 @@ public enum SecurityReport {
     /// A line number: absent stays nil; anything but a whole number from 0 to 2^31 is refused by name.
     static func lineNumber(_ value: JSONValue?, field: String) throws(Invalid) -> Int? {
         guard let value, !value.isNull else { return nil }
-        guard let n = value.integer, n >= 0, n <= Int64(Int32.max) else { throw Invalid(field: field, problem: "must be a whole number from 0 to 2147483647") }
+        guard let n = value.integer, n >= 0, n <= Int64(Int32.max) else {
+            throw Invalid(field: field, problem: "must be a whole number from 0 to 2147483647")
+        }
         return Int(n)
     }
 

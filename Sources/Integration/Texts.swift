@@ -32,10 +32,13 @@ public enum Texts {
     }
 
     /// `[Name|base/username] mentioned this issue in [a commit|url] of [Group / Project|project url] on branch [b|tree url]:{quote}title{quote}`
-    public static func mention(author: ForgeUser, forgeBaseURL: String, entity: Entity, entityURL: String, project: ForgeProject,
-                               branch: String?, title: String) -> String {
+    public static func mention(
+        author: ForgeUser, forgeBaseURL: String, entity: Entity, entityURL: String, project: ForgeProject,
+        branch: String?, title: String
+    ) -> String {
         let userURL = wikiURL(forgeBaseURL + "/" + pathSegment(author.username))
-        var text = "[\(linkText(author.name))|\(userURL)] mentioned this issue in [\(entity.reference(on: project.forge))|\(wikiURL(entityURL))] of [\(linkText(project.fullName))|\(wikiURL(project.webURL))]"
+        var text =
+            "[\(linkText(author.name))|\(userURL)] mentioned this issue in [\(entity.reference(on: project.forge))|\(wikiURL(entityURL))] of [\(linkText(project.fullName))|\(wikiURL(project.webURL))]"
         if let branch, !branch.isEmpty {
             text += " on branch [\(linkText(branch))|\(wikiURL(project.forge.branchURL(project: project.webURL, branch: branch)))]"
         }

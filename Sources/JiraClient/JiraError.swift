@@ -62,8 +62,9 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
             for secret in secrets where out.contains(secret) { out = out.replacingOccurrences(of: secret, with: "[redacted]") }
             return out
         }
-        var copy = JiraError(kind: kind, detail: scrub(detail), jiraMessages: jiraMessages.map(scrub), retryAfterSeconds: retryAfterSeconds,
-                             reachedJira: mayHaveReachedJira)
+        var copy = JiraError(
+            kind: kind, detail: scrub(detail), jiraMessages: jiraMessages.map(scrub), retryAfterSeconds: retryAfterSeconds,
+            reachedJira: mayHaveReachedJira)
         copy.rateLimitReason = rateLimitReason
         copy.outcomeUnknown = outcomeUnknown
         return copy
@@ -88,13 +89,17 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
         switch kind {
         case .connectionFailed: return "A connection error occurred while connecting to Jira. Try your request again."
         case .timeout: return "A timeout error occurred while connecting to Jira. Try your request again."
-        case .invalidURL, .unresolvable: return "The Jira API URL for connecting to Jira is not valid. Check your Jira integration API URL and try again."
+        case .invalidURL, .unresolvable:
+            return "The Jira API URL for connecting to Jira is not valid. Check your Jira integration API URL and try again."
         case .blocked: return "Unable to connect to the Jira URL. Please verify your Jira integration URL and attempt the connection again."
         case .tls: return "An SSL error occurred while connecting to Jira: \(detail). Try your request again."
-        case .http(401), .unusableCredentials: return "The credentials for accessing Jira are not valid. Check your Jira integration credentials and try again."
-        case .http(403): return "The credentials for accessing Jira are not allowed to access the data. Check your Jira integration credentials and try again."
+        case .http(401), .unusableCredentials:
+            return "The credentials for accessing Jira are not valid. Check your Jira integration credentials and try again."
+        case .http(403):
+            return "The credentials for accessing Jira are not allowed to access the data. Check your Jira integration credentials and try again."
         case .http(400) where !jiraMessages.isEmpty:
-            return "An error occurred while requesting data from Jira: \(JiraError.sentence(jiraMessages.map(JiraError.sanitize))) Check your Jira integration configuration and try again."
+            return
+                "An error occurred while requesting data from Jira: \(JiraError.sentence(jiraMessages.map(JiraError.sanitize))) Check your Jira integration configuration and try again."
         case .http, .invalidResponse, .responseTooLarge, .unreadableAnswer:
             return "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."
         }

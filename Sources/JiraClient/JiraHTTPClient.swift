@@ -31,8 +31,11 @@ public final class JiraHTTPClient: Sendable {
         /// Called after every request with the site, the status (`"error"` when there was none) and the latency.
         public var onRequest: (@Sendable (_ site: String, _ status: String, _ nanoseconds: Int64) -> Void)?
 
-        public init(allowLocalRequests: Bool, timeouts: Timeouts = Timeouts(), resolver: any HostResolver = SystemHostResolver(), maxResponseBytes: Int = 16 << 20,
-                    allowedNetworks: [IPNetwork] = []) {
+        public init(
+            allowLocalRequests: Bool, timeouts: Timeouts = Timeouts(), resolver: any HostResolver = SystemHostResolver(),
+            maxResponseBytes: Int = 16 << 20,
+            allowedNetworks: [IPNetwork] = []
+        ) {
             self.timeouts = timeouts
             self.outboundGuard = OutboundGuard(allowLocalRequests: allowLocalRequests, resolver: resolver, allowedNetworks: allowedNetworks)
             self.maxResponseBytes = maxResponseBytes
@@ -81,7 +84,9 @@ public final class JiraHTTPClient: Sendable {
     }
 
     /// `GET issue/{key}`, with `expand` (e.g. `transitions`, `renderedFields`) when given.
-    public func issue(_ c: JiraConnection, key: String, expand: [String] = [], fields: [String] = [], logger: Logger) async throws(JiraError) -> JiraIssue {
+    public func issue(
+        _ c: JiraConnection, key: String, expand: [String] = [], fields: [String] = [], logger: Logger
+    ) async throws(JiraError) -> JiraIssue {
         var query: [(String, String)] = []
         if !fields.isEmpty { query.append(("fields", fields.joined(separator: ","))) }
         if !expand.isEmpty { query.append(("expand", expand.joined(separator: ","))) }
@@ -96,8 +101,9 @@ public final class JiraHTTPClient: Sendable {
         var all: [JiraComment] = []
         var startAt = 0
         while true {
-            let json = try await send(c, .GET, "/rest/api/2/issue/\(Self.pathSegment(issue))/comment",
-                                      query: [("startAt", String(startAt)), ("maxResults", "100")], logger: logger)
+            let json = try await send(
+                c, .GET, "/rest/api/2/issue/\(Self.pathSegment(issue))/comment",
+                query: [("startAt", String(startAt)), ("maxResults", "100")], logger: logger)
             let page = (json["comments"]?.array ?? []).compactMap(JiraComment.init(json:))
             all += page
             let total = Self.count(json["total"])
@@ -107,7 +113,8 @@ public final class JiraHTTPClient: Sendable {
     }
 
     public func addComment(_ c: JiraConnection, issue: String, body: String, logger: Logger) async throws(JiraError) -> JiraComment {
-        let json = try await send(c, .POST, "/rest/api/2/issue/\(Self.pathSegment(issue))/comment", body: .object(["body": .string(body)]), logger: logger)
+        let json = try await send(
+            c, .POST, "/rest/api/2/issue/\(Self.pathSegment(issue))/comment", body: .object(["body": .string(body)]), logger: logger)
         guard let comment = JiraComment(json: json) else { throw JiraError(kind: .invalidResponse, detail: "Jira's comment has no id") }
         return comment
     }
@@ -125,8 +132,10 @@ public final class JiraHTTPClient: Sendable {
     }
 
     /// Updates the remote link with id `linkID` in place.
-    public func updateRemoteLink(_ c: JiraConnection, issue: String, linkID: String, link: RemoteLinkRequest, logger: Logger) async throws(JiraError) {
-        _ = try await send(c, .PUT, "/rest/api/2/issue/\(Self.pathSegment(issue))/remotelink/\(Self.pathSegment(linkID))", body: link.json, logger: logger)
+    public func updateRemoteLink(_ c: JiraConnection, issue: String, linkID: String, link: RemoteLinkRequest, logger: Logger) async throws(JiraError)
+    {
+        _ = try await send(
+            c, .PUT, "/rest/api/2/issue/\(Self.pathSegment(issue))/remotelink/\(Self.pathSegment(linkID))", body: link.json, logger: logger)
     }
 
     public func transitions(_ c: JiraConnection, issue: String, logger: Logger) async throws(JiraError) -> [JiraTransition] {
@@ -135,15 +144,17 @@ public final class JiraHTTPClient: Sendable {
     }
 
     public func doTransition(_ c: JiraConnection, issue: String, transitionID: String, logger: Logger) async throws(JiraError) {
-        _ = try await send(c, .POST, "/rest/api/2/issue/\(Self.pathSegment(issue))/transitions",
-                           body: .object(["transition": .object(["id": .string(transitionID)])]), logger: logger)
+        _ = try await send(
+            c, .POST, "/rest/api/2/issue/\(Self.pathSegment(issue))/transitions",
+            body: .object(["transition": .object(["id": .string(transitionID)])]), logger: logger)
     }
 
     public func project(_ c: JiraConnection, key: String, logger: Logger) async throws(JiraError) -> JiraProject {
         let json = try await send(c, .GET, "/rest/api/2/project/\(Self.pathSegment(key))", logger: logger)
         guard let id = json["id"]?.idString else { throw JiraError(kind: .invalidResponse, detail: "Jira's project has no id") }
-        return JiraProject(id: id, key: json["key"]?.string ?? key, name: json["name"]?.string ?? "",
-                           issueTypes: (json["issueTypes"]?.array ?? []).compactMap(JiraIssueType.init(json:)))
+        return JiraProject(
+            id: id, key: json["key"]?.string ?? key, name: json["name"]?.string ?? "",
+            issueTypes: (json["issueTypes"]?.array ?? []).compactMap(JiraIssueType.init(json:)))
     }
 
     public func issueTypes(_ c: JiraConnection, logger: Logger) async throws(JiraError) -> [JiraIssueType] {
@@ -153,17 +164,22 @@ public final class JiraHTTPClient: Sendable {
 
     /// The fields Jira's create screen has for a project and issue type
     /// (`GET issue/createmeta/{project}/issuetypes/{type}`, Jira 8.4+ and Cloud), every page.
-    public func createMetaFields(_ c: JiraConnection, projectKey: String, issueTypeID: String, logger: Logger) async throws(JiraError) -> [CreateMetaField] {
+    public func createMetaFields(
+        _ c: JiraConnection, projectKey: String, issueTypeID: String, logger: Logger
+    ) async throws(JiraError) -> [CreateMetaField] {
         var fields: [CreateMetaField] = []
         var startAt = 0
         for _ in 0..<20 {
-            let json = try await send(c, .GET, "/rest/api/2/issue/createmeta/\(Self.pathSegment(projectKey))/issuetypes/\(Self.pathSegment(issueTypeID))",
-                                      query: [("startAt", String(startAt)), ("maxResults", "100")], logger: logger)
+            let json = try await send(
+                c, .GET, "/rest/api/2/issue/createmeta/\(Self.pathSegment(projectKey))/issuetypes/\(Self.pathSegment(issueTypeID))",
+                query: [("startAt", String(startAt)), ("maxResults", "100")], logger: logger)
             let values = json["values"]?.array ?? []
             for v in values {
                 guard let id = v["fieldId"]?.string ?? v["key"]?.string else { continue }
-                fields.append(CreateMetaField(fieldID: id, name: v["name"]?.string ?? id, required: v["required"]?.bool ?? false,
-                                              hasDefaultValue: v["hasDefaultValue"]?.bool ?? false))
+                fields.append(
+                    CreateMetaField(
+                        fieldID: id, name: v["name"]?.string ?? id, required: v["required"]?.bool ?? false,
+                        hasDefaultValue: v["hasDefaultValue"]?.bool ?? false))
             }
             startAt += values.count
             if values.isEmpty || (json["isLast"]?.bool ?? true) { break }
@@ -181,29 +197,38 @@ public final class JiraHTTPClient: Sendable {
     }
 
     /// Server/Data Center search: `GET /rest/api/2/search` paged by `startAt`.
-    public func searchServer(_ c: JiraConnection, jql: String, startAt: Int, maxResults: Int, fields: [String], logger: Logger) async throws(JiraError) -> SearchPage {
-        let json = try await send(c, .GET, "/rest/api/2/search", query: [
-            ("jql", jql), ("maxResults", String(maxResults)), ("startAt", String(startAt)), ("fields", fields.joined(separator: ",")),
-        ], logger: logger)
+    public func searchServer(
+        _ c: JiraConnection, jql: String, startAt: Int, maxResults: Int, fields: [String], logger: Logger
+    ) async throws(JiraError) -> SearchPage {
+        let json = try await send(
+            c, .GET, "/rest/api/2/search",
+            query: [
+                ("jql", jql), ("maxResults", String(maxResults)), ("startAt", String(startAt)), ("fields", fields.joined(separator: ",")),
+            ], logger: logger)
         let issues = json["issues"]?.array ?? []
         let total = Self.count(json["total"])
         return SearchPage(issues: issues, total: total, isLast: total <= startAt + issues.count, nextPageToken: nil)
     }
 
     /// Cloud search: `GET /rest/api/3/search/jql` paged by `nextPageToken`.
-    public func searchCloud(_ c: JiraConnection, jql: String, nextPageToken: String?, maxResults: Int, fields: [String], logger: Logger) async throws(JiraError) -> SearchPage {
+    public func searchCloud(
+        _ c: JiraConnection, jql: String, nextPageToken: String?, maxResults: Int, fields: [String], logger: Logger
+    ) async throws(JiraError) -> SearchPage {
         var query = [("jql", jql), ("maxResults", String(maxResults)), ("fields", fields.joined(separator: ","))]
         if let nextPageToken { query.append(("nextPageToken", nextPageToken)) }
         let json = try await send(c, .GET, "/rest/api/3/search/jql", query: query, logger: logger)
         // An empty page is the last one, whatever Jira says (GitLab: empty body or issues -> is_last).
         let issues = json["issues"]?.array ?? []
-        return SearchPage(issues: issues, total: nil, isLast: issues.isEmpty || (json["isLast"]?.bool ?? false),
-                          nextPageToken: issues.isEmpty ? nil : json["nextPageToken"]?.string)
+        return SearchPage(
+            issues: issues, total: nil, isLast: issues.isEmpty || (json["isLast"]?.bool ?? false),
+            nextPageToken: issues.isEmpty ? nil : json["nextPageToken"]?.string)
     }
 
     // MARK: Transport
 
-    private func send(_ c: JiraConnection, _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil, logger: Logger) async throws(JiraError) -> JSONValue {
+    private func send(
+        _ c: JiraConnection, _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil, logger: Logger
+    ) async throws(JiraError) -> JSONValue {
         let address = try await configuration.outboundGuard.check(host: c.base.host)
         var url = c.base.endpoint(path)
         if !query.isEmpty {
@@ -216,8 +241,11 @@ public final class JiraHTTPClient: Sendable {
         // A header may not carry a control character: a pasted line break would be refused by the HTTP client,
         // which quotes the header (and so the secret) in its error. Nothing is sent, and the error names none.
         guard !c.secretTexts.contains(where: { CredentialText.hasControlCharacters($0) || $0.utf8.count > CredentialText.maxHeaderBytes }) else {
-            throw JiraError(kind: .unusableCredentials,
-                            detail: "the saved username, password or API token contains a line break or another control character, or is longer than 16 KB, which an HTTP header cannot carry; save the credentials again")
+            throw JiraError(
+                kind: .unusableCredentials,
+                detail:
+                    "the saved username, password or API token contains a line break or another control character, or is longer than 16 KB, which an HTTP header cannot carry; save the credentials again"
+            )
         }
         switch c.credentials {
         case .basic(let username, let password):
@@ -262,16 +290,24 @@ public final class JiraHTTPClient: Sendable {
         }
         let elapsed = ContinuousClock.now - started
         configuration.onRequest?(c.site, String(response.status.code), Self.nanoseconds(elapsed))
-        log.debug("Jira request", metadata: ["status": "\(response.status.code)", "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)"])
+        log.debug(
+            "Jira request",
+            metadata: [
+                "status": "\(response.status.code)",
+                "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+            ])
         let data = Data(bytes.readableBytesView)
         guard (200..<300).contains(response.status.code) else {
             let messages = Self.errorMessages(data)
-            let retryAfter = RateLimitWait.seconds(retryAfter: response.headers.first(name: "Retry-After"),
-                                                   rateLimitReset: response.headers.first(name: "X-RateLimit-Reset"))
-            let reason = response.status.reasonPhrase.isEmpty
+            let retryAfter = RateLimitWait.seconds(
+                retryAfter: response.headers.first(name: "Retry-After"),
+                rateLimitReset: response.headers.first(name: "X-RateLimit-Reset"))
+            let reason =
+                response.status.reasonPhrase.isEmpty
                 ? HTTPResponseStatus(statusCode: Int(response.status.code)).reasonPhrase : response.status.reasonPhrase
-            var failure = JiraError(kind: .http(status: Int(response.status.code)), detail: reason,
-                                    jiraMessages: messages, retryAfterSeconds: retryAfter)
+            var failure = JiraError(
+                kind: .http(status: Int(response.status.code)), detail: reason,
+                jiraMessages: messages, retryAfterSeconds: retryAfter)
             if let named = response.headers.first(name: "RateLimit-Reason") { failure.rateLimitReason = RateLimits.reasonName(named) }
             // A gateway's 502 or 504 says nothing of whether Jira behind it carried out the write.
             throw method != .GET && [502, 504].contains(Int(response.status.code)) ? failure.withOutcomeUnknown() : failure
@@ -300,7 +336,8 @@ public final class JiraHTTPClient: Sendable {
             group.addTask { try await work() }
             group.addTask {
                 try await Task.sleep(nanoseconds: UInt64(max(total.nanoseconds, 0)))
-                throw JiraError(kind: .timeout, detail: "Net::ReadTimeout: Jira did not finish answering within \(total.nanoseconds / 1_000_000_000) s")
+                throw JiraError(
+                    kind: .timeout, detail: "Net::ReadTimeout: Jira did not finish answering within \(total.nanoseconds / 1_000_000_000) s")
             }
             defer { group.cancelAll() }
             guard let first = try await group.next() else { throw CancellationError() }
@@ -344,7 +381,8 @@ public final class JiraHTTPClient: Sendable {
             return JiraError(kind: .tls, detail: tlsSummary(text), reachedJira: false)
         }
         if text.contains("dnsAError") || text.contains("dnsAAAAError") || text.contains("getaddrinfo")
-            || text.contains("Name or service not known") || text.contains("nodename nor servname") {
+            || text.contains("Name or service not known") || text.contains("nodename nor servname")
+        {
             return JiraError(kind: .unresolvable, detail: withoutPaths(text), reachedJira: false)
         }
         if text.contains("connectionRefused") || text.contains("Connection refused") || text.contains("connectTimeout") {
@@ -359,7 +397,8 @@ public final class JiraHTTPClient: Sendable {
     /// What a TLS failure was, in the words OpenSSL users know, without the library's source paths.
     static func tlsSummary(_ text: String) -> String {
         let lower = text.lowercased()
-        if lower.contains("certificate_verify_failed") || lower.contains("certificate verify failed") || lower.contains("unable to get local issuer") {
+        if lower.contains("certificate_verify_failed") || lower.contains("certificate verify failed") || lower.contains("unable to get local issuer")
+        {
             return "SSL_connect returned=1 errno=0 state=error: certificate verify failed"
         }
         if lower.contains("wrong_version_number") || lower.contains("wrong version number") {

@@ -140,11 +140,13 @@ public struct RemoteLinkRequest: Sendable, Equatable {
     public var relationship: String
     public var object: Object
 
-    public init(globalId: String, relationship: String, url: String, title: String, resolved: Bool, iconTitle: String? = nil, iconURL: String? = nil) {
+    public init(globalId: String, relationship: String, url: String, title: String, resolved: Bool, iconTitle: String? = nil, iconURL: String? = nil)
+    {
         self.globalId = globalId
         self.relationship = relationship
-        self.object = Object(url: url, title: title, status: .init(resolved: resolved),
-                             icon: iconURL.map { Object.Icon(title: iconTitle ?? "", url16x16: $0) })
+        self.object = Object(
+            url: url, title: title, status: .init(resolved: resolved),
+            icon: iconURL.map { Object.Icon(title: iconTitle ?? "", url16x16: $0) })
     }
 
     /// The request body, in Jira's field names (no `icon` when there is none).

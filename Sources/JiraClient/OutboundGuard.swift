@@ -1,9 +1,10 @@
+import Integration
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Integration
 
 /// Turns a host name into the addresses it resolves to. A seam so tests can make a public-looking
 /// name resolve to a private address.

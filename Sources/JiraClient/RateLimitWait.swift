@@ -16,7 +16,8 @@ public enum RateLimitWait {
             if let date = httpDate(text) { return clamp(date.timeIntervalSince(now)) }
         }
         if let text = rateLimitReset?.trimmingCharacters(in: .whitespaces), !text.isEmpty, text.utf8.count <= 64,
-           let date = iso8601(text) {
+            let date = iso8601(text)
+        {
             return clamp(date.timeIntervalSince(now))
         }
         return nil

@@ -19,10 +19,11 @@ struct EmulatorAdmin {
             guard let project = doc["project"] as? String, let summary = doc["summary"] as? String else {
                 return error(400, "project and summary are required")
             }
-            let issue = await state.addIssue(projectKey: project, summary: summary, description: doc["description"] as? String,
-                                             labels: doc["labels"] as? [String] ?? [], statusName: doc["status"] as? String ?? "To Do",
-                                             reporter: doc["reporter"] as? String ?? "alice", assignee: doc["assignee"] as? String,
-                                             renderedDescription: doc["rendered_description"] as? String)
+            let issue = await state.addIssue(
+                projectKey: project, summary: summary, description: doc["description"] as? String,
+                labels: doc["labels"] as? [String] ?? [], statusName: doc["status"] as? String ?? "To Do",
+                reporter: doc["reporter"] as? String ?? "alice", assignee: doc["assignee"] as? String,
+                renderedDescription: doc["rendered_description"] as? String)
             return json(201, ["id": issue.id, "key": issue.key])
         case ("POST", "/_emulator/faults"):
             var fault = EmulatedFault(
@@ -39,8 +40,10 @@ struct EmulatorAdmin {
             return json(201, ["ok": true])
         case ("POST", "/_emulator/rate_limits"):
             guard let name = doc["reason"] as? String, let reason = EmulatedRateLimit.Reason(rawValue: name),
-                  let limit = doc["limit"] as? Int, let window = doc["window_ms"] as? Int else {
-                return error(400, "reason (\(EmulatedRateLimit.Reason.allCases.map(\.rawValue).joined(separator: ", "))), limit and window_ms are required")
+                let limit = doc["limit"] as? Int, let window = doc["window_ms"] as? Int
+            else {
+                return error(
+                    400, "reason (\(EmulatedRateLimit.Reason.allCases.map(\.rawValue).joined(separator: ", "))), limit and window_ms are required")
             }
             await state.addRateLimit(EmulatedRateLimit(reason: reason, limit: limit, windowMilliseconds: window))
             return json(201, ["ok": true])
@@ -74,12 +77,16 @@ struct EmulatorAdmin {
             if method == "GET", path.hasPrefix("/_emulator/issues/") {
                 let key = String(path.dropFirst("/_emulator/issues/".count))
                 guard let issue = await state.issue(key) else { return error(404, "no issue \(key)") }
-                return json(200, [
-                    "key": issue.key, "status_id": issue.statusID, "resolution": issue.resolution ?? NSNull(),
-                    "summary": issue.summary, "description": issue.description ?? NSNull(), "issue_type_id": issue.issueTypeID,
-                    "comments": issue.comments.map { ["id": $0.id, "body": $0.body] },
-                    "remote_links": issue.remoteLinks.map { ["id": $0.id, "globalId": $0.globalId ?? NSNull(), "object": object($0.objectJSON) ?? [:]] as [String: Any] },
-                ] as [String: Any])
+                return json(
+                    200,
+                    [
+                        "key": issue.key, "status_id": issue.statusID, "resolution": issue.resolution ?? NSNull(),
+                        "summary": issue.summary, "description": issue.description ?? NSNull(), "issue_type_id": issue.issueTypeID,
+                        "comments": issue.comments.map { ["id": $0.id, "body": $0.body] },
+                        "remote_links": issue.remoteLinks.map {
+                            ["id": $0.id, "globalId": $0.globalId ?? NSNull(), "object": object($0.objectJSON) ?? [:]] as [String: Any]
+                        },
+                    ] as [String: Any])
             }
             return error(404, "unknown emulator endpoint \(method) \(path)")
         }

@@ -1,7 +1,7 @@
 import Foundation
-import Integration
 import HTTPTypes
 import Hummingbird
+import Integration
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -78,11 +78,12 @@ struct EmulatorHandler: Sendable {
         let response = await respond(request: request, method: method, path: path, body: bodyData, gateway: gateway)
         await state.leave()
         let auth = request.headers[.authorization].map { String($0.prefix { $0 != " " }) }
-        await state.record(RecordedRequest(
-            method: method, path: path, query: request.uri.query ?? "",
-            contentType: request.headers[.contentType], authScheme: auth,
-            body: bodyData.isEmpty ? nil : String(decoding: bodyData, as: UTF8.self),
-            status: Int(response.status.code), deployment: configuration.deployment.rawValue, receivedAt: receivedAt))
+        await state.record(
+            RecordedRequest(
+                method: method, path: path, query: request.uri.query ?? "",
+                contentType: request.headers[.contentType], authScheme: auth,
+                body: bodyData.isEmpty ? nil : String(decoding: bodyData, as: UTF8.self),
+                status: Int(response.status.code), deployment: configuration.deployment.rawValue, receivedAt: receivedAt))
         return response
     }
 
@@ -137,8 +138,9 @@ struct EmulatorHandler: Sendable {
             if fault.delayMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(fault.delayMilliseconds)) }
             if fault.dropConnection {
                 struct Dropped: Error {}
-                return Response(status: .ok, headers: [.contentType: "application/json", .contentLength: "1000"],
-                                 body: ResponseBody { _ in throw Dropped() })
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json", .contentLength: "1000"],
+                    body: ResponseBody { _ in throw Dropped() })
             }
             if let status = fault.status {
                 var response = fault.body.map { raw(status, Data($0.utf8)) } ?? error(status, standardStatus(status).reasonPhrase)
@@ -180,7 +182,8 @@ struct EmulatorHandler: Sendable {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: "\"", with: "&quot;")
         }
         if !problems.isEmpty {
-            return raw(400, Data("<html><body><p class=\"error\">\(esc(problems.joined(separator: "; ")))</p></body></html>".utf8), contentType: "text/html")
+            return raw(
+                400, Data("<html><body><p class=\"error\">\(esc(problems.joined(separator: "; ")))</p></body></html>".utf8), contentType: "text/html")
         }
         let html = """
             <html><body><form id="create-issue"><input name="pid" value="\(esc(params["pid"] ?? ""))">\

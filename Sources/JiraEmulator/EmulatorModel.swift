@@ -123,8 +123,10 @@ public struct EmulatedFault: Sendable, Equatable {
     /// More headers on the fault's answer (`X-RateLimit-Reset`, `RateLimit-Reason`, ...).
     public var headers: [String: String] = [:]
 
-    public init(method: String? = nil, pathContains: String? = nil, status: Int? = nil, retryAfter: Int? = nil,
-                delayMilliseconds: Int = 0, dropConnection: Bool = false, times: Int = 1, body: String? = nil) {
+    public init(
+        method: String? = nil, pathContains: String? = nil, status: Int? = nil, retryAfter: Int? = nil,
+        delayMilliseconds: Int = 0, dropConnection: Bool = false, times: Int = 1, body: String? = nil
+    ) {
         self.method = method
         self.pathContains = pathContains
         self.status = status

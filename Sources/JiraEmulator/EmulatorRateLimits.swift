@@ -54,8 +54,11 @@ struct RateLimitCounters {
 
     /// Counts a request at `now` (ms) against every limit; answers the headers for the answer and, when a limit
     /// refuses it, that limit (its window is not counted further).
-    mutating func take(_ limits: [EmulatedRateLimit], method: String, path: String, now: Int64)
-        -> (refusedBy: EmulatedRateLimit?, headers: [String: String]) {
+    mutating func take(
+        _ limits: [EmulatedRateLimit], method: String, path: String, now: Int64
+    )
+        -> (refusedBy: EmulatedRateLimit?, headers: [String: String])
+    {
         var headers: [String: String] = [:]
         var leastRemaining = Int.max
         for limit in limits {
@@ -67,13 +70,16 @@ struct RateLimitCounters {
             if window.count >= limit.limit {
                 windows[name] = window
                 let seconds = max(1, (resetAt - now + 999) / 1000)
-                return (limit, [
-                    "Retry-After": String(seconds),
-                    "X-RateLimit-Reset": Date(timeIntervalSince1970: Double(resetAt) / 1000).formatted(.iso8601),
-                    "X-RateLimit-Limit": String(limit.limit),
-                    "X-RateLimit-Remaining": "0",
-                    "RateLimit-Reason": limit.reason.rawValue,
-                ])
+                return (
+                    limit,
+                    [
+                        "Retry-After": String(seconds),
+                        "X-RateLimit-Reset": Date(timeIntervalSince1970: Double(resetAt) / 1000).formatted(.iso8601),
+                        "X-RateLimit-Limit": String(limit.limit),
+                        "X-RateLimit-Remaining": "0",
+                        "RateLimit-Reason": limit.reason.rawValue,
+                    ]
+                )
             }
             window.count += 1
             windows[name] = window

@@ -29,18 +29,22 @@ public actor EmulatorState {
         self.deployment = deployment
         self.recordFile = recordFile
         self.users = [
-            EmulatedUser(name: "jira-bot", email: "jira-bot@example.com", displayName: "Jira Bot",
-                         accountId: "5b10a2844c20165700ede21g", password: "secret-token", personalAccessToken: "pat-secret"),
-            EmulatedUser(name: "alice", email: "alice@example.com", displayName: "Alice Adams",
-                         accountId: "5b10ac8d82e05b22cc7d4ef5", password: "alice-pass"),
+            EmulatedUser(
+                name: "jira-bot", email: "jira-bot@example.com", displayName: "Jira Bot",
+                accountId: "5b10a2844c20165700ede21g", password: "secret-token", personalAccessToken: "pat-secret"),
+            EmulatedUser(
+                name: "alice", email: "alice@example.com", displayName: "Alice Adams",
+                accountId: "5b10ac8d82e05b22cc7d4ef5", password: "alice-pass"),
         ]
-        var serviceAccount = EmulatedUser(name: "jira-bridge-sa", email: "jira-bridge-sa@serviceaccount.atlassian.com",
-                                          displayName: "jira-bridge service account", accountId: "712020:5e3c7a1b-0f4d-4e2a-9a77-3d1f0c2b8e61",
-                                          password: "")
+        var serviceAccount = EmulatedUser(
+            name: "jira-bridge-sa", email: "jira-bridge-sa@serviceaccount.atlassian.com",
+            displayName: "jira-bridge service account", accountId: "712020:5e3c7a1b-0f4d-4e2a-9a77-3d1f0c2b8e61",
+            password: "")
         serviceAccount.serviceAccountToken = "sa-scoped-token"
         self.users.append(serviceAccount)
         self.issueTypes = [
-            EmulatedIssueType(id: "10001", name: "Bug", description: "A problem which impairs or prevents the functions of the product.", subtask: false),
+            EmulatedIssueType(
+                id: "10001", name: "Bug", description: "A problem which impairs or prevents the functions of the product.", subtask: false),
             EmulatedIssueType(id: "10002", name: "Task", description: "A task that needs to be done.", subtask: false),
             EmulatedIssueType(id: "10003", name: "Story", description: "A user story.", subtask: false),
             EmulatedIssueType(id: "10004", name: "Sub-task", description: "The sub-task of the issue", subtask: true),
@@ -92,19 +96,22 @@ public actor EmulatorState {
     }
 
     @discardableResult
-    public func addIssue(projectKey: String, summary: String, description: String? = nil, labels: [String] = [],
-                         statusName: String = "To Do", reporter: String? = "alice", assignee: String? = nil,
-                         issueTypeID: String = "10001", created: Date = Date(), renderedDescription: String? = nil) -> EmulatedIssue {
+    public func addIssue(
+        projectKey: String, summary: String, description: String? = nil, labels: [String] = [],
+        statusName: String = "To Do", reporter: String? = "alice", assignee: String? = nil,
+        issueTypeID: String = "10001", created: Date = Date(), renderedDescription: String? = nil
+    ) -> EmulatedIssue {
         if projects[projectKey] == nil { addProject(key: projectKey) }
         let number = issues.values.filter { $0.projectKey == projectKey }.count + 1
         nextIssueID += 1
         let status = statuses.first { $0.name == statusName } ?? statuses[0]
         let done = status.categoryKey == "done"
-        let issue = EmulatedIssue(id: String(nextIssueID), key: "\(projectKey)-\(number)", projectKey: projectKey, summary: summary,
-                                  description: description, issueTypeID: issueTypeID, statusID: status.id,
-                                  resolution: done ? "Done" : nil, resolutionDate: done ? created : nil, labels: labels,
-                                  reporter: reporter, assignee: assignee, created: created, updated: created,
-                                  renderedDescription: renderedDescription)
+        let issue = EmulatedIssue(
+            id: String(nextIssueID), key: "\(projectKey)-\(number)", projectKey: projectKey, summary: summary,
+            description: description, issueTypeID: issueTypeID, statusID: status.id,
+            resolution: done ? "Done" : nil, resolutionDate: done ? created : nil, labels: labels,
+            reporter: reporter, assignee: assignee, created: created, updated: created,
+            renderedDescription: renderedDescription)
         issues[issue.key] = issue
         return issue
     }
@@ -137,9 +144,11 @@ public actor EmulatorState {
 
     /// Takes the first fault matching this request, counting it down.
     func takeFault(method: String, path: String) -> EmulatedFault? {
-        guard let i = faults.firstIndex(where: { f in
-            (f.method == nil || f.method == method) && (f.pathContains == nil || path.contains(f.pathContains!))
-        }) else { return nil }
+        guard
+            let i = faults.firstIndex(where: { f in
+                (f.method == nil || f.method == method) && (f.pathContains == nil || path.contains(f.pathContains!))
+            })
+        else { return nil }
         let fault = faults[i]
         faults[i].times -= 1
         if faults[i].times <= 0 { faults.remove(at: i) }
@@ -180,7 +189,8 @@ public actor EmulatorState {
     func authenticate(_ header: String?, gateway: Bool = false) -> Authentication {
         let found = identify(header, gateway: gateway)
         guard case .user(let user) = found, let i = users.firstIndex(where: { $0.name == user.name }),
-              let left = users[i].requestsUntilExpiry else { return found }
+            let left = users[i].requestsUntilExpiry
+        else { return found }
         if left <= 0 { return .refused }  // expired
         users[i].requestsUntilExpiry = left - 1
         return found
@@ -193,7 +203,8 @@ public actor EmulatorState {
             return users.first { $0.serviceAccountToken != nil && $0.serviceAccountToken == token }.map { .user($0) } ?? .refused
         }
         if header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
-           let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") {
+            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        {
             let login = String(text[..<colon])
             let secret = String(text[text.index(after: colon)...])
             let match = users.first { u in
@@ -255,7 +266,8 @@ public actor EmulatorState {
     func transition(issueKey: String, transitionID: String) -> Bool? {
         guard var issue = issue(issueKey) else { return nil }
         guard let t = availableTransitions(for: issue).first(where: { $0.id == transitionID }),
-              let status = statuses.first(where: { $0.id == t.toStatusID }) else { return false }
+            let status = statuses.first(where: { $0.id == t.toStatusID })
+        else { return false }
         issue.statusID = status.id
         if status.categoryKey == "done" {
             if resolutionOnDone {
@@ -295,8 +307,9 @@ public actor EmulatorState {
         if !errors.isEmpty { return .failure(CreateIssueFailure(errors: errors)) }
         var extras = fields
         for k in ["project", "issuetype", "summary", "description"] { extras.removeValue(forKey: k) }
-        var issue = addIssue(projectKey: project.key, summary: summary, description: fields["description"] as? String,
-                             reporter: reporter, issueTypeID: typeID!)
+        var issue = addIssue(
+            projectKey: project.key, summary: summary, description: fields["description"] as? String,
+            reporter: reporter, issueTypeID: typeID!)
         if !extras.isEmpty, let data = try? JSONSerialization.data(withJSONObject: extras, options: [.sortedKeys]) {
             issue.extraFields = data
             issues[issue.key] = issue

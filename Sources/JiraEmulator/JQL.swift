@@ -68,7 +68,9 @@ struct JQLQuery {
                 case ",": out.append(.comma); i += 1
                 case "=", "~": out.append(.op(String(c))); i += 1
                 case "!":
-                    guard i + 1 < s.count, s[i + 1] == "=" || s[i + 1] == "~" else { throw JQLError(message: "Error in the JQL Query: The character '!' is a reserved JQL character.") }
+                    guard i + 1 < s.count, s[i + 1] == "=" || s[i + 1] == "~" else {
+                        throw JQLError(message: "Error in the JQL Query: The character '!' is a reserved JQL character.")
+                    }
                     out.append(.op("!" + String(s[i + 1]))); i += 2
                 case "\"", "'":
                     let quote = c
@@ -118,7 +120,9 @@ struct JQLQuery {
                     order.append((field.lowercased(), asc))
                 } while i < tokens.count && tokens[i] == .comma
             }
-            if i < tokens.count { throw JQLError(message: "Error in the JQL Query: Expecting either 'OR' or 'AND' but got '\(describe(tokens[i]))'.") }
+            if i < tokens.count {
+                throw JQLError(message: "Error in the JQL Query: Expecting either 'OR' or 'AND' but got '\(describe(tokens[i]))'.")
+            }
             return JQLQuery(expr: expr, order: order)
         }
 
@@ -153,20 +157,30 @@ struct JQLQuery {
             if tokens[i] == .lparen {
                 i += 1
                 let e = try andExpr()
-                guard i < tokens.count, tokens[i] == .rparen else { throw JQLError(message: "Error in the JQL Query: Expecting ')' before the end of the query.") }
+                guard i < tokens.count, tokens[i] == .rparen else {
+                    throw JQLError(message: "Error in the JQL Query: Expecting ')' before the end of the query.")
+                }
                 i += 1
                 return e
             }
-            guard case .word(let field) = tokens[i] else { throw JQLError(message: "Error in the JQL Query: Expecting a field name but got '\(describe(tokens[i]))'.") }
+            guard case .word(let field) = tokens[i] else {
+                throw JQLError(message: "Error in the JQL Query: Expecting a field name but got '\(describe(tokens[i]))'.")
+            }
             i += 1
             var op: String
-            if i < tokens.count, case .op(let o) = tokens[i] { op = o; i += 1 }
-            else if isWord("in") { op = "in"; i += 1 }
-            else if isWord("not") {
+            if i < tokens.count, case .op(let o) = tokens[i] {
+                op = o; i += 1
+            } else if isWord("in") {
+                op = "in"; i += 1
+            } else if isWord("not") {
                 i += 1
                 guard isWord("in") else { throw JQLError(message: "Error in the JQL Query: Expecting 'in' after 'not'.") }
                 op = "not in"; i += 1
-            } else { throw JQLError(message: "Error in the JQL Query: Expecting operator but got '\(i < tokens.count ? describe(tokens[i]) : "the end of the query")'.") }
+            } else {
+                throw JQLError(
+                    message:
+                        "Error in the JQL Query: Expecting operator but got '\(i < tokens.count ? describe(tokens[i]) : "the end of the query")'.")
+            }
             var values: [String] = []
             if op == "in" || op == "not in" {
                 guard i < tokens.count, tokens[i] == .lparen else { throw JQLError(message: "Error in the JQL Query: Expecting '(' after 'in'.") }
@@ -174,7 +188,9 @@ struct JQLQuery {
                 while true {
                     values.append(try value())
                     if i < tokens.count, tokens[i] == .comma { i += 1; continue }
-                    guard i < tokens.count, tokens[i] == .rparen else { throw JQLError(message: "Error in the JQL Query: Expecting ')' before the end of the query.") }
+                    guard i < tokens.count, tokens[i] == .rparen else {
+                        throw JQLError(message: "Error in the JQL Query: Expecting ')' before the end of the query.")
+                    }
                     i += 1
                     break
                 }
@@ -185,14 +201,18 @@ struct JQLQuery {
         }
 
         mutating func value() throws(JQLError) -> String {
-            guard i < tokens.count else { throw JQLError(message: "Error in the JQL Query: Expecting either a value, list or function but got the end of the query.") }
+            guard i < tokens.count else {
+                throw JQLError(message: "Error in the JQL Query: Expecting either a value, list or function but got the end of the query.")
+            }
             let t = tokens[i]
             i += 1
             switch t {
             case .quoted(let v): return v
             case .word(let w):
                 if JQLQuery.reservedWords.contains(w.lowercased()) {
-                    throw JQLError(message: "Error in the JQL Query: '\(w)' is a reserved JQL word. You must surround it in quotation marks to use it in a query.")
+                    throw JQLError(
+                        message:
+                            "Error in the JQL Query: '\(w)' is a reserved JQL word. You must surround it in quotation marks to use it in a query.")
                 }
                 return w
             default:
@@ -223,7 +243,8 @@ struct JQLQuery {
             case "project": candidates = { $0.uppercased() == issue.projectKey.uppercased() }
             case "labels": candidates = { issue.labels.contains($0) }
             case "status": candidates = { $0.lowercased() == (status?.name.lowercased() ?? "") }
-            case "statuscategory": candidates = { $0.lowercased() == (status?.categoryName.lowercased() ?? "") || $0.lowercased() == status?.categoryKey }
+            case "statuscategory":
+                candidates = { $0.lowercased() == (status?.categoryName.lowercased() ?? "") || $0.lowercased() == status?.categoryKey }
             case "reporter": candidates = { userMatches(issue.reporter, $0) }
             case "assignee": candidates = { userMatches(issue.assignee, $0) }
             case "id": candidates = { $0 == issue.id }

@@ -34,7 +34,10 @@ struct RestAPI {
         case ("POST", 1, "issue"): return await createIssue(body, user: user)
         case ("GET", 1, "search"):
             if deployment == .cloud {
-                return error(410, "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046")
+                return error(
+                    410,
+                    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+                )
             }
             return await searchServer(query)
         case ("GET", 2, "search") where r[1] == "jql":
@@ -62,38 +65,51 @@ struct RestAPI {
             let startAt = Int(query["startAt"] ?? "0") ?? 0
             let maxResults = min(Int(query["maxResults"] ?? "50") ?? 50, 5000)
             let page = issue.comments.dropFirst(startAt).prefix(maxResults)
-            return json(200, ["startAt": startAt, "maxResults": maxResults, "total": issue.comments.count,
-                              "comments": await page.asyncMap { await commentJSON($0, issue: issue) }] as [String: Any])
+            return json(
+                200,
+                [
+                    "startAt": startAt, "maxResults": maxResults, "total": issue.comments.count,
+                    "comments": await page.asyncMap { await commentJSON($0, issue: issue) },
+                ] as [String: Any])
         case ("POST", 3, "comment"):
             guard let doc = object(body), let text = doc["body"] as? String, !text.isEmpty else {
                 return error(400, nil, errors: ["comment": "Comment body can not be empty!"])
             }
-            guard let c = await state.addComment(issueKey: issue.key, body: text, author: user.name) else { return error(404, "Issue does not exist or you do not have permission to see it.") }
+            guard let c = await state.addComment(issueKey: issue.key, body: text, author: user.name) else {
+                return error(404, "Issue does not exist or you do not have permission to see it.")
+            }
             return json(201, await commentJSON(c, issue: issue))
         case ("GET", 3, "remotelink"):
             return json(200, issue.remoteLinks.map { remoteLinkJSON($0, issue: issue) })
         case ("POST", 3, "remotelink"):
             guard let doc = object(body), let obj = doc["object"] as? [String: Any], let url = obj["url"] as? String, !url.isEmpty,
-                  let title = obj["title"] as? String, !title.isEmpty,
-                  let objData = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) else {
+                let title = obj["title"] as? String, !title.isEmpty,
+                let objData = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            else {
                 return error(400, nil, errors: ["title": "'title' is required.", "url": "'url' is required."])
             }
-            guard let (id, created) = await state.upsertRemoteLink(issueKey: issue.key, globalId: doc["globalId"] as? String,
-                                                                    relationship: doc["relationship"] as? String, object: objData) else {
+            guard
+                let (id, created) = await state.upsertRemoteLink(
+                    issueKey: issue.key, globalId: doc["globalId"] as? String,
+                    relationship: doc["relationship"] as? String, object: objData)
+            else {
                 return error(404, "Issue does not exist or you do not have permission to see it.")
             }
             return json(created ? 201 : 200, ["id": id, "self": "\(baseURL)/rest/api/2/issue/\(issue.key)/remotelink/\(id)"] as [String: Any])
         case ("PUT", 4, "remotelink"):
             guard let linkID = Int(r[3]) else { return error(404, "No remote link with id \(r[3])") }
             guard let doc = object(body), let obj = doc["object"] as? [String: Any], obj["url"] is String, obj["title"] is String,
-                  let objData = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) else {
+                let objData = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            else {
                 return error(400, nil, errors: ["title": "'title' is required.", "url": "'url' is required."])
             }
-            let ok = await state.updateRemoteLink(issueKey: issue.key, linkID: linkID, globalId: doc["globalId"] as? String,
-                                                  relationship: doc["relationship"] as? String, object: objData)
+            let ok = await state.updateRemoteLink(
+                issueKey: issue.key, linkID: linkID, globalId: doc["globalId"] as? String,
+                relationship: doc["relationship"] as? String, object: objData)
             return ok ? raw(204, Data()) : error(404, "No remote link with id \(linkID)")
         case ("GET", 3, "transitions"):
-            return json(200, ["expand": "transitions", "transitions": await state.availableTransitions(for: issue).map(transitionJSON)] as [String: Any])
+            return json(
+                200, ["expand": "transitions", "transitions": await state.availableTransitions(for: issue).map(transitionJSON)] as [String: Any])
         case ("POST", 3, "transitions"):
             guard let doc = object(body), let t = doc["transition"] as? [String: Any], let id = t["id"].map({ "\($0)" }) else {
                 return error(400, "Missing transition id.")
@@ -126,7 +142,10 @@ struct RestAPI {
     func userJSON(_ u: EmulatedUser) -> [String: Any] {
         var doc: [String: Any] = [
             "displayName": u.displayName, "active": true, "timeZone": "UTC",
-            "avatarUrls": ["48x48": "\(baseURL)/secure/useravatar?size=large&owner=\(u.name)", "16x16": "\(baseURL)/secure/useravatar?size=xsmall&owner=\(u.name)"],
+            "avatarUrls": [
+                "48x48": "\(baseURL)/secure/useravatar?size=large&owner=\(u.name)",
+                "16x16": "\(baseURL)/secure/useravatar?size=xsmall&owner=\(u.name)",
+            ],
         ]
         switch deployment {
         case .server:
@@ -140,13 +159,19 @@ struct RestAPI {
     }
 
     private func issueTypeJSON(_ t: EmulatedIssueType) -> [String: Any] {
-        ["id": t.id, "name": t.name, "description": t.description, "subtask": t.subtask, "self": "\(baseURL)/rest/api/2/issuetype/\(t.id)",
-         "iconUrl": "\(baseURL)/images/icons/issuetypes/\(t.name.lowercased()).svg"]
+        [
+            "id": t.id, "name": t.name, "description": t.description, "subtask": t.subtask, "self": "\(baseURL)/rest/api/2/issuetype/\(t.id)",
+            "iconUrl": "\(baseURL)/images/icons/issuetypes/\(t.name.lowercased()).svg",
+        ]
     }
 
     private func statusJSON(_ s: EmulatedStatus) -> [String: Any] {
-        ["id": s.id, "name": s.name, "self": "\(baseURL)/rest/api/2/status/\(s.id)",
-         "statusCategory": ["id": s.categoryID, "key": s.categoryKey, "name": s.categoryName, "colorName": s.categoryKey == "done" ? "green" : "blue-gray"] as [String: Any]]
+        [
+            "id": s.id, "name": s.name, "self": "\(baseURL)/rest/api/2/status/\(s.id)",
+            "statusCategory": [
+                "id": s.categoryID, "key": s.categoryKey, "name": s.categoryName, "colorName": s.categoryKey == "done" ? "green" : "blue-gray",
+            ] as [String: Any],
+        ]
     }
 
     private func transitionJSON(_ t: EmulatedTransition) -> [String: Any] {
@@ -160,10 +185,14 @@ struct RestAPI {
         guard let p = projects[projectKey] ?? projects.values.first(where: { $0.id == projectKey }) else {
             return error(404, "No project could be found with key '\(projectKey)'.")
         }
-        guard state.issueTypes.contains(where: { $0.id == issueTypeID }) else { return error(404, "Issue type with id '\(issueTypeID)' does not exist.") }
+        guard state.issueTypes.contains(where: { $0.id == issueTypeID }) else {
+            return error(404, "Issue type with id '\(issueTypeID)' does not exist.")
+        }
         func field(_ id: String, _ name: String, _ type: String, required: Bool) -> [String: Any] {
-            ["fieldId": id, "key": id, "name": name, "required": required || p.requiredFields.contains(id), "hasDefaultValue": false,
-             "operations": ["set"], "schema": ["type": type, "system": id]]
+            [
+                "fieldId": id, "key": id, "name": name, "required": required || p.requiredFields.contains(id), "hasDefaultValue": false,
+                "operations": ["set"], "schema": ["type": type, "system": id],
+            ]
         }
         var values: [[String: Any]] = [
             field("summary", "Summary", "string", required: true), field("issuetype", "Issue Type", "issuetype", required: true),
@@ -177,8 +206,12 @@ struct RestAPI {
         let startAt = Int(query["startAt"] ?? "0") ?? 0
         let maxResults = Int(query["maxResults"] ?? "50") ?? 50
         let page = Array(values.dropFirst(startAt).prefix(maxResults))
-        return json(200, ["startAt": startAt, "maxResults": maxResults, "total": values.count, "isLast": startAt + page.count >= values.count,
-                          "values": page])
+        return json(
+            200,
+            [
+                "startAt": startAt, "maxResults": maxResults, "total": values.count, "isLast": startAt + page.count >= values.count,
+                "values": page,
+            ])
     }
 
     private func project(_ key: String) async -> Response {
@@ -186,8 +219,12 @@ struct RestAPI {
         guard let p = projects[key] ?? projects.values.first(where: { $0.id == key }) else {
             return error(404, "No project could be found with key '\(key)'.")
         }
-        return json(200, ["id": p.id, "key": p.key, "name": p.name, "self": "\(baseURL)/rest/api/2/project/\(p.id)",
-                          "projectTypeKey": "software", "issueTypes": state.issueTypes.map(issueTypeJSON)] as [String: Any])
+        return json(
+            200,
+            [
+                "id": p.id, "key": p.key, "name": p.name, "self": "\(baseURL)/rest/api/2/project/\(p.id)",
+                "projectTypeKey": "software", "issueTypes": state.issueTypes.map(issueTypeJSON),
+            ] as [String: Any])
     }
 
     private func userByName(_ name: String?) async -> Any {
@@ -205,7 +242,8 @@ struct RestAPI {
             "issuetype": issueTypeJSON(type),
             "project": ["id": project?.id ?? "0", "key": issue.projectKey, "name": project?.name ?? issue.projectKey],
             "status": statusJSON(status),
-            "resolution": issue.resolution.map { ["id": "10000", "name": $0, "description": "Work has been completed on this issue."] as Any } ?? NSNull(),
+            "resolution": issue.resolution.map { ["id": "10000", "name": $0, "description": "Work has been completed on this issue."] as Any }
+                ?? NSNull(),
             "resolutiondate": issue.resolutionDate.map { RestAPI.dateFormat.string(from: $0) as Any } ?? NSNull(),
             "labels": issue.labels,
             "reporter": await userByName(issue.reporter),
@@ -216,8 +254,10 @@ struct RestAPI {
             "priority": ["id": "3", "name": "Medium"],
             "duedate": NSNull(),
             "statuscategorychangedate": RestAPI.dateFormat.string(from: issue.updated),
-            "comment": ["comments": await issue.comments.asyncMap { await commentJSON($0, issue: issue) }, "maxResults": issue.comments.count,
-                        "total": issue.comments.count, "startAt": 0] as [String: Any],
+            "comment": [
+                "comments": await issue.comments.asyncMap { await commentJSON($0, issue: issue) }, "maxResults": issue.comments.count,
+                "total": issue.comments.count, "startAt": 0,
+            ] as [String: Any],
         ]
         if let extra = issue.extraFields, let doc = object(extra) { for (k, v) in doc { fields[k] = v } }
         if let fieldList, !fieldList.contains("*all") { fields = fields.filter { fieldList.contains($0.key) } }
@@ -226,23 +266,29 @@ struct RestAPI {
             doc["transitions"] = await state.availableTransitions(for: issue).map(transitionJSON)
         }
         if expand.contains("renderedFields") {
-            doc["renderedFields"] = [
-                "description": (issue.renderedDescription ?? issue.description.map { "<p>\(Self.escapeHTML($0))</p>" }).map { $0 as Any } ?? NSNull(),
-                "comment": ["comments": issue.comments.map { ["id": $0.id, "body": "<p>\(Self.escapeHTML($0.body))</p>"] }],
-            ] as [String: Any]
+            doc["renderedFields"] =
+                [
+                    "description": (issue.renderedDescription ?? issue.description.map { "<p>\(Self.escapeHTML($0))</p>" }).map { $0 as Any }
+                        ?? NSNull(),
+                    "comment": ["comments": issue.comments.map { ["id": $0.id, "body": "<p>\(Self.escapeHTML($0.body))</p>"] }],
+                ] as [String: Any]
         }
         return doc
     }
 
     private func commentJSON(_ c: EmulatedComment, issue: EmulatedIssue) async -> [String: Any] {
-        ["id": c.id, "body": c.body, "author": await userByName(c.author), "updateAuthor": await userByName(c.author),
-         "created": RestAPI.dateFormat.string(from: c.created), "updated": RestAPI.dateFormat.string(from: c.created),
-         "self": "\(baseURL)/rest/api/2/issue/\(issue.id)/comment/\(c.id)"]
+        [
+            "id": c.id, "body": c.body, "author": await userByName(c.author), "updateAuthor": await userByName(c.author),
+            "created": RestAPI.dateFormat.string(from: c.created), "updated": RestAPI.dateFormat.string(from: c.created),
+            "self": "\(baseURL)/rest/api/2/issue/\(issue.id)/comment/\(c.id)",
+        ]
     }
 
     private func remoteLinkJSON(_ l: EmulatedRemoteLink, issue: EmulatedIssue) -> [String: Any] {
-        var doc: [String: Any] = ["id": l.id, "self": "\(baseURL)/rest/api/2/issue/\(issue.key)/remotelink/\(l.id)",
-                                  "object": object(l.objectJSON) ?? [:]]
+        var doc: [String: Any] = [
+            "id": l.id, "self": "\(baseURL)/rest/api/2/issue/\(issue.key)/remotelink/\(l.id)",
+            "object": object(l.objectJSON) ?? [:],
+        ]
         if let g = l.globalId { doc["globalId"] = g }
         if let r = l.relationship { doc["relationship"] = r }
         return doc
@@ -269,8 +315,12 @@ struct RestAPI {
         do { all = try await state.search(jql: String(q["jql"] ?? "")) } catch { return RestAPIError.jql(error) }
         let page = Array(all.dropFirst(startAt).prefix(maxResults))
         let fields = fieldSet(q)
-        return json(200, ["startAt": startAt, "maxResults": maxResults, "total": all.count,
-                          "issues": await page.asyncMap { await issueJSON($0, expand: [], fieldList: fields) }] as [String: Any])
+        return json(
+            200,
+            [
+                "startAt": startAt, "maxResults": maxResults, "total": all.count,
+                "issues": await page.asyncMap { await issueJSON($0, expand: [], fieldList: fields) },
+            ] as [String: Any])
     }
 
     private func searchCloud(_ q: [String: String]) async -> Response {
@@ -278,7 +328,8 @@ struct RestAPI {
         var offset = 0
         if let token = q["nextPageToken"] {
             guard let data = Data(base64Encoded: String(token)), let text = String(data: data, encoding: .utf8),
-                  text.hasPrefix("offset:"), let n = Int(text.dropFirst(7)) else {
+                text.hasPrefix("offset:"), let n = Int(text.dropFirst(7))
+            else {
                 return error(400, "The provided next page token is invalid or expired.")
             }
             offset = n
@@ -287,8 +338,10 @@ struct RestAPI {
         do { all = try await state.search(jql: String(q["jql"] ?? "")) } catch { return RestAPIError.jql(error) }
         let page = Array(all.dropFirst(offset).prefix(maxResults))
         let isLast = offset + page.count >= all.count
-        var doc: [String: Any] = ["isLast": isLast,
-                                  "issues": await page.asyncMap { await issueJSON($0, expand: [], fieldList: fieldSet(q)) }]
+        var doc: [String: Any] = [
+            "isLast": isLast,
+            "issues": await page.asyncMap { await issueJSON($0, expand: [], fieldList: fieldSet(q)) },
+        ]
         if !isLast { doc["nextPageToken"] = Data("offset:\(offset + page.count)".utf8).base64EncodedString() }
         return json(200, doc)
     }

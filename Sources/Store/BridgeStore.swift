@@ -8,7 +8,8 @@ import Integration
 ///
 /// SQLite and PostgreSQL run the same queries (`SQLStore`), so implementations keep to portable SQL.
 public protocol BridgeStore: ProjectStore, AccessStore, IntegrationStore, IntakeStore, PlannerStore, QueueStore, DeliveryLogStore,
-    HoldStore, RetentionStore, VulnerabilityStore {
+    HoldStore, RetentionStore, VulnerabilityStore
+{
     /// The one clock of the process: rows, token expiry, sessions and the queue all read it.
     var clock: WallClock { get }
     /// Applies pending migrations. Safe to call on every start.
@@ -98,7 +99,9 @@ public protocol IntegrationStore: Sendable {
     /// inheriting integrations that are left without any default; the others now resolve to the next one up.
     func deleteIntegration(at level: IntegrationLevel) async throws -> Bool
     /// Projects below the group or instance default at `level` that use custom settings, by project id.
-    func overrides(of level: IntegrationLevel, limit: Int, offset: Int) async throws -> (items: [(project: Project, integration: IntegrationRecord)], total: Int)
+    func overrides(
+        of level: IntegrationLevel, limit: Int, offset: Int
+    ) async throws -> (items: [(project: Project, integration: IntegrationRecord)], total: Int)
 }
 
 /// Security findings and the Jira issues created for them.
@@ -107,7 +110,9 @@ public protocol VulnerabilityStore: Sendable {
     /// detected again if they were resolved), and detected findings of the same report type and scanners
     /// that the report no longer has are marked resolved.
     func ingest(projectID: Int64, report: SecurityReport.Parsed, commit: String?, now: Millis) async throws -> IngestResult
-    func vulnerabilities(projectID: Int64, filter: VulnerabilityFilter, limit: Int, offset: Int) async throws -> (items: [VulnerabilityRecord], total: Int)
+    func vulnerabilities(
+        projectID: Int64, filter: VulnerabilityFilter, limit: Int, offset: Int
+    ) async throws -> (items: [VulnerabilityRecord], total: Int)
     func vulnerability(projectID: Int64, id: Int64) async throws -> VulnerabilityRecord?
     /// Claims the creation of a vulnerability's Jira issue: `.claimed` (go ahead), `.created` (an issue
     /// exists), or `.inProgress` (another request holds the claim, since `since`).
@@ -166,7 +171,9 @@ public protocol IntakeStore: Sendable {
     /// Stores events (registering unknown projects) in one transaction (group commit); each gets its own
     /// result. A redelivery with a known delivery key returns the first event's id with `duplicate: true`
     /// and stores nothing.
-    func recordEvents(_ batch: [(incoming: IncomingEvent, registration: ProjectRegistration)]) async throws
+    func recordEvents(
+        _ batch: [(incoming: IncomingEvent, registration: ProjectRegistration)]
+    ) async throws
         -> [Result<(id: String, duplicate: Bool), StoreError>]
 }
 
@@ -188,8 +195,10 @@ public protocol QueueStore: Sendable {
     /// at most `perSiteLimit` running per Jira site (live leases only), taking sites in turn so that one
     /// site's backlog never hides another's work. `siteLimits` lowers the limit of some sites (the adaptive
     /// limit after Jira's 429s); a site or issue under a rate-limit hold is not claimed before the hold ends.
-    func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, siteLimits: [String: Int], leaseMillis: Int64,
-                         now: Millis) async throws -> [Delivery]
+    func claimDeliveries(
+        owner: String, limit: Int, perSiteLimit: Int, siteLimits: [String: Int], leaseMillis: Int64,
+        now: Millis
+    ) async throws -> [Delivery]
     /// Registers a worker (one process's queue consumer). With `takeOver`, the caller is the only process on
     /// the database (it holds the process lock): every lease of another worker is released at once, and
     /// events being planned go back to pending. Returns how many deliveries were released.
@@ -204,8 +213,9 @@ public protocol QueueStore: Sendable {
     /// Records an attempt's outcome (if `owner` still holds the lease), inserts follow-up deliveries and writes
     /// the outcome's `effects` (a credentials or rate-limit hold, or the end of a credentials hold), in one
     /// transaction.
-    func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], effects: DeliveryEffects,
-                          now: Millis) async throws
+    func completeDelivery(
+        id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], effects: DeliveryEffects,
+        now: Millis) async throws
     /// Saves a running delivery's progress (e.g. transitions already applied).
     func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws
     /// Deliveries not yet finished, and events not yet planned.

@@ -70,7 +70,9 @@ public struct PostgresSettings: Sendable, Equatable {
             guard let close = rest.firstIndex(of: "]") else { throw .badDatabaseURL("'\(shown)': an IPv6 host needs its closing ]") }
             host = String(rest[rest.index(after: rest.startIndex)..<close])
             let after = rest[rest.index(after: close)...]
-            if after.hasPrefix(":") { portText = String(after.dropFirst()) } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = String(after.dropFirst())
+            } else if !after.isEmpty {
                 throw .badDatabaseURL("'\(shown)': unexpected text after the host")
             }
         } else if let colon = rest.lastIndex(of: ":") {

@@ -41,8 +41,9 @@ public final class PostgreSQLDatabase: SQLDatabase, Service {
         case .prefer: tls = .prefer(.makeClientConfiguration())
         case .require: tls = .require(.makeClientConfiguration())
         }
-        var configuration = PostgresClient.Configuration(host: s.host, port: s.port, username: s.user, password: s.password,
-                                                         database: s.database, tls: tls)
+        var configuration = PostgresClient.Configuration(
+            host: s.host, port: s.port, username: s.user, password: s.password,
+            database: s.database, tls: tls)
         configuration.options.maximumConnections = max(1, s.poolSize)
         configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = .seconds(10)
@@ -137,10 +138,11 @@ public final class PostgreSQLDatabase: SQLDatabase, Service {
         do {
             return try await withThrowingTaskGroup(of: Finished<T>.self) { group in
                 group.addTask { [logger] in
-                    .done(try await running.withConnection { connection in
-                        leased.set()
-                        return try await body(PGConnection(connection, logger: logger))
-                    })
+                    .done(
+                        try await running.withConnection { connection in
+                            leased.set()
+                            return try await body(PGConnection(connection, logger: logger))
+                        })
                 }
                 group.addTask {
                     try await Task.sleep(for: Self.leaseDeadline)
@@ -207,7 +209,11 @@ final class PGConnection: SQLConnection {
         let promise = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
         let completed = Mutex(false)
         let complete: @Sendable (Result<PostgresQueryResult, any Error>) -> Void = { result in
-            if completed.withLock({ done in defer { done = true }; return !done }) { promise.completeWith(result) }
+            if completed.withLock({ done in
+                defer { done = true }; return !done
+            }) {
+                promise.completeWith(result)
+            }
         }
         future.whenComplete(complete)
         connection.closeFuture.whenComplete { _ in

@@ -29,8 +29,9 @@ public struct PostgresMigrator: Sendable {
         case .prefer: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
         case .require: tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
         }
-        var configuration = PostgresConnection.Configuration(host: s.host, port: s.port, username: s.user, password: s.password,
-                                                             database: s.database, tls: tls)
+        var configuration = PostgresConnection.Configuration(
+            host: s.host, port: s.port, username: s.user, password: s.password,
+            database: s.database, tls: tls)
         configuration.options.connectTimeout = .seconds(10)
         return configuration
     }
@@ -53,8 +54,9 @@ public struct PostgresMigrator: Sendable {
     }
 
     func migrate(on connection: PostgresConnection) async throws -> [String] {
-        try await connection.query("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-                                   logger: logger)
+        try await connection.query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            logger: logger)
         var done = Set<String>()
         for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: logger).decode(String.self) {
             done.insert(name)

@@ -3,8 +3,11 @@ import Integration
 /// Retention's passes (the server's hourly one and `jira-bridge prune`), over `BridgeStore.prune`.
 public enum Retention {
     /// Removes what is older than `before` in transactions of `batch` rows, at most `maxBatches` of them.
-    public static func prune(store: any BridgeStore, before: Millis, batch: Int, maxBatches: Int, pause: Duration = .zero)
-        async throws -> (deliveries: Int, events: Int) {
+    public static func prune(
+        store: any BridgeStore, before: Millis, batch: Int, maxBatches: Int, pause: Duration = .zero
+    )
+        async throws -> (deliveries: Int, events: Int)
+    {
         var total = (deliveries: 0, events: 0)
         for _ in 0..<maxBatches {
             let removed = try await store.prune(before: before, limit: batch)

@@ -12,7 +12,9 @@ extension SQLStore {
         try await database.read { db in
             var groups: [Int64] = []
             for namespace in Namespace.of(path).map(Namespace.paths(from:)) ?? [] {
-                if let id = try await Int64.fetchOne(db, sql: "SELECT id FROM groups WHERE full_path = ?", arguments: [namespace]) { groups.append(id) }
+                if let id = try await Int64.fetchOne(db, sql: "SELECT id FROM groups WHERE full_path = ?", arguments: [namespace]) {
+                    groups.append(id)
+                }
             }
             return AncestorChain(namespaceGroups: groups)
         }
@@ -29,9 +31,13 @@ extension SQLStore {
                 case .group: table = "groups"
                 case .instance: continue
                 }
-                guard let row = try await SQLRow.fetchOne(db, sql: """
-                    SELECT webhook_secret_enc, webhook_secret_prev_enc, webhook_secret_prev_until FROM \(table) WHERE id = ?
-                    """, arguments: [level.ownerID]) else { continue }
+                guard
+                    let row = try await SQLRow.fetchOne(
+                        db,
+                        sql: """
+                            SELECT webhook_secret_enc, webhook_secret_prev_enc, webhook_secret_prev_until FROM \(table) WHERE id = ?
+                            """, arguments: [level.ownerID])
+                else { continue }
                 out.append((level, row["webhook_secret_enc"], row["webhook_secret_prev_enc"], row["webhook_secret_prev_until"]))
             }
             return out
@@ -77,8 +83,10 @@ extension SQLStore {
         let keys = chain.levels.map(\.ownerKey)
         let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
         var states: [IntegrationLevel: IntegrationState] = [:]
-        for row in try await SQLRow.fetchAll(db, sql: "SELECT owner_key, uses_default, active FROM integrations WHERE owner_key IN (\(marks))",
-                                    arguments: keys.map { $0 }) {
+        for row in try await SQLRow.fetchAll(
+            db, sql: "SELECT owner_key, uses_default, active FROM integrations WHERE owner_key IN (\(marks))",
+            arguments: keys.map { $0 })
+        {
             let key: String = row["owner_key"]
             guard let level = chain.levels.first(where: { $0.ownerKey == key }) else { continue }
             states[level] = (row["uses_default"] as Bool) ? .inheriting : .custom(active: row["active"])

@@ -26,7 +26,8 @@ extension SQLStore {
 
     public func credentialHold(key: String) async throws -> CredentialHold? {
         try await database.read { db in
-            try await SQLRow.fetchOne(db, sql: "SELECT * FROM credential_holds WHERE hold_key = ? AND resuming_since IS NULL", arguments: [key]).map(Self.hold(from:))
+            try await SQLRow.fetchOne(db, sql: "SELECT * FROM credential_holds WHERE hold_key = ? AND resuming_since IS NULL", arguments: [key]).map(
+                Self.hold(from:))
         }
     }
 
@@ -34,47 +35,55 @@ extension SQLStore {
         guard !integrationIDs.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: integrationIDs.count).joined(separator: ",")
         return try await database.read { db in
-            try await SQLRow.fetchAll(db, sql: """
-                SELECT * FROM credential_holds WHERE integration_id IN (\(marks)) AND resuming_since IS NULL ORDER BY since
-                """, arguments: SQLArguments(integrationIDs.map { $0 })).map(Self.hold(from:))
+            try await SQLRow.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM credential_holds WHERE integration_id IN (\(marks)) AND resuming_since IS NULL ORDER BY since
+                    """, arguments: SQLArguments(integrationIDs.map { $0 })
+            ).map(Self.hold(from:))
         }
     }
 
     public func credentialHolds() async throws -> [CredentialHold] {
         try await database.read { db in
-            try await SQLRow.fetchAll(db, sql: "SELECT * FROM credential_holds WHERE resuming_since IS NULL ORDER BY since LIMIT 10000").map(Self.hold(from:))
+            try await SQLRow.fetchAll(db, sql: "SELECT * FROM credential_holds WHERE resuming_since IS NULL ORDER BY since LIMIT 10000").map(
+                Self.hold(from:))
         }
     }
 
     /// Inside a transaction: Jira rejected these credentials. The first rejection's time stays; a hold being
     /// resumed is put back in force from now.
     static func recordCredentialHold(_ db: any SQLConnection, _ hold: CredentialHold) async throws {
-        try await db.execute(sql: """
-            INSERT INTO credential_holds (hold_key, integration_id, site, since, error, resuming_since) VALUES (?, ?, ?, ?, ?, NULL)
-            ON CONFLICT (hold_key) DO UPDATE SET
-                since = CASE WHEN credential_holds.resuming_since IS NULL THEN credential_holds.since ELSE excluded.since END,
-                error = excluded.error, resuming_since = NULL
-            """, arguments: [hold.key, hold.integrationID, hold.site, hold.since, hold.error.map { String($0.prefix(2000)) }])
+        try await db.execute(
+            sql: """
+                INSERT INTO credential_holds (hold_key, integration_id, site, since, error, resuming_since) VALUES (?, ?, ?, ?, ?, NULL)
+                ON CONFLICT (hold_key) DO UPDATE SET
+                    since = CASE WHEN credential_holds.resuming_since IS NULL THEN credential_holds.since ELSE excluded.since END,
+                    error = excluded.error, resuming_since = NULL
+                """, arguments: [hold.key, hold.integrationID, hold.site, hold.since, hold.error.map { String($0.prefix(2000)) }])
     }
 
     /// Inside a transaction: Jira asked for a wait. A hold already there is only ever lengthened.
     static func recordRateLimit(_ db: any SQLConnection, _ hold: RateLimitHold) async throws {
         try await db.execute(sql: "DELETE FROM rate_limit_holds WHERE until <= ?", arguments: [hold.until - 86_400_000])
-        try await db.execute(sql: """
-            INSERT INTO rate_limit_holds (site, issue_key, until, reason) VALUES (?, ?, ?, ?)
-            ON CONFLICT (site, issue_key) DO UPDATE SET
-                reason = CASE WHEN excluded.until > rate_limit_holds.until THEN excluded.reason ELSE rate_limit_holds.reason END,
-                until = CASE WHEN excluded.until > rate_limit_holds.until THEN excluded.until ELSE rate_limit_holds.until END
-            """, arguments: [hold.site, hold.issueKey ?? "", hold.until, hold.reason])
+        try await db.execute(
+            sql: """
+                INSERT INTO rate_limit_holds (site, issue_key, until, reason) VALUES (?, ?, ?, ?)
+                ON CONFLICT (site, issue_key) DO UPDATE SET
+                    reason = CASE WHEN excluded.until > rate_limit_holds.until THEN excluded.reason ELSE rate_limit_holds.reason END,
+                    until = CASE WHEN excluded.until > rate_limit_holds.until THEN excluded.until ELSE rate_limit_holds.until END
+                """, arguments: [hold.site, hold.issueKey ?? "", hold.until, hold.reason])
     }
 
     /// Inside a transaction: marks the holds of integration `integrationID` as being resumed; returns how many
     /// there are to resume.
     static func beginResuming(_ db: any SQLConnection, integrationID: Int64, now: Millis) async throws -> Int {
-        try await db.execute(sql: "UPDATE credential_holds SET resuming_since = ? WHERE integration_id = ? AND resuming_since IS NULL",
-                       arguments: [now, integrationID])
-        return try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM credential_holds WHERE integration_id = ? AND resuming_since IS NOT NULL",
-                                arguments: [integrationID]) ?? 0
+        try await db.execute(
+            sql: "UPDATE credential_holds SET resuming_since = ? WHERE integration_id = ? AND resuming_since IS NULL",
+            arguments: [now, integrationID])
+        return try await Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM credential_holds WHERE integration_id = ? AND resuming_since IS NOT NULL",
+            arguments: [integrationID]) ?? 0
     }
 
     static let resumeBatch = 1000
@@ -91,14 +100,16 @@ extension SQLStore {
                 var arguments: SQLArguments = [now, now]
                 for key in keys { arguments.append(key) }
                 arguments.append(Self.resumeBatch)
-                try await db.execute(sql: """
-                    UPDATE deliveries SET status = 'pending', hold_key = NULL, next_run_at = ?, updated_at = ?
-                    WHERE id IN (SELECT id FROM deliveries WHERE hold_key IN (\(marks)) AND status = 'paused' LIMIT ?)
-                    """, arguments: arguments)
+                try await db.execute(
+                    sql: """
+                        UPDATE deliveries SET status = 'pending', hold_key = NULL, next_run_at = ?, updated_at = ?
+                        WHERE id IN (SELECT id FROM deliveries WHERE hold_key IN (\(marks)) AND status = 'paused' LIMIT ?)
+                        """, arguments: arguments)
                 let changed = db.changesCount
                 if changed < Self.resumeBatch {
-                    try await db.execute(sql: "DELETE FROM credential_holds WHERE hold_key IN (\(marks)) AND resuming_since IS NOT NULL",
-                                   arguments: SQLArguments(keys.map { $0 }))
+                    try await db.execute(
+                        sql: "DELETE FROM credential_holds WHERE hold_key IN (\(marks)) AND resuming_since IS NOT NULL",
+                        arguments: SQLArguments(keys.map { $0 }))
                 }
                 if changed > 0 { try await Self.announce(db, .deliveries) }
                 return (changed, false)
@@ -114,10 +125,11 @@ extension SQLStore {
         if let projectID {
             while true {
                 let changed = try await database.write { db -> Int in
-                    try await db.execute(sql: """
-                        UPDATE deliveries SET status = 'pending', hold_key = NULL, next_run_at = ?, updated_at = ?
-                        WHERE id IN (SELECT id FROM deliveries WHERE project_id = ? AND status = 'paused' LIMIT ?)
-                        """, arguments: [now, now, projectID, Self.resumeBatch])
+                    try await db.execute(
+                        sql: """
+                            UPDATE deliveries SET status = 'pending', hold_key = NULL, next_run_at = ?, updated_at = ?
+                            WHERE id IN (SELECT id FROM deliveries WHERE project_id = ? AND status = 'paused' LIMIT ?)
+                            """, arguments: [now, now, projectID, Self.resumeBatch])
                     let changed = db.changesCount
                     if changed > 0 { try await Self.announce(db, .deliveries) }
                     return changed
@@ -137,11 +149,12 @@ extension SQLStore {
     public func sweepPaused(deadBefore: Millis, limit: Int, now: Millis) async throws -> (resumed: Int, dead: Int) {
         let resumed = try await finishResuming(now: now)
         let dead = try await database.write { db -> Int in
-            try await db.execute(sql: """
-                UPDATE deliveries SET status = 'dead', hold_key = NULL, updated_at = ?,
-                    last_error = COALESCE(last_error, 'paused') || ' (it waited paused past the retry deadline)'
-                WHERE id IN (SELECT id FROM deliveries WHERE status = 'paused' AND created_at < ? LIMIT ?)
-                """, arguments: [now, deadBefore, limit])
+            try await db.execute(
+                sql: """
+                    UPDATE deliveries SET status = 'dead', hold_key = NULL, updated_at = ?,
+                        last_error = COALESCE(last_error, 'paused') || ' (it waited paused past the retry deadline)'
+                    WHERE id IN (SELECT id FROM deliveries WHERE status = 'paused' AND created_at < ? LIMIT ?)
+                    """, arguments: [now, deadBefore, limit])
             return db.changesCount
         }
         return (resumed, dead)
@@ -159,7 +172,9 @@ extension SQLStore {
 
     public func rateLimitHolds(now: Millis) async throws -> [RateLimitHold] {
         try await database.read { db in
-            try await SQLRow.fetchAll(db, sql: "SELECT * FROM rate_limit_holds WHERE until > ? ORDER BY site, issue_key LIMIT 10000", arguments: [now]).map { row in
+            try await SQLRow.fetchAll(
+                db, sql: "SELECT * FROM rate_limit_holds WHERE until > ? ORDER BY site, issue_key LIMIT 10000", arguments: [now]
+            ).map { row in
                 let issue: String = row["issue_key"]
                 return RateLimitHold(site: row["site"], issueKey: issue.isEmpty ? nil : issue, until: row["until"], reason: row["reason"])
             }

@@ -29,15 +29,19 @@ extension SQLStore {
         let now = clock.now()
         let (groupID, projectID) = Self.owners(level)
         return try await database.write { db in
-            try await db.execute(sql: """
-                INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
-                    deployment_type, created_at, updated_at)
-                VALUES (?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (owner_key) DO UPDATE SET uses_default = FALSE, active = excluded.active,
-                    properties = excluded.properties, password_enc = excluded.password_enc,
-                    deployment_type = excluded.deployment_type, updated_at = excluded.updated_at
-                """, arguments: [level.ownerKey, level.levelName, groupID, projectID, settings.active, properties,
-                                 passwordBlob, settings.deploymentType.rawValue, now, now])
+            try await db.execute(
+                sql: """
+                    INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
+                        deployment_type, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (owner_key) DO UPDATE SET uses_default = FALSE, active = excluded.active,
+                        properties = excluded.properties, password_enc = excluded.password_enc,
+                        deployment_type = excluded.deployment_type, updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    level.ownerKey, level.levelName, groupID, projectID, settings.active, properties,
+                    passwordBlob, settings.deploymentType.rawValue, now, now,
+                ])
             if Inheritance.propagatesOnSave(at: level, active: settings.active) {
                 switch level {
                 case .instance: try await Self.giveInheritingIntegrations(db, below: nil, now: now)
@@ -70,8 +74,11 @@ extension SQLStore {
         }
     }
 
-    public func overrides(of level: IntegrationLevel, limit: Int, offset: Int) async throws
-        -> (items: [(project: Project, integration: IntegrationRecord)], total: Int) {
+    public func overrides(
+        of level: IntegrationLevel, limit: Int, offset: Int
+    ) async throws
+        -> (items: [(project: Project, integration: IntegrationRecord)], total: Int)
+    {
         let secrets = self.secrets
         return try await database.read { db in
             let scope: String
@@ -84,14 +91,19 @@ extension SQLStore {
                 scope = "SELECT p.id FROM projects p WHERE p.group_id IN (\(Self.subtreeSQL))"
                 arguments += [id]
             }
-            let total = try await Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM integrations i WHERE i.uses_default = FALSE AND i.level = 'project' AND i.project_id IN (\(scope))
-                """, arguments: arguments) ?? 0
-            let rows = try await SQLRow.fetchAll(db, sql: """
-                SELECT p.*, i.id AS i_id FROM integrations i JOIN projects p ON p.id = i.project_id
-                WHERE i.uses_default = FALSE AND i.level = 'project' AND i.project_id IN (\(scope))
-                ORDER BY p.id LIMIT ? OFFSET ?
-                """, arguments: arguments + [limit, offset])
+            let total =
+                try await Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM integrations i WHERE i.uses_default = FALSE AND i.level = 'project' AND i.project_id IN (\(scope))
+                        """, arguments: arguments) ?? 0
+            let rows = try await SQLRow.fetchAll(
+                db,
+                sql: """
+                    SELECT p.*, i.id AS i_id FROM integrations i JOIN projects p ON p.id = i.project_id
+                    WHERE i.uses_default = FALSE AND i.level = 'project' AND i.project_id IN (\(scope))
+                    ORDER BY p.id LIMIT ? OFFSET ?
+                    """, arguments: arguments + [limit, offset])
             var items: [(project: Project, integration: IntegrationRecord)] = []
             for row in rows {
                 let project = Self.project(from: row)
@@ -167,12 +179,13 @@ extension SQLStore {
 
     static func insertInheriting(_ db: any SQLConnection, _ level: IntegrationLevel, now: Millis, replacing: Bool) async throws {
         let (groupID, projectID) = owners(level)
-        try await db.execute(sql: """
-            INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
-                deployment_type, created_at, updated_at)
-            VALUES (?, ?, ?, ?, TRUE, FALSE, ?, NULL, 'unknown', ?, ?)
-            ON CONFLICT (owner_key) DO \(replacing ? "UPDATE SET uses_default = TRUE, active = FALSE, properties = excluded.properties, password_enc = NULL, deployment_type = 'unknown', updated_at = excluded.updated_at" : "NOTHING")
-            """, arguments: [level.ownerKey, level.levelName, groupID, projectID, emptyProperties, now, now])
+        try await db.execute(
+            sql: """
+                INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
+                    deployment_type, created_at, updated_at)
+                VALUES (?, ?, ?, ?, TRUE, FALSE, ?, NULL, 'unknown', ?, ?)
+                ON CONFLICT (owner_key) DO \(replacing ? "UPDATE SET uses_default = TRUE, active = FALSE, properties = excluded.properties, password_enc = NULL, deployment_type = 'unknown', updated_at = excluded.updated_at" : "NOTHING")
+                """, arguments: [level.ownerKey, level.levelName, groupID, projectID, emptyProperties, now, now])
     }
 
     /// Every group and project below `groupID` (everything, for the instance) without an integration gets
@@ -191,20 +204,22 @@ extension SQLStore {
             groupScope = "1 = 1"
             projectScope = "1 = 1"
         }
-        try await db.execute(sql: """
-            INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
-                deployment_type, created_at, updated_at)
-            SELECT 'group:' || g.id, 'group', g.id, NULL, TRUE, FALSE, ?, NULL, 'unknown', ?, ?
-            FROM groups g WHERE \(groupScope)
-              AND NOT EXISTS (SELECT 1 FROM integrations i WHERE i.owner_key = 'group:' || g.id)
-            """, arguments: [emptyProperties, now, now] + groupArguments)
-        try await db.execute(sql: """
-            INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
-                deployment_type, created_at, updated_at)
-            SELECT 'project:' || p.id, 'project', NULL, p.id, TRUE, FALSE, ?, NULL, 'unknown', ?, ?
-            FROM projects p WHERE \(projectScope)
-              AND NOT EXISTS (SELECT 1 FROM integrations i WHERE i.owner_key = 'project:' || p.id)
-            """, arguments: [emptyProperties, now, now] + projectArguments)
+        try await db.execute(
+            sql: """
+                INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
+                    deployment_type, created_at, updated_at)
+                SELECT 'group:' || g.id, 'group', g.id, NULL, TRUE, FALSE, ?, NULL, 'unknown', ?, ?
+                FROM groups g WHERE \(groupScope)
+                  AND NOT EXISTS (SELECT 1 FROM integrations i WHERE i.owner_key = 'group:' || g.id)
+                """, arguments: [emptyProperties, now, now] + groupArguments)
+        try await db.execute(
+            sql: """
+                INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
+                    deployment_type, created_at, updated_at)
+                SELECT 'project:' || p.id, 'project', NULL, p.id, TRUE, FALSE, ?, NULL, 'unknown', ?, ?
+                FROM projects p WHERE \(projectScope)
+                  AND NOT EXISTS (SELECT 1 FROM integrations i WHERE i.owner_key = 'project:' || p.id)
+                """, arguments: [emptyProperties, now, now] + projectArguments)
     }
 
     /// After a default is removed: the inheriting integrations `Inheritance.orphans` finds without a
@@ -216,10 +231,13 @@ extension SQLStore {
         }
         var states: [IntegrationLevel: IntegrationState] = [:]
         var inheritors: [AncestorChain] = []
-        for row in try await SQLRow.fetchAll(db, sql: """
-            SELECT i.level, i.group_id, i.project_id, i.uses_default, i.active, p.group_id AS project_group
-            FROM integrations i LEFT JOIN projects p ON p.id = i.project_id
-            """) {
+        for row in try await SQLRow.fetchAll(
+            db,
+            sql: """
+                SELECT i.level, i.group_id, i.project_id, i.uses_default, i.active, p.group_id AS project_group
+                FROM integrations i LEFT JOIN projects p ON p.id = i.project_id
+                """)
+        {
             let level = Self.level(from: row)
             let usesDefault: Bool = row["uses_default"]
             states[level] = usesDefault ? .inheriting : .custom(active: row["active"])

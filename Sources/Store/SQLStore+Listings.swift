@@ -18,7 +18,8 @@ extension SQLStore {
         case .group(let id): (prefix, condition, arguments) = (Self.subtree, "group_id IN (SELECT id FROM subtree)", [id])
         case .project(let id): (prefix, condition, arguments) = ("", "id = ?", [id])
         }
-        return try await page(of: "projects", prefix, where: condition, arguments, orderBy: "path_with_namespace", offset: offset, limit: limit, Self.project(from:))
+        return try await page(
+            of: "projects", prefix, where: condition, arguments, orderBy: "path_with_namespace", offset: offset, limit: limit, Self.project(from:))
     }
 
     public func groups(within scope: TokenScope, offset: Int, limit: Int) async throws -> Listed<Group> {
@@ -28,7 +29,8 @@ extension SQLStore {
         case .group(let id): (prefix, condition, arguments) = (Self.subtree, "id IN (SELECT id FROM subtree)", [id])
         case .project: return Listed(items: [], total: 0)
         }
-        return try await page(of: "groups", prefix, where: condition, arguments, orderBy: "full_path", offset: offset, limit: limit, Self.group(from:))
+        return try await page(
+            of: "groups", prefix, where: condition, arguments, orderBy: "full_path", offset: offset, limit: limit, Self.group(from:))
     }
 
     public func tokens(within scope: TokenScope, offset: Int, limit: Int) async throws -> Listed<APIToken> {
@@ -37,10 +39,13 @@ extension SQLStore {
         case .instance: (prefix, condition, arguments) = ("", "1 = 1", [])
         case .group(let id):
             // A group's own tokens, its subgroups' and those of the projects in them.
-            (prefix, condition, arguments) = (Self.subtree, """
+            (prefix, condition, arguments) = (
+                Self.subtree,
+                """
                 (scope = 'group' AND scope_id IN (SELECT id FROM subtree))
                 OR (scope = 'project' AND scope_id IN (SELECT id FROM projects WHERE group_id IN (SELECT id FROM subtree)))
-                """, [id])
+                """, [id]
+            )
         case .project(let id):
             // Only while the project is registered, as for every other project-scoped answer.
             (prefix, condition, arguments) = ("", "scope = 'project' AND scope_id = ? AND scope_id IN (SELECT id FROM projects)", [id])
@@ -49,12 +54,15 @@ extension SQLStore {
     }
 
     /// One page of `table`'s rows that meet `condition` (after the `WITH` clause `prefix`), and their count.
-    private func page<Item: Sendable>(of table: String, _ prefix: String, where condition: String, _ arguments: SQLArguments, orderBy order: String,
-                                      offset: Int, limit: Int, _ map: @escaping @Sendable (SQLRow) -> Item) async throws -> Listed<Item> {
+    private func page<Item: Sendable>(
+        of table: String, _ prefix: String, where condition: String, _ arguments: SQLArguments, orderBy order: String,
+        offset: Int, limit: Int, _ map: @escaping @Sendable (SQLRow) -> Item
+    ) async throws -> Listed<Item> {
         try await database.read { db in
             let total = try await Int.fetchOne(db, sql: "\(prefix) SELECT COUNT(*) FROM \(table) WHERE \(condition)", arguments: arguments) ?? 0
-            let rows = try await SQLRow.fetchAll(db, sql: "\(prefix) SELECT * FROM \(table) WHERE \(condition) ORDER BY \(order) LIMIT ? OFFSET ?",
-                                           arguments: arguments + [limit, offset])
+            let rows = try await SQLRow.fetchAll(
+                db, sql: "\(prefix) SELECT * FROM \(table) WHERE \(condition) ORDER BY \(order) LIMIT ? OFFSET ?",
+                arguments: arguments + [limit, offset])
             return Listed(items: rows.map(map), total: total)
         }
     }

@@ -2,11 +2,16 @@ import Foundation
 import Integration
 
 extension SQLStore {
-    public func recordEvents(_ batch: [(incoming: IncomingEvent, registration: ProjectRegistration)]) async throws
-        -> [Result<(id: String, duplicate: Bool), StoreError>] {
+    public func recordEvents(
+        _ batch: [(incoming: IncomingEvent, registration: ProjectRegistration)]
+    ) async throws
+        -> [Result<(id: String, duplicate: Bool), StoreError>]
+    {
         let prepared = try batch.map { item in
-            (item, try StoredFormat.encode(event: item.incoming.event), UUID().uuidString.lowercased(),
-             item.incoming.deliveryKey.map { "\(item.incoming.forge.rawValue):\($0)" })
+            (
+                item, try StoredFormat.encode(event: item.incoming.event), UUID().uuidString.lowercased(),
+                item.incoming.deliveryKey.map { "\(item.incoming.forge.rawValue):\($0)" }
+            )
         }
         let now = clock.now()
         // In the order of their delivery keys: two processes storing batches that share keys (a forge's
@@ -26,10 +31,11 @@ extension SQLStore {
                     results[index] = .failure(error)
                     continue
                 }
-                try await db.execute(sql: """
-                    INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at)
-                    VALUES (?, ?, ?, ?, ?, 'pending', ?)
-                    """, arguments: [id, item.incoming.forge.rawValue, key, item.registration.id, item.incoming.event.kind, now])
+                try await db.execute(
+                    sql: """
+                        INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at)
+                        VALUES (?, ?, ?, ?, ?, 'pending', ?)
+                        """, arguments: [id, item.incoming.forge.rawValue, key, item.registration.id, item.incoming.event.kind, now])
                 try await db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES (?, ?)", arguments: [id, payload])
                 results[index] = .success((id, false))
             }
@@ -43,7 +49,8 @@ extension SQLStore {
     /// Saves what `ProjectRegistration.webhookStep` decides for the project a webhook names.
     static func registerIfNeeded(_ db: any SQLConnection, _ r: ProjectRegistration, now: Millis) async throws {
         let known = try await String.fetchOne(db, sql: "SELECT default_branch FROM projects WHERE id = ?", arguments: [r.id])
-        let pathOwner = known == nil
+        let pathOwner =
+            known == nil
             ? try await Int64.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace]) : nil
         switch r.webhookStep(knownDefaultBranch: known, pathOwner: pathOwner) {
         case .keep, .replace:
@@ -68,7 +75,8 @@ extension SQLStore {
         guard let limit = r.projectLimit else { return }
         let count = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM projects") ?? 0
         if count >= limit {
-            throw StoreError.limitReached("""
+            throw StoreError.limitReached(
+                """
                 jira-bridge already has \(count) projects, its limit for projects registered by webhooks \
                 (JIRA_BRIDGE_MAX_PROJECTS=\(limit)); an admin registers this one with POST /api/v4/projects or raises the limit
                 """)
@@ -77,18 +85,20 @@ extension SQLStore {
 
     /// Moves a project off `path` (to `ProjectRegistration.displacedPath`), keeping everything else.
     static func displace(_ db: any SQLConnection, _ owner: Int64, path: String, now: Millis) async throws {
-        try await db.execute(sql: "UPDATE projects SET path_with_namespace = ?, updated_at = ? WHERE id = ?",
-                       arguments: [ProjectRegistration.displacedPath(path, id: owner), now, owner])
+        try await db.execute(
+            sql: "UPDATE projects SET path_with_namespace = ?, updated_at = ? WHERE id = ?",
+            arguments: [ProjectRegistration.displacedPath(path, id: owner), now, owner])
     }
 
     /// Inserts a new project in its namespace's groups; it takes the nearest default when that is active.
     static func insertProject(_ db: any SQLConnection, _ r: ProjectRegistration, now: Millis) async throws {
         var groupID: Int64? = nil
         if let namespace = r.namespace { groupID = try await ensureGroup(db, fullPath: namespace, name: nil, now: now).id }
-        try await db.execute(sql: """
-            INSERT INTO projects (id, path_with_namespace, name, web_url, default_branch, group_id, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [r.id, r.pathWithNamespace, r.name, r.webURL, r.defaultBranch, groupID, now, now])
+        try await db.execute(
+            sql: """
+                INSERT INTO projects (id, path_with_namespace, name, web_url, default_branch, group_id, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [r.id, r.pathWithNamespace, r.name, r.webURL, r.defaultBranch, groupID, now, now])
         try await inheritActiveDefault(db, .project(r.id), now: now)
     }
 
@@ -97,28 +107,35 @@ extension SQLStore {
         let claimed: [(id: String, projectID: Int64, payload: String)] = try await database.write { db in
             // An event whose planning was started this often and never finished (the process died on it, or
             // it failed each time) is given up, with the reason in its row: it is never claimed forever.
-            try await db.execute(sql: """
-                UPDATE events SET status = 'failed', lease_until = NULL,
-                    error = 'planning did not finish after ' || attempts || ' attempts; the process may have stopped while planning it'
-                WHERE status = 'planning' AND lease_until < ? AND attempts >= ?
-                """, arguments: [now, Self.maxPlanningAttempts])
+            try await db.execute(
+                sql: """
+                    UPDATE events SET status = 'failed', lease_until = NULL,
+                        error = 'planning did not finish after ' || attempts || ' attempts; the process may have stopped while planning it'
+                    WHERE status = 'planning' AND lease_until < ? AND attempts >= ?
+                    """, arguments: [now, Self.maxPlanningAttempts])
             // Two queries that each walk the (status, received_at) index: an OR of both would sort.
-            var rows = try await SQLRow.fetchAll(db, sql: """
-                SELECT e.id, e.project_id, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
-                WHERE e.status = 'planning' AND e.lease_until < ? ORDER BY e.received_at LIMIT ?\(db.dialect.skipLocked(of: "e"))
-                """, arguments: [now, limit])
-            if rows.count < limit {
-                rows += try await SQLRow.fetchAll(db, sql: """
+            var rows = try await SQLRow.fetchAll(
+                db,
+                sql: """
                     SELECT e.id, e.project_id, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
-                    WHERE e.status = 'pending' ORDER BY e.received_at LIMIT ?\(db.dialect.skipLocked(of: "e"))
-                    """, arguments: [limit - rows.count])
+                    WHERE e.status = 'planning' AND e.lease_until < ? ORDER BY e.received_at LIMIT ?\(db.dialect.skipLocked(of: "e"))
+                    """, arguments: [now, limit])
+            if rows.count < limit {
+                rows += try await SQLRow.fetchAll(
+                    db,
+                    sql: """
+                        SELECT e.id, e.project_id, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
+                        WHERE e.status = 'pending' ORDER BY e.received_at LIMIT ?\(db.dialect.skipLocked(of: "e"))
+                        """, arguments: [limit - rows.count])
             }
             let out = rows.map { (id: $0["id"] as String, projectID: $0["project_id"] as Int64, payload: $0["payload"] as String) }
             if !out.isEmpty {
                 let marks = Array(repeating: "?", count: out.count).joined(separator: ",")
                 var arguments: SQLArguments = [now + leaseMillis]
                 for row in out { arguments += [row.id] }
-                try await db.execute(sql: "UPDATE events SET status = 'planning', lease_until = ?, attempts = attempts + 1 WHERE id IN (\(marks))", arguments: arguments)
+                try await db.execute(
+                    sql: "UPDATE events SET status = 'planning', lease_until = ?, attempts = attempts + 1 WHERE id IN (\(marks))",
+                    arguments: arguments)
             }
             return out
         }
@@ -146,13 +163,17 @@ extension SQLStore {
 
     public func failEvent(id: String, error: String) async throws {
         try await database.write { db in
-            try await db.execute(sql: "UPDATE events SET status = 'failed', lease_until = NULL, error = ? WHERE id = ?", arguments: [String(error.prefix(2000)), id])
+            try await db.execute(
+                sql: "UPDATE events SET status = 'failed', lease_until = NULL, error = ? WHERE id = ?", arguments: [String(error.prefix(2000)), id])
         }
     }
 
     public func finishPlanning(batch: [PlannedEvent], now: Millis) async throws -> Int {
         let work = try batch.map { entry in
-            (entry.eventID, try entry.deliveries.map { try Self.insertArguments($0, now: now) }, entry.notes.isEmpty ? nil : entry.notes.joined(separator: "; "))
+            (
+                entry.eventID, try entry.deliveries.map { try Self.insertArguments($0, now: now) },
+                entry.notes.isEmpty ? nil : entry.notes.joined(separator: "; ")
+            )
         }
         let inserted = try await database.write { db in
             var inserted = 0
@@ -161,8 +182,9 @@ extension SQLStore {
                     try await db.execute(sql: Self.insertDeliverySQL, arguments: args)
                     inserted += db.changesCount
                 }
-                try await db.execute(sql: "UPDATE events SET status = 'planned', planned_at = ?, lease_until = NULL, note = ? WHERE id = ?",
-                               arguments: [now, note.map { String($0.prefix(2000)) }, eventID])
+                try await db.execute(
+                    sql: "UPDATE events SET status = 'planned', planned_at = ?, lease_until = NULL, note = ? WHERE id = ?",
+                    arguments: [now, note.map { String($0.prefix(2000)) }, eventID])
             }
             if inserted > 0 { try await Self.announce(db, .deliveries) }
             return inserted
@@ -184,25 +206,32 @@ extension SQLStore {
         return [d.eventID, d.projectID, d.site, d.planned.issueKey, d.planned.action.rawValue, d.planned.dedupeKey, content, work, now, now, now]
     }
 
-    public func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], effects: DeliveryEffects,
-                                 now: Millis) async throws {
+    public func completeDelivery(
+        id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], effects: DeliveryEffects,
+        now: Millis
+    ) async throws {
         let rows = try followUps.map { try Self.insertArguments($0, now: now) }
         let resumed = try await database.write { db -> Int in
             let (status, nextRun, error) = outcome.recorded(now: now)
             let holdKey = status == .paused ? effects.credentialsRejected?.key : nil
             // The attempt's number comes back with the update: no second read, and the old attempts are only
             // looked for once there can be more than 20.
-            guard let attempt = try await Int.fetchOne(db, sql: """
-                UPDATE deliveries SET status = ?, next_run_at = ?, last_error = ?, hold_key = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?
-                WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING attempts
-                """, arguments: [status.rawValue, nextRun, error, holdKey, now, id, owner]) else {
+            guard
+                let attempt = try await Int.fetchOne(
+                    db,
+                    sql: """
+                        UPDATE deliveries SET status = ?, next_run_at = ?, last_error = ?, hold_key = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?
+                        WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING attempts
+                        """, arguments: [status.rawValue, nextRun, error, holdKey, now, id, owner])
+            else {
                 return 0  // the lease was lost: someone else runs it now
             }
             // The attempt's line in the log; only the last 20 of a delivery are kept.
-            try await db.execute(sql: """
-                INSERT INTO delivery_attempts (delivery_id, attempt, finished_at, outcome, error) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (delivery_id, attempt) DO NOTHING
-                """, arguments: [id, attempt, now, outcome.name, error.map { String($0.prefix(2000)) }])
+            try await db.execute(
+                sql: """
+                    INSERT INTO delivery_attempts (delivery_id, attempt, finished_at, outcome, error) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (delivery_id, attempt) DO NOTHING
+                    """, arguments: [id, attempt, now, outcome.name, error.map { String($0.prefix(2000)) }])
             if attempt > 20 {
                 try await db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id = ? AND attempt <= ?", arguments: [id, attempt - 20])
             }
@@ -222,7 +251,8 @@ extension SQLStore {
     public func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws {
         let text = try StoredFormat.encode(work: work)
         try await database.write { db in
-            try await db.execute(sql: "UPDATE deliveries SET work = ?, updated_at = ? WHERE id = ? AND lease_owner = ?", arguments: [text, now, id, owner])
+            try await db.execute(
+                sql: "UPDATE deliveries SET work = ?, updated_at = ? WHERE id = ? AND lease_owner = ?", arguments: [text, now, id, owner])
         }
     }
 
@@ -244,7 +274,8 @@ extension SQLStore {
             var page = filterArguments
             page.append(limit)
             page.append(offset)
-            let rows = try await SQLRow.fetchAll(db, sql: "SELECT * FROM deliveries WHERE \(where_) ORDER BY id DESC LIMIT ? OFFSET ?", arguments: page)
+            let rows = try await SQLRow.fetchAll(
+                db, sql: "SELECT * FROM deliveries WHERE \(where_) ORDER BY id DESC LIMIT ? OFFSET ?", arguments: page)
             return (try rows.map(Self.delivery(from:)), total)
         }
     }
@@ -254,11 +285,15 @@ extension SQLStore {
         let marks = Array(repeating: "?", count: deliveryIDs.count).joined(separator: ",")
         return try await database.read { db in
             var result: [Int64: [DeliveryAttempt]] = [:]
-            for row in try await SQLRow.fetchAll(db, sql: """
-                SELECT * FROM delivery_attempts WHERE delivery_id IN (\(marks)) ORDER BY delivery_id, attempt
-                """, arguments: SQLArguments(deliveryIDs.map { $0 })) {
-                let attempt = DeliveryAttempt(deliveryID: row["delivery_id"], number: row["attempt"], finishedAt: row["finished_at"],
-                                              outcome: row["outcome"], error: row["error"])
+            for row in try await SQLRow.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM delivery_attempts WHERE delivery_id IN (\(marks)) ORDER BY delivery_id, attempt
+                    """, arguments: SQLArguments(deliveryIDs.map { $0 }))
+            {
+                let attempt = DeliveryAttempt(
+                    deliveryID: row["delivery_id"], number: row["attempt"], finishedAt: row["finished_at"],
+                    outcome: row["outcome"], error: row["error"])
                 result[attempt.deliveryID, default: []].append(attempt)
             }
             return result
@@ -267,16 +302,19 @@ extension SQLStore {
 
     public func retryFailedDeliveries(projectID: Int64, after: Int64, limit: Int, now: Millis) async throws -> (count: Int, lastID: Int64) {
         let result = try await database.write { db -> (count: Int, lastID: Int64) in
-            let ids = try await Int64.fetchAll(db, sql: """
-                SELECT id FROM deliveries WHERE project_id = ? AND id > ? AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retriedByRetryAll))) ORDER BY id LIMIT ?
-                """, arguments: [projectID, after, limit])
+            let ids = try await Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM deliveries WHERE project_id = ? AND id > ? AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retriedByRetryAll))) ORDER BY id LIMIT ?
+                    """, arguments: [projectID, after, limit])
             guard let last = ids.last else { return (0, after) }
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
             var arguments: SQLArguments = [now, now]
             for id in ids { arguments.append(id) }
-            try await db.execute(sql: """
-                UPDATE deliveries SET status = 'pending', next_run_at = ?, updated_at = ? WHERE id IN (\(marks)) AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retriedByRetryAll)))
-                """, arguments: arguments)
+            try await db.execute(
+                sql: """
+                    UPDATE deliveries SET status = 'pending', next_run_at = ?, updated_at = ? WHERE id IN (\(marks)) AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retriedByRetryAll)))
+                    """, arguments: arguments)
             try await Self.announce(db, .deliveries)
             return (ids.count, last)
         }
@@ -288,24 +326,31 @@ extension SQLStore {
         try await database.read { db in
             let condition = "project_id = ? AND (note IS NOT NULL OR status = 'failed')"
             let total = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE \(condition)", arguments: [projectID]) ?? 0
-            let rows = try await SQLRow.fetchAll(db, sql: "SELECT * FROM events WHERE \(condition) ORDER BY received_at DESC LIMIT ? OFFSET ?",
-                                        arguments: [projectID, limit, offset])
-            return (rows.map { row in
-                EventNote(id: row["id"], kind: row["kind"], status: row["status"], attempts: row["attempts"], note: row["note"],
-                          error: row["error"], receivedAt: row["received_at"])
-            }, total)
+            let rows = try await SQLRow.fetchAll(
+                db, sql: "SELECT * FROM events WHERE \(condition) ORDER BY received_at DESC LIMIT ? OFFSET ?",
+                arguments: [projectID, limit, offset])
+            return (
+                rows.map { row in
+                    EventNote(
+                        id: row["id"], kind: row["kind"], status: row["status"], attempts: row["attempts"], note: row["note"],
+                        error: row["error"], receivedAt: row["received_at"])
+                }, total
+            )
         }
     }
 
     public func delivery(id: Int64) async throws -> Delivery? {
-        try await database.read { db in try await SQLRow.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:)) }
+        try await database.read { db in
+            try await SQLRow.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:))
+        }
     }
 
     public func retryDelivery(id: Int64, now: Millis) async throws -> Delivery? {
         let retried = try await database.write { db -> Delivery? in
-            try await db.execute(sql: """
-                UPDATE deliveries SET status = 'pending', hold_key = NULL, next_run_at = ?, updated_at = ? WHERE id = ? AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retryable)))
-                """, arguments: [now, now, id])
+            try await db.execute(
+                sql: """
+                    UPDATE deliveries SET status = 'pending', hold_key = NULL, next_run_at = ?, updated_at = ? WHERE id = ? AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retryable)))
+                    """, arguments: [now, now, id])
             guard db.changesCount > 0 else { return nil }
             try await Self.announce(db, .deliveries)
             return try await SQLRow.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery(from:))
@@ -317,8 +362,10 @@ extension SQLStore {
     public func deliveryCounts(projectID: Int64) async throws -> [String: Int] {
         try await database.read { db in
             var counts: [String: Int] = [:]
-            for row in try await SQLRow.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM deliveries WHERE project_id = ? GROUP BY status",
-                                        arguments: [projectID]) {
+            for row in try await SQLRow.fetchAll(
+                db, sql: "SELECT status, COUNT(*) AS n FROM deliveries WHERE project_id = ? GROUP BY status",
+                arguments: [projectID])
+            {
                 counts[row["status"]] = row["n"]
             }
             return counts
@@ -327,10 +374,14 @@ extension SQLStore {
 
     public func unfinishedWork(projectID: Int64) async throws -> Int {
         try await database.read { db in
-            let d = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE project_id = ? AND status IN ('pending', 'running')",
-                                     arguments: [projectID]) ?? 0
-            let e = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE project_id = ? AND status IN ('pending', 'planning')",
-                                     arguments: [projectID]) ?? 0
+            let d =
+                try await Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM deliveries WHERE project_id = ? AND status IN ('pending', 'running')",
+                    arguments: [projectID]) ?? 0
+            let e =
+                try await Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM events WHERE project_id = ? AND status IN ('pending', 'planning')",
+                    arguments: [projectID]) ?? 0
             return d + e
         }
     }
@@ -349,13 +400,18 @@ extension SQLStore {
                 return "a delivery has been running for \((now - since) / 1000) s, longer than any attempt takes"
             }
             // One index range (status, next_run_at); the sites it names are few.
-            let due = try await SQLRow.fetchAll(db, sql: """
-                SELECT site, MIN(next_run_at) AS due FROM deliveries WHERE status = 'pending' AND next_run_at < ? GROUP BY site LIMIT 100
-                """, arguments: [now - bound])
+            let due = try await SQLRow.fetchAll(
+                db,
+                sql: """
+                    SELECT site, MIN(next_run_at) AS due FROM deliveries WHERE status = 'pending' AND next_run_at < ? GROUP BY site LIMIT 100
+                    """, arguments: [now - bound])
             for row in due {
                 let site: String = row["site"], at: Int64 = row["due"]
-                let busy = try await Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status = 'running' AND site = ?", arguments: [site]) ?? 0
-                let held = try await Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rate_limit_holds WHERE site = ? AND until > ?", arguments: [site, now]) ?? 0
+                let busy =
+                    try await Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM deliveries WHERE status = 'running' AND site = ?", arguments: [site]) ?? 0
+                let held =
+                    try await Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM rate_limit_holds WHERE site = ? AND until > ?", arguments: [site, now])
+                    ?? 0
                 if busy == 0 && held == 0 {
                     return "a delivery to \(site) has been due for \((now - at) / 1000) s and none is running"
                 }
@@ -374,16 +430,18 @@ extension SQLStore {
         try await database.read { db in
             var result: [(site: String, createdAt: Millis)] = []
             for status in ["pending", "running"] {
-                let rows = try await SQLRow.fetchAll(db, sql: """
-                    WITH RECURSIVE sites(site) AS (
-                        SELECT MIN(site) FROM deliveries WHERE status = ?
-                        UNION ALL
-                        SELECT (SELECT MIN(d.site) FROM deliveries d WHERE d.status = ? AND d.site > sites.site)
-                        FROM sites WHERE sites.site IS NOT NULL
-                    )
-                    SELECT site, (SELECT MIN(d.created_at) FROM deliveries d WHERE d.status = ? AND d.site = sites.site) AS oldest
-                    FROM sites WHERE site IS NOT NULL
-                    """, arguments: [status, status, status])
+                let rows = try await SQLRow.fetchAll(
+                    db,
+                    sql: """
+                        WITH RECURSIVE sites(site) AS (
+                            SELECT MIN(site) FROM deliveries WHERE status = ?
+                            UNION ALL
+                            SELECT (SELECT MIN(d.site) FROM deliveries d WHERE d.status = ? AND d.site > sites.site)
+                            FROM sites WHERE sites.site IS NOT NULL
+                        )
+                        SELECT site, (SELECT MIN(d.created_at) FROM deliveries d WHERE d.status = ? AND d.site = sites.site) AS oldest
+                        FROM sites WHERE site IS NOT NULL
+                        """, arguments: [status, status, status])
                 for row in rows {
                     let site: String = row["site"]
                     let oldest: Millis = row["oldest"]
@@ -400,19 +458,23 @@ extension SQLStore {
 
     public func prune(before: Millis, limit: Int) async throws -> (deliveries: Int, events: Int) {
         try await database.write { db in
-            let deliveries = try await Int64.fetchAll(db, sql: """
-                SELECT id FROM deliveries WHERE status IN ('succeeded', 'skipped') AND updated_at < ? ORDER BY updated_at LIMIT ?
-                """, arguments: [before, limit])
+            let deliveries = try await Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM deliveries WHERE status IN ('succeeded', 'skipped') AND updated_at < ? ORDER BY updated_at LIMIT ?
+                    """, arguments: [before, limit])
             if !deliveries.isEmpty {
                 let marks = Array(repeating: "?", count: deliveries.count).joined(separator: ",")
                 try await db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id IN (\(marks))", arguments: deliveries.map { $0 })
                 try await db.execute(sql: "DELETE FROM deliveries WHERE id IN (\(marks))", arguments: deliveries.map { $0 })
             }
             // Planned events only: a failed one is kept for its error, pending ones are not done.
-            let events = try await String.fetchAll(db, sql: """
-                SELECT e.id FROM events e WHERE e.status = 'planned' AND e.received_at < ?
-                AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY e.received_at LIMIT ?
-                """, arguments: [before, limit])
+            let events = try await String.fetchAll(
+                db,
+                sql: """
+                    SELECT e.id FROM events e WHERE e.status = 'planned' AND e.received_at < ?
+                    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY e.received_at LIMIT ?
+                    """, arguments: [before, limit])
             if !events.isEmpty {
                 let marks = Array(repeating: "?", count: events.count).joined(separator: ",")
                 let arguments: SQLArguments = events.map { $0 }
@@ -426,10 +488,11 @@ extension SQLStore {
     static func delivery(from row: SQLRow) throws -> Delivery {
         let workText: String = row["work"]
         let work = try StoredFormat.decodeWork(workText)
-        return Delivery(id: row["id"], eventID: row["event_id"], projectID: row["project_id"], site: row["site"], issueKey: row["issue_key"],
-                        action: DeliveryAction(rawValue: row["action"]) ?? .comment, work: work,
-                        status: DeliveryStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"], nextRunAt: row["next_run_at"],
-                        lastError: row["last_error"], createdAt: row["created_at"], updatedAt: row["updated_at"], dedupeKey: row["dedupe_key"],
-                        holdKey: row["hold_key"])
+        return Delivery(
+            id: row["id"], eventID: row["event_id"], projectID: row["project_id"], site: row["site"], issueKey: row["issue_key"],
+            action: DeliveryAction(rawValue: row["action"]) ?? .comment, work: work,
+            status: DeliveryStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"], nextRunAt: row["next_run_at"],
+            lastError: row["last_error"], createdAt: row["created_at"], updatedAt: row["updated_at"], dedupeKey: row["dedupe_key"],
+            holdKey: row["hold_key"])
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 /// The C library's `close` (the store has a `close()` of its own).
@@ -6,7 +8,6 @@ private let closeDescriptor = Glibc.close
 import Darwin
 private let closeDescriptor = Darwin.close
 #endif
-import Foundation
 
 extension SQLStore {
     /// Takes the serving lock of this database file (`<file>.lock`, an advisory `flock` that the kernel

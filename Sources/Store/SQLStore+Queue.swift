@@ -14,8 +14,10 @@ import Integration
 extension SQLStore {
     public func registerWorker(id: String, now: Millis, takeOver: Bool) async throws -> Int {
         try await database.write { db in
-            try await db.execute(sql: "INSERT INTO workers (id, started_at, heartbeat_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-                           arguments: [id, now, now])
+            try await db.execute(
+                sql:
+                    "INSERT INTO workers (id, started_at, heartbeat_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                arguments: [id, now, now])
             guard takeOver else { return 0 }
             let released = try await Self.release(db, where: "lease_owner IS NOT NULL AND lease_owner <> ?", [id])
             try await db.execute(sql: "UPDATE events SET status = 'pending', lease_until = NULL WHERE status = 'planning'")
@@ -26,14 +28,17 @@ extension SQLStore {
 
     public func heartbeat(worker: String, running: [Int64], leaseMillis: Int64, staleAfterMillis: Int64, now: Millis) async throws -> Int {
         try await database.write { db in
-            try await db.execute(sql: "INSERT INTO workers (id, started_at, heartbeat_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-                           arguments: [worker, now, now])
+            try await db.execute(
+                sql:
+                    "INSERT INTO workers (id, started_at, heartbeat_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                arguments: [worker, now, now])
             // Only what really runs here: a delivery whose outcome could not be recorded (a full disk) is not
             // renewed, so its lease runs out and it is released below, to run again.
             for chunk in stride(from: 0, to: running.count, by: 500).map({ Array(running[$0..<min($0 + 500, running.count)]) }) {
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-                try await db.execute(sql: "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND status = 'running' AND id IN (\(marks))",
-                               arguments: [now + leaseMillis, worker] + chunk.map { $0 as (any SQLBindable)? })
+                try await db.execute(
+                    sql: "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND status = 'running' AND id IN (\(marks))",
+                    arguments: [now + leaseMillis, worker] + chunk.map { $0 as (any SQLBindable)? })
             }
             let stale = try await String.fetchAll(db, sql: "SELECT id FROM workers WHERE heartbeat_at < ?", arguments: [now - staleAfterMillis])
             var released = 0
@@ -45,8 +50,10 @@ extension SQLStore {
             // own count too unless it runs them now: its renewals may only have been held up, and running one
             // twice could write twice.
             let mine = Set(running)
-            let expiredOwn = try await Int64.fetchAll(db, sql: "SELECT id FROM deliveries WHERE status = 'running' AND lease_owner = ? AND lease_until <= ?",
-                                                arguments: [worker, now]).filter { !mine.contains($0) }
+            let expiredOwn = try await Int64.fetchAll(
+                db, sql: "SELECT id FROM deliveries WHERE status = 'running' AND lease_owner = ? AND lease_until <= ?",
+                arguments: [worker, now]
+            ).filter { !mine.contains($0) }
             for id in expiredOwn { released += try await Self.release(db, where: "id = ?", [id]) }
             released += try await Self.release(db, where: "lease_until <= ? AND lease_owner <> ?", [now, worker])
             return released
@@ -63,10 +70,11 @@ extension SQLStore {
     /// Puts running deliveries matching `condition` back to pending, runnable at once. The attempt they were
     /// in stays counted.
     static func release(_ db: any SQLConnection, where condition: String, _ arguments: SQLArguments) async throws -> Int {
-        try await db.execute(sql: """
-            UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL
-            WHERE status = 'running' AND \(condition)
-            """, arguments: arguments)
+        try await db.execute(
+            sql: """
+                UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL
+                WHERE status = 'running' AND \(condition)
+                """, arguments: arguments)
         return db.changesCount
     }
 
@@ -77,15 +85,21 @@ extension SQLStore {
     /// around once; moves the cursor past the issues it looked at. One index seek per issue visited (the
     /// first row of an issue in the (status, site, issue_key, next_run_at) index is its earliest), so an issue
     /// with thousands of rows costs what one with one row costs, and issues take turns.
-    static func nextRunnable(_ db: any SQLConnection, site: String, after cursor: inout String?, busy: Set<String>, now: Millis) async throws -> SQLRow? {
+    static func nextRunnable(
+        _ db: any SQLConnection, site: String, after cursor: inout String?, busy: Set<String>, now: Millis
+    ) async throws -> SQLRow? {
         let start = cursor ?? ""
         var key = start
         var wrapped = false
         for _ in 0..<maxIssuesVisited {
-            guard let row = try await SQLRow.fetchOne(db, sql: """
-                SELECT * FROM deliveries WHERE status = 'pending' AND site = ? AND issue_key > ?
-                ORDER BY issue_key, next_run_at, id LIMIT 1\(db.dialect.skipLocked(of: "deliveries"))
-                """, arguments: [site, key]) else {
+            guard
+                let row = try await SQLRow.fetchOne(
+                    db,
+                    sql: """
+                        SELECT * FROM deliveries WHERE status = 'pending' AND site = ? AND issue_key > ?
+                        ORDER BY issue_key, next_run_at, id LIMIT 1\(db.dialect.skipLocked(of: "deliveries"))
+                        """, arguments: [site, key])
+            else {
                 if wrapped || start.isEmpty { return nil }
                 wrapped = true
                 key = ""
@@ -102,8 +116,10 @@ extension SQLStore {
         return nil
     }
 
-    public func claimDeliveries(owner: String, limit: Int, perSiteLimit: Int, siteLimits: [String: Int], leaseMillis: Int64,
-                                now: Millis) async throws -> [Delivery] {
+    public func claimDeliveries(
+        owner: String, limit: Int, perSiteLimit: Int, siteLimits: [String: Int], leaseMillis: Int64,
+        now: Millis
+    ) async throws -> [Delivery] {
         guard limit > 0 else { return [] }
         return try await database.write { db in
             // One claim at a time across processes: the live leases it counts are then all there are, so the
@@ -112,7 +128,9 @@ extension SQLStore {
             // Live leases: the issues being written to and how many run per site.
             var busyIssues: [String: Set<String>] = [:]
             var runningPerSite: [String: Int] = [:]
-            for r in try await SQLRow.fetchAll(db, sql: "SELECT site, issue_key FROM deliveries WHERE status = 'running' AND lease_until > ?", arguments: [now]) {
+            for r in try await SQLRow.fetchAll(
+                db, sql: "SELECT site, issue_key FROM deliveries WHERE status = 'running' AND lease_until > ?", arguments: [now])
+            {
                 let site: String = r["site"]
                 busyIssues[site, default: []].insert(r["issue_key"])
                 runningPerSite[site, default: 0] += 1
@@ -126,14 +144,16 @@ extension SQLStore {
             }
             func siteLimit(_ site: String) -> Int { min(perSiteLimit, max(1, siteLimits[site] ?? perSiteLimit)) }
             // Every site with pending work, one index seek each (a skip scan), however many rows each has.
-            let sites = try await String.fetchAll(db, sql: """
-                WITH RECURSIVE s(site) AS (
-                    SELECT (SELECT MIN(site) FROM deliveries WHERE status = 'pending')
-                    UNION ALL
-                    SELECT (SELECT MIN(site) FROM deliveries WHERE status = 'pending' AND site > s.site) FROM s WHERE s.site IS NOT NULL
-                )
-                SELECT site FROM s WHERE site IS NOT NULL
-                """)
+            let sites = try await String.fetchAll(
+                db,
+                sql: """
+                    WITH RECURSIVE s(site) AS (
+                        SELECT (SELECT MIN(site) FROM deliveries WHERE status = 'pending')
+                        UNION ALL
+                        SELECT (SELECT MIN(site) FROM deliveries WHERE status = 'pending' AND site > s.site) FROM s WHERE s.site IS NOT NULL
+                    )
+                    SELECT site FROM s WHERE site IS NOT NULL
+                    """)
             // Sites take turns, from a random start, so none is always served first.
             var order = sites.filter { !heldSites.contains($0) && runningPerSite[$0, default: 0] < siteLimit($0) }
             if order.count > 1 {
@@ -153,10 +173,11 @@ extension SQLStore {
                     }
                     let issue: String = row["issue_key"]
                     let id: Int64 = row["id"]
-                    try await db.execute(sql: """
-                        UPDATE deliveries SET status = 'running', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
-                        WHERE id = ?
-                        """, arguments: [now + leaseMillis, owner, now, id])
+                    try await db.execute(
+                        sql: """
+                            UPDATE deliveries SET status = 'running', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
+                            WHERE id = ?
+                            """, arguments: [now + leaseMillis, owner, now, id])
                     busyIssues[site, default: []].insert(issue)
                     runningPerSite[site, default: 0] += 1
                     var d = try Self.delivery(from: row)

@@ -69,7 +69,8 @@ public final class SQLStore: BridgeStore {
     func backfillSecretFingerprints() async throws {
         try await database.write { [secrets] db in
             for table in ["projects", "groups"] {
-                let rows = try await SQLRow.fetchAll(db, sql: "SELECT id, webhook_secret_enc FROM \(table) WHERE webhook_secret_enc IS NOT NULL AND webhook_secret_fp IS NULL")
+                let rows = try await SQLRow.fetchAll(
+                    db, sql: "SELECT id, webhook_secret_enc FROM \(table) WHERE webhook_secret_enc IS NOT NULL AND webhook_secret_fp IS NULL")
                 for row in rows {
                     let blob: Data = row["webhook_secret_enc"]
                     let id: Int64 = row["id"]
@@ -83,10 +84,11 @@ public final class SQLStore: BridgeStore {
     /// A real write (a row rewritten in one transaction): a full disk or a read-only file fails it.
     public func ping() async throws {
         try await database.write { db in
-            try await db.execute(sql: "INSERT INTO readiness_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at", arguments: [self.clock.now()])
+            try await db.execute(
+                sql: "INSERT INTO readiness_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                arguments: [self.clock.now()])
         }
     }
-
 
     // MARK: Projects and groups
 
@@ -94,7 +96,8 @@ public final class SQLStore: BridgeStore {
         let now = clock.now()
         return try await database.write { db in
             let isKnown = try await SQLRow.fetchOne(db, sql: "SELECT 1 FROM projects WHERE id = ?", arguments: [r.id]) != nil
-            let pathOwner = try await Int64.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace])
+            let pathOwner = try await Int64.fetchOne(
+                db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace])
             var step = r.apiStep(isKnown: isKnown, pathOwner: pathOwner)
             if case .takeOver(let owner) = step {
                 try await Self.displace(db, owner, path: r.pathWithNamespace, now: now)
@@ -108,10 +111,11 @@ public final class SQLStore: BridgeStore {
             case .replace, .keep, .followDefaultBranch, .takeOver:
                 var groupID: Int64? = nil
                 if let namespace = r.namespace { groupID = try await Self.ensureGroup(db, fullPath: namespace, name: nil, now: now).id }
-                try await db.execute(sql: """
-                    UPDATE projects SET path_with_namespace = ?, name = ?, web_url = ?, default_branch = ?, group_id = ?, updated_at = ?
-                    WHERE id = ?
-                    """, arguments: [r.pathWithNamespace, r.name, r.webURL, r.defaultBranch, groupID, now, r.id])
+                try await db.execute(
+                    sql: """
+                        UPDATE projects SET path_with_namespace = ?, name = ?, web_url = ?, default_branch = ?, group_id = ?, updated_at = ?
+                        WHERE id = ?
+                        """, arguments: [r.pathWithNamespace, r.name, r.webURL, r.defaultBranch, groupID, now, r.id])
             }
             return try await Self.fetchProject(db, sql: "SELECT * FROM projects WHERE id = ?", [r.id])!
         }
@@ -131,11 +135,15 @@ public final class SQLStore: BridgeStore {
     }
 
     public func group(id: Int64) async throws -> Group? {
-        try await database.read { db in try await SQLRow.fetchOne(db, sql: "SELECT * FROM groups WHERE id = ?", arguments: [id]).map(Self.group(from:)) }
+        try await database.read { db in
+            try await SQLRow.fetchOne(db, sql: "SELECT * FROM groups WHERE id = ?", arguments: [id]).map(Self.group(from:))
+        }
     }
 
     public func group(path: String) async throws -> Group? {
-        try await database.read { db in try await SQLRow.fetchOne(db, sql: "SELECT * FROM groups WHERE full_path = ?", arguments: [path]).map(Self.group(from:)) }
+        try await database.read { db in
+            try await SQLRow.fetchOne(db, sql: "SELECT * FROM groups WHERE full_path = ?", arguments: [path]).map(Self.group(from:))
+        }
     }
 
     public func setWebhookSecret(_ secret: String?, for owner: TokenScope) async throws {
@@ -146,13 +154,15 @@ public final class SQLStore: BridgeStore {
         try await database.write { db in
             guard let table = Self.secretTable(owner) else { return }
             // The secret being replaced becomes the previous one (unless it is the same secret again).
-            try await db.execute(sql: """
-                UPDATE \(table) SET webhook_secret_prev_enc = webhook_secret_enc, webhook_secret_prev_fp = webhook_secret_fp,
-                    webhook_secret_prev_until = ?
-                WHERE id = ? AND webhook_secret_enc IS NOT NULL AND webhook_secret_fp IS DISTINCT FROM ?
-                """, arguments: [until, owner.level.ownerID, fp])
-            try await db.execute(sql: "UPDATE \(table) SET webhook_secret_enc = ?, webhook_secret_fp = ?, updated_at = ? WHERE id = ?",
-                           arguments: [blob, fp, now, owner.level.ownerID])
+            try await db.execute(
+                sql: """
+                    UPDATE \(table) SET webhook_secret_prev_enc = webhook_secret_enc, webhook_secret_prev_fp = webhook_secret_fp,
+                        webhook_secret_prev_until = ?
+                    WHERE id = ? AND webhook_secret_enc IS NOT NULL AND webhook_secret_fp IS DISTINCT FROM ?
+                    """, arguments: [until, owner.level.ownerID, fp])
+            try await db.execute(
+                sql: "UPDATE \(table) SET webhook_secret_enc = ?, webhook_secret_fp = ?, updated_at = ? WHERE id = ?",
+                arguments: [blob, fp, now, owner.level.ownerID])
             if db.changesCount == 0 { throw StoreError.notFound(owner.kind) }
         }
     }
@@ -160,9 +170,10 @@ public final class SQLStore: BridgeStore {
     public func clearPreviousWebhookSecret(for owner: TokenScope) async throws {
         try await database.write { db in
             guard let table = Self.secretTable(owner) else { return }
-            try await db.execute(sql: """
-                UPDATE \(table) SET webhook_secret_prev_enc = NULL, webhook_secret_prev_fp = NULL, webhook_secret_prev_until = NULL WHERE id = ?
-                """, arguments: [owner.level.ownerID])
+            try await db.execute(
+                sql: """
+                    UPDATE \(table) SET webhook_secret_prev_enc = NULL, webhook_secret_prev_fp = NULL, webhook_secret_prev_until = NULL WHERE id = ?
+                    """, arguments: [owner.level.ownerID])
             if db.changesCount == 0 { throw StoreError.notFound(owner.kind) }
         }
     }
@@ -179,11 +190,13 @@ public final class SQLStore: BridgeStore {
         let fp = secrets.fingerprint(presented)
         let now = clock.now()
         return try await database.read { db in
-            try await Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM projects WHERE webhook_secret_fp = ?) OR EXISTS (SELECT 1 FROM groups WHERE webhook_secret_fp = ?)
-                    OR EXISTS (SELECT 1 FROM projects WHERE webhook_secret_prev_fp = ? AND webhook_secret_prev_until > ?)
-                    OR EXISTS (SELECT 1 FROM groups WHERE webhook_secret_prev_fp = ? AND webhook_secret_prev_until > ?)
-                """, arguments: [fp, fp, fp, now, fp, now]) ?? false
+            try await Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM projects WHERE webhook_secret_fp = ?) OR EXISTS (SELECT 1 FROM groups WHERE webhook_secret_fp = ?)
+                        OR EXISTS (SELECT 1 FROM projects WHERE webhook_secret_prev_fp = ? AND webhook_secret_prev_until > ?)
+                        OR EXISTS (SELECT 1 FROM groups WHERE webhook_secret_prev_fp = ? AND webhook_secret_prev_until > ?)
+                    """, arguments: [fp, fp, fp, now, fp, now]) ?? false
         }
     }
 
@@ -203,9 +216,10 @@ public final class SQLStore: BridgeStore {
     public func createToken(name: String, role: TokenRole, scope: TokenScope, expiresAt: Millis?, secretHash: String) async throws -> APIToken {
         let now = clock.now()
         return try await database.write { db in
-            let id = try await db.insert(sql: """
-                INSERT INTO api_tokens (name, secret_hash, role, scope, scope_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [name, secretHash, role.rawValue, scope.kind, Self.scopeID(scope), expiresAt, now])
+            let id = try await db.insert(
+                sql: """
+                    INSERT INTO api_tokens (name, secret_hash, role, scope, scope_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [name, secretHash, role.rawValue, scope.kind, Self.scopeID(scope), expiresAt, now])
             return APIToken(id: id, name: name, role: role, scope: scope, expiresAt: expiresAt, createdAt: now)
         }
     }
@@ -217,23 +231,28 @@ public final class SQLStore: BridgeStore {
     }
 
     public func token(id: Int64) async throws -> APIToken? {
-        try await database.read { db in try await SQLRow.fetchOne(db, sql: "SELECT * FROM api_tokens WHERE id = ?", arguments: [id]).map(Self.token(from:)) }
+        try await database.read { db in
+            try await SQLRow.fetchOne(db, sql: "SELECT * FROM api_tokens WHERE id = ?", arguments: [id]).map(Self.token(from:))
+        }
     }
 
     public func createSession(_ s: WebSession) async throws {
         try await database.write { db in
             try await db.execute(sql: "DELETE FROM web_sessions WHERE expires_at <= ?", arguments: [s.createdAt])
-            try await db.execute(sql: """
-                INSERT INTO web_sessions (id_hash, token_id, is_admin, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [s.idHash, s.tokenID, s.isAdmin, s.csrfToken, s.createdAt, s.expiresAt])
+            try await db.execute(
+                sql: """
+                    INSERT INTO web_sessions (id_hash, token_id, is_admin, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [s.idHash, s.tokenID, s.isAdmin, s.csrfToken, s.createdAt, s.expiresAt])
         }
     }
 
     public func session(idHash: String, now: Millis) async throws -> WebSession? {
         try await database.read { db in
-            try await SQLRow.fetchOne(db, sql: "SELECT * FROM web_sessions WHERE id_hash = ? AND expires_at > ?", arguments: [idHash, now]).map { row in
-                WebSession(idHash: row["id_hash"], tokenID: row["token_id"], isAdmin: row["is_admin"], csrfToken: row["csrf_token"],
-                           createdAt: row["created_at"], expiresAt: row["expires_at"])
+            try await SQLRow.fetchOne(db, sql: "SELECT * FROM web_sessions WHERE id_hash = ? AND expires_at > ?", arguments: [idHash, now]).map {
+                row in
+                WebSession(
+                    idHash: row["id_hash"], tokenID: row["token_id"], isAdmin: row["is_admin"], csrfToken: row["csrf_token"],
+                    createdAt: row["created_at"], expiresAt: row["expires_at"])
             }
         }
     }
@@ -281,21 +300,24 @@ public final class SQLStore: BridgeStore {
         case ("project", let id?): scope = .project(id)
         default: scope = .instance
         }
-        return APIToken(id: row["id"], name: row["name"], role: TokenRole(rawValue: row["role"]) ?? .reporter,
-                        scope: scope, expiresAt: row["expires_at"], createdAt: row["created_at"])
+        return APIToken(
+            id: row["id"], name: row["name"], role: TokenRole(rawValue: row["role"]) ?? .reporter,
+            scope: scope, expiresAt: row["expires_at"], createdAt: row["created_at"])
     }
 
     static func project(from row: SQLRow) -> Project {
         let secret: Data? = row["webhook_secret_enc"]
-        return Project(id: row["id"], pathWithNamespace: row["path_with_namespace"], name: row["name"], webURL: row["web_url"],
-                       defaultBranch: row["default_branch"], groupID: row["group_id"], hasWebhookSecret: secret != nil,
-                       createdAt: row["created_at"], updatedAt: row["updated_at"])
+        return Project(
+            id: row["id"], pathWithNamespace: row["path_with_namespace"], name: row["name"], webURL: row["web_url"],
+            defaultBranch: row["default_branch"], groupID: row["group_id"], hasWebhookSecret: secret != nil,
+            createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 
     static func group(from row: SQLRow) -> Group {
         let secret: Data? = row["webhook_secret_enc"]
-        return Group(id: row["id"], fullPath: row["full_path"], name: row["name"], parentID: row["parent_id"],
-                     hasWebhookSecret: secret != nil, createdAt: row["created_at"], updatedAt: row["updated_at"])
+        return Group(
+            id: row["id"], fullPath: row["full_path"], name: row["name"], parentID: row["parent_id"],
+            hasWebhookSecret: secret != nil, createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 
     private static func fetchProject(_ db: any SQLConnection, sql: String, _ arguments: SQLArguments) async throws -> Project? {
@@ -321,10 +343,12 @@ public final class SQLStore: BridgeStore {
                 current = g
             } else {
                 let groupName = isLeaf ? (name ?? partName) : partName
-                let id = try await db.insert(sql: "INSERT INTO groups (full_path, name, parent_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                                       arguments: [path, groupName, parentID, now, now])
-                current = Group(id: id, fullPath: path, name: groupName, parentID: parentID,
-                                hasWebhookSecret: false, createdAt: now, updatedAt: now)
+                let id = try await db.insert(
+                    sql: "INSERT INTO groups (full_path, name, parent_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [path, groupName, parentID, now, now])
+                current = Group(
+                    id: id, fullPath: path, name: groupName, parentID: parentID,
+                    hasWebhookSecret: false, createdAt: now, updatedAt: now)
                 try await inheritActiveDefault(db, .group(id), now: now)
             }
             parentID = current!.id

@@ -148,16 +148,17 @@ final class GRDBConnection: SQLConnection {
     }
 
     static func arguments(_ values: SQLArguments) -> StatementArguments {
-        StatementArguments(values.map { value -> DatabaseValue in
-            switch value?.sqlValue ?? .null {
-            case .null: return .null
-            case .integer(let v): return v.databaseValue
-            case .real(let d): return d.databaseValue
-            case .text(let s): return s.databaseValue
-            case .blob(let d): return d.databaseValue
-            case .bool(let b): return b.databaseValue
-            }
-        })
+        StatementArguments(
+            values.map { value -> DatabaseValue in
+                switch value?.sqlValue ?? .null {
+                case .null: return .null
+                case .integer(let v): return v.databaseValue
+                case .real(let d): return d.databaseValue
+                case .text(let s): return s.databaseValue
+                case .blob(let d): return d.databaseValue
+                case .bool(let b): return b.databaseValue
+                }
+            })
     }
 
     static func value(_ value: DatabaseValue) -> SQLValue {

@@ -26,7 +26,9 @@ public enum StoreCopy {
 
     public struct Report: Sendable, Equatable {
         public var counts: [(table: String, rows: Int)]
-        public static func == (a: Report, b: Report) -> Bool { a.counts.map(\.table) == b.counts.map(\.table) && a.counts.map(\.rows) == b.counts.map(\.rows) }
+        public static func == (a: Report, b: Report) -> Bool {
+            a.counts.map(\.table) == b.counts.map(\.table) && a.counts.map(\.rows) == b.counts.map(\.rows)
+        }
     }
 
     /// Copies every table of `source` into `target`. Refuses a target that holds any row already.
@@ -48,7 +50,8 @@ public enum StoreCopy {
                 let cursor = after
                 let batch: [SQLRow] = try await source.read { db in
                     if let cursor {
-                        return try await db.rows("SELECT * FROM \(table.name) WHERE \(table.key) > ? ORDER BY \(table.key) LIMIT \(table.batch)", [Bound(cursor)])
+                        return try await db.rows(
+                            "SELECT * FROM \(table.name) WHERE \(table.key) > ? ORDER BY \(table.key) LIMIT \(table.batch)", [Bound(cursor)])
                     }
                     return try await db.rows("SELECT * FROM \(table.name) ORDER BY \(table.key) LIMIT \(table.batch)", [])
                 }
@@ -66,7 +69,10 @@ public enum StoreCopy {
             // Ids the database assigns go on after the copied ones.
             if db.dialect == .postgres {
                 for (table, column) in try await identityColumns(db) {
-                    try await db.execute(sql: "SELECT setval(pg_get_serial_sequence('\(table)', '\(column)'), COALESCE((SELECT MAX(\(column)) FROM \(table)), 0) + 1, false)")
+                    try await db.execute(
+                        sql:
+                            "SELECT setval(pg_get_serial_sequence('\(table)', '\(column)'), COALESCE((SELECT MAX(\(column)) FROM \(table)), 0) + 1, false)"
+                    )
                 }
             }
         }
@@ -83,13 +89,18 @@ public enum StoreCopy {
     static func insert(_ rows: [SQLRow], into table: String, booleans: Set<String>, target: any SQLDatabase) async throws {
         guard let names = rows.first?.names else { return }
         let marks = "(" + Array(repeating: "?", count: names.count).joined(separator: ", ") + ")"
-        let sql = "INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES " + Array(repeating: marks, count: rows.count).joined(separator: ", ")
+        let sql =
+            "INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES " + Array(repeating: marks, count: rows.count).joined(separator: ", ")
         var arguments: SQLArguments = []
         arguments.reserveCapacity(rows.count * names.count)
         for row in rows {
             for (name, value) in zip(row.names, row.values) {
                 // SQLite keeps booleans as 0 and 1.
-                if booleans.contains(name), case .integer(let n) = value { arguments.append(Bound(.bool(n != 0))) } else { arguments.append(Bound(value)) }
+                if booleans.contains(name), case .integer(let n) = value {
+                    arguments.append(Bound(.bool(n != 0)))
+                } else {
+                    arguments.append(Bound(value))
+                }
             }
         }
         try await target.write { [arguments] db in try await db.execute(sql: sql, arguments: arguments) }
@@ -98,17 +109,23 @@ public enum StoreCopy {
     static func booleanColumns(_ table: String, in database: any SQLDatabase) async throws -> Set<String> {
         guard database.dialect == .postgres else { return [] }
         return try await database.read { db in
-            Set(try await String.fetchAll(db, sql: """
-                SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND data_type = 'boolean'
-                """, arguments: [table]))
+            Set(
+                try await String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND data_type = 'boolean'
+                        """, arguments: [table]))
         }
     }
 
     static func identityColumns(_ db: any SQLConnection) async throws -> [(String, String)] {
-        try await SQLRow.fetchAll(db, sql: """
-            SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns
-            WHERE table_schema = current_schema() AND is_identity = 'YES'
-            """).map { ($0["t"] as String, $0["c"] as String) }
+        try await SQLRow.fetchAll(
+            db,
+            sql: """
+                SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns
+                WHERE table_schema = current_schema() AND is_identity = 'YES'
+                """
+        ).map { ($0["t"] as String, $0["c"] as String) }
     }
 
     /// Every table's row count, for comparing a source with its copy.

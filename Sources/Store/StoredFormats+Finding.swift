@@ -16,26 +16,34 @@ enum StoredFinding {
             "title": .string(f.title),
             "severity": .string(f.severity),
             "location": location(f.location),
-            "identifiers": .array(f.identifiers.map { i in
-                optional(["type": .string(i.type), "name": .string(i.name), "value": .string(i.value)], ["url": i.url])
-            }),
+            "identifiers": .array(
+                f.identifiers.map { i in
+                    optional(["type": .string(i.type), "name": .string(i.name), "value": .string(i.value)], ["url": i.url])
+                }),
             "links": .array(f.links.map { l in optional(["url": .string(l.url)], ["name": l.name]) }),
             "fingerprint": .string(f.fingerprint),
         ]
         if let d = f.description { doc["description"] = .string(d) }
         if let s = f.solution { doc["solution"] = .string(s) }
         if let e = f.evidence {
-            doc["evidence"] = optional(["requestHeaders": .array(e.requestHeaders.map(JSONValue.string)),
-                                        "responseHeaders": .array(e.responseHeaders.map(JSONValue.string))],
-                                       ["method": e.method, "url": e.url, "responseStatus": e.responseStatus])
+            doc["evidence"] = optional(
+                [
+                    "requestHeaders": .array(e.requestHeaders.map(JSONValue.string)),
+                    "responseHeaders": .array(e.responseHeaders.map(JSONValue.string)),
+                ],
+                ["method": e.method, "url": e.url, "responseStatus": e.responseStatus])
         }
         return .object(doc)
     }
 
     static func location(_ l: SecurityReport.Location) -> JSONValue {
-        var doc = optional([:], ["file": l.file, "className": l.className, "method": l.method, "packageName": l.packageName,
-                                 "packageVersion": l.packageVersion, "image": l.image, "operatingSystem": l.operatingSystem,
-                                 "hostname": l.hostname, "path": l.path, "param": l.param])
+        var doc = optional(
+            [:],
+            [
+                "file": l.file, "className": l.className, "method": l.method, "packageName": l.packageName,
+                "packageVersion": l.packageVersion, "image": l.image, "operatingSystem": l.operatingSystem,
+                "hostname": l.hostname, "path": l.path, "param": l.param,
+            ])
         if case .object(var members) = doc {
             if let n = l.startLine { members["startLine"] = .number(Double(n)) }
             if let n = l.endLine { members["endLine"] = .number(Double(n)) }
@@ -55,7 +63,7 @@ enum StoredFinding {
     static func finding(_ text: String) -> SecurityReport.Finding? {
         guard let doc = try? JSONValue.parse(text), let scanner = doc["scanner"], let l = doc["location"] else { return nil }
         guard let reportType = doc["reportType"]?.string, let title = doc["title"]?.string, let severity = doc["severity"]?.string,
-              let fingerprint = doc["fingerprint"]?.string, let scannerID = scanner["id"]?.string, let scannerName = scanner["name"]?.string
+            let fingerprint = doc["fingerprint"]?.string, let scannerID = scanner["id"]?.string, let scannerName = scanner["name"]?.string
         else { return nil }
         var location = SecurityReport.Location()
         location.file = l["file"]?.string
@@ -78,14 +86,16 @@ enum StoredFinding {
             l["url"]?.string.map { SecurityReport.Link(name: l["name"]?.string, url: $0) }
         }
         let evidence = doc["evidence"].map { e in
-            SecurityReport.Evidence(method: e["method"]?.string, url: e["url"]?.string,
-                                    requestHeaders: (e["requestHeaders"]?.array ?? []).compactMap(\.string),
-                                    responseStatus: e["responseStatus"]?.string,
-                                    responseHeaders: (e["responseHeaders"]?.array ?? []).compactMap(\.string))
+            SecurityReport.Evidence(
+                method: e["method"]?.string, url: e["url"]?.string,
+                requestHeaders: (e["requestHeaders"]?.array ?? []).compactMap(\.string),
+                responseStatus: e["responseStatus"]?.string,
+                responseHeaders: (e["responseHeaders"]?.array ?? []).compactMap(\.string))
         }
-        return SecurityReport.Finding(reportType: reportType, scanner: SecurityReport.Scanner(id: scannerID, name: scannerName), title: title,
-                                      description: doc["description"]?.string, severity: severity, location: location,
-                                      identifiers: identifiers, links: links, solution: doc["solution"]?.string, evidence: evidence,
-                                      fingerprint: fingerprint)
+        return SecurityReport.Finding(
+            reportType: reportType, scanner: SecurityReport.Scanner(id: scannerID, name: scannerName), title: title,
+            description: doc["description"]?.string, severity: severity, location: location,
+            identifiers: identifiers, links: links, solution: doc["solution"]?.string, evidence: evidence,
+            fingerprint: fingerprint)
     }
 }

@@ -46,15 +46,19 @@ enum StoredWorkFormat {
         case "comment":
             return .comment(body: try f.string("body"))
         case "remoteLink":
-            return .remoteLink(RemoteLinkSpec(globalId: try f.string("globalId"), url: try f.string("url"), title: try f.string("title"),
-                                              resolved: try f.bool("resolved"), relationship: try f.string("relationship"),
-                                              iconURL: try f.string("iconURL"),
-                                              iconTitle: try f.optionalString("iconTitle") ?? Forge.gitlab.displayName))
+            return .remoteLink(
+                RemoteLinkSpec(
+                    globalId: try f.string("globalId"), url: try f.string("url"), title: try f.string("title"),
+                    resolved: try f.bool("resolved"), relationship: try f.string("relationship"),
+                    iconURL: try f.string("iconURL"),
+                    iconTitle: try f.optionalString("iconTitle") ?? Forge.gitlab.displayName))
         default:
-            return .transition(TransitionSpec(automatic: try f.bool("automatic"), ids: try f.strings("ids"), applied: try f.optionalInt("applied") ?? 0,
-                                              commitID: try f.string("commitID"), commitURL: try f.string("commitURL"),
-                                              comment: try f.bool("comment"), iconURL: try f.string("iconURL"),
-                                              iconTitle: try f.optionalString("iconTitle") ?? Forge.gitlab.displayName))
+            return .transition(
+                TransitionSpec(
+                    automatic: try f.bool("automatic"), ids: try f.strings("ids"), applied: try f.optionalInt("applied") ?? 0,
+                    commitID: try f.string("commitID"), commitURL: try f.string("commitURL"),
+                    comment: try f.bool("comment"), iconURL: try f.string("iconURL"),
+                    iconTitle: try f.optionalString("iconTitle") ?? Forge.gitlab.displayName))
         }
     }
 }

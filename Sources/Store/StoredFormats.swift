@@ -205,25 +205,30 @@ enum StoredEventFormat {
     static func decode(_ text: String) throws -> ForgeEvent {
         let (name, f) = try StoredFormat.read(text, cases: ["push", "mergeRequest"])
         if name == "push" {
-            return .push(PushEvent(project: try project(f.nested("project")), ref: try f.string("ref"), before: try f.string("before"),
-                                   after: try f.string("after"),
-                                   commits: try f.list("commits").map { c in
-                                       ForgeCommit(id: try c.string("id"), message: try c.string("message"), url: try c.string("url"),
-                                                   authorName: try c.string("authorName"), authorEmail: try c.optionalString("authorEmail"))
-                                   },
-                                   pusher: try user(f.nested("pusher")), omittedCommits: try f.optionalInt("omittedCommits")))
+            return .push(
+                PushEvent(
+                    project: try project(f.nested("project")), ref: try f.string("ref"), before: try f.string("before"),
+                    after: try f.string("after"),
+                    commits: try f.list("commits").map { c in
+                        ForgeCommit(
+                            id: try c.string("id"), message: try c.string("message"), url: try c.string("url"),
+                            authorName: try c.string("authorName"), authorEmail: try c.optionalString("authorEmail"))
+                    },
+                    pusher: try user(f.nested("pusher")), omittedCommits: try f.optionalInt("omittedCommits")))
         }
-        return .mergeRequest(MergeRequestEvent(
-            project: try project(f.nested("project")), iid: try f.int64("iid"), title: try f.string("title"),
-            description: try f.string("description"), action: MergeRequestEvent.Action(rawValue: try f.string("action")) ?? .other,
-            sourceBranch: try f.string("sourceBranch"), targetBranch: try f.string("targetBranch"),
-            lastCommitID: try f.optionalString("lastCommitID"), url: try f.string("url"), user: try user(f.nested("user"))))
+        return .mergeRequest(
+            MergeRequestEvent(
+                project: try project(f.nested("project")), iid: try f.int64("iid"), title: try f.string("title"),
+                description: try f.string("description"), action: MergeRequestEvent.Action(rawValue: try f.string("action")) ?? .other,
+                sourceBranch: try f.string("sourceBranch"), targetBranch: try f.string("targetBranch"),
+                lastCommitID: try f.optionalString("lastCommitID"), url: try f.string("url"), user: try user(f.nested("user"))))
     }
 
     static func project(_ f: Fields) throws -> ForgeProject {
-        ForgeProject(id: try f.int64("id"), pathWithNamespace: try f.string("pathWithNamespace"), name: try f.string("name"),
-                     namespaceName: try f.string("namespaceName"), webURL: try f.string("webURL"), defaultBranch: try f.string("defaultBranch"),
-                     forge: try f.optionalString("forge").flatMap(Forge.init(rawValue:)) ?? .gitlab)
+        ForgeProject(
+            id: try f.int64("id"), pathWithNamespace: try f.string("pathWithNamespace"), name: try f.string("name"),
+            namespaceName: try f.string("namespaceName"), webURL: try f.string("webURL"), defaultBranch: try f.string("defaultBranch"),
+            forge: try f.optionalString("forge").flatMap(Forge.init(rawValue:)) ?? .gitlab)
     }
 
     static func user(_ f: Fields) throws -> ForgeUser {

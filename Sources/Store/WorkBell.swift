@@ -36,7 +36,11 @@ public final class WorkBell: Sendable {
 
     /// Returns at the next ring (or at once if one came since the last wait), or after `timeout`.
     public func wait(upTo timeout: Duration) async {
-        if state.withLock({ s in defer { s.rung = false }; return s.rung }) { return }
+        if state.withLock({ s in
+            defer { s.rung = false }; return s.rung
+        }) {
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await Task.sleep(for: timeout) }
             group.addTask { await self.nextRing() }
@@ -46,7 +50,9 @@ public final class WorkBell: Sendable {
     }
 
     private func nextRing() async {
-        let id = state.withLock { s in s.next += 1; return s.next }
+        let id = state.withLock { s in
+            s.next += 1; return s.next
+        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { s -> Bool in

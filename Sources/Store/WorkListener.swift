@@ -37,7 +37,10 @@ public struct WorkListener: Service, CustomStringConvertible {
         do {
             connection = try await PostgresConnection.connect(configuration: try PostgresMigrator.configuration(settings), id: 0, logger: logger)
         } catch {
-            if !Task.isCancelled { logger.notice("cannot listen for PostgreSQL notifications; polling meanwhile", metadata: ["error": "\(PostgresMigrator.reason(error))"]) }
+            if !Task.isCancelled {
+                logger.notice(
+                    "cannot listen for PostgreSQL notifications; polling meanwhile", metadata: ["error": "\(PostgresMigrator.reason(error))"])
+            }
             return
         }
         do {
@@ -47,7 +50,10 @@ public struct WorkListener: Service, CustomStringConvertible {
                 }
             }
         } catch {
-            if !Task.isCancelled { logger.notice("the PostgreSQL notification connection ended; polling meanwhile", metadata: ["error": "\(PostgresMigrator.reason(error))"]) }
+            if !Task.isCancelled {
+                logger.notice(
+                    "the PostgreSQL notification connection ended; polling meanwhile", metadata: ["error": "\(PostgresMigrator.reason(error))"])
+            }
         }
         try? await connection.close()
     }

@@ -52,8 +52,9 @@ struct DeliveriesCommand: AsyncParsableCommand {
                     print(Self.table(listing))
                 }
                 if wait && waited > 0 {
-                    throw StartupError(description: "\(waited) deliveries or events of \(listing.project) were still unfinished after \(timeout.parameterText) s",
-                                       kind: .failed)
+                    throw StartupError(
+                        description: "\(waited) deliveries or events of \(listing.project) were still unfinished after \(timeout.parameterText) s",
+                        kind: .failed)
                 }
             }
         }

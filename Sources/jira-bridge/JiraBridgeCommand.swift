@@ -1,11 +1,11 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import Integration
 import JiraClient
 import Logging
 import NIOCore
 import Server
-import Integration
 import Store
 
 @main
@@ -102,10 +102,11 @@ struct DataOptions: ParsableArguments {
         let opened = try await RuntimeSettings().openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL, existing: true)
         let result: Result<T, StartupError>
         do {
-            result = .success(try await opened.store.database.whileRunning {
-                try await opened.store.migrate()
-                return try await body(opened.store)
-            })
+            result = .success(
+                try await opened.store.database.whileRunning {
+                    try await opened.store.migrate()
+                    return try await body(opened.store)
+                })
         } catch let error as APIError {
             result = .failure(StartupError(description: error.plainMessage))
         } catch let error as StartupError {
@@ -124,16 +125,26 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Listen address (JIRA_BRIDGE_HOST, default 127.0.0.1).") var host: String?
     @Option(parsing: .unconditional, help: "Listen port, 0 for any free port (JIRA_BRIDGE_PORT, default 8080).") var port: String?
     @OptionGroup var data: DataOptions
-    @Option(name: .customLong("public-url"), help: "Base of links put into Jira (JIRA_BRIDGE_PUBLIC_URL, default http://HOST:PORT).") var publicURL: String?
-    @Flag(name: .customLong("allow-local-requests"), help: "Allow Jira URLs on loopback, private and link-local addresses (JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS).")
+    @Option(name: .customLong("public-url"), help: "Base of links put into Jira (JIRA_BRIDGE_PUBLIC_URL, default http://HOST:PORT).") var publicURL:
+        String?
+    @Flag(
+        name: .customLong("allow-local-requests"),
+        help: "Allow Jira URLs on loopback, private and link-local addresses (JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS).")
     var allowLocalRequests = false
-    @Option(name: .customLong("outbound-allowlist"), help: "Comma-separated local IP addresses or CIDR blocks Jira may be on although local requests are refused (JIRA_BRIDGE_OUTBOUND_ALLOWLIST).")
+    @Option(
+        name: .customLong("outbound-allowlist"),
+        help: "Comma-separated local IP addresses or CIDR blocks Jira may be on although local requests are refused (JIRA_BRIDGE_OUTBOUND_ALLOWLIST)."
+    )
     var outboundAllowlist: String?
-    @Option(name: .customLong("trusted-proxies"), help: "Comma-separated CIDR list of reverse proxies whose X-Forwarded-For is believed (JIRA_BRIDGE_TRUSTED_PROXIES).")
+    @Option(
+        name: .customLong("trusted-proxies"),
+        help: "Comma-separated CIDR list of reverse proxies whose X-Forwarded-For is believed (JIRA_BRIDGE_TRUSTED_PROXIES).")
     var trustedProxies: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (JIRA_BRIDGE_LOG_LEVEL, default info).")
     var logLevel: String?
-    @Option(name: .customLong("retention-days"), parsing: .unconditional, help: "Days succeeded and skipped deliveries and their events are kept; 0 keeps everything (JIRA_BRIDGE_RETENTION_DAYS, default 30).")
+    @Option(
+        name: .customLong("retention-days"), parsing: .unconditional,
+        help: "Days succeeded and skipped deliveries and their events are kept; 0 keeps everything (JIRA_BRIDGE_RETENTION_DAYS, default 30).")
     var retentionDays: String?
 
     func run() async throws {
@@ -158,7 +169,9 @@ struct Serve: AsyncParsableCommand {
             do { try await opened.store.database.whileRunning { try await opened.store.migrate() } } catch {
                 throw StartupError(description: "database migration failed: \(error)", kind: .unavailable)
             }
-            do { pipeline.takeOverLeases = try opened.store.acquireServingLock() } catch { throw StartupError(description: "\(error)", kind: .unavailable) }
+            do { pipeline.takeOverLeases = try opened.store.acquireServingLock() } catch {
+                throw StartupError(description: "\(error)", kind: .unavailable)
+            }
             var config = ServerConfiguration(
                 host: host, port: port, dataDirectory: opened.dataDir, databaseURL: settings.value(data.databaseURL, "JIRA_BRIDGE_DATABASE_URL"),
                 publicURL: publicURL, allowLocalRequests: allowLocal, adminToken: admin.value, secretKey: opened.secretKey,
@@ -168,8 +181,10 @@ struct Serve: AsyncParsableCommand {
             config.outboundAllowlist = allowlist
             config.build = BuildVersion(version: BuildInfo.version, commit: BuildInfo.commit)
             config.connections = try settings.connections()
-            config.shutdownTimeout = .milliseconds(Int64(try settings.number("JIRA_BRIDGE_SHUTDOWN_TIMEOUT_SECONDS", default: 30, minimum: 0.1, maximum: 3600) * 1000))
-            config.maxProjects = try settings.integer("JIRA_BRIDGE_MAX_PROJECTS", default: ServerConfiguration.defaultMaxProjects, range: 1...100_000_000)
+            config.shutdownTimeout = .milliseconds(
+                Int64(try settings.number("JIRA_BRIDGE_SHUTDOWN_TIMEOUT_SECONDS", default: 30, minimum: 0.1, maximum: 3600) * 1000))
+            config.maxProjects = try settings.integer(
+                "JIRA_BRIDGE_MAX_PROJECTS", default: ServerConfiguration.defaultMaxProjects, range: 1...100_000_000)
             return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
         }
         LoggingSystem.bootstrap { label in
@@ -179,13 +194,16 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "jira-bridge")
         logger.notice("jira-bridge starting", metadata: ["version": "\(BuildInfo.version)", "commit": "\(BuildInfo.commit)"])
-        if generated.admin { logger.notice("generated the admin token", metadata: ["path": "\(dataDir)/admin-token"]) }
-        else if ProcessInfo.processInfo.environment["JIRA_BRIDGE_ADMIN_TOKEN"] == nil {
+        if generated.admin {
+            logger.notice("generated the admin token", metadata: ["path": "\(dataDir)/admin-token"])
+        } else if ProcessInfo.processInfo.environment["JIRA_BRIDGE_ADMIN_TOKEN"] == nil {
             logger.info("admin token", metadata: ["path": "\(dataDir)/admin-token"])
         }
         if generated.key { logger.notice("generated the secret key", metadata: ["path": "\(dataDir)/secret-key"]) }
         if config.adminToken.utf8.count < 16 {
-            logger.warning("the admin token is shorter than 16 characters: anyone who guesses it administers the server; remove data/admin-token (or unset JIRA_BRIDGE_ADMIN_TOKEN) to have a strong one generated")
+            logger.warning(
+                "the admin token is shorter than 16 characters: anyone who guesses it administers the server; remove data/admin-token (or unset JIRA_BRIDGE_ADMIN_TOKEN) to have a strong one generated"
+            )
         }
         // Every connection is a file descriptor: the soft limit is raised to the hard one (as Go does), and the
         // connection cap lowered to fit when even that is too low.
@@ -193,12 +211,14 @@ struct Serve: AsyncParsableCommand {
         let needed = config.connections.maxConnections + FileDescriptors.reserve
         if descriptors < needed {
             let fitted = max(16, descriptors - FileDescriptors.reserve)
-            logger.warning("the open-file limit is too low for the connection cap; the cap is lowered to fit (raise LimitNOFILE, see docs/security.md)",
-                           metadata: ["limit": "\(descriptors)", "max_connections": "\(config.connections.maxConnections)", "lowered_to": "\(fitted)"])
+            logger.warning(
+                "the open-file limit is too low for the connection cap; the cap is lowered to fit (raise LimitNOFILE, see docs/security.md)",
+                metadata: ["limit": "\(descriptors)", "max_connections": "\(config.connections.maxConnections)", "lowered_to": "\(fitted)"])
             config.connections.maxConnections = fitted
         }
         let metrics = BridgeMetrics()
-        var clientConfiguration = JiraHTTPClient.Configuration(allowLocalRequests: config.allowLocalRequests, allowedNetworks: config.outboundAllowlist)
+        var clientConfiguration = JiraHTTPClient.Configuration(
+            allowLocalRequests: config.allowLocalRequests, allowedNetworks: config.outboundAllowlist)
         clientConfiguration.onRequest = { site, status, ns in metrics.jiraRequest(site: site, status: status, nanoseconds: ns) }
         let jira = JiraHTTPClient(configuration: clientConfiguration)
         // The listening line is written at any log level: with --port 0 it is how the port is found.
@@ -216,8 +236,9 @@ struct Serve: AsyncParsableCommand {
             await store.close()
             // Another process took the port between the check and the bind.
             if let io = error as? IOError {
-                throw StartupError(description: "cannot listen on \(ListenCheck.address(config.host, config.port)): \(String(cString: strerror(io.errnoCode)))",
-                                   kind: .unavailable)
+                throw StartupError(
+                    description: "cannot listen on \(ListenCheck.address(config.host, config.port)): \(String(cString: strerror(io.errnoCode)))",
+                    kind: .unavailable)
             }
             throw error
         }
@@ -259,7 +280,8 @@ struct Migrate: AsyncParsableCommand {
 }
 
 struct TokenCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self, List.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self, List.self, Revoke.self])
 
     /// Opens the store (migrated), runs `body`, closes the store, and reports what failed as a startup error.
     static func withTokens<T: Sendable>(_ data: DataOptions, _ body: (TokenIssuer) async throws -> T) async throws -> T {
@@ -337,7 +359,9 @@ struct Prune: AsyncParsableCommand {
             deliveries remain; failed and dead deliveries and their events stay. Works in transactions of 1000 rows,
             so a running server goes on taking webhooks meanwhile.
             """)
-    @Option(name: .customLong("retention-days"), parsing: .unconditional, help: "Days to keep (JIRA_BRIDGE_RETENTION_DAYS, default 30); 0 removes nothing.")
+    @Option(
+        name: .customLong("retention-days"), parsing: .unconditional,
+        help: "Days to keep (JIRA_BRIDGE_RETENTION_DAYS, default 30); 0 removes nothing.")
     var retentionDays: String?
     @OptionGroup var data: DataOptions
 
@@ -348,8 +372,10 @@ struct Prune: AsyncParsableCommand {
             let removed: (deliveries: Int, events: Int) = try await DataOptions.withStore(data) { store in
                 let retention = RetentionConfiguration(days: days)
                 do {
-                    return days > 0 ? try await Retention.prune(store: store, before: retention.cutoff(now: store.clock.now()),
-                                                                batch: retention.batch, maxBatches: Int.max) : (0, 0)
+                    return days > 0
+                        ? try await Retention.prune(
+                            store: store, before: retention.cutoff(now: store.clock.now()),
+                            batch: retention.batch, maxBatches: Int.max) : (0, 0)
                 } catch {
                     throw StartupError(description: "pruning failed: \(error)", kind: .unavailable)
                 }

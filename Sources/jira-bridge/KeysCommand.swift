@@ -48,7 +48,8 @@ struct KeysCommand: ParsableCommand {
                 let results = block.withUnsafeBufferPointer { KeysWork.run(block: $0, parts: parts, extractor: extractor, timed: stats) }
                 for result in results {
                     for line in result.failedLines {
-                        FileHandle.standardError.write(Data("jira-bridge: error: line \(linesBefore + line): expected a JSON object with a string \"message\"\n".utf8))
+                        FileHandle.standardError.write(
+                            Data("jira-bridge: error: line \(linesBefore + line): expected a JSON object with a string \"message\"\n".utf8))
                     }
                     failures += result.failedLines.count
                     linesBefore += result.lines
@@ -71,8 +72,12 @@ struct KeysCommand: ParsableCommand {
         if stats {
             let seconds = Double(extraction.components.seconds) + Double(extraction.components.attoseconds) / 1e18
             let mb = Double(bytesRead) / 1_000_000
-            FileHandle.standardError.write(Data(String(format: "bytes=%d extraction_seconds=%.4f extraction_mb_per_s=%.1f\n",
-                                                       bytesRead, seconds, seconds > 0 ? mb / seconds : 0).utf8))
+            FileHandle.standardError.write(
+                Data(
+                    String(
+                        format: "bytes=%d extraction_seconds=%.4f extraction_mb_per_s=%.1f\n",
+                        bytesRead, seconds, seconds > 0 ? mb / seconds : 0
+                    ).utf8))
         }
         if failures > 0 { throw ExitCode(1) }
     }

@@ -32,12 +32,13 @@ struct MigrateStore: AsyncParsableCommand {
             }
             let outcome: Result<(StoreCopy.Report, [(table: String, rows: Int)], [(table: String, rows: Int)]), any Error>
             do {
-                outcome = .success(try await source.whileRunning {
-                    try await target.whileRunning {
-                        let report = try await StoreCopy.copy(from: source, to: target)
-                        return (report, try await StoreCopy.counts(target), try await StoreCopy.counts(source))
-                    }
-                })
+                outcome = .success(
+                    try await source.whileRunning {
+                        try await target.whileRunning {
+                            let report = try await StoreCopy.copy(from: source, to: target)
+                            return (report, try await StoreCopy.counts(target), try await StoreCopy.counts(source))
+                        }
+                    })
             } catch {
                 outcome = .failure(error)
             }
@@ -50,10 +51,13 @@ struct MigrateStore: AsyncParsableCommand {
             case .failure(let error): throw error
             }
             guard copied.map(\.rows) == original.map(\.rows) else {
-                throw StartupError(description: "the copy does not match the source: \(copied) against \(original); was a process still writing to it?")
+                throw StartupError(
+                    description: "the copy does not match the source: \(copied) against \(original); was a process still writing to it?")
             }
             for (table, rows) in report.counts { print("\(table): \(rows)") }
-            print("copied \(report.counts.map(\.rows).reduce(0, +)) rows; start jira-bridge with --database-url set to the target and the same secret key")
+            print(
+                "copied \(report.counts.map(\.rows).reduce(0, +)) rows; start jira-bridge with --database-url set to the target and the same secret key"
+            )
         }
     }
 

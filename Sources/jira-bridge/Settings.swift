@@ -103,26 +103,31 @@ struct RuntimeSettings {
 
     /// The header and body deadlines and the connection cap (docs/security.md, "Connections").
     func connections() throws -> ConnectionLimits {
-        ConnectionLimits(headerTimeout: .milliseconds(Int64(try number("JIRA_BRIDGE_HEADER_TIMEOUT_SECONDS", default: 10, minimum: 0.1, maximum: 3600) * 1000)),
-                         bodyTimeout: .milliseconds(Int64(try number("JIRA_BRIDGE_BODY_TIMEOUT_SECONDS", default: 30, minimum: 0.1, maximum: 3600) * 1000)),
-                         maxConnections: try integer("JIRA_BRIDGE_MAX_CONNECTIONS", default: 4096, range: 16...1_000_000))
+        ConnectionLimits(
+            headerTimeout: .milliseconds(Int64(try number("JIRA_BRIDGE_HEADER_TIMEOUT_SECONDS", default: 10, minimum: 0.1, maximum: 3600) * 1000)),
+            bodyTimeout: .milliseconds(Int64(try number("JIRA_BRIDGE_BODY_TIMEOUT_SECONDS", default: 30, minimum: 0.1, maximum: 3600) * 1000)),
+            maxConnections: try integer("JIRA_BRIDGE_MAX_CONNECTIONS", default: 4096, range: 16...1_000_000))
     }
 
     /// Days finished work is kept: the flag, else JIRA_BRIDGE_RETENTION_DAYS, else 30; 0 keeps everything.
     func retentionDays(_ flag: String?) throws -> Double {
         guard let text = value(flag, "JIRA_BRIDGE_RETENTION_DAYS"), !text.isEmpty else { return 30 }
         guard let days = Double(text), days.isFinite, days >= 0, days <= 36_500 else {
-            throw StartupError(description: "invalid retention '\(text.prefix(40))': --retention-days (JIRA_BRIDGE_RETENTION_DAYS) must be a number of days from 0 (keep everything) to 36500")
+            throw StartupError(
+                description:
+                    "invalid retention '\(text.prefix(40))': --retention-days (JIRA_BRIDGE_RETENTION_DAYS) must be a number of days from 0 (keep everything) to 36500"
+            )
         }
         return days
     }
 
     /// The pipeline's tuning knobs (see docs/configuration.md).
     func pipeline() throws -> PipelineConfiguration {
-        let policy = RetryPolicy(baseDelaySeconds: try number("JIRA_BRIDGE_RETRY_BASE_SECONDS", default: 2),
-                                 maxDelaySeconds: try number("JIRA_BRIDGE_RETRY_MAX_DELAY_SECONDS", default: 3600),
-                                 maxAgeSeconds: try number("JIRA_BRIDGE_RETRY_MAX_AGE_SECONDS", default: 86_400),
-                                 uncertainWriteDelaySeconds: try number("JIRA_BRIDGE_UNCERTAIN_WRITE_DELAY_SECONDS", default: 120))
+        let policy = RetryPolicy(
+            baseDelaySeconds: try number("JIRA_BRIDGE_RETRY_BASE_SECONDS", default: 2),
+            maxDelaySeconds: try number("JIRA_BRIDGE_RETRY_MAX_DELAY_SECONDS", default: 3600),
+            maxAgeSeconds: try number("JIRA_BRIDGE_RETRY_MAX_AGE_SECONDS", default: 86_400),
+            uncertainWriteDelaySeconds: try number("JIRA_BRIDGE_UNCERTAIN_WRITE_DELAY_SECONDS", default: 120))
         return PipelineConfiguration(
             retryPolicy: policy,
             concurrency: try integer("JIRA_BRIDGE_WORKER_CONCURRENCY", default: 32, range: 1...1024),
@@ -134,7 +139,9 @@ struct RuntimeSettings {
     func prepareDataDirectory(_ path: String) throws {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw StartupError(description: "data directory '\(path)' exists and is not a directory", kind: .cannotWrite) }
+            guard isDir.boolValue else {
+                throw StartupError(description: "data directory '\(path)' exists and is not a directory", kind: .cannotWrite)
+            }
             return
         }
         do {
@@ -188,13 +195,18 @@ struct RuntimeSettings {
     /// The data directory, secret key and store, shared by `serve`, `migrate` and the commands that work on a
     /// server's data. With `existing`, nothing is created: a SQLite database and the secret key must be there
     /// already (the operator's commands never leave a stray database behind a mistyped `--data-dir`).
-    func openData(dataDirFlag: String?, databaseURLFlag: String?, existing: Bool = false) async throws
-        -> (dataDir: String, store: SQLStore, secretKey: String, keyGenerated: Bool) {
+    func openData(
+        dataDirFlag: String?, databaseURLFlag: String?, existing: Bool = false
+    ) async throws
+        -> (dataDir: String, store: SQLStore, secretKey: String, keyGenerated: Bool)
+    {
         let dataDir = value(dataDirFlag, "JIRA_BRIDGE_DATA_DIR") ?? "./data"
         let databaseURL = value(databaseURLFlag, "JIRA_BRIDGE_DATABASE_URL") ?? "sqlite:\(dataDir)/jira-bridge.sqlite"
         if existing {
             if case .sqlite(let path)? = try? DatabaseURL.parse(databaseURL), !FileManager.default.fileExists(atPath: path) {
-                throw StartupError(description: "there is no database at \(path): start jira-bridge serve once, or name the server's data with --data-dir or --database-url")
+                throw StartupError(
+                    description:
+                        "there is no database at \(path): start jira-bridge serve once, or name the server's data with --data-dir or --database-url")
             }
         }
         // Everything that can be checked without touching the disk is checked first.
@@ -203,9 +215,14 @@ struct RuntimeSettings {
         }
         // A database server is asked to answer (and a bad URL refused) before the data directory is touched.
         let remote: (any SQLDatabase)? = databaseURL.hasPrefix("sqlite:") ? nil : try await openDatabase(databaseURL: databaseURL)
-        if existing, environment["JIRA_BRIDGE_SECRET_KEY"].map({ $0.isEmpty }) ?? true, !FileManager.default.fileExists(atPath: "\(dataDir)/secret-key") {
+        if existing, environment["JIRA_BRIDGE_SECRET_KEY"].map({ $0.isEmpty }) ?? true,
+            !FileManager.default.fileExists(atPath: "\(dataDir)/secret-key")
+        {
             await remote?.close()
-            throw StartupError(description: "there is no secret key at \(dataDir)/secret-key: set JIRA_BRIDGE_SECRET_KEY as for the server, or name its data directory with --data-dir")
+            throw StartupError(
+                description:
+                    "there is no secret key at \(dataDir)/secret-key: set JIRA_BRIDGE_SECRET_KEY as for the server, or name its data directory with --data-dir"
+            )
         }
         try prepareDataDirectory(dataDir)
         let key = try secretFile(env: "JIRA_BRIDGE_SECRET_KEY", file: "\(dataDir)/secret-key", generate: SecretBox.generateKey)

@@ -44,11 +44,16 @@ struct EmulatorCommand: AsyncParsableCommand {
             for u in users {
                 if let token = u.serviceAccountToken {
                     guard kind == .cloud else { continue }
-                    log.notice("service account (Bearer, through the gateway only)", metadata: [
-                        "email": "\(u.email)", "token": "\(token)", "api_url": "http://\(host):\(port)\(contextPath)/ex/jira/\(state.cloudID)"])
+                    log.notice(
+                        "service account (Bearer, through the gateway only)",
+                        metadata: [
+                            "email": "\(u.email)", "token": "\(token)", "api_url": "http://\(host):\(port)\(contextPath)/ex/jira/\(state.cloudID)",
+                        ])
                     continue
                 }
-                log.notice("user", metadata: ["username": "\(u.name)", "email": "\(u.email)", "password": "\(u.password)", "pat": "\(u.personalAccessToken ?? "-")"])
+                log.notice(
+                    "user",
+                    metadata: ["username": "\(u.name)", "email": "\(u.email)", "password": "\(u.password)", "pat": "\(u.personalAccessToken ?? "-")"])
             }
         }
         try await app.runService()

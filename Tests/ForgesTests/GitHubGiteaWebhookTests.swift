@@ -34,7 +34,9 @@ struct GitHubGiteaWebhookTests {
                 pr["merged"] = merged
                 doc["pull_request"] = pr
             }
-            guard case .mergeRequest(let mr)? = try GitHubWebhook.decode(event: "pull_request", document: try GitHubWebhook.parse(data)) else { return nil }
+            guard case .mergeRequest(let mr)? = try GitHubWebhook.decode(event: "pull_request", document: try GitHubWebhook.parse(data)) else {
+                return nil
+            }
             return mr
         }
         #expect(try decode("closed")?.action == .close)
@@ -77,6 +79,8 @@ struct GitHubGiteaWebhookTests {
         let json = Data(#"{"a":1}"#.utf8)
         #expect(try WebhookBody.json(json, contentType: "application/json") == json)
         #expect(try WebhookBody.json(Data("payload=%7B%22a%22%3A1%7D".utf8), contentType: "application/x-www-form-urlencoded") == json)
-        #expect(throws: WebhookPayloadError.self) { try WebhookBody.json(Data("x=1".utf8), contentType: "application/x-www-form-urlencoded; charset=utf-8") }
+        #expect(throws: WebhookPayloadError.self) {
+            try WebhookBody.json(Data("x=1".utf8), contentType: "application/x-www-form-urlencoded; charset=utf-8")
+        }
     }
 }

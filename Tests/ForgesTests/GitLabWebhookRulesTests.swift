@@ -52,8 +52,10 @@ struct GitLabWebhookRulesTests {
 
     @Test("merge request actions map to the core's, unknown ones to other")
     func actions() throws {
-        for (text, action) in [("merge", MergeRequestEvent.Action.merge), ("reopen", .reopen), ("update", .update), ("approved", .approved),
-                               ("something-new", .other)] {
+        for (text, action) in [
+            ("merge", MergeRequestEvent.Action.merge), ("reopen", .reopen), ("update", .update), ("approved", .approved),
+            ("something-new", .other),
+        ] {
             let event = try decode("merge_request", "Merge Request Hook") { doc in
                 var a = doc["object_attributes"] as! [String: Any]
                 a["action"] = text

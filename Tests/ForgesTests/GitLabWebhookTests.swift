@@ -60,12 +60,15 @@ struct GitLabWebhookTests {
         #expect(push.branch == nil)
     }
 
-    @Test("what cannot be read is refused with the field's name", arguments: [
-        ("the body is not valid JSON: an object key must be a string at byte 1", "{"), ("the body is not a JSON object", "[1]"), ("project is missing", "{}"),
-        ("project.id is missing or not a positive integer", #"{"project": {"id": 1e300, "path_with_namespace": "a/b"}}"#),
-        ("project.id is missing or not a positive integer", #"{"project": {"id": -4, "path_with_namespace": "a/b"}}"#),
-        ("project.path_with_namespace is missing", #"{"project": {"id": 4}}"#),
-    ])
+    @Test(
+        "what cannot be read is refused with the field's name",
+        arguments: [
+            ("the body is not valid JSON: an object key must be a string at byte 1", "{"), ("the body is not a JSON object", "[1]"),
+            ("project is missing", "{}"),
+            ("project.id is missing or not a positive integer", #"{"project": {"id": 1e300, "path_with_namespace": "a/b"}}"#),
+            ("project.id is missing or not a positive integer", #"{"project": {"id": -4, "path_with_namespace": "a/b"}}"#),
+            ("project.path_with_namespace is missing", #"{"project": {"id": 4}}"#),
+        ])
     func refusals(_ message: String, _ body: String) {
         #expect(throws: WebhookPayloadError(message)) {
             let document = try GitLabWebhook.parse(Data(body.utf8))
@@ -117,16 +120,18 @@ struct GitLabWebhookTests {
 
     @Test("form and JSON bodies of API requests decode to the same parameters")
     func parameterBodies() throws {
-        let json = try ParameterBody.parameters(Data(#"{"active": true, "project_keys": ["A", "B"], "url": "https://j.example"}"#.utf8),
-                                                contentType: "application/json", query: [])
-        let form = try ParameterBody.parameters(Data("active=true&project_keys[]=A&project_keys[]=B&url=https%3A%2F%2Fj.example".utf8),
-                                                contentType: "application/x-www-form-urlencoded", query: [])
+        let json = try ParameterBody.parameters(
+            Data(#"{"active": true, "project_keys": ["A", "B"], "url": "https://j.example"}"#.utf8),
+            contentType: "application/json", query: [])
+        let form = try ParameterBody.parameters(
+            Data("active=true&project_keys[]=A&project_keys[]=B&url=https%3A%2F%2Fj.example".utf8),
+            contentType: "application/x-www-form-urlencoded", query: [])
         #expect(json["project_keys"] == .list([.string("A"), .string("B")]))
         #expect(form["project_keys"] == .list([.string("A"), .string("B")]))
         #expect(json["url"] == form["url"])
         #expect(throws: ParameterBodyError("The request body must be a JSON object")) {
             _ = try ParameterBody.parameters(Data("[1]".utf8), contentType: "application/json", query: [])
         }
-        #expect(ParameterBody.formPairs("a=%zz&b=c+d") .map { "\($0.0)=\($0.1)" } == ["a=%zz", "b=c d"], "bad escapes are kept as written")
+        #expect(ParameterBody.formPairs("a=%zz&b=c+d").map { "\($0.0)=\($0.1)" } == ["a=%zz", "b=c d"], "bad escapes are kept as written")
     }
 }

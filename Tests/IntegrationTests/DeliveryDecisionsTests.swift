@@ -4,16 +4,18 @@ import Testing
 /// The delivery decisions: pure functions of what Jira answered, returning what to send next.
 @Suite("Delivery decisions")
 struct DeliveryDecisionsTests {
-    let link = RemoteLinkSpec(globalId: "https://g/acme/shop/-/commit/abc", url: "https://g/acme/shop/-/commit/abc",
-                              title: "Commit - Fix", resolved: false, relationship: "mentioned on", iconURL: "https://g/favicon.ico")
+    let link = RemoteLinkSpec(
+        globalId: "https://g/acme/shop/-/commit/abc", url: "https://g/acme/shop/-/commit/abc",
+        title: "Commit - Fix", resolved: false, relationship: "mentioned on", iconURL: "https://g/favicon.ico")
 
     func existing(id: String = "1", globalID: String?, url: String?, title: String? = "Commit - Fix", resolved: Bool = false) -> ExistingRemoteLink {
         ExistingRemoteLink(id: id, globalID: globalID, url: url, title: title, resolved: resolved)
     }
 
     func spec(automatic: Bool = false, ids: [String] = ["11", "21"], applied: Int = 0, comment: Bool = true) -> TransitionSpec {
-        TransitionSpec(automatic: automatic, ids: ids, applied: applied, commitID: "abc123", commitURL: "https://g/acme/shop/-/commit/abc123",
-                       comment: comment, iconURL: "https://g/favicon.ico")
+        TransitionSpec(
+            automatic: automatic, ids: ids, applied: applied, commitID: "abc123", commitURL: "https://g/acme/shop/-/commit/abc123",
+            comment: comment, iconURL: "https://g/favicon.ico")
     }
 
     // MARK: Comments
@@ -27,7 +29,9 @@ struct DeliveryDecisionsTests {
     @Test("GitLab's comment_exists?: a comment that contains the text means it is there (an edited one too)")
     func commentAlreadyThere() {
         #expect(DeliveryDecisions.comment("mentioned this", existing: ["mentioned this"]) == .skip(reason: "The comment is already on the issue."))
-        #expect(DeliveryDecisions.comment("mentioned this", existing: ["Note: mentioned this, edited"]) == .skip(reason: "The comment is already on the issue."))
+        #expect(
+            DeliveryDecisions.comment("mentioned this", existing: ["Note: mentioned this, edited"])
+                == .skip(reason: "The comment is already on the issue."))
     }
 
     // MARK: Remote links
@@ -40,13 +44,15 @@ struct DeliveryDecisionsTests {
 
     @Test("the same link already there is skipped")
     func linkSame() {
-        #expect(DeliveryDecisions.remoteLink(link, existing: [existing(globalID: link.globalId, url: link.url)])
+        #expect(
+            DeliveryDecisions.remoteLink(link, existing: [existing(globalID: link.globalId, url: link.url)])
                 == .skip(reason: "The link is already on the issue."))
     }
 
     @Test("a resolved link is never set back to unresolved")
     func linkStaysResolved() {
-        #expect(DeliveryDecisions.remoteLink(link, existing: [existing(globalID: link.globalId, url: link.url, resolved: true)])
+        #expect(
+            DeliveryDecisions.remoteLink(link, existing: [existing(globalID: link.globalId, url: link.url, resolved: true)])
                 == .skip(reason: "The link is already resolved; it is never set back to unresolved."))
     }
 
@@ -67,16 +73,19 @@ struct DeliveryDecisionsTests {
     @Test("the global id match wins over a URL match")
     func globalIDFirst() {
         let links = [existing(id: "1", globalID: "x", url: link.url), existing(id: "2", globalID: link.globalId, url: "https://moved")]
-        #expect(DeliveryDecisions.remoteLink(link, existing: links) == .skip(reason: "The link is already on the issue."),
-                "link 2 is the one compared, not link 1 found by URL")
+        #expect(
+            DeliveryDecisions.remoteLink(link, existing: links) == .skip(reason: "The link is already on the issue."),
+            "link 2 is the one compared, not link 1 found by URL")
     }
 
     // MARK: Transitions
 
     @Test("an issue already resolved is skipped before any transition")
     func resolvedSkipped() {
-        #expect(DeliveryDecisions.transition(spec(), issueKey: "PROJ-1", resolved: true, offered: []) == .skip(reason: "The issue is already resolved."))
-        #expect(DeliveryDecisions.transition(spec(automatic: true), issueKey: "PROJ-1", resolved: true, offered: [])
+        #expect(
+            DeliveryDecisions.transition(spec(), issueKey: "PROJ-1", resolved: true, offered: []) == .skip(reason: "The issue is already resolved."))
+        #expect(
+            DeliveryDecisions.transition(spec(automatic: true), issueKey: "PROJ-1", resolved: true, offered: [])
                 == .skip(reason: "The issue is already resolved."))
     }
 
@@ -87,23 +96,30 @@ struct DeliveryDecisionsTests {
 
     @Test("a retry goes on after the transitions already applied, even once the issue shows a resolution")
     func retryContinues() {
-        #expect(DeliveryDecisions.transition(spec(applied: 1), issueKey: "PROJ-1", resolved: true, offered: []) == .apply(ids: ["21"], advancing: true))
+        #expect(
+            DeliveryDecisions.transition(spec(applied: 1), issueKey: "PROJ-1", resolved: true, offered: []) == .apply(ids: ["21"], advancing: true))
         #expect(DeliveryDecisions.transition(spec(applied: 2), issueKey: "PROJ-1", resolved: true, offered: []) == .apply(ids: [], advancing: true))
-        #expect(DeliveryDecisions.transition(spec(applied: 9), issueKey: "PROJ-1", resolved: false, offered: []) == .apply(ids: [], advancing: true),
-                "a progress count beyond the list applies nothing")
+        #expect(
+            DeliveryDecisions.transition(spec(applied: 9), issueKey: "PROJ-1", resolved: false, offered: []) == .apply(ids: [], advancing: true),
+            "a progress count beyond the list applies nothing")
     }
 
     @Test("automatic: the first transition into a done-category status")
     func automaticTransition() {
-        let offered = [OfferedTransition(id: "11", targetCategoryKey: "indeterminate"), OfferedTransition(id: "31", targetCategoryKey: "done"),
-                       OfferedTransition(id: "41", targetCategoryKey: "done")]
-        #expect(DeliveryDecisions.transition(spec(automatic: true), issueKey: "PROJ-1", resolved: false, offered: offered) == .apply(ids: ["31"], advancing: false))
+        let offered = [
+            OfferedTransition(id: "11", targetCategoryKey: "indeterminate"), OfferedTransition(id: "31", targetCategoryKey: "done"),
+            OfferedTransition(id: "41", targetCategoryKey: "done"),
+        ]
+        #expect(
+            DeliveryDecisions.transition(spec(automatic: true), issueKey: "PROJ-1", resolved: false, offered: offered)
+                == .apply(ids: ["31"], advancing: false))
     }
 
     @Test("automatic without a done transition fails with the issue's key")
     func automaticWithoutDone() {
         let offered = [OfferedTransition(id: "11", targetCategoryKey: "new"), OfferedTransition(id: "12", targetCategoryKey: nil)]
-        #expect(DeliveryDecisions.transition(spec(automatic: true), issueKey: "PROJ-9", resolved: false, offered: offered)
+        #expect(
+            DeliveryDecisions.transition(spec(automatic: true), issueKey: "PROJ-9", resolved: false, offered: offered)
                 == .fail(error: "No transition into a status of the done category is available for PROJ-9."))
     }
 
@@ -120,7 +136,8 @@ struct DeliveryDecisionsTests {
 
     @Test("without comments on events only the resolved link follows; without a resolution nothing does")
     func fewerFollowUps() {
-        #expect(DeliveryDecisions.afterTransitions(spec(comment: false), issueKey: "PROJ-1", resolvedNow: true).followUps.map(\.action) == [.remoteLink])
+        #expect(
+            DeliveryDecisions.afterTransitions(spec(comment: false), issueKey: "PROJ-1", resolvedNow: true).followUps.map(\.action) == [.remoteLink])
         let unresolved = DeliveryDecisions.afterTransitions(spec(), issueKey: "PROJ-1", resolvedNow: false)
         #expect(unresolved.outcome == .succeeded && unresolved.followUps.isEmpty)
     }
@@ -130,19 +147,26 @@ struct DeliveryDecisionsTests {
     @Test("Jira's refusals fail for good; transient failures retry after the policy's delay")
     func failures() {
         let policy = RetryPolicy()
-        #expect(DeliveryDecisions.failure(.permanent, error: "403", attempts: 1, createdAt: 0, now: 1_000, policy: policy, random: 0)
+        #expect(
+            DeliveryDecisions.failure(.permanent, error: "403", attempts: 1, createdAt: 0, now: 1_000, policy: policy, random: 0)
                 == .failed(error: "403"))
-        #expect(DeliveryDecisions.failure(.transient(retryAfterSeconds: nil), error: "503", attempts: 1, createdAt: 0, now: 1_000, policy: policy, random: 0)
+        #expect(
+            DeliveryDecisions.failure(
+                .transient(retryAfterSeconds: nil), error: "503", attempts: 1, createdAt: 0, now: 1_000, policy: policy, random: 0)
                 == .retry(at: 2_000, error: "503"))
-        #expect(DeliveryDecisions.failure(.transient(retryAfterSeconds: 30), error: "429", attempts: 1, createdAt: 0, now: 1_000, policy: policy, random: 0)
+        #expect(
+            DeliveryDecisions.failure(
+                .transient(retryAfterSeconds: 30), error: "429", attempts: 1, createdAt: 0, now: 1_000, policy: policy, random: 0)
                 == .retry(at: 31_000, error: "429"))
     }
 
     @Test("a transient failure after a day of trying is dead")
     func deadAfterADay() {
         let day: Millis = 24 * 3600 * 1000
-        #expect(DeliveryDecisions.failure(.transient(retryAfterSeconds: nil), error: "503", attempts: 30, createdAt: 0, now: day,
-                                          policy: RetryPolicy(), random: 0.5) == .dead(error: "503"))
+        #expect(
+            DeliveryDecisions.failure(
+                .transient(retryAfterSeconds: nil), error: "503", attempts: 30, createdAt: 0, now: day,
+                policy: RetryPolicy(), random: 0.5) == .dead(error: "503"))
     }
 
     @Test("outcomes have the names the log and the metrics use")

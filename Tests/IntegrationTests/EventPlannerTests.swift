@@ -4,8 +4,9 @@ import Testing
 /// GitLab's planning rules (behavior doc (c)) and jira-bridge's differences, on events built by hand.
 @Suite("Event planner")
 struct EventPlannerTests {
-    let project = ForgeProject(id: 42, pathWithNamespace: "acme/shop", name: "Shop", namespaceName: "Acme",
-                               webURL: "https://gitlab.example.com/acme/shop", defaultBranch: "main")
+    let project = ForgeProject(
+        id: 42, pathWithNamespace: "acme/shop", name: "Shop", namespaceName: "Acme",
+        webURL: "https://gitlab.example.com/acme/shop", defaultBranch: "main")
     let jane = ForgeUser(name: "Jane", username: "jane", email: "jane@example.com")
 
     func settings(_ change: (inout JiraSettings) -> Void = { _ in }) -> JiraSettings {
@@ -21,18 +22,23 @@ struct EventPlannerTests {
     }
 
     func commit(_ message: String, id: String = "abc123") -> ForgeCommit {
-        ForgeCommit(id: id, message: message, url: "https://gitlab.example.com/acme/shop/-/commit/\(id)", authorName: "Jane", authorEmail: "jane@example.com")
+        ForgeCommit(
+            id: id, message: message, url: "https://gitlab.example.com/acme/shop/-/commit/\(id)", authorName: "Jane", authorEmail: "jane@example.com")
     }
 
     func push(_ commits: [ForgeCommit], ref: String = "refs/heads/main", after: String = "abc123") -> ForgeEvent {
         .push(PushEvent(project: project, ref: ref, before: "", after: after, commits: commits, pusher: jane))
     }
 
-    func mergeRequest(_ action: MergeRequestEvent.Action, title: String = "PROJ-1 Add login", description: String = "",
-                      target: String = "main", lastCommit: String? = "def456") -> ForgeEvent {
-        .mergeRequest(MergeRequestEvent(project: project, iid: 7, title: title, description: description, action: action,
-                                        sourceBranch: "feature", targetBranch: target, lastCommitID: lastCommit,
-                                        url: "https://gitlab.example.com/acme/shop/-/merge_requests/7", user: jane))
+    func mergeRequest(
+        _ action: MergeRequestEvent.Action, title: String = "PROJ-1 Add login", description: String = "",
+        target: String = "main", lastCommit: String? = "def456"
+    ) -> ForgeEvent {
+        .mergeRequest(
+            MergeRequestEvent(
+                project: project, iid: 7, title: title, description: description, action: action,
+                sourceBranch: "feature", targetBranch: target, lastCommitID: lastCommit,
+                url: "https://gitlab.example.com/acme/shop/-/merge_requests/7", user: jane))
     }
 
     @Test("an inactive integration plans nothing")
@@ -48,7 +54,10 @@ struct EventPlannerTests {
         guard case .remoteLink(let link) = planned[0].work, case .comment(let body) = planned[1].work else { Issue.record("shapes"); return }
         #expect(link.url == "https://gitlab.example.com/acme/shop/-/commit/abc123" && link.title == "Commit - PROJ-1 Fix login")
         #expect(link.relationship == "mentioned on" && link.iconURL == "https://gitlab.example.com/favicon.ico")
-        #expect(body == "[Jane|https://gitlab.example.com/jane] mentioned this issue in [a commit|https://gitlab.example.com/acme/shop/-/commit/abc123] of [Acme / Shop|https://gitlab.example.com/acme/shop] on branch [feature|https://gitlab.example.com/acme/shop/-/tree/feature]:{quote}PROJ-1 Fix login{quote}")
+        #expect(
+            body
+                == "[Jane|https://gitlab.example.com/jane] mentioned this issue in [a commit|https://gitlab.example.com/acme/shop/-/commit/abc123] of [Acme / Shop|https://gitlab.example.com/acme/shop] on branch [feature|https://gitlab.example.com/acme/shop/-/tree/feature]:{quote}PROJ-1 Fix login{quote}"
+        )
         #expect(planned[1].dedupeKey == "comment|https://gitlab.example.com/acme/shop/-/commit/abc123")
         #expect(planned[1].contentKey != nil, "commit comments carry a content identity for rebases")
     }

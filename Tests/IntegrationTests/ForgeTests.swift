@@ -19,21 +19,25 @@ struct ForgeTests {
     @Test("words: merge request on GitLab, pull request elsewhere")
     func words() {
         #expect(Forge.gitlab.changeReference == "a merge request" && Forge.github.changeReference == "a pull request")
-        #expect(Forge.gitea.changeTitle == "Pull request" && Forge.gitlab.changeName(7) == "Merge request !7" && Forge.github.changeName(7) == "Pull request #7")
+        #expect(
+            Forge.gitea.changeTitle == "Pull request" && Forge.gitlab.changeName(7) == "Merge request !7"
+                && Forge.github.changeName(7) == "Pull request #7")
         #expect(Forge.allCases.map(\.displayName) == ["GitLab", "GitHub", "Gitea"])
     }
 
-    @Test("merge commits of changes are recognised per forge, and only those", arguments: [
-        (Forge.gitlab, "Merge branch 'f' into 'main'\n\nCloses PROJ-1\n\nSee merge request acme/shop!7", true),
-        (Forge.gitlab, "Fix PROJ-1\n\nSee merge request acme/shop!x", false),
-        (Forge.github, "Merge pull request #12 from octo/feature\n\nCloses PROJ-1", true),
-        (Forge.github, "Merge pull request #twelve from octo/feature", false),
-        (Forge.github, "Closes PROJ-1 (#12)", false),
-        (Forge.gitea, "Merge pull request 'Closes PROJ-1' (#3) from feature into main", true),
-        (Forge.gitea, "Merge pull request 'It's (#2) done' (#3) from feature into main", true),
-        (Forge.gitea, "Merge pull request 'x' from feature", false),
-        (Forge.gitea, "Merge pull request #3 from feature", false),
-    ])
+    @Test(
+        "merge commits of changes are recognised per forge, and only those",
+        arguments: [
+            (Forge.gitlab, "Merge branch 'f' into 'main'\n\nCloses PROJ-1\n\nSee merge request acme/shop!7", true),
+            (Forge.gitlab, "Fix PROJ-1\n\nSee merge request acme/shop!x", false),
+            (Forge.github, "Merge pull request #12 from octo/feature\n\nCloses PROJ-1", true),
+            (Forge.github, "Merge pull request #twelve from octo/feature", false),
+            (Forge.github, "Closes PROJ-1 (#12)", false),
+            (Forge.gitea, "Merge pull request 'Closes PROJ-1' (#3) from feature into main", true),
+            (Forge.gitea, "Merge pull request 'It's (#2) done' (#3) from feature into main", true),
+            (Forge.gitea, "Merge pull request 'x' from feature", false),
+            (Forge.gitea, "Merge pull request #3 from feature", false),
+        ])
     func mergeCommits(_ forge: Forge, _ message: String, _ expected: Bool) {
         #expect(forge.isChangeMergeCommit(message) == expected)
     }
@@ -79,8 +83,9 @@ struct ForgeTests {
 
     @Test("a webhook's repository registers under its storage id and qualified path")
     func registration() {
-        let project = ForgeProject(id: 7, pathWithNamespace: "acme/shop", name: "shop", namespaceName: "acme",
-                                   webURL: "https://github.com/acme/shop", defaultBranch: "main", forge: .github)
+        let project = ForgeProject(
+            id: 7, pathWithNamespace: "acme/shop", name: "shop", namespaceName: "acme",
+            webURL: "https://github.com/acme/shop", defaultBranch: "main", forge: .github)
         let r = ProjectRegistration(project)!
         #expect(r.id == Forge.github.storageID(forgeID: 7) && r.pathWithNamespace == "github:acme/shop" && r.namespace == "github:acme")
         var huge = project
@@ -94,14 +99,21 @@ struct ForgeTests {
         settings.active = true
         settings.url = "https://jira.example.com"
         let planner = EventPlanner(settings: settings, extractor: try ReferenceExtractor())
-        let project = ForgeProject(id: 7, pathWithNamespace: "acme/shop", name: "shop", namespaceName: "acme",
-                                   webURL: "https://github.com/acme/shop", defaultBranch: "main", forge: .github)
-        let planned = planner.plan(.mergeRequest(MergeRequestEvent(project: project, iid: 3, title: "PROJ-1 Add", description: "", action: .open,
-                                                                   sourceBranch: "f", targetBranch: "main", lastCommitID: nil,
-                                                                   url: "https://github.com/acme/shop/pull/3", user: ForgeUser(name: "octo", username: "octo"))))
+        let project = ForgeProject(
+            id: 7, pathWithNamespace: "acme/shop", name: "shop", namespaceName: "acme",
+            webURL: "https://github.com/acme/shop", defaultBranch: "main", forge: .github)
+        let planned = planner.plan(
+            .mergeRequest(
+                MergeRequestEvent(
+                    project: project, iid: 3, title: "PROJ-1 Add", description: "", action: .open,
+                    sourceBranch: "f", targetBranch: "main", lastCommitID: nil,
+                    url: "https://github.com/acme/shop/pull/3", user: ForgeUser(name: "octo", username: "octo"))))
         guard case .remoteLink(let link) = planned[0].work, case .comment(let body) = planned[1].work else { Issue.record("shape"); return }
         #expect(link.url == "https://github.com/acme/shop/pull/3" && link.title == "Pull request - PROJ-1 Add" && link.iconTitle == "GitHub")
         #expect(link.iconURL == "https://github.com/favicon.ico")
-        #expect(body.hasPrefix("[octo|https://github.com/octo] mentioned this issue in [a pull request|https://github.com/acme/shop/pull/3] of [acme / shop|https://github.com/acme/shop] on branch [f|https://github.com/acme/shop/tree/f]"))
+        #expect(
+            body.hasPrefix(
+                "[octo|https://github.com/octo] mentioned this issue in [a pull request|https://github.com/acme/shop/pull/3] of [acme / shop|https://github.com/acme/shop] on branch [f|https://github.com/acme/shop/tree/f]"
+            ))
     }
 }

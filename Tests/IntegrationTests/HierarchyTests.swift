@@ -77,8 +77,9 @@ struct HierarchyTests {
     @Test("a new project inherits only when its nearest default is active")
     func inheritsOnCreation() {
         #expect(Inheritance.inheritsOnCreation(shop, states: [.group(1): .custom(active: true)]))
-        #expect(!Inheritance.inheritsOnCreation(shop, states: [.group(1): .custom(active: false), .instance: .custom(active: true)]),
-                "the nearest default decides, even when one further up is active")
+        #expect(
+            !Inheritance.inheritsOnCreation(shop, states: [.group(1): .custom(active: false), .instance: .custom(active: true)]),
+            "the nearest default decides, even when one further up is active")
         #expect(!Inheritance.inheritsOnCreation(shop, states: [:]))
     }
 
@@ -126,7 +127,9 @@ struct HierarchyTests {
 
     @Test("the webhook secret: the project's, else the nearest group's, else the instance's")
     func webhookSecretPrecedence() {
-        #expect(WebhookSecrets.accepted(shop, instanceSecret: "i", secrets: [.project(10): "p", .group(2): "w", .group(1): "a"].mapValues { [$0] }).first == "p")
+        #expect(
+            WebhookSecrets.accepted(shop, instanceSecret: "i", secrets: [.project(10): "p", .group(2): "w", .group(1): "a"].mapValues { [$0] }).first
+                == "p")
         #expect(WebhookSecrets.accepted(shop, instanceSecret: "i", secrets: [.group(2): "w", .group(1): "a"].mapValues { [$0] }).first == "w")
         #expect(WebhookSecrets.accepted(shop, instanceSecret: "i", secrets: [.group(1): "a"].mapValues { [$0] }).first == "a")
         #expect(WebhookSecrets.accepted(shop, instanceSecret: "i", secrets: [:]).first == "i")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Integration
+import Testing
 
 @Suite("JSON parser")
 struct JSONParserTests {
@@ -23,24 +23,33 @@ struct JSONParserTests {
         }
     }
 
-    @Test("escapes, surrogate pairs, numbers and nesting", arguments: [
-        (#"{"a":"x\"y\\z\/\b\f\n\r\t"}"#, JSONValue.object(["a": .string("x\"y\\z/\u{8}\u{c}\n\r\t")])),
-        (#"["\u00e9\u4e2d\ud83d\ude00", "\u0000"]"#, .array([.string("é中😀"), .string("\u{0}")])),
-        (#" [0, -1, 1.5, -0.25e2, 1E3, 9007199254740993] "#, .array([.number(0), .number(-1), .number(1.5), .number(-25), .number(1000), .number(9007199254740993)])),
-        (#"{"nested":{"deeper":[[],{}]},"t":true,"f":false,"n":null}"#,
-         .object(["nested": .object(["deeper": .array([.array([]), .object([:])])]), "t": .bool(true), "f": .bool(false), "n": .null])),
-        (#""just a string""#, .string("just a string")),
-    ])
+    @Test(
+        "escapes, surrogate pairs, numbers and nesting",
+        arguments: [
+            (#"{"a":"x\"y\\z\/\b\f\n\r\t"}"#, JSONValue.object(["a": .string("x\"y\\z/\u{8}\u{c}\n\r\t")])),
+            (#"["\u00e9\u4e2d\ud83d\ude00", "\u0000"]"#, .array([.string("é中😀"), .string("\u{0}")])),
+            (
+                #" [0, -1, 1.5, -0.25e2, 1E3, 9007199254740993] "#,
+                .array([.number(0), .number(-1), .number(1.5), .number(-25), .number(1000), .number(9007199254740993)])
+            ),
+            (
+                #"{"nested":{"deeper":[[],{}]},"t":true,"f":false,"n":null}"#,
+                .object(["nested": .object(["deeper": .array([.array([]), .object([:])])]), "t": .bool(true), "f": .bool(false), "n": .null])
+            ),
+            (#""just a string""#, .string("just a string")),
+        ])
     func values(text: String, expected: JSONValue) throws {
         #expect(try JSONValue.parse(text) == expected)
         #expect(try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) == expected)
     }
 
-    @Test("what is not JSON is an error, never a trap", arguments: [
-        "", " ", "{", "[1,]", "{\"a\":1,}", "{a:1}", "[01]", "[1.]", "[.5]", "[1e]", "[-]", "[+1]", "[1e400]", "[-1e400]",
-        "\"abc", "\"a\u{1}b\"", "\"\\x\"", "\"\\u12\"", "\"\\ud83d\"", "\"\\ude00\"", "[true false]", "tru", "nul",
-        "[1] [2]", "// comment\n1", "[NaN]", "[Infinity]", "{\"a\" 1}",
-    ])
+    @Test(
+        "what is not JSON is an error, never a trap",
+        arguments: [
+            "", " ", "{", "[1,]", "{\"a\":1,}", "{a:1}", "[01]", "[1.]", "[.5]", "[1e]", "[-]", "[+1]", "[1e400]", "[-1e400]",
+            "\"abc", "\"a\u{1}b\"", "\"\\x\"", "\"\\u12\"", "\"\\ud83d\"", "\"\\ude00\"", "[true false]", "tru", "nul",
+            "[1] [2]", "// comment\n1", "[NaN]", "[Infinity]", "{\"a\" 1}",
+        ])
     func refused(text: String) {
         #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }
         // Foundation's decoder accepts a trailing comma, which RFC 8259 does not.
@@ -99,7 +108,10 @@ struct JSONMemberReaderTests {
         }
         for _ in 0..<5_000 {
             let length = Int.random(in: 0...24, using: &generator)
-            cases.append((0..<length).map { _ in Bool.random(using: &generator) ? UInt8.random(in: 0...0x7F, using: &generator) : UInt8.random(in: 0x80...0xFF, using: &generator) })
+            cases.append(
+                (0..<length).map { _ in
+                    Bool.random(using: &generator) ? UInt8.random(in: 0...0x7F, using: &generator) : UInt8.random(in: 0x80...0xFF, using: &generator)
+                })
         }
         for bytes in cases {
             // Inside a JSON string (quotes, backslashes and control characters left out): the document parses
@@ -115,7 +127,8 @@ struct JSONMemberReaderTests {
     @Test("the writer's text reads back to the same value, escapes and control characters included")
     func writerRoundTrip() throws {
         let value: JSONValue = .object([
-            "s": .string("quote \" backslash \\ slash / newline \n tab \t bell \u{7} nul \u{0} é 😀"), "n": .number(-12.5), "i": .number(9_007_199_254_740_992),
+            "s": .string("quote \" backslash \\ slash / newline \n tab \t bell \u{7} nul \u{0} é 😀"), "n": .number(-12.5),
+            "i": .number(9_007_199_254_740_992),
             "b": .bool(true), "z": .null, "a": .array([.string(""), .object([:]), .array([])]),
         ])
         var writer = JSONWriter()

@@ -20,8 +20,10 @@ struct JiraIssueEntitiesTests {
             "status": .object(["name": .string("In Progress")]),
             "labels": .array([.string("backend")]),
             "reporter": .object(["name": .string("jira bot"), "displayName": .string("Jira Bot")]),
-            "assignee": .object(["accountId": .string("557058:abc"), "displayName": .string("Alice"),
-                                 "avatarUrls": .object(["48x48": .string("https://avatar/48")])]),
+            "assignee": .object([
+                "accountId": .string("557058:abc"), "displayName": .string("Alice"),
+                "avatarUrls": .object(["48x48": .string("https://avatar/48")]),
+            ]),
         ]),
     ])
 
@@ -66,14 +68,16 @@ struct JiraIssueEntitiesTests {
         #expect(entities.detailEntity(issue)["state"] == .string("opened"))
     }
 
-    @Test("Jira timestamps in every zone form convert to UTC", arguments: [
-        ("2024-01-31T12:00:00.000+0100", "2024-01-31T11:00:00.000Z"),
-        ("2024-01-31T00:30:00.000+01:00", "2024-01-30T23:30:00.000Z"),
-        ("2024-03-01T01:00:00.5-0130", "2024-03-01T02:30:00.500Z"),
-        ("2024-02-29T23:59:59", "2024-02-29T23:59:59.000Z"),
-        ("1969-12-31T23:59:59.999+0000", "1969-12-31T23:59:59.999Z"),
-        ("2000-01-01T00:00:00.123456789Z", "2000-01-01T00:00:00.123Z"),
-    ])
+    @Test(
+        "Jira timestamps in every zone form convert to UTC",
+        arguments: [
+            ("2024-01-31T12:00:00.000+0100", "2024-01-31T11:00:00.000Z"),
+            ("2024-01-31T00:30:00.000+01:00", "2024-01-30T23:30:00.000Z"),
+            ("2024-03-01T01:00:00.5-0130", "2024-03-01T02:30:00.500Z"),
+            ("2024-02-29T23:59:59", "2024-02-29T23:59:59.000Z"),
+            ("1969-12-31T23:59:59.999+0000", "1969-12-31T23:59:59.999Z"),
+            ("2000-01-01T00:00:00.123456789Z", "2000-01-01T00:00:00.123Z"),
+        ])
     func timestamps(_ text: String, _ utc: String) {
         #expect(JiraTimestamp(text)?.utcText == utc)
     }

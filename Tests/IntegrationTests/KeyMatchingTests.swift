@@ -7,21 +7,25 @@ struct KeyMatchingTests {
         try ReferenceExtractor(prefix: prefix, regex: regex).allKeys(text)
     }
 
-    @Test("the default pattern", arguments: [
-        ("JIRA-1234", ["JIRA-1234"]), ("JIRA-1234A", ["JIRA-1234"]), ("JIRA-1234-some_tag", ["JIRA-1234"]),
-        ("abc-JIRA-1234", ["JIRA-1234"]), ("3EXT_EXT-1234", []), ("xJIRA-1", []), ("fooJIRA-1", []), ("#123", []),
-        ("J-123", []), ("jira-1", []), ("CVE-2022-123", ["CVE-2022"]), ("(JIRA-123.)", ["JIRA-123"]),
-        ("PROJ-1 and PROJ-2, PROJ-1 again", ["PROJ-1", "PROJ-2"]), ("A_B-7 X9-1", ["A_B-7", "X9-1"]),
-        ("ABC-DEF-12", ["DEF-12"]), ("émoji🙂PROJ-5", ["PROJ-5"]), ("", []),
-    ])
+    @Test(
+        "the default pattern",
+        arguments: [
+            ("JIRA-1234", ["JIRA-1234"]), ("JIRA-1234A", ["JIRA-1234"]), ("JIRA-1234-some_tag", ["JIRA-1234"]),
+            ("abc-JIRA-1234", ["JIRA-1234"]), ("3EXT_EXT-1234", []), ("xJIRA-1", []), ("fooJIRA-1", []), ("#123", []),
+            ("J-123", []), ("jira-1", []), ("CVE-2022-123", ["CVE-2022"]), ("(JIRA-123.)", ["JIRA-123"]),
+            ("PROJ-1 and PROJ-2, PROJ-1 again", ["PROJ-1", "PROJ-2"]), ("A_B-7 X9-1", ["A_B-7", "X9-1"]),
+            ("ABC-DEF-12", ["DEF-12"]), ("émoji🙂PROJ-5", ["PROJ-5"]), ("", []),
+        ])
     func defaultPattern(_ text: String, _ expected: [String]) throws {
         #expect(try keys(text) == expected)
     }
 
-    @Test("a prefix must come right before the key, after a word boundary", arguments: [
-        ("jira#JIRA-1234A", ["JIRA-1234"]), ("JIRA-1234A", []), ("myjira#JIRA-1", []), ("MYjira#JIRA-1", []),
-        ("my-jira#JIRA-1234", ["JIRA-1234"]),
-    ])
+    @Test(
+        "a prefix must come right before the key, after a word boundary",
+        arguments: [
+            ("jira#JIRA-1234A", ["JIRA-1234"]), ("JIRA-1234A", []), ("myjira#JIRA-1", []), ("MYjira#JIRA-1", []),
+            ("my-jira#JIRA-1234", ["JIRA-1234"]),
+        ])
     func prefix(_ text: String, _ expected: [String]) throws {
         #expect(try keys(text, prefix: "jira#") == expected)
     }
@@ -31,10 +35,12 @@ struct KeyMatchingTests {
         #expect(try keys("Jira# FOO-123", prefix: "Jira# ") == ["FOO-123"])
     }
 
-    @Test("a custom regex", arguments: [
-        ("J1-123", ["J1-123"]), ("AAbJ J1-123", ["J1-123"]), ("#A1-123", ["A1-123"]), ("J1-1234A", ["J1-1234"]),
-        ("JI1-123", []), ("J1I-123", []), ("JI-123", []), ("#123", []),
-    ])
+    @Test(
+        "a custom regex",
+        arguments: [
+            ("J1-123", ["J1-123"]), ("AAbJ J1-123", ["J1-123"]), ("#A1-123", ["A1-123"]), ("J1-1234A", ["J1-1234"]),
+            ("JI1-123", []), ("J1I-123", []), ("JI-123", []), ("#123", []),
+        ])
     func customRegex(_ text: String, _ expected: [String]) throws {
         #expect(try keys(text, regex: "[A-Z][0-9]-[0-9]+") == expected)
     }
@@ -43,19 +49,23 @@ struct KeyMatchingTests {
     func enginesAgree() throws {
         let fast = try ReferenceExtractor()
         let vm = try ReferenceExtractor(regex: "[A-Z][A-Z_0-9]+-\\d+")
-        for text in ["KAFKA-16845 Migrate ReplicationQuotasTestRig (#17089)", "MINOR: fix KAFKA-1 and KAFKA-22; see LANG-1523.",
-                     "Closes KAFKA-2, KAFKA-3 and KAFKA-4", "`KAFKA-9` in code, KAFKA-10 outside", "xKAFKA-1 KAFKA-1x KAFKA-_1"] {
+        for text in [
+            "KAFKA-16845 Migrate ReplicationQuotasTestRig (#17089)", "MINOR: fix KAFKA-1 and KAFKA-22; see LANG-1523.",
+            "Closes KAFKA-2, KAFKA-3 and KAFKA-4", "`KAFKA-9` in code, KAFKA-10 outside", "xKAFKA-1 KAFKA-1x KAFKA-_1",
+        ] {
             #expect(fast.extract(text) == vm.extract(text), "\(text)")
         }
     }
 
-    @Test("the first-scalar skip keeps case folding, optional starts and classes beyond ASCII", arguments: [
-        ("(?i)proj-\\d+", "see Proj-1 and pRoJ-22, not proj1", ["Proj-1", "pRoJ-22"]),
-        ("x*[A-Z]+-\\d+", "xxAB-1 then CD-2", ["xxAB-1", "CD-2"]),
-        // RE2's \\b is ASCII: É is not a word character, so no boundary sits before it after a space.
-        ("[^a-z ]+-\\d+", "voilà ÉTÉ-7 and été-8", ["TÉ-7", "é-8"]),
-        ("(?:FOO|bar)-\\d+", "a bar-1 b FOO-2", ["bar-1", "FOO-2"]),
-    ])
+    @Test(
+        "the first-scalar skip keeps case folding, optional starts and classes beyond ASCII",
+        arguments: [
+            ("(?i)proj-\\d+", "see Proj-1 and pRoJ-22, not proj1", ["Proj-1", "pRoJ-22"]),
+            ("x*[A-Z]+-\\d+", "xxAB-1 then CD-2", ["xxAB-1", "CD-2"]),
+            // RE2's \\b is ASCII: É is not a word character, so no boundary sits before it after a space.
+            ("[^a-z ]+-\\d+", "voilà ÉTÉ-7 and été-8", ["TÉ-7", "é-8"]),
+            ("(?:FOO|bar)-\\d+", "a bar-1 b FOO-2", ["bar-1", "FOO-2"]),
+        ])
     func firstScalarSkip(_ regex: String, _ text: String, _ expected: [String]) throws {
         #expect(try keys(text, regex: regex) == expected)
     }
@@ -63,15 +73,15 @@ struct KeyMatchingTests {
     @Test("keys in code spans and fenced code do not count")
     func code() throws {
         let text = """
-        Fix `PROJ-1` handling and ``PROJ-2 `x` `` too, but PROJ-3 counts.
-        ```
-        PROJ-4 in a fence
-        ```
-        ~~~~
-        PROJ-5
-        ~~~~
-        PROJ-6 after, and an unclosed `PROJ-7
-        """
+            Fix `PROJ-1` handling and ``PROJ-2 `x` `` too, but PROJ-3 counts.
+            ```
+            PROJ-4 in a fence
+            ```
+            ~~~~
+            PROJ-5
+            ~~~~
+            PROJ-6 after, and an unclosed `PROJ-7
+            """
         #expect(try keys(text) == ["PROJ-3", "PROJ-6", "PROJ-7"])
     }
 
@@ -92,10 +102,12 @@ struct ClosingReferenceTests {
         try ReferenceExtractor(prefix: prefix, regex: regex).extract(text)
     }
 
-    @Test("every trigger word and form closes", arguments: [
-        "Close", "Closes", "Closed", "Closing", "close", "Fix", "Fixes", "Fixed", "Fixing", "fix", "Resolve", "Resolves",
-        "Resolved", "Resolving", "Implement", "Implements", "Implemented", "Implementing", "closes:",
-    ])
+    @Test(
+        "every trigger word and form closes",
+        arguments: [
+            "Close", "Closes", "Closed", "Closing", "close", "Fix", "Fixes", "Fixed", "Fixing", "fix", "Resolve", "Resolves",
+            "Resolved", "Resolving", "Implement", "Implements", "Implemented", "Implementing", "closes:",
+        ])
     func triggers(_ word: String) throws {
         #expect(try refs("\(word) PROJ-12").closes == ["PROJ-12"])
     }
@@ -122,10 +134,12 @@ struct ClosingReferenceTests {
         }
     }
 
-    @Test("not a closing statement", arguments: [
-        "suffix PROJ-1", "Closesx PROJ-1", "Prefix-closes PROJ-1 is fine", "disclose PROJ-1", "Closes: ", "Fixes:PROJ-1",
-        "`Closes PROJ-1`",
-    ])
+    @Test(
+        "not a closing statement",
+        arguments: [
+            "suffix PROJ-1", "Closesx PROJ-1", "Prefix-closes PROJ-1 is fine", "disclose PROJ-1", "Closes: ", "Fixes:PROJ-1",
+            "`Closes PROJ-1`",
+        ])
     func notClosing(_ text: String) throws {
         let r = try refs(text)
         if text == "Prefix-closes PROJ-1 is fine" {
@@ -146,7 +160,8 @@ struct ClosingReferenceTests {
 /// Crashes and hangs the fuzz targets found (Fuzz/Regressions), kept as specifications.
 @Suite("Fuzz regressions")
 struct FuzzRegressionTests {
-    @Test("a user pattern that matches the empty string finds no keys and ends (fuzz: regex timeout)", arguments: ["x*", "\u{FFFD}*", "(x?)", "a*|b*"])
+    @Test(
+        "a user pattern that matches the empty string finds no keys and ends (fuzz: regex timeout)", arguments: ["x*", "\u{FFFD}*", "(x?)", "a*|b*"])
     func emptyMatches(_ pattern: String) throws {
         let extractor = try ReferenceExtractor(prefix: "", regex: pattern)
         let refs = extractor.extract("PROJ-1 closes ABC-12, fixes x")

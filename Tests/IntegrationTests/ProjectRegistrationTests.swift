@@ -4,13 +4,15 @@ import Testing
 /// What registering a project means, decided in the core and saved by the store.
 @Suite("Project registration")
 struct ProjectRegistrationTests {
-    let registration = ProjectRegistration(id: 15, pathWithNamespace: "acme/web/shop", name: "Shop",
-                                           webURL: "https://gitlab.example.com/acme/web/shop", defaultBranch: "main")
+    let registration = ProjectRegistration(
+        id: 15, pathWithNamespace: "acme/web/shop", name: "Shop",
+        webURL: "https://gitlab.example.com/acme/web/shop", defaultBranch: "main")
 
     @Test("a webhook's project becomes a registration with its namespace")
     func fromForgeProject() {
-        let project = ForgeProject(id: 15, pathWithNamespace: "acme/web/shop", name: "Shop", namespaceName: "Acme / Web",
-                                   webURL: "https://gitlab.example.com/acme/web/shop", defaultBranch: "main")
+        let project = ForgeProject(
+            id: 15, pathWithNamespace: "acme/web/shop", name: "Shop", namespaceName: "Acme / Web",
+            webURL: "https://gitlab.example.com/acme/web/shop", defaultBranch: "main")
         #expect(ProjectRegistration(project) == registration)
         #expect(registration.namespace == "acme/web")
         #expect(ProjectRegistration(id: 1, pathWithNamespace: "top", name: "t", webURL: "", defaultBranch: "").namespace == nil)
@@ -60,8 +62,11 @@ struct ProjectRegistrationTests {
     func apiSteps() {
         #expect(registration.apiStep(isKnown: false, pathOwner: nil) == .create)
         #expect(registration.apiStep(isKnown: true, pathOwner: 15) == .replace)
-        #expect(registration.apiStep(isKnown: true, pathOwner: 16) == .conflict(
-            "path acme/web/shop belongs to project 16; send take_over_path=true to give it to this id (project 16 keeps its settings under acme/web/shop~16)"))
+        #expect(
+            registration.apiStep(isKnown: true, pathOwner: 16)
+                == .conflict(
+                    "path acme/web/shop belongs to project 16; send take_over_path=true to give it to this id (project 16 keeps its settings under acme/web/shop~16)"
+                ))
         var confirmed = registration
         confirmed.mayTakeOverPath = true
         #expect(confirmed.apiStep(isKnown: false, pathOwner: 16) == .takeOver(from: 16))

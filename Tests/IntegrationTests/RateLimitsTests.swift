@@ -74,15 +74,21 @@ struct RateLimitsTests {
     @Test("a 401 pauses instead of failing; a 403 stays a failure of that one delivery")
     func credentials() {
         let policy = RetryPolicy()
-        #expect(DeliveryDecisions.failure(.credentialsRejected, error: "401", attempts: 1, createdAt: 0, now: 1, policy: policy, random: 0)
+        #expect(
+            DeliveryDecisions.failure(.credentialsRejected, error: "401", attempts: 1, createdAt: 0, now: 1, policy: policy, random: 0)
                 == .paused(error: "401"))
         // Even past the deadline it pauses: the sweep makes it dead, so a rejection is never mistaken for a timeout.
-        #expect(DeliveryDecisions.failure(.credentialsRejected, error: "401", attempts: 9, createdAt: 0, now: 100_000_000, policy: policy, random: 0)
+        #expect(
+            DeliveryDecisions.failure(.credentialsRejected, error: "401", attempts: 9, createdAt: 0, now: 100_000_000, policy: policy, random: 0)
                 == .paused(error: "401"))
-        #expect(DeliveryDecisions.failure(.permanent, error: "403", attempts: 1, createdAt: 0, now: 1, policy: policy, random: 0) == .failed(error: "403"))
+        #expect(
+            DeliveryDecisions.failure(.permanent, error: "403", attempts: 1, createdAt: 0, now: 1, policy: policy, random: 0) == .failed(error: "403")
+        )
         // Rejected credentials that were replaced while it ran: it runs again at once, with the new ones.
-        #expect(DeliveryDecisions.failure(.credentialsRejected, error: "401", attempts: 1, createdAt: 0, now: 7, policy: policy, random: 0,
-                                          credentialsReplacedSince: true) == .retry(at: 7, error: "401"))
+        #expect(
+            DeliveryDecisions.failure(
+                .credentialsRejected, error: "401", attempts: 1, createdAt: 0, now: 7, policy: policy, random: 0,
+                credentialsReplacedSince: true) == .retry(at: 7, error: "401"))
         let recorded = DeliveryOutcome.paused(error: "401").recorded(now: 5)
         #expect(recorded.status == .paused && recorded.error == "401" && DeliveryOutcome.paused(error: "x").name == "paused")
     }

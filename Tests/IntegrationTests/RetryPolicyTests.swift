@@ -14,7 +14,8 @@ struct RetryPolicyTests {
     @Test("delays double per attempt, with equal jitter between half and all of the ceiling", arguments: [(1, 2.0), (2, 4.0), (3, 8.0), (6, 64.0)])
     func doubling(_ attempts: Int, _ ceiling: Double) {
         #expect(policy.decide(.transient(retryAfterSeconds: nil), attempts: attempts, ageSeconds: 0, random: 0) == .retry(afterSeconds: ceiling / 2))
-        #expect(policy.decide(.transient(retryAfterSeconds: nil), attempts: attempts, ageSeconds: 0, random: 0.999_999)
+        #expect(
+            policy.decide(.transient(retryAfterSeconds: nil), attempts: attempts, ageSeconds: 0, random: 0.999_999)
                 == .retry(afterSeconds: ceiling / 2 + ceiling / 2 * 0.999_999))
     }
 

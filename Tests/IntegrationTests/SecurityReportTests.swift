@@ -14,16 +14,18 @@ struct SecurityReportTests {
         try SecurityReport.parse(JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)))
     }
 
-    @Test("real reports parse into their type, with as many distinct findings as GitLab counts", arguments: [
-        ("gl-dependency-scanning-report.gemnasium-defectdojo.json", "dependency_scanning", 3),
-        ("gl-container-scanning-report.trivy-template-npm.json", "container_scanning", 1),
-        ("gitleaks-7.x.sarif", "sarif", 4),
-        ("trivy-alpine-310.sarif", "sarif", 4),
-        ("sast-two-findings.json", "sast", 2),
-        ("dast-one-finding.json", "dast", 1),
-        ("sarif-two-results.sarif", "sarif", 2),
-        ("gl-secret-detection-report.secrets-analyzer-7.38-empty.json", "secret_detection", 0),
-    ])
+    @Test(
+        "real reports parse into their type, with as many distinct findings as GitLab counts",
+        arguments: [
+            ("gl-dependency-scanning-report.gemnasium-defectdojo.json", "dependency_scanning", 3),
+            ("gl-container-scanning-report.trivy-template-npm.json", "container_scanning", 1),
+            ("gitleaks-7.x.sarif", "sarif", 4),
+            ("trivy-alpine-310.sarif", "sarif", 4),
+            ("sast-two-findings.json", "sast", 2),
+            ("dast-one-finding.json", "dast", 1),
+            ("sarif-two-results.sarif", "sarif", 2),
+            ("gl-secret-detection-report.secrets-analyzer-7.38-empty.json", "secret_detection", 0),
+        ])
     func realReports(_ file: String, _ type: String, _ count: Int) throws {
         let parsed = try SecurityReport.parse(Self.report(file))
         #expect(parsed.reportType == type)
@@ -73,17 +75,19 @@ struct SecurityReportTests {
         #expect(a.findings[0].fingerprint != a.findings[1].fingerprint)
     }
 
-    @Test("what is not a report is refused, naming the field", arguments: [
-        (#"[]"#, "the report"),
-        (#"{"neither": 1}"#, "the report"),
-        (#"{"vulnerabilities": []}"#, "scan.type"),
-        (#"{"scan": {"type": "nope"}, "vulnerabilities": []}"#, "scan.type"),
-        (#"{"scan": {"type": "sast"}, "vulnerabilities": {}}"#, "vulnerabilities"),
-        (#"{"scan": {"type": "sast"}, "vulnerabilities": [{"id": "1", "location": {}}]}"#, "vulnerabilities[0].identifiers"),
-        (#"{"version": "2.0.0", "runs": []}"#, "version"),
-        (#"{"runs": [{"tool": {}}]}"#, "runs[0].tool.driver.name"),
-        (#"{"runs": [{"tool": {"driver": {"name": "x"}}, "results": [{}]}]}"#, "runs[0].results[0].message.text"),
-    ])
+    @Test(
+        "what is not a report is refused, naming the field",
+        arguments: [
+            (#"[]"#, "the report"),
+            (#"{"neither": 1}"#, "the report"),
+            (#"{"vulnerabilities": []}"#, "scan.type"),
+            (#"{"scan": {"type": "nope"}, "vulnerabilities": []}"#, "scan.type"),
+            (#"{"scan": {"type": "sast"}, "vulnerabilities": {}}"#, "vulnerabilities"),
+            (#"{"scan": {"type": "sast"}, "vulnerabilities": [{"id": "1", "location": {}}]}"#, "vulnerabilities[0].identifiers"),
+            (#"{"version": "2.0.0", "runs": []}"#, "version"),
+            (#"{"runs": [{"tool": {}}]}"#, "runs[0].tool.driver.name"),
+            (#"{"runs": [{"tool": {"driver": {"name": "x"}}, "results": [{}]}]}"#, "runs[0].results[0].message.text"),
+        ])
     func invalid(_ text: String, _ field: String) throws {
         #expect { try Self.parse(text) } throws: { error in
             (error as? SecurityReport.Invalid)?.field == field

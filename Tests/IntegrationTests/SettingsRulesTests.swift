@@ -3,22 +3,30 @@ import Testing
 
 @Suite("Settings rules")
 struct SettingsRulesTests {
-    @Test("GitLab's Jira Cloud URL rule", arguments: [
-        ("https://acme.atlassian.net", true), ("https://acme.atlassian.net/jira/", true), ("http://abc.atlassian.net", false),
-        ("abc.atlassian.net", false), ("https://example.com\".atlassian.net", false), ("javascript://test.atlassian.net/x", false),
-        ("https://atlassian.net", false), ("https://jira.example.com", false),
-    ])
+    @Test(
+        "GitLab's Jira Cloud URL rule",
+        arguments: [
+            ("https://acme.atlassian.net", true), ("https://acme.atlassian.net/jira/", true), ("http://abc.atlassian.net", false),
+            ("abc.atlassian.net", false), ("https://example.com\".atlassian.net", false), ("javascript://test.atlassian.net/x", false),
+            ("https://atlassian.net", false), ("https://jira.example.com", false),
+        ])
     func cloudURL(_ url: String, _ cloud: Bool) {
         #expect(JiraURL.isCloud(url) == cloud)
     }
 
     @Test("deployment detection: serverInfo first, then the URL")
     func detection() {
-        #expect(DeploymentDetection.detect(serverInfoDeploymentType: "Cloud", serverInfoAnswered: true, clientURL: "https://jira.example.com") == .cloud)
-        #expect(DeploymentDetection.detect(serverInfoDeploymentType: "Server", serverInfoAnswered: true, clientURL: "https://jira.example.com") == .server)
-        #expect(DeploymentDetection.detect(serverInfoDeploymentType: "FutureCloud", serverInfoAnswered: true, clientURL: "https://a.atlassian.net") == .cloud)
+        #expect(
+            DeploymentDetection.detect(serverInfoDeploymentType: "Cloud", serverInfoAnswered: true, clientURL: "https://jira.example.com") == .cloud)
+        #expect(
+            DeploymentDetection.detect(serverInfoDeploymentType: "Server", serverInfoAnswered: true, clientURL: "https://jira.example.com") == .server
+        )
+        #expect(
+            DeploymentDetection.detect(serverInfoDeploymentType: "FutureCloud", serverInfoAnswered: true, clientURL: "https://a.atlassian.net")
+                == .cloud)
         #expect(DeploymentDetection.detect(serverInfoDeploymentType: nil, serverInfoAnswered: false, clientURL: "https://a.atlassian.net") == .cloud)
-        #expect(DeploymentDetection.detect(serverInfoDeploymentType: nil, serverInfoAnswered: false, clientURL: "https://jira.example.com") == .server)
+        #expect(
+            DeploymentDetection.detect(serverInfoDeploymentType: nil, serverInfoAnswered: false, clientURL: "https://jira.example.com") == .server)
         #expect(DeploymentDetection.detect(serverInfoDeploymentType: nil, serverInfoAnswered: false, clientURL: nil) == .unknown)
     }
 
@@ -34,25 +42,27 @@ struct SettingsRulesTests {
         }
     }
 
-    @Test("address classes for the outbound guard", arguments: [
-        ("127.0.0.1", AddressClass.loopback), ("localhost", .loopback), ("10.0.0.1", .privateNetwork), ("172.16.5.4", .privateNetwork),
-        ("172.32.0.1", .publicAddress), ("192.168.1.1", .privateNetwork), ("169.254.169.254", .linkLocal), ("0.0.0.0", .unspecified),
-        ("::1", .loopback), ("::", .unspecified), ("fe80::1", .linkLocal), ("fd00::1", .privateNetwork), ("::ffff:10.0.0.1", .privateNetwork),
-        ("8.8.8.8", .publicAddress), ("2001:4860:4860::8888", .publicAddress),
-        // The URL standard's other spellings of IPv4 (what browsers and HTTP clients connect to).
-        ("0x7f000001", .loopback), ("2130706433", .loopback), ("127.1", .loopback), ("0177.0.0.1", .loopback), ("0x7f.1", .loopback),
-        ("127.0.0.1.", .loopback), ("012.0.0.1", .privateNetwork), ("010.0.0.1", .publicAddress), ("1.2.3", .publicAddress),
-        // IANA's special-purpose blocks.
-        ("198.18.0.1", .specialPurpose), ("198.19.255.255", .specialPurpose), ("224.0.0.1", .specialPurpose),
-        ("255.255.255.255", .specialPurpose), ("240.0.0.1", .specialPurpose), ("192.0.2.1", .specialPurpose),
-        ("198.51.100.7", .specialPurpose), ("203.0.113.9", .specialPurpose), ("192.0.0.8", .specialPurpose), ("100.64.0.1", .privateNetwork),
-        // IPv6 forms that carry a refused IPv4 address: compatible, mapped, NAT64 and 6to4.
-        ("[::127.0.0.1]", .loopback), ("[::ffff:127.0.0.1]", .loopback), ("[64:ff9b::7f00:1]", .loopback), ("[2002:7f00:1::]", .loopback),
-        ("[64:ff9b::808:808]", .publicAddress), ("[2002:808:808::1]", .publicAddress), ("[ff02::1]", .specialPurpose),
-        ("[2001:db8::1]", .specialPurpose), ("[2001::1]", .specialPurpose), ("[fec0::1]", .privateNetwork), ("[100::1]", .specialPurpose),
-        // Hosts that end in a number but are no IPv4 address are refused, as browsers refuse them.
-        ("1.2.3.256", .specialPurpose), ("0x1g", nil), ("1.2.3.4.5", .specialPurpose), ("4294967296", .specialPurpose),
-    ] as [(String, AddressClass?)])
+    @Test(
+        "address classes for the outbound guard",
+        arguments: [
+            ("127.0.0.1", AddressClass.loopback), ("localhost", .loopback), ("10.0.0.1", .privateNetwork), ("172.16.5.4", .privateNetwork),
+            ("172.32.0.1", .publicAddress), ("192.168.1.1", .privateNetwork), ("169.254.169.254", .linkLocal), ("0.0.0.0", .unspecified),
+            ("::1", .loopback), ("::", .unspecified), ("fe80::1", .linkLocal), ("fd00::1", .privateNetwork), ("::ffff:10.0.0.1", .privateNetwork),
+            ("8.8.8.8", .publicAddress), ("2001:4860:4860::8888", .publicAddress),
+            // The URL standard's other spellings of IPv4 (what browsers and HTTP clients connect to).
+            ("0x7f000001", .loopback), ("2130706433", .loopback), ("127.1", .loopback), ("0177.0.0.1", .loopback), ("0x7f.1", .loopback),
+            ("127.0.0.1.", .loopback), ("012.0.0.1", .privateNetwork), ("010.0.0.1", .publicAddress), ("1.2.3", .publicAddress),
+            // IANA's special-purpose blocks.
+            ("198.18.0.1", .specialPurpose), ("198.19.255.255", .specialPurpose), ("224.0.0.1", .specialPurpose),
+            ("255.255.255.255", .specialPurpose), ("240.0.0.1", .specialPurpose), ("192.0.2.1", .specialPurpose),
+            ("198.51.100.7", .specialPurpose), ("203.0.113.9", .specialPurpose), ("192.0.0.8", .specialPurpose), ("100.64.0.1", .privateNetwork),
+            // IPv6 forms that carry a refused IPv4 address: compatible, mapped, NAT64 and 6to4.
+            ("[::127.0.0.1]", .loopback), ("[::ffff:127.0.0.1]", .loopback), ("[64:ff9b::7f00:1]", .loopback), ("[2002:7f00:1::]", .loopback),
+            ("[64:ff9b::808:808]", .publicAddress), ("[2002:808:808::1]", .publicAddress), ("[ff02::1]", .specialPurpose),
+            ("[2001:db8::1]", .specialPurpose), ("[2001::1]", .specialPurpose), ("[fec0::1]", .privateNetwork), ("[100::1]", .specialPurpose),
+            // Hosts that end in a number but are no IPv4 address are refused, as browsers refuse them.
+            ("1.2.3.256", .specialPurpose), ("0x1g", nil), ("1.2.3.4.5", .specialPurpose), ("4294967296", .specialPurpose),
+        ] as [(String, AddressClass?)])
     func addresses(_ host: String, _ expected: AddressClass?) {
         #expect(AddressPolicy.classifyLiteral(host) == expected)
     }
@@ -77,9 +87,11 @@ struct SettingsRulesTests {
         #expect(IPNetwork("10.0.0.0/33") == nil && IPNetwork("nope") == nil && IPNetwork("10.0.0.0/") == nil)
     }
 
-    @Test("transition ids are every run of digits", arguments: [
-        ("1,2;3", ["1", "2", "3"]), ("foo 23 bar", ["23"]), ("56-1", ["56", "1"]), ("", []), ("abc", []), (" ", []), ("\t \u{3000}", []),
-    ])
+    @Test(
+        "transition ids are every run of digits",
+        arguments: [
+            ("1,2;3", ["1", "2", "3"]), ("foo 23 bar", ["23"]), ("56-1", ["56", "1"]), ("", []), ("abc", []), (" ", []), ("\t \u{3000}", []),
+        ])
     func transitionIDs(_ text: String, _ ids: [String]) {
         #expect(TransitionIDs.parse(text) == ids)
         #expect(TransitionIDs.isValid(text) == (text.allSatisfy(\.isWhitespace) || !ids.isEmpty))
@@ -102,8 +114,10 @@ struct SettingsRulesTests {
     func gateway() {
         #expect(JiraURL.isGateway("https://api.atlassian.com/ex/jira/4a1d9e2c-7b3f-4c8e-9d21-6f0a5b7c3e19"))
         #expect(JiraURL.isCloud("https://api.atlassian.com/ex/jira/4a1d9e2c-7b3f-4c8e-9d21-6f0a5b7c3e19"))
-        for other in ["https://api.atlassian.com/ex/jira", "https://api.atlassian.com/ex/confluence/1", "http://api.atlassian.com/ex/jira/1",
-                      "https://api.atlassian.com.evil.example/ex/jira/1", "https://api.atlassian.com/ex/jira/1/more"] {
+        for other in [
+            "https://api.atlassian.com/ex/jira", "https://api.atlassian.com/ex/confluence/1", "http://api.atlassian.com/ex/jira/1",
+            "https://api.atlassian.com.evil.example/ex/jira/1", "https://api.atlassian.com/ex/jira/1/more",
+        ] {
             #expect(!JiraURL.isGateway(other), "\(other)")
         }
         var s = JiraSettings()
@@ -149,8 +163,10 @@ struct SettingsRulesTests {
 
     @Test("loose parameter types are coerced as Grape does, and refused when they cannot be")
     func coercion() throws {
-        let u = try SettingsUpdate(parameters: ["active": .string("true"), "jira_auth_type": .string("1"), "commit_events": .number(0),
-                                                "project_keys": .string("A,B")])
+        let u = try SettingsUpdate(parameters: [
+            "active": .string("true"), "jira_auth_type": .string("1"), "commit_events": .number(0),
+            "project_keys": .string("A,B"),
+        ])
         #expect(u.active == true)
         #expect(u.authType == 1)
         #expect(u.commitEvents == false)

@@ -4,14 +4,19 @@ import Testing
 /// GitLab's Jira texts, escaped and cut.
 @Suite("Texts")
 struct TextsTests {
-    let project = ForgeProject(id: 1, pathWithNamespace: "acme/shop", name: "Shop", namespaceName: "Acme",
-                               webURL: "https://gitlab.example.com/acme/shop", defaultBranch: "main")
+    let project = ForgeProject(
+        id: 1, pathWithNamespace: "acme/shop", name: "Shop", namespaceName: "Acme",
+        webURL: "https://gitlab.example.com/acme/shop", defaultBranch: "main")
 
     @Test("the mention comment of a merge request, with no branch")
     func mergeRequestMention() {
-        let text = Texts.mention(author: ForgeUser(name: "Jane", username: "jane"), forgeBaseURL: "https://gitlab.example.com", entity: .mergeRequest,
-                                 entityURL: "https://gitlab.example.com/acme/shop/-/merge_requests/7", project: project, branch: nil, title: "Add login\n")
-        #expect(text == "[Jane|https://gitlab.example.com/jane] mentioned this issue in [a merge request|https://gitlab.example.com/acme/shop/-/merge_requests/7] of [Acme / Shop|https://gitlab.example.com/acme/shop]:{quote}Add login{quote}")
+        let text = Texts.mention(
+            author: ForgeUser(name: "Jane", username: "jane"), forgeBaseURL: "https://gitlab.example.com", entity: .mergeRequest,
+            entityURL: "https://gitlab.example.com/acme/shop/-/merge_requests/7", project: project, branch: nil, title: "Add login\n")
+        #expect(
+            text
+                == "[Jane|https://gitlab.example.com/jane] mentioned this issue in [a merge request|https://gitlab.example.com/acme/shop/-/merge_requests/7] of [Acme / Shop|https://gitlab.example.com/acme/shop]:{quote}Add login{quote}"
+        )
     }
 
     @Test("a project without a namespace name is named alone")
@@ -52,8 +57,9 @@ struct TextsTests {
 
     @Test("a comment never exceeds Jira's limit, whatever the title")
     func commentLimit() {
-        let text = Texts.mention(author: ForgeUser(name: String(repeating: "n", count: 40_000), username: "u"), forgeBaseURL: "https://g",
-                                 entity: .commit, entityURL: "https://g/c", project: project, branch: "main", title: String(repeating: "t", count: 40_000))
+        let text = Texts.mention(
+            author: ForgeUser(name: String(repeating: "n", count: 40_000), username: "u"), forgeBaseURL: "https://g",
+            entity: .commit, entityURL: "https://g/c", project: project, branch: "main", title: String(repeating: "t", count: 40_000))
         #expect(text.count <= Texts.maxCommentCharacters)
     }
 

@@ -40,7 +40,9 @@ struct AuthTests {
             try await h.registerProject(id: 43, path: "other/thing")
             let token = try await h.token(role: "maintainer", scope: "project", extra: ["project_id": "acme/web/shop"])
             #expect(try await h.request(.PUT, "/api/v4/projects/42/integrations/jira", token: token, json: h.workingSettings()).status == 200)
-            #expect(try await h.request(.PUT, "/api/v4/projects/43/integrations/jira", token: token, json: h.workingSettings()).status == 404, "hidden as GitLab hides it")
+            #expect(
+                try await h.request(.PUT, "/api/v4/projects/43/integrations/jira", token: token, json: h.workingSettings()).status == 404,
+                "hidden as GitLab hides it")
             #expect(try await h.request(.GET, "/api/v4/projects/43", token: token).status == 404)
             #expect(try await h.request(.POST, "/api/v4/projects", token: token, json: ["id": 44, "path_with_namespace": "x/y"]).status == 403)
         }
@@ -55,7 +57,9 @@ struct AuthTests {
             #expect(try await h.request(.PUT, "/api/v4/projects/42/integrations/jira", token: token, json: h.workingSettings()).status == 200)
             #expect(try await h.request(.GET, "/api/v4/groups/acme%2Fweb", token: token).status == 200)
             #expect(try await h.request(.GET, "/api/v4/groups/other", token: token).status == 404)
-            #expect(try await h.request(.PUT, "/api/v4/projects/43/integrations/jira", token: token, json: h.workingSettings()).status == 404, "hidden as GitLab hides it")
+            #expect(
+                try await h.request(.PUT, "/api/v4/projects/43/integrations/jira", token: token, json: h.workingSettings()).status == 404,
+                "hidden as GitLab hides it")
         }
     }
 
@@ -65,19 +69,29 @@ struct AuthTests {
             try await h.registerProject()
             try await h.registerProject(id: 43, path: "other/thing")
             let maintainer = try await h.token(role: "maintainer", scope: "project", extra: ["project_id": 42])
-            let ok = try await h.request(.POST, "/api/v4/tokens", token: maintainer,
-                                         json: ["name": "ci", "role": "reporter", "scope": "project", "project_id": 42, "expires_at": "2999-01-01"])
+            let ok = try await h.request(
+                .POST, "/api/v4/tokens", token: maintainer,
+                json: ["name": "ci", "role": "reporter", "scope": "project", "project_id": 42, "expires_at": "2999-01-01"])
             #expect(ok.status == 201, "\(ok.text)")
             #expect(ok.json["project_id"] == 42)
             #expect(ok.json["role"] == "reporter")
             #expect(ok.json["expires_at"]?.string?.hasPrefix("2999-01-01") == true)
             let secret = try #require(ok.json["token"]?.string)
-            #expect(try await h.request(.POST, "/api/v4/tokens", token: maintainer,
-                                        json: ["name": "x", "role": "admin", "scope": "instance"]).status == 403)
-            #expect(try await h.request(.POST, "/api/v4/tokens", token: maintainer,
-                                        json: ["name": "x", "role": "reporter", "scope": "project", "project_id": 43]).status == 404)
-            #expect(try await h.request(.POST, "/api/v4/tokens", token: secret,
-                                        json: ["name": "x", "role": "reporter", "scope": "project", "project_id": 42]).status == 403)
+            #expect(
+                try await h.request(
+                    .POST, "/api/v4/tokens", token: maintainer,
+                    json: ["name": "x", "role": "admin", "scope": "instance"]
+                ).status == 403)
+            #expect(
+                try await h.request(
+                    .POST, "/api/v4/tokens", token: maintainer,
+                    json: ["name": "x", "role": "reporter", "scope": "project", "project_id": 43]
+                ).status == 404)
+            #expect(
+                try await h.request(
+                    .POST, "/api/v4/tokens", token: secret,
+                    json: ["name": "x", "role": "reporter", "scope": "project", "project_id": 42]
+                ).status == 403)
             let bad = try await h.admin(.POST, "/api/v4/tokens", json: ["name": "x", "role": "owner"])
             #expect(bad.status == 400)
             let past = try await h.admin(.POST, "/api/v4/tokens", json: ["name": "x", "role": "reporter", "expires_at": "2001-01-01"])

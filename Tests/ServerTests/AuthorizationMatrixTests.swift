@@ -143,10 +143,12 @@ struct AuthorizationMatrixTests {
     func outsiders(_ h: Harness) async throws -> Outsiders {
         try await h.registerProject()
         try await h.registerProject(id: 43, path: "other/shop")
-        _ = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings(["issues_enabled": true, "project_keys": ["PROJ"]]))
+        _ = try await h.admin(
+            .PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings(["issues_enabled": true, "project_keys": ["PROJ"]]))
         _ = try await h.admin(.PUT, "/api/v4/groups/acme%2Fweb/integrations/jira", json: h.workingSettings())
         let expiredSecret = TokenSecret.generate()
-        _ = try await h.store.createToken(name: "old", role: .maintainer, scope: .project(42), expiresAt: 1_000, secretHash: TokenSecret.hash(expiredSecret))
+        _ = try await h.store.createToken(
+            name: "old", role: .maintainer, scope: .project(42), expiresAt: 1_000, secretHash: TokenSecret.hash(expiredSecret))
         return Outsiders(
             expired: expiredSecret,
             otherProjectReporter: try await h.token(role: "reporter", scope: "project", extra: ["project_id": 43]),
@@ -165,7 +167,9 @@ struct AuthorizationMatrixTests {
         return .object([:])
     }
 
-    @Test("API routes: no token, a bad or expired token get 401; tokens of another project or group, and project tokens on group routes, get 404 as for a project that does not exist; a role too low gets 403")
+    @Test(
+        "API routes: no token, a bad or expired token get 401; tokens of another project or group, and project tokens on group routes, get 404 as for a project that does not exist; a role too low gets 403"
+    )
     func apiRefusals() async throws {
         // Each wrong token comes from its own address: more than 30 from one would be throttled (429).
         var options = Harness.Options()
@@ -180,8 +184,9 @@ struct AuthorizationMatrixTests {
                 let body = Self.body(route.method, route.path)
                 for token in [nil, who.bad, who.expired] as [String?] {
                     client += 1
-                    let r = try await h.request(method, url, token: token, json: body,
-                                                headers: [("X-Forwarded-For", "10.9.\(client / 250).\(client % 250 + 1)")])
+                    let r = try await h.request(
+                        method, url, token: token, json: body,
+                        headers: [("X-Forwarded-For", "10.9.\(client / 250).\(client % 250 + 1)")])
                     #expect(r.status == 401, "\(route.method) \(url) with \(token == nil ? "no token" : "a bad or expired token"): \(r.status)")
                 }
                 var refused: [(String, String)] = []
@@ -189,11 +194,15 @@ struct AuthorizationMatrixTests {
                 switch rule {
                 case .admin:
                     hidden = false
-                    refused = [("another project's maintainer", who.otherProjectMaintainer), ("another group's maintainer", who.otherGroupMaintainer),
-                               ("a project token", who.projectMaintainer)]
+                    refused = [
+                        ("another project's maintainer", who.otherProjectMaintainer), ("another group's maintainer", who.otherGroupMaintainer),
+                        ("a project token", who.projectMaintainer),
+                    ]
                 case .project(let role):
-                    refused = [("another project's reporter", who.otherProjectReporter), ("another project's maintainer", who.otherProjectMaintainer),
-                               ("another group's maintainer", who.otherGroupMaintainer)]
+                    refused = [
+                        ("another project's reporter", who.otherProjectReporter), ("another project's maintainer", who.otherProjectMaintainer),
+                        ("another group's maintainer", who.otherGroupMaintainer),
+                    ]
                     if role == .maintainer {
                         // It sees the project: too low a role is a 403.
                         let r = try await h.request(method, url, token: who.projectReporter, json: body)
@@ -202,8 +211,10 @@ struct AuthorizationMatrixTests {
                         #expect(r.status == expected, "\(route.method) \(url) as the project's reporter: \(r.status) \(r.text.prefix(200))")
                     }
                 case .group:
-                    refused = [("another group's maintainer", who.otherGroupMaintainer), ("a project token", who.projectMaintainer),
-                               ("another project's maintainer", who.otherProjectMaintainer)]
+                    refused = [
+                        ("another group's maintainer", who.otherGroupMaintainer), ("a project token", who.projectMaintainer),
+                        ("another project's maintainer", who.otherProjectMaintainer),
+                    ]
                 default:
                     break
                 }
@@ -228,8 +239,10 @@ struct AuthorizationMatrixTests {
             func session(_ token: String) async throws -> String {
                 let r = try await web.signIn(h, token: token, form: try await web.signInForm(h))
                 precondition(r.status == 303, "sign-in failed")
-                return String(try #require(r.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix(WebSessionCookie.name) }?.1
-                    .split(separator: ";").first))
+                return String(
+                    try #require(
+                        r.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix(WebSessionCookie.name) }?.1
+                            .split(separator: ";").first))
             }
             let sessions = [
                 ("another project's reporter", try await session(who.otherProjectReporter)),
@@ -246,7 +259,9 @@ struct AuthorizationMatrixTests {
                 case .projectPage, .groupPage, .instancePage, .signedIn:
                     let anonymous = try await raw(h, method, url, cookie: nil)
                     if route.method == "GET" {
-                        #expect(anonymous.status == 303 && anonymous.location?.hasPrefix("/?next=") == true, "\(route.method) \(url) signed out: \(anonymous.status)")
+                        #expect(
+                            anonymous.status == 303 && anonymous.location?.hasPrefix("/?next=") == true,
+                            "\(route.method) \(url) signed out: \(anonymous.status)")
                     } else {
                         #expect(anonymous.status == 403, "\(route.method) \(url) signed out: \(anonymous.status)")
                     }

@@ -1,5 +1,6 @@
-@testable import Server
 import Testing
+
+@testable import Server
 
 /// The webhook body budget, taken a chunk at a time: bounded, first come first served, and never stuck.
 @Suite("Body budget")

@@ -105,8 +105,10 @@ struct DefaultsTests {
     func propagationOfSecrets() async throws {
         try await Harness.run { h in
             try await tree(h)
-            await h.emulator.addUser(EmulatedUser(name: "rotator", email: "rotator@example.com", displayName: "Rotator",
-                                                  accountId: "rot-1", password: "old-pass"))
+            await h.emulator.addUser(
+                EmulatedUser(
+                    name: "rotator", email: "rotator@example.com", displayName: "Rotator",
+                    accountId: "rot-1", password: "old-pass"))
             await h.emulator.addIssue(projectKey: "PROJ", summary: "Login")
             let oldURL = h.emulatorURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")
             _ = try await put(h, Self.group("acme"), ["active": true, "url": .string(oldURL), "username": "rotator", "password": "old-pass"])
@@ -249,9 +251,10 @@ struct DefaultsTests {
     func manyProjects() async throws {
         try await Harness.run { h in
             for i in 0..<2_000 {
-                _ = try await h.store.registerProject(ProjectRegistration(
-                    id: Int64(1_000 + i), pathWithNamespace: "big/p\(i)", name: "P\(i)", webURL: "https://gitlab.example.com/big/p\(i)",
-                    defaultBranch: "main"))
+                _ = try await h.store.registerProject(
+                    ProjectRegistration(
+                        id: Int64(1_000 + i), pathWithNamespace: "big/p\(i)", name: "P\(i)", webURL: "https://gitlab.example.com/big/p\(i)",
+                        defaultBranch: "main"))
             }
             let otherURL = h.emulatorURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")
             let clock = ContinuousClock()

@@ -34,8 +34,10 @@ enum ForgePayloads {
     }
 
     /// GitHub's pull request example (#2) with `action`, texts, and, for `closed`, whether it was merged.
-    static func githubPullRequest(action: String, title: String, body: String = "", merged: Bool = false,
-                                  mergeCommit: String = "c4295bd74fb0f4fda03689c3df3f2803b658fd85") -> String {
+    static func githubPullRequest(
+        action: String, title: String, body: String = "", merged: Bool = false,
+        mergeCommit: String = "c4295bd74fb0f4fda03689c3df3f2803b658fd85"
+    ) -> String {
         var doc = load("github", action == "closed" ? "pull_request.closed" : "pull_request.opened")
         doc["action"] = action
         var pr = doc["pull_request"] as! [String: Any]
@@ -88,7 +90,9 @@ enum ForgePayloads {
 
 extension Harness {
     /// Sends a GitHub webhook signed with `secret` (nil: unsigned), as `contentType`.
-    func github(_ event: String, _ body: String, secret: String? = "gh-secret", delivery: String? = nil, form: Bool = false) async throws -> TestResponse {
+    func github(
+        _ event: String, _ body: String, secret: String? = "gh-secret", delivery: String? = nil, form: Bool = false
+    ) async throws -> TestResponse {
         let raw = form ? "payload=" + (body.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? body) : body
         var headers = [("X-GitHub-Event", event), ("Content-Type", form ? "application/x-www-form-urlencoded" : "application/json")]
         if let secret { headers.append(("X-Hub-Signature-256", "sha256=" + TokenSecret.signature(of: Data(raw.utf8), secret: secret))) }
@@ -97,8 +101,10 @@ extension Harness {
     }
 
     /// Sends a Gitea webhook signed (over the JSON payload) with `secret`; Forgejo's headers when `forgejo`.
-    func gitea(_ event: String, _ body: String, secret: String? = "gitea-secret", form: Bool = false, forgejo: Bool = false,
-               delivery: String? = nil) async throws -> TestResponse {
+    func gitea(
+        _ event: String, _ body: String, secret: String? = "gitea-secret", form: Bool = false, forgejo: Bool = false,
+        delivery: String? = nil
+    ) async throws -> TestResponse {
         let raw = form ? "payload=" + (body.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? body) : body
         let prefix = forgejo ? "X-Forgejo" : "X-Gitea"
         var headers = [("\(prefix)-Event", event), ("Content-Type", form ? "application/x-www-form-urlencoded" : "application/json")]
@@ -108,11 +114,17 @@ extension Harness {
     }
 
     /// Registers a repository of `forge` with an active integration against the emulator and a webhook secret.
-    func configureRepository(forge: String, id: Int, path: String, webURL: String, secret: String, jiraURL: String? = nil,
-                             extra: [String: JSONValue] = [:]) async throws {
-        let r = try await admin(.POST, "/api/v4/projects", json: ["forge": .string(forge), "id": .number(Double(id)),
-                                                                   "path_with_namespace": .string(path), "web_url": .string(webURL),
-                                                                   "default_branch": "master"])
+    func configureRepository(
+        forge: String, id: Int, path: String, webURL: String, secret: String, jiraURL: String? = nil,
+        extra: [String: JSONValue] = [:]
+    ) async throws {
+        let r = try await admin(
+            .POST, "/api/v4/projects",
+            json: [
+                "forge": .string(forge), "id": .number(Double(id)),
+                "path_with_namespace": .string(path), "web_url": .string(webURL),
+                "default_branch": "master",
+            ])
         precondition(r.status == 201, "\(r.status) \(r.text)")
         var settings = workingSettings(extra)
         if let jiraURL, case .object(var doc) = settings { doc["url"] = .string(jiraURL); settings = .object(doc) }

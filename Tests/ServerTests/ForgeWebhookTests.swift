@@ -12,7 +12,8 @@ struct ForgeWebhookTests {
     static let sha = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
 
     func githubRepository(_ h: Harness, extra: [String: JSONValue] = [:]) async throws {
-        try await h.configureRepository(forge: "github", id: 186853002, path: "Codertocat/Hello-World", webURL: Self.web, secret: "gh-secret", extra: extra)
+        try await h.configureRepository(
+            forge: "github", id: 186853002, path: "Codertocat/Hello-World", webURL: Self.web, secret: "gh-secret", extra: extra)
         await h.emulator.addIssue(projectKey: "PROJ", summary: "Login")
     }
 
@@ -25,9 +26,10 @@ struct ForgeWebhookTests {
             let log = try await h.settle(project: Self.repo, expecting: 2)
             #expect(log.allSatisfy { $0["status"] == "succeeded" }, "\(log)")
             let issue = await h.issue("PROJ-1")
-            #expect(issue.comments.map(\.body) == [
-                "[Codertocat|https://github.com/Codertocat] mentioned this issue in [a commit|\(Self.web)/commit/\(Self.sha)] of [Codertocat / Hello-World|\(Self.web)] on branch [feature|\(Self.web)/tree/feature]:{quote}Fix login for PROJ-1{quote}",
-            ])
+            #expect(
+                issue.comments.map(\.body) == [
+                    "[Codertocat|https://github.com/Codertocat] mentioned this issue in [a commit|\(Self.web)/commit/\(Self.sha)] of [Codertocat / Hello-World|\(Self.web)] on branch [feature|\(Self.web)/tree/feature]:{quote}Fix login for PROJ-1{quote}"
+                ])
             let link = try #require(issue.remoteLinks.first)
             let object = try JSONDecoder().decode(JSONValue.self, from: link.objectJSON)
             #expect(object["url"] == .string("\(Self.web)/commit/\(Self.sha)"))
@@ -63,9 +65,12 @@ struct ForgeWebhookTests {
             #expect(missing.status == 401 && missing.text.contains("X-Hub-Signature-256 header is missing"))
             let wrong = try await h.github("push", body, secret: "not-the-secret")
             #expect(wrong.status == 401 && wrong.text.contains("does not match"))
-            let tampered = try await h.request(.POST, "/webhooks/github", raw: body + " ", headers: [
-                ("X-GitHub-Event", "push"), ("Content-Type", "application/json"),
-                ("X-Hub-Signature-256", "sha256=" + TokenSecret.signature(of: Data(body.utf8), secret: "gh-secret"))])
+            let tampered = try await h.request(
+                .POST, "/webhooks/github", raw: body + " ",
+                headers: [
+                    ("X-GitHub-Event", "push"), ("Content-Type", "application/json"),
+                    ("X-Hub-Signature-256", "sha256=" + TokenSecret.signature(of: Data(body.utf8), secret: "gh-secret")),
+                ])
             #expect(tampered.status == 401)
             #expect(try await h.store.queueDepth().events == 0)
             #expect(try await h.admin(.GET, "/api/v4/projects/\(Self.repo)/integrations/jira/deliveries").json.array?.isEmpty == true)
@@ -119,13 +124,15 @@ struct ForgeWebhookTests {
         try await Harness.run { h in
             try await githubRepository(h, extra: ["jira_issue_transition_automatic": true])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "Other")
-            let unmerged = try await h.github("pull_request", ForgePayloads.githubPullRequest(action: "closed", title: "Closes PROJ-2", merged: false))
+            let unmerged = try await h.github(
+                "pull_request", ForgePayloads.githubPullRequest(action: "closed", title: "Closes PROJ-2", merged: false))
             #expect(unmerged.status == 202)
             try await h.settle(project: Self.repo, expecting: 0)
             let untouched = await h.issue("PROJ-2")
             #expect(untouched.resolution == nil && untouched.comments.isEmpty)
             let merge = "c4295bd74fb0f4fda03689c3df3f2803b658fd85"
-            let merged = try await h.github("pull_request", ForgePayloads.githubPullRequest(action: "closed", title: "Closes PROJ-1", merged: true, mergeCommit: merge))
+            let merged = try await h.github(
+                "pull_request", ForgePayloads.githubPullRequest(action: "closed", title: "Closes PROJ-1", merged: true, mergeCommit: merge))
             #expect(merged.status == 202)
             try await h.settle(project: Self.repo)
             let issue = await h.issue("PROJ-1")
@@ -167,14 +174,16 @@ struct ForgeWebhookTests {
             // acme/web/shop to the same emulator as localhost: two Jira sites.
             try await h.configure()
             let localhost = h.emulatorURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")
-            try await h.configureRepository(forge: "github", id: 42, path: "acme/web/shop", webURL: "https://github.com/acme/web/shop",
-                                            secret: "gh-secret", jiraURL: localhost)
+            try await h.configureRepository(
+                forge: "github", id: 42, path: "acme/web/shop", webURL: "https://github.com/acme/web/shop",
+                secret: "gh-secret", jiraURL: localhost)
             await h.emulator.addIssue(projectKey: "PROJ", summary: "Login")
             #expect(try await h.admin(.GET, "/api/v4/projects/42/integrations/jira").json["properties"]?["url"] == .string(h.emulatorURL))
             #expect(try await h.admin(.GET, "/api/v4/projects/github:42/integrations/jira").json["properties"]?["url"] == .string(localhost))
             #expect(try await h.admin(.GET, "/api/v4/projects/github%3Aacme%2Fweb%2Fshop").json["forge"] == "github")
             #expect(try await h.admin(.GET, "/api/v4/projects/acme%2Fweb%2Fshop").json["forge"] == "gitlab")
-            let r = try await h.github("push", ForgePayloads.githubPush(commits: [(Self.sha, "PROJ-1 from GitHub")], repository: (42, "acme/web/shop")))
+            let r = try await h.github(
+                "push", ForgePayloads.githubPush(commits: [(Self.sha, "PROJ-1 from GitHub")], repository: (42, "acme/web/shop")))
             #expect(r.status == 202, "\(r.text)")
             let github = try await h.settle(project: "github:42", expecting: 2)
             #expect(github.allSatisfy { $0["jira_site"]?.string?.contains("localhost") == true }, "\(github)")
@@ -182,7 +191,8 @@ struct ForgeWebhookTests {
             // The GitLab project's secret is not the repository's: a GitLab webhook with it is refused.
             #expect(try await h.webhook("Push Hook", Payloads.push(commits: [(Self.sha, "PROJ-1")]), secret: "gh-secret").status == 401)
             // GitLab's webhook (under the instance secret) reaches only the GitLab project and its Jira.
-            #expect(try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [(Self.sha, "PROJ-1 from GitLab")])).status == 202)
+            #expect(
+                try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [(Self.sha, "PROJ-1 from GitLab")])).status == 202)
             let gitlab = try await h.settle(expecting: 2)
             #expect(gitlab.allSatisfy { $0["jira_site"]?.string?.contains("127.0.0.1") == true }, "\(gitlab)")
             #expect(try await h.settle(project: "github:42").count == 2, "nothing new reached the GitHub repository")
@@ -193,8 +203,9 @@ struct ForgeWebhookTests {
     @Test("Gitea: a push signed over its JSON mentions a key with Gitea's URLs; a wrong signature is refused")
     func giteaPush() async throws {
         try await Harness.run { h in
-            try await h.configureRepository(forge: "gitea", id: 61, path: "gogits/hello-world", webURL: "http://try.gitea.io/gogits/hello-world",
-                                            secret: "gitea-secret")
+            try await h.configureRepository(
+                forge: "gitea", id: 61, path: "gogits/hello-world", webURL: "http://try.gitea.io/gogits/hello-world",
+                secret: "gitea-secret")
             await h.emulator.addIssue(projectKey: "PROJ", summary: "Login")
             let body = ForgePayloads.giteaPush(ref: "refs/heads/dev", commits: [(Self.sha, "PROJ-1 readme")])
             #expect(try await h.gitea("push", body, secret: "wrong").status == 401)
@@ -213,10 +224,12 @@ struct ForgeWebhookTests {
     @Test("Forgejo's headers and a form body signed over the JSON payload are accepted")
     func forgejoForm() async throws {
         try await Harness.run { h in
-            try await h.configureRepository(forge: "gitea", id: 61, path: "gogits/hello-world", webURL: "http://try.gitea.io/gogits/hello-world",
-                                            secret: "gitea-secret")
+            try await h.configureRepository(
+                forge: "gitea", id: 61, path: "gogits/hello-world", webURL: "http://try.gitea.io/gogits/hello-world",
+                secret: "gitea-secret")
             await h.emulator.addIssue(projectKey: "PROJ", summary: "Login")
-            let r = try await h.gitea("push", ForgePayloads.giteaPush(ref: "refs/heads/dev", commits: [(Self.sha, "PROJ-1 via Forgejo")]), form: true, forgejo: true)
+            let r = try await h.gitea(
+                "push", ForgePayloads.giteaPush(ref: "refs/heads/dev", commits: [(Self.sha, "PROJ-1 via Forgejo")]), form: true, forgejo: true)
             #expect(r.status == 202, "\(r.text)")
             try await h.settle(project: "gitea:61", expecting: 2)
         }
@@ -225,15 +238,19 @@ struct ForgeWebhookTests {
     @Test("a merged Gitea pull request closes with its merge commit; opening one mentions, linked to /pulls/<n>")
     func giteaPullRequests() async throws {
         try await Harness.run { h in
-            try await h.configureRepository(forge: "gitea", id: 6589, path: "jcitizen/my-repo", webURL: "https://try.gitea.io/jcitizen/my-repo",
-                                            secret: "gitea-secret", extra: ["jira_issue_transition_automatic": true])
+            try await h.configureRepository(
+                forge: "gitea", id: 6589, path: "jcitizen/my-repo", webURL: "https://try.gitea.io/jcitizen/my-repo",
+                secret: "gitea-secret", extra: ["jira_issue_transition_automatic": true])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "Login")
             await h.emulator.addIssue(projectKey: "PROJ", summary: "Other")
             #expect(try await h.gitea("pull_request", ForgePayloads.giteaPullRequest(action: "opened", title: "PROJ-2 License")).status == 202)
             try await h.settle(project: "gitea:6589", expecting: 2)
             #expect(await h.issue("PROJ-2").comments.first?.body.contains("[a pull request|https://try.gitea.io/jcitizen/my-repo/pulls/1]") == true)
             let merge = "2eba238e33607c1fa49253182e9fff42baafa1eb"
-            #expect(try await h.gitea("pull_request", ForgePayloads.giteaPullRequest(action: "closed", title: "Fixes PROJ-1", merged: true, mergeCommit: merge)).status == 202)
+            #expect(
+                try await h.gitea(
+                    "pull_request", ForgePayloads.giteaPullRequest(action: "closed", title: "Fixes PROJ-1", merged: true, mergeCommit: merge)
+                ).status == 202)
             try await h.settle(project: "gitea:6589")
             let issue = await h.issue("PROJ-1")
             #expect(issue.resolution != nil)
@@ -273,8 +290,9 @@ struct ForgeWebhookTests {
     @Test("a Gitea redelivery (same X-Gitea-Delivery) gets the first event id and posts once")
     func giteaRedelivery() async throws {
         try await Harness.run { h in
-            try await h.configureRepository(forge: "gitea", id: 61, path: "gogits/hello-world", webURL: "http://try.gitea.io/gogits/hello-world",
-                                            secret: "gitea-secret")
+            try await h.configureRepository(
+                forge: "gitea", id: 61, path: "gogits/hello-world", webURL: "http://try.gitea.io/gogits/hello-world",
+                secret: "gitea-secret")
             await h.emulator.addIssue(projectKey: "PROJ", summary: "Login")
             let body = ForgePayloads.giteaPush(ref: "refs/heads/dev", commits: [(Self.sha, "PROJ-1 once")])
             let first = try await h.gitea("push", body, delivery: "5c6a1a0e-0000-4000-8000-000000000001")
@@ -293,8 +311,9 @@ struct ForgeWebhookTests {
             let login = WebSignInTests()
             let form = try await login.signInForm(h)
             let signedIn = try await login.signIn(h, token: h.adminToken, form: form)
-            let cookie = try #require(signedIn.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix("jira_bridge_session=") }?.1
-                .split(separator: ";").first.map(String.init))
+            let cookie = try #require(
+                signedIn.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix("jira_bridge_session=") }?.1
+                    .split(separator: ";").first.map(String.init))
             let home = try await h.request(.GET, "/", headers: [("Cookie", cookie)])
             #expect(home.text.contains(#"<a href="/projects/github:186853002">Codertocat/Hello-World</a>"#))
             #expect(home.text.contains(#"<td class="forge">GitHub</td>"#) && home.text.contains(#"<td class="forge">GitLab</td>"#))
@@ -316,12 +335,16 @@ struct ForgeWebhookTests {
             try await h.settle(project: Self.repo, expecting: 2)
             #expect(await h.issue("PROJ-1").comments.count == 1)
 
-            try await h.configureRepository(forge: "gitea", id: 6589, path: "jcitizen/my-repo", webURL: "https://try.gitea.io/jcitizen/my-repo",
-                                            secret: "gitea-secret")
+            try await h.configureRepository(
+                forge: "gitea", id: 6589, path: "jcitizen/my-repo", webURL: "https://try.gitea.io/jcitizen/my-repo",
+                secret: "gitea-secret")
             let body = ForgePayloads.giteaPullRequest(action: "opened", title: "PROJ-1 comment")
-            let comment = try await h.request(.POST, "/webhooks/gitea", raw: body, headers: [
-                ("X-Gitea-Event", "pull_request"), ("X-Gitea-Event-Type", "pull_request_comment"), ("Content-Type", "application/json"),
-                ("X-Gitea-Signature", TokenSecret.signature(of: Data(body.utf8), secret: "gitea-secret"))])
+            let comment = try await h.request(
+                .POST, "/webhooks/gitea", raw: body,
+                headers: [
+                    ("X-Gitea-Event", "pull_request"), ("X-Gitea-Event-Type", "pull_request_comment"), ("Content-Type", "application/json"),
+                    ("X-Gitea-Signature", TokenSecret.signature(of: Data(body.utf8), secret: "gitea-secret")),
+                ])
             #expect(comment.status == 202 && comment.json["event_id"] == .null, "\(comment.text)")
             #expect(try await h.settle(project: "gitea:6589").isEmpty)
         }
@@ -331,17 +354,21 @@ struct ForgeWebhookTests {
     func tokensAndReports() async throws {
         try await Harness.run { h in
             try await h.configure()
-            try await h.configureRepository(forge: "github", id: 42, path: "acme/web/shop", webURL: "https://github.com/acme/web/shop", secret: "gh-secret")
-            let created = try await h.admin(.POST, "/api/v4/tokens", json: ["name": "gh", "role": "maintainer", "scope": "project", "project_id": "github:42"])
+            try await h.configureRepository(
+                forge: "github", id: 42, path: "acme/web/shop", webURL: "https://github.com/acme/web/shop", secret: "gh-secret")
+            let created = try await h.admin(
+                .POST, "/api/v4/tokens", json: ["name": "gh", "role": "maintainer", "scope": "project", "project_id": "github:42"])
             #expect(created.status == 201, "\(created.text)")
             #expect(created.json["project_id"] == .number(42) && created.json["project_forge"] == "github")
             let token = try #require(created.json["token"]?.string)
             #expect(try await h.request(.GET, "/api/v4/projects/github:42/integrations/jira", token: token).status == 200)
             #expect(try await h.request(.GET, "/api/v4/projects/42/integrations/jira", token: token).status == 404)
             // A security report on the repository: its vulnerability names the repository's own id and links back by github:42.
-            let report = try Data(contentsOf: try #require(Bundle.module.url(forResource: "Fixtures/security/sast-two-findings", withExtension: "json")))
-            let uploaded = try await h.request(.POST, "/api/v4/projects/github%3A42/security/reports", token: h.adminToken,
-                                               raw: String(decoding: report, as: UTF8.self), headers: [("Content-Type", "application/json")])
+            let report = try Data(
+                contentsOf: try #require(Bundle.module.url(forResource: "Fixtures/security/sast-two-findings", withExtension: "json")))
+            let uploaded = try await h.request(
+                .POST, "/api/v4/projects/github%3A42/security/reports", token: h.adminToken,
+                raw: String(decoding: report, as: UTF8.self), headers: [("Content-Type", "application/json")])
             #expect(uploaded.status == 201 || uploaded.status == 200, "\(uploaded.text)")
             let list = try await h.admin(.GET, "/api/v4/projects/github:42/vulnerabilities")
             let first = try #require(list.json.array?.first)

@@ -8,10 +8,10 @@ import Logging
 import NIOCore
 @_exported import NIOHTTP1
 import Server
-import Store
-import TestDatabases
 import ServiceLifecycle
+import Store
 import Synchronization
+import TestDatabases
 
 /// Collects every log line the server writes, so tests can prove a secret never appears in one.
 final class LogCapture: Sendable {
@@ -33,7 +33,9 @@ final class LogCapture: Sendable {
             set { metadata[key] = newValue }
         }
 
-        func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        func log(
+            level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String, file: String, function: String, line: UInt
+        ) {
             let all = self.metadata.merging(extra ?? [:]) { $1 }
             capture.append("\(level) \(message) \(all.map { "\($0)=\($1)" }.sorted().joined(separator: " "))")
         }
@@ -85,8 +87,9 @@ struct Harness: Sendable {
         var webhookSecret: String? = "instance-hook-secret"
         var trustedProxies: [IPNetwork] = []
         var outboundAllowlist: [IPNetwork] = []
-        var pipeline = PipelineConfiguration(retryPolicy: RetryPolicy(baseDelaySeconds: 0.05, maxDelaySeconds: 1, maxAgeSeconds: 600),
-                                             pollInterval: .milliseconds(10))
+        var pipeline = PipelineConfiguration(
+            retryPolicy: RetryPolicy(baseDelaySeconds: 0.05, maxDelaySeconds: 1, maxAgeSeconds: 600),
+            pollInterval: .milliseconds(10))
         var retention = RetentionConfiguration()
         var connections = ConnectionLimits()
         var maxProjects = ServerConfiguration.defaultMaxProjects
@@ -114,17 +117,19 @@ struct Harness: Sendable {
         let logs = LogCapture()
         let logger = Logger(label: "jira-bridge-test") { logs.handler(label: $0) }
         let adminToken = TokenSecret.generate()
-        var config = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: dir.path, allowLocalRequests: options.allowLocalRequests,
-                                         adminToken: adminToken, secretKey: key, webhookSecret: options.webhookSecret,
-                                         pipeline: options.pipeline)
+        var config = ServerConfiguration(
+            host: "127.0.0.1", port: 0, dataDirectory: dir.path, allowLocalRequests: options.allowLocalRequests,
+            adminToken: adminToken, secretKey: key, webhookSecret: options.webhookSecret,
+            pipeline: options.pipeline)
         config.trustedProxies = options.trustedProxies
         config.retention = options.retention
         config.connections = options.connections
         config.maxProjects = options.maxProjects
         config.outboundAllowlist = options.outboundAllowlist
         let metrics = BridgeMetrics()
-        var clientConfig = JiraHTTPClient.Configuration(allowLocalRequests: options.allowLocalRequests, timeouts: options.timeouts,
-                                                        allowedNetworks: options.outboundAllowlist)
+        var clientConfig = JiraHTTPClient.Configuration(
+            allowLocalRequests: options.allowLocalRequests, timeouts: options.timeouts,
+            allowedNetworks: options.outboundAllowlist)
         clientConfig.onRequest = { site, status, ns in metrics.jiraRequest(site: site, status: status, nanoseconds: ns) }
         if let resolver = options.resolver { clientConfig.outboundGuard.resolver = resolver }
         let jira = JiraHTTPClient(configuration: clientConfig)
@@ -132,16 +137,19 @@ struct Harness: Sendable {
         let (ports, continuation) = AsyncStream<(String, Int)>.makeStream()
         let emulatorApp = JiraEmulator.buildApplication(
             state: emulator, configuration: .init(deployment: options.deployment, contextPath: options.contextPath),
-            logger: Logger(label: "emulator") { _ in SwiftLogNoOpLogHandler() }) { port in continuation.yield(("emulator", port)) }
+            logger: Logger(label: "emulator") { _ in SwiftLogNoOpLogHandler() }
+        ) { port in continuation.yield(("emulator", port)) }
         let bridgeApp = buildApplication(store: store, jira: jira, configuration: config, logger: logger, metrics: metrics) { port in
             continuation.yield(("bridge", port))
         }
         // Stopped by a graceful shutdown, never by cancelling the serving tasks: cancelling them while a
         // connection is being accepted traps in NIO ("Deinited NIOAsyncWriter without calling finish()",
         // apple/swift-nio#3481). The bridge stops first, finishing its deliveries against the emulator.
-        let services = ServiceGroup(configuration: .init(services: [.init(service: emulatorApp), .init(service: bridgeApp)],
-                                                         gracefulShutdownSignals: [], cancellationSignals: [],
-                                                         logger: Logger(label: "harness") { _ in SwiftLogNoOpLogHandler() }))
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: emulatorApp), .init(service: bridgeApp)],
+                gracefulShutdownSignals: [], cancellationSignals: [],
+                logger: Logger(label: "harness") { _ in SwiftLogNoOpLogHandler() }))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
             var found: [String: Int] = [:]
@@ -149,9 +157,10 @@ struct Harness: Sendable {
                 found[name] = port
                 if found.count == 2 { break }
             }
-            let harness = Harness(bridgeURL: "http://127.0.0.1:\(found["bridge"]!)",
-                                  emulatorURL: "http://127.0.0.1:\(found["emulator"]!)\(options.contextPath)",
-                                  emulator: emulator, adminToken: adminToken, store: store, databasePath: dbPath, logs: logs, http: sharedHTTP)
+            let harness = Harness(
+                bridgeURL: "http://127.0.0.1:\(found["bridge"]!)",
+                emulatorURL: "http://127.0.0.1:\(found["emulator"]!)\(options.contextPath)",
+                emulator: emulator, adminToken: adminToken, store: store, databasePath: dbPath, logs: logs, http: sharedHTTP)
             do {
                 try await body(harness)
             } catch {
@@ -168,8 +177,10 @@ struct Harness: Sendable {
 
     // MARK: Requests
 
-    func request(_ method: HTTPMethod, _ path: String, token: String? = nil, json: JSONValue? = nil, form: String? = nil,
-                 raw: String? = nil, headers: [(String, String)] = []) async throws -> TestResponse {
+    func request(
+        _ method: HTTPMethod, _ path: String, token: String? = nil, json: JSONValue? = nil, form: String? = nil,
+        raw: String? = nil, headers: [(String, String)] = []
+    ) async throws -> TestResponse {
         var req = HTTPClientRequest(url: bridgeURL + path)
         req.method = method
         if let token { req.headers.add(name: "PRIVATE-TOKEN", value: token) }
@@ -185,8 +196,9 @@ struct Harness: Sendable {
         }
         let response = try await http.execute(req, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 16 << 20)
-        return TestResponse(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-                            text: String(buffer: body))
+        return TestResponse(
+            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+            text: String(buffer: body))
     }
 
     /// A GET of an absolute URL (the emulator's, say), with these headers.
@@ -206,10 +218,12 @@ struct Harness: Sendable {
     /// Registers `acme/web/shop` (id 42) and returns its id.
     @discardableResult
     func registerProject(id: Int = 42, path: String = "acme/web/shop") async throws -> Int {
-        let r = try await admin(.POST, "/api/v4/projects", json: .object([
-            "id": .number(Double(id)), "path_with_namespace": .string(path), "name": .string("Shop"),
-            "web_url": .string("https://gitlab.example.com/\(path)"), "default_branch": .string("main"),
-        ]))
+        let r = try await admin(
+            .POST, "/api/v4/projects",
+            json: .object([
+                "id": .number(Double(id)), "path_with_namespace": .string(path), "name": .string("Shop"),
+                "web_url": .string("https://gitlab.example.com/\(path)"), "default_branch": .string("main"),
+            ]))
         precondition(r.status == 201, "project registration failed: \(r.status) \(r.text)")
         return id
     }
@@ -217,7 +231,8 @@ struct Harness: Sendable {
     /// Settings that work against this harness's emulator.
     func workingSettings(_ extra: [String: JSONValue] = [:]) -> JSONValue {
         var doc: [String: JSONValue] = [
-            "active": .bool(true), "url": .string(emulatorURL), "username": .string(emulator.deployment == .cloud ? "jira-bot@example.com" : "jira-bot"),
+            "active": .bool(true), "url": .string(emulatorURL),
+            "username": .string(emulator.deployment == .cloud ? "jira-bot@example.com" : "jira-bot"),
             "password": .string("secret-token"),
         ]
         for (k, v) in extra { doc[k] = v }
@@ -234,7 +249,9 @@ struct Harness: Sendable {
     }
 }
 
-extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral {
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByDictionaryLiteral,
+    ExpressibleByArrayLiteral
+{
     public init(stringLiteral value: String) { self = .string(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(integerLiteral value: Int) { self = .number(Double(value)) }

@@ -6,6 +6,7 @@ import Server
 import Store
 import Synchronization
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -114,7 +115,9 @@ struct IntakeDefenseTests {
         try await Harness.run { h in
             try await h.configure()
             let c = try RawConnection(port: h.port)
-            c.send("POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: instance-hook-secret\r\nContent-Length: 1000\r\n\r\n{")
+            c.send(
+                "POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: instance-hook-secret\r\nContent-Length: 1000\r\n\r\n{"
+            )
             let started = ContinuousClock.now
             let (_, closed) = await c.readUntilClosed(limit: .seconds(60))
             #expect(closed)
@@ -129,7 +132,8 @@ struct IntakeDefenseTests {
             let c = try RawConnection(port: h.port)
             // A byte every 200 ms: never idle for long, never finished.
             let trickle = Task {
-                await c.trickle("GET /-/health HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8.map { [$0] }, every: .milliseconds(200))
+                await c.trickle(
+                    "GET /-/health HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8.map { [$0] }, every: .milliseconds(200))
             }
             let (_, closed) = await c.readUntilClosed(limit: .seconds(10))
             trickle.cancel()
@@ -144,14 +148,18 @@ struct IntakeDefenseTests {
         try await Harness.run(Self.options(ConnectionLimits(headerTimeout: .seconds(5), bodyTimeout: .milliseconds(800)))) { h in
             try await h.configure()
             let c = try RawConnection(port: h.port)
-            c.send("POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: instance-hook-secret\r\nTransfer-Encoding: chunked\r\n\r\n")
+            c.send(
+                "POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: instance-hook-secret\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
             let trickle = Task { await c.trickle(Array(repeating: Array("1\r\n \r\n".utf8), count: 100), every: .milliseconds(100)) }
             let (_, closed) = await c.readUntilClosed(limit: .seconds(10))
             trickle.cancel()
             #expect(closed)
             let metrics = try await h.request(.GET, "/metrics")
             #expect(metrics.text.contains("jira_bridge_connection_timeouts_total{phase=\"body\"} 1"))
-            #expect(metrics.text.contains("jira_bridge_webhooks_total{forge=\"gitlab\",outcome=\"timed_out\"} 1"), "a client that gave up is not too_large")
+            #expect(
+                metrics.text.contains("jira_bridge_webhooks_total{forge=\"gitlab\",outcome=\"timed_out\"} 1"),
+                "a client that gave up is not too_large")
         }
     }
 
@@ -170,9 +178,12 @@ struct IntakeDefenseTests {
             var holders: [RawConnection] = []
             for _ in 0..<3 {
                 let g = try RawConnection(port: h.port)
-                g.send("POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=00\r\nContent-Length: 25000000\r\n\r\n")
+                g.send(
+                    "POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=00\r\nContent-Length: 25000000\r\n\r\n"
+                )
                 let t = try RawConnection(port: h.port)
-                t.send("POST /webhooks/gitea HTTP/1.1\r\nHost: x\r\nX-Gitea-Event: push\r\nX-Gitea-Signature: 00\r\nTransfer-Encoding: chunked\r\n\r\n")
+                t.send(
+                    "POST /webhooks/gitea HTTP/1.1\r\nHost: x\r\nX-Gitea-Event: push\r\nX-Gitea-Signature: 00\r\nTransfer-Encoding: chunked\r\n\r\n")
                 holders += [g, t]
             }
             // 20 chunked unsigned bodies of 24 MB sent as fast as the server takes them (on threads of their own:
@@ -182,7 +193,9 @@ struct IntakeDefenseTests {
             for _ in 0..<20 {
                 Thread.detachNewThread {
                     guard let c = try? RawConnection(port: port) else { return }
-                    c.send("POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=00\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    c.send(
+                        "POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=00\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    )
                     let chunk = Array(("100000\r\n" + String(repeating: "a", count: 0x100000) + "\r\n").utf8)
                     for _ in 0..<24 where !stop.withLock({ $0 }) { c.send(chunk) }
                 }
@@ -196,19 +209,26 @@ struct IntakeDefenseTests {
             #expect(ok == 5)
             stop.withLock { $0 = true }
             // Unsigned bodies over 1 MB are refused (asked directly: the flooders' own answers race the test).
-            let unsigned = try await h.request(.POST, "/webhooks/github", raw: String(repeating: "a", count: (1 << 20) + 100_000),
-                                               headers: [("X-GitHub-Event", "push"), ("X-Hub-Signature-256", "sha256=00")])
+            let unsigned = try await h.request(
+                .POST, "/webhooks/github", raw: String(repeating: "a", count: (1 << 20) + 100_000),
+                headers: [("X-GitHub-Event", "push"), ("X-Hub-Signature-256", "sha256=00")])
             #expect(unsigned.status == 413 && unsigned.text.contains("limited to 1 MB"))
             _ = (idle, holders)
         }
     }
 
-    @Test("a GitHub hook that names a registered repository with a secret may send 25 MB; one that names a repository with no secret is refused before its body")
+    @Test(
+        "a GitHub hook that names a registered repository with a secret may send 25 MB; one that names a repository with no secret is refused before its body"
+    )
     func githubTargetHeaders() async throws {
         try await Harness.run(Self.optionsWithoutInstanceSecret()) { h in
             try await h.configureRepository(forge: "github", id: 7, path: "octo/app", webURL: "https://github.com/octo/app", secret: "gh-secret")
-            let bare = try await h.admin(.POST, "/api/v4/projects", json: ["forge": "github", "id": 8, "path_with_namespace": "octo/bare",
-                                                                            "web_url": "https://github.com/octo/bare"])
+            let bare = try await h.admin(
+                .POST, "/api/v4/projects",
+                json: [
+                    "forge": "github", "id": 8, "path_with_namespace": "octo/bare",
+                    "web_url": "https://github.com/octo/bare",
+                ])
             #expect(bare.status == 201)
             // 2 MB of padding in a real push: over the unidentified limit, within the registered one.
             var doc = ForgePayloads.load("github", "push")
@@ -247,9 +267,10 @@ struct IntakeDefenseTests {
                 Thread.detachNewThread {
                     defer { finished.withLock { $0 += 1 } }
                     guard let c = try? RawConnection(port: port) else { return }
-                    c.send("POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=00\r\n"
-                           + "X-GitHub-Hook-Installation-Target-Type: repository\r\nX-GitHub-Hook-Installation-Target-ID: 7\r\n"
-                           + "Transfer-Encoding: chunked\r\n\r\n")
+                    c.send(
+                        "POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=00\r\n"
+                            + "X-GitHub-Hook-Installation-Target-Type: repository\r\nX-GitHub-Hook-Installation-Target-ID: 7\r\n"
+                            + "Transfer-Encoding: chunked\r\n\r\n")
                     let chunk = Array(("100000\r\n" + String(repeating: "a", count: 0x100000) + "\r\n").utf8)
                     for _ in 0..<24 where !stop.withLock({ $0 }) { c.send(chunk) }
                     c.send("0\r\n\r\n")
@@ -270,7 +291,9 @@ struct IntakeDefenseTests {
         try await Harness.run { h in
             let c = try RawConnection(port: h.port)
             let body = [UInt8](repeating: 0x20, count: 20 << 20)
-            c.send("POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: wrong\r\nContent-Length: \(body.count)\r\n\r\n")
+            c.send(
+                "POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: wrong\r\nContent-Length: \(body.count)\r\n\r\n"
+            )
             // The whole body goes out, as a proxy in front forwards it (a blocking send: on a thread of its own).
             let sent = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
                 Thread.detachNewThread { done.resume(returning: c.sendAll(body)) }
@@ -291,8 +314,9 @@ struct IntakeDefenseTests {
 
 @Suite("Project fields")
 struct ProjectFieldTests {
-    @Test("PUT refuses a web_url that is not an absolute http(s) URL, as POST and webhooks do, and one with a password",
-          arguments: ["javascript:alert(1)", "data:text/html,x", "//evil.example/x", "/relative", "https://user:pass@gitlab.example.com/a"])
+    @Test(
+        "PUT refuses a web_url that is not an absolute http(s) URL, as POST and webhooks do, and one with a password",
+        arguments: ["javascript:alert(1)", "data:text/html,x", "//evil.example/x", "/relative", "https://user:pass@gitlab.example.com/a"])
     func webURLOnUpdate(_ url: String) async throws {
         try await Harness.run { h in
             try await h.registerProject()
@@ -306,8 +330,9 @@ struct ProjectFieldTests {
     func jiraURLWithPassword() async throws {
         try await Harness.run { h in
             try await h.registerProject()
-            let r = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira",
-                                      json: h.workingSettings(["url": "https://bot:hunter2@jira.example.com"]))
+            let r = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira",
+                json: h.workingSettings(["url": "https://bot:hunter2@jira.example.com"]))
             #expect(r.status == 400)
             #expect(!r.text.contains("hunter2"))
             #expect(r.json["message"]?["url"]?.array?.first?.string?.contains("must not contain a user name or password") == true, "\(r.text)")
@@ -339,9 +364,11 @@ struct LowFindingTests {
     @Test("expires_at of a day that does not exist is refused, not moved to the next month", arguments: ["2027-02-30", "2027-04-31", "2027-13-01"])
     func impossibleDates(_ date: String) async throws {
         try await Harness.run { h in
-            let r = try await h.admin(.POST, "/api/v4/tokens", json: ["name": "t", "role": "reporter", "scope": "instance", "expires_at": .string(date)])
+            let r = try await h.admin(
+                .POST, "/api/v4/tokens", json: ["name": "t", "role": "reporter", "scope": "instance", "expires_at": .string(date)])
             #expect(r.status == 400, "\(r.text)")
-            let leap = try await h.admin(.POST, "/api/v4/tokens", json: ["name": "t", "role": "reporter", "scope": "instance", "expires_at": "2028-02-29"])
+            let leap = try await h.admin(
+                .POST, "/api/v4/tokens", json: ["name": "t", "role": "reporter", "scope": "instance", "expires_at": "2028-02-29"])
             #expect(leap.status == 201, "\(leap.text)")
         }
     }

@@ -9,8 +9,10 @@ import Testing
 struct JiraClientTests {
     let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
-    func withClient(_ options: Harness.Options = Harness.Options(),
-                    _ body: @Sendable (JiraHTTPClient, Harness, JiraConnection) async throws -> Void) async throws {
+    func withClient(
+        _ options: Harness.Options = Harness.Options(),
+        _ body: @Sendable (JiraHTTPClient, Harness, JiraConnection) async throws -> Void
+    ) async throws {
         try await Harness.run(options) { h in
             let client = JiraHTTPClient(configuration: .init(allowLocalRequests: true, timeouts: options.timeouts))
             var settings = JiraSettings()
@@ -36,12 +38,17 @@ struct JiraClientTests {
             #expect(!fetched.isResolved)
             let done = try #require(fetched.transitions.first { $0.targetCategoryKey == "done" })
 
-            _ = try await client.addComment(c, issue: issue.key, body: "[Alice|https://gitlab.example.com/alice] mentioned this issue", logger: logger)
-            #expect(try await client.comments(c, issue: issue.key, logger: logger).map(\.body) == ["[Alice|https://gitlab.example.com/alice] mentioned this issue"])
+            _ = try await client.addComment(
+                c, issue: issue.key, body: "[Alice|https://gitlab.example.com/alice] mentioned this issue", logger: logger)
+            #expect(
+                try await client.comments(c, issue: issue.key, logger: logger).map(\.body) == [
+                    "[Alice|https://gitlab.example.com/alice] mentioned this issue"
+                ])
 
-            let link = RemoteLinkRequest(globalId: "https://gitlab.example.com/acme/shop/-/commit/abc", relationship: "mentioned on",
-                                         url: "https://gitlab.example.com/acme/shop/-/commit/abc", title: "Commit - Fix login", resolved: false,
-                                         iconTitle: "GitLab", iconURL: "https://gitlab.example.com/favicon.png")
+            let link = RemoteLinkRequest(
+                globalId: "https://gitlab.example.com/acme/shop/-/commit/abc", relationship: "mentioned on",
+                url: "https://gitlab.example.com/acme/shop/-/commit/abc", title: "Commit - Fix login", resolved: false,
+                iconTitle: "GitLab", iconURL: "https://gitlab.example.com/favicon.png")
             let first = try await client.upsertRemoteLink(c, issue: issue.key, link: link, logger: logger)
             var resolved = link
             resolved.object.status.resolved = true
@@ -58,7 +65,9 @@ struct JiraClientTests {
             #expect(try await client.transitions(c, issue: issue.key, logger: logger).contains { $0.id == done.id })
             try await client.doTransition(c, issue: issue.key, transitionID: done.id, logger: logger)
             #expect(try await client.issue(c, key: issue.key, logger: logger).isResolved)
-            let bad = await #expect(throws: JiraError.self) { try await client.doTransition(c, issue: issue.key, transitionID: "999", logger: logger) }
+            let bad = await #expect(throws: JiraError.self) {
+                try await client.doTransition(c, issue: issue.key, transitionID: "999", logger: logger)
+            }
             #expect(bad?.status == 400)
             #expect(bad?.jiraMessages == ["Transition id '999' is not valid for this issue."])
         }
@@ -82,15 +91,23 @@ struct JiraClientTests {
             let project = try await client.project(c, key: "PROJ", logger: logger)
             #expect(project.issueTypes.contains { $0.subtask })
             #expect(try await client.issueTypes(c, logger: logger).count == 4)
-            let created = try await client.createIssue(c, fields: ["project": ["id": .string(project.id)], "issuetype": ["id": "10001"],
-                                                                   "summary": "Investigate vulnerability: SQL injection", "description": "h3. Description"], logger: logger)
+            let created = try await client.createIssue(
+                c,
+                fields: [
+                    "project": ["id": .string(project.id)], "issuetype": ["id": "10001"],
+                    "summary": "Investigate vulnerability: SQL injection", "description": "h3. Description",
+                ], logger: logger)
             #expect(created.key.hasPrefix("PROJ-"))
             let strict = try await client.project(c, key: "STRICT", logger: logger)
             let error = await #expect(throws: JiraError.self) {
-                try await client.createIssue(c, fields: ["project": ["id": .string(strict.id)], "issuetype": ["id": "10001"], "summary": "x"], logger: logger)
+                try await client.createIssue(
+                    c, fields: ["project": ["id": .string(strict.id)], "issuetype": ["id": "10001"], "summary": "x"], logger: logger)
             }
             #expect(error?.jiraMessages == ["Components is required."])
-            #expect(error?.userMessage == "An error occurred while requesting data from Jira: Components is required. Check your Jira integration configuration and try again.")
+            #expect(
+                error?.userMessage
+                    == "An error occurred while requesting data from Jira: Components is required. Check your Jira integration configuration and try again."
+            )
             let missing = await #expect(throws: JiraError.self) { try await client.project(c, key: "NOPE", logger: logger) }
             #expect(missing?.status == 404)
             #expect(missing?.isTransient == false)
@@ -100,14 +117,18 @@ struct JiraClientTests {
     @Test("Server search pages by startAt with a total")
     func serverSearch() async throws {
         try await withClient { client, h, c in
-            for i in 1...5 { await h.emulator.addIssue(projectKey: "PROJ", summary: "Issue \(i)", created: Date(timeIntervalSince1970: Double(i) * 1000)) }
+            for i in 1...5 {
+                await h.emulator.addIssue(projectKey: "PROJ", summary: "Issue \(i)", created: Date(timeIntervalSince1970: Double(i) * 1000))
+            }
             await h.emulator.addIssue(projectKey: "OTHER", summary: "elsewhere")
             let fields = ["summary", "status", "labels"]
-            let p1 = try await client.searchServer(c, jql: "project in (\"PROJ\") order by created DESC", startAt: 0, maxResults: 2, fields: fields, logger: logger)
+            let p1 = try await client.searchServer(
+                c, jql: "project in (\"PROJ\") order by created DESC", startAt: 0, maxResults: 2, fields: fields, logger: logger)
             #expect(p1.total == 5)
             #expect(!p1.isLast)
             #expect(p1.issues.map { $0["fields"]?["summary"] } == ["Issue 5", "Issue 4"])
-            let p3 = try await client.searchServer(c, jql: "project in (\"PROJ\") order by created DESC", startAt: 4, maxResults: 2, fields: fields, logger: logger)
+            let p3 = try await client.searchServer(
+                c, jql: "project in (\"PROJ\") order by created DESC", startAt: 4, maxResults: 2, fields: fields, logger: logger)
             #expect(p3.isLast)
             #expect(p3.issues.count == 1)
             let bad = await #expect(throws: JiraError.self) {
@@ -124,11 +145,14 @@ struct JiraClientTests {
         try await withClient(options) { client, h, c in
             for i in 1...3 { await h.emulator.addIssue(projectKey: "PROJ", summary: "Issue \(i)", labels: ["backend"]) }
             let fields = ["summary"]
-            let p1 = try await client.searchCloud(c, jql: "project in (\"PROJ\") AND labels = \"backend\"", nextPageToken: nil, maxResults: 2, fields: fields, logger: logger)
+            let p1 = try await client.searchCloud(
+                c, jql: "project in (\"PROJ\") AND labels = \"backend\"", nextPageToken: nil, maxResults: 2, fields: fields, logger: logger)
             #expect(p1.issues.count == 2)
             #expect(!p1.isLast)
             #expect(p1.total == nil)
-            let p2 = try await client.searchCloud(c, jql: "project in (\"PROJ\") AND labels = \"backend\"", nextPageToken: p1.nextPageToken, maxResults: 2, fields: fields, logger: logger)
+            let p2 = try await client.searchCloud(
+                c, jql: "project in (\"PROJ\") AND labels = \"backend\"", nextPageToken: p1.nextPageToken, maxResults: 2, fields: fields,
+                logger: logger)
             #expect(p2.issues.count == 1)
             #expect(p2.isLast)
             let gone = await #expect(throws: JiraError.self) {
@@ -186,7 +210,10 @@ struct JiraClientTests {
             await h.emulator.addFault(EmulatedFault(pathContains: "/myself", status: 403))
             let forbidden = await #expect(throws: JiraError.self) { try await client.myself(c, logger: logger) }
             #expect(forbidden?.isTransient == false)
-            #expect(forbidden?.userMessage == "The credentials for accessing Jira are not allowed to access the data. Check your Jira integration credentials and try again.")
+            #expect(
+                forbidden?.userMessage
+                    == "The credentials for accessing Jira are not allowed to access the data. Check your Jira integration credentials and try again."
+            )
             let me = try await client.myself(c, logger: logger)
             #expect(me["name"] == "jira-bot", "faults last only as many calls as asked")
         }
@@ -223,8 +250,10 @@ struct RateLimitWaitTests {
         #expect(RateLimitWait.seconds(retryAfter: nil, rateLimitReset: iso, now: now) == 90)
         #expect(RateLimitWait.seconds(retryAfter: "7", rateLimitReset: iso, now: now) == 7, "Retry-After wins")
         #expect(RateLimitWait.seconds(retryAfter: nil, rateLimitReset: now.addingTimeInterval(-10).formatted(.iso8601), now: now) == 0)
-        #expect(RateLimitWait.seconds(retryAfter: nil, rateLimitReset: "2026-03-02T12:00:00.250+01:00",
-                                      now: Date(timeIntervalSince1970: 1_772_449_190)) == 11)
+        #expect(
+            RateLimitWait.seconds(
+                retryAfter: nil, rateLimitReset: "2026-03-02T12:00:00.250+01:00",
+                now: Date(timeIntervalSince1970: 1_772_449_190)) == 11)
         #expect(RateLimitWait.seconds(retryAfter: nil, rateLimitReset: "soon", now: now) == nil)
         #expect(RateLimitWait.seconds(retryAfter: nil, rateLimitReset: String(repeating: "9", count: 10_000), now: now) == nil)
         #expect(RateLimitWait.seconds(retryAfter: nil, rateLimitReset: "9999-12-31T23:59:59Z", now: now) == 86_400)

@@ -1,8 +1,8 @@
 import Foundation
 import Integration
 import JiraEmulator
-import Store
 import Server
+import Store
 import TestDatabases
 import Testing
 
@@ -12,9 +12,10 @@ import Testing
 struct JiraCloudLimitsTests {
     /// A push of one commit per issue, each mentioning its own key: a comment and a remote link per issue.
     static func push(_ keys: [String]) -> String {
-        Payloads.push(commits: keys.enumerated().map { i, key in
-            (String(repeating: String(format: "%x", i % 16), count: 40), "Work on \(key)")
-        })
+        Payloads.push(
+            commits: keys.enumerated().map { i, key in
+                (String(repeating: String(format: "%x", i % 16), count: 40), "Work on \(key)")
+            })
     }
 
     /// A signed-in web session of the instance admin.
@@ -22,8 +23,10 @@ struct JiraCloudLimitsTests {
         let web = WebSignInTests()
         let r = try await web.signIn(h, token: h.adminToken, form: try await web.signInForm(h))
         precondition(r.status == 303, "sign-in failed")
-        return String(try #require(r.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix(WebSessionCookie.name) }?.1
-            .split(separator: ";").first))
+        return String(
+            try #require(
+                r.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix(WebSessionCookie.name) }?.1
+                    .split(separator: ";").first))
     }
 
     /// Waits until no delivery of project 42 is pending or running, whatever their count.
@@ -37,7 +40,8 @@ struct JiraCloudLimitsTests {
         return try await h.deliveries()
     }
 
-    @Test("a token that expires in the middle of 50 deliveries: none fails, the page and the API say so, and a new token completes all 50 exactly once")
+    @Test(
+        "a token that expires in the middle of 50 deliveries: none fails, the page and the API say so, and a new token completes all 50 exactly once")
     func expiringToken() async throws {
         try await Harness.run { h in
             try await h.configure()
@@ -81,7 +85,9 @@ struct JiraCloudLimitsTests {
             #expect(done.allSatisfy { $0["status"] == "succeeded" }, "\(done.filter { $0["status"] != "succeeded" })")
             for key in keys {
                 let issue = await h.issue(key)
-                #expect(issue.comments.count == 1 && issue.remoteLinks.count == 1, "\(key): \(issue.comments.count) comments, \(issue.remoteLinks.count) links")
+                #expect(
+                    issue.comments.count == 1 && issue.remoteLinks.count == 1,
+                    "\(key): \(issue.comments.count) comments, \(issue.remoteLinks.count) links")
             }
             let after = try await h.request(.GET, "/metrics").text
             #expect(after.contains("jira_bridge_credentials_rejected{site=\"\(h.emulatorURL)\"} 0"))
@@ -151,10 +157,15 @@ struct JiraCloudLimitsTests {
             // The webhook came a day and an hour ago.
             let past = h.store.clock.now() - 25 * 3_600_000
             try await h.store.database.write { db in try await db.execute(sql: "UPDATE deliveries SET created_at = ?", arguments: [past]) }
-            try await eventually(timeout: .seconds(45), interval: .milliseconds(200)) { try await h.deliveries().allSatisfy { $0["status"] == "dead" } }
+            try await eventually(timeout: .seconds(45), interval: .milliseconds(200)) {
+                try await h.deliveries().allSatisfy { $0["status"] == "dead" }
+            }
             let log = try await h.deliveries()
-            #expect(log.allSatisfy { $0["status"] == "dead" && $0["last_error"]?.string?.hasSuffix("(it waited paused past the retry deadline)") == true },
-                    "\(log)")
+            #expect(
+                log.allSatisfy {
+                    $0["status"] == "dead" && $0["last_error"]?.string?.hasSuffix("(it waited paused past the retry deadline)") == true
+                },
+                "\(log)")
         }
     }
 
@@ -219,7 +230,8 @@ struct JiraCloudLimitsTests {
             #expect(log.filter { $0["issue_key"] == "PROJ-2" && $0["status"] == "succeeded" }.count == 2, "\(log)")
             // PROJ-1's other delivery is due but held with its issue: the queue offers it to no worker (a
             // claim of this test's own finds nothing), so it is never tried.
-            #expect(try await h.store.claimDeliveries(owner: "probe", limit: 10, perSiteLimit: 10, leaseMillis: 60_000, now: h.store.clock.now()).isEmpty)
+            #expect(
+                try await h.store.claimDeliveries(owner: "probe", limit: 10, perSiteLimit: 10, leaseMillis: 60_000, now: h.store.clock.now()).isEmpty)
             log = try await h.deliveries()
             let other = log.filter { $0["issue_key"] == "PROJ-1" && $0["id"] != limited["id"] }
             #expect(other.count == 1 && other.allSatisfy { $0["status"] == "pending" || $0["status"] == "succeeded" }, "\(other)")
@@ -228,9 +240,11 @@ struct JiraCloudLimitsTests {
         }
     }
 
-    @Test("burst, quota and unnamed 429s hold the whole site: nothing else is sent to it before the wait ends", arguments: [
-        "jira-burst-based", "jira-quota-tenant-based", "",
-    ])
+    @Test(
+        "burst, quota and unnamed 429s hold the whole site: nothing else is sent to it before the wait ends",
+        arguments: [
+            "jira-burst-based", "jira-quota-tenant-based", "",
+        ])
     func siteWide(_ reason: String) async throws {
         try await Harness.run(Self.oneAtATime()) { h in
             try await h.configure()
@@ -243,7 +257,8 @@ struct JiraCloudLimitsTests {
             let limited = try await Self.waiting(h)
             let sent = await h.emulator.requests.count
             // The queue offers nothing of the held site to any worker (a claim of this test's own finds nothing).
-            #expect(try await h.store.claimDeliveries(owner: "probe", limit: 10, perSiteLimit: 10, leaseMillis: 60_000, now: h.store.clock.now()).isEmpty)
+            #expect(
+                try await h.store.claimDeliveries(owner: "probe", limit: 10, perSiteLimit: 10, leaseMillis: 60_000, now: h.store.clock.now()).isEmpty)
             #expect(await h.emulator.requests.count == sent, "a held site gets no request")
             let log = try await h.deliveries()
             #expect(log.filter { $0["status"] == "succeeded" }.count < 4, "\(log)")
@@ -260,8 +275,9 @@ struct JiraCloudLimitsTests {
         }
     }
 
-    @Test("a 503 with Retry-After waits as a 429 does (and holds the site); a 429 with only X-RateLimit-Reset waits until that time",
-          arguments: [(503, "Retry-After", 40), (429, "X-RateLimit-Reset", 40)])
+    @Test(
+        "a 503 with Retry-After waits as a 429 does (and holds the site); a 429 with only X-RateLimit-Reset waits until that time",
+        arguments: [(503, "Retry-After", 40), (429, "X-RateLimit-Reset", 40)])
     func waitsAsJiraSays(_ status: Int, _ header: String, _ seconds: Int) async throws {
         try await Harness.run(Self.oneAtATime()) { h in
             try await h.configure(["comment_on_event_enabled": false])
@@ -282,8 +298,9 @@ struct JiraCloudLimitsTests {
         }
     }
 
-    @Test("against the emulator's own limits, each reason is met with its wait, and every delivery completes exactly once",
-          arguments: EmulatedRateLimit.Reason.allCases)
+    @Test(
+        "against the emulator's own limits, each reason is met with its wait, and every delivery completes exactly once",
+        arguments: EmulatedRateLimit.Reason.allCases)
     func emulatedLimits(_ reason: EmulatedRateLimit.Reason) async throws {
         try await Harness.run { h in
             try await h.configure()

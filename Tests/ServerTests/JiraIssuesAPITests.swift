@@ -17,10 +17,12 @@ struct JiraIssuesAPITests {
     /// Three issues: PROJ-1 (old, open, backend), PROJ-2 (done, backend+urgent, assigned), PROJ-3 (newest, open).
     func seed(_ h: Harness) async {
         let now = Date()
-        _ = await h.emulator.addIssue(projectKey: "PROJ", summary: "Login fails", description: "Stack trace here", labels: ["backend"],
-                                      reporter: "alice", created: now.addingTimeInterval(-300))
-        _ = await h.emulator.addIssue(projectKey: "PROJ", summary: "Crash on save", labels: ["backend", "urgent"], statusName: "Done",
-                                      reporter: "jira-bot", assignee: "alice", created: now.addingTimeInterval(-200))
+        _ = await h.emulator.addIssue(
+            projectKey: "PROJ", summary: "Login fails", description: "Stack trace here", labels: ["backend"],
+            reporter: "alice", created: now.addingTimeInterval(-300))
+        _ = await h.emulator.addIssue(
+            projectKey: "PROJ", summary: "Crash on save", labels: ["backend", "urgent"], statusName: "Done",
+            reporter: "jira-bot", assignee: "alice", created: now.addingTimeInterval(-200))
         _ = await h.emulator.addIssue(projectKey: "PROJ", summary: "Dark mode", reporter: "alice", created: now.addingTimeInterval(-100))
         _ = await h.emulator.addIssue(projectKey: "OTHER", summary: "Elsewhere", created: now)
     }
@@ -62,7 +64,10 @@ struct JiraIssuesAPITests {
             #expect(crash["status"] == "Done")
             #expect(crash["closed_at"]?.string?.hasSuffix("Z") == true)
             #expect(crash["created_at"]?.string?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"#, options: .regularExpression) != nil)
-            #expect(crash["labels"]?.array?.first == ["id": "backend", "title": "backend", "name": "backend", "color": "#0052CC", "text_color": "#FFFFFF"])
+            #expect(
+                crash["labels"]?.array?.first == [
+                    "id": "backend", "title": "backend", "name": "backend", "color": "#0052CC", "text_color": "#FFFFFF",
+                ])
             #expect(crash["author"]?["name"]?.string != nil)
             #expect(crash["author"]?["web_url"] == .string("\(h.emulatorURL)/secure/ViewProfile.jspa?name=jira-bot"))
             #expect(crash["author"]?["avatar_url"]?.string?.contains("useravatar") == true)
@@ -83,13 +88,22 @@ struct JiraIssuesAPITests {
             let cases: [(String, String, [String])] = [
                 ("state=opened", #"project in ("PROJ") AND statusCategory != Done order by created DESC"#, ["Dark mode", "Login fails"]),
                 ("state=closed", #"project in ("PROJ") AND statusCategory = Done order by created DESC"#, ["Crash on save"]),
-                ("labels[]=backend&labels[]=urgent", #"project in ("PROJ") AND labels = "backend" AND labels = "urgent" order by created DESC"#, ["Crash on save"]),
-                ("search=LOGIN%20%22fails%22", #"project in ("PROJ") AND (summary ~ "login fails" OR description ~ "login fails") order by created DESC"#, ["Login fails"]),
+                (
+                    "labels[]=backend&labels[]=urgent", #"project in ("PROJ") AND labels = "backend" AND labels = "urgent" order by created DESC"#,
+                    ["Crash on save"]
+                ),
+                (
+                    "search=LOGIN%20%22fails%22",
+                    #"project in ("PROJ") AND (summary ~ "login fails" OR description ~ "login fails") order by created DESC"#, ["Login fails"]
+                ),
                 ("status=Done", #"project in ("PROJ") AND status = "Done" order by created DESC"#, ["Crash on save"]),
                 ("author_username=jira-bot", #"project in ("PROJ") AND reporter = "jira-bot" order by created DESC"#, ["Crash on save"]),
                 ("assignee_username=alice", #"project in ("PROJ") AND assignee = "alice" order by created DESC"#, ["Crash on save"]),
                 ("sort=created_asc", #"project in ("PROJ") order by created ASC"#, ["Login fails", "Crash on save", "Dark mode"]),
-                ("sort=updated_desc&state=opened", #"project in ("PROJ") AND statusCategory != Done order by updated DESC"#, ["Dark mode", "Login fails"]),
+                (
+                    "sort=updated_desc&state=opened", #"project in ("PROJ") AND statusCategory != Done order by updated DESC"#,
+                    ["Dark mode", "Login fails"]
+                ),
             ]
             for (query, jql, expected) in cases {
                 let r = try await h.admin(.GET, Self.list + "?" + query)
@@ -133,7 +147,8 @@ struct JiraIssuesAPITests {
             let author = first.json.array?[1]["author"]?["web_url"]?.string
             #expect(author?.hasPrefix("\(h.emulatorURL)/people/") == true, "\(author ?? "")")
 
-            let second = try await h.admin(.GET, Self.list + "?per_page=2&next_page_token=" + (token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token))
+            let second = try await h.admin(
+                .GET, Self.list + "?per_page=2&next_page_token=" + (token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token))
             #expect(titles(second) == ["Login fails"])
             #expect(header(second, "X-Is-Last") == "true")
         }
@@ -172,7 +187,8 @@ struct JiraIssuesAPITests {
     @Test("detail: rendered description and comments, sanitised; restricted to the project keys")
     func detail() async throws {
         try await Harness.run { h in
-            let hostile = #"<p>Steps</p><script>alert('x')</script><img src=x onerror="alert(1)"><a href="javascript:alert(2)">link</a><a href="https://example.com/doc" onclick="x()">doc</a>"#
+            let hostile =
+                #"<p>Steps</p><script>alert('x')</script><img src=x onerror="alert(1)"><a href="javascript:alert(2)">link</a><a href="https://example.com/doc" onclick="x()">doc</a>"#
             _ = await h.emulator.addIssue(projectKey: "PROJ", summary: "Hostile", description: "raw", renderedDescription: hostile)
             _ = await h.emulator.addComment(issueKey: "PROJ-1", body: "<b>bold?</b> & more", author: "alice")
             _ = await h.emulator.addIssue(projectKey: "OTHER", summary: "Elsewhere")
@@ -181,7 +197,10 @@ struct JiraIssuesAPITests {
             #expect(r.status == 200, "\(r.text)")
             let html = try #require(r.json["description_html"]?.string)
             // The relative image points at Jira (the emulator), not at jira-bridge.
-            #expect(html == #"<p>Steps</p><img src="\#(h.emulatorURL)/x"><a rel="noopener noreferrer nofollow">link</a><a href="https://example.com/doc" rel="noopener noreferrer nofollow">doc</a>"#)
+            #expect(
+                html
+                    == #"<p>Steps</p><img src="\#(h.emulatorURL)/x"><a rel="noopener noreferrer nofollow">link</a><a href="https://example.com/doc" rel="noopener noreferrer nofollow">doc</a>"#
+            )
             #expect(r.json["state"] == "opened")
             #expect(r.json["due_date"] == .null)
             #expect(r.json["title"] == "Hostile")
@@ -217,16 +236,23 @@ struct JiraIssuesAPITests {
         }
     }
 
-    @Test("Jira's failures become GitLab's messages with 502", arguments: [
-        (401, nil as String?, "The credentials for accessing Jira are not valid. Check your Jira integration credentials and try again."),
-        (403, nil, "The credentials for accessing Jira are not allowed to access the data. Check your Jira integration credentials and try again."),
-        (400, #"{"errorMessages":["The value 'X' does not exist for the field 'project'.","Field 'foo' does not exist"],"errors":{}}"#,
-         "An error occurred while requesting data from Jira: The value 'X' does not exist for the field 'project'. and Field 'foo' does not exist Check your Jira integration configuration and try again."),
-        (400, "not json", "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."),
-        (404, nil, "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."),
-        (429, nil, "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."),
-        (503, nil, "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."),
-    ])
+    @Test(
+        "Jira's failures become GitLab's messages with 502",
+        arguments: [
+            (401, nil as String?, "The credentials for accessing Jira are not valid. Check your Jira integration credentials and try again."),
+            (
+                403, nil,
+                "The credentials for accessing Jira are not allowed to access the data. Check your Jira integration credentials and try again."
+            ),
+            (
+                400, #"{"errorMessages":["The value 'X' does not exist for the field 'project'.","Field 'foo' does not exist"],"errors":{}}"#,
+                "An error occurred while requesting data from Jira: The value 'X' does not exist for the field 'project'. and Field 'foo' does not exist Check your Jira integration configuration and try again."
+            ),
+            (400, "not json", "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."),
+            (404, nil, "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."),
+            (429, nil, "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."),
+            (503, nil, "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again."),
+        ])
     func jiraErrors(_ status: Int, _ body: String?, _ message: String) async throws {
         try await Harness.run { h in
             try await enable(h)
@@ -261,18 +287,26 @@ struct JiraIssuesAPITests {
         options.resolver = FixedResolver("10.0.0.7")
         try await Harness.run(options) { h in
             try await h.registerProject()
-            let saved = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings([
-                "url": "http://jira.internal.test", "issues_enabled": true]))
+            let saved = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira",
+                json: h.workingSettings([
+                    "url": "http://jira.internal.test", "issues_enabled": true,
+                ]))
             #expect(saved.status == 200, "\(saved.text)")
             let blocked = try await h.admin(.GET, Self.list)
             #expect(blocked.status == 502)
-            #expect(blocked.json["message"] == "Unable to connect to the Jira URL. Please verify your Jira integration URL and attempt the connection again.")
+            #expect(
+                blocked.json["message"]
+                    == "Unable to connect to the Jira URL. Please verify your Jira integration URL and attempt the connection again.")
         }
         options.resolver = UnresolvableResolver()
         try await Harness.run(options) { h in
             try await h.registerProject()
-            _ = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings([
-                "url": "http://jira.does-not-resolve.test", "issues_enabled": true]))
+            _ = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira",
+                json: h.workingSettings([
+                    "url": "http://jira.does-not-resolve.test", "issues_enabled": true,
+                ]))
             let r = try await h.admin(.GET, Self.list)
             #expect(r.status == 502)
             #expect(r.json["message"] == "The Jira API URL for connecting to Jira is not valid. Check your Jira integration API URL and try again.")
@@ -284,7 +318,8 @@ struct JiraIssuesAPITests {
             let r = try await h.admin(.GET, Self.list)
             #expect(r.status == 502)
             let message = r.json["message"]?.string ?? ""
-            #expect(message.hasPrefix("An SSL error occurred while connecting to Jira: ") && message.hasSuffix(" Try your request again."), "\(message)")
+            #expect(
+                message.hasPrefix("An SSL error occurred while connecting to Jira: ") && message.hasSuffix(" Try your request again."), "\(message)")
         }
     }
 

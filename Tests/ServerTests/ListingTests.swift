@@ -15,8 +15,10 @@ struct ListingTests {
     /// Registers `count` projects under `namespace` straight in the store (ids from `firstID`).
     func register(_ h: Harness, _ count: Int, namespace: String, firstID: Int64) async throws {
         for i in 0..<Int64(count) {
-            _ = try await h.store.registerProject(ProjectRegistration(id: firstID + i, pathWithNamespace: "\(namespace)/p\(firstID + i)",
-                                                                      name: "P", webURL: "", defaultBranch: "main"))
+            _ = try await h.store.registerProject(
+                ProjectRegistration(
+                    id: firstID + i, pathWithNamespace: "\(namespace)/p\(firstID + i)",
+                    name: "P", webURL: "", defaultBranch: "main"))
         }
     }
 
@@ -75,8 +77,9 @@ struct ListingTests {
             let signIn = WebSignInTests()
             let form = try await signIn.signInForm(h)
             let ok = try await signIn.signIn(h, token: h.adminToken, form: form)
-            let cookie = try #require(ok.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix("jira_bridge_session=") }?.1
-                .split(separator: ";").first.map(String.init))
+            let cookie = try #require(
+                ok.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix("jira_bridge_session=") }?.1
+                    .split(separator: ";").first.map(String.init))
             let home = try await h.request(.GET, "/", headers: [("Cookie", cookie)])
             #expect(home.text.components(separatedBy: "<tr>").count - 1 == 2 + 50 + 1, "two header rows, 50 project rows and one group row")
             #expect(home.text.contains("60 projects") && home.text.contains("href=\"/?page=2&amp;groups_page=1\""))
@@ -122,8 +125,11 @@ struct ListingTests {
             try await h.registerProject(id: 666, path: "acme/web/shop")
             let conflict = try await h.admin(.POST, "/api/v4/projects", json: ["id": 42, "path_with_namespace": "acme/web/shop"])
             #expect(conflict.status == 409 && conflict.text.contains("take_over_path=true") && conflict.text.contains("acme/web/shop~666"))
-            #expect(try await h.admin(.POST, "/api/v4/projects", json: ["id": 42, "path_with_namespace": "acme/web/shop", "take_over_path": "maybe"]).status == 400)
-            let moved = try await h.admin(.POST, "/api/v4/projects", json: ["id": 42, "path_with_namespace": "acme/web/shop", "take_over_path": true])
+            #expect(
+                try await h.admin(.POST, "/api/v4/projects", json: ["id": 42, "path_with_namespace": "acme/web/shop", "take_over_path": "maybe"])
+                    .status == 400)
+            let moved = try await h.admin(
+                .POST, "/api/v4/projects", json: ["id": 42, "path_with_namespace": "acme/web/shop", "take_over_path": true])
             #expect(moved.status == 201)
             #expect(try await h.store.project(id: 666)?.pathWithNamespace == "acme/web/shop~666")
             // The instance secret alone still cannot move it back.

@@ -43,8 +43,10 @@ enum Payloads {
     }
 
     /// GitLab's merge request example for project 42 with the given action, texts and target.
-    static func mergeRequest(action: String, title: String, description: String = "", target: String = "main",
-                             lastCommit: String = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7") -> String {
+    static func mergeRequest(
+        action: String, title: String, description: String = "", target: String = "main",
+        lastCommit: String = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"
+    ) -> String {
         var doc = load("merge_request")
         retarget(&doc, defaultBranch: "main")
         var attrs = doc["object_attributes"] as! [String: Any]

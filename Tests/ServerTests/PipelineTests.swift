@@ -15,15 +15,17 @@ struct PipelineTests {
         try await Harness.run { h in
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "Login")
-            let r = try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [(Self.sha1, "Fix login for PROJ-1\n\nDetails")]))
+            let r = try await h.webhook(
+                "Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [(Self.sha1, "Fix login for PROJ-1\n\nDetails")]))
             #expect(r.status == 202)
             #expect(r.json["event_id"]?.string != nil)
             let log = try await h.settle(expecting: 2)
             #expect(log.allSatisfy { $0["status"] == "succeeded" }, "\(log)")
             let issue = await h.issue("PROJ-1")
-            #expect(issue.comments.map(\.body) == [
-                "[John Smith|https://gitlab.example.com/jsmith] mentioned this issue in [a commit|\(Self.commitURL)] of [Web / Shop|https://gitlab.example.com/acme/web/shop] on branch [feature|https://gitlab.example.com/acme/web/shop/-/tree/feature]:{quote}Fix login for PROJ-1{quote}",
-            ])
+            #expect(
+                issue.comments.map(\.body) == [
+                    "[John Smith|https://gitlab.example.com/jsmith] mentioned this issue in [a commit|\(Self.commitURL)] of [Web / Shop|https://gitlab.example.com/acme/web/shop] on branch [feature|https://gitlab.example.com/acme/web/shop/-/tree/feature]:{quote}Fix login for PROJ-1{quote}"
+                ])
             let link = try #require(issue.remoteLinks.first)
             #expect(link.globalId == Self.commitURL)
             let object = try JSONDecoder().decode(JSONValue.self, from: link.objectJSON)
@@ -41,11 +43,16 @@ struct PipelineTests {
         try await Harness.run { h in
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
-            _ = try await h.webhook("Merge Request Hook", Payloads.mergeRequest(action: "open", title: "Add SSO (PROJ-1)", description: "See `PROJ-9` in code"))
+            _ = try await h.webhook(
+                "Merge Request Hook", Payloads.mergeRequest(action: "open", title: "Add SSO (PROJ-1)", description: "See `PROJ-9` in code"))
             try await h.settle(expecting: 2)
             let issue = await h.issue("PROJ-1")
-            #expect(issue.comments.first?.body.contains("mentioned this issue in [a merge request|https://gitlab.example.com/acme/web/shop/-/merge_requests/7]") == true)
-            #expect(issue.comments.first?.body.hasSuffix("on branch [ms-viewport|https://gitlab.example.com/acme/web/shop/-/tree/ms-viewport]:{quote}Add SSO (PROJ-1){quote}") == true)
+            #expect(
+                issue.comments.first?.body.contains(
+                    "mentioned this issue in [a merge request|https://gitlab.example.com/acme/web/shop/-/merge_requests/7]") == true)
+            #expect(
+                issue.comments.first?.body.hasSuffix(
+                    "on branch [ms-viewport|https://gitlab.example.com/acme/web/shop/-/tree/ms-viewport]:{quote}Add SSO (PROJ-1){quote}") == true)
             let object = try JSONDecoder().decode(JSONValue.self, from: issue.remoteLinks[0].objectJSON)
             #expect(object["title"] == "Merge request - Add SSO (PROJ-1)")
             // An edit that mentions the same key again costs no Jira request.
@@ -87,7 +94,10 @@ struct PipelineTests {
             let issue = await h.issue("PROJ-1")
             #expect(issue.statusID == "3", "21 (In Progress) applied, 31 never attempted")
             #expect(issue.comments.isEmpty)
-            #expect(await h.jiraRequests("/transitions").map { $0.body ?? "" } == ["{\"transition\":{\"id\":\"21\"}}", "{\"transition\":{\"id\":\"999\"}}"])
+            #expect(
+                await h.jiraRequests("/transitions").map { $0.body ?? "" } == [
+                    "{\"transition\":{\"id\":\"21\"}}", "{\"transition\":{\"id\":\"999\"}}",
+                ])
         }
     }
 
@@ -113,7 +123,9 @@ struct PipelineTests {
             try await h.configure(["jira_issue_transition_automatic": true])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             _ = try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [(Self.sha1, "Closes PROJ-1")]))
-            _ = try await h.webhook("Push Hook", Payloads.push(commits: [(Self.sha2, "Merge branch 'feature' into 'main'\n\nCloses PROJ-1\n\nSee merge request acme/web/shop!7")]))
+            _ = try await h.webhook(
+                "Push Hook",
+                Payloads.push(commits: [(Self.sha2, "Merge branch 'feature' into 'main'\n\nCloses PROJ-1\n\nSee merge request acme/web/shop!7")]))
             try await h.settle(expecting: 4)
             let issue = await h.issue("PROJ-1")
             #expect(issue.resolution == nil)
@@ -131,7 +143,8 @@ struct PipelineTests {
             try await h.settle(expecting: 3)
             let issue = await h.issue("PROJ-1")
             #expect(issue.resolution == "Done")
-            #expect(issue.comments.map(\.body) == ["Issue solved with [\(Self.sha2)|https://gitlab.example.com/acme/web/shop/-/commit/\(Self.sha2)]."])
+            #expect(
+                issue.comments.map(\.body) == ["Issue solved with [\(Self.sha2)|https://gitlab.example.com/acme/web/shop/-/commit/\(Self.sha2)]."])
         }
     }
 
@@ -191,7 +204,8 @@ struct PipelineTests {
         try await Harness.run { h in
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
-            let body = "[John Smith|https://gitlab.example.com/jsmith] mentioned this issue in [a commit|\(Self.commitURL)] of [Web / Shop|https://gitlab.example.com/acme/web/shop] on branch [feature|https://gitlab.example.com/acme/web/shop/-/tree/feature]:{quote}Fix PROJ-1{quote}"
+            let body =
+                "[John Smith|https://gitlab.example.com/jsmith] mentioned this issue in [a commit|\(Self.commitURL)] of [Web / Shop|https://gitlab.example.com/acme/web/shop] on branch [feature|https://gitlab.example.com/acme/web/shop/-/tree/feature]:{quote}Fix PROJ-1{quote}"
             await h.emulator.addComment(issueKey: "PROJ-1", body: "Posted by GitLab itself: " + body, author: "alice")
             _ = try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [(Self.sha1, "Fix PROJ-1")]))
             let log = try await h.settle(expecting: 2)
@@ -288,8 +302,9 @@ struct WebhookIntakeTests {
             #expect(r.headers.contains { $0.0.lowercased() == "content-type" && $0.1.hasPrefix("text/plain") })
             #expect(r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="accepted"} 1"#), "\(r.text)")
             #expect(r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="duplicate"} 1"#))
-            #expect(r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="bad_request"} 1"#) ||
-                    r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="unauthorized"} 1"#))
+            #expect(
+                r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="bad_request"} 1"#)
+                    || r.text.contains(#"jira_bridge_webhooks_total{forge="gitlab",outcome="unauthorized"} 1"#))
             #expect(r.text.contains("jira_bridge_deliveries_total{site=\"\(h.emulatorURL)\",action=\"comment\",outcome=\"succeeded\"} 1"))
             #expect(r.text.contains("jira_bridge_deliveries_total{site=\"\(h.emulatorURL)\",action=\"remote_link\",outcome=\"succeeded\"} 1"))
             #expect(r.text.contains("jira_bridge_jira_request_duration_seconds_bucket{site=\"\(h.emulatorURL)\",status=\"200\""))
@@ -378,7 +393,9 @@ struct WebhookIntakeTests {
             if let tooBig = try? await h.webhook("Push Hook", huge) { #expect(tooBig.status == 413) }
             #expect(try await h.store.queueDepth().events == 0)
             let announced = try RawConnection(port: h.port)
-            announced.send("POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: instance-hook-secret\r\nContent-Length: \(26 << 20)\r\n\r\n")
+            announced.send(
+                "POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Event: Push Hook\r\nX-Gitlab-Token: instance-hook-secret\r\nContent-Length: \(26 << 20)\r\n\r\n"
+            )
             let (answer, closed) = await announced.readUntilClosed(limit: .seconds(10))
             #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer)")
             #expect(answer.lowercased().contains("connection: close"))
@@ -390,14 +407,16 @@ struct WebhookIntakeTests {
     func ignored() async throws {
         try await Harness.run { h in
             try await h.configure()
-            let tag = String(decoding: try JSONSerialization.data(withJSONObject: {
-                var d = Payloads.load("tag_push")
-                var p = d["project"] as! [String: Any]
-                p["id"] = 42
-                p["path_with_namespace"] = "acme/web/shop"
-                d["project"] = p
-                return d
-            }()), as: UTF8.self)
+            let tag = String(
+                decoding: try JSONSerialization.data(
+                    withJSONObject: {
+                        var d = Payloads.load("tag_push")
+                        var p = d["project"] as! [String: Any]
+                        p["id"] = 42
+                        p["path_with_namespace"] = "acme/web/shop"
+                        d["project"] = p
+                        return d
+                    }()), as: UTF8.self)
             let r = try await h.webhook("Tag Push Hook", tag)
             #expect(r.status == 202)
             #expect(r.json["event_id"] == .null)
@@ -409,8 +428,10 @@ struct WebhookIntakeTests {
     func realPayloads() async throws {
         try await Harness.run { h in
             try await h.configure()
-            for (event, name) in [("Push Hook", "push"), ("Push Hook", "go-gitlab-push"), ("Merge Request Hook", "merge_request"),
-                                  ("Merge Request Hook", "go-gitlab-merge_request")] {
+            for (event, name) in [
+                ("Push Hook", "push"), ("Push Hook", "go-gitlab-push"), ("Merge Request Hook", "merge_request"),
+                ("Merge Request Hook", "go-gitlab-merge_request"),
+            ] {
                 let data = try Data(contentsOf: Bundle.module.url(forResource: "Fixtures/gitlab/\(name)", withExtension: "json")!)
                 let r = try await h.webhook(event, String(decoding: data, as: UTF8.self), key: name)
                 #expect(r.status == 202, "\(name): \(r.text)")

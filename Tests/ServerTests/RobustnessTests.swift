@@ -1,11 +1,13 @@
 import AsyncHTTPClient
 import Foundation
+import GRDB
 import Integration
 import JiraClient
 import JiraEmulator
 import NIOCore
 import Server
 import Store
+import TestDatabases
 import Testing
 
 /// The reproductions of the robustness issue, each against the real server on loopback: none stops the
@@ -29,7 +31,8 @@ struct RobustnessTests {
             try await alive(h)
             let project = try await h.admin(.PUT, "/api/v4/projects/42", json: ["name": .number(1e300)])
             #expect(project.status < 500)
-            let id = try await h.admin(.POST, "/api/v4/tokens", json: ["name": "x", "role": "maintainer", "scope": "project", "project_id": .number(1e300)])
+            let id = try await h.admin(
+                .POST, "/api/v4/tokens", json: ["name": "x", "role": "maintainer", "scope": "project", "project_id": .number(1e300)])
             #expect(id.status == 400 || id.status == 404, "\(id.text)")
             try await alive(h)
             let report = """
@@ -38,8 +41,9 @@ struct RobustnessTests {
                    "identifiers": [{"type": "cwe", "name": "CWE-79", "value": "79"}],
                    "location": {"file": "app.js", "start_line": 1e300}}]}
                 """
-            let upload = try await h.request(.POST, "/api/v4/projects/42/security/reports", token: h.adminToken, raw: report,
-                                             headers: [("Content-Type", "application/json")])
+            let upload = try await h.request(
+                .POST, "/api/v4/projects/42/security/reports", token: h.adminToken, raw: report,
+                headers: [("Content-Type", "application/json")])
             #expect(upload.status == 400)
             #expect(upload.text.contains("start_line"), "\(upload.text)")
             try await alive(h)
@@ -51,8 +55,10 @@ struct RobustnessTests {
         try await Harness.run { h in
             try await h.registerProject()
             let huge = "page=9223372036854775807&per_page=9223372036854775807"
-            for path in ["/api/v4/projects/42/integrations/jira/deliveries", "/api/v4/projects/42/vulnerabilities",
-                         "/api/v4/admin/integrations/jira/overrides"] {
+            for path in [
+                "/api/v4/projects/42/integrations/jira/deliveries", "/api/v4/projects/42/vulnerabilities",
+                "/api/v4/admin/integrations/jira/overrides",
+            ] {
                 _ = try await h.admin(.PUT, "/api/v4/admin/integrations/jira", json: h.workingSettings())
                 let r = try await h.admin(.GET, "\(path)?\(huge)")
                 #expect(r.status == 200, "\(path): \(r.status) \(r.text)")
@@ -69,8 +75,10 @@ struct RobustnessTests {
     func noExistenceOracle() async throws {
         try await Harness.run { h in
             try await h.registerProject()
-            for path in ["/api/v4/projects/42", "/api/v4/projects/999", "/api/v4/projects/acme%2Fweb%2Fshop", "/api/v4/projects/no%2Fsuch",
-                         "/api/v4/groups/acme", "/api/v4/groups/nothing", "/api/v4/projects/42/integrations/jira", "/api/v4/projects/999/integrations/jira"] {
+            for path in [
+                "/api/v4/projects/42", "/api/v4/projects/999", "/api/v4/projects/acme%2Fweb%2Fshop", "/api/v4/projects/no%2Fsuch",
+                "/api/v4/groups/acme", "/api/v4/groups/nothing", "/api/v4/projects/42/integrations/jira", "/api/v4/projects/999/integrations/jira",
+            ] {
                 let r = try await h.request(.GET, path)
                 #expect(r.status == 401, "\(path)")
                 #expect(r.json["message"] == "401 Unauthorized")
@@ -83,8 +91,9 @@ struct RobustnessTests {
         try await Harness.run { h in
             let tests = WebSignInTests()
             func location(after next: String) async throws -> String? {
-                let r = try await tests.signIn(h, token: h.adminToken, form: try await tests.signInForm(h),
-                                               extra: "&next=" + next.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+                let r = try await tests.signIn(
+                    h, token: h.adminToken, form: try await tests.signInForm(h),
+                    extra: "&next=" + next.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
                 #expect(r.status == 303)
                 return r.headers.first { $0.0.lowercased() == "location" }?.1
             }
@@ -104,8 +113,9 @@ struct RobustnessTests {
             _ = try await h.admin(.PUT, "/api/v4/admin/integrations/jira", json: h.workingSettings())
             let web = WebSignInTests()
             let signedIn = try await web.signIn(h, token: h.adminToken, form: try await web.signInForm(h))
-            let cookie = try #require(signedIn.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix("jira_bridge_session") }?.1
-                .split(separator: ";").first.map(String.init))
+            let cookie = try #require(
+                signedIn.headers.first { $0.0.lowercased() == "set-cookie" && $0.1.hasPrefix("jira_bridge_session") }?.1
+                    .split(separator: ";").first.map(String.init))
             for path in ["/projects/42/integrations/jira/deliveries", "/projects/42/security/vulnerabilities", "/admin/integrations/jira"] {
                 let r = try await h.request(.GET, path + "?page=9223372036854775807", headers: [("Cookie", cookie)])
                 #expect(r.status == 200, "\(path): \(r.status)")
@@ -120,8 +130,10 @@ struct RobustnessTests {
     func javascriptProjectURL() async throws {
         try await Harness.run { h in
             var body = Payloads.push(commits: [("abc1", "Fix PROJ-1")])
-            body = body.replacingOccurrences(of: "https:\\/\\/gitlab.example.com\\/acme\\/web\\/shop", with: "javascript:alert(document.cookie)\\/\\/")
-                .replacingOccurrences(of: "https://gitlab.example.com/acme/web/shop", with: "javascript:alert(document.cookie)//")
+            body = body.replacingOccurrences(
+                of: "https:\\/\\/gitlab.example.com\\/acme\\/web\\/shop", with: "javascript:alert(document.cookie)\\/\\/"
+            )
+            .replacingOccurrences(of: "https://gitlab.example.com/acme/web/shop", with: "javascript:alert(document.cookie)//")
             let r = try await h.webhook("Push Hook", body)
             #expect(r.status == 400, "\(r.text)")
             #expect(r.text.contains("project.web_url must be an http(s) URL"))
@@ -136,7 +148,8 @@ struct RobustnessTests {
         try await Harness.run(options) { h in
             let web = WebSignInTests()
             func wrong(from client: String) async throws -> Int {
-                try await web.signIn(h, token: "wrong", form: try await web.signInForm(h), headers: [("X-Forwarded-For", "203.0.113.99, \(client)")]).status
+                try await web.signIn(h, token: "wrong", form: try await web.signInForm(h), headers: [("X-Forwarded-For", "203.0.113.99, \(client)")])
+                    .status
             }
             for _ in 0..<10 {
                 let status = try await wrong(from: "198.51.100.1")
@@ -184,14 +197,17 @@ struct RobustnessTests {
         try await Harness.run { h in
             try await h.configure(["comment_on_event_enabled": false])
             for _ in 1...5 { await h.emulator.addIssue(projectKey: "PROJ", summary: "x") }
-            let body = Payloads.push(ref: "refs/heads/feature", commits: (0..<10_000).map { (String(format: "%040x", $0 + 1), "Change for PROJ-\($0 % 5 + 1)") })
+            let body = Payloads.push(
+                ref: "refs/heads/feature", commits: (0..<10_000).map { (String(format: "%040x", $0 + 1), "Change for PROJ-\($0 % 5 + 1)") })
             let r = try await h.webhook("Push Hook", body)
             #expect(r.status == 202)
             #expect(r.json["warnings"]?.array?.first?.string?.contains("9900 commits after the first 100") == true, "\(r.text)")
             let deliveries = try await h.settle(timeout: .seconds(90))
             #expect(deliveries.count == 100, "one remote link for each of the first 100 commits")
             let notes = try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/events")
-            #expect(notes.json.array?.first?["note"]?.string?.contains("9900 commits after the first 100 of this push were skipped") == true, "\(notes.text)")
+            #expect(
+                notes.json.array?.first?["note"]?.string?.contains("9900 commits after the first 100 of this push were skipped") == true,
+                "\(notes.text)")
         }
     }
 
@@ -292,7 +308,8 @@ struct RobustnessTests {
             try await h.configure(["comment_on_event_enabled": false])
             try await h.registerProject(id: 43, path: "acme/web/fast")
             let fastURL = h.emulatorURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")
-            _ = try await h.admin(.PUT, "/api/v4/projects/43/integrations/jira", json: h.workingSettings(["url": .string(fastURL), "comment_on_event_enabled": false]))
+            _ = try await h.admin(
+                .PUT, "/api/v4/projects/43/integrations/jira", json: h.workingSettings(["url": .string(fastURL), "comment_on_event_enabled": false]))
             _ = await h.emulator.addProject(key: "SLOW", name: "Slow")
             for _ in 1...10 { await h.emulator.addIssue(projectKey: "SLOW", summary: "slow") }
             await h.emulator.addIssue(projectKey: "PROJ", summary: "fast")
@@ -334,8 +351,10 @@ struct RobustnessTests {
     func fairClaim() async throws {
         try await withStore { store in
             func delivery(_ site: String, _ issue: String, _ n: Int) -> NewDelivery {
-                NewDelivery(eventID: "e-\(site)", projectID: 42, site: site, planned: PlannedDelivery(
-                    action: .comment, issueKey: issue, dedupeKey: "comment|\(n)", work: .comment(body: "c\(n)")))
+                NewDelivery(
+                    eventID: "e-\(site)", projectID: 42, site: site,
+                    planned: PlannedDelivery(
+                        action: .comment, issueKey: issue, dedupeKey: "comment|\(n)", work: .comment(body: "c\(n)")))
             }
             // 3,000 pending on site A, most of them for one issue; one on site B, created last.
             let backlog = (0..<3_000).map { delivery("https://a.example", $0 < 2_900 ? "HOT-1" : "A-\($0)", $0) }
@@ -356,12 +375,16 @@ struct RobustnessTests {
     @Test("an event whose planning is started three times without finishing is marked failed, never claimed forever")
     func planningAttempts() async throws {
         try await withStore { store in
-            let project = ForgeProject(id: 42, pathWithNamespace: "acme/shop", name: "Shop", namespaceName: "Acme",
-                                       webURL: "https://gitlab.example.com/acme/shop", defaultBranch: "main")
-            let event = ForgeEvent.push(PushEvent(project: project, ref: "refs/heads/main", before: "", after: "a1", commits: [],
-                                                  pusher: ForgeUser(name: "A", username: "a", email: nil)))
-            let registration = ProjectRegistration(id: 42, pathWithNamespace: "acme/shop", name: "Shop",
-                                                   webURL: "https://gitlab.example.com/acme/shop", defaultBranch: "main")
+            let project = ForgeProject(
+                id: 42, pathWithNamespace: "acme/shop", name: "Shop", namespaceName: "Acme",
+                webURL: "https://gitlab.example.com/acme/shop", defaultBranch: "main")
+            let event = ForgeEvent.push(
+                PushEvent(
+                    project: project, ref: "refs/heads/main", before: "", after: "a1", commits: [],
+                    pusher: ForgeUser(name: "A", username: "a", email: nil)))
+            let registration = ProjectRegistration(
+                id: 42, pathWithNamespace: "acme/shop", name: "Shop",
+                webURL: "https://gitlab.example.com/acme/shop", defaultBranch: "main")
             _ = try await store.recordEvents([(IncomingEvent(deliveryKey: "k1", event: event), registration)])
             // The process dies while planning it, three times over (each lease runs out).
             var now: Millis = 1_000_000
@@ -381,8 +404,14 @@ struct RobustnessTests {
     /// One pending delivery for X-1, claimed by a newly registered `worker`; returns the claim's time.
     func oneDeliveryHeld(by worker: String, _ store: SQLStore) async throws -> (Millis, [Int64]) {
         let planned = PlannedDelivery(action: .comment, issueKey: "X-1", dedupeKey: "comment|\(worker)", work: .comment(body: "c"))
-        _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e", deliveries: [
-            NewDelivery(eventID: "e", projectID: 42, site: "https://s.example", planned: planned)])], now: 1)
+        _ = try await store.finishPlanning(
+            batch: [
+                PlannedEvent(
+                    eventID: "e",
+                    deliveries: [
+                        NewDelivery(eventID: "e", projectID: 42, site: "https://s.example", planned: planned)
+                    ])
+            ], now: 1)
         let t0 = Millis(Date().timeIntervalSince1970 * 1000)
         _ = try await store.registerWorker(id: worker, now: t0, takeOver: false)
         let taken = try await store.claimDeliveries(owner: worker, limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0)
@@ -396,8 +425,9 @@ struct RobustnessTests {
             let (t0, taken) = try await oneDeliveryHeld(by: "w", store)
             // The database held the heartbeat up for 20 s: the lease ran out, but the delivery still runs here.
             #expect(try await store.heartbeat(worker: "w", running: taken, leaseMillis: 15_000, staleAfterMillis: 6_000, now: t0 + 20_000) == 0)
-            #expect(try await store.claimDeliveries(owner: "w", limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0 + 20_000).isEmpty,
-                    "not claimed a second time while it runs")
+            #expect(
+                try await store.claimDeliveries(owner: "w", limit: 1, perSiteLimit: 4, leaseMillis: 15_000, now: t0 + 20_000).isEmpty,
+                "not claimed a second time while it runs")
         }
     }
 
@@ -427,14 +457,12 @@ struct RobustnessTests {
     }
 }
 
-import GRDB
-import TestDatabases
-
 @Suite("Readiness")
 struct ReadinessTests {
     // SQLite's own lock (another process's exclusive transaction); PostgreSQL has no such whole-database lock.
-    @Test("readiness answers 503 while the database cannot be written, logs the failing loops once, and recovers",
-          .disabled(if: TestDatabases.onPostgres, "a SQLite file lock"))
+    @Test(
+        "readiness answers 503 while the database cannot be written, logs the failing loops once, and recovers",
+        .disabled(if: TestDatabases.onPostgres, "a SQLite file lock"))
     func databaseLocked() async throws {
         try await Harness.run { h in
             #expect(try await h.request(.GET, "/-/readiness").status == 200)
@@ -448,16 +476,17 @@ struct ReadinessTests {
             let locked = Task {
                 try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
                     Thread.detachNewThread {
-                        done.resume(with: Result {
-                            try other.inDatabase { db in
-                                try db.execute(sql: "BEGIN EXCLUSIVE")
-                                signal.yield()
-                                // Held until the test has seen the readiness write fail, then a loop's, each after
-                                // SQLite's busy timeout (10 s, the default setting).
-                                release.wait()
-                                try db.execute(sql: "ROLLBACK")
-                            }
-                        })
+                        done.resume(
+                            with: Result {
+                                try other.inDatabase { db in
+                                    try db.execute(sql: "BEGIN EXCLUSIVE")
+                                    signal.yield()
+                                    // Held until the test has seen the readiness write fail, then a loop's, each after
+                                    // SQLite's busy timeout (10 s, the default setting).
+                                    release.wait()
+                                    try db.execute(sql: "ROLLBACK")
+                                }
+                            })
                         signal.finish()
                     }
                 }

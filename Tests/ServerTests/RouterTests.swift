@@ -4,9 +4,10 @@ import Hummingbird
 import HummingbirdTesting
 import Integration
 import JiraClient
-@testable import Server
 import Store
 import Testing
+
+@testable import Server
 
 /// The router in process (`app.test(.router)`): routes, authentication and error documents, where a
 /// real socket adds nothing. The end-to-end suites keep one case per behaviour over loopback.
@@ -53,8 +54,10 @@ struct RouterTests {
             try await client.execute(uri: "/api/v4/projects/1/integrations/jira", method: .get) { response in
                 #expect(response.status == .unauthorized)
             }
-            try await client.execute(uri: "/api/v4/projects/1/integrations/jira", method: .get,
-                                     headers: [HTTPField.Name("PRIVATE-TOKEN")!: "nope"]) { response in
+            try await client.execute(
+                uri: "/api/v4/projects/1/integrations/jira", method: .get,
+                headers: [HTTPField.Name("PRIVATE-TOKEN")!: "nope"]
+            ) { response in
                 #expect(response.status == .unauthorized)
                 let doc = try Self.json(response.body)
                 #expect(doc["message"] == .string("401 Unauthorized"))
@@ -87,8 +90,10 @@ struct RouterTests {
     func badPage() async throws {
         try await Self.withRouter { client, admin in
             let auth: HTTPFields = [HTTPField.Name("PRIVATE-TOKEN")!: admin, .contentType: "application/json"]
-            try await client.execute(uri: "/api/v4/projects", method: .post, headers: auth,
-                                     body: ByteBuffer(string: #"{"id": 15, "path_with_namespace": "acme/shop", "web_url": "https://g/acme/shop"}"#)) { _ in }
+            try await client.execute(
+                uri: "/api/v4/projects", method: .post, headers: auth,
+                body: ByteBuffer(string: #"{"id": 15, "path_with_namespace": "acme/shop", "web_url": "https://g/acme/shop"}"#)
+            ) { _ in }
             try await client.execute(uri: "/api/v4/projects/15/integrations/jira/deliveries?page=ten", method: .get, headers: auth) { response in
                 #expect(response.status == .badRequest)
                 let doc = try Self.json(response.body)
@@ -100,8 +105,10 @@ struct RouterTests {
     @Test("a webhook without X-Gitlab-Token is refused before its body is read")
     func webhookWithoutToken() async throws {
         try await Self.withRouter { client, _ in
-            try await client.execute(uri: "/webhooks/gitlab", method: .post, headers: [.contentType: "application/json"],
-                                     body: ByteBuffer(string: "{}")) { response in
+            try await client.execute(
+                uri: "/webhooks/gitlab", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: "{}")
+            ) { response in
                 #expect(response.status == .unauthorized)
                 let doc = try Self.json(response.body)
                 #expect(doc["message"]?.string?.contains("X-Gitlab-Token header is missing") == true)

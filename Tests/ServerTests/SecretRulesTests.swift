@@ -26,7 +26,8 @@ struct SecretRulesTests {
             #expect(active.json["message"]?["password"] == ["can't be blank"])
             #expect(try await h.store.integration(at: .project(42))?.settings.password == "secret-token", "a failed save changes nothing")
 
-            let inactive = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: ["active": false, "api_url": "https://jira-api.example.com"])
+            let inactive = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira", json: ["active": false, "api_url": "https://jira-api.example.com"])
             #expect(inactive.status == 200, "\(inactive.text)")
             #expect(try await h.store.integration(at: .project(42))?.settings.password == nil)
         }
@@ -37,10 +38,12 @@ struct SecretRulesTests {
         try await Harness.run { h in
             try await h.registerProject()
             _ = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings())
-            let r = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: ["url": .string(h.emulatorURL + "/"), "username": "alice"])
+            let r = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira", json: ["url": .string(h.emulatorURL + "/"), "username": "alice"])
             #expect(r.status == 200, "\(r.text)")
             #expect(try await h.store.integration(at: .project(42))?.settings.password == "secret-token")
-            let withNew = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: ["url": "https://jira.example.com", "password": "new-pass"])
+            let withNew = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira", json: ["url": "https://jira.example.com", "password": "new-pass"])
             #expect(withNew.status == 200)
             #expect(try await h.store.integration(at: .project(42))?.settings.password == "new-pass")
         }
@@ -52,7 +55,8 @@ struct SecretRulesTests {
         try await Harness.run { h in
             try await h.registerProject()
             var responses: [String] = []
-            responses.append(try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings(["password": .string(password)])).text)
+            responses.append(
+                try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings(["password": .string(password)])).text)
             responses.append(try await h.admin(.GET, "/api/v4/projects/42/integrations/jira").text)
             responses.append(try await h.admin(.GET, "/api/v4/projects/42/integrations").text)
             responses.append(try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/test").text)
@@ -99,8 +103,9 @@ struct HostileCredentialTests {
         let value = Self.hostile[index]
         try await Harness.run { h in
             try await h.registerProject()
-            let password = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira",
-                                             json: h.workingSettings(["password": .string(value), "jira_auth_type": 1, "username": ""]))
+            let password = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira",
+                json: h.workingSettings(["password": .string(value), "jira_auth_type": 1, "username": ""]))
             #expect(password.status == 400)
             #expect(password.json["message"]?["password"] == ["cannot contain line breaks or other control characters"], "\(password.text)")
             let username = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings(["username": .string(value)]))
@@ -121,8 +126,9 @@ struct HostileCredentialTests {
                 #expect(r.status == 413)
                 #expect(r.text.count < 10_000)
             }
-            let long = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira",
-                                         json: h.workingSettings(["password": .string(String(repeating: "k", count: 300_000))]))
+            let long = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira",
+                json: h.workingSettings(["password": .string(String(repeating: "k", count: 300_000))]))
             #expect(long.status == 400)
             #expect(long.text.count < 1000)
             let hook = try await h.admin(.PUT, "/api/v4/projects/42", json: ["webhook_secret": .string(String(repeating: "k", count: 2000))])
@@ -132,8 +138,9 @@ struct HostileCredentialTests {
         }
     }
 
-    @Test("stored credentials with a line break, for every auth type, appear in no answer, log line or stored error, and pause their deliveries",
-          arguments: [(0, 0), (1, 1), (2, 2), (0, 4)])
+    @Test(
+        "stored credentials with a line break, for every auth type, appear in no answer, log line or stored error, and pause their deliveries",
+        arguments: [(0, 0), (1, 1), (2, 2), (0, 4)])
     func storedHostileNeverShown(_ authType: Int, _ valueIndex: Int) async throws {
         var options = Harness.Options()
         options.deployment = authType == 2 ? .cloud : .server

@@ -36,8 +36,9 @@ struct ServiceAccountTests {
             let requests = await h.emulator.requests
             #expect(!requests.isEmpty && requests.allSatisfy { $0.authScheme == "Bearer" })
             // A wrong cloud id is a failed test, not a success somewhere else.
-            let moved = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira",
-                                          json: h.workingSettings(serviceAccount(h, cloudID: "00000000-0000-0000-0000-000000000000")))
+            let moved = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira",
+                json: h.workingSettings(serviceAccount(h, cloudID: "00000000-0000-0000-0000-000000000000")))
             #expect(moved.status == 200, "\(moved.text)")
             let wrong = try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/test")
             #expect(wrong.json["error"] == true && wrong.json["test_failed"] == true, "\(wrong.text)")
@@ -49,7 +50,8 @@ struct ServiceAccountTests {
         try await Harness.run(Self.cloud()) { h in
             try await h.configure(serviceAccount(h, extra: ["jira_issue_transition_automatic": true]))
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
-            _ = try await h.webhook("Push Hook", Payloads.push(commits: [("5a1e0c0ffee5a1e0c0ffee5a1e0c0ffee5a1e0c0", "Fix the form, closes PROJ-1")]))
+            _ = try await h.webhook(
+                "Push Hook", Payloads.push(commits: [("5a1e0c0ffee5a1e0c0ffee5a1e0c0ffee5a1e0c0", "Fix the form, closes PROJ-1")]))
             let log = try await h.settle(expecting: 3)
             #expect(log.allSatisfy { $0["status"] == "succeeded" }, "\(log)")
             let issue = try #require(await h.emulator.issue("PROJ-1"))

@@ -25,32 +25,45 @@ struct SettingsAPITests {
         Case(name: "active without password", body: ["password": "", "url": "http://127.0.0.1:1"], field: "password", message: "can't be blank"),
         Case(name: "auth type out of range", body: ["jira_auth_type": 3], field: "jira_auth_type", message: "is not included in the list"),
         Case(name: "service account without api_url", body: ["jira_auth_type": 2, "username": ""], field: "api_url", message: "can't be blank"),
-        Case(name: "service account with a username", body: ["jira_auth_type": 2, "api_url": "https://api.atlassian.com/ex/jira/4a1d9e2c"],
-             field: "username", message: "must be blank"),
-        Case(name: "cloud with a personal access token", body: ["url": "https://acme.atlassian.net", "jira_auth_type": 1],
-             field: "base", message: "For Jira Cloud, the authentication type must be Basic"),
-        Case(name: "transition ids without digits", body: ["jira_issue_transition_id": "abc"], field: "jira_issue_transition_id",
-             message: "Jira issue transition IDs must be a list of numbers that can be split with , or ;"),
-        Case(name: "regex longer than 255", body: ["jira_issue_regex": .string(String(repeating: "A", count: 256))],
-             field: "jira_issue_regex", message: "is too long (maximum is 255 characters)"),
-        Case(name: "prefix longer than 255", body: ["jira_issue_prefix": .string(String(repeating: "a", count: 256))],
-             field: "jira_issue_prefix", message: "is too long (maximum is 255 characters)"),
-        Case(name: "regex with a back-reference", body: ["jira_issue_regex": "([A-Z]+)-\\1"], field: "jira_issue_regex",
-             message: "not valid RE2 syntax: invalid escape sequence: \\1"),
-        Case(name: "regex with a look-ahead", body: ["jira_issue_regex": "(?=JIRA)[A-Z]+-\\d+"], field: "jira_issue_regex",
-             message: "not valid RE2 syntax: invalid or unsupported Perl syntax: (?="),
-        Case(name: "prefix with a double repetition", body: ["jira_issue_prefix": "a**"], field: "jira_issue_prefix",
-             message: "not valid RE2 syntax: bad repetition operator: **"),
-        Case(name: "regex with an unclosed group", body: ["jira_issue_regex": "([A-Z]+"], field: "jira_issue_regex",
-             message: "not valid RE2 syntax: missing ): ([A-Z]+"),
-        Case(name: "more than 100 project keys", body: ["project_keys": .array((0...100).map { .string("K\($0)") })],
-             field: "project_keys", message: "is too long (maximum is 100 entries)"),
-        Case(name: "vulnerabilities without project key", body: ["vulnerabilities_enabled": true, "vulnerabilities_issuetype": "10001"],
-             field: "project_key", message: "can't be blank"),
-        Case(name: "vulnerabilities without issue type", body: ["vulnerabilities_enabled": true, "project_key": "PROJ"],
-             field: "vulnerabilities_issuetype", message: "can't be blank"),
-        Case(name: "url longer than 2048", body: ["url": .string("https://example.com/" + String(repeating: "a", count: 2048))],
-             field: "url", message: "is too long (maximum is 2048 characters)"),
+        Case(
+            name: "service account with a username", body: ["jira_auth_type": 2, "api_url": "https://api.atlassian.com/ex/jira/4a1d9e2c"],
+            field: "username", message: "must be blank"),
+        Case(
+            name: "cloud with a personal access token", body: ["url": "https://acme.atlassian.net", "jira_auth_type": 1],
+            field: "base", message: "For Jira Cloud, the authentication type must be Basic"),
+        Case(
+            name: "transition ids without digits", body: ["jira_issue_transition_id": "abc"], field: "jira_issue_transition_id",
+            message: "Jira issue transition IDs must be a list of numbers that can be split with , or ;"),
+        Case(
+            name: "regex longer than 255", body: ["jira_issue_regex": .string(String(repeating: "A", count: 256))],
+            field: "jira_issue_regex", message: "is too long (maximum is 255 characters)"),
+        Case(
+            name: "prefix longer than 255", body: ["jira_issue_prefix": .string(String(repeating: "a", count: 256))],
+            field: "jira_issue_prefix", message: "is too long (maximum is 255 characters)"),
+        Case(
+            name: "regex with a back-reference", body: ["jira_issue_regex": "([A-Z]+)-\\1"], field: "jira_issue_regex",
+            message: "not valid RE2 syntax: invalid escape sequence: \\1"),
+        Case(
+            name: "regex with a look-ahead", body: ["jira_issue_regex": "(?=JIRA)[A-Z]+-\\d+"], field: "jira_issue_regex",
+            message: "not valid RE2 syntax: invalid or unsupported Perl syntax: (?="),
+        Case(
+            name: "prefix with a double repetition", body: ["jira_issue_prefix": "a**"], field: "jira_issue_prefix",
+            message: "not valid RE2 syntax: bad repetition operator: **"),
+        Case(
+            name: "regex with an unclosed group", body: ["jira_issue_regex": "([A-Z]+"], field: "jira_issue_regex",
+            message: "not valid RE2 syntax: missing ): ([A-Z]+"),
+        Case(
+            name: "more than 100 project keys", body: ["project_keys": .array((0...100).map { .string("K\($0)") })],
+            field: "project_keys", message: "is too long (maximum is 100 entries)"),
+        Case(
+            name: "vulnerabilities without project key", body: ["vulnerabilities_enabled": true, "vulnerabilities_issuetype": "10001"],
+            field: "project_key", message: "can't be blank"),
+        Case(
+            name: "vulnerabilities without issue type", body: ["vulnerabilities_enabled": true, "project_key": "PROJ"],
+            field: "vulnerabilities_issuetype", message: "can't be blank"),
+        Case(
+            name: "url longer than 2048", body: ["url": .string("https://example.com/" + String(repeating: "a", count: 2048))],
+            field: "url", message: "is too long (maximum is 2048 characters)"),
     ]
 
     @Test("an invalid PUT answers 400 with GitLab's message and changes nothing", arguments: validationCases)
@@ -76,8 +89,9 @@ struct SettingsAPITests {
             let r = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings(["jira_auth_type": "basic"]))
             #expect(r.status == 400)
             #expect(r.json["error"] == "jira_auth_type is invalid")
-            let notJSON = try await h.request(.PUT, "/api/v4/projects/42/integrations/jira", token: h.adminToken,
-                                              raw: "{\"url\": ", headers: [("Content-Type", "application/json")])
+            let notJSON = try await h.request(
+                .PUT, "/api/v4/projects/42/integrations/jira", token: h.adminToken,
+                raw: "{\"url\": ", headers: [("Content-Type", "application/json")])
             #expect(notJSON.status == 400)
             #expect(notJSON.json["error"] == "The request body is not valid JSON")
             #expect(try await h.admin(.GET, "/api/v4/projects/42/integrations/jira").status == 404, "nothing was saved")
@@ -90,10 +104,12 @@ struct SettingsAPITests {
         options.allowLocalRequests = false
         try await Harness.run(options) { h in
             try await h.registerProject()
-            for (url, message) in [("http://127.0.0.1:8080", "is blocked: Requests to localhost are not allowed"),
-                                   ("http://10.1.2.3", "is blocked: Requests to the local network are not allowed"),
-                                   ("http://169.254.169.254", "is blocked: Requests to the link local network are not allowed"),
-                                   ("http://[::1]:9000", "is blocked: Requests to localhost are not allowed")] {
+            for (url, message) in [
+                ("http://127.0.0.1:8080", "is blocked: Requests to localhost are not allowed"),
+                ("http://10.1.2.3", "is blocked: Requests to the local network are not allowed"),
+                ("http://169.254.169.254", "is blocked: Requests to the link local network are not allowed"),
+                ("http://[::1]:9000", "is blocked: Requests to localhost are not allowed"),
+            ] {
                 let r = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings(["url": .string(url)]))
                 #expect(r.status == 400)
                 #expect(r.json["message"]?["url"] == [.string(message)], "\(url): \(r.text)")
@@ -105,8 +121,9 @@ struct SettingsAPITests {
     func blankTransitionID() async throws {
         try await Harness.run { h in
             try await h.registerProject()
-            let first = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira",
-                                          form: "active=true&url=\(h.emulatorURL)&username=jira-bot&password=secret-token&jira_issue_transition_id=31")
+            let first = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira",
+                form: "active=true&url=\(h.emulatorURL)&username=jira-bot&password=secret-token&jira_issue_transition_id=31")
             #expect(first.json["properties"]?["jira_issue_transition_id"] == "31")
             for blank in ["+", "%20%20%20", "%09"] {
                 let saved = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", form: "jira_issue_transition_id=\(blank)")
@@ -122,7 +139,8 @@ struct SettingsAPITests {
     func saveAndRead() async throws {
         try await Harness.run { h in
             try await h.registerProject()
-            let form = "active=true&url=\(h.emulatorURL)/&username=jira-bot&password=secret-token&jira_issue_transition_id=11%2C21&"
+            let form =
+                "active=true&url=\(h.emulatorURL)/&username=jira-bot&password=secret-token&jira_issue_transition_id=11%2C21&"
                 + "project_keys[]=+PROJ+&project_keys[]=&project_keys[]=PROJ&project_keys[]=OPS&commit_events=false&comment_on_event_enabled=0"
             let saved = try await h.admin(.PUT, "/api/v4/projects/acme%2Fweb%2Fshop/integrations/jira", form: form)
             #expect(saved.status == 200, "\(saved.text)")
@@ -134,9 +152,11 @@ struct SettingsAPITests {
             #expect(doc["merge_requests_events"] == true)
             #expect(doc["comment_on_event_enabled"] == false)
             #expect(doc["inherited"] == false)
-            for key in ["id", "created_at", "updated_at", "push_events", "issues_events", "alert_events", "confidential_issues_events",
-                        "tag_push_events", "deployment_events", "note_events", "confidential_note_events", "pipeline_events",
-                        "wiki_page_events", "job_events", "vulnerability_events"] {
+            for key in [
+                "id", "created_at", "updated_at", "push_events", "issues_events", "alert_events", "confidential_issues_events",
+                "tag_push_events", "deployment_events", "note_events", "confidential_note_events", "pipeline_events",
+                "wiki_page_events", "job_events", "vulnerability_events",
+            ] {
                 #expect(doc[key] != nil, "missing \(key)")
             }
             let props = try #require(doc["properties"])

@@ -45,7 +45,9 @@ final class DiskFullDatabase: SQLDatabase {
 
 @Suite("Storage faults")
 struct StorageFaultTests {
-    @Test("after a disk-full episode in the middle of deliveries the queue drains without a restart, each write once; meanwhile webhooks and readiness answer 503 saying the disk is full")
+    @Test(
+        "after a disk-full episode in the middle of deliveries the queue drains without a restart, each write once; meanwhile webhooks and readiness answer 503 saying the disk is full"
+    )
     func diskFullEpisode() async throws {
         let holder = Mutex<DiskFullDatabase?>(nil)
         var options = Harness.Options()
@@ -119,11 +121,18 @@ struct StorageFaultTests {
             // A delivery due eleven minutes ago that nothing claims: written with an owner that holds its lease
             // (a process that died an hour ago would have been released; this one stays as a stuck one would).
             let planned = PlannedDelivery(action: .comment, issueKey: "X-1", dedupeKey: "stuck", work: .comment(body: "c"))
-            _ = try await store.finishPlanning(batch: [PlannedEvent(eventID: "e", deliveries: [
-                NewDelivery(eventID: "e", projectID: 42, site: "https://stuck.example", planned: planned)])], now: now - 660_000)
+            _ = try await store.finishPlanning(
+                batch: [
+                    PlannedEvent(
+                        eventID: "e",
+                        deliveries: [
+                            NewDelivery(eventID: "e", projectID: 42, site: "https://stuck.example", planned: planned)
+                        ])
+                ], now: now - 660_000)
             try await store.database.write { db in
-                try await db.execute(sql: "UPDATE deliveries SET status = 'running', lease_owner = 'ghost', lease_until = ?, updated_at = ?",
-                               arguments: [now + 3_600_000, now - 660_000])
+                try await db.execute(
+                    sql: "UPDATE deliveries SET status = 'running', lease_owner = 'ghost', lease_until = ?, updated_at = ?",
+                    arguments: [now + 3_600_000, now - 660_000])
             }
             let r = try await h.request(.GET, "/-/readiness")
             #expect(r.status == 503)
@@ -155,7 +164,8 @@ struct WriteSafetyTests {
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             await h.emulator.addFault(EmulatedFault(method: "POST", pathContains: "/comment", status: 200, body: "<html>Down for maintenance</html>"))
-            await h.emulator.addFault(EmulatedFault(method: "GET", pathContains: "/remotelink", status: 200, body: "<html>Down for maintenance</html>"))
+            await h.emulator.addFault(
+                EmulatedFault(method: "GET", pathContains: "/remotelink", status: 200, body: "<html>Down for maintenance</html>"))
             #expect(try await h.webhook("Push Hook", Payloads.push(commits: [(String(repeating: "c", count: 40), "PROJ-1 fix")])).status == 202)
             var comment: JSONValue = .null
             var link: JSONValue = .null

@@ -46,8 +46,12 @@ struct TestSettingsTests {
             try await h.registerProject()
             _ = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: h.workingSettings(["password": "wrong"]))
             await h.emulator.addProject(key: "SEC")
-            let r = try await h.admin(.POST, Self.path, json: ["password": "secret-token", "vulnerabilities_enabled": true,
-                                                                "project_key": "SEC", "vulnerabilities_issuetype": "10001"])
+            let r = try await h.admin(
+                .POST, Self.path,
+                json: [
+                    "password": "secret-token", "vulnerabilities_enabled": true,
+                    "project_key": "SEC", "vulnerabilities_issuetype": "10001",
+                ])
             #expect(r.json["success"] == true, "\(r.text)")
             let names = r.json["issuetypes"]?.array?.compactMap { $0["name"]?.string }
             #expect(names == ["Bug", "Task", "Story"], "subtasks are left out")
@@ -107,8 +111,9 @@ struct TestSettingsTests {
             let https = h.emulatorURL.replacingOccurrences(of: "http://", with: "https://")
             let text = failure(try await h.admin(.POST, Self.path, json: h.workingSettings(["url": .string(https)])))
             #expect(text.contains("SSL") || text.contains("TLS") || text.contains("handshake"), "\(text)")
-            #expect(!text.contains(".swift") && !text.contains(".cc") && !text.contains("/work/") && !text.contains("/.build"),
-                    "no build path of a dependency: \(text)")
+            #expect(
+                !text.contains(".swift") && !text.contains(".cc") && !text.contains("/work/") && !text.contains("/.build"),
+                "no build path of a dependency: \(text)")
         }
     }
 
@@ -165,11 +170,13 @@ struct TestSettingsTests {
         }
     }
 
-    @Test("other spellings of loopback and special-purpose addresses are refused when settings are saved", arguments: [
-        "http://0x7f000001:9000", "http://2130706433", "http://127.1", "http://0177.0.0.1", "http://[::127.0.0.1]",
-        "http://[64:ff9b::7f00:1]", "http://[2002:7f00:1::]", "http://198.18.0.1", "http://224.0.0.1", "http://255.255.255.255",
-        "http://localhost.", "http://1.2.3.256",
-    ])
+    @Test(
+        "other spellings of loopback and special-purpose addresses are refused when settings are saved",
+        arguments: [
+            "http://0x7f000001:9000", "http://2130706433", "http://127.1", "http://0177.0.0.1", "http://[::127.0.0.1]",
+            "http://[64:ff9b::7f00:1]", "http://[2002:7f00:1::]", "http://198.18.0.1", "http://224.0.0.1", "http://255.255.255.255",
+            "http://localhost.", "http://1.2.3.256",
+        ])
     func refusedSpellings(_ url: String) async throws {
         var options = Harness.Options()
         options.allowLocalRequests = false
@@ -195,7 +202,9 @@ struct TestSettingsTests {
             await h.emulator.addFault(EmulatedFault(pathContains: "/issuetype", status: 500))
             let failed = try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/issue_types")
             #expect(failed.status == 502)
-            #expect(failed.json["message"] == "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again.")
+            #expect(
+                failed.json["message"]
+                    == "An error occurred while requesting data from Jira. Check your Jira integration configuration and try again.")
         }
     }
 }

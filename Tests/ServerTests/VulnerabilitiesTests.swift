@@ -29,21 +29,23 @@ struct VulnerabilitiesTests {
         if await h.emulator.projects["PROJ"] == nil { _ = await h.emulator.addProject(key: "PROJ", name: "Demo") }
     }
 
-    @Test("real scanner reports and reports written to the schemas are read", arguments: [
-        ("gl-sast-report.semgrep-analyzer-python-flask.json", "sast", 17),
-        ("gl-secret-detection-report.gitleaks-defectdojo.json", "secret_detection", 3),
-        ("gl-secret-detection-report.secrets-analyzer-7.38-empty.json", "secret_detection", 0),
-        // 6 entries, but three share package, file and primary identifier (and two more do): 3 findings, as GitLab counts them.
-        ("gl-dependency-scanning-report.gemnasium-defectdojo.json", "dependency_scanning", 3),
-        ("gl-container-scanning-report.trivy-template-npm.json", "container_scanning", 1),
-        ("codeql-2.19.3-python.sarif", "sarif", 2),
-        // 8 results: each secret found at the same file and line in two commits of the history: 4 findings.
-        ("gitleaks-7.x.sarif", "sarif", 4),
-        ("trivy-alpine-310.sarif", "sarif", 4),
-        ("sast-two-findings.json", "sast", 2),
-        ("dast-one-finding.json", "dast", 1),
-        ("sarif-two-results.sarif", "sarif", 2),
-    ])
+    @Test(
+        "real scanner reports and reports written to the schemas are read",
+        arguments: [
+            ("gl-sast-report.semgrep-analyzer-python-flask.json", "sast", 17),
+            ("gl-secret-detection-report.gitleaks-defectdojo.json", "secret_detection", 3),
+            ("gl-secret-detection-report.secrets-analyzer-7.38-empty.json", "secret_detection", 0),
+            // 6 entries, but three share package, file and primary identifier (and two more do): 3 findings, as GitLab counts them.
+            ("gl-dependency-scanning-report.gemnasium-defectdojo.json", "dependency_scanning", 3),
+            ("gl-container-scanning-report.trivy-template-npm.json", "container_scanning", 1),
+            ("codeql-2.19.3-python.sarif", "sarif", 2),
+            // 8 results: each secret found at the same file and line in two commits of the history: 4 findings.
+            ("gitleaks-7.x.sarif", "sarif", 4),
+            ("trivy-alpine-310.sarif", "sarif", 4),
+            ("sast-two-findings.json", "sast", 2),
+            ("dast-one-finding.json", "dast", 1),
+            ("sarif-two-results.sarif", "sarif", 2),
+        ])
     func realReports(_ file: String, _ type: String, _ count: Int) async throws {
         try await Harness.run { h in
             try await h.registerProject()
@@ -136,17 +138,31 @@ struct VulnerabilitiesTests {
         }
     }
 
-    @Test("a bad report is refused with the field named, and nothing is stored", arguments: [
-        ("not json", "The report is not valid JSON"),
-        (#"[1, 2]"#, "Invalid report: the report must be a JSON object"),
-        (#"{"foo": 1}"#, "Invalid report: the report is neither a GitLab security report (no \"vulnerabilities\") nor SARIF 2.1.0 (no \"runs\")"),
-        (#"{"vulnerabilities": []}"#, "Invalid report: scan.type is missing (one of api_fuzzing, cluster_image_scanning, container_scanning, coverage_fuzzing, dast, dependency_scanning, sast, secret_detection)"),
-        (#"{"scan": {"type": "sast"}, "vulnerabilities": [{"id": "1", "location": {}}]}"#, "Invalid report: vulnerabilities[0].identifiers is missing or empty (a finding needs at least one identifier)"),
-        (#"{"scan": {"type": "sast"}, "vulnerabilities": [{"id": "1", "identifiers": [{"type": "cwe", "name": "CWE-1", "value": "1"}]}]}"#, "Invalid report: vulnerabilities[0].location is missing (it must be an object)"),
-        (#"{"version": "2.1.0", "runs": [{"tool": {"driver": {}}, "results": []}]}"#, "Invalid report: runs[0].tool.driver.name is missing"),
-        (#"{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{"ruleId": "R1"}]}]}"#, "Invalid report: runs[0].results[0].message.text is missing"),
-        (#"{"version": "2.0.0", "runs": []}"#, "Invalid report: version is \"2.0.0\"; only SARIF 2.1.0 is read"),
-    ])
+    @Test(
+        "a bad report is refused with the field named, and nothing is stored",
+        arguments: [
+            ("not json", "The report is not valid JSON"),
+            (#"[1, 2]"#, "Invalid report: the report must be a JSON object"),
+            (#"{"foo": 1}"#, "Invalid report: the report is neither a GitLab security report (no \"vulnerabilities\") nor SARIF 2.1.0 (no \"runs\")"),
+            (
+                #"{"vulnerabilities": []}"#,
+                "Invalid report: scan.type is missing (one of api_fuzzing, cluster_image_scanning, container_scanning, coverage_fuzzing, dast, dependency_scanning, sast, secret_detection)"
+            ),
+            (
+                #"{"scan": {"type": "sast"}, "vulnerabilities": [{"id": "1", "location": {}}]}"#,
+                "Invalid report: vulnerabilities[0].identifiers is missing or empty (a finding needs at least one identifier)"
+            ),
+            (
+                #"{"scan": {"type": "sast"}, "vulnerabilities": [{"id": "1", "identifiers": [{"type": "cwe", "name": "CWE-1", "value": "1"}]}]}"#,
+                "Invalid report: vulnerabilities[0].location is missing (it must be an object)"
+            ),
+            (#"{"version": "2.1.0", "runs": [{"tool": {"driver": {}}, "results": []}]}"#, "Invalid report: runs[0].tool.driver.name is missing"),
+            (
+                #"{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{"ruleId": "R1"}]}]}"#,
+                "Invalid report: runs[0].results[0].message.text is missing"
+            ),
+            (#"{"version": "2.0.0", "runs": []}"#, "Invalid report: version is \"2.0.0\"; only SARIF 2.1.0 is read"),
+        ])
     func badReports(_ body: String, _ message: String) async throws {
         try await Harness.run { h in
             try await h.registerProject()
@@ -182,39 +198,41 @@ struct VulnerabilitiesTests {
             let key = try #require(r.json["issue_key"]?.string)
             #expect(r.json["web_url"] == .string("\(h.emulatorURL)/browse/\(key)"))
             let issue = await h.issue(key)
-            #expect(issue.summary == "Investigate vulnerability: Improper neutralization of input during web page generation ('Cross-site Scripting')")
+            #expect(
+                issue.summary == "Investigate vulnerability: Improper neutralization of input during web page generation ('Cross-site Scripting')")
             #expect(issue.issueTypeID == "10001")
             let page = try #require(uploaded.json["vulnerabilities"]?.array?.first?["web_url"]?.string)
             #expect(page.hasSuffix("/projects/42/-/security/vulnerabilities/\(id)"))
-            #expect(issue.description == """
-                Issue created from vulnerability [\(id)|\(page)]
+            #expect(
+                issue.description == """
+                    Issue created from vulnerability [\(id)|\(page)]
 
-                h3. Description:
+                    h3. Description:
 
-                User input reaches an HTML response without escaping.
+                    User input reaches an HTML response without escaping.
 
-                * Severity: high
-                * Location: [app/views.py:42|https://gitlab.example.com/acme/web/shop/-/blob/abc123/app/views.py#L42]
+                    * Severity: high
+                    * Location: [app/views.py:42|https://gitlab.example.com/acme/web/shop/-/blob/abc123/app/views.py#L42]
 
-                ### Solution:
+                    ### Solution:
 
-                See vulnerability [\(id)|\(page)] for any Solution details.
+                    See vulnerability [\(id)|\(page)] for any Solution details.
 
-                h3. Identifiers:
+                    h3. Identifiers:
 
-                * python.flask.security.xss
-                * [CWE-79|https://cwe.mitre.org/data/definitions/79.html]
+                    * python.flask.security.xss
+                    * [CWE-79|https://cwe.mitre.org/data/definitions/79.html]
 
-                h3. Links:
+                    h3. Links:
 
-                * [OWASP XSS|https://owasp.org/www-community/attacks/xss/]
+                    * [OWASP XSS|https://owasp.org/www-community/attacks/xss/]
 
 
-                h3. Scanner:
+                    h3. Scanner:
 
-                * Name: Semgrep
+                    * Name: Semgrep
 
-                """)
+                    """)
             let requests = await h.jiraRequests()
             #expect(requests.map { "\($0.method) \($0.path)" } == ["GET /rest/api/2/project/PROJ", "POST /rest/api/2/issue"])
             let detail = try await h.admin(.GET, Self.list + "/\(id)")
@@ -274,13 +292,15 @@ struct VulnerabilitiesTests {
             #expect(refused.json["errors"] == ["Components is required."])
             #expect(try await h.admin(.GET, Self.list + "/\(id)").json["external_issue_links"] == [])
 
-            let typo = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: ["vulnerabilities_extra_fields": ["componets": [["name": "Backend"]]]])
+            let typo = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira", json: ["vulnerabilities_extra_fields": ["componets": [["name": "Backend"]]]])
             #expect(typo.status == 200)
             let named = try await h.admin(.POST, Self.list + "/\(id)/jira_issue")
             #expect(named.status == 422)
             #expect(named.json["message"]?.string?.contains("has no field \"componets\"") == true)
 
-            let saved = try await h.admin(.PUT, "/api/v4/projects/42/integrations/jira", json: ["vulnerabilities_extra_fields": ["components": [["name": "Backend"]]]])
+            let saved = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira", json: ["vulnerabilities_extra_fields": ["components": [["name": "Backend"]]]])
             #expect(saved.json["properties"]?["vulnerabilities_extra_fields"] == ["components": [["name": "Backend"]]])
             let created = try await h.admin(.POST, Self.list + "/\(id)/jira_issue")
             #expect(created.status == 201, "\(created.text)")
@@ -291,10 +311,12 @@ struct VulnerabilitiesTests {
         }
     }
 
-    @Test("extra fields are validated on save", arguments: [
-        (JSONValue.string("not json"), "must be a JSON object of Jira field ids and values"),
-        (JSONValue.object(["summary": .string("x")]), "cannot set summary: jira-bridge sets them"),
-    ])
+    @Test(
+        "extra fields are validated on save",
+        arguments: [
+            (JSONValue.string("not json"), "must be a JSON object of Jira field ids and values"),
+            (JSONValue.object(["summary": .string("x")]), "cannot set summary: jira-bridge sets them"),
+        ])
     func extraFieldsValidation(_ value: JSONValue, _ message: String) async throws {
         try await Harness.run { h in
             try await enable(h)
@@ -314,7 +336,10 @@ struct VulnerabilitiesTests {
             #expect(r.status == 200)
             let url = try #require(r.json["create_url"]?.string)
             let pid = await h.emulator.projects["PROJ"]!.id
-            #expect(url.hasPrefix("\(h.emulatorURL)/secure/CreateIssueDetails!init.jspa?pid=\(pid)&issuetype=10001&summary=Investigate+vulnerability%3A+Improper+neutralization"))
+            #expect(
+                url.hasPrefix(
+                    "\(h.emulatorURL)/secure/CreateIssueDetails!init.jspa?pid=\(pid)&issuetype=10001&summary=Investigate+vulnerability%3A+Improper+neutralization"
+                ))
             #expect(url.contains("&description=Issue+created+from+vulnerability+%5B\(id)%7C"))
             #expect(await h.jiraRequests("/rest/api/2/issue").filter { $0.method == "POST" }.isEmpty, "no issue is created")
             // Jira's form accepts the link.
@@ -358,8 +383,9 @@ struct VulnerabilitiesTests {
             let id = Int64(try #require(uploaded.json["vulnerabilities"]?.array?.first?["id"]?.number))
             let old = Int64(Date().timeIntervalSince1970 * 1000) - 600_000
             #expect(try await h.store.claimIssueCreation(vulnerabilityID: id, staleAfter: 120_000, now: old) == .claimed)
-            let orphan = await h.emulator.addIssue(projectKey: "PROJ", summary: "Investigate vulnerability: earlier",
-                                                   description: "Issue created from vulnerability [\(id)|http://bridge/projects/42/-/security/vulnerabilities/\(id)]")
+            let orphan = await h.emulator.addIssue(
+                projectKey: "PROJ", summary: "Investigate vulnerability: earlier",
+                description: "Issue created from vulnerability [\(id)|http://bridge/projects/42/-/security/vulnerabilities/\(id)]")
             let r = try await h.admin(.POST, Self.list + "/\(id)/jira_issue")
             #expect(r.status == 200 && r.json["issue_key"] == .string(orphan.key), "\(r.text)")
             #expect(await h.jiraRequests("/rest/api/2/issue").filter { $0.method == "POST" }.isEmpty)

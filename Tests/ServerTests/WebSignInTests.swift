@@ -1,8 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-@testable import Server
 import Testing
+
+@testable import Server
 
 /// Sign-in over HTTP without a browser: the double-submit check, sessions, and throttling.
 @Suite("Web sign-in")
@@ -24,8 +25,10 @@ struct WebSignInTests {
     }()
 
     /// Posts the sign-in form; `extra` is appended to the form body (`&next=...`), `headers` are added.
-    func signIn(_ h: Harness, token: String, form: (cookie: String, csrf: String), extra: String = "",
-                headers: [(String, String)] = []) async throws -> TestResponse {
+    func signIn(
+        _ h: Harness, token: String, form: (cookie: String, csrf: String), extra: String = "",
+        headers: [(String, String)] = []
+    ) async throws -> TestResponse {
         let body = "_csrf=\(form.csrf)&token=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token)" + extra
         var request = HTTPClientRequest(url: h.bridgeURL + "/sign_in")
         request.method = .POST

@@ -29,17 +29,19 @@ struct DatabaseURLTests {
         #expect(v6.host == "::1" && v6.port == 5433)
     }
 
-    @Test("each mistake has its own message, and no message shows the password", arguments: [
-        ("postgres://jb:hunter2@db:99999/x", "port must be a number from 1 to 65535"),
-        ("postgres://jb:hunter2@db:abc/x", "port must be a number"),
-        ("postgres://:hunter2@db/x", "the user is missing"),
-        ("postgres://jb:hunter2@/x", "the host is missing"),
-        ("postgres://jb:hunter2@db/x?sslmode=verify-full", "sslmode must be disable, prefer or require"),
-        ("postgres://jb:hunter2@db/x?pool_size=0", "pool_size must be a number from 1 to 100"),
-        ("postgres://jb:hunter2@db/x?application_name=y", "unknown parameter application_name"),
-        ("postgres://jb:hunter2@[::1/x", "closing ]"),
-        ("mysql://jb:hunter2@db/x", "expected sqlite:PATH or postgres://"),
-    ])
+    @Test(
+        "each mistake has its own message, and no message shows the password",
+        arguments: [
+            ("postgres://jb:hunter2@db:99999/x", "port must be a number from 1 to 65535"),
+            ("postgres://jb:hunter2@db:abc/x", "port must be a number"),
+            ("postgres://:hunter2@db/x", "the user is missing"),
+            ("postgres://jb:hunter2@/x", "the host is missing"),
+            ("postgres://jb:hunter2@db/x?sslmode=verify-full", "sslmode must be disable, prefer or require"),
+            ("postgres://jb:hunter2@db/x?pool_size=0", "pool_size must be a number from 1 to 100"),
+            ("postgres://jb:hunter2@db/x?application_name=y", "unknown parameter application_name"),
+            ("postgres://jb:hunter2@[::1/x", "closing ]"),
+            ("mysql://jb:hunter2@db/x", "expected sqlite:PATH or postgres://"),
+        ])
     func mistakes(_ url: String, _ message: String) {
         #expect { try DatabaseURL.parse(url) } throws: { error in
             let text = "\(error)"

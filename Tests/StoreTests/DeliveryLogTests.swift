@@ -1,6 +1,7 @@
 import Foundation
 import Integration
 import Testing
+
 @testable import Store
 
 /// The delivery log's queries: filters, attempts, retrying all failed, and the queue's age per site.
@@ -9,13 +10,17 @@ struct DeliveryLogStoreTests {
     /// Deliveries of one event of project 15: (site, issue key, status, created at) each.
     func insert(_ store: SQLStore, _ rows: [(site: String, key: String, status: String, at: Millis)]) async throws {
         try await store.database.write { db in
-            try await db.execute(sql: "INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at) VALUES ('e1', 'gitlab', NULL, 15, 'push', 'planned', 1)")
+            try await db.execute(
+                sql:
+                    "INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at) VALUES ('e1', 'gitlab', NULL, 15, 'push', 'planned', 1)"
+            )
             for (i, r) in rows.enumerated() {
-                try await db.execute(sql: """
-                    INSERT INTO deliveries (event_id, project_id, site, issue_key, action, dedupe_key, content_key, work, status, attempts,
-                        next_run_at, created_at, updated_at)
-                    VALUES ('e1', 15, ?, ?, 'comment', ?, NULL, '{"format":1,"comment":{"body":"x"}}', ?, 1, ?, ?, ?)
-                    """, arguments: [r.site, r.key, "comment|https://gitlab.example.com/acme/shop/-/commit/\(i)", r.status, r.at, r.at, r.at])
+                try await db.execute(
+                    sql: """
+                        INSERT INTO deliveries (event_id, project_id, site, issue_key, action, dedupe_key, content_key, work, status, attempts,
+                            next_run_at, created_at, updated_at)
+                        VALUES ('e1', 15, ?, ?, 'comment', ?, NULL, '{"format":1,"comment":{"body":"x"}}', ?, 1, ?, ?, ?)
+                        """, arguments: [r.site, r.key, "comment|https://gitlab.example.com/acme/shop/-/commit/\(i)", r.status, r.at, r.at, r.at])
             }
         }
     }
@@ -24,7 +29,8 @@ struct DeliveryLogStoreTests {
     func filters() async throws {
         try await withStore { store in
             _ = try await store.registerProject(registration(15, "acme/shop"))
-            try await insert(store, [("a", "PROJ-1", "succeeded", 1), ("a", "PROJ-2", "failed", 2), ("a", "PROJ-1", "failed", 3), ("a", "PROJ-3", "dead", 4)])
+            try await insert(
+                store, [("a", "PROJ-1", "succeeded", 1), ("a", "PROJ-2", "failed", 2), ("a", "PROJ-1", "failed", 3), ("a", "PROJ-3", "dead", 4)])
             let failed = try await store.deliveries(projectID: 15, filter: DeliveryFilter(status: .failed), limit: 10, offset: 0)
             #expect(failed.total == 2 && failed.items.map(\.issueKey) == ["PROJ-1", "PROJ-2"])
             let one = try await store.deliveries(projectID: 15, filter: DeliveryFilter(status: .failed, issueKey: "PROJ-1"), limit: 10, offset: 0)
@@ -72,8 +78,12 @@ struct DeliveryLogStoreTests {
     func oldestPerSite() async throws {
         try await withStore { store in
             _ = try await store.registerProject(registration(15, "acme/shop"))
-            try await insert(store, [("b", "PROJ-1", "pending", 50), ("a", "PROJ-1", "running", 40), ("a", "PROJ-2", "pending", 30),
-                                     ("a", "PROJ-3", "succeeded", 1), ("c", "PROJ-1", "failed", 2), ("b", "PROJ-2", "running", 45)])
+            try await insert(
+                store,
+                [
+                    ("b", "PROJ-1", "pending", 50), ("a", "PROJ-1", "running", 40), ("a", "PROJ-2", "pending", 30),
+                    ("a", "PROJ-3", "succeeded", 1), ("c", "PROJ-1", "failed", 2), ("b", "PROJ-2", "running", 45),
+                ])
             let oldest = try await store.oldestUnfinished().sorted { $0.site < $1.site }
             #expect(oldest.map(\.site) == ["a", "b"])
             #expect(oldest.map(\.createdAt) == [30, 45])

@@ -3,6 +3,7 @@ import GRDB
 import Integration
 import Synchronization
 import Testing
+
 @testable import Store
 
 /// The store loads the group tree and the integration states; the core (`Inheritance`, `WebhookSecrets`)
@@ -44,7 +45,8 @@ struct HierarchyStoreTests {
             #expect(secrets == [.group(acme.id): ["group-secret"]])
             #expect(WebhookSecrets.accepted(chain, instanceSecret: "instance", secrets: secrets) == ["group-secret"])
             try await store.setWebhookSecret("project-secret", for: .project(1))
-            #expect(WebhookSecrets.accepted(chain, instanceSecret: "instance", secrets: try await store.webhookSecrets(on: chain)) == ["project-secret"])
+            #expect(
+                WebhookSecrets.accepted(chain, instanceSecret: "instance", secrets: try await store.webhookSecrets(on: chain)) == ["project-secret"])
         }
     }
 
@@ -94,10 +96,16 @@ struct HierarchyStoreTests {
     func webhookRegistration() async throws {
         try await withStore { store in
             let event = { (id: Int64, path: String, branch: String) in
-                (incoming: IncomingEvent(deliveryKey: nil, event: .push(PushEvent(
-                    project: ForgeProject(id: id, pathWithNamespace: path, name: "x", namespaceName: "", webURL: "https://g/\(path)", defaultBranch: branch),
-                    ref: "refs/heads/main", before: "", after: "", commits: [], pusher: ForgeUser(name: "", username: "")))),
-                 registration: registration(id, path, branch: branch))
+                (
+                    incoming: IncomingEvent(
+                        deliveryKey: nil,
+                        event: .push(
+                            PushEvent(
+                                project: ForgeProject(
+                                    id: id, pathWithNamespace: path, name: "x", namespaceName: "", webURL: "https://g/\(path)", defaultBranch: branch),
+                                ref: "refs/heads/main", before: "", after: "", commits: [], pusher: ForgeUser(name: "", username: "")))),
+                    registration: registration(id, path, branch: branch)
+                )
             }
             let first = try await store.recordEvents([event(1, "acme/shop", "main")])
             #expect((try? first[0].get()) != nil)
@@ -135,8 +143,10 @@ struct HierarchyStoreTests {
     func forgesApart() async throws {
         try await withStore { store in
             let gitlab = try await store.registerProject(registration(15, "acme/shop"))
-            let github = try await store.registerProject(try #require(ProjectRegistration(
-                forge: .github, forgeID: 15, path: "acme/shop", name: "shop", webURL: "https://github.com/acme/shop", defaultBranch: "main")))
+            let github = try await store.registerProject(
+                try #require(
+                    ProjectRegistration(
+                        forge: .github, forgeID: 15, path: "acme/shop", name: "shop", webURL: "https://github.com/acme/shop", defaultBranch: "main")))
             #expect(gitlab.id == 15 && github.id != 15)
             #expect(github.forge == .github && github.forgeID == 15 && github.forgePath == "acme/shop" && github.address == "github:15")
             #expect(gitlab.forge == .gitlab && gitlab.address == "15")

@@ -1,6 +1,7 @@
 import Foundation
 import Integration
 import Testing
+
 @testable import Store
 
 /// The queue's holds: deliveries paused on rejected credentials and how they resume; Jira's rate-limit waits
@@ -53,17 +54,21 @@ struct HoldsStoreTests {
             try await log.insert(store, [("a", "PROJ-1", "pending", 1), ("a", "PROJ-2", "pending", 1), ("a", "PROJ-3", "pending", 1)])
             let first = try await store.claimDeliveries(owner: "w", limit: 2, perSiteLimit: 10, leaseMillis: 10_000, now: 10)
             for d in first {
-                try await store.completeDelivery(id: d.id, owner: "w", outcome: .paused(error: "401"), followUps: [],
-                                                 effects: DeliveryEffects(credentialsRejected: hold("7:old")), now: 10)
+                try await store.completeDelivery(
+                    id: d.id, owner: "w", outcome: .paused(error: "401"), followUps: [],
+                    effects: DeliveryEffects(credentialsRejected: hold("7:old")), now: 10)
             }
             // The third ran with newer credentials of the same integration, and Jira took them.
             let third = try await store.claimDeliveries(owner: "w", limit: 1, perSiteLimit: 10, leaseMillis: 10_000, now: 11)
-            try await store.completeDelivery(id: third[0].id, owner: "w", outcome: .succeeded, followUps: [],
-                                             effects: DeliveryEffects(credentialsAccepted: 7), now: 12)
+            try await store.completeDelivery(
+                id: third[0].id, owner: "w", outcome: .succeeded, followUps: [],
+                effects: DeliveryEffects(credentialsAccepted: 7), now: 12)
             #expect(try await store.deliveryCounts(projectID: 15) == ["pending": 2, "succeeded": 1])
             #expect(try await store.credentialHolds().isEmpty)
             // Paused again (under another integration's credentials): the project's own save resumes them whatever they wait on.
-            #expect(try await runAll(store, now: 20, outcome: .paused(error: "401"), effects: DeliveryEffects(credentialsRejected: hold("9:x", integration: 9))) == 2)
+            #expect(
+                try await runAll(
+                    store, now: 20, outcome: .paused(error: "401"), effects: DeliveryEffects(credentialsRejected: hold("9:x", integration: 9))) == 2)
             #expect(try await store.resumePaused(integrationID: 1, projectID: 15, now: 30) == 2)
             #expect(try await store.deliveryCounts(projectID: 15) == ["pending": 2, "succeeded": 1])
         }
@@ -76,9 +81,15 @@ struct HoldsStoreTests {
             let day = Millis(RetryPolicy().maxAgeSeconds * 1000)
             #expect(day == 86_400_000, "the usual deadline: a day")
             let now: Millis = 10 * day
-            try await log.insert(store, [("a", "PROJ-1", "pending", now - day - 1), ("a", "PROJ-2", "pending", now - day + 60_000),
-                                         ("a", "PROJ-3", "pending", now - 1)])
-            #expect(try await runAll(store, now: now, outcome: .paused(error: "Jira answered 401"), effects: DeliveryEffects(credentialsRejected: hold("7:k"))) == 3)
+            try await log.insert(
+                store,
+                [
+                    ("a", "PROJ-1", "pending", now - day - 1), ("a", "PROJ-2", "pending", now - day + 60_000),
+                    ("a", "PROJ-3", "pending", now - 1),
+                ])
+            #expect(
+                try await runAll(
+                    store, now: now, outcome: .paused(error: "Jira answered 401"), effects: DeliveryEffects(credentialsRejected: hold("7:k"))) == 3)
             let swept = try await store.sweepPaused(deadBefore: now - day, limit: 1000, now: now)
             #expect(swept == (resumed: 0, dead: 1))
             let dead = try await store.deliveries(projectID: 15, filter: DeliveryFilter(status: .dead), limit: 10, offset: 0).items
@@ -103,8 +114,11 @@ struct HoldsStoreTests {
                 try await SQLStore.recordRateLimit(db, RateLimitHold(site: "b", issueKey: nil, until: 1_500, reason: "shorter"))
             }
             let holds = try await store.rateLimitHolds(now: 10)
-            #expect(holds == [RateLimitHold(site: "a", issueKey: "PROJ-1", until: 1_000, reason: "jira-per-issue-on-write"),
-                              RateLimitHold(site: "b", issueKey: nil, until: 2_000, reason: "jira-burst-based")])
+            #expect(
+                holds == [
+                    RateLimitHold(site: "a", issueKey: "PROJ-1", until: 1_000, reason: "jira-per-issue-on-write"),
+                    RateLimitHold(site: "b", issueKey: nil, until: 2_000, reason: "jira-burst-based"),
+                ])
             let during = try await store.claimDeliveries(owner: "w", limit: 10, perSiteLimit: 10, leaseMillis: 100_000, now: 10)
             #expect(during.map { "\($0.site) \($0.issueKey)" } == ["a PROJ-2"])
             let issueFree = try await store.claimDeliveries(owner: "w", limit: 10, perSiteLimit: 10, leaseMillis: 100_000, now: 1_000)
@@ -120,8 +134,9 @@ struct HoldsStoreTests {
         try await withStore { store in
             _ = try await store.registerProject(registration(15, "acme/shop"))
             try await log.insert(store, (1...6).flatMap { [("a", "PROJ-\($0)", "pending", 1), ("b", "PROJ-\($0)", "pending", 1)] })
-            let claimed = try await store.claimDeliveries(owner: "w", limit: 100, perSiteLimit: 4, siteLimits: ["a": 1, "c": 0],
-                                                          leaseMillis: 100_000, now: 10)
+            let claimed = try await store.claimDeliveries(
+                owner: "w", limit: 100, perSiteLimit: 4, siteLimits: ["a": 1, "c": 0],
+                leaseMillis: 100_000, now: 10)
             #expect(claimed.filter { $0.site == "a" }.count == 1 && claimed.filter { $0.site == "b" }.count == 4)
             // A limit above the configured one is no license to run more.
             let more = try await store.claimDeliveries(owner: "w", limit: 100, perSiteLimit: 4, siteLimits: ["a": 50], leaseMillis: 100_000, now: 11)

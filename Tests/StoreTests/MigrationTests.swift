@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Integration
 import Testing
+
 @testable import Store
 
 /// The migrations are one text for two dialects (`SQLDialect`).
@@ -26,11 +27,14 @@ struct MigrationTests {
             try await store.migrate()
             let tables = try await store.database.read { db in
                 db.dialect == .sqlite
-                    ? try await String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'")
+                    ? try await String.fetchAll(
+                        db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'")
                     : try await String.fetchAll(db, sql: "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
             }
-            for table in ["groups", "projects", "api_tokens", "integrations", "events", "event_payloads", "deliveries", "web_sessions",
-                          "vulnerabilities", "workers"] {
+            for table in [
+                "groups", "projects", "api_tokens", "integrations", "events", "event_payloads", "deliveries", "web_sessions",
+                "vulnerabilities", "workers",
+            ] {
                 #expect(tables.contains(table), "\(table)")
             }
         }

@@ -1,8 +1,9 @@
 import Foundation
 import Integration
-import Testing
-@testable import Store
 import TestDatabases
+import Testing
+
+@testable import Store
 
 /// The migrations on a real PostgreSQL server: the throwaway cluster `scripts/test` starts
 /// (`JIRA_BRIDGE_TEST_POSTGRES_URL`). Without one (a bare `swift test`), these are skipped.
@@ -33,8 +34,10 @@ struct PostgresMigrationTests {
             #expect(first == Migrations.all(for: .postgres).map(\.name))
             #expect(try await migrator.migrate().isEmpty)
             let tables = try await migrator.tables()
-            for table in ["groups", "projects", "api_tokens", "integrations", "events", "event_payloads", "deliveries", "web_sessions",
-                          "vulnerabilities", "workers", "schema_migrations"] {
+            for table in [
+                "groups", "projects", "api_tokens", "integrations", "events", "event_payloads", "deliveries", "web_sessions",
+                "vulnerabilities", "workers", "schema_migrations",
+            ] {
                 #expect(tables.contains(table), "\(table)")
             }
         }

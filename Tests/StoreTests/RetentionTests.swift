@@ -1,6 +1,7 @@
 import Foundation
 import Integration
 import Testing
+
 @testable import Store
 
 /// Retention (`BridgeStore.prune`): old finished work goes, failed and dead work and everything recent stays.
@@ -9,23 +10,28 @@ struct RetentionTests {
     /// An event received at `at` with deliveries in the given statuses, all last changed at `at`.
     func insert(_ store: SQLStore, event: String, at: Millis, status: String = "planned", deliveries: [String]) async throws {
         try await store.database.write { db in
-            try await db.execute(sql: "INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at) VALUES (?, 'gitlab', NULL, 15, 'push', ?, ?)",
-                           arguments: [event, status, at])
+            try await db.execute(
+                sql:
+                    "INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at) VALUES (?, 'gitlab', NULL, 15, 'push', ?, ?)",
+                arguments: [event, status, at])
             try await db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES (?, '{}')", arguments: [event])
             for (i, state) in deliveries.enumerated() {
-                try await db.execute(sql: """
-                    INSERT INTO deliveries (event_id, project_id, site, issue_key, action, dedupe_key, content_key, work, status, attempts,
-                        next_run_at, created_at, updated_at)
-                    VALUES (?, 15, 'https://jira.example.com', 'PROJ-1', 'comment', ?, NULL, '{"format":1,"comment":{"body":"x"}}', ?, 1, ?, ?, ?)
-                    """, arguments: [event, "\(event)|\(i)", state, at, at, at])
+                try await db.execute(
+                    sql: """
+                        INSERT INTO deliveries (event_id, project_id, site, issue_key, action, dedupe_key, content_key, work, status, attempts,
+                            next_run_at, created_at, updated_at)
+                        VALUES (?, 15, 'https://jira.example.com', 'PROJ-1', 'comment', ?, NULL, '{"format":1,"comment":{"body":"x"}}', ?, 1, ?, ?, ?)
+                        """, arguments: [event, "\(event)|\(i)", state, at, at, at])
             }
         }
     }
 
     func remaining(_ store: SQLStore) async throws -> (events: [String], deliveries: [String]) {
         try await store.database.read { db in
-            (try await String.fetchAll(db, sql: "SELECT id FROM events ORDER BY id"),
-             try await String.fetchAll(db, sql: "SELECT event_id || ':' || status FROM deliveries ORDER BY event_id, id"))
+            (
+                try await String.fetchAll(db, sql: "SELECT id FROM events ORDER BY id"),
+                try await String.fetchAll(db, sql: "SELECT event_id || ':' || status FROM deliveries ORDER BY event_id, id")
+            )
         }
     }
 
@@ -46,7 +52,9 @@ struct RetentionTests {
             let left = try await remaining(store)
             #expect(left.events == ["old-mixed", "old-pending", "old-planning-failed", "recent"])
             #expect(left.deliveries == ["old-mixed:failed", "old-mixed:dead", "old-pending:pending", "old-pending:running", "recent:succeeded"])
-            let payloads = try await store.database.read { db in try await String.fetchAll(db, sql: "SELECT event_id FROM event_payloads ORDER BY event_id") }
+            let payloads = try await store.database.read { db in
+                try await String.fetchAll(db, sql: "SELECT event_id FROM event_payloads ORDER BY event_id")
+            }
             #expect(payloads == left.events)
             // Nothing more to do: a second pass removes nothing.
             #expect(try await Retention.prune(store: store, before: now - 30 * day, batch: 1000, maxBatches: 10) == (0, 0))

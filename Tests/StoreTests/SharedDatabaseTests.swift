@@ -1,9 +1,10 @@
 import Foundation
+import Integration
 import Logging
 import Synchronization
-import Integration
-import Testing
 import TestDatabases
+import Testing
+
 @testable import Store
 
 @Suite("Work bell")
@@ -51,10 +52,17 @@ struct SharedDatabaseTests {
     }
 
     func push(key: String?) -> (incoming: IncomingEvent, registration: ProjectRegistration) {
-        (IncomingEvent(deliveryKey: key, event: .push(PushEvent(
-            project: ForgeProject(id: 42, pathWithNamespace: "acme/shop", name: "Shop", namespaceName: "Acme", webURL: "https://g/acme/shop", defaultBranch: "main"),
-            ref: "refs/heads/main", before: "", after: "", commits: [], pusher: ForgeUser(name: "", username: "")))),
-         registration(42, "acme/shop"))
+        (
+            IncomingEvent(
+                deliveryKey: key,
+                event: .push(
+                    PushEvent(
+                        project: ForgeProject(
+                            id: 42, pathWithNamespace: "acme/shop", name: "Shop", namespaceName: "Acme", webURL: "https://g/acme/shop",
+                            defaultBranch: "main"),
+                        ref: "refs/heads/main", before: "", after: "", commits: [], pusher: ForgeUser(name: "", username: "")))),
+            registration(42, "acme/shop")
+        )
     }
 
     @Test("the same delivery key sent to two processes at once is one event with one id")
@@ -76,8 +84,10 @@ struct SharedDatabaseTests {
         try await withTwoStores { a, b in
             _ = try await a.registerProject(registration(42, "acme/shop"))
             let rows = (0..<200).map { n in
-                NewDelivery(eventID: "e", projectID: 42, site: "https://s.example", planned: PlannedDelivery(
-                    action: .comment, issueKey: "P-\(n % 20)", dedupeKey: "comment|\(n)", work: .comment(body: "c\(n)")))
+                NewDelivery(
+                    eventID: "e", projectID: 42, site: "https://s.example",
+                    planned: PlannedDelivery(
+                        action: .comment, issueKey: "P-\(n % 20)", dedupeKey: "comment|\(n)", work: .comment(body: "c\(n)")))
             }
             _ = try await a.finishPlanning(batch: [PlannedEvent(eventID: "e", deliveries: rows)], now: 1)
             let now = Millis(Date().timeIntervalSince1970 * 1000)

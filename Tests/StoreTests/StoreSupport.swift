@@ -1,7 +1,9 @@
 import Foundation
 import Integration
-@testable import Store
 import TestDatabases
+import Testing
+
+@testable import Store
 
 /// A migrated store on a fresh database (a SQLite file in a temporary directory, or on the PostgreSQL run a
 /// new database of the test cluster), removed after `body`.
@@ -28,8 +30,9 @@ func fixture(_ name: String) throws -> Data {
 }
 
 func registration(_ id: Int64, _ path: String, branch: String = "main") -> ProjectRegistration {
-    ProjectRegistration(id: id, pathWithNamespace: path, name: String(path.split(separator: "/").last ?? ""),
-                        webURL: "https://gitlab.example.com/\(path)", defaultBranch: branch)
+    ProjectRegistration(
+        id: id, pathWithNamespace: path, name: String(path.split(separator: "/").last ?? ""),
+        webURL: "https://gitlab.example.com/\(path)", defaultBranch: branch)
 }
 
 func activeSettings(_ url: String = "https://jira.example.com") -> JiraSettings {
@@ -40,5 +43,3 @@ func activeSettings(_ url: String = "https://jira.example.com") -> JiraSettings 
     s.password = "secret"
     return s
 }
-
-import Testing

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Integration
 import Testing
+
 @testable import Store
 
 /// Rows written by earlier builds must still read: each format is decoded explicitly (`StoredFormat`).
@@ -37,10 +38,18 @@ struct StoredFormatTests {
     func format0Work() throws {
         let rows = try format0().deliveries
         #expect(try StoredFormat.decodeWork(rows["comment"]!) == .comment(body: "hello"))
-        #expect(try StoredFormat.decodeWork(rows["remote_link"]!) == .remoteLink(RemoteLinkSpec(
-            globalId: "g", url: "https://x/1", title: "t", resolved: false, relationship: "mentioned on", iconURL: "https://x/favicon.ico")))
-        #expect(try StoredFormat.decodeWork(rows["transition"]!) == .transition(TransitionSpec(
-            automatic: false, ids: ["11", "21"], applied: 1, commitID: "abc", commitURL: "https://x/c", comment: true, iconURL: "https://x/i")))
+        #expect(
+            try StoredFormat.decodeWork(rows["remote_link"]!)
+                == .remoteLink(
+                    RemoteLinkSpec(
+                        globalId: "g", url: "https://x/1", title: "t", resolved: false, relationship: "mentioned on", iconURL: "https://x/favicon.ico"
+                    )))
+        #expect(
+            try StoredFormat.decodeWork(rows["transition"]!)
+                == .transition(
+                    TransitionSpec(
+                        automatic: false, ids: ["11", "21"], applied: 1, commitID: "abc", commitURL: "https://x/c", comment: true,
+                        iconURL: "https://x/i")))
     }
 
     @Test("what is written now carries format 1 and reads back the same")
@@ -73,10 +82,17 @@ struct StoredFormatTests {
         try await withStore { store in
             _ = try await store.registerProject(registration(15, "acme/shop"))
             try await store.database.write { db in
-                try await db.execute(sql: "INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at) VALUES ('old-1', 'gitlab', NULL, 15, 'push', 'pending', 1)")
+                try await db.execute(
+                    sql:
+                        "INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at) VALUES ('old-1', 'gitlab', NULL, 15, 'push', 'pending', 1)"
+                )
                 try await db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES ('old-1', ?)", arguments: [rows.events["push"]!])
-                try await db.execute(sql: SQLStore.insertDeliverySQL, arguments: ["old-1", 15, "jira.example.com", "PROJ-1", "comment", "comment|x", nil,
-                                                                                 rows.deliveries["comment"]!, Int64(1), Int64(1), Int64(1)])
+                try await db.execute(
+                    sql: SQLStore.insertDeliverySQL,
+                    arguments: [
+                        "old-1", 15, "jira.example.com", "PROJ-1", "comment", "comment|x", nil,
+                        rows.deliveries["comment"]!, Int64(1), Int64(1), Int64(1),
+                    ])
             }
             let claimed = try await store.claimEvents(limit: 10, leaseMillis: 10_000, now: 2)
             #expect(claimed.map(\.id) == ["old-1"])
@@ -107,12 +123,20 @@ struct StoredFormat1Tests {
         guard case .mergeRequest(let mr) = try StoredFormat.decodeEvent(rows.events["merge_request"]!) else { Issue.record("not an MR"); return }
         #expect(mr.project.forge == .gitlab && mr.action == .merge && mr.user.email == "a@example.com")
         #expect(try StoredFormat.decodeWork(rows.deliveries["comment"]!) == .comment(body: "hello \"x\"\n"))
-        #expect(try StoredFormat.decodeWork(rows.deliveries["remote_link"]!) == .remoteLink(RemoteLinkSpec(
-            globalId: "g", url: "https://x/1", title: "t", resolved: false, relationship: "mentioned on", iconURL: "https://x/favicon.ico",
-            iconTitle: "GitHub")))
-        #expect(try StoredFormat.decodeWork(rows.deliveries["transition"]!) == .transition(TransitionSpec(
-            automatic: false, ids: ["11", "21"], applied: 1, commitID: "abc", commitURL: "https://x/c", comment: true, iconURL: "https://x/i",
-            iconTitle: "Gitea")))
+        #expect(
+            try StoredFormat.decodeWork(rows.deliveries["remote_link"]!)
+                == .remoteLink(
+                    RemoteLinkSpec(
+                        globalId: "g", url: "https://x/1", title: "t", resolved: false, relationship: "mentioned on",
+                        iconURL: "https://x/favicon.ico",
+                        iconTitle: "GitHub")))
+        #expect(
+            try StoredFormat.decodeWork(rows.deliveries["transition"]!)
+                == .transition(
+                    TransitionSpec(
+                        automatic: false, ids: ["11", "21"], applied: 1, commitID: "abc", commitURL: "https://x/c", comment: true,
+                        iconURL: "https://x/i",
+                        iconTitle: "Gitea")))
     }
 
     @Test("what is written now is the same JSON as the encoder wrote, field for field")
@@ -135,7 +159,10 @@ struct StoredFormat1Tests {
         let cases: [(String, String)] = [
             (#"{"format":1,"comment":{}}"#, "comment.body is missing or not a string"),
             (#"{"format":1,"push":{"project":{"id":"x"}}}"#, "push.project.id is missing or not an integer"),
-            (#"{"format":1,"remoteLink":{"globalId":"g","url":"u","title":"t","resolved":"no"}}"#, "remoteLink.resolved is missing or not true or false"),
+            (
+                #"{"format":1,"remoteLink":{"globalId":"g","url":"u","title":"t","resolved":"no"}}"#,
+                "remoteLink.resolved is missing or not true or false"
+            ),
             (#"{"format":"1","comment":{"body":"x"}}"#, "format is not a version number"),
             (#"{"format":1}"#, "no known kind"),
             (#"[1]"#, "not a JSON object"),
@@ -156,7 +183,8 @@ struct StoredFormat1Tests {
 @Suite("Stored settings and findings")
 struct StoredSettingsFormatTests {
     /// What JSONEncoder wrote for these settings (build of 2026-12-03).
-    static let codableSettings = #"{"api_url":"https:\/\/api.example.com","comment_on_event_enabled":true,"commit_events":true,"customize_jira_issue_enabled":false,"issues_enabled":true,"jira_auth_type":1,"jira_issue_prefix":"","jira_issue_regex":"","jira_issue_transition_automatic":false,"jira_issue_transition_id":"31,41","merge_requests_events":false,"project_key":"PROJ","project_keys":["PROJ","OPS"],"url":"https:\/\/jira.example.com","username":"bot","vulnerabilities_enabled":false}"#
+    static let codableSettings =
+        #"{"api_url":"https:\/\/api.example.com","comment_on_event_enabled":true,"commit_events":true,"customize_jira_issue_enabled":false,"issues_enabled":true,"jira_auth_type":1,"jira_issue_prefix":"","jira_issue_regex":"","jira_issue_transition_automatic":false,"jira_issue_transition_id":"31,41","merge_requests_events":false,"project_key":"PROJ","project_keys":["PROJ","OPS"],"url":"https:\/\/jira.example.com","username":"bot","vulnerabilities_enabled":false}"#
 
     @Test("settings stored by the Codable build read with every field, and the writer's text reads back the same")
     func settings() throws {
@@ -172,7 +200,8 @@ struct StoredSettingsFormatTests {
     }
 
     /// What JSONEncoder wrote for a finding (build of 2026-12-03).
-    static let codableFinding = #"{"description":"d","evidence":{"method":"GET","requestHeaders":["A: 1"],"responseHeaders":[]},"fingerprint":"fp1","identifiers":[{"name":"CVE-1","type":"cve","url":"https:\/\/cve.example\/1","value":"CVE-1"}],"links":[{"url":"https:\/\/l.example"}],"location":{"file":"a.c","startLine":3},"reportType":"sast","scanner":{"id":"s","name":"S"},"severity":"high","title":"t"}"#
+    static let codableFinding =
+        #"{"description":"d","evidence":{"method":"GET","requestHeaders":["A: 1"],"responseHeaders":[]},"fingerprint":"fp1","identifiers":[{"name":"CVE-1","type":"cve","url":"https:\/\/cve.example\/1","value":"CVE-1"}],"links":[{"url":"https:\/\/l.example"}],"location":{"file":"a.c","startLine":3},"reportType":"sast","scanner":{"id":"s","name":"S"},"severity":"high","title":"t"}"#
 
     @Test("a finding stored by the Codable build reads with every field, and the writer's text reads back the same")
     func finding() throws {

@@ -3,8 +3,10 @@
 /// server's background services do on their own (a test of the core advances a clock instead). A claim that
 /// nothing happens is never proven by waiting: the test asks a state the code reports (the queue is idle).
 @discardableResult
-public func eventually(timeout: Duration = .seconds(20), interval: Duration = .milliseconds(20),
-                       _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(
+    timeout: Duration = .seconds(20), interval: Duration = .milliseconds(20),
+    _ condition: () async throws -> Bool
+) async rethrows -> Bool {
     let clock = ContinuousClock()
     let deadline = clock.now + timeout
     while true {

@@ -50,10 +50,13 @@ public enum TestDatabases {
         // The client's pool runs for the test's life, as `serve` runs it in its service group.
         let running = Task { try await database.run() }
         let url = postgresURL!.replacingOccurrences(of: "/postgres?", with: "/\(settings.database)?")
-        return (database, url, {
-            running.cancel()
-            _ = await running.result
-            await dropPostgres(settings)
-        })
+        return (
+            database, url,
+            {
+                running.cancel()
+                _ = await running.result
+                await dropPostgres(settings)
+            }
+        )
     }
 }

@@ -1,5 +1,5 @@
-import HTTPTypes
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Integration
 import Store
@@ -18,7 +18,8 @@ struct TokenAuthenticator: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let presented = request.headers[privateTokenHeader]
+        let presented =
+            request.headers[privateTokenHeader]
             ?? request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         if let presented, !presented.isEmpty {
             guard let found = try await TokenIdentities(store: store, adminToken: adminToken).identity(presented: presented) else {
@@ -26,7 +27,10 @@ struct TokenAuthenticator: RouterMiddleware {
                 let now = store.clock.now()
                 if let wait = throttle.retryAfter(address, now: now) {
                     var response = try JSONBody.response(
-                        .object(["message": .string("429 Too Many Requests: too many requests with a wrong token from your address; try again in \(wait) seconds")]),
+                        .object([
+                            "message": .string(
+                                "429 Too Many Requests: too many requests with a wrong token from your address; try again in \(wait) seconds")
+                        ]),
                         status: .tooManyRequests)
                     response.headers[.retryAfter] = String(wait)
                     return response

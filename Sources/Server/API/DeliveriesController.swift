@@ -17,10 +17,15 @@ struct DeliveriesController: Sendable {
             try await access.require(context, .reporter, project: project)
             let page = try QueryForm(request).pageRequest()
             let listed = try await service.page(of: project, filter: filter, limit: page.perPage, offset: page.offset)
-            return try JSONBody.response(.array(listed.items.map { Self.render($0, holds: listed.holds) }), headers: Pagination.headers(page, total: listed.total))
+            return try JSONBody.response(
+                .array(listed.items.map { Self.render($0, holds: listed.holds) }), headers: Pagination.headers(page, total: listed.total))
         }
         router.get("/api/v4/projects/:id/integrations/jira/events") { request, context in
-            try await list(request, context) { try await store.eventNotes(projectID: $0, limit: $1.perPage, offset: $1.offset) } render: { Self.render($0) }
+            try await list(request, context) {
+                try await store.eventNotes(projectID: $0, limit: $1.perPage, offset: $1.offset)
+            } render: {
+                Self.render($0)
+            }
         }
         router.post("/api/v4/projects/:id/integrations/jira/deliveries/:delivery_id/retry") { _, context in
             let project = try await lookup.project(context)
@@ -35,9 +40,11 @@ struct DeliveriesController: Sendable {
     }
 
     /// A paginated list of a project's rows, for its reporters.
-    private func list<Item>(_ request: Request, _ context: BridgeRequestContext,
-                            fetch: (Int64, PageRequest) async throws -> (items: [Item], total: Int),
-                            render: (Item) -> JSONValue) async throws -> Response {
+    private func list<Item>(
+        _ request: Request, _ context: BridgeRequestContext,
+        fetch: (Int64, PageRequest) async throws -> (items: [Item], total: Int),
+        render: (Item) -> JSONValue
+    ) async throws -> Response {
         let project = try await lookup.project(context)
         try await access.require(context, .reporter, project: project)
         let page = try QueryForm(request).pageRequest()

@@ -65,7 +65,9 @@ enum EntityJSON {
     static func project(_ p: Project, group: Group?) -> JSONValue {
         var namespace: JSONValue = .null
         if let group {
-            namespace = .object(["id": .number(Double(group.id)), "full_path": .string(group.forgePath), "name": .string(group.name), "kind": .string("group")])
+            namespace = .object([
+                "id": .number(Double(group.id)), "full_path": .string(group.forgePath), "name": .string(group.name), "kind": .string("group"),
+            ])
         }
         return .object([
             "id": .number(Double(p.forgeID)),

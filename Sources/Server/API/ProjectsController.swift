@@ -72,19 +72,22 @@ struct ProjectsController: Sendable {
     private func listProjects(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let page = try QueryForm(request).pageRequest()
-        let listed = try await Access.reach(identity, .reporter).asyncFlatMap {
-            try await store.projects(within: $0, offset: page.offset, limit: page.perPage)
-        } ?? Listed(items: [], total: 0)
-        return try JSONBody.response(.array(listed.items.map { EntityJSON.project($0, group: nil) }),
-                                     headers: Pagination.headers(page, total: listed.total))
+        let listed =
+            try await Access.reach(identity, .reporter).asyncFlatMap {
+                try await store.projects(within: $0, offset: page.offset, limit: page.perPage)
+            } ?? Listed(items: [], total: 0)
+        return try JSONBody.response(
+            .array(listed.items.map { EntityJSON.project($0, group: nil) }),
+            headers: Pagination.headers(page, total: listed.total))
     }
 
     private func updateProject(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
         let project = try await lookup.project(context)
         try await access.require(context, .maintainer, project: project)
         let params = try await RequestParameters.read(request, context: context)
-        var registration = ProjectRegistration(id: project.id, pathWithNamespace: project.pathWithNamespace, name: project.name,
-                                               webURL: project.webURL, defaultBranch: project.defaultBranch)
+        var registration = ProjectRegistration(
+            id: project.id, pathWithNamespace: project.pathWithNamespace, name: project.name,
+            webURL: project.webURL, defaultBranch: project.defaultBranch)
         if let name = params.string("name"), !name.isEmpty {
             if let problem = ProjectRegistration.nameProblem(name) { throw APIError.badParameter(problem) }
             registration.name = name
@@ -150,9 +153,10 @@ struct ProjectsController: Sendable {
     static func isValidPath(_ path: String) -> Bool {
         guard !path.isEmpty, path.count <= 255 else { return false }
         return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { seg in
-            !seg.isEmpty && seg != "." && seg != ".." && seg.unicodeScalars.allSatisfy {
-                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0)
-            }
+            !seg.isEmpty && seg != "." && seg != ".."
+                && seg.unicodeScalars.allSatisfy {
+                    ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "_-.".unicodeScalars.contains($0)
+                }
         }
     }
 }

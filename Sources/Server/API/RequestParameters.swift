@@ -1,6 +1,6 @@
+import Forges
 import Foundation
 import Hummingbird
-import Forges
 import Integration
 
 /// Reads a request body as GitLab's API does: JSON, or form data (`a=1&project_keys[]=X`),
@@ -16,8 +16,9 @@ enum RequestParameters {
             throw ServiceFailure.tooLarge("413 Request Entity Too Large")
         }
         do {
-            return try ParameterBody.parameters(Data(buffer.readableBytesView), contentType: request.headers[.contentType] ?? "",
-                                              query: QueryForm(request).pairs)
+            return try ParameterBody.parameters(
+                Data(buffer.readableBytesView), contentType: request.headers[.contentType] ?? "",
+                query: QueryForm(request).pairs)
         } catch {
             throw ServiceFailure.badParameter(error.message)
         }

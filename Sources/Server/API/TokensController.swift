@@ -21,15 +21,17 @@ struct TokensController: Sendable {
             let identity = try context.requireIdentity()
             let page = try QueryForm(request).pageRequest()
             // The tokens a maintainer manages are those scoped inside its own scope (`Access.managesTokens`).
-            let listed = try await Access.reach(identity, .maintainer).asyncFlatMap {
-                try await store.tokens(within: $0, offset: page.offset, limit: page.perPage)
-            } ?? Listed(items: [], total: 0)
+            let listed =
+                try await Access.reach(identity, .maintainer).asyncFlatMap {
+                    try await store.tokens(within: $0, offset: page.offset, limit: page.perPage)
+                } ?? Listed(items: [], total: 0)
             return try JSONBody.response(.array(listed.items.map { EntityJSON.token($0) }), headers: Pagination.headers(page, total: listed.total))
         }
         router.delete("/api/v4/tokens/:id") { _, context in
             let identity = try context.requireIdentity()
             guard let id = Int64(try context.parameters.require("id")),
-                  let token = try await store.token(id: id) else { throw APIError.notFound }
+                let token = try await store.token(id: id)
+            else { throw APIError.notFound }
             // A token the caller does not manage is not there for it (GitLab's 404), not a 403 that says it exists.
             guard try await manages(identity, scope: token.scope) else { throw APIError.notFound }
             _ = try await store.deleteToken(id: id)

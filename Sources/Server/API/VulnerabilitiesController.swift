@@ -39,11 +39,12 @@ struct VulnerabilitiesController: Sendable {
             for id in result.vulnerabilityIDs {
                 if let v = try await store.vulnerability(projectID: project.id, id: id) { items.append(service.entity(v)) }
             }
-            return try JSONBody.response(.object([
-                "format": .string(parsed.format), "report_type": .string(parsed.reportType),
-                "created": .number(Double(result.created)), "updated": .number(Double(result.updated)),
-                "resolved": .number(Double(result.resolved)), "vulnerabilities": .array(items),
-            ]), status: .created)
+            return try JSONBody.response(
+                .object([
+                    "format": .string(parsed.format), "report_type": .string(parsed.reportType),
+                    "created": .number(Double(result.created)), "updated": .number(Double(result.updated)),
+                    "resolved": .number(Double(result.resolved)), "vulnerabilities": .array(items),
+                ]), status: .created)
         }
         router.get("/api/v4/projects/:id/vulnerabilities") { request, context in
             let project = try await lookup.project(context)
@@ -104,16 +105,20 @@ struct VulnerabilitiesController: Sendable {
     }
 
     static func linkJSON(_ link: VulnerabilityIssueLink, existing: Bool = false) -> JSONValue {
-        .object(["issue_key": .string(link.issueKey), "issue_id": .string(link.issueID), "web_url": .string(link.webURL), "existing": .bool(existing)])
+        .object([
+            "issue_key": .string(link.issueKey), "issue_id": .string(link.issueID), "web_url": .string(link.webURL), "existing": .bool(existing),
+        ])
     }
 
     static func apiError(_ failure: VulnerabilityService.Failure) -> APIError {
         switch failure {
         case .notConfigured: return APIError(.badRequest, message: failure.message)
         case .busy: return APIError(.conflict, message: failure.message)
-        case .unknownExtraField(let text): return APIError(.unprocessableContent, body: .object(["message": .string(text), "errors": .array([.string(text)])]))
+        case .unknownExtraField(let text):
+            return APIError(.unprocessableContent, body: .object(["message": .string(text), "errors": .array([.string(text)])]))
         case .jiraRefused(let messages):
-            return APIError(.unprocessableContent, body: .object(["message": .string(failure.message), "errors": .array(messages.map { .string($0) })]))
+            return APIError(
+                .unprocessableContent, body: .object(["message": .string(failure.message), "errors": .array(messages.map { .string($0) })]))
         case .jira: return APIError(.badGateway, message: failure.message)
         }
     }

@@ -1,28 +1,35 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import NIOCore
 import Integration
 import JiraClient
 import Logging
+import NIOCore
+import ServiceLifecycle
 import Store
 import Synchronization
-import ServiceLifecycle
 
 /// Builds the router with every route of the API.
-public func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration,
-                        metrics: BridgeMetrics = BridgeMetrics()) -> Router<BridgeRequestContext> {
-    buildRouter(store: store, jira: jira, configuration: configuration, metrics: metrics, health: WorkerHealth(metrics: metrics),
-                running: RunningDeliveries())
+public func buildRouter(
+    store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration,
+    metrics: BridgeMetrics = BridgeMetrics()
+) -> Router<BridgeRequestContext> {
+    buildRouter(
+        store: store, jira: jira, configuration: configuration, metrics: metrics, health: WorkerHealth(metrics: metrics),
+        running: RunningDeliveries())
 }
 
-func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration,
-                 metrics: BridgeMetrics, health workers: WorkerHealth, running: RunningDeliveries) -> Router<BridgeRequestContext> {
+func buildRouter(
+    store: any BridgeStore, jira: JiraHTTPClient, configuration: ServerConfiguration,
+    metrics: BridgeMetrics, health workers: WorkerHealth, running: RunningDeliveries
+) -> Router<BridgeRequestContext> {
     let router = Router(context: BridgeRequestContext.self)
     metrics.buildInfo(version: configuration.build.version, commit: configuration.build.commit)
     router.add(middleware: RequestLogger())
-    let health = JSONValue.object(["status": .string("ok"), "version": .string(configuration.build.version),
-                                   "commit": .string(configuration.build.commit)])
+    let health = JSONValue.object([
+        "status": .string("ok"), "version": .string(configuration.build.version),
+        "commit": .string(configuration.build.commit),
+    ])
     router.get("/-/health") { _, _ in try JSONBody.response(health) }
     router.get("/-/readiness") { _, context in
         // Ready means the database takes a write now and the background loops are not failing.
@@ -31,17 +38,20 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
             try await withTimeout(.seconds(2)) { try await store.ping() }
         } catch {
             context.logger.warning("readiness: the database cannot be written", metadata: ["error": "\(error)"])
-            return try JSONBody.response(.object(["status": .string("failed"), "message": .string("the database cannot be written")]), status: .serviceUnavailable)
+            return try JSONBody.response(
+                .object(["status": .string("failed"), "message": .string("the database cannot be written")]), status: .serviceUnavailable)
         }
         if let problem = store.databaseFileProblem() ?? workers.problem(heartbeatInterval: configuration.pipeline.heartbeatInterval) {
             return try JSONBody.response(.object(["status": .string("failed"), "message": .string(problem)]), status: .serviceUnavailable)
         }
         // A queue that stopped moving although this process has room for more (`Readiness.stuckAfter`).
         if running.count < configuration.pipeline.concurrency,
-           let stuck = try? await store.stuckQueue(now: store.clock.now(), bound: configuration.pipeline.stuckAfterMillis) {
+            let stuck = try? await store.stuckQueue(now: store.clock.now(), bound: configuration.pipeline.stuckAfterMillis)
+        {
             context.logger.warning("readiness: the queue is stuck", metadata: ["reason": "\(stuck)"])
-            return try JSONBody.response(.object(["status": .string("failed"), "message": .string("the queue is stuck: \(stuck)")]),
-                                         status: .serviceUnavailable)
+            return try JSONBody.response(
+                .object(["status": .string("failed"), "message": .string("the queue is stuck: \(stuck)")]),
+                status: .serviceUnavailable)
         }
         return try JSONBody.response(.object(["status": .string("ok")]))
     }
@@ -50,24 +60,28 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
         if let depth { metrics.queueDepth(deliveries: depth.deliveries, events: depth.events) }
         if let oldest = try? await store.oldestUnfinished() { metrics.queueAges(oldest, now: WallClock.system.now()) }
         if let paused = try? await store.pausedDeliveries(), let rejected = try? await store.credentialHolds(),
-           let limits = try? await store.rateLimitHolds(now: store.clock.now()) {
+            let limits = try? await store.rateLimitHolds(now: store.clock.now())
+        {
             var perSite: [String: Int] = [:]
             for hold in rejected { perSite[hold.site, default: 0] += 1 }
             metrics.holds(paused: paused, rejected: perSite, rateLimits: limits.map { ($0.site, $0.scope.rawValue) })
         }
         // Readiness as a scrape sees it: the database answers and no background loop is failing.
         metrics.ready(depth != nil && workers.problem(heartbeatInterval: configuration.pipeline.heartbeatInterval) == nil)
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString())))
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: metrics.registry.emitToString())))
     }
     let api = router.group("")
     api.add(middleware: ServiceFailureMiddleware())
     api.add(middleware: TokenAuthenticator(store: store, adminToken: configuration.adminToken, trustedProxies: configuration.trustedProxies))
     let access = AccessPolicy(store: store)
     let secretCache = SecretCache()
-    let service = IntegrationService(store: store, jira: jira,
-                                     validator: SettingsValidator(allowLocalRequests: configuration.allowLocalRequests,
-                                                                                  allowedNetworks: configuration.outboundAllowlist))
+    let service = IntegrationService(
+        store: store, jira: jira,
+        validator: SettingsValidator(
+            allowLocalRequests: configuration.allowLocalRequests,
+            allowedNetworks: configuration.outboundAllowlist))
     ProjectsController(store: store, access: access, secretCache: secretCache).addRoutes(to: api)
     TokensController(store: store, access: access).addRoutes(to: api)
     IntegrationController(store: store, access: access, service: service).addRoutes(to: api)
@@ -79,16 +93,20 @@ func buildRouter(store: any BridgeStore, jira: JiraHTTPClient, configuration: Se
     do {
         let web = router.group("")
         web.add(middleware: WebSessionMiddleware(store: store, identities: TokenIdentities(store: store, adminToken: configuration.adminToken)))
-        WebController(store: store, access: access, service: service, issues: jiraIssues, vulnerabilities: vulnerabilities, pages: try WebPages(),
-                      adminToken: configuration.adminToken, secureCookies: configuration.publicURL.lowercased().hasPrefix("https://"),
-                      trustedProxies: configuration.trustedProxies)
-            .addRoutes(to: web)
+        WebController(
+            store: store, access: access, service: service, issues: jiraIssues, vulnerabilities: vulnerabilities, pages: try WebPages(),
+            adminToken: configuration.adminToken, secureCookies: configuration.publicURL.lowercased().hasPrefix("https://"),
+            trustedProxies: configuration.trustedProxies
+        )
+        .addRoutes(to: web)
     } catch {
         // The pages are optional: without their resources the API still serves.
         Logger(label: "jira-bridge").error("web pages disabled", metadata: ["error": "\(error)"])
     }
-    WebhookController(store: store, instanceSecret: configuration.webhookSecret, access: access, metrics: metrics, secretCache: secretCache,
-                      committer: IntakeCommitter(store: store), maxProjects: configuration.maxProjects).addRoutes(to: router)
+    WebhookController(
+        store: store, instanceSecret: configuration.webhookSecret, access: access, metrics: metrics, secretCache: secretCache,
+        committer: IntakeCommitter(store: store), maxProjects: configuration.maxProjects
+    ).addRoutes(to: router)
     return router
 }
 
@@ -157,22 +175,27 @@ public func buildApplication(
     let pipeline = configuration.pipeline
     let runner = DeliveryRunner(store: store, jira: jira, policy: pipeline.retryPolicy, metrics: metrics)
     // One worker identity per process: host, process id and a random part (a restarted process is new).
-    let owner = "\(ProcessInfo.processInfo.hostName.prefix(64)):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"
+    let owner =
+        "\(ProcessInfo.processInfo.hostName.prefix(64)):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"
     let limits = configuration.connections
     return Application(
         router: router,
-        server: .http1(configuration: .init(additionalChannelHandlers: [
-            ConnectionDeadlineHandler(limits: limits) { phase in metrics.connectionTimedOut(phase: phase) },
-        ])),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "jira-bridge",
-                             backlog: 1024, availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
+        server: .http1(
+            configuration: .init(additionalChannelHandlers: [
+                ConnectionDeadlineHandler(limits: limits) { phase in metrics.connectionTimedOut(phase: phase) }
+            ])),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "jira-bridge",
+            backlog: 1024, availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
         // New work committed by the other processes on the database wakes this one's loops (PostgreSQL's
         // listener, first); the database's own client runs outside the application, around it (`runUntilStopped`).
         services: (store.listener(logger: logger).map { [$0] } ?? []) + [
-            QueueHeartbeatService(store: store, configuration: pipeline, owner: owner, running: running, health: health, metrics: metrics, logger: logger),
+            QueueHeartbeatService(
+                store: store, configuration: pipeline, owner: owner, running: running, health: health, metrics: metrics, logger: logger),
             EventPlanningService(store: store, bells: store.bells, configuration: pipeline, health: health, logger: logger),
-            DeliveryService(store: store, bells: store.bells, runner: runner, configuration: pipeline, owner: owner, running: running, health: health,
-                            siteLimits: SiteLimits(ceiling: pipeline.perSiteLimit), logger: logger),
+            DeliveryService(
+                store: store, bells: store.bells, runner: runner, configuration: pipeline, owner: owner, running: running, health: health,
+                siteLimits: SiteLimits(ceiling: pipeline.perSiteLimit), logger: logger),
             RetentionService(store: store, configuration: configuration.retention, metrics: metrics, logger: logger),
         ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
@@ -186,9 +209,12 @@ public func buildApplication(
 ///
 /// `before` runs first and stops last: the database's client (`SQLStore.databaseService`), which the
 /// application's workers still use while they stop.
-public func runUntilStopped(_ app: some ApplicationProtocol & Service, before: [any Service] = [], shutdownTimeout: Duration, logger: Logger) async throws {
-    var configuration = ServiceGroupConfiguration(services: before.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [.init(service: app)],
-                                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+public func runUntilStopped(
+    _ app: some ApplicationProtocol & Service, before: [any Service] = [], shutdownTimeout: Duration, logger: Logger
+) async throws {
+    var configuration = ServiceGroupConfiguration(
+        services: before.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [.init(service: app)],
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     configuration.maximumGracefulShutdownDuration = shutdownTimeout
     try await ServiceGroup(configuration: configuration).run()
 }

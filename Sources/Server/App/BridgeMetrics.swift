@@ -31,38 +31,54 @@ public struct BridgeMetrics: Sendable {
         MetricNameDescriptor(metricName: metricName, unitName: unit, helpText: help)
     }
 
-    nonisolated(unsafe) static let webhooks = name("jira_bridge_webhooks", unit: "total",
-                               "Webhooks received, by forge and outcome (accepted, duplicate, ignored, ping, unauthorized, bad_request, too_large, timed_out, unavailable, error).")
-    nonisolated(unsafe) static let deliveries = name("jira_bridge_deliveries", unit: "total",
-                                 "Delivery attempts, by Jira site, action and outcome (succeeded, skipped, retry, failed, dead, paused).")
-    nonisolated(unsafe) static let jiraRequests = name("jira_bridge_jira_request_duration", unit: "seconds",
-                                   "Requests to Jira, by site and HTTP status (error for network failures).")
-    nonisolated(unsafe) static let workerFailures = name("jira_bridge_worker_failures", unit: "total",
-                                     "Failures of the background loops (planner, deliveries, heartbeat, retention), mostly the database refusing work.")
-    nonisolated(unsafe) static let leasesReleased = name("jira_bridge_leases_released", unit: "total",
-                                     "Deliveries released from the lease of a worker that stopped (a crashed or killed process).")
-    nonisolated(unsafe) static let queueDepthName = name("jira_bridge_queue_depth",
-                                     "Work not done yet, read at scrape time: pending and running deliveries, events not yet planned.")
-    nonisolated(unsafe) static let readyName = name("jira_bridge_ready",
-                                                    "1 when the database answers and no background loop is failing (what GET /-/readiness checks), else 0; read at scrape time.")
-    nonisolated(unsafe) static let queueAgeName = name("jira_bridge_queue_oldest_age", unit: "seconds",
-                                     "Age of the oldest pending or running delivery of each Jira site (0 when it has none), read at scrape time.")
-    nonisolated(unsafe) static let buildInfoName = name("jira_bridge_build_info",
-                                     "Always 1; its labels are the version and git commit of the running binary.")
-    nonisolated(unsafe) static let queueClaims = name("jira_bridge_queue_claim_duration", unit: "seconds",
-                                  "Time of each claim of deliveries from the queue (one transaction), however many it found.")
+    nonisolated(unsafe) static let webhooks = name(
+        "jira_bridge_webhooks", unit: "total",
+        "Webhooks received, by forge and outcome (accepted, duplicate, ignored, ping, unauthorized, bad_request, too_large, timed_out, unavailable, error)."
+    )
+    nonisolated(unsafe) static let deliveries = name(
+        "jira_bridge_deliveries", unit: "total",
+        "Delivery attempts, by Jira site, action and outcome (succeeded, skipped, retry, failed, dead, paused).")
+    nonisolated(unsafe) static let jiraRequests = name(
+        "jira_bridge_jira_request_duration", unit: "seconds",
+        "Requests to Jira, by site and HTTP status (error for network failures).")
+    nonisolated(unsafe) static let workerFailures = name(
+        "jira_bridge_worker_failures", unit: "total",
+        "Failures of the background loops (planner, deliveries, heartbeat, retention), mostly the database refusing work.")
+    nonisolated(unsafe) static let leasesReleased = name(
+        "jira_bridge_leases_released", unit: "total",
+        "Deliveries released from the lease of a worker that stopped (a crashed or killed process).")
+    nonisolated(unsafe) static let queueDepthName = name(
+        "jira_bridge_queue_depth",
+        "Work not done yet, read at scrape time: pending and running deliveries, events not yet planned.")
+    nonisolated(unsafe) static let readyName = name(
+        "jira_bridge_ready",
+        "1 when the database answers and no background loop is failing (what GET /-/readiness checks), else 0; read at scrape time.")
+    nonisolated(unsafe) static let queueAgeName = name(
+        "jira_bridge_queue_oldest_age", unit: "seconds",
+        "Age of the oldest pending or running delivery of each Jira site (0 when it has none), read at scrape time.")
+    nonisolated(unsafe) static let buildInfoName = name(
+        "jira_bridge_build_info",
+        "Always 1; its labels are the version and git commit of the running binary.")
+    nonisolated(unsafe) static let queueClaims = name(
+        "jira_bridge_queue_claim_duration", unit: "seconds",
+        "Time of each claim of deliveries from the queue (one transaction), however many it found.")
 
-    nonisolated(unsafe) static let credentialsRejectedName = name("jira_bridge_credentials_rejected",
-                                  "Sets of credentials Jira rejected (401) whose deliveries wait paused, per Jira site (0 when none), read at scrape time.")
-    nonisolated(unsafe) static let pausedName = name("jira_bridge_deliveries_paused",
-                                  "Deliveries paused because Jira rejected their credentials, per Jira site (0 when none), read at scrape time.")
-    nonisolated(unsafe) static let rateLimitHoldsName = name("jira_bridge_rate_limit_holds",
-                                  "Waits Jira asked for that are in force, per Jira site and scope (site, issue), read at scrape time.")
-    nonisolated(unsafe) static let siteConcurrencyName = name("jira_bridge_site_concurrency_limit",
-                                  "Deliveries this process runs at once against a Jira site: cut by Jira's 429s, grown back while answers are good.")
+    nonisolated(unsafe) static let credentialsRejectedName = name(
+        "jira_bridge_credentials_rejected",
+        "Sets of credentials Jira rejected (401) whose deliveries wait paused, per Jira site (0 when none), read at scrape time.")
+    nonisolated(unsafe) static let pausedName = name(
+        "jira_bridge_deliveries_paused",
+        "Deliveries paused because Jira rejected their credentials, per Jira site (0 when none), read at scrape time.")
+    nonisolated(unsafe) static let rateLimitHoldsName = name(
+        "jira_bridge_rate_limit_holds",
+        "Waits Jira asked for that are in force, per Jira site and scope (site, issue), read at scrape time.")
+    nonisolated(unsafe) static let siteConcurrencyName = name(
+        "jira_bridge_site_concurrency_limit",
+        "Deliveries this process runs at once against a Jira site: cut by Jira's 429s, grown back while answers are good.")
 
-    nonisolated(unsafe) static let connectionTimeoutsName = name("jira_bridge_connection_timeouts", unit: "total",
-                                  "Connections closed because the client was too slow: phase headers (no complete request head in time) or body.")
+    nonisolated(unsafe) static let connectionTimeoutsName = name(
+        "jira_bridge_connection_timeouts", unit: "total",
+        "Connections closed because the client was too slow: phase headers (no complete request head in time) or body.")
 
     /// A connection closed for a slow client (`phase`: headers or body).
     func connectionTimedOut(phase: String) {

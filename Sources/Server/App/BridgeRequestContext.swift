@@ -1,9 +1,9 @@
-import Hummingbird
-import NIOCore
-import Logging
-import Store
-import Integration
 import HTTPTypes
+import Hummingbird
+import Integration
+import Logging
+import NIOCore
+import Store
 
 let forwardedForHeader = HTTPField.Name("X-Forwarded-For")!
 

@@ -1,6 +1,6 @@
+import HTTPTypes
 import Logging
 import NIOCore
-import HTTPTypes
 import NIOHTTPTypes
 
 /// How long a client may take, and how many may be connected at once (`docs/security.md`, "Connections").

@@ -1,13 +1,13 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import NIOCore
 import Integration
 import JiraClient
 import Logging
+import NIOCore
+import ServiceLifecycle
 import Store
 import Synchronization
-import ServiceLifecycle
 
 /// Logs one line per request: method, path, status and time; never headers or bodies.
 struct RequestLogger: RouterMiddleware {
@@ -23,7 +23,8 @@ struct RequestLogger: RouterMiddleware {
             log(request, context, status: Int(error.status.code), start: start)
             throw error
         } catch {
-            context.logger.error("request failed", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(type(of: error))"])
+            context.logger.error(
+                "request failed", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(type(of: error))"])
             throw error
         }
     }
@@ -31,8 +32,10 @@ struct RequestLogger: RouterMiddleware {
     private func log(_ request: Request, _ context: Context, status: Int, start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
-        context.logger.info("request", metadata: [
-            "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(status)", "ms": "\(String(format: "%.1f", ms))",
-        ])
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(status)", "ms": "\(String(format: "%.1f", ms))",
+            ])
     }
 }

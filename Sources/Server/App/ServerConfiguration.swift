@@ -36,9 +36,11 @@ public struct ServerConfiguration: Sendable {
     /// The version and git commit of the binary (`jira-bridge --version`), shown by `/-/health` and `/metrics`.
     public var build = BuildVersion(version: "unknown", commit: "unknown")
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./data", databaseURL: String? = nil,
-                publicURL: String? = nil, allowLocalRequests: Bool = false, adminToken: String, secretKey: String,
-                webhookSecret: String? = nil, logLevel: Logger.Level = .info, pipeline: PipelineConfiguration = PipelineConfiguration()) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String = "./data", databaseURL: String? = nil,
+        publicURL: String? = nil, allowLocalRequests: Bool = false, adminToken: String, secretKey: String,
+        webhookSecret: String? = nil, logLevel: Logger.Level = .info, pipeline: PipelineConfiguration = PipelineConfiguration()
+    ) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory

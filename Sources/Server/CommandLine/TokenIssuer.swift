@@ -11,7 +11,8 @@ public struct TokenIssuer: Sendable {
 
     func issue(_ r: TokenRequest) async throws -> (token: APIToken, secret: String) {
         let secret = TokenSecret.generate()
-        let token = try await store.createToken(name: r.name, role: r.role, scope: r.scope, expiresAt: r.expiresAt, secretHash: TokenSecret.hash(secret))
+        let token = try await store.createToken(
+            name: r.name, role: r.role, scope: r.scope, expiresAt: r.expiresAt, secretHash: TokenSecret.hash(secret))
         return (token, secret)
     }
 

@@ -90,7 +90,8 @@ extension WebController {
             let updated = isoTimestamp(d.updatedAt)
             let log = (attempts[d.id] ?? []).map { a in
                 let finished = isoTimestamp(a.finishedAt)
-                return DeliveriesView.Attempt(number: a.number, outcome: a.outcome, error: a.error ?? "", finished: finished, finishedShort: Self.short(finished))
+                return DeliveriesView.Attempt(
+                    number: a.number, outcome: a.outcome, error: a.error ?? "", finished: finished, finishedShort: Self.short(finished))
             }
             let source = Self.linkable(d.sourceURL)
             return DeliveriesView.Row(
@@ -105,8 +106,9 @@ extension WebController {
         // Events that reached a limit or could not be planned: what they did not do is said here too.
         let notes = try await store.eventNotes(projectID: project.id, limit: 20, offset: 0).items.map { e in
             let received = isoTimestamp(e.receivedAt)
-            return DeliveriesView.Note(id: e.id, kind: e.kind, status: e.status, text: e.error ?? e.note ?? "", received: received,
-                                       receivedShort: Self.short(received))
+            return DeliveriesView.Note(
+                id: e.id, kind: e.kind, status: e.status, text: e.error ?? e.note ?? "", received: received,
+                receivedShort: Self.short(received))
         }
         let counts = try await store.deliveryCounts(projectID: project.id)
         let failed = (counts["failed"] ?? 0) + (counts["dead"] ?? 0)
@@ -119,14 +121,16 @@ extension WebController {
         let now = store.clock.now()
         let site = record?.settings.clientURL.map(JiraSite.key)
         let waits = try await store.rateLimitHolds(now: now).filter { $0.site == site }.prefix(20).map { RateLimits.describe($0, now: now) }
-        let view = DeliveriesView(project: ProjectView(project), deliveries: rows, hasDeliveries: !rows.isEmpty, total: total,
-                                  statuses: statuses, issueFilter: filter.issueKey ?? "", filtered: filter != .all, filterQuery: filterQuery,
-                                  failedCount: failed, canRetryAll: canRetry && failed > 0,
-                                  eventNotes: notes, hasEventNotes: !notes.isEmpty, prev: page.page > 1 ? page.page - 1 : nil,
-                                  next: page.hasNext(total: total) ? page.page + 1 : nil,
-                                  rejection: try await rejectionNotice(record, paused: counts["paused"] ?? 0,
-                                                                       settingsPath: "/projects/\(project.address)/settings/integrations/jira"),
-                                  waits: Array(waits), hasWaits: !waits.isEmpty)
+        let view = DeliveriesView(
+            project: ProjectView(project), deliveries: rows, hasDeliveries: !rows.isEmpty, total: total,
+            statuses: statuses, issueFilter: filter.issueKey ?? "", filtered: filter != .all, filterQuery: filterQuery,
+            failedCount: failed, canRetryAll: canRetry && failed > 0,
+            eventNotes: notes, hasEventNotes: !notes.isEmpty, prev: page.page > 1 ? page.page - 1 : nil,
+            next: page.hasNext(total: total) ? page.page + 1 : nil,
+            rejection: try await rejectionNotice(
+                record, paused: counts["paused"] ?? 0,
+                settingsPath: "/projects/\(project.address)/settings/integrations/jira"),
+            waits: Array(waits), hasWaits: !waits.isEmpty)
         var flash = request.uri.queryParameters.get("retried").map { Flash.ok("Delivery \($0) is queued again.") }
         if let n = request.uri.queryParameters.get("retried_all").flatMap({ Int($0) }) {
             flash = Flash.ok(n == 1 ? "1 delivery is queued again." : "\(n) deliveries are queued again.")
@@ -160,8 +164,9 @@ extension WebController {
         guard try await access.allows(try context.requireIdentity(), .maintainer, project: project) else { throw WebError.forbidden }
         let form = try await WebForm.read(request, context: context)
         guard form.string("confirm") == "yes" else {
-            throw WebError(status: .badRequest, heading: "Not retried",
-                           message: "Tick the box that confirms retrying every failed delivery of this project, then press the button again.")
+            throw WebError(
+                status: .badRequest, heading: "Not retried",
+                message: "Tick the box that confirms retrying every failed delivery of this project, then press the button again.")
         }
         let count = try await DeliveryLogService(store: store).retryAllFailed(in: project)
         return redirect("/projects/\(project.address)/integrations/jira/deliveries?retried_all=\(count)")

@@ -10,8 +10,10 @@ import Store
 extension WebController {
     // MARK: Jira issues
 
-    static let sorts: [(String, String)] = [("created_desc", "Created date"), ("created_asc", "Created date, oldest first"),
-                                            ("updated_desc", "Last updated"), ("updated_asc", "Last updated, oldest first")]
+    static let sorts: [(String, String)] = [
+        ("created_desc", "Created date"), ("created_asc", "Created date, oldest first"),
+        ("updated_desc", "Last updated"), ("updated_asc", "Last updated, oldest first"),
+    ]
 
     struct IssuesView: ViewModel {
         struct StateChoice: ViewModel { var opened: Bool; var closed: Bool; var all: Bool }
@@ -102,9 +104,10 @@ extension WebController {
         listRequest.perPage = (try? q.pageRequest()).map(\.perPage) ?? 20
         let sort = q.get("sort") ?? "created_desc"
         listRequest.query.sort = sort
-        var view = IssuesView(project: ProjectView(project), search: q.get("search") ?? "", labels: listRequest.query.labels.joined(separator: ", "),
-                              state: .init(opened: state == "opened", closed: state == "closed", all: state != "opened" && state != "closed"),
-                              sorts: Self.sorts.map { .init(value: $0.0, label: $0.1, selected: $0.0 == sort) })
+        var view = IssuesView(
+            project: ProjectView(project), search: q.get("search") ?? "", labels: listRequest.query.labels.joined(separator: ", "),
+            state: .init(opened: state == "opened", closed: state == "closed", all: state != "opened" && state != "closed"),
+            sorts: Self.sorts.map { .init(value: $0.0, label: $0.1, selected: $0.0 == sort) })
         let settings: JiraSettings
         do { settings = try await issues.settings(for: project) } catch { throw Self.webError(error) }
         if settings.projectKeys.count > 1 {
@@ -132,7 +135,9 @@ extension WebController {
                 let first = max(1, min(page.page - 4, count - 8))
                 let last = min(count, first + 8)
                 if count > 1 {
-                    view.pages = (first...last).map { n in .init(number: n, current: n == page.page, href: href([URLQueryItem(name: "page", value: String(n))])) }
+                    view.pages = (first...last).map { n in
+                        .init(number: n, current: n == page.page, href: href([URLQueryItem(name: "page", value: String(n))]))
+                    }
                 }
                 view.totalText = "\(total) issues"
             }
@@ -152,18 +157,24 @@ extension WebController {
             issue: IssueRow(entity, projectID: project.address), state: entity["state"]?.string ?? "",
             descriptionHTML: entity["description_html"]?.string ?? "", dueDate: entity["due_date"]?.string ?? "",
             comments: (entity["comments"]?.array ?? []).map { c in
-                .init(author: c["author"]?["name"]?.string ?? "", bodyHTML: c["body_html"]?.string ?? "",
-                      created: c["created_at"]?.string ?? "", createdShort: Self.short(c["created_at"]?.string))
+                .init(
+                    author: c["author"]?["name"]?.string ?? "", bodyHTML: c["body_html"]?.string ?? "",
+                    created: c["created_at"]?.string ?? "", createdShort: Self.short(c["created_at"]?.string))
             })
-        return render("issue", view, context, breadcrumbs: [.home, .project(project),
-                                                             Crumb(label: "Jira issues", href: "/projects/\(project.address)/integrations/jira/issues")])
+        return render(
+            "issue", view, context,
+            breadcrumbs: [
+                .home, .project(project),
+                Crumb(label: "Jira issues", href: "/projects/\(project.address)/integrations/jira/issues"),
+            ])
     }
 
     /// A URL from reports or webhooks, for an `href`: only absolute http(s) ones; anything else (a
     /// `javascript:` link in a hostile report) is shown as text instead.
     static func linkable(_ url: String?) -> String {
         guard let url, let scheme = url.split(separator: ":", maxSplits: 1).first?.lowercased(),
-              scheme == "http" || scheme == "https", HTMLSanitizer.isSafeURL(url) else { return "" }
+            scheme == "http" || scheme == "https", HTMLSanitizer.isSafeURL(url)
+        else { return "" }
         return url
     }
 
@@ -179,8 +190,10 @@ extension WebController {
         }
         switch failure {
         case .notConfigured: return WebError(status: .badRequest, heading: "Jira is not configured", message: Texts.notConfigured)
-        case .issuesDisabled: return WebError(status: .notFound, heading: "Jira issues are off",
-                                              message: "Viewing Jira issues is not enabled for this project (Settings › Integrations › Jira › View Jira issues).")
+        case .issuesDisabled:
+            return WebError(
+                status: .notFound, heading: "Jira issues are off",
+                message: "Viewing Jira issues is not enabled for this project (Settings › Integrations › Jira › View Jira issues).")
         case .notFound: return .notFound("The Jira issue")
         case .jira(let e): return WebError(status: .badGateway, heading: "Jira did not answer", message: e.userMessage)
         }

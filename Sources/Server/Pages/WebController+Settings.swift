@@ -17,11 +17,17 @@ extension WebController {
         case .project:
             let project = try await lookup.project(context)
             guard try await access.allows(identity, .maintainer, project: project) else { throw WebError.forbidden }
-            return (.project(project.id), "project \(project.forge == .gitlab ? "" : project.forge.displayName + " ")\(project.forgePath)", "/projects/\(project.address)/settings/integrations/jira")
+            return (
+                .project(project.id), "project \(project.forge == .gitlab ? "" : project.forge.displayName + " ")\(project.forgePath)",
+                "/projects/\(project.address)/settings/integrations/jira"
+            )
         case .group:
             let group = try await lookup.group(context)
             guard try await access.allows(identity, .maintainer, group: group) else { throw WebError.forbidden }
-            return (.group(group.id), "group \(group.forge == .gitlab ? "" : group.forge.displayName + " ")\(group.forgePath)", "/groups/\(group.id)/settings/integrations/jira")
+            return (
+                .group(group.id), "group \(group.forge == .gitlab ? "" : group.forge.displayName + " ")\(group.forgePath)",
+                "/groups/\(group.id)/settings/integrations/jira"
+            )
         case .instance:
             guard identity == .instanceAdmin else { throw WebError.forbidden }
             return (.instance, "instance default", "/admin/integrations/jira")
@@ -40,7 +46,8 @@ extension WebController {
     struct SettingsView: ViewModel {
         /// The form's fields as the template shows them.
         struct Form: ViewModel {
-            var active: Bool, url: String, apiURL: String, authBasic: Bool, authPAT: Bool, authServiceAccount: Bool, username: String, hasPassword: Bool
+            var active: Bool, url: String, apiURL: String, authBasic: Bool, authPAT: Bool, authServiceAccount: Bool, username: String,
+                hasPassword: Bool
             var commitEvents: Bool, mergeRequestsEvents: Bool, comments: Bool
             var transitionsEnabled: Bool, transitionAuto: Bool, transitionCustom: Bool, transitionID: String
             var issueRegex: String, issuePrefix: String, issuesEnabled: Bool, projectKeys: String
@@ -103,8 +110,10 @@ extension WebController {
         return try await renderSettings(route, state, context, flash: flash, overridesPage: QueryForm(request).webPage(perPage: 20))
     }
 
-    func renderSettings(_ route: IntegrationRoute, _ state: FormState, _ context: BridgeRequestContext, status: HTTPResponse.Status = .ok,
-                        flash: Flash? = nil, overridesPage: PageRequest = PageRequest(page: 1, perPage: 20)) async throws -> Response {
+    func renderSettings(
+        _ route: IntegrationRoute, _ state: FormState, _ context: BridgeRequestContext, status: HTTPResponse.Status = .ok,
+        flash: Flash? = nil, overridesPage: PageRequest = PageRequest(page: 1, perPage: 20)
+    ) async throws -> Response {
         let (level, scopeName, path) = try await settingsLevel(route, context)
         let s = state.settings
         var types = (state.issueTypes ?? []).map { SettingsView.IssueType(id: $0.id, name: $0.name, selected: $0.id == s.vulnerabilitiesIssueType) }
@@ -214,8 +223,9 @@ extension WebController {
         if Self.wantsJSON(request) { return try JSONBody.response(result) }
         var state = try await typedState(level, params, inherited: false)
         let success = result["success"] == .bool(true)
-        state.testResult = .init(success: success, message: success ? "Connection successful." : (result["message"]?.string ?? "Connection failed."),
-                                 detail: result["service_response"]?.string ?? "")
+        state.testResult = .init(
+            success: success, message: success ? "Connection successful." : (result["message"]?.string ?? "Connection failed."),
+            detail: result["service_response"]?.string ?? "")
         return try await renderSettings(route, state, context)
     }
 
@@ -248,8 +258,9 @@ extension WebController {
         let form = try await WebForm.read(request, context: context)
         guard form.string("confirm") == "yes" else {
             let record = try await store.integration(at: level)
-            return try await renderSettings(route, FormState(settings: record?.settings ?? JiraSettings(), inherited: record?.inheritFromID != nil),
-                                            context, status: .unprocessableContent, flash: .error("Tick the confirmation to reset."))
+            return try await renderSettings(
+                route, FormState(settings: record?.settings ?? JiraSettings(), inherited: record?.inheritFromID != nil),
+                context, status: .unprocessableContent, flash: .error("Tick the confirmation to reset."))
         }
         _ = try await store.deleteIntegration(at: level)
         return redirect(path + "?reset=1")

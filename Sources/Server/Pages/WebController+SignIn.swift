@@ -20,8 +20,12 @@ extension WebController {
         // Sign-in CSRF: the form carries the value of a cookie set with it (double submit).
         let token = TokenSecret.generate()
         var headers: HTTPFields = [:]
-        headers.append(HTTPField(name: .setCookie, value: WebSessionMiddleware.setCookie(WebSessionMiddleware.signInCookieName, token,
-                                                                                        maxAge: 3600, secure: secureCookies)))
+        headers.append(
+            HTTPField(
+                name: .setCookie,
+                value: WebSessionMiddleware.setCookie(
+                    WebSessionMiddleware.signInCookieName, token,
+                    maxAge: 3600, secure: secureCookies)))
         let view = SignInView(signinCSRF: token, next: Self.safeNext(next) ?? "", error: error)
         return pages.render("signin", RenderedPage(page: .signedOut, model: view), status: status, headers: headers)
     }
@@ -50,7 +54,8 @@ extension WebController {
         let params = try await RequestParameters.read(request, context: context)
         let next = Self.safeNext(params.string("next"))
         guard let cookie = WebSessionMiddleware.cookie(request, WebSessionMiddleware.signInCookieName),
-              let presented = params.string("_csrf"), TokenSecret.constantTimeEquals(cookie, presented) else {
+            let presented = params.string("_csrf"), TokenSecret.constantTimeEquals(cookie, presented)
+        else {
             return signInPage(request, next: next, error: "The sign-in form expired. Try again.", status: .forbidden)
         }
         let address = context.clientAddress(request, trusting: trustedProxies)
@@ -63,8 +68,9 @@ extension WebController {
             isAdmin = found.identity == .instanceAdmin
             tokenID = found.identity.tokenID
         } else if let wait = throttle.retryAfter(address, now: store.clock.now()) {
-            var response = signInPage(request, next: next, error: "Too many failed sign-ins from your address. Try again in \(wait) seconds.",
-                                      status: .tooManyRequests)
+            var response = signInPage(
+                request, next: next, error: "Too many failed sign-ins from your address. Try again in \(wait) seconds.",
+                status: .tooManyRequests)
             response.headers[.retryAfter] = String(wait)
             return response
         } else {
@@ -74,13 +80,18 @@ extension WebController {
         }
         let value = TokenSecret.generate()
         let now = store.clock.now()
-        try await store.createSession(WebSession(idHash: TokenSecret.hash(value), tokenID: tokenID, isAdmin: isAdmin,
-                                                 csrfToken: TokenSecret.generate(), createdAt: now,
-                                                 expiresAt: now + WebSessionMiddleware.lifetimeMillis))
-        return redirect(next ?? "/", cookies: [
-            WebSessionMiddleware.setCookie(WebSessionMiddleware.cookieName, value, maxAge: Int(WebSessionMiddleware.lifetimeMillis / 1000),
-                                           secure: secureCookies),
-            WebSessionMiddleware.setCookie(WebSessionMiddleware.signInCookieName, "", maxAge: 0, secure: secureCookies),
-        ])
+        try await store.createSession(
+            WebSession(
+                idHash: TokenSecret.hash(value), tokenID: tokenID, isAdmin: isAdmin,
+                csrfToken: TokenSecret.generate(), createdAt: now,
+                expiresAt: now + WebSessionMiddleware.lifetimeMillis))
+        return redirect(
+            next ?? "/",
+            cookies: [
+                WebSessionMiddleware.setCookie(
+                    WebSessionMiddleware.cookieName, value, maxAge: Int(WebSessionMiddleware.lifetimeMillis / 1000),
+                    secure: secureCookies),
+                WebSessionMiddleware.setCookie(WebSessionMiddleware.signInCookieName, "", maxAge: 0, secure: secureCookies),
+            ])
     }
 }

@@ -51,8 +51,10 @@ extension WebController {
         var issueURL: String?
     }
 
-    func vulnerabilitiesPage(_ request: Request, _ context: BridgeRequestContext, flash: Flash? = nil,
-                             status: HTTPResponse.Status = .ok) async throws -> Response {
+    func vulnerabilitiesPage(
+        _ request: Request, _ context: BridgeRequestContext, flash: Flash? = nil,
+        status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let project = try await lookup.project(context)
         let identity = try context.requireIdentity()
         guard try await access.allows(identity, .reporter, project: project) else { throw WebError.forbidden }
@@ -70,7 +72,10 @@ extension WebController {
         let rows = items.map { v in vulnerabilityView(project, v, canCreate: canCreate) }
         func pageHref(_ n: Int) -> String {
             var c = URLComponents()
-            c.queryItems = [URLQueryItem(name: "severity", value: severity), URLQueryItem(name: "state", value: state), URLQueryItem(name: "page", value: String(n))]
+            c.queryItems = [
+                URLQueryItem(name: "severity", value: severity), URLQueryItem(name: "state", value: state),
+                URLQueryItem(name: "page", value: String(n)),
+            ]
             return "?" + (c.percentEncodedQuery ?? "")
         }
         let view = VulnerabilitiesView(
@@ -88,10 +93,15 @@ extension WebController {
         let f = v.finding
         let l = f.location
         let location: String
-        if let file = l.file { location = l.startLine.map { "\(file):\($0)" } ?? file }
-        else if let image = l.image { location = [image, l.packageName].compactMap { $0 }.joined(separator: " ") }
-        else if let host = l.hostname { location = host + (l.path ?? "") }
-        else { location = l.packageName ?? "" }
+        if let file = l.file {
+            location = l.startLine.map { "\(file):\($0)" } ?? file
+        } else if let image = l.image {
+            location = [image, l.packageName].compactMap { $0 }.joined(separator: " ")
+        } else if let host = l.hostname {
+            location = host + (l.path ?? "")
+        } else {
+            location = l.packageName ?? ""
+        }
         var locationURL: String? = nil
         if let file = l.file, let url = vulnerabilities.blobURL(project, v, file: file) {
             locationURL = Self.linkable(url + (l.startLine.map { "#L\($0)" } ?? ""))
@@ -113,9 +123,12 @@ extension WebController {
             throw WebError.notFound("The vulnerability")
         }
         var canCreate = false
-        if try await access.allows(identity, .maintainer, project: project) { canCreate = (try? await vulnerabilities.creatingSettings(project)) != nil }
-        return render("vulnerability", vulnerabilityView(project, v, canCreate: canCreate), context,
-                      breadcrumbs: [.home, .project(project), Crumb(label: "Vulnerabilities", href: "/projects/\(project.address)/security/vulnerabilities")])
+        if try await access.allows(identity, .maintainer, project: project) {
+            canCreate = (try? await vulnerabilities.creatingSettings(project)) != nil
+        }
+        return render(
+            "vulnerability", vulnerabilityView(project, v, canCreate: canCreate), context,
+            breadcrumbs: [.home, .project(project), Crumb(label: "Vulnerabilities", href: "/projects/\(project.address)/security/vulnerabilities")])
     }
 
     func createJiraIssue(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {

@@ -109,8 +109,10 @@ struct WebController: Sendable {
     // MARK: Plumbing
 
     /// Runs a page handler: signed-out visitors go to the sign-in page, refusals become error pages.
-    func page(_ request: Request, _ context: BridgeRequestContext, signInRequired: Bool = true,
-              _ body: () async throws -> Response) async throws -> Response {
+    func page(
+        _ request: Request, _ context: BridgeRequestContext, signInRequired: Bool = true,
+        _ body: () async throws -> Response
+    ) async throws -> Response {
         if signInRequired && context.webIdentity == nil {
             if request.method == .get {
                 let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
@@ -126,13 +128,17 @@ struct WebController: Sendable {
             return errorPage(WebError(failure), context)
         } catch {
             context.logger.error("page failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
-            return errorPage(WebError(status: .internalServerError, heading: "Something went wrong",
-                                      message: "The page could not be shown. The server log has the details."), context)
+            return errorPage(
+                WebError(
+                    status: .internalServerError, heading: "Something went wrong",
+                    message: "The page could not be shown. The server log has the details."), context)
         }
     }
 
-    func render<Model: ViewModel>(_ template: String, _ model: Model, _ context: BridgeRequestContext, status: HTTPResponse.Status = .ok,
-                                  breadcrumbs: [Crumb] = [], flash: Flash? = nil) -> Response {
+    func render<Model: ViewModel>(
+        _ template: String, _ model: Model, _ context: BridgeRequestContext, status: HTTPResponse.Status = .ok,
+        breadcrumbs: [Crumb] = [], flash: Flash? = nil
+    ) -> Response {
         pages.render(template, RenderedPage(page: PageContext(context, breadcrumbs: breadcrumbs, flash: flash), model: model), status: status)
     }
 
@@ -175,21 +181,29 @@ struct WebController: Sendable {
         let perPage = 50
         let projectPage = query.webPage(perPage: perPage)
         let groupPage = PageRequest(page: (try? PageRequest.wholeNumber(query.get("groups_page"), name: "groups_page")) ?? 1, perPage: perPage)
-        let listedProjects = try await Access.reach(identity, .reporter).asyncFlatMap {
-            try await store.projects(within: $0, offset: projectPage.offset, limit: perPage)
-        } ?? Listed(items: [], total: 0)
-        let listedGroups = try await Access.reach(identity, .maintainer).asyncFlatMap {
-            try await store.groups(within: $0, offset: groupPage.offset, limit: perPage)
-        } ?? Listed(items: [], total: 0)
+        let listedProjects =
+            try await Access.reach(identity, .reporter).asyncFlatMap {
+                try await store.projects(within: $0, offset: projectPage.offset, limit: perPage)
+            } ?? Listed(items: [], total: 0)
+        let listedGroups =
+            try await Access.reach(identity, .maintainer).asyncFlatMap {
+                try await store.groups(within: $0, offset: groupPage.offset, limit: perPage)
+            } ?? Listed(items: [], total: 0)
         var projects: [HomeView.ProjectRow] = []
         for p in listedProjects.items {
             let record = try await store.integration(at: .project(p.id))
-            projects.append(.init(id: p.address, path: p.forgePath, forge: p.forge.displayName, active: record?.settings.active ?? false, inherited: record?.inheritFromID != nil))
+            projects.append(
+                .init(
+                    id: p.address, path: p.forgePath, forge: p.forge.displayName, active: record?.settings.active ?? false,
+                    inherited: record?.inheritFromID != nil))
         }
         var groups: [HomeView.GroupRow] = []
         for g in listedGroups.items {
             let record = try await store.integration(at: .group(g.id))
-            groups.append(.init(id: g.id, path: g.forgePath, forge: g.forge.displayName, custom: record != nil && record?.inheritFromID == nil, inherited: record?.inheritFromID != nil))
+            groups.append(
+                .init(
+                    id: g.id, path: g.forgePath, forge: g.forge.displayName, custom: record != nil && record?.inheritFromID == nil,
+                    inherited: record?.inheritFromID != nil))
         }
         func link(_ p: Int, _ g: Int) -> String { "/?page=\(p)&groups_page=\(g)" }
         let view = HomeView(
@@ -217,8 +231,9 @@ struct WebController: Sendable {
     func rejectionNotice(_ record: IntegrationRecord?, paused: Int?, settingsPath: String) async throws -> RejectionNotice? {
         guard let record, let hold = try await store.credentialHold(key: store.credentialsKey(record).key) else { return nil }
         let since = isoTimestamp(hold.since)
-        return RejectionNotice(since: since, sinceShort: Self.short(since), site: hold.site, error: hold.error ?? "", paused: paused == 0 ? nil : paused,
-                               settingsPath: settingsPath)
+        return RejectionNotice(
+            since: since, sinceShort: Self.short(since), site: hold.site, error: hold.error ?? "", paused: paused == 0 ? nil : paused,
+            settingsPath: settingsPath)
     }
 
     struct ProjectPageView: ViewModel {
@@ -252,11 +267,12 @@ struct WebController: Sendable {
         var summary: ProjectPageView.Summary? = nil
         if let record {
             let s = record.settings
-            summary = .init(active: s.active, url: Self.linkable(s.url),
-                            deployment: s.deploymentType == .cloud ? "Jira Cloud" : s.deploymentType == .server ? "Jira Server / Data Center" : "Jira",
-                            projectKeys: s.projectKeys.joined(separator: ", "), comments: s.commentOnEventEnabled,
-                            transitions: s.transitionAutomatic ? "move to Done" : s.transitionIDs.isEmpty ? "" : "transition IDs \(s.transitionID)",
-                            vulnerabilities: s.vulnerabilitiesEnabled)
+            summary = .init(
+                active: s.active, url: Self.linkable(s.url),
+                deployment: s.deploymentType == .cloud ? "Jira Cloud" : s.deploymentType == .server ? "Jira Server / Data Center" : "Jira",
+                projectKeys: s.projectKeys.joined(separator: ", "), comments: s.commentOnEventEnabled,
+                transitions: s.transitionAutomatic ? "move to Done" : s.transitionIDs.isEmpty ? "" : "transition IDs \(s.transitionID)",
+                vulnerabilities: s.vulnerabilitiesEnabled)
             if record.inheritFromID != nil, let def = try await store.nearestDefault(for: .project(project.id)) {
                 switch def.level {
                 case .group(let gid): summary?.inheritedFrom = "group " + ((try await store.group(id: gid))?.forgePath ?? "\(gid)")
@@ -278,12 +294,14 @@ struct WebController: Sendable {
         detected.states = ["detected"]
         let view = ProjectPageView(
             project: ProjectView(project), integration: summary, jiraURL: jiraURL, issuesEnabled: issuesEnabled,
-            deliveries: .init(succeeded: counts["succeeded"] ?? 0, waiting: (counts["pending"] ?? 0) + (counts["running"] ?? 0), failed: failed,
-                              skipped: counts["skipped"] ?? 0),
+            deliveries: .init(
+                succeeded: counts["succeeded"] ?? 0, waiting: (counts["pending"] ?? 0) + (counts["running"] ?? 0), failed: failed,
+                skipped: counts["skipped"] ?? 0),
             hasFailures: failed > 0,
             openVulnerabilities: try await store.vulnerabilities(projectID: project.id, filter: detected, limit: 1, offset: 0).total,
             canManage: try await access.allows(identity, .maintainer, project: project),
-            rejection: try await rejectionNotice(record, paused: counts["paused"] ?? 0, settingsPath: "/projects/\(project.address)/settings/integrations/jira"))
+            rejection: try await rejectionNotice(
+                record, paused: counts["paused"] ?? 0, settingsPath: "/projects/\(project.address)/settings/integrations/jira"))
         return render("project", view, context, breadcrumbs: [.home])
     }
 }

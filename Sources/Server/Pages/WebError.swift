@@ -11,10 +11,12 @@ struct WebError: Error {
     var heading: String
     var message: String
 
-    static let forbidden = WebError(status: .forbidden, heading: "Forbidden",
-                                    message: "Your token does not allow this. Ask an admin or a maintainer of the group.")
-    static let badCSRF = WebError(status: .forbidden, heading: "The form expired",
-                                  message: "The form's security token does not match your session. Go back, reload the page and try again.")
+    static let forbidden = WebError(
+        status: .forbidden, heading: "Forbidden",
+        message: "Your token does not allow this. Ask an admin or a maintainer of the group.")
+    static let badCSRF = WebError(
+        status: .forbidden, heading: "The form expired",
+        message: "The form's security token does not match your session. Go back, reload the page and try again.")
     static func notFound(_ what: String) -> WebError { WebError(status: .notFound, heading: "Not found", message: "\(what) was not found.") }
 }
 

@@ -26,7 +26,8 @@ struct WebPages: Sendable {
 
     init() throws {
         guard let root = Self.resourceDirectory else {
-            throw WebPagesError(message: "the Web resources are missing: set JIRA_BRIDGE_WEB_DIR, or put the jira-bridge_Server.resources folder beside the binary")
+            throw WebPagesError(
+                message: "the Web resources are missing: set JIRA_BRIDGE_WEB_DIR, or put the jira-bridge_Server.resources folder beside the binary")
         }
         let fm = FileManager.default
         var templates: [String: MustacheTemplate] = [:]
@@ -44,8 +45,12 @@ struct WebPages: Sendable {
         let assetDir = root.appendingPathComponent("assets")
         for name in try fm.contentsOfDirectory(atPath: assetDir.path) {
             let data = try Data(contentsOf: assetDir.appendingPathComponent(name))
-            let type = name.hasSuffix(".css") ? "text/css; charset=utf-8" : name.hasSuffix(".js") ? "text/javascript; charset=utf-8"
-                : name.hasSuffix(".svg") ? "image/svg+xml" : "application/octet-stream"
+            let type =
+                name.hasSuffix(".css")
+                ? "text/css; charset=utf-8"
+                : name.hasSuffix(".js")
+                    ? "text/javascript; charset=utf-8"
+                    : name.hasSuffix(".svg") ? "image/svg+xml" : "application/octet-stream"
             assets[name] = (type, ByteBuffer(bytes: data))
         }
         self.assets = assets
@@ -61,8 +66,10 @@ struct WebPages: Sendable {
         .cacheControl: "no-store",
     ]
 
-    func render<Model: ViewModel>(_ template: String, _ page: RenderedPage<Model>, status: HTTPResponse.Status = .ok,
-                                  headers extra: HTTPFields = [:]) -> Response {
+    func render<Model: ViewModel>(
+        _ template: String, _ page: RenderedPage<Model>, status: HTTPResponse.Status = .ok,
+        headers extra: HTTPFields = [:]
+    ) -> Response {
         let html = library.render(page, withTemplate: template) ?? "template \(template) is missing"
         var headers = Self.securityHeaders
         headers[.contentType] = "text/html; charset=utf-8"
@@ -72,9 +79,13 @@ struct WebPages: Sendable {
 
     func asset(_ name: String) -> Response? {
         guard let asset = assets[name] else { return nil }
-        return Response(status: .ok, headers: [.contentType: asset.contentType, .cacheControl: "public, max-age=300",
-                                               HTTPField.Name("X-Content-Type-Options")!: "nosniff"],
-                        body: .init(byteBuffer: asset.body))
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: asset.contentType, .cacheControl: "public, max-age=300",
+                HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            ],
+            body: .init(byteBuffer: asset.body))
     }
 }
 

@@ -20,7 +20,8 @@ struct WebSessionMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if let value = Self.cookie(request, Self.cookieName), !value.isEmpty,
-           let session = try await store.session(idHash: TokenSecret.hash(value), now: store.clock.now()) {
+            let session = try await store.session(idHash: TokenSecret.hash(value), now: store.clock.now())
+        {
             if session.isAdmin {
                 context.identity = .instanceAdmin
                 context.webUser = "admin"

@@ -40,11 +40,13 @@ struct DeliveryRunner: Sendable {
             let holds = try await store.credentialHolds(integrationIDs: [credentials.integrationID])
             if let hold = holds.first(where: { $0.key == credentials.key }) {
                 metrics.delivery(site: d.site, action: d.action.rawValue, outcome: "paused")
-                let why = (hold.error ?? "").contains("control character")
+                let why =
+                    (hold.error ?? "").contains("control character")
                     ? "the saved credentials contain a line break or another control character (found at \(isoTimestamp(hold.since)))"
                     : "Jira rejected these credentials at \(isoTimestamp(hold.since))"
-                return Result(outcome: .paused(error: "Not sent: \(why); the delivery waits for new credentials or a Test settings that succeeds."),
-                              effects: DeliveryEffects(credentialsRejected: hold))
+                return Result(
+                    outcome: .paused(error: "Not sent: \(why); the delivery waits for new credentials or a Test settings that succeeds."),
+                    effects: DeliveryEffects(credentialsRejected: hold))
             }
             otherHolds = !holds.isEmpty
         } catch {
@@ -75,9 +77,12 @@ struct DeliveryRunner: Sendable {
     /// How a failed attempt ends (`DeliveryDecisions.failure`), with the hold it leaves: a 401 pauses the
     /// credentials, a rate limit holds what it names until the wait ends.
     private func failed(_ d: Delivery, _ error: JiraError, credentials: CredentialsKey, now: @Sendable () -> Millis) async -> Result {
-        let failure: RetryPolicy.Failure = error.status == 401 || error.kind == .unusableCredentials ? .credentialsRejected
-            : error.outcomeUnknown && !d.action.repeatsSafely ? .uncertainWrite
-            : error.outcomeUnknown || error.isTransient ? .transient(retryAfterSeconds: error.retryAfterSeconds) : .permanent
+        let failure: RetryPolicy.Failure =
+            error.status == 401 || error.kind == .unusableCredentials
+            ? .credentialsRejected
+            : error.outcomeUnknown && !d.action.repeatsSafely
+                ? .uncertainWrite
+                : error.outcomeUnknown || error.isTransient ? .transient(retryAfterSeconds: error.retryAfterSeconds) : .permanent
         var text = error.description
         let at = now()
         var replaced = false
@@ -85,22 +90,29 @@ struct DeliveryRunner: Sendable {
             // The credentials may have been replaced while this ran: then it simply runs again with the new ones.
             let current = try? await store.integration(at: .project(d.projectID)).map(store.credentialsKey)
             replaced = current.map { $0 != credentials } ?? false
-            text += replaced ? " (with credentials replaced since; it runs again with the new ones)"
+            text +=
+                replaced
+                ? " (with credentials replaced since; it runs again with the new ones)"
                 : ": Jira rejected the credentials; this and every delivery that uses them wait for new credentials or a Test settings that succeeds"
         }
-        var outcome = DeliveryDecisions.failure(failure, error: text, attempts: d.attempts, createdAt: d.createdAt, now: at,
-                                                policy: policy, random: Double.random(in: 0..<1), credentialsReplacedSince: replaced)
+        var outcome = DeliveryDecisions.failure(
+            failure, error: text, attempts: d.attempts, createdAt: d.createdAt, now: at,
+            policy: policy, random: Double.random(in: 0..<1), credentialsReplacedSince: replaced)
         if case .paused = outcome {
-            return Result(outcome: outcome,
-                          effects: DeliveryEffects(credentialsRejected: CredentialHold(key: credentials.key, integrationID: credentials.integrationID,
-                                                                                       site: d.site, since: at, error: text)))
+            return Result(
+                outcome: outcome,
+                effects: DeliveryEffects(
+                    credentialsRejected: CredentialHold(
+                        key: credentials.key, integrationID: credentials.integrationID,
+                        site: d.site, since: at, error: text)))
         }
         var effects = DeliveryEffects.none
         if let scope = error.rateLimitScope {
             var until = at + Millis((error.retryAfterSeconds ?? 0) * 1000)
             if case .retry(let next, _) = outcome { until = max(until, next) }
-            let hold = RateLimitHold(site: d.site, issueKey: scope == .issue ? d.issueKey : nil, until: until,
-                                     reason: error.rateLimitReason ?? "unnamed")
+            let hold = RateLimitHold(
+                site: d.site, issueKey: scope == .issue ? d.issueKey : nil, until: until,
+                reason: error.rateLimitReason ?? "unnamed")
             effects.rateLimit = hold
             text += "; " + RateLimits.describe(hold, now: at)
             switch outcome {
@@ -130,8 +142,9 @@ struct DeliveryRunner: Sendable {
         let links = try await jira.remoteLinks(c, issue: d.issueKey, logger: log).map {
             ExistingRemoteLink(id: $0.id, globalID: $0.globalID, url: $0.url, title: $0.title, resolved: $0.resolved)
         }
-        let request = RemoteLinkRequest(globalId: spec.globalId, relationship: spec.relationship, url: spec.url, title: spec.title,
-                                        resolved: spec.resolved, iconTitle: spec.iconTitle, iconURL: spec.iconURL)
+        let request = RemoteLinkRequest(
+            globalId: spec.globalId, relationship: spec.relationship, url: spec.url, title: spec.title,
+            resolved: spec.resolved, iconTitle: spec.iconTitle, iconURL: spec.iconURL)
         switch DeliveryDecisions.remoteLink(spec, existing: links) {
         case .skip(let reason): return Result(outcome: .skipped(reason: reason))
         case .update(let linkID):
@@ -145,8 +158,10 @@ struct DeliveryRunner: Sendable {
     /// Reads the issue (with its transitions when automatic), applies what `DeliveryDecisions.transition`
     /// says (saving progress after each listed transition, so a retry goes on after them), reads it again,
     /// and ends as `DeliveryDecisions.afterTransitions` says.
-    private func transition(_ d: Delivery, spec: TransitionSpec, owner: String, _ c: JiraConnection, now: @Sendable () -> Millis,
-                            _ log: Logger) async throws(JiraError) -> Result {
+    private func transition(
+        _ d: Delivery, spec: TransitionSpec, owner: String, _ c: JiraConnection, now: @Sendable () -> Millis,
+        _ log: Logger
+    ) async throws(JiraError) -> Result {
         let issue = try await jira.issue(c, key: d.issueKey, expand: spec.automatic ? ["transitions"] : [], logger: log)
         let offered = issue.transitions.map { OfferedTransition(id: $0.id, targetCategoryKey: $0.targetCategoryKey) }
         switch DeliveryDecisions.transition(spec, issueKey: d.issueKey, resolved: issue.isResolved, offered: offered) {

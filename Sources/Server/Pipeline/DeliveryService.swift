@@ -31,15 +31,18 @@ struct DeliveryService: Service {
                 if running < configuration.concurrency {
                     do {
                         let began = ContinuousClock.now
-                        let batch = try await store.claimDeliveries(owner: owner, limit: configuration.concurrency - running,
-                                                                    perSiteLimit: configuration.perSiteLimit, siteLimits: siteLimits.lowered(),
-                                                                    leaseMillis: configuration.deliveryLeaseMillis, now: store.clock.now())
+                        let batch = try await store.claimDeliveries(
+                            owner: owner, limit: configuration.concurrency - running,
+                            perSiteLimit: configuration.perSiteLimit, siteLimits: siteLimits.lowered(),
+                            leaseMillis: configuration.deliveryLeaseMillis, now: store.clock.now())
                         let took = ContinuousClock.now - began
                         health.metrics.queueClaim(nanoseconds: took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
                         health.succeeded(.deliveries, logger: logger)
                         self.running.insert(batch.map(\.id))
                         for d in batch {
-                            group.addTask { await runOne(d); return .delivery }
+                            group.addTask {
+                                await runOne(d); return .delivery
+                            }
                         }
                         claimed = batch.count
                         running += claimed
@@ -51,7 +54,9 @@ struct DeliveryService: Service {
                 if claimed > 0 && running < configuration.concurrency { continue }
                 if !ticking {
                     ticking = true
-                    group.addTask { [bells] in await bells[.deliveries].wait(upTo: configuration.pollInterval); return .tick }
+                    group.addTask { [bells] in
+                        await bells[.deliveries].wait(upTo: configuration.pollInterval); return .tick
+                    }
                 }
                 // Wake on the first finished delivery or the next tick, whichever comes first.
                 guard let next = await group.next() else { continue }
@@ -68,8 +73,9 @@ struct DeliveryService: Service {
 
     func runOne(_ d: Delivery) async {
         let result = await runner.run(d, owner: owner, now: { [store] in store.clock.now() }, logger: logger)
-        siteLimits.record(site: d.site, rateLimited: result.rateLimited, succeeded: result.outcome == .succeeded, now: store.clock.now(),
-                          metrics: health.metrics)
+        siteLimits.record(
+            site: d.site, rateLimited: result.rateLimited, succeeded: result.outcome == .succeeded, now: store.clock.now(),
+            metrics: health.metrics)
         let followUps = result.followUps.map { NewDelivery(eventID: d.eventID, projectID: d.projectID, site: d.site, planned: $0) }
         // The outcome is known: it is recorded as soon as the store takes it (a full disk, a failover), trying
         // again with backoff. Meanwhile the delivery counts as running here and keeps its lease. After
@@ -81,15 +87,20 @@ struct DeliveryService: Service {
         while true {
             attempt += 1
             do {
-                try await store.completeDelivery(id: d.id, owner: owner, outcome: result.outcome, followUps: followUps, effects: result.effects,
-                                               now: store.clock.now())
-                if attempt > 1 { logger.notice("recorded a delivery's outcome after the store refused it", metadata: ["delivery_id": "\(d.id)", "attempts": "\(attempt)"]) }
+                try await store.completeDelivery(
+                    id: d.id, owner: owner, outcome: result.outcome, followUps: followUps, effects: result.effects,
+                    now: store.clock.now())
+                if attempt > 1 {
+                    logger.notice(
+                        "recorded a delivery's outcome after the store refused it", metadata: ["delivery_id": "\(d.id)", "attempts": "\(attempt)"])
+                }
                 return
             } catch {
                 let wait = health.failed(.deliveries, error, logger: logger)
                 if ContinuousClock.now - began > Self.completionPatience || Task.isCancelled {
-                    logger.error("could not record a delivery's outcome; its lease will run out and it will run again",
-                                 metadata: ["delivery_id": "\(d.id)", "error": "\(error)"])
+                    logger.error(
+                        "could not record a delivery's outcome; its lease will run out and it will run again",
+                        metadata: ["delivery_id": "\(d.id)", "error": "\(error)"])
                     return
                 }
                 // Not cut short by a stop: the outcome is worth recording during one.

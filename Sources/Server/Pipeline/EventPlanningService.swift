@@ -48,8 +48,12 @@ struct EventPlanningService: Service {
                         NewDelivery(eventID: stored.id, projectID: stored.projectID, site: JiraSite.key(site), planned: $0)
                     }
                     if !notes.isEmpty {
-                        logger.notice("event reached a limit", metadata: ["event_id": "\(stored.id)", "project_id": "\(stored.projectID)",
-                                                                         "notes": "\(notes.joined(separator: "; "))"])
+                        logger.notice(
+                            "event reached a limit",
+                            metadata: [
+                                "event_id": "\(stored.id)", "project_id": "\(stored.projectID)",
+                                "notes": "\(notes.joined(separator: "; "))",
+                            ])
                     }
                 } catch {
                     logger.error("the saved key pattern does not compile", metadata: ["project_id": "\(stored.projectID)", "error": "\(error)"])

@@ -30,9 +30,11 @@ public struct PipelineConfiguration: Sendable {
     /// runs, while this process has free slots: the queue has stopped moving.
     public var stuckAfterMillis: Int64 = 600_000
 
-    public init(retryPolicy: RetryPolicy = RetryPolicy(), concurrency: Int = 32, perSiteLimit: Int = 4,
-                pollInterval: Duration = .milliseconds(50), deliveryLeaseMillis: Int64 = 15_000, eventLeaseMillis: Int64 = 10_000,
-                heartbeatInterval: Duration = .seconds(2), staleWorkerMillis: Int64 = 6_000, takeOverLeases: Bool = false) {
+    public init(
+        retryPolicy: RetryPolicy = RetryPolicy(), concurrency: Int = 32, perSiteLimit: Int = 4,
+        pollInterval: Duration = .milliseconds(50), deliveryLeaseMillis: Int64 = 15_000, eventLeaseMillis: Int64 = 10_000,
+        heartbeatInterval: Duration = .seconds(2), staleWorkerMillis: Int64 = 6_000, takeOverLeases: Bool = false
+    ) {
         self.retryPolicy = retryPolicy
         self.concurrency = concurrency
         self.perSiteLimit = perSiteLimit

@@ -40,8 +40,9 @@ struct QueueHeartbeatService: Service {
             beats += 1
             if beats % Self.sweepEvery == 1 { await sweepPaused() }
             do {
-                let released = try await store.heartbeat(worker: owner, running: running.ids, leaseMillis: configuration.deliveryLeaseMillis,
-                                                         staleAfterMillis: configuration.staleWorkerMillis, now: store.clock.now())
+                let released = try await store.heartbeat(
+                    worker: owner, running: running.ids, leaseMillis: configuration.deliveryLeaseMillis,
+                    staleAfterMillis: configuration.staleWorkerMillis, now: store.clock.now())
                 if released > 0 {
                     metrics.leasesReleased(released)
                     logger.notice("released deliveries of a worker that stopped", metadata: ["count": "\(released)"])
@@ -65,8 +66,9 @@ extension QueueHeartbeatService {
         do {
             let swept = try await store.sweepPaused(deadBefore: now - Millis(configuration.retryPolicy.maxAgeSeconds * 1000), limit: 1000, now: now)
             if swept.dead > 0 {
-                logger.warning("paused deliveries passed the retry deadline and are dead; retry them once the credentials are fixed",
-                               metadata: ["count": "\(swept.dead)"])
+                logger.warning(
+                    "paused deliveries passed the retry deadline and are dead; retry them once the credentials are fixed",
+                    metadata: ["count": "\(swept.dead)"])
             }
             if swept.resumed > 0 { logger.notice("finished resuming paused deliveries", metadata: ["count": "\(swept.resumed)"]) }
         } catch {

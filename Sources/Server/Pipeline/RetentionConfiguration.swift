@@ -18,8 +18,10 @@ public struct RetentionConfiguration: Sendable {
     /// The pause between two transactions of a pass.
     public var pause: Duration
 
-    public init(days: Double = 30, interval: Duration = .seconds(3600), batch: Int = 1000, batchesPerPass: Int = 100,
-                pause: Duration = .milliseconds(50), firstPass: Duration = .seconds(60)) {
+    public init(
+        days: Double = 30, interval: Duration = .seconds(3600), batch: Int = 1000, batchesPerPass: Int = 100,
+        pause: Duration = .milliseconds(50), firstPass: Duration = .seconds(60)
+    ) {
         self.days = days
         self.interval = interval
         self.firstPass = firstPass

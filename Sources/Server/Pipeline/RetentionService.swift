@@ -20,12 +20,17 @@ struct RetentionService: Service {
             wait = configuration.interval
             if Task.isShuttingDownGracefully || Task.isCancelled { return }
             do {
-                let removed = try await Retention.prune(store: store, before: configuration.cutoff(now: store.clock.now()),
-                                                        batch: configuration.batch, maxBatches: configuration.batchesPerPass,
-                                                        pause: configuration.pause)
+                let removed = try await Retention.prune(
+                    store: store, before: configuration.cutoff(now: store.clock.now()),
+                    batch: configuration.batch, maxBatches: configuration.batchesPerPass,
+                    pause: configuration.pause)
                 if removed.deliveries + removed.events > 0 {
-                    logger.info("pruned finished work", metadata: ["deliveries": "\(removed.deliveries)", "events": "\(removed.events)",
-                                                                   "retention_days": "\(configuration.days)"])
+                    logger.info(
+                        "pruned finished work",
+                        metadata: [
+                            "deliveries": "\(removed.deliveries)", "events": "\(removed.events)",
+                            "retention_days": "\(configuration.days)",
+                        ])
                 }
             } catch {
                 metrics.workerFailure(loop: "retention")

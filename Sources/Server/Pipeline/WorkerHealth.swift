@@ -49,7 +49,9 @@ final class WorkerHealth: Sendable {
         }
         metrics.workerFailure(loop: loop.rawValue)
         if changed {
-            logger.error("background loop failing; it retries with backoff", metadata: ["loop": "\(loop.rawValue)", "error": "\(kind)", "failures": "\(count)"])
+            logger.error(
+                "background loop failing; it retries with backoff",
+                metadata: ["loop": "\(loop.rawValue)", "error": "\(kind)", "failures": "\(count)"])
         }
         return .milliseconds(min(5_000, 100 << min(count, 6)))
     }

@@ -84,7 +84,8 @@ struct IntegrationService: Sendable {
             let connection = try JiraConnection(settings: settings)
             let info = try await jira.serverInfo(connection, logger: logger)
             let myself = try await jira.myself(connection, logger: logger)
-            let deployment = DeploymentDetection.detect(serverInfoDeploymentType: info.deploymentType, serverInfoAnswered: true, clientURL: settings.clientURL)
+            let deployment = DeploymentDetection.detect(
+                serverInfoDeploymentType: info.deploymentType, serverInfoAnswered: true, clientURL: settings.clientURL)
             // Jira accepts the saved credentials: a rejection of them is over (an unsaved value tried resumes nothing).
             if let existing, store.credentialsKey(existing) == store.credentialsKey(existing.with(settings: settings)) {
                 let owner = store.credentialsKey(existing).integrationID
@@ -146,7 +147,8 @@ extension ExtraFields {
     /// The setting's text read as JSON (the core decides what it may hold): nil when empty or not an object.
     static func parse(_ text: String) -> [String: JSONValue]? {
         guard !text.isEmpty, text.utf8.count <= 4 * maxCharacters,
-              let doc = try? JSONValue.parse(text) else { return nil }
+            let doc = try? JSONValue.parse(text)
+        else { return nil }
         return doc.object
     }
 

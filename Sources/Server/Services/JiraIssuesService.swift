@@ -15,8 +15,10 @@ struct JiraIssuesService: Sendable {
 
     /// GitLab's fixed field list, with `statuscategorychangedate` spelled as Jira spells it (GitLab's
     /// misspelling silently drops it).
-    static let fields = ["assignee", "created", "creator", "id", "issuetype", "key", "labels", "priority", "project", "reporter",
-                         "resolutiondate", "status", "statuscategorychangedate", "summary", "updated", "description"]
+    static let fields = [
+        "assignee", "created", "creator", "id", "issuetype", "key", "labels", "priority", "project", "reporter",
+        "resolutiondate", "status", "statuscategorychangedate", "summary", "updated", "description",
+    ]
 
     /// The filters and the page of one list request.
     struct ListRequest: Sendable, Hashable {
@@ -39,7 +41,9 @@ struct JiraIssuesService: Sendable {
             r.nextPageToken = q.get("next_page_token").flatMap { $0.isEmpty ? nil : $0 }
             func all(_ name: String) -> [String] { q.getAll(name) }
             var labels = all("labels[]")
-            if let joined = q.get("labels"), !joined.isEmpty { labels += joined.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+            if let joined = q.get("labels"), !joined.isEmpty {
+                labels += joined.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            }
             r.query.labels = labels.filter { !$0.isEmpty }
             r.query.state = q.get("state")
             r.query.search = q.get("search")
@@ -53,8 +57,10 @@ struct JiraIssuesService: Sendable {
                 r.query.vulnerabilityIDs.append(id)
             }
             r.project = q.get("project")
-            for (name, value) in [("search", r.query.search), ("status", r.query.status), ("author_username", r.query.reporter),
-                                  ("assignee_username", r.query.assignee), ("project", r.project)] where (value?.count ?? 0) > 1_000 {
+            for (name, value) in [
+                ("search", r.query.search), ("status", r.query.status), ("author_username", r.query.reporter),
+                ("assignee_username", r.query.assignee), ("project", r.project),
+            ] where (value?.count ?? 0) > 1_000 {
                 throw ServiceFailure.badParameter("\(name) is too long (maximum is 1000 characters)")
             }
             if r.query.labels.count > 100 { throw ServiceFailure.badParameter("labels has too many entries (maximum is 100)") }
@@ -99,8 +105,9 @@ struct JiraIssuesService: Sendable {
         if let asked = request.project, !asked.isEmpty {
             // A project outside the integration's keys gives an empty list, as in GitLab.
             if !keys.isEmpty && !keys.contains(asked) {
-                return ListPage(issues: [], deployment: deployment, page: request.page, perPage: request.perPage,
-                                total: deployment == .cloud ? nil : 0, isLast: true, nextPageToken: nil)
+                return ListPage(
+                    issues: [], deployment: deployment, page: request.page, perPage: request.perPage,
+                    total: deployment == .cloud ? nil : 0, isLast: true, nextPageToken: nil)
             }
             query.projectKeys = [asked]
         } else {
@@ -114,19 +121,22 @@ struct JiraIssuesService: Sendable {
         let page: SearchPage
         do {
             if deployment == .cloud {
-                page = try await jira.searchCloud(connection, jql: query.jql, nextPageToken: request.nextPageToken,
-                                                  maxResults: request.perPage, fields: Self.fields, logger: logger)
+                page = try await jira.searchCloud(
+                    connection, jql: query.jql, nextPageToken: request.nextPageToken,
+                    maxResults: request.perPage, fields: Self.fields, logger: logger)
             } else {
-                page = try await jira.searchServer(connection, jql: query.jql, startAt: (request.page - 1) * request.perPage,
-                                                   maxResults: request.perPage, fields: Self.fields, logger: logger)
+                page = try await jira.searchServer(
+                    connection, jql: query.jql, startAt: (request.page - 1) * request.perPage,
+                    maxResults: request.perPage, fields: Self.fields, logger: logger)
             }
         } catch {
             throw Failure.jira(error)
         }
         let mapper = JiraIssueEntities(settings: settings, projectID: project.forgeID, projectAddress: project.address, publicURL: publicURL)
-        let result = ListPage(issues: page.issues.map { mapper.listEntity($0) }, deployment: deployment, page: request.page,
-                              perPage: request.perPage, total: deployment == .cloud ? nil : page.total, isLast: page.isLast,
-                              nextPageToken: deployment == .cloud ? page.nextPageToken : nil)
+        let result = ListPage(
+            issues: page.issues.map { mapper.listEntity($0) }, deployment: deployment, page: request.page,
+            perPage: request.perPage, total: deployment == .cloud ? nil : page.total, isLast: page.isLast,
+            nextPageToken: deployment == .cloud ? page.nextPageToken : nil)
         cache.put(cacheKey, result)
         return result
     }
@@ -135,7 +145,8 @@ struct JiraIssuesService: Sendable {
     func detail(_ project: Project, key: String, logger: Logger) async throws -> JSONValue {
         let settings = try await self.settings(for: project)
         guard let dash = key.lastIndex(of: "-"), dash > key.startIndex, key[key.index(after: dash)...].allSatisfy(\.isASCIIDigitValue),
-              key.index(after: dash) < key.endIndex else {
+            key.index(after: dash) < key.endIndex
+        else {
             throw Failure.notFound
         }
         let projectKey = String(key[..<dash])
@@ -144,7 +155,8 @@ struct JiraIssuesService: Sendable {
         do { connection = try JiraConnection(settings: settings) } catch { throw Failure.jira(error) }
         do {
             let issue = try await jira.issue(connection, key: key, expand: ["renderedFields"], logger: logger)
-            return JiraIssueEntities(settings: settings, projectID: project.forgeID, projectAddress: project.address, publicURL: publicURL).detailEntity(issue.raw)
+            return JiraIssueEntities(settings: settings, projectID: project.forgeID, projectAddress: project.address, publicURL: publicURL)
+                .detailEntity(issue.raw)
         } catch {
             if error.status == 404 { throw Failure.notFound }
             throw Failure.jira(error)

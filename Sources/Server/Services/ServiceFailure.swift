@@ -1,6 +1,6 @@
 import Hummingbird
-import Store
 import Integration
+import Store
 
 /// What a use case refuses, in the domain's words and without HTTP: the services and the shared lookups
 /// throw it; the API renders it as GitLab's JSON (`APIError.init(_:)`, applied by `ServiceFailureMiddleware`)

@@ -1,7 +1,8 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// Bytes of request bodies held at once. A webhook takes its share as its bytes arrive (never from what its
 /// `Content-Length` announces, so a client that announces 25 MB and sends nothing holds nothing), and waits

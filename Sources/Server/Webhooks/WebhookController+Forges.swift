@@ -1,5 +1,5 @@
-import Foundation
 import Forges
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Integration
@@ -28,7 +28,8 @@ extension WebhookController {
         let secrets: AcceptedSecrets
         if kind == "ping", (try? GitHubWebhook.projectReference(document)) == nil {
             // An organisation's hook pings without a repository: its secret is the organisation's group's.
-            secrets = AcceptedSecrets(secrets: try await namespaceSecrets(forge: .github, namespace: GitHubWebhook.organization(document)), level: nil)
+            secrets = AcceptedSecrets(
+                secrets: try await namespaceSecrets(forge: .github, namespace: GitHubWebhook.organization(document)), level: nil)
         } else {
             let reference = try Self.payload { () throws(WebhookPayloadError) in try GitHubWebhook.projectReference(document) }
             secrets = try await webhookSecrets(forge: .github, forgeID: reference.id, path: reference.path)
@@ -68,7 +69,8 @@ extension WebhookController {
         let secrets = try await webhookSecrets(forge: .gitea, forgeID: reference.id, path: reference.path)
         try verify(signature, of: json, against: secrets.secrets, header: "X-Gitea-Signature")
         guard GiteaWebhook.handledEvents.contains(kind) else { return ignored(.gitea, kind.isEmpty ? "no X-Gitea-Event" : kind) }
-        guard let event = try Self.payload({ () throws(WebhookPayloadError) in try GiteaWebhook.decode(event: kind, type: type, document: document) }) else {
+        guard let event = try Self.payload({ () throws(WebhookPayloadError) in try GiteaWebhook.decode(event: kind, type: type, document: document) })
+        else {
             return ignored(.gitea, "\(type ?? kind) action \(GitHubWebhook.action(document) ?? "none")")
         }
         let key = request.headers[forgejoDeliveryHeader] ?? request.headers[giteaDeliveryHeader]
@@ -81,8 +83,9 @@ extension WebhookController {
     /// registered yet, an organisation's hook, no such headers) may send `unidentifiedBodyBytes`.
     func githubBodyLimit(_ request: Request) async throws -> Int {
         guard request.headers[githubTargetTypeHeader]?.lowercased() == "repository",
-              let text = request.headers[githubTargetIDHeader], text.utf8.count <= 19, let id = Int64(text),
-              let projectID = Forge.github.storageID(forgeID: id) else { return Self.unidentifiedBodyBytes }
+            let text = request.headers[githubTargetIDHeader], text.utf8.count <= 19, let id = Int64(text),
+            let projectID = Forge.github.storageID(forgeID: id)
+        else { return Self.unidentifiedBodyBytes }
         switch try await projectHasSecret(projectID) {
         case nil: return Self.unidentifiedBodyBytes
         case true?: return Self.maxBodyBytes

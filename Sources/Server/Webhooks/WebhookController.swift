@@ -1,12 +1,12 @@
-import HTTPTypes
-import Foundation
-import Synchronization
 import Forges
+import Foundation
+import HTTPTypes
 import Hummingbird
 import Integration
 import Logging
 import NIOCore
 import Store
+import Synchronization
 
 /// `POST /webhooks/gitlab`, `/webhooks/github` and `/webhooks/gitea`: checks the secret or signature,
 /// commits the event, answers 202 with its id. The GitLab route is here; the others are in
@@ -61,7 +61,8 @@ struct WebhookController: Sendable {
         } catch let error as StoreError where error.isUnavailable {
             // Nothing was stored: the forge must send it again (GitLab shows the 503 in the hook's log).
             metrics.webhook(forge: forge.rawValue, outcome: "unavailable")
-            throw APIError(.serviceUnavailable, message: "503 Service Unavailable: \(error.unavailableMessage); the event was not stored, send it again")
+            throw APIError(
+                .serviceUnavailable, message: "503 Service Unavailable: \(error.unavailableMessage); the event was not stored, send it again")
         }
     }
 
@@ -98,9 +99,12 @@ struct WebhookController: Sendable {
     /// Reads the body within `forge`'s budget, taking its share as bytes arrive (413 above `limit`), and hands
     /// its bytes to `read` (one buffer: a copy of the largest body would cost another 25 MB while it is handled).
     /// A client that stops sending is cut off by the body deadline, and what it took is given back.
-    func readBody<T>(_ request: Request, forge: Forge, limit: Int = WebhookController.maxBodyBytes,
-                     _ read: (ByteBufferView) throws -> T) async throws -> T {
-        let tooLarge = limit >= Self.maxBodyBytes
+    func readBody<T>(
+        _ request: Request, forge: Forge, limit: Int = WebhookController.maxBodyBytes,
+        _ read: (ByteBufferView) throws -> T
+    ) async throws -> T {
+        let tooLarge =
+            limit >= Self.maxBodyBytes
             ? "413 Payload Too Large: webhook bodies are limited to 25 MB"
             : "413 Payload Too Large: this webhook's headers name no registered project with a secret, so its body is limited to \(limit >> 20) MB until the project is registered (see docs/forges.md)"
         if let announced = request.headers[.contentLength].flatMap({ Int($0) }), announced > limit {
@@ -137,7 +141,9 @@ struct WebhookController: Sendable {
     /// Commits the event (registering the project it names) and answers 202 with its id.
     /// `signedWith` is where the secret that verified the webhook is set: only the namespace's own secret lets a
     /// new project id take a path another id holds.
-    func accept(_ event: ForgeEvent, forge: Forge, deliveryKey: String?, signedWith: AcceptedSecrets, _ context: BridgeRequestContext) async throws -> Response {
+    func accept(
+        _ event: ForgeEvent, forge: Forge, deliveryKey: String?, signedWith: AcceptedSecrets, _ context: BridgeRequestContext
+    ) async throws -> Response {
         let project = event.project
         guard var registration = ProjectRegistration(project) else {
             throw APIError(.badRequest, message: "400 Bad Request: the project id is out of range")
@@ -145,11 +151,16 @@ struct WebhookController: Sendable {
         registration.mayTakeOverPath = signedWith.provesNamespace
         registration.projectLimit = maxProjects
         do {
-            let (id, duplicate) = try await committer.record(IncomingEvent(deliveryKey: deliveryKey, event: event),
-                                                             registration: registration)
+            let (id, duplicate) = try await committer.record(
+                IncomingEvent(deliveryKey: deliveryKey, event: event),
+                registration: registration)
             metrics.webhook(forge: forge.rawValue, outcome: duplicate ? "duplicate" : "accepted")
-            context.logger.info("webhook accepted", metadata: ["forge": "\(forge.rawValue)", "event_id": "\(id)", "duplicate": "\(duplicate)",
-                                                              "project_id": "\(project.id)"])
+            context.logger.info(
+                "webhook accepted",
+                metadata: [
+                    "forge": "\(forge.rawValue)", "event_id": "\(id)", "duplicate": "\(duplicate)",
+                    "project_id": "\(project.id)",
+                ])
             var answer: [String: JSONValue] = ["event_id": .string(id)]
             // The forge shows the answer in the hook's recent deliveries: say what this event will not do.
             if case .push(let push) = event, let omitted = push.omittedCommits {
