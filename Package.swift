@@ -128,7 +128,7 @@ let package = Package(
         // The database each test runs on: SQLite, or a fresh database of the throwaway PostgreSQL cluster.
         .target(
             name: "TestDatabases",
-            dependencies: ["Store"],
+            dependencies: ["Store", "Integration"],
             path: "Tests/TestDatabases",
             swiftSettings: swiftSettings
         ),

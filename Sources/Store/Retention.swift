@@ -4,7 +4,7 @@ import Integration
 public enum Retention {
     /// Removes what is older than `before` in transactions of `batch` rows, at most `maxBatches` of them.
     public static func prune(
-        store: any BridgeStore, before: Millis, batch: Int, maxBatches: Int, pause: Duration = .zero
+        store: any BridgeStore, before: Millis, batch: Int, maxBatches: Int, pause: Duration = .zero, sleeper: Sleeper = .system
     )
         async throws -> (deliveries: Int, events: Int)
     {
@@ -14,7 +14,7 @@ public enum Retention {
             total.deliveries += removed.deliveries
             total.events += removed.events
             if removed.deliveries < batch && removed.events < batch { break }
-            if pause > .zero { try? await Task.sleep(for: pause) }
+            if pause > .zero { try? await sleeper.sleep(for: pause) }
         }
         return total
     }

@@ -34,15 +34,16 @@ public final class WorkBell: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns at the next ring (or at once if one came since the last wait), or after `timeout`.
-    public func wait(upTo timeout: Duration) async {
+    /// Returns at the next ring (or at once if one came since the last wait), or after `timeout` as
+    /// `sleeper` measures it.
+    public func wait(upTo timeout: Duration, sleeper: Sleeper = .system) async {
         if state.withLock({ s in
             defer { s.rung = false }; return s.rung
         }) {
             return
         }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await sleeper.sleep(for: timeout) }
             group.addTask { await self.nextRing() }
             await group.next()
             group.cancelAll()

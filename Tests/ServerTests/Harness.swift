@@ -95,6 +95,8 @@ struct Harness: Sendable {
         var maxProjects = ServerConfiguration.defaultMaxProjects
         /// Wraps the test's database (a fault injector, say) before the store opens it.
         var wrapDatabase: (@Sendable (any SQLDatabase) -> any SQLDatabase)? = nil
+        /// Time the test moves: the store's wall clock and the pipeline's waits both read it.
+        var clock: TestClock? = nil
     }
 
     static let sharedHTTP = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -112,7 +114,9 @@ struct Harness: Sendable {
         let dbPath = dir.appendingPathComponent("jira-bridge.sqlite").path
         let made = try await TestDatabases.make(sqlitePath: dbPath)
         defer { Task { await made.drop() } }
-        let store = SQLStore(database: options.wrapDatabase?(made.database) ?? made.database, secrets: SecretBox(base64Key: key)!)
+        let store = SQLStore(
+            database: options.wrapDatabase?(made.database) ?? made.database, secrets: SecretBox(base64Key: key)!,
+            clock: options.clock?.wall ?? .system)
         try await store.migrate()
         let logs = LogCapture()
         let logger = Logger(label: "jira-bridge-test") { logs.handler(label: $0) }
@@ -125,6 +129,7 @@ struct Harness: Sendable {
         config.retention = options.retention
         config.connections = options.connections
         config.maxProjects = options.maxProjects
+        if let clock = options.clock { config.pipeline.sleeper = clock.sleeper }
         config.outboundAllowlist = options.outboundAllowlist
         let metrics = BridgeMetrics()
         var clientConfig = JiraHTTPClient.Configuration(

@@ -148,6 +148,8 @@ struct JiraCloudLimitsTests {
     func pausedPastTheDeadline() async throws {
         var options = Harness.Options()
         options.pipeline = PipelineConfiguration()  // the defaults: a day's deadline, a sweep every 15 heartbeats of 2 s
+        let clock = TestClock()
+        options.clock = clock
         try await Harness.run(options) { h in
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
@@ -157,9 +159,14 @@ struct JiraCloudLimitsTests {
             // The webhook came a day and an hour ago.
             let past = h.store.clock.now() - 25 * 3_600_000
             try await h.store.database.write { db in try await db.execute(sql: "UPDATE deliveries SET created_at = ?", arguments: [past]) }
-            try await eventually(timeout: .seconds(45), interval: .milliseconds(200)) {
-                try await h.deliveries().allSatisfy { $0["status"] == "dead" }
+            // The heartbeats come every 2 s of the test's clock, and every 15th sweeps: the clock is moved on one
+            // heartbeat at a time (each time the heartbeat is back in its wait), for at most two sweeps.
+            for _ in 0..<(2 * 15) {
+                if try await h.deliveries().allSatisfy({ $0["status"] == "dead" }) { break }
+                #expect(await eventually { clock.waits(for: .seconds(2)) == 1 }, "the heartbeat waits for its next beat")
+                clock.advance(by: .seconds(2))
             }
+            #expect(try await eventually { try await h.deliveries().allSatisfy { $0["status"] == "dead" } })
             let log = try await h.deliveries()
             #expect(
                 log.allSatisfy {

@@ -196,7 +196,7 @@ public func buildApplication(
             DeliveryService(
                 store: store, bells: store.bells, runner: runner, configuration: pipeline, owner: owner, running: running, health: health,
                 siteLimits: SiteLimits(ceiling: pipeline.perSiteLimit), logger: logger),
-            RetentionService(store: store, configuration: configuration.retention, metrics: metrics, logger: logger),
+            RetentionService(store: store, configuration: configuration.retention, sleeper: pipeline.sleeper, metrics: metrics, logger: logger),
         ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)

@@ -48,14 +48,18 @@ struct DeliveryService: Service {
                         running += claimed
                     } catch {
                         let wait = health.failed(.deliveries, error, logger: logger)
-                        if running == 0 { await idle(wait); continue }
+                        if running == 0 { await idle(wait, configuration.sleeper); continue }
                     }
                 }
                 if claimed > 0 && running < configuration.concurrency { continue }
                 if !ticking {
                     ticking = true
                     group.addTask { [bells] in
-                        await bells[.deliveries].wait(upTo: configuration.pollInterval); return .tick
+                        // A stop ends the wait at once (on a test's clock, time would not move on to end it).
+                        await cancelWhenGracefulShutdown {
+                            await bells[.deliveries].wait(upTo: configuration.pollInterval, sleeper: configuration.sleeper)
+                        }
+                        return .tick
                     }
                 }
                 // Wake on the first finished delivery or the next tick, whichever comes first.
@@ -104,7 +108,7 @@ struct DeliveryService: Service {
                     return
                 }
                 // Not cut short by a stop: the outcome is worth recording during one.
-                await pause(wait)
+                await pause(wait, configuration.sleeper)
             }
         }
     }

@@ -19,9 +19,11 @@ struct EventPlanningService: Service {
             do {
                 let planned = try await planBatch()
                 health.succeeded(.planner, logger: logger)
-                if planned == 0 { await bells[.events].wait(upTo: configuration.pollInterval) }
+                if planned == 0 {
+                    await cancelWhenGracefulShutdown { await bells[.events].wait(upTo: configuration.pollInterval, sleeper: configuration.sleeper) }
+                }
             } catch {
-                await idle(health.failed(.planner, error, logger: logger))
+                await idle(health.failed(.planner, error, logger: logger), configuration.sleeper)
             }
         }
     }

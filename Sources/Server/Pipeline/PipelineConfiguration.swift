@@ -29,6 +29,9 @@ public struct PipelineConfiguration: Sendable {
     /// Readiness fails when a delivery has been running this long, or due this long on a site where nothing
     /// runs, while this process has free slots: the queue has stopped moving.
     public var stuckAfterMillis: Int64 = 600_000
+    /// How the loops wait: real time, or a test's clock (the wall time comes from the store's `WallClock`,
+    /// which a test sets from the same clock).
+    public var sleeper: Sleeper = .system
 
     public init(
         retryPolicy: RetryPolicy = RetryPolicy(), concurrency: Int = 32, perSiteLimit: Int = 4,

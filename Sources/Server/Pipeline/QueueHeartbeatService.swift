@@ -28,14 +28,18 @@ struct QueueHeartbeatService: Service {
                 health.succeeded(.heartbeat, logger: logger)
                 break
             } catch {
-                await idle(health.failed(.heartbeat, error, logger: logger))
+                await idle(health.failed(.heartbeat, error, logger: logger), configuration.sleeper)
             }
         }
         var beats = 0
         // During a stop the leases of the deliveries still running are renewed until they finish: another
         // process would otherwise take this one for dead and run them a second time.
         while !Task.isCancelled && (!Task.isShuttingDownGracefully || running.count > 0) {
-            if Task.isShuttingDownGracefully { await pause(configuration.heartbeatInterval) } else { await idle(configuration.heartbeatInterval) }
+            if Task.isShuttingDownGracefully {
+                await pause(configuration.heartbeatInterval, configuration.sleeper)
+            } else {
+                await idle(configuration.heartbeatInterval, configuration.sleeper)
+            }
             if Task.isShuttingDownGracefully && running.count == 0 { break }
             beats += 1
             if beats % Self.sweepEvery == 1 { await sweepPaused() }
@@ -49,7 +53,7 @@ struct QueueHeartbeatService: Service {
                 }
                 health.succeeded(.heartbeat, logger: logger)
             } catch {
-                await pause(health.failed(.heartbeat, error, logger: logger))
+                await pause(health.failed(.heartbeat, error, logger: logger), configuration.sleeper)
             }
         }
     }

@@ -7,6 +7,7 @@ import Store
 struct RetentionService: Service {
     let store: any BridgeStore
     let configuration: RetentionConfiguration
+    let sleeper: Sleeper
     let metrics: BridgeMetrics
     let logger: Logger
 
@@ -16,14 +17,14 @@ struct RetentionService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // A graceful shutdown ends the wait at once (the next pass may be an hour away).
             let pause = wait
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            try? await cancelWhenGracefulShutdown { try await sleeper.sleep(for: pause) }
             wait = configuration.interval
             if Task.isShuttingDownGracefully || Task.isCancelled { return }
             do {
                 let removed = try await Retention.prune(
                     store: store, before: configuration.cutoff(now: store.clock.now()),
                     batch: configuration.batch, maxBatches: configuration.batchesPerPass,
-                    pause: configuration.pause)
+                    pause: configuration.pause, sleeper: sleeper)
                 if removed.deliveries + removed.events > 0 {
                     logger.info(
                         "pruned finished work",

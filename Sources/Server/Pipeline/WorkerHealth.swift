@@ -6,15 +6,16 @@ import ServiceLifecycle
 import Store
 import Synchronization
 
-/// Sleeps for `interval`, returning early when the service group shuts down (or the task is cancelled).
-func idle(_ interval: Duration) async {
-    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+/// Sleeps for `interval` (as `sleeper` measures it), returning early when the service group shuts down (or
+/// the task is cancelled).
+func idle(_ interval: Duration, _ sleeper: Sleeper) async {
+    try? await cancelWhenGracefulShutdown { try await sleeper.sleep(for: interval) }
 }
 
 /// Sleeps for `interval`, returning early only when the task is cancelled: for work that goes on during a
 /// stop (renewing the leases of deliveries still running, recording an outcome).
-func pause(_ interval: Duration) async {
-    try? await Task.sleep(for: interval)
+func pause(_ interval: Duration, _ sleeper: Sleeper) async {
+    try? await sleeper.sleep(for: interval)
 }
 
 /// The state of the background loops, for readiness, logs and metrics. A failure is logged when a loop
