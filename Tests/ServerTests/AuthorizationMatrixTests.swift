@@ -174,7 +174,7 @@ struct AuthorizationMatrixTests {
         // Each wrong token comes from its own address: more than 30 from one would be throttled (429).
         var options = Harness.Options()
         options.trustedProxies = [IPNetwork("127.0.0.1")!]
-        try await Harness.run(options) { h in
+        try await Harness.runLive(options) { h in
             let who = try await outsiders(h)
             var client = 0
             for route in try Self.routes() where route.path.hasPrefix("/api/") {
@@ -233,7 +233,7 @@ struct AuthorizationMatrixTests {
 
     @Test("pages: without a session, GETs go to sign-in and forms are refused; sessions of other projects and groups get 403")
     func pageRefusals() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             let who = try await outsiders(h)
             let web = WebSignInTests()
             func session(_ token: String) async throws -> String {

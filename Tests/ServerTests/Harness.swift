@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import Hummingbird
+import HummingbirdTesting
 import Integration
 import JiraClient
 import JiraEmulator
@@ -77,6 +79,8 @@ struct Harness: Sendable {
     }
     let logs: LogCapture
     let http: HTTPClient
+    /// The router's test client, when the test runs with `Transport.router`.
+    var router: (any TestClientProtocol)? = nil
 
     struct Options: Sendable {
         var deployment: EmulatedDeployment = .server
@@ -97,9 +101,22 @@ struct Harness: Sendable {
         var wrapDatabase: (@Sendable (any SQLDatabase) -> any SQLDatabase)? = nil
         /// Time the test moves: the store's wall clock and the pipeline's waits both read it.
         var clock: TestClock? = nil
+        /// How requests reach jira-bridge: through its router in process (`app.test(.router)`: its services run,
+        /// no socket), or over loopback to the running server, for what lives below the router (connection
+        /// deadlines, body budgets, TLS in front, addresses).
+        var transport = Transport.router
     }
 
+    enum Transport { case live, router }
+
     static let sharedHTTP = HTTPClient(eventLoopGroupProvider: .singleton)
+
+    /// `run` over loopback sockets (`Transport.live`), for tests of what lives below the router.
+    static func runLive(_ options: Options = Options(), _ body: @Sendable (Harness) async throws -> Void) async throws {
+        var options = options
+        options.transport = .live
+        try await run(options, body)
+    }
 
     /// Starts both servers, runs `body`, then stops them.
     static func run(_ options: Options = Options(), _ body: @Sendable (Harness) async throws -> Void) async throws {
@@ -150,6 +167,41 @@ struct Harness: Sendable {
         // Stopped by a graceful shutdown, never by cancelling the serving tasks: cancelling them while a
         // connection is being accepted traps in NIO ("Deinited NIOAsyncWriter without calling finish()",
         // apple/swift-nio#3481). The bridge stops first, finishing its deliveries against the emulator.
+        if options.transport == .router {
+            let emulatorGroup = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: emulatorApp)], gracefulShutdownSignals: [], cancellationSignals: [],
+                    logger: Logger(label: "harness") { _ in SwiftLogNoOpLogHandler() }))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await emulatorGroup.run() }
+                var emulatorPort = 0
+                for await (name, port) in ports where name == "emulator" {
+                    emulatorPort = port
+                    break
+                }
+                let emulatorURL = "http://127.0.0.1:\(emulatorPort)\(options.contextPath)"
+                // The bridge's services stop when the test ends, finishing their deliveries against the emulator;
+                // the emulator stops after them.
+                let outcome: Result<Void, any Error>
+                do {
+                    try await bridgeApp.test(.router) { client in
+                        var harness = Harness(
+                            bridgeURL: "http://localhost", emulatorURL: emulatorURL,
+                            emulator: emulator, adminToken: adminToken, store: store, databasePath: dbPath, logs: logs, http: sharedHTTP)
+                        harness.router = client
+                        try await body(harness)
+                    }
+                    outcome = .success(())
+                } catch {
+                    outcome = .failure(error)
+                }
+                await emulatorGroup.triggerGracefulShutdown()
+                try? await group.waitForAll()
+                try? await jira.shutdown()
+                try outcome.get()
+            }
+            return
+        }
         let services = ServiceGroup(
             configuration: .init(
                 services: [.init(service: emulatorApp), .init(service: bridgeApp)],
@@ -186,6 +238,26 @@ struct Harness: Sendable {
         _ method: HTTPMethod, _ path: String, token: String? = nil, json: JSONValue? = nil, form: String? = nil,
         raw: String? = nil, headers: [(String, String)] = []
     ) async throws -> TestResponse {
+        if let router {
+            var fields = HTTPFields()
+            if let token { fields[HTTPField.Name("PRIVATE-TOKEN")!] = token }
+            for (k, v) in headers { fields.append(HTTPField(name: HTTPField.Name(k)!, value: v)) }
+            var body: ByteBuffer? = nil
+            if let json {
+                fields[.contentType] = "application/json"
+                body = ByteBuffer(bytes: try JSONEncoder().encode(json))
+            } else if let form {
+                fields[.contentType] = "application/x-www-form-urlencoded"
+                body = ByteBuffer(string: form)
+            } else if let raw {
+                body = ByteBuffer(string: raw)
+            }
+            let response = try await router.executeRequest(
+                uri: path, method: HTTPRequest.Method(method.rawValue)!, headers: fields, body: body)
+            return TestResponse(
+                status: Int(response.status.code), headers: response.headers.map { ($0.name.rawName, $0.value) },
+                text: String(buffer: response.body))
+        }
         var req = HTTPClientRequest(url: bridgeURL + path)
         req.method = method
         if let token { req.headers.add(name: "PRIVATE-TOKEN", value: token) }

@@ -99,7 +99,7 @@ struct IntakeDefenseTests {
 
     @Test("with the default settings a client that never finishes its headers is cut off after 10 s")
     func defaultHeaderTimeout() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             let c = try RawConnection(port: h.port)
             c.send("POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Tok")
             let started = ContinuousClock.now
@@ -112,7 +112,7 @@ struct IntakeDefenseTests {
 
     @Test("a kept-alive connection gets the header deadline again after each answer; a trickled header is cut off as a silent one")
     func trickledHeaders() async throws {
-        try await Harness.run(Self.options(ConnectionLimits(headerTimeout: .milliseconds(600), bodyTimeout: .seconds(2)))) { h in
+        try await Harness.runLive(Self.options(ConnectionLimits(headerTimeout: .milliseconds(600), bodyTimeout: .seconds(2)))) { h in
             let c = try RawConnection(port: h.port)
             // A byte every 200 ms: never idle for long, never finished.
             let trickle = Task {
@@ -129,7 +129,7 @@ struct IntakeDefenseTests {
 
     @Test("a body trickled a byte at a time is cut off by the body deadline")
     func trickledBody() async throws {
-        try await Harness.run(Self.options(ConnectionLimits(headerTimeout: .seconds(5), bodyTimeout: .milliseconds(800)))) { h in
+        try await Harness.runLive(Self.options(ConnectionLimits(headerTimeout: .seconds(5), bodyTimeout: .milliseconds(800)))) { h in
             try await h.configure()
             let c = try RawConnection(port: h.port)
             c.send(
@@ -149,7 +149,7 @@ struct IntakeDefenseTests {
 
     @Test("idle half-sent connections, sockets announcing 25 MB and unsigned floods on GitHub and Gitea leave GitLab's intake free")
     func noAnonymousHold() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             // 200 connections that never finish their headers.
             var idle: [RawConnection] = []
@@ -205,7 +205,7 @@ struct IntakeDefenseTests {
         "a GitHub hook that names a registered repository with a secret may send 25 MB; one that names a repository with no secret is refused before its body"
     )
     func githubTargetHeaders() async throws {
-        try await Harness.run(Self.optionsWithoutInstanceSecret()) { h in
+        try await Harness.runLive(Self.optionsWithoutInstanceSecret()) { h in
             try await h.configureRepository(forge: "github", id: 7, path: "octo/app", webURL: "https://github.com/octo/app", secret: "gh-secret")
             let bare = try await h.admin(
                 .POST, "/api/v4/projects",
@@ -239,7 +239,7 @@ struct IntakeDefenseTests {
 
     @Test("a flood of 24 MB bodies signed wrongly but naming a registered repository uses GitHub's budget only: GitLab's intake stays free")
     func signedFloodIsFair() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             try await h.configureRepository(forge: "github", id: 7, path: "octo/app", webURL: "https://github.com/octo/app", secret: "gh-secret")
             let port = h.port
@@ -272,7 +272,7 @@ struct IntakeDefenseTests {
 
     @Test("a refusal before the body is read reaches a client that goes on sending the body: the connection lingers, then closes")
     func lingeringClose() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             let c = try RawConnection(port: h.port)
             let body = [UInt8](repeating: 0x20, count: 20 << 20)
             c.send(
@@ -302,7 +302,7 @@ struct ProjectFieldTests {
         "PUT refuses a web_url that is not an absolute http(s) URL, as POST and webhooks do, and one with a password",
         arguments: ["javascript:alert(1)", "data:text/html,x", "//evil.example/x", "/relative", "https://user:pass@gitlab.example.com/a"])
     func webURLOnUpdate(_ url: String) async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.registerProject()
             let r = try await h.admin(.PUT, "/api/v4/projects/42", json: ["web_url": .string(url)])
             #expect(r.status == 400, "\(r.text)")
@@ -312,7 +312,7 @@ struct ProjectFieldTests {
 
     @Test("a Jira URL with a user name and password is refused: reporters read the URL")
     func jiraURLWithPassword() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.registerProject()
             let r = try await h.admin(
                 .PUT, "/api/v4/projects/42/integrations/jira",
@@ -325,7 +325,7 @@ struct ProjectFieldTests {
 
     @Test("a project name longer than 255 characters is refused through the API and cut from a webhook")
     func longNames() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             let long = String(repeating: "n", count: 300)
             let r = try await h.admin(.POST, "/api/v4/projects", json: ["id": 7, "path_with_namespace": "a/b", "name": .string(long)])
             #expect(r.status == 400)
@@ -339,7 +339,7 @@ struct ProjectFieldTests {
 struct LowFindingTests {
     @Test("an id above 2^53 is refused, not rounded", arguments: [9_007_199_254_740_993.0, 9_007_199_254_740_992.0])
     func hugeIDs(_ id: Double) async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             let r = try await h.admin(.POST, "/api/v4/projects", json: ["id": .number(id), "path_with_namespace": "a/b"])
             #expect(r.status == 400, "\(r.text)")
         }
@@ -347,7 +347,7 @@ struct LowFindingTests {
 
     @Test("expires_at of a day that does not exist is refused, not moved to the next month", arguments: ["2027-02-30", "2027-04-31", "2027-13-01"])
     func impossibleDates(_ date: String) async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             let r = try await h.admin(
                 .POST, "/api/v4/tokens", json: ["name": "t", "role": "reporter", "scope": "instance", "expires_at": .string(date)])
             #expect(r.status == 400, "\(r.text)")

@@ -12,7 +12,7 @@ struct PipelineTests {
 
     @Test("a push that mentions a key adds GitLab's remote link and comment")
     func pushMention() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "Login")
             let r = try await h.webhook(
@@ -40,7 +40,7 @@ struct PipelineTests {
 
     @Test("a merge request that mentions a key does the same")
     func mergeRequestMention() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             _ = try await h.webhook(
@@ -65,7 +65,7 @@ struct PipelineTests {
 
     @Test("closing on the default branch transitions automatically, comments and resolves the link")
     func closeAutomatic() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure(["jira_issue_transition_automatic": true])
             for n in 1...3 { await h.emulator.addIssue(projectKey: "PROJ", summary: "issue \(n)") }
             _ = try await h.webhook("Push Hook", Payloads.push(commits: [(Self.sha1, "Rework login\n\nCloses PROJ-1, PROJ-2 and PROJ-3")]))
@@ -84,7 +84,7 @@ struct PipelineTests {
 
     @Test("a list of transition ids stops at the first failure, which is recorded with Jira's message")
     func closeWithIDs() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure(["jira_issue_transition_id": "21,999,31"])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             _ = try await h.webhook("Push Hook", Payloads.push(commits: [(Self.sha1, "Fixes PROJ-1")]))
@@ -103,7 +103,7 @@ struct PipelineTests {
 
     @Test("a transition that sets no resolution posts no comment; a resolved issue is not transitioned")
     func noResolution() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure(["jira_issue_transition_id": "31"])
             await h.emulator.setResolutionOnDone(false)
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
@@ -119,7 +119,7 @@ struct PipelineTests {
 
     @Test("a closing reference on another branch only mentions; the MR merge commit does not close")
     func otherBranch() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure(["jira_issue_transition_automatic": true])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             _ = try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [(Self.sha1, "Closes PROJ-1")]))
@@ -136,7 +136,7 @@ struct PipelineTests {
 
     @Test("merging a merge request into the default branch closes with its last commit")
     func mergeCloses() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure(["jira_issue_transition_automatic": true])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             _ = try await h.webhook("Merge Request Hook", Payloads.mergeRequest(action: "merge", title: "Login", description: "Closes PROJ-1"))
@@ -150,7 +150,7 @@ struct PipelineTests {
 
     @Test("a closing reference with no transition configured is treated as a mention")
     func closeWithoutTransitions() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             _ = try await h.webhook("Push Hook", Payloads.push(commits: [(Self.sha1, "Closes PROJ-1")]))
@@ -161,7 +161,7 @@ struct PipelineTests {
 
     @Test("toggles off send nothing: commit events off, and comments off (links only)")
     func toggles() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure(["commit_events": false])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             _ = try await h.webhook("Push Hook", Payloads.push(commits: [(Self.sha1, "PROJ-1")]))
@@ -180,7 +180,7 @@ struct PipelineTests {
 
     @Test("the same delivery three times, the same commit on two branches, and a rebased re-push give one comment")
     func exactlyOnce() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             let body = Payloads.push(ref: "refs/heads/feature", commits: [(Self.sha1, "Fix PROJ-1")])
@@ -201,7 +201,7 @@ struct PipelineTests {
 
     @Test("a comment that predates jira-bridge is found in Jira and not posted again")
     func existingComment() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             let body =
@@ -216,7 +216,7 @@ struct PipelineTests {
 
     @Test("Jira answering 503 and then recovering ends in exactly one comment")
     func recovers() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             await h.emulator.addFault(EmulatedFault(method: "POST", pathContains: "/comment", status: 503, times: 2))
@@ -232,7 +232,7 @@ struct PipelineTests {
 
     @Test("429 with Retry-After: 2 is not retried sooner")
     func retryAfter() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure(["comment_on_event_enabled": false])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             await h.emulator.addFault(EmulatedFault(method: "GET", pathContains: "/remotelink", status: 429, retryAfter: 2))
@@ -248,7 +248,7 @@ struct PipelineTests {
 
     @Test("404 is recorded with Jira's message and not retried; a maintainer can retry it by hand")
     func notFound() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure(["comment_on_event_enabled": false])
             _ = try await h.webhook("Push Hook", Payloads.push(commits: [(Self.sha1, "Fix NOPE-1")]))
             let log = try await h.settle(expecting: 1)
@@ -274,7 +274,7 @@ struct PipelineTests {
         // Long enough for several tries even on a loaded machine (at 0.5 s, and at 3 s beside the robustness
         // tests, a slow first try was the only one).
         options.pipeline.retryPolicy = RetryPolicy(baseDelaySeconds: 0.05, maxDelaySeconds: 0.1, maxAgeSeconds: 8)
-        try await Harness.run(options) { h in
+        try await Harness.runLive(options) { h in
             try await h.configure(["comment_on_event_enabled": false])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             await h.emulator.addFault(EmulatedFault(pathContains: "/remotelink", status: 502, times: 1000))
@@ -290,7 +290,7 @@ struct PipelineTests {
 struct WebhookIntakeTests {
     @Test("metrics count webhooks, deliveries and Jira requests in Prometheus' text format")
     func metrics() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             _ = try await h.webhook("Push Hook", Payloads.push(commits: [("abc1", "Fix PROJ-1")]), key: "m1")
@@ -319,7 +319,7 @@ struct WebhookIntakeTests {
         // The default retry delay (2 s), so the wait for the second attempt is seen.
         var options = Harness.Options()
         options.pipeline.retryPolicy = RetryPolicy()
-        try await Harness.run(options) { h in
+        try await Harness.runLive(options) { h in
             try await h.configure(["comment_on_event_enabled": false])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             await h.emulator.addFault(EmulatedFault(pathContains: "/remotelink", status: 502, times: 1))
@@ -342,7 +342,7 @@ struct WebhookIntakeTests {
 
     @Test("a missing or wrong secret is 401 and stores nothing")
     func secrets() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             let body = Payloads.push(commits: [("abc", "PROJ-1")])
             let missing = try await h.webhook("Push Hook", body, secret: nil)
@@ -357,7 +357,7 @@ struct WebhookIntakeTests {
     func secretResolution() async throws {
         var options = Harness.Options()
         options.webhookSecret = nil
-        try await Harness.run(options) { h in
+        try await Harness.runLive(options) { h in
             let body = Payloads.push(commits: [("abc", "PROJ-1")])
             #expect(try await h.webhook("Push Hook", body, secret: "anything").status == 401, "no secret configured anywhere")
             _ = try await h.admin(.POST, "/api/v4/groups", json: ["full_path": "acme"])
@@ -373,7 +373,7 @@ struct WebhookIntakeTests {
 
     @Test("malformed bodies are 400 with a clear message; bodies above 25 MB are 413; nothing is stored")
     func badBodies() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             let notJSON = try await h.webhook("Push Hook", "{nope")
             #expect(notJSON.status == 400)
@@ -405,7 +405,7 @@ struct WebhookIntakeTests {
 
     @Test("other event types are acknowledged and ignored")
     func ignored() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             let tag = String(
                 decoding: try JSONSerialization.data(
@@ -426,7 +426,7 @@ struct WebhookIntakeTests {
 
     @Test("both sets of real GitLab payloads decode")
     func realPayloads() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             for (event, name) in [
                 ("Push Hook", "push"), ("Push Hook", "go-gitlab-push"), ("Merge Request Hook", "merge_request"),

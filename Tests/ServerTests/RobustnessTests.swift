@@ -21,7 +21,7 @@ struct RobustnessTests {
 
     @Test("1e300 where an integer or a string is expected is a clear answer, never a crash")
     func hugeNumbers() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.registerProject()
             let signIn = try await h.request(.POST, "/sign_in", raw: #"{"next":1e300}"#, headers: [("Content-Type", "text/plain")])
             #expect(signIn.status == 403)
@@ -52,7 +52,7 @@ struct RobustnessTests {
 
     @Test("page and per_page of any size are clamped, on every list")
     func hugePages() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.registerProject()
             let huge = "page=9223372036854775807&per_page=9223372036854775807"
             for path in [
@@ -73,7 +73,7 @@ struct RobustnessTests {
 
     @Test("without a token, an existing and a missing project both answer 401")
     func noExistenceOracle() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.registerProject()
             for path in [
                 "/api/v4/projects/42", "/api/v4/projects/999", "/api/v4/projects/acme%2Fweb%2Fshop", "/api/v4/projects/no%2Fsuch",
@@ -88,7 +88,7 @@ struct RobustnessTests {
 
     @Test("next after sign-in is checked as a browser reads it: tabs, newlines and backslashes cannot make //evil.com")
     func openRedirect() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             let tests = WebSignInTests()
             func location(after next: String) async throws -> String? {
                 let r = try await tests.signIn(
@@ -108,7 +108,7 @@ struct RobustnessTests {
 
     @Test("the pages clamp huge page numbers too")
     func hugePagesOnPages() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.registerProject()
             _ = try await h.admin(.PUT, "/api/v4/admin/integrations/jira", json: h.workingSettings())
             let web = WebSignInTests()
@@ -128,7 +128,7 @@ struct RobustnessTests {
 
     @Test("a webhook whose project URL is not http(s) is refused and stores nothing")
     func javascriptProjectURL() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             var body = Payloads.push(commits: [("abc1", "Fix PROJ-1")])
             body = body.replacingOccurrences(
                 of: "https:\\/\\/gitlab.example.com\\/acme\\/web\\/shop", with: "javascript:alert(document.cookie)\\/\\/"
@@ -145,7 +145,7 @@ struct RobustnessTests {
     func trustedProxies() async throws {
         var options = Harness.Options()
         options.trustedProxies = [IPNetwork("127.0.0.1")!]
-        try await Harness.run(options) { h in
+        try await Harness.runLive(options) { h in
             let web = WebSignInTests()
             func wrong(from client: String) async throws -> Int {
                 try await web.signIn(h, token: "wrong", form: try await web.signInForm(h), headers: [("X-Forwarded-For", "203.0.113.99, \(client)")])
@@ -161,7 +161,7 @@ struct RobustnessTests {
             #expect(other == 401, "another client behind the same proxy is not")
         }
         // Without trusted proxies the header is ignored: a guesser cannot escape the throttle by varying it.
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             let web = WebSignInTests()
             for n in 0..<11 {
                 let r = try await web.signIn(h, token: "wrong", form: try await web.signInForm(h), headers: [("X-Forwarded-For", "198.51.100.\(n)")])
@@ -172,7 +172,7 @@ struct RobustnessTests {
 
     @Test("a wrong webhook token is refused before its body is read")
     func refuseBeforeBody() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure()
             // Announce 23 MB and never send them: the answer must come anyway.
             var request = HTTPClientRequest(url: h.bridgeURL + "/webhooks/gitlab")
@@ -194,7 +194,7 @@ struct RobustnessTests {
 
     @Test("a push of 10,000 commits processes 100 and says so in its answer")
     func commitsPerPush() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure(["comment_on_event_enabled": false])
             for _ in 1...5 { await h.emulator.addIssue(projectKey: "PROJ", summary: "x") }
             let body = Payloads.push(
@@ -213,7 +213,7 @@ struct RobustnessTests {
 
     @Test("one commit naming 200,000 keys makes at most 500 per kind, and planning it finishes")
     func keysPerCommit() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure(["comment_on_event_enabled": false])
             let message = "Touches " + (1...200_000).map { "PROJ-\($0)" }.joined(separator: " ")
             let r = try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [("abc1", message)]))
@@ -231,7 +231,7 @@ struct RobustnessTests {
 
     @Test("a Jira that trickles its answer is cut off by the 30 s deadline of the default settings")
     func trickleDefaultDeadline() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.registerProject()
             var fault = EmulatedFault(method: "GET", pathContains: "/serverInfo", times: 1)
             fault.trickleMilliseconds = 500  // a 300-byte answer would take 150 s
@@ -249,7 +249,7 @@ struct RobustnessTests {
     func trickleShortDeadline() async throws {
         var options = Harness.Options()
         options.timeouts = JiraHTTPClient.Timeouts(connect: .seconds(1), read: .seconds(1), total: .seconds(2))
-        try await Harness.run(options) { h in
+        try await Harness.runLive(options) { h in
             try await h.registerProject()
             var fault = EmulatedFault(method: "GET", pathContains: "/serverInfo", times: 1)
             fault.trickleMilliseconds = 200  // each byte comes before the read timeout; the whole never does
@@ -264,7 +264,7 @@ struct RobustnessTests {
 
     @Test("an answer over 16 MB is a permanent failure that says so, not a connection error retried for a day")
     func oversizedAnswer() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             try await h.configure(["comment_on_event_enabled": false])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             var fault = EmulatedFault(method: "GET", pathContains: "/remotelink", times: 1)
@@ -283,7 +283,7 @@ struct RobustnessTests {
         var options = Harness.Options()
         options.timeouts = JiraHTTPClient.Timeouts(connect: .seconds(1), read: .seconds(1), total: .seconds(2))
         options.pipeline.retryPolicy.uncertainWriteDelaySeconds = 4
-        try await Harness.run(options) { h in
+        try await Harness.runLive(options) { h in
             try await h.configure()
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
             var fault = EmulatedFault(method: "POST", pathContains: "/comment", times: 1)
@@ -302,7 +302,7 @@ struct RobustnessTests {
     func slowSiteKeepsToItsSlots() async throws {
         var options = Harness.Options()
         options.pipeline = PipelineConfiguration(pollInterval: .milliseconds(10))  // the default 32 slots, 4 per site
-        try await Harness.run(options) { h in
+        try await Harness.runLive(options) { h in
             // Project 42 on the emulator as 127.0.0.1, whose SLOW issues answer after 8 s; project 43 on the same
             // emulator as localhost: another site, as far as jira-bridge can tell.
             try await h.configure(["comment_on_event_enabled": false])
@@ -464,7 +464,7 @@ struct ReadinessTests {
         "readiness answers 503 while the database cannot be written, logs the failing loops once, and recovers",
         .disabled(if: TestDatabases.onPostgres, "a SQLite file lock"))
     func databaseLocked() async throws {
-        try await Harness.run { h in
+        try await Harness.runLive { h in
             #expect(try await h.request(.GET, "/-/readiness").status == 200)
             // Another process holds the write lock (as a stuck backup or a full disk would stop every write).
             var config = Configuration()
