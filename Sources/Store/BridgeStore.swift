@@ -2,7 +2,9 @@ import Integration
 
 /// Everything jira-bridge keeps, as one type: the protocols below, one per kind of user (the API and pages'
 /// settings, webhook intake, the planner, the delivery queue and its runner, the delivery log, the holds,
-/// retention and vulnerabilities). A part of the server depends on the protocols it uses. The store's
+/// retention and vulnerabilities). The pipeline's services, the use-case services, intake and the commands
+/// depend on the protocols they use (the delivery worker on `QueueStore`, the planner on `PlannerStore` and
+/// `IntegrationStore`, ...); the API controllers and pages, which reach most of it, take the sum. The store's
 /// concurrency plumbing (the bells that wake the pipeline, PostgreSQL's client and listener as services, the
 /// serving lock) is not a query, and lives on `SQLStore` itself.
 ///
@@ -22,9 +24,15 @@ public protocol BridgeStore: ProjectStore, AccessStore, IntegrationStore, Intake
     func databaseFileProblem() -> String?
 }
 
+/// What every part of the store shares: the one clock of the process, which rows, token expiry, sessions
+/// and the queue all read.
+public protocol TimedStore: Sendable {
+    var clock: WallClock { get }
+}
+
 /// Projects, groups and their webhook secrets: registration, lookups, listings, and the chains of levels
 /// an integration is inherited through.
-public protocol ProjectStore: Sendable {
+public protocol ProjectStore: TimedStore {
     /// Registers a project, creating its groups as needed; an existing id is updated in place.
     func registerProject(_ registration: ProjectRegistration) async throws -> Project
     func project(id: Int64) async throws -> Project?
@@ -59,7 +67,7 @@ public protocol ProjectStore: Sendable {
 }
 
 /// API tokens and web sessions.
-public protocol AccessStore: Sendable {
+public protocol AccessStore: TimedStore {
     /// Stores a token by the hash of its secret.
     func createToken(name: String, role: TokenRole, scope: TokenScope, expiresAt: Millis?, secretHash: String) async throws -> APIToken
     func token(secretHash: String) async throws -> APIToken?
@@ -77,7 +85,7 @@ public protocol AccessStore: Sendable {
 }
 
 /// Jira integration settings at the instance, group and project levels.
-public protocol IntegrationStore: Sendable {
+public protocol IntegrationStore: TimedStore {
     //
     // A project or group integration either has custom settings or uses the nearest default: the closest
     // ancestor group whose integration has custom settings, else the instance's. An inheriting integration
@@ -105,7 +113,7 @@ public protocol IntegrationStore: Sendable {
 }
 
 /// Security findings and the Jira issues created for them.
-public protocol VulnerabilityStore: Sendable {
+public protocol VulnerabilityStore: TimedStore {
     /// Stores a report's findings in one transaction: new fingerprints are created, known ones updated (and
     /// detected again if they were resolved), and detected findings of the same report type and scanners
     /// that the report no longer has are marked resolved.
@@ -167,7 +175,7 @@ public struct PlannedEvent: Sendable {
 }
 
 /// Webhook intake: the durable record of each event, before it is answered.
-public protocol IntakeStore: Sendable {
+public protocol IntakeStore: TimedStore {
     /// Stores events (registering unknown projects) in one transaction (group commit); each gets its own
     /// result. A redelivery with a known delivery key returns the first event's id with `duplicate: true`
     /// and stores nothing.
@@ -178,7 +186,7 @@ public protocol IntakeStore: Sendable {
 }
 
 /// The planner: leases recorded events, and turns them into deliveries.
-public protocol PlannerStore: Sendable {
+public protocol PlannerStore: TimedStore {
     /// Leases up to `limit` events waiting to be planned (or whose lease expired).
     func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent]
     /// Inserts the planned deliveries (each at most once per site, issue and dedupe key) and marks the events
@@ -190,7 +198,7 @@ public protocol PlannerStore: Sendable {
 
 /// The delivery queue: claims and leases, the workers' heartbeats, outcomes, and the queue's state for
 /// readiness and the metrics.
-public protocol QueueStore: Sendable {
+public protocol QueueStore: TimedStore {
     /// The claim step of the queue, in one place: leases runnable deliveries, at most one per Jira issue and
     /// at most `perSiteLimit` running per Jira site (live leases only), taking sites in turn so that one
     /// site's backlog never hides another's work. `siteLimits` lowers the limit of some sites (the adaptive
@@ -228,7 +236,7 @@ public protocol QueueStore: Sendable {
 }
 
 /// The delivery log: what each project's events did, and retrying what failed.
-public protocol DeliveryLogStore: Sendable {
+public protocol DeliveryLogStore: TimedStore {
     /// A project's deliveries that match `filter`, newest first.
     func deliveries(projectID: Int64, filter: DeliveryFilter, limit: Int, offset: Int) async throws -> (items: [Delivery], total: Int)
     /// The finished attempts of these deliveries, oldest first (at most the last 20 of each).
@@ -249,7 +257,7 @@ public protocol DeliveryLogStore: Sendable {
 }
 
 /// Holds: rejected credentials and rate limits.
-public protocol HoldStore: Sendable {
+public protocol HoldStore: TimedStore {
     /// The name under which the queue holds the credentials `record` sends (its own, or its default's).
     func credentialsKey(_ record: IntegrationRecord) -> CredentialsKey
     /// The rejection of these credentials in force (not being resumed), if any.
@@ -274,7 +282,7 @@ public protocol HoldStore: Sendable {
 }
 
 /// Retention of finished work.
-public protocol RetentionStore: Sendable {
+public protocol RetentionStore: TimedStore {
     /// Retention: removes at most `limit` succeeded or skipped deliveries last changed before `before`, then at
     /// most `limit` planned events received before it that no delivery points at any more (with their
     /// payloads). Failed and dead deliveries, and the events they came from, stay. One transaction.

@@ -4,7 +4,7 @@ import Integration
 public enum Retention {
     /// Removes what is older than `before` in transactions of `batch` rows, at most `maxBatches` of them.
     public static func prune(
-        store: any BridgeStore, before: Millis, batch: Int, maxBatches: Int, pause: Duration = .zero, sleeper: Sleeper = .system
+        store: any RetentionStore, before: Millis, batch: Int, maxBatches: Int, pause: Duration = .zero, sleeper: Sleeper = .system
     )
         async throws -> (deliveries: Int, events: Int)
     {

@@ -7,7 +7,7 @@ import Store
 /// A caller without a valid token gets 401 before any lookup, so the answer never tells whether a project
 /// or group exists.
 struct Lookup: Sendable {
-    let store: any BridgeStore
+    let store: any ProjectStore
 
     func project(_ context: BridgeRequestContext) async throws -> Project {
         _ = try context.requireIdentity()

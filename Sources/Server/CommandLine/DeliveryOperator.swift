@@ -5,9 +5,9 @@ import Store
 
 /// The delivery log for the command line (`jira-bridge deliveries`), with the API's rules and JSON.
 public struct DeliveryOperator: Sendable {
-    let store: any BridgeStore
+    let store: any DeliveryLogStore & HoldStore & IntegrationStore & ProjectStore
 
-    public init(store: any BridgeStore) { self.store = store }
+    public init(store: any DeliveryLogStore & HoldStore & IntegrationStore & ProjectStore) { self.store = store }
 
     public struct Listing: Sendable {
         public var project: String

@@ -5,9 +5,9 @@ import Store
 
 /// Creates tokens for the API and the CLI alike.
 public struct TokenIssuer: Sendable {
-    let store: any BridgeStore
+    let store: any AccessStore & ProjectStore
 
-    public init(store: any BridgeStore) { self.store = store }
+    public init(store: any AccessStore & ProjectStore) { self.store = store }
 
     func issue(_ r: TokenRequest) async throws -> (token: APIToken, secret: String) {
         let secret = TokenSecret.generate()

@@ -7,7 +7,7 @@ import Store
 /// Runs one delivery against Jira: the reads that make it safe to repeat, then at most one write
 /// (several for a list of transitions).
 struct DeliveryRunner: Sendable {
-    let store: any BridgeStore
+    let store: any QueueStore & HoldStore & IntegrationStore
     let jira: JiraHTTPClient
     let policy: RetryPolicy
     let metrics: BridgeMetrics

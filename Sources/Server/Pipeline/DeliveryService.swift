@@ -9,7 +9,7 @@ import Synchronization
 /// Runs deliveries from the queue against Jira, with retries, leases and per-site limits. Slots are
 /// refilled as soon as one frees: a slow delivery holds its own slot, never the others'.
 struct DeliveryService: Service {
-    let store: any BridgeStore
+    let store: any QueueStore
     let bells: WorkBells
     let runner: DeliveryRunner
     let configuration: PipelineConfiguration

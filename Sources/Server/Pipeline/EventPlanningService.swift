@@ -8,7 +8,7 @@ import Synchronization
 
 /// Turns stored events into deliveries with the project's current settings.
 struct EventPlanningService: Service {
-    let store: any BridgeStore
+    let store: any PlannerStore & IntegrationStore
     let bells: WorkBells
     let configuration: PipelineConfiguration
     let health: WorkerHealth

@@ -9,7 +9,7 @@ import Synchronization
 /// Keeps this process's worker alive in the store: registers it (taking over a predecessor's leases when
 /// this process holds the database alone), then renews its leases and releases dead workers' work.
 struct QueueHeartbeatService: Service {
-    let store: any BridgeStore
+    let store: any QueueStore & HoldStore
     let configuration: PipelineConfiguration
     let owner: String
     let running: RunningDeliveries

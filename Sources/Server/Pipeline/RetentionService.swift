@@ -5,7 +5,7 @@ import Store
 
 /// Prunes once a minute after start, then every `interval`, bounded per pass.
 struct RetentionService: Service {
-    let store: any BridgeStore
+    let store: any RetentionStore
     let configuration: RetentionConfiguration
     let sleeper: Sleeper
     let metrics: BridgeMetrics

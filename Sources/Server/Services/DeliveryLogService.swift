@@ -4,9 +4,9 @@ import Store
 /// The delivery log's use cases, for the API, the pages and the command line alike: each edge checks who may
 /// call and renders the answer; what happens, and the words of a refusal, are decided here once.
 public struct DeliveryLogService: Sendable {
-    let store: any BridgeStore
+    let store: any DeliveryLogStore & HoldStore & IntegrationStore
 
-    public init(store: any BridgeStore) { self.store = store }
+    public init(store: any DeliveryLogStore & HoldStore & IntegrationStore) { self.store = store }
 
     /// Why a retry did not happen.
     public enum Refusal: Error, Equatable, Sendable {

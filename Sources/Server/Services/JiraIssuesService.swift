@@ -8,7 +8,7 @@ import Synchronization
 /// The Jira issues of a project (GitLab's Jira issues list and detail, gitlab-jira-behavior.md (e)), for
 /// the API and the pages.
 struct JiraIssuesService: Sendable {
-    let store: any BridgeStore
+    let store: any IntegrationStore
     let jira: JiraHTTPClient
     let publicURL: String
     let cache: JiraIssuesCache

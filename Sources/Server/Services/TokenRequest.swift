@@ -10,7 +10,7 @@ struct TokenRequest: Sendable {
     var scope: TokenScope
     var expiresAt: Millis?
 
-    static func parse(_ params: [String: ParameterValue], store: any BridgeStore) async throws -> TokenRequest {
+    static func parse(_ params: [String: ParameterValue], store: any ProjectStore) async throws -> TokenRequest {
         guard let name = params.string("name")?.trimmingWhitespace(), !name.isEmpty, name.count <= 255 else {
             throw APIError.badParameter("name is missing")
         }

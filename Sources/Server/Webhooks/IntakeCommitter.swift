@@ -14,12 +14,12 @@ final class IntakeCommitter: Sendable {
         var flushing = false
     }
 
-    private let store: any BridgeStore
+    private let store: any IntakeStore
     private let state = Mutex(State())
     /// The most events one transaction takes.
     static let maxBatch = 256
 
-    init(store: any BridgeStore) {
+    init(store: any IntakeStore) {
         self.store = store
     }
 
