@@ -49,7 +49,7 @@ struct TestResponse {
     var status: Int
     var headers: [(String, String)]
     var text: String
-    var json: JSONValue { (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) ?? .null }
+    var json: JSONValue { (try? JSONValue.parse(text)) ?? .null }
 }
 
 /// The real server and the Jira emulator, both listening on loopback ports for one test.
@@ -234,6 +234,13 @@ struct Harness: Sendable {
 
     // MARK: Requests
 
+    /// A JSON body, written by the core's writer as jira-bridge writes its own.
+    static func bytes(_ json: JSONValue) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.value(json)
+        return writer.bytes
+    }
+
     func request(
         _ method: HTTPMethod, _ path: String, token: String? = nil, json: JSONValue? = nil, form: String? = nil,
         raw: String? = nil, headers: [(String, String)] = []
@@ -245,7 +252,7 @@ struct Harness: Sendable {
             var body: ByteBuffer? = nil
             if let json {
                 fields[.contentType] = "application/json"
-                body = ByteBuffer(bytes: try JSONEncoder().encode(json))
+                body = ByteBuffer(bytes: Self.bytes(json))
             } else if let form {
                 fields[.contentType] = "application/x-www-form-urlencoded"
                 body = ByteBuffer(string: form)
@@ -264,7 +271,7 @@ struct Harness: Sendable {
         for (k, v) in headers { req.headers.add(name: k, value: v) }
         if let json {
             req.headers.add(name: "Content-Type", value: "application/json")
-            req.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(json)))
+            req.body = .bytes(ByteBuffer(bytes: Self.bytes(json)))
         } else if let form {
             req.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             req.body = .bytes(ByteBuffer(string: form))

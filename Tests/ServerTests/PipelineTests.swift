@@ -28,7 +28,7 @@ struct PipelineTests {
                 ])
             let link = try #require(issue.remoteLinks.first)
             #expect(link.globalId == Self.commitURL)
-            let object = try JSONDecoder().decode(JSONValue.self, from: link.objectJSON)
+            let object = try JSONValue.parse(link.objectJSON)
             #expect(object["title"] == "Commit - Fix login for PROJ-1")
             #expect(object["url"] == .string(Self.commitURL))
             #expect(object["status"]?["resolved"] == false)
@@ -53,7 +53,7 @@ struct PipelineTests {
             #expect(
                 issue.comments.first?.body.hasSuffix(
                     "on branch [ms-viewport|https://gitlab.example.com/acme/web/shop/-/tree/ms-viewport]:{quote}Add SSO (PROJ-1){quote}") == true)
-            let object = try JSONDecoder().decode(JSONValue.self, from: issue.remoteLinks[0].objectJSON)
+            let object = try JSONValue.parse(issue.remoteLinks[0].objectJSON)
             #expect(object["title"] == "Merge request - Add SSO (PROJ-1)")
             // An edit that mentions the same key again costs no Jira request.
             let before = await h.jiraRequests().count
@@ -75,7 +75,7 @@ struct PipelineTests {
                 let issue = await h.issue(key)
                 #expect(issue.resolution == "Done")
                 #expect(issue.comments.map(\.body) == ["Issue solved with [\(Self.sha1)|\(Self.commitURL)]."])
-                let object = try JSONDecoder().decode(JSONValue.self, from: issue.remoteLinks[0].objectJSON)
+                let object = try JSONValue.parse(issue.remoteLinks[0].objectJSON)
                 #expect(object["title"] == .string("Solved by commit \(Self.sha1)."))
                 #expect(object["status"]?["resolved"] == true)
             }
