@@ -316,9 +316,12 @@ struct WebhookIntakeTests {
 
     @Test("the queue's age per Jira site shows a delivery waiting for Jira, and drops to 0 when it is done")
     func queueAge() async throws {
-        // The default retry delay (2 s), so the wait for the second attempt is seen.
+        // The default retry delay (1 to 2 s for a first retry), on a clock the test moves: the wait for the
+        // second attempt lasts until the test ends it.
         var options = Harness.Options()
         options.pipeline.retryPolicy = RetryPolicy()
+        let clock = TestClock()
+        options.clock = clock
         try await Harness.runLive(options) { h in
             try await h.configure(["comment_on_event_enabled": false])
             await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
@@ -334,6 +337,16 @@ struct WebhookIntakeTests {
             let during = try await h.request(.GET, "/metrics").text
             #expect(during.contains("jira_bridge_queue_oldest_age_seconds{site=\"\(h.emulatorURL)\"}"), "\(during)")
             #expect(during.contains("jira_bridge_deliveries_total{site=\"\(h.emulatorURL)\",action=\"remote_link\",outcome=\"retry\"} 1"))
+            // Still waiting: nothing is due before the clock reaches the retry.
+            #expect(
+                try await h.store.claimDeliveries(owner: "probe", limit: 10, perSiteLimit: 10, leaseMillis: 60_000, now: h.store.clock.now()).isEmpty)
+            // Each check moves the clock on past the retry (and the loops' polls) until the delivery is done: an
+            // advance that comes while a loop is between two waits is made up by the next one.
+            #expect(
+                try await eventually {
+                    clock.advance(by: .seconds(2))
+                    return try await h.deliveries().allSatisfy { $0["status"] == "succeeded" }
+                })
             try await h.settle(expecting: 1)
             let after = try await h.request(.GET, "/metrics").text
             #expect(after.contains("jira_bridge_queue_oldest_age_seconds{site=\"\(h.emulatorURL)\"} 0.0"), "\(after)")
