@@ -69,6 +69,15 @@ public enum Access {
         }
     }
 
+    /// Why `identity` may not act with `role` on the project or group at the start of `chain`, or nil when it
+    /// may. A token that cannot even read it is told it does not exist (`hidden`: the 404 GitLab answers, so a
+    /// token scoped elsewhere cannot learn which projects and groups exist); one that reads it but lacks the
+    /// role is `forbidden` (403). The API answers by it; the pages answer 403 to both for now.
+    public static func refusal(_ identity: Identity, _ role: TokenRole, on chain: AncestorChain) -> AccessRefusal? {
+        if allows(identity, role, on: chain) { return nil }
+        return allows(identity, .reporter, on: chain) ? .forbidden : .hidden
+    }
+
     /// Where `identity` holds at least `role`, as a scope to cut a list to (the same places `allows` admits):
     /// nil when it holds that role nowhere.
     public static func reach(_ identity: Identity, _ role: TokenRole) -> TokenScope? {
@@ -98,4 +107,11 @@ public enum Access {
         guard let expiresAt else { return true }
         return expiresAt > now
     }
+}
+
+/// Why access is refused: the target is hidden from the token (answered as not found), or seen but not
+/// to be acted on with that role.
+public enum AccessRefusal: Sendable, Equatable {
+    case hidden
+    case forbidden
 }

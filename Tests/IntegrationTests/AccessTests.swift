@@ -85,4 +85,13 @@ struct AccessTests {
         #expect(TokenScope.project(4).level == .project(4))
         #expect(TokenScope.group(3).kind == "group")
     }
+
+    @Test("a refusal is hidden where the token cannot even read, forbidden where it reads without the role, none where it may")
+    func refusals() {
+        #expect(Access.refusal(token(.maintainer, .project(10)), .maintainer, on: shop) == nil)
+        #expect(Access.refusal(token(.reporter, .project(10)), .maintainer, on: shop) == .forbidden)
+        #expect(Access.refusal(token(.maintainer, .project(11)), .reporter, on: shop) == .hidden)
+        #expect(Access.refusal(token(.maintainer, .group(2)), .maintainer, on: shop) == nil)
+        #expect(Access.refusal(token(.maintainer, .group(2)), .reporter, on: AncestorChain(group: 1, ancestors: [])) == .hidden)
+    }
 }

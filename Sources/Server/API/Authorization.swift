@@ -67,20 +67,21 @@ struct AccessPolicy: Sendable {
     /// GitLab answers), so a token scoped elsewhere cannot learn which projects exist; one that may read it but
     /// lacks `role` gets 403.
     func require(_ context: BridgeRequestContext, _ role: TokenRole, project: Project) async throws {
-        let identity = try context.requireIdentity()
-        let chain = try await chain(.project(project.id))
-        guard Access.allows(identity, role, on: chain) else {
-            throw Access.allows(identity, .reporter, on: chain) ? APIError.forbidden : ServiceFailure.notFound(.project)
-        }
+        if let refusal = try await refusal(try context.requireIdentity(), role, project: project) { throw ServiceFailure(refusal, .project) }
     }
 
     /// As for projects: 404 for a group the token cannot see, 403 for one it sees without `role`.
     func require(_ context: BridgeRequestContext, _ role: TokenRole, group: Group) async throws {
-        let identity = try context.requireIdentity()
-        let chain = try await chain(.group(group.id))
-        guard Access.allows(identity, role, on: chain) else {
-            throw Access.allows(identity, .reporter, on: chain) ? APIError.forbidden : ServiceFailure.notFound(.group)
-        }
+        if let refusal = try await refusal(try context.requireIdentity(), role, group: group) { throw ServiceFailure(refusal, .group) }
+    }
+
+    /// Why `identity` may not act with `role` on the project (`Access.refusal`), or nil.
+    func refusal(_ identity: Identity, _ role: TokenRole, project: Project) async throws -> AccessRefusal? {
+        Access.refusal(identity, role, on: try await chain(.project(project.id)))
+    }
+
+    func refusal(_ identity: Identity, _ role: TokenRole, group: Group) async throws -> AccessRefusal? {
+        Access.refusal(identity, role, on: try await chain(.group(group.id)))
     }
 
     func requireAdmin(_ context: BridgeRequestContext) throws {

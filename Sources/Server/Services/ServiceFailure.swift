@@ -27,6 +27,14 @@ enum ServiceFailure: Error, Sendable, Equatable {
         case delivery = "Delivery"
         case vulnerability = "Vulnerability"
     }
+
+    /// The failure an access refusal is: a hidden project or group is not found; a seen one is forbidden.
+    init(_ refusal: AccessRefusal, _ resource: Resource) {
+        switch refusal {
+        case .hidden: self = .notFound(resource)
+        case .forbidden: self = .forbidden
+        }
+    }
 }
 
 extension APIError {
