@@ -13,12 +13,7 @@ n=${2:-1000}
 if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else swift build -c release --scratch-path .build-release >/dev/null; bin=.build-release/release; fi
 . benchmarks/lib.sh
 admin=bench-admin-token-0123456789abcdef
-url="sqlite:$work/drain.sqlite"
-if [ "$store" = postgres ]; then
-    pgdir=$(mktemp -d)  # apart from $work: the cluster's user must reach it
-    trap 'kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null || true; scripts/postgres-cluster stop "$pgdir"; rm -rf "$work"' EXIT
-    url=$(scripts/postgres-cluster start "$pgdir")
-fi
+database_url "$store" drain
 jira=$(start jira "$bin/jira-emulator" --port 0 --deployment server)
 port=$(start bridge env JIRA_BRIDGE_WEBHOOK_SECRET=bench-secret JIRA_BRIDGE_LOG_LEVEL=warning JIRA_BRIDGE_ADMIN_TOKEN="$admin" \
     JIRA_BRIDGE_SECRET_KEY="$(head -c 32 /dev/urandom | base64)" \

@@ -19,12 +19,7 @@ connections=${BENCH_CONNECTIONS:-1 16 64}
 if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else swift build -c release --scratch-path .build-release >/dev/null; bin=.build-release/release; fi
 . benchmarks/lib.sh
 admin=bench-admin-token-0123456789abcdef
-url="sqlite:$work/intake.sqlite"
-if [ "$store" = postgres ]; then
-    pgdir=$(mktemp -d)  # apart from $work: the cluster's user must reach it
-    trap 'kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null || true; scripts/postgres-cluster stop "$pgdir"; rm -rf "$work"' EXIT
-    url=$(scripts/postgres-cluster start "$pgdir")
-fi
+database_url "$store" intake
 jira=$(start jira "$bin/jira-emulator" --port 0 --deployment server --seed)
 for i in $(seq 4 12); do  # --seed makes PROJ-1 to PROJ-3; the push mentions PROJ-12
     curl -sf -X POST "http://127.0.0.1:$jira/_emulator/issues" -H 'Content-Type: application/json' -d "{\"project\": \"PROJ\", \"summary\": \"issue $i\"}" >/dev/null

@@ -12,3 +12,12 @@ start() {
     for _ in $(seq 1 100); do grep -q "listening on" "$work/$name.log" && break; sleep 0.1; done
     sed -n 's/.*listening on http:\/\/[0-9.]*:\([0-9]*\).*/\1/p' "$work/$name.log" | head -1
 }
+
+database_url() {  # sqlite|postgres, name; sets $url: a SQLite file in $work, or a throwaway PostgreSQL cluster stopped on exit
+    url="sqlite:$work/$2.sqlite"
+    if [ "$1" = postgres ]; then
+        pgdir=$(mktemp -d)  # apart from $work: the cluster's user must reach it
+        trap 'kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null || true; scripts/postgres-cluster stop "$pgdir"; rm -rf "$work"' EXIT
+        url=$(scripts/postgres-cluster start "$pgdir")
+    fi
+}
