@@ -60,17 +60,26 @@ extension SQLStore {
         SELECT id FROM up ORDER BY depth
         """
 
+    /// A project's groups, nearest first, after a first row (depth 0, no id) that says the project exists: one
+    /// statement for what was two (its group, then that group's ancestors).
+    static let projectChainSQL = """
+        WITH RECURSIVE up(id, parent_id, depth) AS (
+            SELECT g.id, g.parent_id, 1 FROM projects p JOIN groups g ON g.id = p.group_id WHERE p.id = ?
+            UNION ALL SELECT g.id, g.parent_id, up.depth + 1 FROM groups g JOIN up ON g.id = up.parent_id WHERE up.depth <= \(AncestorChain.maxDepth))
+        SELECT 0 AS depth, NULL AS id FROM projects WHERE id = ?
+        UNION ALL SELECT depth, id FROM up
+        ORDER BY depth
+        """
+
     /// The chain of a registered project or group; nil when it is unknown.
     static func chain(_ db: any SQLConnection, _ level: IntegrationLevel) async throws -> AncestorChain? {
         switch level {
         case .instance:
             return .instance
         case .project(let id):
-            guard let row = try await SQLRow.fetchOne(db, sql: "SELECT group_id FROM projects WHERE id = ?", arguments: [id]) else { return nil }
-            let groupID: Int64? = row["group_id"]
-            var groups: [Int64] = []
-            if let groupID { groups = try await Int64.fetchAll(db, sql: ancestorsSQL, arguments: [groupID]) }
-            return AncestorChain(project: id, groups: groups)
+            let rows = try await SQLRow.fetchAll(db, sql: projectChainSQL, arguments: [id, id])
+            guard let first = rows.first, (first["depth"] as Int64) == 0 else { return nil }
+            return AncestorChain(project: id, groups: rows.dropFirst().map { $0["id"] as Int64 })
         case .group(let id):
             let groups = try await Int64.fetchAll(db, sql: ancestorsSQL, arguments: [id])
             guard groups.first == id else { return nil }

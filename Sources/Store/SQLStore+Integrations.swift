@@ -133,17 +133,27 @@ extension SQLStore {
 
     /// The integration at `level` as `Inheritance.resolve` reads it: its own settings, its default's, or
     /// (an orphan, which this store never leaves behind but a row written by hand could be) inactive.
+    /// Two statements: the chain, then every integration row on it (the states and the rows come together).
     static func effectiveIntegration(_ db: any SQLConnection, at level: IntegrationLevel, secrets: SecretBox) async throws -> IntegrationRecord? {
         let chain = try await chainOrOwn(db, level)
-        let states = try await integrationStates(db, on: chain)
+        let keys = chain.levels.map(\.ownerKey)
+        let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
+        var rows: [IntegrationLevel: SQLRow] = [:]
+        var states: [IntegrationLevel: IntegrationState] = [:]
+        for row in try await SQLRow.fetchAll(db, sql: "SELECT * FROM integrations WHERE owner_key IN (\(marks))", arguments: keys.map { $0 }) {
+            let key: String = row["owner_key"]
+            guard let on = chain.levels.first(where: { $0.ownerKey == key }) else { continue }
+            rows[on] = row
+            states[on] = (row["uses_default"] as Bool) ? .inheriting : .custom(active: row["active"])
+        }
         let resolution = Inheritance.resolve(chain, states: states)
-        guard resolution != .none, let row = try await integrationRow(db, level) else { return nil }
+        guard resolution != .none, let row = rows[level] else { return nil }
         var record = try record(from: row, secrets: secrets)
         switch resolution {
         case .none, .own:
             break
         case .inherited(let source):
-            guard let sourceRow = try await integrationRow(db, source) else { break }
+            guard let sourceRow = rows[source] else { break }
             let defaults = try Self.record(from: sourceRow, secrets: secrets)
             record.inheritFromID = defaults.id
             record.settings = defaults.settings
