@@ -89,17 +89,27 @@ extension SQLStore {
 
     /// What each level of `chain` holds in the integrations table.
     static func integrationStates(_ db: any SQLConnection, on chain: AncestorChain) async throws -> [IntegrationLevel: IntegrationState] {
+        try await integrationRows(db, on: chain, columns: "owner_key, uses_default, active").mapValues(integrationState)
+    }
+
+    /// The integration rows on `chain`, by level, in one statement (`columns` must include the three
+    /// `integrationState` reads).
+    static func integrationRows(_ db: any SQLConnection, on chain: AncestorChain, columns: String = "*") async throws -> [IntegrationLevel: SQLRow] {
         let keys = chain.levels.map(\.ownerKey)
         let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
-        var states: [IntegrationLevel: IntegrationState] = [:]
+        var rows: [IntegrationLevel: SQLRow] = [:]
         for row in try await SQLRow.fetchAll(
-            db, sql: "SELECT owner_key, uses_default, active FROM integrations WHERE owner_key IN (\(marks))",
-            arguments: keys.map { $0 })
+            db, sql: "SELECT \(columns) FROM integrations WHERE owner_key IN (\(marks))", arguments: keys.map { $0 })
         {
             let key: String = row["owner_key"]
             guard let level = chain.levels.first(where: { $0.ownerKey == key }) else { continue }
-            states[level] = (row["uses_default"] as Bool) ? .inheriting : .custom(active: row["active"])
+            rows[level] = row
         }
-        return states
+        return rows
+    }
+
+    /// What one integration row means to `Inheritance`: inheriting, or custom settings, active or not.
+    static func integrationState(_ row: SQLRow) -> IntegrationState {
+        (row["uses_default"] as Bool) ? .inheriting : .custom(active: row["active"])
     }
 }

@@ -136,17 +136,8 @@ extension SQLStore {
     /// Two statements: the chain, then every integration row on it (the states and the rows come together).
     static func effectiveIntegration(_ db: any SQLConnection, at level: IntegrationLevel, secrets: SecretBox) async throws -> IntegrationRecord? {
         let chain = try await chainOrOwn(db, level)
-        let keys = chain.levels.map(\.ownerKey)
-        let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
-        var rows: [IntegrationLevel: SQLRow] = [:]
-        var states: [IntegrationLevel: IntegrationState] = [:]
-        for row in try await SQLRow.fetchAll(db, sql: "SELECT * FROM integrations WHERE owner_key IN (\(marks))", arguments: keys.map { $0 }) {
-            let key: String = row["owner_key"]
-            guard let on = chain.levels.first(where: { $0.ownerKey == key }) else { continue }
-            rows[on] = row
-            states[on] = (row["uses_default"] as Bool) ? .inheriting : .custom(active: row["active"])
-        }
-        let resolution = Inheritance.resolve(chain, states: states)
+        let rows = try await integrationRows(db, on: chain)
+        let resolution = Inheritance.resolve(chain, states: rows.mapValues(integrationState))
         guard resolution != .none, let row = rows[level] else { return nil }
         var record = try record(from: row, secrets: secrets)
         switch resolution {

@@ -245,20 +245,21 @@ struct Harness: Sendable {
         _ method: HTTPMethod, _ path: String, token: String? = nil, json: JSONValue? = nil, form: String? = nil,
         raw: String? = nil, headers: [(String, String)] = []
     ) async throws -> TestResponse {
+        var all = headers
+        if let token { all.append(("PRIVATE-TOKEN", token)) }
+        var body: ByteBuffer? = nil
+        if let json {
+            all.append(("Content-Type", "application/json"))
+            body = ByteBuffer(bytes: Self.bytes(json))
+        } else if let form {
+            all.append(("Content-Type", "application/x-www-form-urlencoded"))
+            body = ByteBuffer(string: form)
+        } else if let raw {
+            body = ByteBuffer(string: raw)
+        }
         if let router {
             var fields = HTTPFields()
-            if let token { fields[HTTPField.Name("PRIVATE-TOKEN")!] = token }
-            for (k, v) in headers { fields.append(HTTPField(name: HTTPField.Name(k)!, value: v)) }
-            var body: ByteBuffer? = nil
-            if let json {
-                fields[.contentType] = "application/json"
-                body = ByteBuffer(bytes: Self.bytes(json))
-            } else if let form {
-                fields[.contentType] = "application/x-www-form-urlencoded"
-                body = ByteBuffer(string: form)
-            } else if let raw {
-                body = ByteBuffer(string: raw)
-            }
+            for (k, v) in all { fields.append(HTTPField(name: HTTPField.Name(k)!, value: v)) }
             let response = try await router.executeRequest(
                 uri: path, method: HTTPRequest.Method(method.rawValue)!, headers: fields, body: body)
             return TestResponse(
@@ -267,22 +268,13 @@ struct Harness: Sendable {
         }
         var req = HTTPClientRequest(url: bridgeURL + path)
         req.method = method
-        if let token { req.headers.add(name: "PRIVATE-TOKEN", value: token) }
-        for (k, v) in headers { req.headers.add(name: k, value: v) }
-        if let json {
-            req.headers.add(name: "Content-Type", value: "application/json")
-            req.body = .bytes(ByteBuffer(bytes: Self.bytes(json)))
-        } else if let form {
-            req.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            req.body = .bytes(ByteBuffer(string: form))
-        } else if let raw {
-            req.body = .bytes(ByteBuffer(string: raw))
-        }
+        for (k, v) in all { req.headers.add(name: k, value: v) }
+        if let body { req.body = .bytes(body) }
         let response = try await http.execute(req, timeout: .seconds(60))
-        let body = try await response.body.collect(upTo: 16 << 20)
+        let collected = try await response.body.collect(upTo: 16 << 20)
         return TestResponse(
             status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-            text: String(buffer: body))
+            text: String(buffer: collected))
     }
 
     /// A GET of an absolute URL (the emulator's, say), with these headers.
