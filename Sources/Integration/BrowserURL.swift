@@ -55,7 +55,9 @@ public struct BrowserURL: Sendable, Equatable {
                 return nil
             }
             if host.hasSuffix(".") && host.count > 1 { host.removeLast() }
-            guard !host.isEmpty else { return nil }
+            // Empty labels (`....`, `a..b`, `.a`) name no host a browser resolves the same way twice: refused,
+            // so that a URL written back reads the same the second time.
+            guard !host.isEmpty, !host.hasPrefix("."), !host.hasSuffix("."), !host.contains("..") else { return nil }
             // A host that ends in a number is an IPv4 address (in any spelling), or no host at all.
             if AddressPolicy.endsInNumber(host) {
                 guard let b = AddressPolicy.parseIPv4(host) else { return nil }

@@ -175,4 +175,25 @@ struct FuzzRegressionTests {
         #expect(once == HTMLSanitizer.sanitize(once))
         #expect(HTMLSanitizer.sanitize("<b/>text") == "<b></b>text")
     }
+
+    @Test("a link whose host is only dots is dropped, not shortened by one dot on each pass (fuzz: html)")
+    func hostOfDots() {
+        let links = HTMLSanitizer.Links(base: "https://jira.example.com/jira", refusedOrigin: "https://bridge.example.com")
+        for input in [
+            "<a href=\"https:..../an\">x</a>", "<a href=\"https://.../\">x</a>", "<a href=\"https://a..b/\">x</a>",
+            "<a href=\"https://.a/\">x</a>",
+            // The two inputs the fuzzer found, byte for byte.
+            String(
+                decoding: Array("<p>Ste\u{1}m <b>bold</b></<a href=\"https://x.\0%\">x</a".utf8) + [0xAF]
+                    + Array("<table><able<p>Ste\u{1}m <b>bold</b></<a href=\"https://x..\0\0\0\0\0\0\0\">x</a".utf8) + [0xAF]
+                    + Array("<table><able>>".utf8), as: UTF8.self),
+            "\u{7F}\0\0\0\"><a href=\"https:imx.7/p~<igesmc=\"/ure/an>g<.p\"atablpng\"><a href=\"https:..../an>g.......7/p~<igesmc=\"/ur=\"/ure/an>g<.p\"E\0atable>",
+        ] {
+            let once = HTMLSanitizer.sanitize(input, links: links)
+            #expect(once == HTMLSanitizer.sanitize(once, links: links))
+            #expect(!once.contains("href=\"https://."))
+        }
+        #expect(BrowserURL("https://example.com./x")?.host == "example.com")
+        #expect(BrowserURL("https://example.com../x") == nil)
+    }
 }
