@@ -8,7 +8,7 @@
 # Prints: the burst's intake (webhooks/s) and the drain (deliveries/s, from the first webhook to an empty queue).
 # On PostgreSQL also the statements the server ran from the first webhook to the empty queue (pg_stat_statements):
 # per webhook (its intake, planning and two deliveries, with the idle polls and the metrics scrapes of those
-# seconds) and the most called ones: the round trips issue 26 counts.
+# seconds) and the most called ones (BENCH_TOP_STATEMENTS, default 8): the round trips issue 26 counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 store=${1:-postgres}
@@ -22,12 +22,13 @@ port=$(start bridge env JIRA_BRIDGE_WEBHOOK_SECRET=bench-secret JIRA_BRIDGE_LOG_
     JIRA_BRIDGE_SECRET_KEY="$(head -c 32 /dev/urandom | base64)" \
     "$bin/jira-bridge" serve --port 0 --data-dir "$work/data" --database-url "$url" --allow-local-requests)
 python3 - "$port" "$jira" "$admin" "$n" "$url" <<'PY'
-import concurrent.futures, json, subprocess, sys, time, urllib.request
+import concurrent.futures, json, os, subprocess, sys, time, urllib.request
 port, jira, admin, n, url = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 def psql(sql):
     return subprocess.run(["/usr/lib/postgresql/15/bin/psql", url, "-X", "-q", "-A", "-t", "-c", sql], check=True,
                           capture_output=True, text=True).stdout.strip()
 postgres = url.startswith("postgres")
+top = int(os.environ.get("BENCH_TOP_STATEMENTS", "8"))
 bridge = f"http://127.0.0.1:{port}"
 def call(url, method="GET", body=None, headers=None):
     req = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
@@ -66,7 +67,7 @@ done = time.monotonic() - began
 if postgres:
     mine = "dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'"
     total = int(psql(f"SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements WHERE {mine}"))
-    top = psql(f"SELECT calls || ' ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE {mine} ORDER BY calls DESC LIMIT 8")
+    top = psql(f"SELECT calls || ' ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE {mine} ORDER BY calls DESC LIMIT {top}")
 print(f"intake: {n} webhooks in {sent:.2f} s: {n / sent:.0f} webhooks/s (16 clients)")
 print(f"drain: {2 * n} deliveries done {done:.2f} s after the first webhook: {2 * n / done:.0f} deliveries/s")
 if postgres:

@@ -87,7 +87,8 @@ public final class PostgreSQLDatabase: SQLDatabase, Service {
         while true {
             do {
                 return try await run { connection in
-                    try await connection.execute(sql: "BEGIN")
+                    // Not waited for: the connection sends the body's first statement after it, one round trip less.
+                    connection.sendWithoutWaiting(try PGConnection.query("BEGIN", []))
                     do {
                         let result = try await body(connection)
                         try await connection.execute(sql: "COMMIT")
@@ -186,44 +187,63 @@ public final class PostgreSQLDatabase: SQLDatabase, Service {
 }
 
 /// One leased PostgreSQL connection as the store's `SQLConnection`: `?` placeholders become `$1`, `$2`, ...
+///
+/// postgres-nio runs a connection's statements one after another, each once the previous one is answered. A
+/// statement sent without waiting (`BEGIN`, `NOTIFY`) still costs the server its turn, but not the task's
+/// round trip through the event loop and back: the connection sends the next one as soon as it is answered.
+/// Its failure is thrown by the next statement waited for (the connection answers in order, so it is known
+/// by then); the `COMMIT` is always waited for.
 final class PGConnection: SQLConnection {
     let connection: PostgresConnection
     let logger: Logger
+    let watch: ConnectionWatch
     var changesCount = 0
     var dialect: SQLDialect { .postgres }
+    /// The first failure of a statement sent without waiting, once answered.
+    let sentFailure = FirstFailure()
+
+    final class FirstFailure: Sendable {
+        private let error = Mutex<(any Error)?>(nil)
+        func record(_ e: any Error) { error.withLock { first in if first == nil { first = e } } }
+        var value: (any Error)? { error.withLock { $0 } }
+    }
 
     init(_ connection: PostgresConnection, logger: Logger) {
         self.connection = connection
         self.logger = logger
+        self.watch = ConnectionWatch.of(connection)
     }
 
     func execute(sql: String, arguments: SQLArguments) async throws {
-        let result = try await answer(connection.query(try Self.query(sql, arguments), logger: logger))
+        let result = try await run(try Self.query(sql, arguments))
         changesCount = result.metadata.rows ?? 0
     }
 
-    /// Waits for a statement's answer, or for its connection to close, whichever comes first. When the server
-    /// terminates connections (a restart) as a statement is sent, PostgresNIO can leave that statement without
-    /// an answer; a task waiting on it waited for ever, and its loop (the planner) with it.
-    func answer(_ future: EventLoopFuture<PostgresQueryResult>) async throws -> PostgresQueryResult {
-        let promise = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
-        let completed = Mutex(false)
-        let complete: @Sendable (Result<PostgresQueryResult, any Error>) -> Void = { result in
-            if completed.withLock({ done in
-                defer { done = true }; return !done
-            }) {
-                promise.completeWith(result)
-            }
+    func send(sql: String, arguments: SQLArguments) async throws {
+        sendWithoutWaiting(try Self.query(sql, arguments))
+    }
+
+    func sendWithoutWaiting(_ query: PostgresQuery) {
+        connection.query(query, logger: logger).whenFailure { [sentFailure] error in
+            sentFailure.record(error)
         }
-        future.whenComplete(complete)
-        connection.closeFuture.whenComplete { _ in
-            complete(.failure(StoreError.unreachable("the PostgreSQL connection closed before the statement was answered")))
+    }
+
+    /// Runs a statement and waits for its answer; a failure of a statement sent before it comes first (it is
+    /// the cause: after it PostgreSQL refuses the rest of the transaction).
+    func run(_ query: PostgresQuery) async throws -> PostgresQueryResult {
+        let answer: Result<PostgresQueryResult, any Error>
+        do {
+            answer = .success(try await watch.answer(connection.query(query, logger: logger), on: connection.eventLoop))
+        } catch {
+            answer = .failure(error)
         }
-        return try await promise.futureResult.get()
+        if let earlier = sentFailure.value { throw earlier }
+        return try answer.get()
     }
 
     func rows(_ sql: String, _ arguments: SQLArguments) async throws -> [SQLRow] {
-        let result = try await answer(connection.query(try Self.query(sql, arguments), logger: logger))
+        let result = try await run(try Self.query(sql, arguments))
         changesCount = result.metadata.rows ?? 0
         var names: [String]? = nil
         return try result.rows.map { row in
@@ -263,6 +283,68 @@ final class PGConnection: SQLConnection {
         case .float4, .float8: return .real(try cell.decode(Double.self))
         default: return .text(try cell.decode(String.self))
         }
+    }
+}
+
+/// The statements waiting for an answer on one PostgreSQL connection, failed when it closes. When the server
+/// terminates connections (a restart) as a statement is sent, postgres-nio can leave that statement without an
+/// answer; a task waiting on it waited for ever, and its loop (the planner) with it. One watch per connection
+/// registers once for its close, so a connection that lives for days gathers nothing per statement.
+final class ConnectionWatch: Sendable {
+    private struct Waiting {
+        var next = 0
+        var promises: [Int: EventLoopPromise<PostgresQueryResult>] = [:]
+        var closed = false
+    }
+
+    private static let all = Mutex<[ObjectIdentifier: ConnectionWatch]>([:])
+    private let waiting = Mutex(Waiting())
+
+    static func of(_ connection: PostgresConnection) -> ConnectionWatch {
+        let key = ObjectIdentifier(connection)
+        let (watch, isNew) = all.withLock { all -> (ConnectionWatch, Bool) in
+            if let watch = all[key] { return (watch, false) }
+            let watch = ConnectionWatch()
+            all[key] = watch
+            return (watch, true)
+        }
+        if isNew {
+            connection.closeFuture.whenComplete { _ in
+                _ = all.withLock { $0.removeValue(forKey: key) }
+                watch.close()
+            }
+        }
+        return watch
+    }
+
+    private func close() {
+        let promises = waiting.withLock { w -> [EventLoopPromise<PostgresQueryResult>] in
+            w.closed = true
+            defer { w.promises = [:] }
+            return Array(w.promises.values)
+        }
+        for promise in promises {
+            promise.fail(StoreError.unreachable("the PostgreSQL connection closed before the statement was answered"))
+        }
+    }
+
+    /// The statement's answer, or its connection's end, whichever comes first.
+    func answer(_ future: EventLoopFuture<PostgresQueryResult>, on loop: any EventLoop) async throws -> PostgresQueryResult {
+        let promise = loop.makePromise(of: PostgresQueryResult.self)
+        let id = waiting.withLock { w -> Int? in
+            guard !w.closed else { return nil }
+            w.next &+= 1
+            w.promises[w.next] = promise
+            return w.next
+        }
+        guard let id else {
+            future.whenComplete { _ in }
+            throw StoreError.unreachable("the PostgreSQL connection closed before the statement was answered")
+        }
+        future.whenComplete { [self] result in
+            if let mine = waiting.withLock({ $0.promises.removeValue(forKey: id) }) { mine.completeWith(result) }
+        }
+        return try await promise.futureResult.get()
     }
 }
 

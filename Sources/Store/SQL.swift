@@ -150,10 +150,16 @@ public protocol SQLConnection: AnyObject {
     func rows(_ sql: String, _ arguments: SQLArguments) async throws -> [SQLRow]
     /// Rows the last `execute` inserted, updated or deleted.
     var changesCount: Int { get }
+    /// Sends a statement whose answer nothing needs before the next one (a `NOTIFY`): PostgreSQL's
+    /// connection writes it and goes on without a round trip of its own; a failure is thrown by the next
+    /// statement that is waited for, at the latest the transaction's `COMMIT`. SQLite runs it at once.
+    func send(sql: String, arguments: SQLArguments) async throws
 }
 
 extension SQLConnection {
     public func execute(sql: String) async throws { try await execute(sql: sql, arguments: []) }
+
+    public func send(sql: String, arguments: SQLArguments) async throws { try await execute(sql: sql, arguments: arguments) }
 
     /// Inserts one row and returns the id the database gave it.
     public func insert(sql: String, arguments: SQLArguments) async throws -> Int64 {
@@ -199,5 +205,12 @@ extension SQLDialect {
         case .sqlite: return nil
         case .postgres: return "SELECT pg_advisory_xact_lock(\(0x6A62_636C_6169_6D))"
         }
+    }
+}
+
+extension Array {
+    /// The elements in runs of at most `size` (a statement's rows): `[[a, b], [c]]` for 3 elements and size 2.
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: Swift.max(1, size)).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

@@ -17,55 +17,129 @@ extension SQLStore {
         // In the order of their delivery keys: two processes storing batches that share keys (a forge's
         // redeliveries) then wait on each other's rows in one order, and never deadlock.
         let order = prepared.indices.sorted { (prepared[$0].3 ?? "\u{10FFFF}", $0) < (prepared[$1].3 ?? "\u{10FFFF}", $1) }
+        // A batch costs the same few statements however many webhooks it holds: one read of the keys seen
+        // before and of the projects named, one insert of the events and one of their payloads.
         let results = try await database.write { db in
             var results = [Result<(id: String, duplicate: Bool), StoreError>](repeating: .failure(.conflict("not stored")), count: prepared.count)
+            let keys = Array(Set(prepared.compactMap(\.3)))
+            let projectIDs = Array(Set(prepared.map { $0.0.registration.id }))
+            var (seen, defaultBranches) = try await Self.intakeState(db, keys: keys, projectIDs: projectIDs)
+            var inserts: [(index: Int, id: String)] = []
             for index in order {
-                let (item, payload, id, key) = prepared[index]
-                if let key, let existing = try await String.fetchOne(db, sql: "SELECT id FROM events WHERE delivery_key = ?", arguments: [key]) {
+                let (item, _, id, key) = prepared[index]
+                if let key, let existing = seen[key] {
                     results[index] = .success((existing, true))
                     continue
                 }
                 do {
-                    try await Self.registerIfNeeded(db, item.registration, now: now)
+                    try await Self.registerIfNeeded(db, item.registration, known: &defaultBranches, now: now)
                 } catch let error as StoreError {
                     results[index] = .failure(error)
                     continue
                 }
-                try await db.execute(
-                    sql: """
-                        INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at)
-                        VALUES (?, ?, ?, ?, ?, 'pending', ?)
-                        """, arguments: [id, item.incoming.forge.rawValue, key, item.registration.id, item.incoming.event.kind, now])
-                try await db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES (?, ?)", arguments: [id, payload])
+                if let key { seen[key] = id }
+                inserts.append((index, id))
                 results[index] = .success((id, false))
             }
-            if results.contains(where: { (try? $0.get().duplicate) == false }) { try await Self.announce(db, .events) }
+            // Another process may have stored one of these keys since the read: its event stands, this one is not stored.
+            var stored = Set<String>()
+            for chunk in inserts.chunked(Self.rowsPerStatement) {
+                let rows = chunk.map { prepared[$0.index] }
+                let values = Array(repeating: "(?, ?, ?, ?, ?, 'pending', ?)", count: rows.count).joined(separator: ", ")
+                let arguments: SQLArguments = rows.flatMap { row -> SQLArguments in
+                    [row.2, row.0.incoming.forge.rawValue, row.3, row.0.registration.id, row.0.incoming.event.kind, now]
+                }
+                for id in try await String.fetchAll(
+                    db,
+                    sql: """
+                        INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at) VALUES \(values)
+                        ON CONFLICT (delivery_key) DO NOTHING RETURNING id
+                        """, arguments: arguments)
+                {
+                    stored.insert(id)
+                }
+            }
+            let raced = inserts.filter { !stored.contains($0.id) }
+            if !raced.isEmpty {
+                let (now, _) = try await Self.intakeState(db, keys: raced.compactMap { prepared[$0.index].3 }, projectIDs: [])
+                for (index, _) in raced {
+                    guard let key = prepared[index].3, let existing = now[key] else { throw StoreError.conflict("an event was not stored") }
+                    results[index] = .success((existing, true))
+                }
+            }
+            for chunk in inserts.filter({ stored.contains($0.id) }).chunked(Self.rowsPerStatement) {
+                let values = Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", ")
+                let arguments: SQLArguments = chunk.flatMap { [$0.id, prepared[$0.index].1] as SQLArguments }
+                try await db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES \(values)", arguments: arguments)
+            }
+            if !stored.isEmpty { try await Self.announce(db, .events) }
             return results
         }
         if results.contains(where: { (try? $0.get().duplicate) == false }) { bell(.events).ring() }
         return results
     }
 
-    /// Saves what `ProjectRegistration.webhookStep` decides for the project a webhook names.
-    static func registerIfNeeded(_ db: any SQLConnection, _ r: ProjectRegistration, now: Millis) async throws {
-        let known = try await String.fetchOne(db, sql: "SELECT default_branch FROM projects WHERE id = ?", arguments: [r.id])
+    /// The most rows one multi-row statement takes (its arguments stay far below both databases' limits).
+    static let rowsPerStatement = 200
+
+    /// In one statement: the events already stored under `keys` (key to id), and the default branch of each
+    /// of `projectIDs` that is registered.
+    static func intakeState(
+        _ db: any SQLConnection, keys: [String], projectIDs: [Int64]
+    ) async throws -> (events: [String: String], defaultBranches: [Int64: String]) {
+        var events: [String: String] = [:]
+        var branches: [Int64: String] = [:]
+        let keyChunks = keys.chunked(Self.rowsPerStatement)
+        let projectChunks = projectIDs.chunked(Self.rowsPerStatement)
+        for i in 0..<max(keyChunks.count, projectChunks.count) {
+            var parts: [String] = []
+            var arguments: SQLArguments = []
+            if i < keyChunks.count {
+                parts.append("SELECT 'e' AS kind, delivery_key AS name, id AS value FROM events WHERE delivery_key IN (\(marks(keyChunks[i].count)))")
+                arguments += keyChunks[i].map { $0 as (any SQLBindable)? }
+            }
+            if i < projectChunks.count {
+                parts.append(
+                    "SELECT 'p' AS kind, CAST(id AS TEXT) AS name, default_branch AS value FROM projects WHERE id IN (\(marks(projectChunks[i].count)))"
+                )
+                arguments += projectChunks[i].map { $0 as (any SQLBindable)? }
+            }
+            for row in try await SQLRow.fetchAll(db, sql: parts.joined(separator: " UNION ALL "), arguments: arguments) {
+                let name: String = row["name"]
+                let value: String = row["value"]
+                if (row["kind"] as String) == "e" { events[name] = value } else if let id = Int64(name) { branches[id] = value }
+            }
+        }
+        return (events, branches)
+    }
+
+    /// `?, ?, ...`: `count` placeholders.
+    static func marks(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+
+    /// Saves what `ProjectRegistration.webhookStep` decides for the project a webhook names; `known` holds the
+    /// default branch of each registered project of the batch, and is kept up to date.
+    static func registerIfNeeded(_ db: any SQLConnection, _ r: ProjectRegistration, known: inout [Int64: String], now: Millis) async throws {
+        let branch = known[r.id]
         let pathOwner =
-            known == nil
+            branch == nil
             ? try await Int64.fetchOne(db, sql: "SELECT id FROM projects WHERE path_with_namespace = ?", arguments: [r.pathWithNamespace]) : nil
-        switch r.webhookStep(knownDefaultBranch: known, pathOwner: pathOwner) {
+        switch r.webhookStep(knownDefaultBranch: branch, pathOwner: pathOwner) {
         case .keep, .replace:
             return
         case .followDefaultBranch(let branch):
             try await db.execute(sql: "UPDATE projects SET default_branch = ?, updated_at = ? WHERE id = ?", arguments: [branch, now, r.id])
+            known[r.id] = branch
         case .conflict(let why):
             throw StoreError.conflict(why)
         case .takeOver(let owner):
             try await checkProjectLimit(db, r)
             try await displace(db, owner, path: r.pathWithNamespace, now: now)
             try await insertProject(db, r, now: now)
+            known[r.id] = r.defaultBranch
         case .create:
             try await checkProjectLimit(db, r)
             try await insertProject(db, r, now: now)
+            known[r.id] = r.defaultBranch
         }
     }
 
@@ -175,16 +249,22 @@ extension SQLStore {
                 entry.notes.isEmpty ? nil : entry.notes.joined(separator: "; ")
             )
         }
+        // However many events and deliveries: one insert per 200 deliveries, one update per 200 events.
         let inserted = try await database.write { db in
-            var inserted = 0
-            for (eventID, rows, note) in work {
-                for args in rows {
-                    try await db.execute(sql: Self.insertDeliverySQL, arguments: args)
-                    inserted += db.changesCount
+            let inserted = try await Self.insertDeliveries(db, work.flatMap(\.1))
+            for chunk in work.chunked(Self.rowsPerStatement) {
+                let notes = chunk.filter { $0.2 != nil }
+                var arguments: SQLArguments = [now]
+                var noteSQL = "NULL"
+                if !notes.isEmpty {
+                    noteSQL = "CASE id " + Array(repeating: "WHEN ? THEN ?", count: notes.count).joined(separator: " ") + " ELSE NULL END"
+                    for (eventID, _, note) in notes { arguments += [eventID, note.map { String($0.prefix(2000)) }] }
                 }
+                arguments += chunk.map { $0.0 as (any SQLBindable)? }
                 try await db.execute(
-                    sql: "UPDATE events SET status = 'planned', planned_at = ?, lease_until = NULL, note = ? WHERE id = ?",
-                    arguments: [now, note.map { String($0.prefix(2000)) }, eventID])
+                    sql:
+                        "UPDATE events SET status = 'planned', planned_at = ?, lease_until = NULL, note = \(noteSQL) WHERE id IN (\(Self.marks(chunk.count)))",
+                    arguments: arguments)
             }
             if inserted > 0 { try await Self.announce(db, .deliveries) }
             return inserted
@@ -193,12 +273,23 @@ extension SQLStore {
         return inserted
     }
 
-    static let insertDeliverySQL = """
-        INSERT INTO deliveries (event_id, project_id, site, issue_key, action, dedupe_key, content_key, work, status, attempts,
-            next_run_at, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
-        ON CONFLICT DO NOTHING
-        """
+    /// Inserts deliveries (rows of `insertArguments`), 200 to a statement; a delivery whose dedupe or content
+    /// key is taken is left out. Returns how many were inserted.
+    static func insertDeliveries(_ db: any SQLConnection, _ rows: [SQLArguments]) async throws -> Int {
+        var inserted = 0
+        for chunk in rows.chunked(rowsPerStatement) {
+            let values = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            try await db.execute(
+                sql: """
+                    INSERT INTO deliveries (event_id, project_id, site, issue_key, action, dedupe_key, content_key, work, status, attempts,
+                        next_run_at, created_at, updated_at)
+                    VALUES \(values)
+                    ON CONFLICT DO NOTHING
+                    """, arguments: chunk.flatMap { $0 })
+            inserted += db.changesCount
+        }
+        return inserted
+    }
 
     static func insertArguments(_ d: NewDelivery, now: Millis) throws -> SQLArguments {
         let work = try StoredFormat.encode(work: d.planned.work)
@@ -235,7 +326,7 @@ extension SQLStore {
             if attempt > 20 {
                 try await db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id = ? AND attempt <= ?", arguments: [id, attempt - 20])
             }
-            for args in rows { try await db.execute(sql: Self.insertDeliverySQL, arguments: args) }
+            _ = try await Self.insertDeliveries(db, rows)
             if let hold = effects.credentialsRejected, holdKey != nil { try await Self.recordCredentialHold(db, hold) }
             if let limit = effects.rateLimit { try await Self.recordRateLimit(db, limit) }
             var resumed = 0

@@ -34,7 +34,7 @@ extension SQLStore {
                 arguments: [worker, now, now])
             // Only what really runs here: a delivery whose outcome could not be recorded (a full disk) is not
             // renewed, so its lease runs out and it is released below, to run again.
-            for chunk in stride(from: 0, to: running.count, by: 500).map({ Array(running[$0..<min($0 + 500, running.count)]) }) {
+            for chunk in running.chunked(500) {
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
                 try await db.execute(
                     sql: "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND status = 'running' AND id IN (\(marks))",

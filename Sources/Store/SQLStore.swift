@@ -38,7 +38,7 @@ public final class SQLStore: BridgeStore {
     /// Inside a transaction: tells the other processes, once it commits, that it made new work of `kind`.
     static func announce(_ db: any SQLConnection, _ kind: WorkKind) async throws {
         guard db.dialect == .postgres else { return }
-        try await db.execute(sql: "SELECT pg_notify('\(workChannel)', '\(kind.rawValue)')")
+        try await db.send(sql: "SELECT pg_notify('\(workChannel)', '\(kind.rawValue)')", arguments: [])
     }
 
     public init(database: any SQLDatabase, secrets: SecretBox, clock: WallClock = .system, bells: WorkBells = WorkBells()) {

@@ -87,11 +87,13 @@ struct StoredFormatTests {
                         "INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at) VALUES ('old-1', 'gitlab', NULL, 15, 'push', 'pending', 1)"
                 )
                 try await db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES ('old-1', ?)", arguments: [rows.events["push"]!])
-                try await db.execute(
-                    sql: SQLStore.insertDeliverySQL,
-                    arguments: [
-                        "old-1", 15, "jira.example.com", "PROJ-1", "comment", "comment|x", nil,
-                        rows.deliveries["comment"]!, Int64(1), Int64(1), Int64(1),
+                _ = try await SQLStore.insertDeliveries(
+                    db,
+                    [
+                        [
+                            "old-1", 15, "jira.example.com", "PROJ-1", "comment", "comment|x", nil,
+                            rows.deliveries["comment"]!, Int64(1), Int64(1), Int64(1),
+                        ]
                     ])
             }
             let claimed = try await store.claimEvents(limit: 10, leaseMillis: 10_000, now: 2)
