@@ -264,6 +264,9 @@ public protocol HoldStore: TimedStore {
     func credentialHold(key: String) async throws -> CredentialHold?
     /// The rejections in force of the credentials these integrations hold.
     func credentialHolds(integrationIDs: [Int64]) async throws -> [CredentialHold]
+    /// What a delivery reads before it runs, in one read: its project's integration (as `integration(at:)`
+    /// gives it; nil when there is none) and the rejections in force of the credentials it uses.
+    func integrationWithHolds(projectID: Int64) async throws -> (record: IntegrationRecord, holds: [CredentialHold])?
     /// Every rejection in force, for the metrics.
     func credentialHolds() async throws -> [CredentialHold]
     /// Ends the rejections of the credentials of integration `integrationID` (new ones were saved, or Jira

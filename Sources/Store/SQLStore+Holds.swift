@@ -44,6 +44,18 @@ extension SQLStore {
         }
     }
 
+    public func integrationWithHolds(projectID: Int64) async throws -> (record: IntegrationRecord, holds: [CredentialHold])? {
+        let secrets = self.secrets
+        return try await database.read { db in
+            guard let record = try await Self.effectiveIntegration(db, at: .project(projectID), secrets: secrets) else { return nil }
+            let holds = try await SQLRow.fetchAll(
+                db, sql: "SELECT * FROM credential_holds WHERE integration_id = ? AND resuming_since IS NULL ORDER BY since",
+                arguments: [record.inheritFromID ?? record.id]
+            ).map(Self.hold(from:))
+            return (record, holds)
+        }
+    }
+
     public func credentialHolds() async throws -> [CredentialHold] {
         try await database.read { db in
             try await SQLRow.fetchAll(db, sql: "SELECT * FROM credential_holds WHERE resuming_since IS NULL ORDER BY since LIMIT 10000").map(

@@ -135,8 +135,7 @@ extension SQLStore {
     /// (an orphan, which this store never leaves behind but a row written by hand could be) inactive.
     /// Two statements: the chain, then every integration row on it (the states and the rows come together).
     static func effectiveIntegration(_ db: any SQLConnection, at level: IntegrationLevel, secrets: SecretBox) async throws -> IntegrationRecord? {
-        let chain = try await chainOrOwn(db, level)
-        let rows = try await integrationRows(db, on: chain)
+        let (chain, rows) = try await chainAndRows(db, level)
         let resolution = Inheritance.resolve(chain, states: rows.mapValues(integrationState))
         guard resolution != .none, let row = rows[level] else { return nil }
         var record = try record(from: row, secrets: secrets)
@@ -155,6 +154,40 @@ extension SQLStore {
             record.settings.active = false
         }
         return record
+    }
+
+    /// A registered project's chain and every integration row on it, in one statement: the project, its
+    /// groups nearest first, and the instance, each joined to its integration row if it has one.
+    static let projectIntegrationsSQL = """
+        WITH RECURSIVE up(id, parent_id, depth) AS (
+            SELECT g.id, g.parent_id, 1 FROM projects p JOIN groups g ON g.id = p.group_id WHERE p.id = ?
+            UNION ALL SELECT g.id, g.parent_id, up.depth + 1 FROM groups g JOIN up ON g.id = up.parent_id WHERE up.depth <= \(AncestorChain.maxDepth)),
+        chain(depth, key, group_id) AS (
+            SELECT 0, 'project:' || CAST(id AS TEXT), NULL FROM projects WHERE id = ?
+            UNION ALL SELECT depth, 'group:' || CAST(id AS TEXT), id FROM up
+            UNION ALL SELECT 1000000, 'instance', NULL FROM projects WHERE id = ?)
+        SELECT c.depth AS chain_depth, c.group_id AS chain_group, i.* FROM chain c LEFT JOIN integrations i ON i.owner_key = c.key
+        ORDER BY c.depth
+        """
+
+    /// The chain of `level` and the integration rows on it, by level: one statement for a registered project
+    /// (the common case: every delivery and every planned event reads it), two otherwise.
+    static func chainAndRows(_ db: any SQLConnection, _ level: IntegrationLevel) async throws -> (AncestorChain, [IntegrationLevel: SQLRow]) {
+        if case .project(let id) = level {
+            let found = try await SQLRow.fetchAll(db, sql: projectIntegrationsSQL, arguments: [id, id, id])
+            if !found.isEmpty {
+                let groups = found.compactMap { $0["chain_group"] as Int64? }
+                let chain = AncestorChain(project: id, groups: groups)
+                var rows: [IntegrationLevel: SQLRow] = [:]
+                for row in found {
+                    guard let key = row["owner_key"] as String?, let level = chain.levels.first(where: { $0.ownerKey == key }) else { continue }
+                    rows[level] = row
+                }
+                return (chain, rows)
+            }
+        }
+        let chain = try await chainOrOwn(db, level)
+        return (chain, try await integrationRows(db, on: chain))
     }
 
     static func integrationRow(_ db: any SQLConnection, _ level: IntegrationLevel) async throws -> SQLRow? {

@@ -317,14 +317,15 @@ extension SQLStore {
             else {
                 return 0  // the lease was lost: someone else runs it now
             }
-            // The attempt's line in the log; only the last 20 of a delivery are kept.
-            try await db.execute(
+            // The attempt's line in the log; only the last 20 of a delivery are kept. Nothing after needs these
+            // answers: they are sent without waiting, and the commit tells if one failed.
+            try await db.send(
                 sql: """
                     INSERT INTO delivery_attempts (delivery_id, attempt, finished_at, outcome, error) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (delivery_id, attempt) DO NOTHING
                     """, arguments: [id, attempt, now, outcome.name, error.map { String($0.prefix(2000)) }])
             if attempt > 20 {
-                try await db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id = ? AND attempt <= ?", arguments: [id, attempt - 20])
+                try await db.send(sql: "DELETE FROM delivery_attempts WHERE delivery_id = ? AND attempt <= ?", arguments: [id, attempt - 20])
             }
             _ = try await Self.insertDeliveries(db, rows)
             if let hold = effects.credentialsRejected, holdKey != nil { try await Self.recordCredentialHold(db, hold) }

@@ -124,27 +124,17 @@ extension SQLStore {
         return try await database.write { db in
             // One claim at a time across processes: the live leases it counts are then all there are, so the
             // per-site limit and the one-writer-per-issue rule hold for every process together.
-            if let lock = db.dialect.claimLockSQL { try await db.execute(sql: lock) }
-            // Live leases: the issues being written to and how many run per site.
+            // Not waited for: the next statement runs once the lock is taken, without a round trip of its own.
+            if let lock = db.dialect.claimLockSQL { try await db.send(sql: lock, arguments: []) }
+            // In one statement: the live leases (the issues being written to and how many run per site),
+            // Jira's waits (a held issue counts as busy, a held site is left out; a small table, holds end by
+            // time), and every site with pending work, one index seek each (a skip scan), however many rows
+            // each has.
             var busyIssues: [String: Set<String>] = [:]
             var runningPerSite: [String: Int] = [:]
-            for r in try await SQLRow.fetchAll(
-                db, sql: "SELECT site, issue_key FROM deliveries WHERE status = 'running' AND lease_until > ?", arguments: [now])
-            {
-                let site: String = r["site"]
-                busyIssues[site, default: []].insert(r["issue_key"])
-                runningPerSite[site, default: 0] += 1
-            }
-            // Jira's waits: a held issue counts as busy, a held site is left out (a small table: holds end by time).
             var heldSites = Set<String>()
-            for r in try await SQLRow.fetchAll(db, sql: "SELECT site, issue_key FROM rate_limit_holds WHERE until > ?", arguments: [now]) {
-                let site: String = r["site"]
-                let issue: String = r["issue_key"]
-                if issue.isEmpty { heldSites.insert(site) } else { busyIssues[site, default: []].insert(issue) }
-            }
-            func siteLimit(_ site: String) -> Int { min(perSiteLimit, max(1, siteLimits[site] ?? perSiteLimit)) }
-            // Every site with pending work, one index seek each (a skip scan), however many rows each has.
-            let sites = try await String.fetchAll(
+            var sites: [String] = []
+            for r in try await SQLRow.fetchAll(
                 db,
                 sql: """
                     WITH RECURSIVE s(site) AS (
@@ -152,8 +142,24 @@ extension SQLStore {
                         UNION ALL
                         SELECT (SELECT MIN(site) FROM deliveries WHERE status = 'pending' AND site > s.site) FROM s WHERE s.site IS NOT NULL
                     )
-                    SELECT site FROM s WHERE site IS NOT NULL
-                    """)
+                    SELECT 'running' AS kind, site, issue_key FROM deliveries WHERE status = 'running' AND lease_until > ?
+                    UNION ALL SELECT 'held', site, issue_key FROM rate_limit_holds WHERE until > ?
+                    UNION ALL SELECT 'pending', site, '' FROM s WHERE site IS NOT NULL
+                    """, arguments: [now, now])
+            {
+                let site: String = r["site"]
+                let issue: String = r["issue_key"]
+                switch r["kind"] as String {
+                case "running":
+                    busyIssues[site, default: []].insert(issue)
+                    runningPerSite[site, default: 0] += 1
+                case "held":
+                    if issue.isEmpty { heldSites.insert(site) } else { busyIssues[site, default: []].insert(issue) }
+                default:
+                    sites.append(site)
+                }
+            }
+            func siteLimit(_ site: String) -> Int { min(perSiteLimit, max(1, siteLimits[site] ?? perSiteLimit)) }
             // Sites take turns, from a random start, so none is always served first.
             var order = sites.filter { !heldSites.contains($0) && runningPerSite[$0, default: 0] < siteLimit($0) }
             if order.count > 1 {
@@ -173,7 +179,8 @@ extension SQLStore {
                     }
                     let issue: String = row["issue_key"]
                     let id: Int64 = row["id"]
-                    try await db.execute(
+                    // Not waited for: the row is this claim's (locked, under the claim's lock), so the update cannot miss.
+                    try await db.send(
                         sql: """
                             UPDATE deliveries SET status = 'running', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
                             WHERE id = ?

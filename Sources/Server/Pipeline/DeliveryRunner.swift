@@ -31,13 +31,12 @@ struct DeliveryRunner: Sendable {
         let credentials: CredentialsKey
         let otherHolds: Bool
         do {
-            guard let record = try await store.integration(at: .project(d.projectID)), record.settings.active else {
+            guard let (record, holds) = try await store.integrationWithHolds(projectID: d.projectID), record.settings.active else {
                 return Result(outcome: .failed(error: "The project's Jira integration is not active."))
             }
             settings = record.settings
             credentials = store.credentialsKey(record)
             // Jira rejected these credentials already: wait with the others, without asking again.
-            let holds = try await store.credentialHolds(integrationIDs: [credentials.integrationID])
             if let hold = holds.first(where: { $0.key == credentials.key }) {
                 metrics.delivery(site: d.site, action: d.action.rawValue, outcome: "paused")
                 let why =
