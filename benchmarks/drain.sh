@@ -8,7 +8,8 @@
 # Prints: the burst's intake (webhooks/s) and the drain (deliveries/s, from the first webhook to an empty queue).
 # On PostgreSQL also the statements the server ran from the first webhook to the empty queue (pg_stat_statements):
 # per webhook (its intake, planning and two deliveries, with the idle polls and the metrics scrapes of those
-# seconds) and the most called ones (BENCH_TOP_STATEMENTS, default 8): the round trips issue 26 counts.
+# seconds) and the most called ones (BENCH_TOP_STATEMENTS, default 8; BENCH_ORDER=time: the most costly) with their calls
+# and server time: the round trips issue 26 counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 store=${1:-postgres}
@@ -67,7 +68,8 @@ done = time.monotonic() - began
 if postgres:
     mine = "dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'"
     total = int(psql(f"SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements WHERE {mine}"))
-    top = psql(f"SELECT calls || ' ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE {mine} ORDER BY calls DESC LIMIT {top}")
+    top = psql(f"SELECT calls || ' ' || round(total_exec_time) || ' ms ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE {mine} "
+               f"ORDER BY {'total_exec_time' if os.environ.get('BENCH_ORDER') == 'time' else 'calls'} DESC LIMIT {top}")
 print(f"intake: {n} webhooks in {sent:.2f} s: {n / sent:.0f} webhooks/s (16 clients)")
 print(f"drain: {2 * n} deliveries done {done:.2f} s after the first webhook: {2 * n / done:.0f} deliveries/s")
 if postgres:

@@ -46,14 +46,10 @@ extension SQLStore {
 
     public func integrationWithHolds(projectID: Int64) async throws -> (record: IntegrationRecord, holds: [CredentialHold])? {
         let secrets = self.secrets
-        return try await database.read { db in
-            guard let record = try await Self.effectiveIntegration(db, at: .project(projectID), secrets: secrets) else { return nil }
-            let holds = try await SQLRow.fetchAll(
-                db, sql: "SELECT * FROM credential_holds WHERE integration_id = ? AND resuming_since IS NULL ORDER BY since",
-                arguments: [record.inheritFromID ?? record.id]
-            ).map(Self.hold(from:))
-            return (record, holds)
-        }
+        // One statement: the chain, its integration rows and their holds.
+        let (chain, rows, holds) = try await database.read { db in try await Self.chainAndRows(db, .project(projectID), holds: true) }
+        guard let record = try Self.effectiveIntegration(chain: chain, rows: rows, at: .project(projectID), secrets: secrets) else { return nil }
+        return (record, holds[record.inheritFromID ?? record.id] ?? [])
     }
 
     public func credentialHolds() async throws -> [CredentialHold] {

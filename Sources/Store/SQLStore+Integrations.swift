@@ -135,7 +135,14 @@ extension SQLStore {
     /// (an orphan, which this store never leaves behind but a row written by hand could be) inactive.
     /// Two statements: the chain, then every integration row on it (the states and the rows come together).
     static func effectiveIntegration(_ db: any SQLConnection, at level: IntegrationLevel, secrets: SecretBox) async throws -> IntegrationRecord? {
-        let (chain, rows) = try await chainAndRows(db, level)
+        let (chain, rows, _) = try await chainAndRows(db, level)
+        return try effectiveIntegration(chain: chain, rows: rows, at: level, secrets: secrets)
+    }
+
+    /// `effectiveIntegration` from the chain and rows already read.
+    static func effectiveIntegration(
+        chain: AncestorChain, rows: [IntegrationLevel: SQLRow], at level: IntegrationLevel, secrets: SecretBox
+    ) throws -> IntegrationRecord? {
         let resolution = Inheritance.resolve(chain, states: rows.mapValues(integrationState))
         guard resolution != .none, let row = rows[level] else { return nil }
         var record = try record(from: row, secrets: secrets)
@@ -157,8 +164,11 @@ extension SQLStore {
     }
 
     /// A registered project's chain and every integration row on it, in one statement: the project, its
-    /// groups nearest first, and the instance, each joined to its integration row if it has one.
-    static let projectIntegrationsSQL = """
+    /// groups nearest first, and the instance, each joined to its integration row if it has one; with
+    /// `holds`, each row also joined to the rejections in force of its credentials (`hold_` columns; a row
+    /// per hold).
+    static func projectIntegrationsSQL(holds: Bool) -> String {
+        """
         WITH RECURSIVE up(id, parent_id, depth) AS (
             SELECT g.id, g.parent_id, 1 FROM projects p JOIN groups g ON g.id = p.group_id WHERE p.id = ?
             UNION ALL SELECT g.id, g.parent_id, up.depth + 1 FROM groups g JOIN up ON g.id = up.parent_id WHERE up.depth <= \(AncestorChain.maxDepth)),
@@ -166,28 +176,45 @@ extension SQLStore {
             SELECT 0, 'project:' || CAST(id AS TEXT), NULL FROM projects WHERE id = ?
             UNION ALL SELECT depth, 'group:' || CAST(id AS TEXT), id FROM up
             UNION ALL SELECT 1000000, 'instance', NULL FROM projects WHERE id = ?)
-        SELECT c.depth AS chain_depth, c.group_id AS chain_group, i.* FROM chain c LEFT JOIN integrations i ON i.owner_key = c.key
-        ORDER BY c.depth
+        SELECT c.depth AS chain_depth, c.group_id AS chain_group, i.*\(holds ? """
+            , h.hold_key AS hold_key, h.integration_id AS hold_integration_id, h.site AS hold_site, h.since AS hold_since, h.error AS hold_error
+            """ : "")
+        FROM chain c LEFT JOIN integrations i ON i.owner_key = c.key\(holds ? """
+             LEFT JOIN credential_holds h ON h.integration_id = i.id AND h.resuming_since IS NULL
+            """ : "")
+        ORDER BY c.depth\(holds ? ", h.since" : "")
         """
+    }
 
     /// The chain of `level` and the integration rows on it, by level: one statement for a registered project
-    /// (the common case: every delivery and every planned event reads it), two otherwise.
-    static func chainAndRows(_ db: any SQLConnection, _ level: IntegrationLevel) async throws -> (AncestorChain, [IntegrationLevel: SQLRow]) {
+    /// (the common case: every delivery and every planned event reads it), two otherwise. With `holds`, also
+    /// the rejections in force of the credentials of the project's rows (none for another level).
+    static func chainAndRows(
+        _ db: any SQLConnection, _ level: IntegrationLevel, holds: Bool = false
+    ) async throws -> (AncestorChain, [IntegrationLevel: SQLRow], [Int64: [CredentialHold]]) {
         if case .project(let id) = level {
-            let found = try await SQLRow.fetchAll(db, sql: projectIntegrationsSQL, arguments: [id, id, id])
+            let found = try await SQLRow.fetchAll(db, sql: projectIntegrationsSQL(holds: holds), arguments: [id, id, id])
             if !found.isEmpty {
-                let groups = found.compactMap { $0["chain_group"] as Int64? }
+                var groups: [Int64] = []
+                for row in found { if let group = row["chain_group"] as Int64?, groups.last != group { groups.append(group) } }
                 let chain = AncestorChain(project: id, groups: groups)
                 var rows: [IntegrationLevel: SQLRow] = [:]
+                var heldBy: [Int64: [CredentialHold]] = [:]
                 for row in found {
                     guard let key = row["owner_key"] as String?, let level = chain.levels.first(where: { $0.ownerKey == key }) else { continue }
                     rows[level] = row
+                    if holds, let holdKey = row["hold_key"] as String? {
+                        let hold = CredentialHold(
+                            key: holdKey, integrationID: row["hold_integration_id"], site: row["hold_site"], since: row["hold_since"],
+                            error: row["hold_error"])
+                        heldBy[hold.integrationID, default: []].append(hold)
+                    }
                 }
-                return (chain, rows)
+                return (chain, rows, heldBy)
             }
         }
         let chain = try await chainOrOwn(db, level)
-        return (chain, try await integrationRows(db, on: chain))
+        return (chain, try await integrationRows(db, on: chain), [:])
     }
 
     static func integrationRow(_ db: any SQLConnection, _ level: IntegrationLevel) async throws -> SQLRow? {
