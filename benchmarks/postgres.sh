@@ -3,11 +3,15 @@
 #   intake   webhook intake at 1, 16 and 64 connections on SQLite and on PostgreSQL, one active integration
 #            against the emulator (planning and deliveries run during the measurement);
 #   intake-only  the same with no integration (the project registered only), as benchmarks/run.sh measures it;
-#   two      one process against two on one PostgreSQL database (one wrk per process, half the connections each);
+#   drain    a burst of 1,000 pushes and the time until its 2,000 deliveries are done, on SQLite and on PostgreSQL
+#            (benchmarks/drain.sh, which also counts PostgreSQL's statements per webhook);
+#   processes  one, two and three processes on one PostgreSQL database, 64 connections in all split between them
+#            (one wrk per process), one after another ("two" runs one and two only);
 #   failover three processes, one killed with SIGKILL every 10 s, during 10,000 webhooks (benchmarks/failover.py).
-# With no argument: intake, two and failover. PostgreSQL 15 runs from a throwaway cluster (scripts/postgres-cluster) with
+# With no argument: intake, drain, processes and failover. PostgreSQL 15 runs from a throwaway cluster (scripts/postgres-cluster) with
 # its durable defaults (fsync on). Needs wrk (Debian package).
-# Environment: BENCH_BIN=DIR uses the binaries in DIR; BENCH_SECONDS (10) sets each wrk run; FAILOVER_ARGS are
+# Environment: BENCH_BIN=DIR uses the binaries in DIR; BENCH_SECONDS (10) sets each wrk run; BENCH_DRAIN_PUSHES (1000)
+# the drain's burst; FAILOVER_ARGS are
 # passed to failover.py (the CI smoke pass: --total 200 --kill-every 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,22 +72,30 @@ if [ "$what" = all ] || [ "$what" = intake ] || [ "$what" = intake-only ]; then
     done
 fi
 
-if [ "$what" = all ] || [ "$what" = two ]; then
-    url=$(database)
-    one=$(serve two-a "$url")
-    configure "$one"
-    echo "== one process on PostgreSQL, 64 connections"
-    wrk_run 64 "$one"
-    two=$(serve two-b "$url")
-    sleep 2
-    echo "== two processes on PostgreSQL, 32 connections each, at once"
-    wrk_run 32 "$one" > "$work/wrk-a" &
-    wrk_run 32 "$two" > "$work/wrk-b"
-    wait
-    cat "$work/wrk-a" "$work/wrk-b"
-    python3 -c "import re,sys; print('together:', round(sum(float(re.search(r'Requests/sec:\s+(\S+)', open(f).read()).group(1)) for f in sys.argv[1:])), 'requests/s')" "$work/wrk-a" "$work/wrk-b"
-    kill "$(cat "$work/two-a.pid")" "$(cat "$work/two-b.pid")"
-    sleep 2
+if [ "$what" = all ] || [ "$what" = drain ]; then
+    for store in sqlite postgres; do
+        echo "== drain on $store: ${BENCH_DRAIN_PUSHES:-1000} pushes, twice as many deliveries"
+        BENCH_BIN=$bin benchmarks/drain.sh "$store" "${BENCH_DRAIN_PUSHES:-1000}" | grep -E "intake|drain|statements:"
+    done
+fi
+
+if [ "$what" = all ] || [ "$what" = processes ] || [ "$what" = two ]; then
+    if [ "$what" = two ]; then counts="1 2"; else counts="1 2 3"; fi
+    for n in $counts; do
+        url=$(database)
+        ports=()
+        for i in $(seq 1 "$n"); do ports+=("$(serve "p$n-$i" "$url")"); done
+        configure "${ports[0]}"
+        sleep 2
+        each=$((64 / n))
+        echo "== $n process(es) on one PostgreSQL database, $each connections each, at once"
+        for i in $(seq 1 "$n"); do wrk_run "$each" "${ports[$((i - 1))]}" > "$work/wrk-$n-$i" & done
+        wait
+        cat "$work"/wrk-"$n"-*
+        python3 -c "import re,sys; print('together:', round(sum(float(re.search(r'Requests/sec:\s+(\S+)', open(f).read()).group(1)) for f in sys.argv[1:])), 'requests/s')" "$work"/wrk-"$n"-*
+        for i in $(seq 1 "$n"); do kill "$(cat "$work/p$n-$i.pid")"; done
+        sleep 2
+    done
 fi
 
 if [ "$what" = all ] || [ "$what" = failover ]; then
