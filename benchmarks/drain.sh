@@ -8,7 +8,8 @@
 # Prints: the burst's intake (webhooks/s) and the drain (deliveries/s, from the first webhook to an empty queue).
 # On PostgreSQL also the statements the server ran from the first webhook to the empty queue (pg_stat_statements):
 # per webhook (its intake, planning and two deliveries, with the idle polls and the metrics scrapes of those
-# seconds) and the most called ones (BENCH_TOP_STATEMENTS, default 8; BENCH_ORDER=time: the most costly) with their calls
+# seconds; BENCH_COUNT_STATEMENTS=0 runs without pg_stat_statements, whose own cost is then left out) and the
+# most called ones (BENCH_TOP_STATEMENTS, default 8; BENCH_ORDER=time: the most costly) with their calls
 # and server time: the round trips issue 26 counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ n=${2:-1000}
 if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else swift build -c release --scratch-path .build-release >/dev/null; bin=.build-release/release; fi
 . benchmarks/lib.sh
 admin=bench-admin-token-0123456789abcdef
-PG_STAT_STATEMENTS=1 database_url "$store" drain
+PG_STAT_STATEMENTS=${BENCH_COUNT_STATEMENTS:-1} database_url "$store" drain
 jira=$(start jira "$bin/jira-emulator" --port 0 --deployment server)
 port=$(start bridge env JIRA_BRIDGE_WEBHOOK_SECRET=bench-secret JIRA_BRIDGE_LOG_LEVEL=warning JIRA_BRIDGE_ADMIN_TOKEN="$admin" \
     JIRA_BRIDGE_SECRET_KEY="$(head -c 32 /dev/urandom | base64)" \
@@ -29,6 +30,7 @@ def psql(sql):
     return subprocess.run(["/usr/lib/postgresql/15/bin/psql", url, "-X", "-q", "-A", "-t", "-c", sql], check=True,
                           capture_output=True, text=True).stdout.strip()
 postgres = url.startswith("postgres")
+counting = postgres and os.environ.get("BENCH_COUNT_STATEMENTS", "1") == "1"
 top = int(os.environ.get("BENCH_TOP_STATEMENTS", "8"))
 bridge = f"http://127.0.0.1:{port}"
 def call(url, method="GET", body=None, headers=None):
@@ -54,7 +56,7 @@ def push(i):
 def depth():
     text = call(f"{bridge}/metrics")[1].decode()
     return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("jira_bridge_queue_depth"))
-if postgres:
+if counting:
     psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     psql("SELECT pg_stat_statements_reset()")
 began = time.monotonic()
@@ -65,14 +67,14 @@ assert all(s == 202 for s in statuses), statuses
 while depth() > 0:
     time.sleep(0.05)
 done = time.monotonic() - began
-if postgres:
+if counting:
     mine = "dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'"
     total = int(psql(f"SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements WHERE {mine}"))
     top = psql(f"SELECT calls || ' ' || round(total_exec_time) || ' ms ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE {mine} "
                f"ORDER BY {'total_exec_time' if os.environ.get('BENCH_ORDER') == 'time' else 'calls'} DESC LIMIT {top}")
 print(f"intake: {n} webhooks in {sent:.2f} s: {n / sent:.0f} webhooks/s (16 clients)")
 print(f"drain: {2 * n} deliveries done {done:.2f} s after the first webhook: {2 * n / done:.0f} deliveries/s")
-if postgres:
+if counting:
     print(f"statements: {total} in all, {total / n:.1f} per webhook (intake, planning and its 2 deliveries); most called:")
     for line in top.splitlines():
         print(f"  {line}")
