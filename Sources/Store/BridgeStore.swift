@@ -219,13 +219,11 @@ public protocol QueueStore: TimedStore {
     /// Releases the worker's leases and forgets it (a clean shutdown).
     func unregisterWorker(id: String) async throws
     /// Records an attempt's outcome (if `owner` still holds the lease), inserts follow-up deliveries and writes
-    /// the outcome's `effects` (a credentials or rate-limit hold, or the end of a credentials hold), then claims
-    /// as `claimDeliveries` does within `next` (a worker's next delivery for the slot this one frees), all in
-    /// one transaction. Returns what it claimed.
+    /// the outcome's `effects` (a credentials or rate-limit hold, or the end of a credentials hold), in one
+    /// transaction.
     func completeDelivery(
         id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], effects: DeliveryEffects,
-        now: Millis, thenClaim next: ClaimLimits
-    ) async throws -> [Delivery]
+        now: Millis) async throws
     /// Saves a running delivery's progress (e.g. transitions already applied).
     func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws
     /// Deliveries not yet finished, and events not yet planned.
@@ -302,13 +300,6 @@ extension QueueStore {
     /// An outcome with no effects beyond its own delivery.
     public func completeDelivery(id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], now: Millis) async throws {
         try await completeDelivery(id: id, owner: owner, outcome: outcome, followUps: followUps, effects: .none, now: now)
-    }
-
-    /// Records an outcome and claims nothing.
-    public func completeDelivery(
-        id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], effects: DeliveryEffects, now: Millis
-    ) async throws {
-        _ = try await completeDelivery(id: id, owner: owner, outcome: outcome, followUps: followUps, effects: effects, now: now, thenClaim: .nothing)
     }
 }
 

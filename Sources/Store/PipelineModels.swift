@@ -127,25 +127,6 @@ public struct CredentialHold: Sendable, Equatable {
     }
 }
 
-/// What a claim may take: at most `limit` deliveries, at most `perSiteLimit` running per Jira site (lowered
-/// for some sites by `siteLimits`), each leased for `leaseMillis`.
-public struct ClaimLimits: Sendable, Equatable {
-    public var limit: Int
-    public var perSiteLimit: Int
-    public var siteLimits: [String: Int]
-    public var leaseMillis: Int64
-
-    public init(limit: Int, perSiteLimit: Int, siteLimits: [String: Int] = [:], leaseMillis: Int64) {
-        self.limit = limit
-        self.perSiteLimit = perSiteLimit
-        self.siteLimits = siteLimits
-        self.leaseMillis = leaseMillis
-    }
-
-    /// Claims nothing.
-    public static let nothing = ClaimLimits(limit: 0, perSiteLimit: 0, leaseMillis: 0)
-}
-
 /// What an attempt's outcome changes beyond its own delivery, written in the same transaction.
 public struct DeliveryEffects: Sendable, Equatable {
     /// Jira rejected these credentials: the (paused) delivery waits on them, and so does every other that uses them.

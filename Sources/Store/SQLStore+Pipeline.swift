@@ -299,10 +299,10 @@ extension SQLStore {
 
     public func completeDelivery(
         id: Int64, owner: String, outcome: DeliveryOutcome, followUps: [NewDelivery], effects: DeliveryEffects,
-        now: Millis, thenClaim next: ClaimLimits
-    ) async throws -> [Delivery] {
+        now: Millis
+    ) async throws {
         let rows = try followUps.map { try Self.insertArguments($0, now: now) }
-        let (resumed, claimed) = try await database.write { db -> (Int, [Delivery]) in
+        let resumed = try await database.write { db -> Int in
             let (status, nextRun, error) = outcome.recorded(now: now)
             let holdKey = status == .paused ? effects.credentialsRejected?.key : nil
             // The attempt's number comes back with the update: no second read, and the old attempts are only
@@ -315,7 +315,7 @@ extension SQLStore {
                         WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING attempts
                         """, arguments: [status.rawValue, nextRun, error, holdKey, now, id, owner])
             else {
-                return (0, [])  // the lease was lost: someone else runs it now
+                return 0  // the lease was lost: someone else runs it now
             }
             // The attempt's line in the log; only the last 20 of a delivery are kept. Nothing after needs these
             // answers: they are sent without waiting, and the commit tells if one failed.
@@ -334,13 +334,10 @@ extension SQLStore {
             if let accepted = effects.credentialsAccepted { resumed = try await Self.beginResuming(db, integrationID: accepted, now: now) }
             // A delivery that ends frees its issue and a slot of its site, and follow-ups may be due.
             try await Self.announce(db, .deliveries)
-            // The worker's next delivery for the slot this one frees, without a claim transaction of its own.
-            return (resumed, try await self.claim(db, owner: owner, next, now: now))
+            return resumed
         }
         if resumed > 0 { _ = try await finishResuming(now: now) }
-        // This process's claim loop need not wake for a slot refilled here, unless there is more work.
-        if claimed.isEmpty || !rows.isEmpty || resumed > 0 { bell(.deliveries).ring() }
-        return claimed
+        bell(.deliveries).ring()
     }
 
     public func updateDeliveryWork(id: Int64, owner: String, work: DeliveryWork, now: Millis) async throws {

@@ -121,91 +121,85 @@ extension SQLStore {
         now: Millis
     ) async throws -> [Delivery] {
         guard limit > 0 else { return [] }
-        let limits = ClaimLimits(limit: limit, perSiteLimit: perSiteLimit, siteLimits: siteLimits, leaseMillis: leaseMillis)
-        return try await database.write { db in try await self.claim(db, owner: owner, limits, now: now) }
-    }
-
-    /// The claim, inside a transaction (its own, or a completion's).
-    func claim(_ db: any SQLConnection, owner: String, _ limits: ClaimLimits, now: Millis) async throws -> [Delivery] {
-        let (limit, perSiteLimit, siteLimits, leaseMillis) = (limits.limit, limits.perSiteLimit, limits.siteLimits, limits.leaseMillis)
-        guard limit > 0 else { return [] }
-        // One claim at a time across processes: the live leases it counts are then all there are, so the
-        // per-site limit and the one-writer-per-issue rule hold for every process together.
-        // Not waited for: the next statement runs once the lock is taken, without a round trip of its own.
-        if let lock = db.dialect.claimLockSQL { try await db.send(sql: lock, arguments: []) }
-        // In one statement: the live leases (the issues being written to and how many run per site),
-        // Jira's waits (a held issue counts as busy, a held site is left out; a small table, holds end by
-        // time), and every site with pending work, one index seek each (a skip scan), however many rows
-        // each has.
-        var busyIssues: [String: Set<String>] = [:]
-        var runningPerSite: [String: Int] = [:]
-        var heldSites = Set<String>()
-        var sites: [String] = []
-        for r in try await SQLRow.fetchAll(
-            db,
-            sql: """
-                WITH RECURSIVE s(site) AS (
-                    SELECT (SELECT MIN(site) FROM deliveries WHERE status = 'pending')
-                    UNION ALL
-                    SELECT (SELECT MIN(site) FROM deliveries WHERE status = 'pending' AND site > s.site) FROM s WHERE s.site IS NOT NULL
-                )
-                SELECT 'running' AS kind, site, issue_key FROM deliveries WHERE status = 'running' AND lease_until > ?
-                UNION ALL SELECT 'held', site, issue_key FROM rate_limit_holds WHERE until > ?
-                UNION ALL SELECT 'pending', site, '' FROM s WHERE site IS NOT NULL
-                """, arguments: [now, now])
-        {
-            let site: String = r["site"]
-            let issue: String = r["issue_key"]
-            switch r["kind"] as String {
-            case "running":
-                busyIssues[site, default: []].insert(issue)
-                runningPerSite[site, default: 0] += 1
-            case "held":
-                if issue.isEmpty { heldSites.insert(site) } else { busyIssues[site, default: []].insert(issue) }
-            default:
-                sites.append(site)
-            }
-        }
-        func siteLimit(_ site: String) -> Int { min(perSiteLimit, max(1, siteLimits[site] ?? perSiteLimit)) }
-        // Sites take turns, from a random start, so none is always served first.
-        var order = sites.filter { !heldSites.contains($0) && runningPerSite[$0, default: 0] < siteLimit($0) }
-        if order.count > 1 {
-            let start = Int.random(in: 0..<order.count)
-            order = Array(order[start...] + order[..<start])
-        }
-        var claimed: [Delivery] = []
-        // Round robin over sites: each turn gives every site with room one more delivery.
-        var cursors: [String: String] = self.claimCursors.withLock { $0 }
-        var exhausted = Set<String>()
-        while claimed.count < limit {
-            var progress = false
-            for site in order where claimed.count < limit && !exhausted.contains(site) && runningPerSite[site, default: 0] < siteLimit(site) {
-                guard let row = try await Self.nextRunnable(db, site: site, after: &cursors[site], busy: busyIssues[site] ?? [], now: now) else {
-                    exhausted.insert(site)
-                    continue
+        return try await database.write { db in
+            // One claim at a time across processes: the live leases it counts are then all there are, so the
+            // per-site limit and the one-writer-per-issue rule hold for every process together.
+            // Not waited for: the next statement runs once the lock is taken, without a round trip of its own.
+            if let lock = db.dialect.claimLockSQL { try await db.send(sql: lock, arguments: []) }
+            // In one statement: the live leases (the issues being written to and how many run per site),
+            // Jira's waits (a held issue counts as busy, a held site is left out; a small table, holds end by
+            // time), and every site with pending work, one index seek each (a skip scan), however many rows
+            // each has.
+            var busyIssues: [String: Set<String>] = [:]
+            var runningPerSite: [String: Int] = [:]
+            var heldSites = Set<String>()
+            var sites: [String] = []
+            for r in try await SQLRow.fetchAll(
+                db,
+                sql: """
+                    WITH RECURSIVE s(site) AS (
+                        SELECT (SELECT MIN(site) FROM deliveries WHERE status = 'pending')
+                        UNION ALL
+                        SELECT (SELECT MIN(site) FROM deliveries WHERE status = 'pending' AND site > s.site) FROM s WHERE s.site IS NOT NULL
+                    )
+                    SELECT 'running' AS kind, site, issue_key FROM deliveries WHERE status = 'running' AND lease_until > ?
+                    UNION ALL SELECT 'held', site, issue_key FROM rate_limit_holds WHERE until > ?
+                    UNION ALL SELECT 'pending', site, '' FROM s WHERE site IS NOT NULL
+                    """, arguments: [now, now])
+            {
+                let site: String = r["site"]
+                let issue: String = r["issue_key"]
+                switch r["kind"] as String {
+                case "running":
+                    busyIssues[site, default: []].insert(issue)
+                    runningPerSite[site, default: 0] += 1
+                case "held":
+                    if issue.isEmpty { heldSites.insert(site) } else { busyIssues[site, default: []].insert(issue) }
+                default:
+                    sites.append(site)
                 }
-                let issue: String = row["issue_key"]
-                let id: Int64 = row["id"]
-                // Not waited for: the row is this claim's (locked, under the claim's lock), so the update cannot miss.
-                try await db.send(
-                    sql: """
-                        UPDATE deliveries SET status = 'running', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
-                        WHERE id = ?
-                        """, arguments: [now + leaseMillis, owner, now, id])
-                busyIssues[site, default: []].insert(issue)
-                runningPerSite[site, default: 0] += 1
-                var d = try Self.delivery(from: row)
-                d.status = .running
-                d.attempts += 1
-                claimed.append(d)
-                progress = true
             }
-            if !progress { break }
+            func siteLimit(_ site: String) -> Int { min(perSiteLimit, max(1, siteLimits[site] ?? perSiteLimit)) }
+            // Sites take turns, from a random start, so none is always served first.
+            var order = sites.filter { !heldSites.contains($0) && runningPerSite[$0, default: 0] < siteLimit($0) }
+            if order.count > 1 {
+                let start = Int.random(in: 0..<order.count)
+                order = Array(order[start...] + order[..<start])
+            }
+            var claimed: [Delivery] = []
+            // Round robin over sites: each turn gives every site with room one more delivery.
+            var cursors: [String: String] = self.claimCursors.withLock { $0 }
+            var exhausted = Set<String>()
+            while claimed.count < limit {
+                var progress = false
+                for site in order where claimed.count < limit && !exhausted.contains(site) && runningPerSite[site, default: 0] < siteLimit(site) {
+                    guard let row = try await Self.nextRunnable(db, site: site, after: &cursors[site], busy: busyIssues[site] ?? [], now: now) else {
+                        exhausted.insert(site)
+                        continue
+                    }
+                    let issue: String = row["issue_key"]
+                    let id: Int64 = row["id"]
+                    // Not waited for: the row is this claim's (locked, under the claim's lock), so the update cannot miss.
+                    try await db.send(
+                        sql: """
+                            UPDATE deliveries SET status = 'running', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
+                            WHERE id = ?
+                            """, arguments: [now + leaseMillis, owner, now, id])
+                    busyIssues[site, default: []].insert(issue)
+                    runningPerSite[site, default: 0] += 1
+                    var d = try Self.delivery(from: row)
+                    d.status = .running
+                    d.attempts += 1
+                    claimed.append(d)
+                    progress = true
+                }
+                if !progress { break }
+            }
+            self.claimCursors.withLock { stored in
+                for (site, issue) in cursors { stored[site] = issue }
+                if stored.count > 10_000 { stored.removeAll() }
+            }
+            return claimed
         }
-        self.claimCursors.withLock { stored in
-            for (site, issue) in cursors { stored[site] = issue }
-            if stored.count > 10_000 { stored.removeAll() }
-        }
-        return claimed
     }
 }

@@ -144,37 +144,3 @@ struct HoldsStoreTests {
         }
     }
 }
-
-/// A completion that claims the slot's next delivery in its own transaction follows the claim's rules.
-@Suite("Completion and the next claim")
-struct CompletionClaimTests {
-    let log = DeliveryLogStoreTests()
-
-    @Test("a completion claims the next delivery of its slot within the per-site limit and one writer per issue, and claims none when told to")
-    func completionClaimsNext() async throws {
-        try await withStore { store in
-            _ = try await store.registerProject(registration(15, "acme/shop"))
-            try await log.insert(
-                store, [("a", "PROJ-1", "pending", 1), ("a", "PROJ-1", "pending", 2), ("a", "PROJ-2", "pending", 3), ("a", "PROJ-3", "pending", 4)])
-            let first = try await store.claimDeliveries(owner: "w", limit: 10, perSiteLimit: 2, leaseMillis: 10_000, now: 10)
-            #expect(Set(first.map(\.issueKey)) == ["PROJ-1", "PROJ-2"])
-            let one = ClaimLimits(limit: 1, perSiteLimit: 2, leaseMillis: 10_000)
-            // PROJ-2 still runs: the slot PROJ-1's first delivery frees goes to PROJ-1's second or PROJ-3, never PROJ-2.
-            let done = first.first { $0.issueKey == "PROJ-1" }!
-            let next = try await store.completeDelivery(
-                id: done.id, owner: "w", outcome: .succeeded, followUps: [], effects: .none, now: 11, thenClaim: one)
-            #expect(next.count == 1 && next[0].issueKey != "PROJ-2" && next[0].status == .running)
-            let row = try await store.delivery(id: next[0].id)
-            #expect(row?.status == .running)
-            #expect(try await store.delivery(id: done.id)?.status == .succeeded)
-            // The site is full again (PROJ-2 and the one just claimed): nothing more until one ends.
-            #expect(try await store.claimDeliveries(owner: "w", limit: 10, perSiteLimit: 2, leaseMillis: 10_000, now: 12).isEmpty)
-            // Told to claim nothing (a stop), a completion only records.
-            let second = first.first { $0.issueKey == "PROJ-2" }!
-            let none = try await store.completeDelivery(
-                id: second.id, owner: "w", outcome: .succeeded, followUps: [], effects: .none, now: 13, thenClaim: .nothing)
-            #expect(none.isEmpty)
-            #expect(try await store.deliveryCounts(projectID: 15) == ["running": 1, "succeeded": 2, "pending": 1])
-        }
-    }
-}

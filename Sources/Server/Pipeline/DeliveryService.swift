@@ -41,7 +41,7 @@ struct DeliveryService: Service {
                         self.running.insert(batch.map(\.id))
                         for d in batch {
                             group.addTask {
-                                await runChain(d); return .delivery
+                                await runOne(d); return .delivery
                             }
                         }
                         claimed = batch.count
@@ -75,16 +75,7 @@ struct DeliveryService: Service {
         try? await store.unregisterWorker(id: owner)
     }
 
-    /// Runs `first`, then each delivery its slot's completion claimed, until a completion claims none (or the
-    /// process stops): a slot that frees takes its next delivery in the same transaction that records the
-    /// outcome, not in a claim of the loop's own.
-    func runChain(_ first: Delivery) async {
-        var next: Delivery? = first
-        while let d = next { next = await runOne(d) }
-    }
-
-    /// Runs one delivery and records its outcome; returns the delivery claimed for its slot with it, if any.
-    func runOne(_ d: Delivery) async -> Delivery? {
+    func runOne(_ d: Delivery) async {
         let result = await runner.run(d, owner: owner, now: { [store] in store.clock.now() }, logger: logger)
         siteLimits.record(
             site: d.site, rateLimited: result.rateLimited, succeeded: result.outcome == .succeeded, now: store.clock.now(),
@@ -100,31 +91,21 @@ struct DeliveryService: Service {
         while true {
             attempt += 1
             do {
-                // No next delivery during a stop: in-flight ones finish, no new ones start.
-                let stopping = Task.isShuttingDownGracefully || Task.isCancelled
-                let next =
-                    stopping
-                    ? ClaimLimits.nothing
-                    : ClaimLimits(
-                        limit: 1, perSiteLimit: configuration.perSiteLimit, siteLimits: siteLimits.lowered(),
-                        leaseMillis: configuration.deliveryLeaseMillis)
-                let claimed = try await store.completeDelivery(
+                try await store.completeDelivery(
                     id: d.id, owner: owner, outcome: result.outcome, followUps: followUps, effects: result.effects,
-                    now: store.clock.now(), thenClaim: next)
-                running.insert(claimed.map(\.id))
+                    now: store.clock.now())
                 if attempt > 1 {
-                    health.succeeded(.deliveries, logger: logger)
                     logger.notice(
                         "recorded a delivery's outcome after the store refused it", metadata: ["delivery_id": "\(d.id)", "attempts": "\(attempt)"])
                 }
-                return claimed.first
+                return
             } catch {
                 let wait = health.failed(.deliveries, error, logger: logger)
                 if ContinuousClock.now - began > Self.completionPatience || Task.isCancelled {
                     logger.error(
                         "could not record a delivery's outcome; its lease will run out and it will run again",
                         metadata: ["delivery_id": "\(d.id)", "error": "\(error)"])
-                    return nil
+                    return
                 }
                 // Not cut short by a stop: the outcome is worth recording during one.
                 await pause(wait, configuration.sleeper)
