@@ -338,8 +338,9 @@ final class ConnectionWatch: Sendable {
             return w.next
         }
         guard let id else {
-            future.whenComplete { _ in }
-            throw StoreError.unreachable("the PostgreSQL connection closed before the statement was answered")
+            let closed = StoreError.unreachable("the PostgreSQL connection closed before the statement was answered")
+            promise.fail(closed)  // a promise must be completed (debug builds check it)
+            throw closed
         }
         future.whenComplete { [self] result in
             if let mine = waiting.withLock({ $0.promises.removeValue(forKey: id) }) { mine.completeWith(result) }

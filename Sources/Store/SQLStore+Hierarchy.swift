@@ -96,10 +96,9 @@ extension SQLStore {
     /// `integrationState` reads).
     static func integrationRows(_ db: any SQLConnection, on chain: AncestorChain, columns: String = "*") async throws -> [IntegrationLevel: SQLRow] {
         let keys = chain.levels.map(\.ownerKey)
-        let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
         var rows: [IntegrationLevel: SQLRow] = [:]
         for row in try await SQLRow.fetchAll(
-            db, sql: "SELECT \(columns) FROM integrations WHERE owner_key IN (\(marks))", arguments: keys.map { $0 })
+            db, sql: "SELECT \(columns) FROM integrations WHERE owner_key IN (\(marks(keys.count)))", arguments: keys.map { $0 })
         {
             let key: String = row["owner_key"]
             guard let level = chain.levels.first(where: { $0.ownerKey == key }) else { continue }

@@ -61,9 +61,9 @@ extension SQLStore {
             }
             let raced = inserts.filter { !stored.contains($0.id) }
             if !raced.isEmpty {
-                let (now, _) = try await Self.intakeState(db, keys: raced.compactMap { prepared[$0.index].3 }, projectIDs: [])
+                let (theirs, _) = try await Self.intakeState(db, keys: raced.compactMap { prepared[$0.index].3 }, projectIDs: [])
                 for (index, _) in raced {
-                    guard let key = prepared[index].3, let existing = now[key] else { throw StoreError.conflict("an event was not stored") }
+                    guard let key = prepared[index].3, let existing = theirs[key] else { throw StoreError.conflict("an event was not stored") }
                     results[index] = .success((existing, true))
                 }
             }
@@ -204,11 +204,10 @@ extension SQLStore {
             }
             let out = rows.map { (id: $0["id"] as String, projectID: $0["project_id"] as Int64, payload: $0["payload"] as String) }
             if !out.isEmpty {
-                let marks = Array(repeating: "?", count: out.count).joined(separator: ",")
                 var arguments: SQLArguments = [now + leaseMillis]
                 for row in out { arguments += [row.id] }
                 try await db.execute(
-                    sql: "UPDATE events SET status = 'planning', lease_until = ?, attempts = attempts + 1 WHERE id IN (\(marks))",
+                    sql: "UPDATE events SET status = 'planning', lease_until = ?, attempts = attempts + 1 WHERE id IN (\(Self.marks(out.count)))",
                     arguments: arguments)
             }
             return out
