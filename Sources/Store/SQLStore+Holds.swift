@@ -33,7 +33,7 @@ extension SQLStore {
 
     public func credentialHolds(integrationIDs: [Int64]) async throws -> [CredentialHold] {
         guard !integrationIDs.isEmpty else { return [] }
-        let marks = Array(repeating: "?", count: integrationIDs.count).joined(separator: ",")
+        let marks = Self.marks(integrationIDs.count)
         return try await database.read { db in
             try await SQLRow.fetchAll(
                 db,
@@ -104,7 +104,7 @@ extension SQLStore {
             let (count, done) = try await database.write { db -> (Int, Bool) in
                 let keys = try await String.fetchAll(db, sql: "SELECT hold_key FROM credential_holds WHERE resuming_since IS NOT NULL LIMIT 100")
                 guard !keys.isEmpty else { return (0, true) }
-                let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
+                let marks = Self.marks(keys.count)
                 var arguments: SQLArguments = [now, now]
                 for key in keys { arguments.append(key) }
                 arguments.append(Self.resumeBatch)

@@ -307,7 +307,7 @@ extension SQLStore {
         let orphans = Inheritance.orphans(inheritors, states: states).map(\.ownerKey)
         for start in stride(from: 0, to: orphans.count, by: 500) {
             let chunk = Array(orphans[start..<min(start + 500, orphans.count)])
-            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            let marks = Self.marks(chunk.count)
             try await db.execute(sql: "DELETE FROM integrations WHERE owner_key IN (\(marks))", arguments: chunk.map { $0 })
         }
     }

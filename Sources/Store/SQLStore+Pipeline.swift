@@ -373,7 +373,7 @@ extension SQLStore {
 
     public func attempts(deliveryIDs: [Int64]) async throws -> [Int64: [DeliveryAttempt]] {
         guard !deliveryIDs.isEmpty else { return [:] }
-        let marks = Array(repeating: "?", count: deliveryIDs.count).joined(separator: ",")
+        let marks = Self.marks(deliveryIDs.count)
         return try await database.read { db in
             var result: [Int64: [DeliveryAttempt]] = [:]
             for row in try await SQLRow.fetchAll(
@@ -399,7 +399,7 @@ extension SQLStore {
                     SELECT id FROM deliveries WHERE project_id = ? AND id > ? AND status IN (\(DeliveryStatus.sqlList(DeliveryStatus.retriedByRetryAll))) ORDER BY id LIMIT ?
                     """, arguments: [projectID, after, limit])
             guard let last = ids.last else { return (0, after) }
-            let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+            let marks = Self.marks(ids.count)
             var arguments: SQLArguments = [now, now]
             for id in ids { arguments.append(id) }
             try await db.execute(
@@ -555,7 +555,7 @@ extension SQLStore {
                     SELECT id FROM deliveries WHERE status IN ('succeeded', 'skipped') AND updated_at < ? ORDER BY updated_at LIMIT ?
                     """, arguments: [before, limit])
             if !deliveries.isEmpty {
-                let marks = Array(repeating: "?", count: deliveries.count).joined(separator: ",")
+                let marks = Self.marks(deliveries.count)
                 try await db.execute(sql: "DELETE FROM delivery_attempts WHERE delivery_id IN (\(marks))", arguments: deliveries.map { $0 })
                 try await db.execute(sql: "DELETE FROM deliveries WHERE id IN (\(marks))", arguments: deliveries.map { $0 })
             }
@@ -567,7 +567,7 @@ extension SQLStore {
                     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY e.received_at LIMIT ?
                     """, arguments: [before, limit])
             if !events.isEmpty {
-                let marks = Array(repeating: "?", count: events.count).joined(separator: ",")
+                let marks = Self.marks(events.count)
                 let arguments: SQLArguments = events.map { $0 }
                 try await db.execute(sql: "DELETE FROM event_payloads WHERE event_id IN (\(marks))", arguments: arguments)
                 try await db.execute(sql: "DELETE FROM events WHERE id IN (\(marks))", arguments: arguments)

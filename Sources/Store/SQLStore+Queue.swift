@@ -35,7 +35,7 @@ extension SQLStore {
             // Only what really runs here: a delivery whose outcome could not be recorded (a full disk) is not
             // renewed, so its lease runs out and it is released below, to run again.
             for chunk in running.chunked(500) {
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                let marks = Self.marks(chunk.count)
                 try await db.execute(
                     sql: "UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND status = 'running' AND id IN (\(marks))",
                     arguments: [now + leaseMillis, worker] + chunk.map { $0 as (any SQLBindable)? })

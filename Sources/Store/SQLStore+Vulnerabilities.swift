@@ -45,7 +45,7 @@ extension SQLStore {
             var resolved = 0
             if !scannerIDs.isEmpty {
                 let seen = Set(ids)
-                let marks = Array(repeating: "?", count: scannerIDs.count).joined(separator: ",")
+                let marks = Self.marks(scannerIDs.count)
                 var arguments: SQLArguments = [projectID, reportType]
                 for id in scannerIDs { arguments += [id] }
                 let candidates = try await Int64.fetchAll(
@@ -77,7 +77,7 @@ extension SQLStore {
         var arguments: SQLArguments = [projectID]
         func values(_ column: String, _ list: [String]) {
             guard !list.isEmpty else { return }
-            clauses.append("\(column) IN (\(Array(repeating: "?", count: list.count).joined(separator: ",")))")
+            clauses.append("\(column) IN (\(Self.marks(list.count)))")
             for v in list { arguments += [v] }
         }
         values("v.severity", filter.severities)
