@@ -215,8 +215,7 @@ final class PGConnection: SQLConnection {
     }
 
     func execute(sql: String, arguments: SQLArguments) async throws {
-        let result = try await run(try Self.query(sql, arguments))
-        changesCount = result.metadata.rows ?? 0
+        _ = try await answer(sql, arguments)
     }
 
     func send(sql: String, arguments: SQLArguments) async throws {
@@ -232,9 +231,38 @@ final class PGConnection: SQLConnection {
     /// Runs a statement and waits for its answer; a failure of a statement sent before it comes first (it is
     /// the cause: after it PostgreSQL refuses the rest of the transaction).
     func run(_ query: PostgresQuery) async throws -> PostgresQueryResult {
-        let answer: Result<PostgresQueryResult, any Error>
+        try await awaited { answered in connection.query(query, logger: logger).whenComplete(answered) }
+    }
+
+    /// Runs a statement, prepared once it is frequent, for its rows; `changesCount` is its count of rows
+    /// changed, or of rows answered.
+    private func answer(_ sql: String, _ arguments: SQLArguments) async throws -> [PostgresRow] {
+        let (text, bindings, types) = try Self.statement(sql, arguments)
+        guard let slot = PreparedStatements.slot(sql: text, types: types) else {
+            let result = try await run(PostgresQuery(unsafeSQL: text, binds: bindings))
+            changesCount = result.metadata.rows ?? 0
+            return result.rows
+        }
+        let (connection, logger) = (connection, logger)
+        // postgres-nio's prepared statements are async: a task of their own runs one, so that the wait can end
+        // without it when the connection closes.
+        let rows = try await awaited { answered in
+            Task {
+                do { answered(.success(try await PreparedStatements.rows(slot, bindings, on: connection, logger: logger))) } catch {
+                    answered(.failure(error))
+                }
+            }
+        }
+        changesCount = rows.count
+        return rows
+    }
+
+    /// Waits for a statement's answer, or its connection's end; a statement sent without waiting that failed
+    /// is the error then.
+    private func awaited<T: Sendable>(_ start: (@escaping @Sendable (Result<T, any Error>) -> Void) -> Void) async throws -> T {
+        let answer: Result<T, any Error>
         do {
-            answer = .success(try await watch.answer(connection.query(query, logger: logger), on: connection.eventLoop))
+            answer = .success(try await watch.answer(on: connection.eventLoop, start))
         } catch {
             answer = .failure(error)
         }
@@ -243,10 +271,9 @@ final class PGConnection: SQLConnection {
     }
 
     func rows(_ sql: String, _ arguments: SQLArguments) async throws -> [SQLRow] {
-        let result = try await run(try Self.query(sql, arguments))
-        changesCount = result.metadata.rows ?? 0
+        let rows = try await answer(sql, arguments)
         var names: [String]? = nil
-        return try result.rows.map { row in
+        return try rows.map { row in
             var values: [SQLValue] = []
             var rowNames: [String] = []
             for cell in row {
@@ -259,19 +286,40 @@ final class PGConnection: SQLConnection {
     }
 
     static func query(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQuery {
+        let (text, bindings, _) = try statement(sql, arguments)
+        return PostgresQuery(unsafeSQL: text, binds: bindings)
+    }
+
+    /// The statement in PostgreSQL's numbering, its bound values, and their types (as postgres-nio sends them
+    /// for an unprepared statement).
+    static func statement(_ sql: String, _ arguments: SQLArguments) throws -> (String, PostgresBindings, [PostgresDataType]) {
         var bindings = PostgresBindings(capacity: arguments.count)
+        var types: [PostgresDataType] = []
+        types.reserveCapacity(arguments.count)
         for argument in arguments {
             switch argument?.sqlValue ?? .null {
-            case .null: bindings.appendNull()
-            case .integer(let v): try bindings.append(v)
-            case .real(let d): try bindings.append(d)
+            case .null:
+                bindings.appendNull()
+                types.append(.null)
+            case .integer(let v):
+                try bindings.append(v)
+                types.append(.int8)
+            case .real(let d):
+                try bindings.append(d)
+                types.append(.float8)
             // PostgreSQL's text cannot hold U+0000; a webhook's name with one is stored with U+FFFD.
-            case .text(let s): try bindings.append(s.contains("\u{0}") ? s.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : s)
-            case .blob(let d): try bindings.append(ByteBuffer(bytes: d))
-            case .bool(let b): try bindings.append(b)
+            case .text(let s):
+                try bindings.append(s.contains("\u{0}") ? s.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : s)
+                types.append(.text)
+            case .blob(let d):
+                try bindings.append(ByteBuffer(bytes: d))
+                types.append(.bytea)
+            case .bool(let b):
+                try bindings.append(b)
+                types.append(.bool)
             }
         }
-        return PostgresQuery(unsafeSQL: Placeholders.numbered(sql), binds: bindings)
+        return (Placeholders.numbered(sql), bindings, types)
     }
 
     static func value(_ cell: PostgresCell) throws -> SQLValue {
@@ -293,7 +341,7 @@ final class PGConnection: SQLConnection {
 final class ConnectionWatch: Sendable {
     private struct Waiting {
         var next = 0
-        var promises: [Int: EventLoopPromise<PostgresQueryResult>] = [:]
+        var failers: [Int: @Sendable (any Error) -> Void] = [:]
         var closed = false
     }
 
@@ -317,33 +365,35 @@ final class ConnectionWatch: Sendable {
         return watch
     }
 
+    static let closedError = StoreError.unreachable("the PostgreSQL connection closed before the statement was answered")
+
     private func close() {
-        let promises = waiting.withLock { w -> [EventLoopPromise<PostgresQueryResult>] in
+        let failers = waiting.withLock { w -> [@Sendable (any Error) -> Void] in
             w.closed = true
-            defer { w.promises = [:] }
-            return Array(w.promises.values)
+            defer { w.failers = [:] }
+            return Array(w.failers.values)
         }
-        for promise in promises {
-            promise.fail(StoreError.unreachable("the PostgreSQL connection closed before the statement was answered"))
-        }
+        for fail in failers { fail(Self.closedError) }
     }
 
-    /// The statement's answer, or its connection's end, whichever comes first.
-    func answer(_ future: EventLoopFuture<PostgresQueryResult>, on loop: any EventLoop) async throws -> PostgresQueryResult {
-        let promise = loop.makePromise(of: PostgresQueryResult.self)
+    /// The statement's answer, or its connection's end, whichever comes first. `start` sends the statement and
+    /// calls its argument with the answer.
+    func answer<T: Sendable>(
+        on loop: any EventLoop, _ start: (@escaping @Sendable (Result<T, any Error>) -> Void) -> Void
+    ) async throws -> T {
+        let promise = loop.makePromise(of: T.self)
         let id = waiting.withLock { w -> Int? in
             guard !w.closed else { return nil }
             w.next &+= 1
-            w.promises[w.next] = promise
+            w.failers[w.next] = { promise.fail($0) }
             return w.next
         }
         guard let id else {
-            let closed = StoreError.unreachable("the PostgreSQL connection closed before the statement was answered")
-            promise.fail(closed)  // a promise must be completed (debug builds check it)
-            throw closed
+            promise.fail(Self.closedError)  // a promise must be completed (debug builds check it)
+            throw Self.closedError
         }
-        future.whenComplete { [self] result in
-            if let mine = waiting.withLock({ $0.promises.removeValue(forKey: id) }) { mine.completeWith(result) }
+        start { [self] result in
+            if waiting.withLock({ $0.failers.removeValue(forKey: id) }) != nil { promise.completeWith(result) }
         }
         return try await promise.futureResult.get()
     }
