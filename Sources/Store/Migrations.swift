@@ -343,5 +343,13 @@ enum Migrations {
                 """,
             ]
         ),
+        // The claim's search for the next runnable delivery of a site walks pending rows only, in its own order
+        // (issue, due time, id): one index entry per issue visited, no sort. On PostgreSQL the status-first index
+        // also held the dead entries of every row that had been pending, and its order left a sort by id per
+        // issue: the search was the costliest statement of a drain (0.6 ms a call).
+        (
+            "0013_pending_order",
+            ["CREATE INDEX deliveries_pending ON deliveries(site, issue_key, next_run_at, id) WHERE status = 'pending'"]
+        ),
     ]
 }
