@@ -159,6 +159,12 @@ public protocol SQLConnection: AnyObject {
 extension SQLConnection {
     public func execute(sql: String) async throws { try await execute(sql: sql, arguments: []) }
 
+    /// Marks the transaction as the queue's bookkeeping (`SQLDialect.bookkeepingCommitSQL`); sent without
+    /// waiting.
+    func bookkeeping() async throws {
+        if let sql = dialect.bookkeepingCommitSQL { try await send(sql: sql, arguments: []) }
+    }
+
     public func send(sql: String, arguments: SQLArguments) async throws { try await execute(sql: sql, arguments: arguments) }
 
     /// Inserts one row and returns the id the database gave it.
@@ -200,6 +206,19 @@ extension SQLDialect {
 
     /// Taken at the start of the queue's claim: claims run one at a time across processes (PostgreSQL's
     /// transaction-scoped advisory lock, "jbclaim" in ASCII). SQLite's single writer already does this.
+    /// On PostgreSQL, a transaction of the queue's own bookkeeping (claims, completions, planning, heartbeats)
+    /// commits without waiting for its WAL to reach the disk, as SQLite's `synchronous = NORMAL` commits: a
+    /// crash of jira-bridge loses none of it; a crash of the database server may lose its last fraction of a
+    /// second, which puts deliveries back to run again (their reads find what was written to Jira) and events
+    /// back to plan again (their deliveries' keys are unique). A webhook's intake always waits for the disk:
+    /// its 202 says the event is stored.
+    var bookkeepingCommitSQL: String? {
+        switch self {
+        case .sqlite: return nil
+        case .postgres: return "SET LOCAL synchronous_commit TO OFF"
+        }
+    }
+
     var claimLockSQL: String? {
         switch self {
         case .sqlite: return nil

@@ -179,6 +179,7 @@ extension SQLStore {
     public func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent] {
         // The transaction only claims; payloads are decoded after it, so intake commits wait less.
         let claimed: [(id: String, projectID: Int64, payload: String)] = try await database.write { db in
+            try await db.bookkeeping()
             // An event whose planning was started this often and never finished (the process died on it, or
             // it failed each time) is given up, with the reason in its row: it is never claimed forever.
             try await db.execute(
@@ -250,6 +251,7 @@ extension SQLStore {
         }
         // However many events and deliveries: one insert per 200 deliveries, one update per 200 events.
         let inserted = try await database.write { db in
+            try await db.bookkeeping()
             let inserted = try await Self.insertDeliveries(db, work.flatMap(\.1))
             for chunk in work.chunked(Self.rowsPerStatement) {
                 let notes = chunk.filter { $0.2 != nil }
@@ -302,6 +304,7 @@ extension SQLStore {
     ) async throws {
         let rows = try followUps.map { try Self.insertArguments($0, now: now) }
         let resumed = try await database.write { db -> Int in
+            try await db.bookkeeping()
             let (status, nextRun, error) = outcome.recorded(now: now)
             let holdKey = status == .paused ? effects.credentialsRejected?.key : nil
             // The attempt's number comes back with the update: no second read, and the old attempts are only

@@ -122,6 +122,7 @@ extension SQLStore {
     ) async throws -> [Delivery] {
         guard limit > 0 else { return [] }
         return try await database.write { db in
+            try await db.bookkeeping()
             // One claim at a time across processes: the live leases it counts are then all there are, so the
             // per-site limit and the one-writer-per-issue rule hold for every process together.
             // Not waited for: the next statement runs once the lock is taken, without a round trip of its own.
