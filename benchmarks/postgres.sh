@@ -11,7 +11,7 @@
 # With no argument: intake, drain, processes and failover. PostgreSQL 15 runs from a throwaway cluster (scripts/postgres-cluster) with
 # its durable defaults (fsync on). Needs wrk (Debian package).
 # Environment: BENCH_BIN=DIR uses the binaries in DIR; BENCH_SECONDS (10) sets each wrk run; BENCH_DRAIN_PUSHES (1000)
-# the drain's burst; FAILOVER_ARGS are
+# the drain's burst; BENCH_STORES ("sqlite postgres") the stores of the intake runs; FAILOVER_ARGS are
 # passed to failover.py (the CI smoke pass: --total 200 --kill-every 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +52,7 @@ wrk_run() {  # connections, port
 
 if [ "$what" = all ] || [ "$what" = intake ] || [ "$what" = intake-only ]; then
     # intake-only: the project is registered with no integration, as benchmarks/run.sh measures intake.
-    for store in sqlite postgres; do
+    for store in ${BENCH_STORES:-sqlite postgres}; do
         if [ $store = sqlite ]; then url="sqlite:$work/$store-intake.sqlite"; else url=$(database); fi
         port=$(serve "$store-intake" "$url")
         if [ "$what" = intake-only ]; then

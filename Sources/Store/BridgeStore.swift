@@ -183,6 +183,14 @@ public protocol IntakeStore: TimedStore {
         _ batch: [(incoming: IncomingEvent, registration: ProjectRegistration)]
     ) async throws
         -> [Result<(id: String, duplicate: Bool), StoreError>]
+
+    /// How many intake transactions may be in flight at once. SQLite writes one at a time anyway; PostgreSQL
+    /// runs a batch while another waits for its WAL flush, and flushes their commits together.
+    var concurrentIntakeCommits: Int { get }
+}
+
+extension IntakeStore {
+    public var concurrentIntakeCommits: Int { 1 }
 }
 
 /// The planner: leases recorded events, and turns them into deliveries.

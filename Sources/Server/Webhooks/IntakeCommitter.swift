@@ -4,14 +4,16 @@ import Synchronization
 
 /// Group commit for webhook intake: webhooks that arrive while a commit is in flight are stored together
 /// in the next transaction, so 64 concurrent senders cost a few commits instead of 64 queued ones. Each
-/// caller still gets its answer only after its own event is committed.
+/// caller still gets its answer only after its own event is committed. The store says how many commits may
+/// be in flight at once (`IntakeStore.concurrentIntakeCommits`): on PostgreSQL a batch is stored while the one
+/// before waits for the disk.
 final class IntakeCommitter: Sendable {
     typealias Item = (incoming: IncomingEvent, registration: ProjectRegistration)
     typealias Answer = Result<(id: String, duplicate: Bool), any Error>
 
     private struct State {
         var pending: [(Item, CheckedContinuation<Answer, Never>)] = []
-        var flushing = false
+        var flushing = 0
     }
 
     private let store: any IntakeStore
@@ -27,8 +29,8 @@ final class IntakeCommitter: Sendable {
         let answer: Answer = await withCheckedContinuation { continuation in
             let startFlush = state.withLock { s -> Bool in
                 s.pending.append(((incoming, registration), continuation))
-                if s.flushing { return false }
-                s.flushing = true
+                if s.flushing >= max(1, store.concurrentIntakeCommits) { return false }
+                s.flushing += 1
                 return true
             }
             if startFlush {
@@ -43,7 +45,7 @@ final class IntakeCommitter: Sendable {
             let batch = state.withLock { s -> [(Item, CheckedContinuation<Answer, Never>)] in
                 let taken = Array(s.pending.prefix(Self.maxBatch))
                 s.pending.removeFirst(taken.count)
-                if taken.isEmpty { s.flushing = false }
+                if taken.isEmpty { s.flushing -= 1 }
                 return taken
             }
             if batch.isEmpty { return }
