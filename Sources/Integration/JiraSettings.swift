@@ -54,8 +54,22 @@ public struct JiraSettings: Sendable, Equatable {
     /// object of field ids and values (`{"components": [{"name": "Backend"}]}`); empty for none.
     public var vulnerabilitiesExtraFields: String = ""
     public var deploymentType: JiraDeploymentType = .unknown
+    /// Beyond GitLab (Jira Cloud only): commits, branches and merge/pull requests go to the issue's
+    /// Development panel, through OAuth credentials for self-hosted tools.
+    public var developmentPanelEnabled: Bool = false
+    /// Pipelines and workflow runs go to Jira's Builds.
+    public var buildsEnabled: Bool = false
+    /// Deployments go to Jira's Deployments.
+    public var deploymentsEnabled: Bool = false
+    /// The OAuth credentials' client id (Jira: Settings > Apps > OAuth credentials).
+    public var oauthClientID: String? = nil
+    /// The OAuth credentials' secret: held in clear only in memory, as the password is.
+    public var oauthClientSecret: String? = nil
 
     public init() {}
+
+    /// Whether anything goes to Jira Cloud's development information, builds or deployments APIs.
+    public var sendsToJiraCloudAPIs: Bool { developmentPanelEnabled || buildsEnabled || deploymentsEnabled }
 
     /// The base of every REST call: `api_url` when present, else `url` (GitLab's `client_url`).
     public var clientURL: String? {

@@ -21,6 +21,11 @@ public struct SettingsUpdate: Sendable, Equatable {
     public var customizeJiraIssueEnabled: Bool?
     public var vulnerabilitiesExtraFields: String?
     public var useInheritedSettings: Bool?
+    public var developmentPanelEnabled: Bool?
+    public var buildsEnabled: Bool?
+    public var deploymentsEnabled: Bool?
+    public var oauthClientID: String?
+    public var oauthClientSecret: String?
 
     public init() {}
 
@@ -77,10 +82,16 @@ public struct SettingsUpdate: Sendable, Equatable {
         default: throw InvalidParameter(name: "vulnerabilities_extra_fields")
         }
         useInheritedSettings = try bool("use_inherited_settings")
+        developmentPanelEnabled = try bool("development_panel_enabled")
+        buildsEnabled = try bool("builds_enabled")
+        deploymentsEnabled = try bool("deployments_enabled")
+        oauthClientID = try string("jira_oauth_client_id").map { $0.trimmingWhitespace() }
+        oauthClientSecret = try string("jira_oauth_client_secret")
     }
 
     /// Applies this update to `current` with GitLab's secret rules: a blank password keeps the stored
-    /// one, and a changed `url` or `api_url` without a new password clears it.
+    /// one, and a changed `url` or `api_url` without a new password clears it. The OAuth client secret
+    /// follows the same rules.
     public func applied(to current: JiraSettings) -> JiraSettings {
         var s = current
         if let active { s.active = active }
@@ -102,12 +113,21 @@ public struct SettingsUpdate: Sendable, Equatable {
         if let vulnerabilitiesIssueType { s.vulnerabilitiesIssueType = vulnerabilitiesIssueType.isEmpty ? nil : vulnerabilitiesIssueType }
         if let customizeJiraIssueEnabled { s.customizeJiraIssueEnabled = customizeJiraIssueEnabled }
         if let vulnerabilitiesExtraFields { s.vulnerabilitiesExtraFields = vulnerabilitiesExtraFields }
+        if let developmentPanelEnabled { s.developmentPanelEnabled = developmentPanelEnabled }
+        if let buildsEnabled { s.buildsEnabled = buildsEnabled }
+        if let deploymentsEnabled { s.deploymentsEnabled = deploymentsEnabled }
+        if let oauthClientID { s.oauthClientID = oauthClientID.isEmpty ? nil : oauthClientID }
 
-        let newPassword = password.flatMap { $0.isEmpty ? nil : $0 }
-        if let newPassword {
+        let urlChanged = s.url != current.url || s.apiURL != current.apiURL
+        if let newPassword = password.flatMap({ $0.isEmpty ? nil : $0 }) {
             s.password = newPassword
-        } else if s.url != current.url || s.apiURL != current.apiURL {
+        } else if urlChanged {
             s.password = nil
+        }
+        if let newSecret = oauthClientSecret.flatMap({ $0.isEmpty ? nil : $0 }) {
+            s.oauthClientSecret = newSecret
+        } else if urlChanged {
+            s.oauthClientSecret = nil
         }
         return s
     }

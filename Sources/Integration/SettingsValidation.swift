@@ -62,7 +62,10 @@ public struct SettingsValidator: Sendable {
         var errors = ValidationErrors()
         checkURL("url", s.url, required: s.active, into: &errors)
         checkURL("api_url", s.apiURL, required: false, into: &errors)
-        for (field, value) in [("username", s.username), ("password", s.password)] {
+        for (field, value) in [
+            ("username", s.username), ("password", s.password), ("jira_oauth_client_id", s.oauthClientID),
+            ("jira_oauth_client_secret", s.oauthClientSecret),
+        ] {
             if let value, value.count > SettingsValidator.maxURLLength {
                 errors.add(field, "is too long (maximum is \(SettingsValidator.maxURLLength) characters)")
             } else if let value, CredentialText.hasControlCharacters(value) {
@@ -88,6 +91,12 @@ public struct SettingsValidator: Sendable {
             if JiraURL.isCloud(s.clientURL) && s.authType == JiraAuthType.personalAccessToken.rawValue {
                 errors.add("base", "For Jira Cloud, the authentication type must be Basic")
             }
+        }
+        if s.sendsToJiraCloudAPIs {
+            // Only OAuth credentials for self-hosted tools may write development information, builds and
+            // deployments; API tokens are refused there.
+            if (s.oauthClientID ?? "").isEmpty { errors.add("jira_oauth_client_id", "can't be blank") }
+            if (s.oauthClientSecret ?? "").isEmpty { errors.add("jira_oauth_client_secret", "can't be blank") }
         }
         if !TransitionIDs.isValid(s.transitionID) {
             errors.add("jira_issue_transition_id", "Jira issue transition IDs must be a list of numbers that can be split with , or ;")

@@ -351,5 +351,8 @@ enum Migrations {
             "0013_pending_order",
             ["CREATE INDEX deliveries_pending ON deliveries(site, issue_key, next_run_at, id) WHERE status = 'pending'"]
         ),
+        // Jira Cloud's development information, builds and deployments take OAuth credentials for self-hosted
+        // tools: their secret is sealed as the password is, in a column of its own.
+        ("0014_oauth_credentials", ["ALTER TABLE integrations ADD COLUMN oauth_secret_enc $BYTES"]),
     ]
 }

@@ -26,21 +26,23 @@ extension SQLStore {
         let properties = try StoredSettings.encode(settings)
         let secrets = self.secrets
         let passwordBlob = try settings.password.map { try secrets.seal($0) }
+        let oauthSecretBlob = try settings.oauthClientSecret.map { try secrets.seal($0) }
         let now = clock.now()
         let (groupID, projectID) = Self.owners(level)
         return try await database.write { db in
             try await db.execute(
                 sql: """
                     INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
-                        deployment_type, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?)
+                        oauth_secret_enc, deployment_type, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (owner_key) DO UPDATE SET uses_default = FALSE, active = excluded.active,
                         properties = excluded.properties, password_enc = excluded.password_enc,
+                        oauth_secret_enc = excluded.oauth_secret_enc,
                         deployment_type = excluded.deployment_type, updated_at = excluded.updated_at
                     """,
                 arguments: [
                     level.ownerKey, level.levelName, groupID, projectID, settings.active, properties,
-                    passwordBlob, settings.deploymentType.rawValue, now, now,
+                    passwordBlob, oauthSecretBlob, settings.deploymentType.rawValue, now, now,
                 ])
             if Inheritance.propagatesOnSave(at: level, active: settings.active) {
                 switch level {
@@ -245,7 +247,7 @@ extension SQLStore {
                 INSERT INTO integrations (owner_key, level, group_id, project_id, uses_default, active, properties, password_enc,
                     deployment_type, created_at, updated_at)
                 VALUES (?, ?, ?, ?, TRUE, FALSE, ?, NULL, 'unknown', ?, ?)
-                ON CONFLICT (owner_key) DO \(replacing ? "UPDATE SET uses_default = TRUE, active = FALSE, properties = excluded.properties, password_enc = NULL, deployment_type = 'unknown', updated_at = excluded.updated_at" : "NOTHING")
+                ON CONFLICT (owner_key) DO \(replacing ? "UPDATE SET uses_default = TRUE, active = FALSE, properties = excluded.properties, password_enc = NULL, oauth_secret_enc = NULL, deployment_type = 'unknown', updated_at = excluded.updated_at" : "NOTHING")
                 """, arguments: [level.ownerKey, level.levelName, groupID, projectID, emptyProperties, now, now])
     }
 
@@ -318,10 +320,12 @@ extension SQLStore {
         let stored = try StoredSettings.decode(row["properties"])
         let passwordBlob: Data? = row["password_enc"]
         let password = try passwordBlob.map { try secrets.open($0) }
+        let oauthSecretBlob: Data? = row["oauth_secret_enc"]
+        let oauthSecret = try oauthSecretBlob.map { try secrets.open($0) }
         let deployment = JiraDeploymentType(rawValue: row["deployment_type"]) ?? .unknown
         return IntegrationRecord(
             id: row["id"], level: level(from: row), inheritFromID: nil,
-            settings: stored.settings(active: row["active"], password: password, deploymentType: deployment),
+            settings: stored.settings(active: row["active"], password: password, oauthClientSecret: oauthSecret, deploymentType: deployment),
             createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 

@@ -23,6 +23,10 @@ struct StoredSettings {
     var vulnerabilities_issuetype: String?
     var customize_jira_issue_enabled: Bool
     var vulnerabilities_extra_fields: String?
+    var development_panel_enabled: Bool
+    var builds_enabled: Bool
+    var deployments_enabled: Bool
+    var jira_oauth_client_id: String?
 
     init(_ s: JiraSettings) {
         url = s.url
@@ -43,9 +47,13 @@ struct StoredSettings {
         vulnerabilities_issuetype = s.vulnerabilitiesIssueType
         customize_jira_issue_enabled = s.customizeJiraIssueEnabled
         vulnerabilities_extra_fields = s.vulnerabilitiesExtraFields.isEmpty ? nil : s.vulnerabilitiesExtraFields
+        development_panel_enabled = s.developmentPanelEnabled
+        builds_enabled = s.buildsEnabled
+        deployments_enabled = s.deploymentsEnabled
+        jira_oauth_client_id = s.oauthClientID
     }
 
-    func settings(active: Bool, password: String?, deploymentType: JiraDeploymentType) -> JiraSettings {
+    func settings(active: Bool, password: String?, oauthClientSecret: String? = nil, deploymentType: JiraDeploymentType) -> JiraSettings {
         var s = JiraSettings()
         s.active = active
         s.url = url
@@ -67,6 +75,11 @@ struct StoredSettings {
         s.vulnerabilitiesIssueType = vulnerabilities_issuetype
         s.customizeJiraIssueEnabled = customize_jira_issue_enabled
         s.vulnerabilitiesExtraFields = vulnerabilities_extra_fields ?? ""
+        s.developmentPanelEnabled = development_panel_enabled
+        s.buildsEnabled = builds_enabled
+        s.deploymentsEnabled = deployments_enabled
+        s.oauthClientID = jira_oauth_client_id
+        s.oauthClientSecret = oauthClientSecret
         s.deploymentType = deploymentType
         return s
     }
@@ -86,10 +99,14 @@ struct StoredSettings {
             "project_keys": .array(stored.project_keys.map(JSONValue.string)),
             "vulnerabilities_enabled": .bool(stored.vulnerabilities_enabled),
             "customize_jira_issue_enabled": .bool(stored.customize_jira_issue_enabled),
+            "development_panel_enabled": .bool(stored.development_panel_enabled),
+            "builds_enabled": .bool(stored.builds_enabled),
+            "deployments_enabled": .bool(stored.deployments_enabled),
         ]
         let optionals: [String: String?] = [
             "url": stored.url, "api_url": stored.api_url, "username": stored.username, "project_key": stored.project_key,
             "vulnerabilities_issuetype": stored.vulnerabilities_issuetype, "vulnerabilities_extra_fields": stored.vulnerabilities_extra_fields,
+            "jira_oauth_client_id": stored.jira_oauth_client_id,
         ]
         for (name, value) in optionals { if let value { doc[name] = .string(value) } }
         var writer = JSONWriter()
@@ -123,6 +140,11 @@ struct StoredSettings {
         s.vulnerabilities_issuetype = doc["vulnerabilities_issuetype"]?.string
         s.customize_jira_issue_enabled = try required("customize_jira_issue_enabled", \.bool)
         s.vulnerabilities_extra_fields = doc["vulnerabilities_extra_fields"]?.string
+        // Added later (issue 27): rows saved before have none, and are off.
+        s.development_panel_enabled = doc["development_panel_enabled"]?.bool ?? false
+        s.builds_enabled = doc["builds_enabled"]?.bool ?? false
+        s.deployments_enabled = doc["deployments_enabled"]?.bool ?? false
+        s.jira_oauth_client_id = doc["jira_oauth_client_id"]?.string
         return s
     }
 }

@@ -143,6 +143,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (JIRA_BRIDGE_LOG_LEVEL, default info).")
     var logLevel: String?
     @Option(
+        name: .customLong("atlassian-api-url"),
+        help:
+            "Atlassian's API gateway: the OAuth token call and Jira Cloud's development information, builds and deployments (JIRA_BRIDGE_ATLASSIAN_API_URL, default https://api.atlassian.com)."
+    )
+    var atlassianAPIURL: String?
+    @Option(
         name: .customLong("retention-days"), parsing: .unconditional,
         help: "Days succeeded and skipped deliveries and their events are kept; 0 keeps everything (JIRA_BRIDGE_RETENTION_DAYS, default 30).")
     var retentionDays: String?
@@ -162,6 +168,10 @@ struct Serve: AsyncParsableCommand {
             if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
                 throw StartupError(description: "invalid public URL '\(publicURL)': expected an absolute http(s) URL")
             }
+            let atlassian = settings.value(self.atlassianAPIURL, "JIRA_BRIDGE_ATLASSIAN_API_URL") ?? ServerConfiguration.defaultAtlassianAPIURL
+            guard JiraURL(atlassian) != nil, atlassian.hasPrefix("http://") || atlassian.hasPrefix("https://") else {
+                throw StartupError(description: "invalid Atlassian API URL '\(atlassian)': expected an absolute http(s) URL")
+            }
             // The address is tried before anything is written: a port in use leaves the data directory as it was.
             try ListenCheck.check(host: host, port: port)
             let opened = try await settings.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
@@ -179,6 +189,7 @@ struct Serve: AsyncParsableCommand {
             config.trustedProxies = proxies
             config.retention.days = retentionDays
             config.outboundAllowlist = allowlist
+            config.atlassianAPIURL = JiraURL.normalize(atlassian)
             config.build = BuildVersion(version: BuildInfo.version, commit: BuildInfo.commit)
             config.connections = try settings.connections()
             config.shutdownTimeout = .milliseconds(

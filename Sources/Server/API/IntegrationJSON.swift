@@ -36,7 +36,7 @@ enum IntegrationJSON {
         return .object(doc)
     }
 
-    /// Every setting but the password (which is never returned in any form).
+    /// Every setting but the password and the OAuth client secret (never returned in any form).
     static func properties(_ s: JiraSettings) -> JSONValue {
         func str(_ v: String?) -> JSONValue { v.map { .string($0) } ?? .null }
         return .object([
@@ -56,6 +56,10 @@ enum IntegrationJSON {
             "customize_jira_issue_enabled": .bool(s.customizeJiraIssueEnabled),
             "vulnerabilities_extra_fields": ExtraFields.parse(s.vulnerabilitiesExtraFields).map { .object($0) } ?? .null,
             "deployment_type": .string(s.deploymentType.rawValue),
+            "development_panel_enabled": .bool(s.developmentPanelEnabled),
+            "builds_enabled": .bool(s.buildsEnabled),
+            "deployments_enabled": .bool(s.deploymentsEnabled),
+            "jira_oauth_client_id": str(s.oauthClientID),
         ])
     }
 }

@@ -10,6 +10,10 @@ public struct ServerConfiguration: Sendable {
     public var databaseURL: String
     /// The base of links jira-bridge writes into Jira and its pages.
     public var publicURL: String
+    /// Atlassian's API gateway (`--atlassian-api-url`): the OAuth token call, and Jira Cloud's development
+    /// information, builds and deployments under `/jira/.../cloud/{cloudId}`.
+    public var atlassianAPIURL: String = ServerConfiguration.defaultAtlassianAPIURL
+    public static let defaultAtlassianAPIURL = "https://api.atlassian.com"
     public var allowLocalRequests: Bool
     /// The instance admin token, compared in constant time (never stored in the database).
     public var adminToken: String

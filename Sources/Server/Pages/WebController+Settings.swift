@@ -52,6 +52,7 @@ extension WebController {
             var transitionsEnabled: Bool, transitionAuto: Bool, transitionCustom: Bool, transitionID: String
             var issueRegex: String, issuePrefix: String, issuesEnabled: Bool, projectKeys: String
             var vulnerabilitiesEnabled: Bool, projectKey: String, customize: Bool, extraFields: String
+            var developmentPanel: Bool, builds: Bool, deployments: Bool, oauthClientID: String, hasOAuthSecret: Bool
 
             init(_ s: JiraSettings) {
                 let transitionsEnabled = s.transitionAutomatic || !s.transitionID.isEmpty
@@ -64,6 +65,8 @@ extension WebController {
                 issueRegex = s.issueRegex; issuePrefix = s.issuePrefix; issuesEnabled = s.issuesEnabled
                 projectKeys = s.projectKeys.joined(separator: ", "); vulnerabilitiesEnabled = s.vulnerabilitiesEnabled
                 projectKey = s.projectKey ?? ""; customize = s.customizeJiraIssueEnabled; extraFields = s.vulnerabilitiesExtraFields
+                developmentPanel = s.developmentPanelEnabled; builds = s.buildsEnabled; deployments = s.deploymentsEnabled
+                oauthClientID = s.oauthClientID ?? ""; hasOAuthSecret = (s.oauthClientSecret ?? "").isEmpty == false
             }
         }
         struct IssueType: ViewModel { var id: String; var name: String; var selected: Bool }
@@ -167,9 +170,13 @@ extension WebController {
         let mode = form.string("transition_mode") ?? "auto"
         p["jira_issue_transition_automatic"] = .bool(transitions && mode != "custom")
         p["jira_issue_transition_id"] = .string(transitions && mode == "custom" ? (form.string("jira_issue_transition_id") ?? "") : "")
-        for name in ["url", "api_url", "username", "password", "jira_issue_regex", "jira_issue_prefix", "jira_auth_type"] {
+        for name in [
+            "url", "api_url", "username", "password", "jira_issue_regex", "jira_issue_prefix", "jira_auth_type", "jira_oauth_client_id",
+            "jira_oauth_client_secret",
+        ] {
             if let v = form.string(name) { p[name] = .string(v) }
         }
+        for name in ["development_panel_enabled", "builds_enabled", "deployments_enabled"] { p[name] = .bool(flag(name)) }
         if route != .instance {
             p["issues_enabled"] = .bool(flag("issues_enabled"))
             p["project_keys"] = .string(form.string("project_keys") ?? "")
