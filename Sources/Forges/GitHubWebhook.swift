@@ -111,7 +111,24 @@ enum ChangeRequest {
             action: action, sourceBranch: head?["ref"]?.string ?? "", targetBranch: base?["ref"]?.string ?? project.defaultBranch,
             lastCommitID: commit.flatMap { EventLimits.isCommitID($0) ? $0 : nil },
             url: Payload.webURL(pr["html_url"]) ?? project.forge.changeURL(project: project.webURL, number: number),
-            user: ForgeUser(name: Payload.optionalString(user?["full_name"]) ?? login, username: login, email: Payload.optionalString(user?["email"]))
-        )
+            user: ForgeUser(
+                name: Payload.optionalString(user?["full_name"]) ?? login, username: login, email: Payload.optionalString(user?["email"])),
+            details: details(pr))
+    }
+
+    /// `state` (`open`, `closed`) with `merged`, `draft`, `updated_at`, the author, the comments (GitHub counts
+    /// review comments apart) and the requested reviewers.
+    static func details(_ pr: JSONObject) -> ChangeDetails {
+        let merged = pr["merged"]?.bool ?? false
+        let state: ChangeDetails.State = merged ? .merged : (pr["state"]?.string == "closed" ? .closed : .open)
+        let author = pr["user"]?.object
+        func count(_ name: String) -> Int { pr[name]?.number.flatMap { Int(exactly: $0) }.map { max(0, min($0, 1_000_000)) } ?? 0 }
+        let reviewers = (pr["requested_reviewers"]?.array ?? []).prefix(EventLimits.reviewersPerChange).compactMap {
+            Payload.optionalString($0["login"]) ?? Payload.optionalString($0["username"])
+        }
+        return ChangeDetails(
+            state: state, draft: pr["draft"]?.bool ?? false, updatedAt: Payload.timestamp(pr["updated_at"]),
+            author: Payload.optionalString(author?["login"]) ?? Payload.optionalString(author?["username"]),
+            commentCount: count("comments") + count("review_comments"), reviewers: reviewers)
     }
 }

@@ -64,7 +64,8 @@ public enum GitLabWebhook {
             commits.append(
                 ForgeCommit(
                     id: id, message: message, url: url,
-                    authorName: author?["name"]?.string ?? "", authorEmail: author?["email"]?.string))
+                    authorName: author?["name"]?.string ?? "", authorEmail: author?["email"]?.string,
+                    timestamp: Payload.timestamp(c["timestamp"]), fileCount: Payload.fileCount(c)))
         }
         let pusher = ForgeUser(
             name: doc["user_name"]?.string ?? "", username: doc["user_username"]?.string ?? "",
@@ -88,6 +89,24 @@ public enum GitLabWebhook {
             action: MergeRequestEvent.Action(rawValue: a["action"]?.string ?? "") ?? .other,
             sourceBranch: a["source_branch"]?.string ?? "", targetBranch: try Payload.string(a["target_branch"], "object_attributes.target_branch"),
             lastCommitID: lastCommit?["id"]?.string.flatMap { EventLimits.isCommitID($0) ? $0 : nil }, url: url,
-            user: ForgeUser(name: user?["name"]?.string ?? "", username: user?["username"]?.string ?? "", email: user?["email"]?.string))
+            user: ForgeUser(name: user?["name"]?.string ?? "", username: user?["username"]?.string ?? "", email: user?["email"]?.string),
+            details: details(a, doc))
+    }
+
+    /// GitLab's `state` (`opened`, `merged`, `closed`, `locked`), `draft` (`work_in_progress` before 13.x),
+    /// `updated_at` and the reviewers listed beside the attributes.
+    static func details(_ a: JSONObject, _ doc: JSONObject) -> ChangeDetails {
+        let state: ChangeDetails.State
+        switch a["state"]?.string ?? "" {
+        case "merged": state = .merged
+        case "closed": state = .closed
+        default: state = .open
+        }
+        let reviewers = (doc["reviewers"]?.array ?? []).prefix(EventLimits.reviewersPerChange).compactMap {
+            Payload.optionalString($0["name"]) ?? Payload.optionalString($0["username"])
+        }
+        return ChangeDetails(
+            state: state, draft: a["draft"]?.bool ?? a["work_in_progress"]?.bool ?? false, updatedAt: Payload.timestamp(a["updated_at"]),
+            author: nil, commentCount: 0, reviewers: reviewers)
     }
 }

@@ -58,6 +58,18 @@ enum Payload {
 
     /// The commits of a push in GitHub's and Gitea's shape (`id`, `message`, `url`, `author{name,email}`),
     /// at most `EventLimits.commitsPerPush`; the rest are counted.
+    /// A time as the forge wrote it, kept only when it is short enough to be one.
+    static func timestamp(_ raw: JSONValue?) -> String? {
+        guard let text = raw?.string, !text.isEmpty, text.utf8.count <= 40 else { return nil }
+        return text
+    }
+
+    /// The files a commit added, modified and removed (lists of paths), counted; nil when none is given.
+    static func fileCount(_ commit: JSONObject) -> Int? {
+        let lists = ["added", "modified", "removed"].compactMap { commit[$0]?.array }
+        return lists.isEmpty ? nil : lists.reduce(0) { $0 + $1.count }
+    }
+
     static func commits(_ raw: JSONValue?, forge: Forge, projectURL: String) throws(WebhookPayloadError) -> (commits: [ForgeCommit], omitted: Int?) {
         guard let list = (raw ?? .array([])).array else { throw WebhookPayloadError("commits must be a list") }
         var commits: [ForgeCommit] = []
@@ -70,7 +82,8 @@ enum Payload {
             commits.append(
                 ForgeCommit(
                     id: id, message: message, url: webURL(c["url"]) ?? forge.commitURL(project: projectURL, sha: id),
-                    authorName: author?["name"]?.string ?? "", authorEmail: author?["email"]?.string))
+                    authorName: author?["name"]?.string ?? "", authorEmail: author?["email"]?.string,
+                    timestamp: timestamp(c["timestamp"]), fileCount: fileCount(c)))
         }
         let omitted = list.count - commits.count
         return (commits, omitted > 0 ? omitted : nil)

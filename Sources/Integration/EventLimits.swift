@@ -5,6 +5,8 @@ public enum EventLimits {
     public static let commitsPerPush = 100
     /// Distinct Jira keys read from one commit or merge request.
     public static let keysPerEntity = 500
+    /// Reviewers of one merge or pull request shown in the development panel.
+    public static let reviewersPerChange = 50
     /// Deliveries one event can plan (100 commits with 10 keys each, and their links and comments).
     public static let deliveriesPerEvent = 2_000
     /// How often an event's planning may start without finishing (the process died on it, or it failed

@@ -52,13 +52,23 @@ public struct ForgeCommit: Sendable, Equatable {
     public var url: String
     public var authorName: String
     public var authorEmail: String?
+    /// When it was authored, as the forge writes it (ISO 8601); absent in rows stored before the development
+    /// panel.
+    public var timestamp: String?
+    /// How many files it added, modified or removed, when the forge says.
+    public var fileCount: Int?
 
-    public init(id: String, message: String, url: String, authorName: String, authorEmail: String?) {
+    public init(
+        id: String, message: String, url: String, authorName: String, authorEmail: String?, timestamp: String? = nil,
+        fileCount: Int? = nil
+    ) {
         self.id = id
         self.message = message
         self.url = url
         self.authorName = authorName
         self.authorEmail = authorEmail
+        self.timestamp = timestamp
+        self.fileCount = fileCount
     }
 
     /// The first line of the message, without its newline.
@@ -116,11 +126,14 @@ public struct MergeRequestEvent: Sendable, Equatable {
     public var lastCommitID: String?
     public var url: String
     public var user: ForgeUser
+    /// What the development panel shows of it; absent in rows stored before the development panel.
+    public var details: ChangeDetails?
 
     public init(
         project: ForgeProject, iid: Int64, title: String, description: String, action: Action, sourceBranch: String,
-        targetBranch: String, lastCommitID: String?, url: String, user: ForgeUser
+        targetBranch: String, lastCommitID: String?, url: String, user: ForgeUser, details: ChangeDetails? = nil
     ) {
+        self.details = details
         self.project = project
         self.iid = iid
         self.title = title
@@ -131,6 +144,29 @@ public struct MergeRequestEvent: Sendable, Equatable {
         self.lastCommitID = lastCommitID
         self.url = url
         self.user = user
+    }
+}
+
+/// A merge or pull request's state as the development panel shows it.
+public struct ChangeDetails: Sendable, Equatable {
+    public enum State: String, Sendable { case open, merged, closed }
+
+    public var state: State
+    public var draft: Bool
+    /// When the forge last changed it, as the forge writes it (ISO 8601 or GitLab's `2024-01-02 10:00:00 UTC`).
+    public var updatedAt: String?
+    /// Who opened it (its author), when the payload says; else the acting user is shown.
+    public var author: String?
+    public var commentCount: Int
+    public var reviewers: [String]
+
+    public init(state: State, draft: Bool, updatedAt: String?, author: String?, commentCount: Int, reviewers: [String]) {
+        self.state = state
+        self.draft = draft
+        self.updatedAt = updatedAt
+        self.author = author
+        self.commentCount = commentCount
+        self.reviewers = reviewers
     }
 }
 

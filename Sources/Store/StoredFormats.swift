@@ -154,6 +154,8 @@ enum StoredEventFormat {
                 w.field("url", c.url)
                 w.field("authorName", c.authorName)
                 w.field("authorEmail", c.authorEmail)
+                w.field("timestamp", c.timestamp)
+                w.field("fileCount", c.fileCount.map(Int64.init))
                 w.endObject()
             }
             w.endArray()
@@ -174,6 +176,20 @@ enum StoredEventFormat {
             w.field("lastCommitID", m.lastCommitID)
             w.field("url", m.url)
             write(m.user, as: "user", to: &w)
+            if let d = m.details {
+                w.key("details")
+                w.beginObject()
+                w.field("state", d.state.rawValue)
+                w.field("draft", d.draft)
+                w.field("updatedAt", d.updatedAt)
+                w.field("author", d.author)
+                w.field("commentCount", Int64(d.commentCount))
+                w.key("reviewers")
+                w.beginArray()
+                for r in d.reviewers { w.value(.string(r)) }
+                w.endArray()
+                w.endObject()
+            }
             w.endObject()
             return StoredFormat.end(&w)
         }
@@ -212,7 +228,8 @@ enum StoredEventFormat {
                     commits: try f.list("commits").map { c in
                         ForgeCommit(
                             id: try c.string("id"), message: try c.string("message"), url: try c.string("url"),
-                            authorName: try c.string("authorName"), authorEmail: try c.optionalString("authorEmail"))
+                            authorName: try c.string("authorName"), authorEmail: try c.optionalString("authorEmail"),
+                            timestamp: try c.optionalString("timestamp"), fileCount: try c.optionalInt("fileCount"))
                     },
                     pusher: try user(f.nested("pusher")), omittedCommits: try f.optionalInt("omittedCommits")))
         }
@@ -221,7 +238,16 @@ enum StoredEventFormat {
                 project: try project(f.nested("project")), iid: try f.int64("iid"), title: try f.string("title"),
                 description: try f.string("description"), action: MergeRequestEvent.Action(rawValue: try f.string("action")) ?? .other,
                 sourceBranch: try f.string("sourceBranch"), targetBranch: try f.string("targetBranch"),
-                lastCommitID: try f.optionalString("lastCommitID"), url: try f.string("url"), user: try user(f.nested("user"))))
+                lastCommitID: try f.optionalString("lastCommitID"), url: try f.string("url"), user: try user(f.nested("user")),
+                details: f.object["details"]?.object == nil ? nil : try details(f.nested("details"))))
+    }
+
+    static func details(_ f: Fields) throws -> ChangeDetails {
+        ChangeDetails(
+            state: ChangeDetails.State(rawValue: try f.string("state")) ?? .open, draft: try f.bool("draft"),
+            updatedAt: try f.optionalString("updatedAt"), author: try f.optionalString("author"),
+            commentCount: try f.optionalInt("commentCount") ?? 0,
+            reviewers: try f.strings("reviewers"))
     }
 
     static func project(_ f: Fields) throws -> ForgeProject {

@@ -69,6 +69,30 @@ struct StoredFormatTests {
         }
     }
 
+    @Test("the development panel's facts (commit time and files, a merge request's state) are stored and read back")
+    func developmentFactsRoundTrip() throws {
+        let project = ForgeProject(
+            id: 7, pathWithNamespace: "acme/shop", name: "shop", namespaceName: "Acme", webURL: "https://g/acme/shop", defaultBranch: "main",
+            forge: .github)
+        let push = ForgeEvent.push(
+            PushEvent(
+                project: project, ref: "refs/heads/main", before: "", after: String(repeating: "a", count: 40),
+                commits: [
+                    ForgeCommit(
+                        id: String(repeating: "a", count: 40), message: "PROJ-1", url: "https://g/c", authorName: "A", authorEmail: nil,
+                        timestamp: "2024-01-02T03:04:05Z", fileCount: 3)
+                ], pusher: ForgeUser(name: "A", username: "a")))
+        let mr = ForgeEvent.mergeRequest(
+            MergeRequestEvent(
+                project: project, iid: 4, title: "PROJ-1", description: "", action: .merge, sourceBranch: "f", targetBranch: "main",
+                lastCommitID: nil, url: "https://g/pull/4", user: ForgeUser(name: "A", username: "a"),
+                details: ChangeDetails(
+                    state: .merged, draft: true, updatedAt: "2024-01-02T03:04:05Z", author: "b", commentCount: 5, reviewers: ["c", "d"])))
+        for event in [push, mr] {
+            #expect(try StoredFormat.decodeEvent(StoredFormat.encode(event: event)) == event)
+        }
+    }
+
     @Test("a row of a newer format is refused with a message that says to upgrade, not misread")
     func newerFormatRefused() {
         #expect { try StoredFormat.decodeWork(#"{"format":2,"comment":{"body":"x"}}"#) } throws: { error in

@@ -1,0 +1,344 @@
+/// What a forge event puts in the Jira issue's Development panel (Jira Software Cloud's development information:
+/// repositories with their commits, branches and pull requests), as pure functions of the event and the
+/// integration's key rules. The schema and its limits are Atlassian's
+/// (`jira-software-cloud.openapi.json`, `POST /rest/devinfo/0.10/bulk`).
+///
+/// Sequence numbers (`updateSequenceId`): Jira keeps an entity's data only when a submission carries a
+/// greater number than the one it has, so each comes from the forge's own time:
+/// - a commit: its author time in milliseconds (a commit never changes, so a redelivery sends the same number);
+/// - a branch: the author time of its head commit;
+/// - a merge or pull request: its `updated_at` in milliseconds, times 4, plus its state's rank (open 0,
+///   declined 1, merged 2), so that a merge in the same second as the last update still wins, and an older
+///   update delivered after the merge loses.
+public enum DevelopmentInfo {
+    /// A change to one repository's development information.
+    public enum Change: Sendable, Equatable {
+        /// Entities to store (replacing those with a smaller sequence number).
+        case store(Repository)
+        /// A deleted branch.
+        case deleteBranch(repositoryID: String, branchID: String)
+    }
+
+    public struct Author: Sendable, Equatable {
+        public var name: String
+        public var email: String?
+
+        public init(name: String, email: String?) {
+            self.name = name
+            self.email = email
+        }
+    }
+
+    public struct Commit: Sendable, Equatable {
+        public var id: String
+        public var issueKeys: [String]
+        public var updateSequenceId: Int64
+        public var message: String
+        public var author: Author
+        public var fileCount: Int
+        public var url: String
+        public var authorTimestamp: String
+        public var displayId: String
+    }
+
+    public struct Branch: Sendable, Equatable {
+        public var id: String
+        public var issueKeys: [String]
+        public var updateSequenceId: Int64
+        public var name: String
+        public var lastCommit: Commit
+        public var createPullRequestUrl: String
+        public var url: String
+    }
+
+    public struct PullRequest: Sendable, Equatable {
+        /// Atlassian's statuses. A draft is `OPEN` (the schema has no draft status); its title says so.
+        public enum Status: String, Sendable { case open = "OPEN", merged = "MERGED", declined = "DECLINED" }
+
+        public var id: String
+        public var issueKeys: [String]
+        public var updateSequenceId: Int64
+        public var status: Status
+        public var title: String
+        public var author: Author
+        public var commentCount: Int
+        public var sourceBranch: String
+        public var sourceBranchUrl: String
+        public var destinationBranch: String
+        public var lastUpdate: String
+        public var url: String
+        public var displayId: String
+        public var reviewers: [String]
+    }
+
+    public struct Repository: Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var url: String
+        public var updateSequenceId: Int64
+        public var commits: [Commit] = []
+        public var branches: [Branch] = []
+        public var pullRequests: [PullRequest] = []
+
+        public var isEmpty: Bool { commits.isEmpty && branches.isEmpty && pullRequests.isEmpty }
+        public var entityCount: Int { commits.count + branches.count + pullRequests.count }
+    }
+
+    /// Atlassian's limits (the schema's `maxLength` and `maxItems`).
+    public enum Limits {
+        public static let message = 1024
+        public static let title = 1024
+        public static let branchName = 512
+        public static let sourceBranch = 255
+        public static let displayId = 255
+        public static let name = 255
+        public static let url = 2000
+        public static let entitiesPerTypeAndRepository = 400
+        public static let entitiesPerRequest = 1000
+        public static let repositoriesPerRequest = 100
+    }
+
+    /// The repository's stable id in Jira: the forge and its own project id (`gitlab-42`, `github-1296269`).
+    public static func repositoryID(_ project: ForgeProject) -> String { "\(project.forge.rawValue)-\(project.id)" }
+
+    /// The changes `event` makes, by `extractor`'s key rules. A push gives its commits that mention a key and
+    /// its branch when the branch's name or head commit mentions one; a push that deletes a branch deletes
+    /// it; a merge or pull request gives itself when its title, description or source branch mentions a key.
+    public static func changes(_ event: ForgeEvent, extractor: ReferenceExtractor) -> [Change] {
+        switch event {
+        case .push(let push): return changes(push, extractor: extractor)
+        case .mergeRequest(let mr): return changes(mr, extractor: extractor)
+        }
+    }
+
+    static func emptyRepository(_ project: ForgeProject) -> Repository {
+        Repository(
+            id: repositoryID(project), name: Texts.cut(project.pathWithNamespace, to: Limits.name), url: project.webURL, updateSequenceId: 0)
+    }
+
+    static func changes(_ push: PushEvent, extractor: ReferenceExtractor) -> [Change] {
+        guard let branch = push.branch else { return [] }
+        let project = push.project
+        if push.deletesBranch {
+            return [.deleteBranch(repositoryID: repositoryID(project), branchID: branch)]
+        }
+        var repository = emptyRepository(project)
+        var byID: [String: Commit] = [:]
+        for forgeCommit in push.commits {
+            let keys = capped(extractor.allKeys(forgeCommit.message))
+            let commit = self.commit(forgeCommit, keys: keys, project: project)
+            byID[forgeCommit.id] = commit
+            if !keys.isEmpty { repository.commits.append(commit) }
+        }
+        // The branch: its name or its head commit names a key.
+        let head = push.commits.last(where: { $0.id == push.after }) ?? push.commits.last
+        let branchKeys = capped(ordered(extractor.allKeys(branch) + (head.map { extractor.allKeys($0.message) } ?? [])))
+        if let head, !branchKeys.isEmpty, let last = byID[head.id] {
+            let name = Texts.cut(branch, to: Limits.branchName)
+            repository.branches.append(
+                Branch(
+                    id: name, issueKeys: branchKeys, updateSequenceId: last.updateSequenceId, name: name, lastCommit: last,
+                    createPullRequestUrl: createChangeURL(project, branch: branch),
+                    url: project.forge.branchURL(project: project.webURL, branch: branch)))
+        }
+        if repository.commits.count > Limits.entitiesPerTypeAndRepository {
+            repository.commits.removeFirst(repository.commits.count - Limits.entitiesPerTypeAndRepository)
+        }
+        guard !repository.isEmpty else { return [] }
+        repository.updateSequenceId = (repository.commits.map(\.updateSequenceId) + repository.branches.map(\.updateSequenceId)).max() ?? 0
+        return [.store(repository)]
+    }
+
+    static func changes(_ mr: MergeRequestEvent, extractor: ReferenceExtractor) -> [Change] {
+        let project = mr.project
+        let keys = capped(ordered(extractor.allKeys(mr.title + "\n\n" + mr.description) + extractor.allKeys(mr.sourceBranch)))
+        guard !keys.isEmpty else { return [] }
+        let details =
+            mr.details
+            ?? ChangeDetails(
+                state: mr.action == .merge ? .merged : mr.action == .close ? .closed : .open, draft: false, updatedAt: nil, author: nil,
+                commentCount: 0, reviewers: [])
+        let status: PullRequest.Status
+        switch details.state {
+        case .merged: status = .merged
+        case .closed: status = .declined
+        case .open: status = .open
+        }
+        let rank: Int64 = status == .merged ? 2 : status == .declined ? 1 : 0
+        let updated = details.updatedAt.flatMap(Timestamp.milliseconds) ?? 0
+        let sequence = max(0, updated) &* 4 &+ rank
+        let number = mr.iid
+        let title = details.draft && !mr.title.lowercased().hasPrefix("draft") ? "Draft: " + mr.title : mr.title
+        var repository = emptyRepository(project)
+        repository.pullRequests.append(
+            PullRequest(
+                id: String(number), issueKeys: keys, updateSequenceId: sequence, status: status, title: Texts.cut(title, to: Limits.title),
+                author: Author(name: details.author ?? (mr.user.name.isEmpty ? mr.user.username : mr.user.name), email: nil),
+                commentCount: details.commentCount, sourceBranch: Texts.cut(mr.sourceBranch, to: Limits.sourceBranch),
+                sourceBranchUrl: project.forge.branchURL(project: project.webURL, branch: mr.sourceBranch),
+                destinationBranch: Texts.cut(mr.targetBranch, to: Limits.sourceBranch),
+                lastUpdate: details.updatedAt.flatMap(Timestamp.milliseconds).map(Timestamp.iso) ?? Timestamp.iso(0),
+                url: mr.url, displayId: project.forge == .gitlab ? "!\(number)" : "#\(number)", reviewers: details.reviewers))
+        repository.updateSequenceId = sequence
+        return [.store(repository)]
+    }
+
+    static func commit(_ c: ForgeCommit, keys: [String], project: ForgeProject) -> Commit {
+        let millis = c.timestamp.flatMap(Timestamp.milliseconds)
+        return Commit(
+            id: c.id, issueKeys: keys, updateSequenceId: max(1, millis ?? 1), message: Texts.cut(c.message, to: Limits.message),
+            author: Author(name: c.authorName, email: c.authorEmail), fileCount: c.fileCount ?? 0,
+            url: project.forge.commitURL(project: project.webURL, sha: c.id), authorTimestamp: millis.map(Timestamp.iso) ?? Timestamp.iso(0),
+            displayId: String(c.id.prefix(7)))
+    }
+
+    /// The forge's page that starts a merge or pull request from `branch`.
+    static func createChangeURL(_ project: ForgeProject, branch: String) -> String {
+        let segment = Texts.pathSegment(branch)
+        switch project.forge {
+        case .gitlab: return "\(project.webURL)/-/merge_requests/new?merge_request%5Bsource_branch%5D=\(segment)"
+        case .github: return "\(project.webURL)/compare/\(segment)?expand=1"
+        case .gitea: return "\(project.webURL)/compare/\(Texts.pathSegment(project.defaultBranch))...\(segment)"
+        }
+    }
+
+    static func capped(_ keys: [String]) -> [String] { Array(keys.prefix(EventLimits.keysPerEntity)) }
+
+    static func ordered(_ keys: [String]) -> [String] {
+        var seen = Set<String>()
+        return keys.filter { seen.insert($0).inserted }
+    }
+}
+
+/// Times as forges write them, and as Atlassian's APIs take them.
+public enum Timestamp {
+    /// Milliseconds since 1970 for `2011-12-12T14:27:31+02:00`, `2019-05-15T15:19:25Z`, `2024-01-02T10:00:00.123Z`
+    /// or GitLab's `2013-12-03 17:23:34 UTC`; nil for anything else.
+    public static func milliseconds(_ text: String) -> Int64? {
+        let b = Array(text.utf8)
+        func digits(_ at: Int, _ count: Int) -> Int64? {
+            guard at + count <= b.count else { return nil }
+            var n: Int64 = 0
+            for i in at..<(at + count) {
+                guard b[i] >= 48 && b[i] <= 57 else { return nil }
+                n = n * 10 + Int64(b[i] - 48)
+            }
+            return n
+        }
+        guard b.count >= 19, b[4] == 45, b[7] == 45, b[10] == 84 || b[10] == 32, b[13] == 58, b[16] == 58,
+            let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2), let hour = digits(11, 2),
+            let minute = digits(14, 2), let second = digits(17, 2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var i = 19
+        var millis: Int64 = 0
+        if i < b.count, b[i] == 46 {
+            i += 1
+            var scale: Int64 = 100
+            while i < b.count, b[i] >= 48 && b[i] <= 57 {
+                millis += Int64(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+        }
+        var offsetMinutes: Int64 = 0
+        let rest = String(decoding: b[i...], as: UTF8.self)
+        switch rest {
+        case "Z", "", " UTC", "+00:00": break
+        default:
+            let r = Array(rest.utf8)
+            guard r.count == 6, r[0] == 43 || r[0] == 45, r[3] == 58 else { return nil }
+            let sign: Int64 = r[0] == 45 ? -1 : 1
+            guard let h = Int64(String(decoding: r[1...2], as: UTF8.self)), let m = Int64(String(decoding: r[4...5], as: UTF8.self)) else {
+                return nil
+            }
+            offsetMinutes = sign * (h * 60 + m)
+        }
+        let days = daysFromCivil(year, month, day)
+        return ((days * 86_400 + hour * 3_600 + minute * 60 + second) - offsetMinutes * 60) * 1_000 + millis
+    }
+
+    /// `2024-01-02T10:00:00.123Z`.
+    public static func iso(_ milliseconds: Int64) -> String {
+        let ms = milliseconds
+        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+        let inDay = ms - days * 86_400_000
+        let (y, m, d) = civil(fromDays: days)
+        func pad(_ n: Int64, _ width: Int) -> String {
+            let s = String(n)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(inDay / 3_600_000, 2)):\(pad(inDay / 60_000 % 60, 2)):"
+            + "\(pad(inDay / 1_000 % 60, 2)).\(pad(inDay % 1_000, 3))Z"
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}
+
+extension DevelopmentInfo.Repository {
+    /// The repository as `POST .../devinfo/.../bulk` takes it in `repositories`.
+    public var json: JSONValue {
+        func author(_ a: DevelopmentInfo.Author) -> JSONValue {
+            var doc: [String: JSONValue] = ["name": .string(a.name)]
+            if let email = a.email, !email.isEmpty { doc["email"] = .string(email) }
+            return .object(doc)
+        }
+        func keys(_ k: [String]) -> JSONValue { .array(k.map(JSONValue.string)) }
+        func commit(_ c: DevelopmentInfo.Commit) -> JSONValue {
+            .object([
+                "id": .string(c.id), "issueKeys": keys(c.issueKeys), "updateSequenceId": .number(Double(c.updateSequenceId)),
+                "hash": .string(c.id), "message": .string(c.message), "author": author(c.author), "fileCount": .number(Double(c.fileCount)),
+                "url": .string(c.url), "authorTimestamp": .string(c.authorTimestamp), "displayId": .string(c.displayId),
+            ])
+        }
+        var doc: [String: JSONValue] = [
+            "id": .string(id), "name": .string(name), "url": .string(url), "updateSequenceId": .number(Double(updateSequenceId)),
+        ]
+        if !commits.isEmpty { doc["commits"] = .array(commits.map(commit)) }
+        if !branches.isEmpty {
+            doc["branches"] = .array(
+                branches.map { b in
+                    .object([
+                        "id": .string(b.id), "issueKeys": keys(b.issueKeys), "updateSequenceId": .number(Double(b.updateSequenceId)),
+                        "name": .string(b.name), "lastCommit": commit(b.lastCommit), "createPullRequestUrl": .string(b.createPullRequestUrl),
+                        "url": .string(b.url),
+                    ])
+                })
+        }
+        if !pullRequests.isEmpty {
+            doc["pullRequests"] = .array(
+                pullRequests.map { p in
+                    .object([
+                        "id": .string(p.id), "issueKeys": keys(p.issueKeys), "updateSequenceId": .number(Double(p.updateSequenceId)),
+                        "status": .string(p.status.rawValue), "title": .string(p.title), "author": author(p.author),
+                        "commentCount": .number(Double(p.commentCount)), "sourceBranch": .string(p.sourceBranch),
+                        "sourceBranchUrl": .string(p.sourceBranchUrl), "destinationBranch": .string(p.destinationBranch),
+                        "lastUpdate": .string(p.lastUpdate), "url": .string(p.url), "displayId": .string(p.displayId),
+                        "reviewers": .array(p.reviewers.map { .object(["name": .string($0)]) }),
+                    ])
+                })
+        }
+        return .object(doc)
+    }
+}
