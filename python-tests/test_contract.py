@@ -49,6 +49,30 @@ def test_every_client_call_is_covered_by_the_recording():
     assert not missing, f"client calls never exercised: {sorted(missing)}"
 
 
+def test_every_gateway_request_matches_jira_softwares_spec():
+    """The Development panel's requests (Atlassian's gateway for OAuth credentials) are checked against Jira
+    Software's spec, under the paths the spec writes."""
+    records = [r for r in read_records(recorded_files()) if r["path"].startswith("/jira/")]
+    assert records, "no request to the gateway was recorded"
+    bad = violations(records)
+    report = "\n".join(f"{r['method']} {r['path']} {r.get('body') or ''}: {msg}" for r, msg in bad[:10])
+    assert not bad, report
+
+
+def test_the_checker_flags_a_gateway_request_that_breaks_the_spec():
+    base = "/jira/devinfo/0.1/cloud/4a1d9e2c-7b3f-4c8e-9d21-6f0a5b7c3e19"
+    good = {"method": "POST", "path": base + "/bulk", "query": "", "contentType": "application/json", "authScheme": "Bearer",
+            "body": '{"repositories": [{"id": "gitlab-1", "name": "a/b", "url": "https://g/a/b", "updateSequenceId": 1}]}'}
+    assert violations([good]) == []
+    no_url = dict(good, body='{"repositories": [{"id": "gitlab-1", "name": "a/b", "updateSequenceId": 1}]}')
+    bad_status = dict(good, body='{"repositories": [{"id": "g", "name": "a", "url": "https://g", "updateSequenceId": 1, "pullRequests": '
+                                 '[{"id": "1", "issueKeys": ["A-1"], "updateSequenceId": 1, "status": "DRAFT", "title": "t", "author": {"name": "n"}, '
+                                 '"commentCount": 0, "displayId": "#1", "lastUpdate": "2024-01-01T00:00:00Z", "sourceBranch": "b", "url": "https://g/1"}]}]}')
+    wrong_type = {"method": "DELETE", "path": base + "/repository/gitlab-1/tag/v1", "query": "", "contentType": None, "authScheme": "Bearer",
+                  "body": None}
+    assert len(violations([no_url, bad_status, wrong_type])) == 3
+
+
 def test_the_checker_flags_a_request_that_breaks_the_spec():
     bad = [
         {"method": "POST", "path": "/rest/api/2/issue/PROJ-1/transitions", "query": "", "contentType": "application/json",

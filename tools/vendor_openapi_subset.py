@@ -7,6 +7,10 @@ Sources (see ../shared/reference/SOURCES.md):
       vendored by primelib/jira4j @ 3ff2044f45fdd7946ccef877b6eae2086473030a, Apache-2.0)
   v3: jira-cloud-platform-v3.swagger-v3.v3.json (Atlassian's Jira Cloud REST v3 spec as vendored by
       jarekbird/jira-api-mcp-wrapper @ 9a9e84dacce9900b0bd4f1f095f5f1bdf3ce0168, Apache-2.0)
+  software: jira-software-cloud.openapi.json (Atlassian's Jira Software Cloud spec: development information,
+      builds, deployments; see ../shared/reference/SOURCES.md), into jira-openapi-software-subset.json. The gateway
+      serves these operations under /jira/<type>/0.1/cloud/<cloudId>/...; python-tests/contract_check.py maps
+      those paths back to the spec's /rest/<type>/<version>/....
 
 Run: python3 tools/vendor_openapi_subset.py ../shared/reference/jira
 """
@@ -28,6 +32,10 @@ V2_PATHS = [
     "/rest/api/2/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}",
 ]
 V3_PATHS = ["/rest/api/3/search/jql"]
+SOFTWARE_PATHS = [
+    "/rest/devinfo/0.10/bulk",
+    "/rest/devinfo/0.10/repository/{repositoryId}/{entityType}/{entityId}",
+]
 METHODS = {"get", "post", "put", "delete"}
 
 
@@ -84,7 +92,8 @@ def fix_defaults(node):
 def main(ref_dir):
     v2 = json.load(open(f"{ref_dir}/jira-cloud-platform-v2.openapi.primelib-modified.json"))
     v3 = json.load(open(f"{ref_dir}/jira-cloud-platform-v3.swagger-v3.v3.json"))
-    for name, spec, paths in (("v2", v2, V2_PATHS), ("v3", v3, V3_PATHS)):
+    software = json.load(open(f"{ref_dir}/jira-software-cloud.openapi.json"))
+    for name, spec, paths in (("v2", v2, V2_PATHS), ("v3", v3, V3_PATHS), ("software", software, SOFTWARE_PATHS)):
         s = subset(spec, paths, name)
         doc = {
             "openapi": spec["openapi"],

@@ -96,6 +96,8 @@ public enum DevelopmentInfo {
         public static let entitiesPerTypeAndRepository = 400
         public static let entitiesPerRequest = 1000
         public static let repositoriesPerRequest = 100
+        /// Issue keys of one development information entity.
+        public static let issueKeys = 100
     }
 
     /// The repository's stable id in Jira: the forge and its own project id (`gitlab-42`, `github-1296269`).
@@ -202,7 +204,8 @@ public enum DevelopmentInfo {
         }
     }
 
-    static func capped(_ keys: [String]) -> [String] { Array(keys.prefix(EventLimits.keysPerEntity)) }
+    /// At most `Limits.issueKeys` keys per entity, in the schema's key pattern (`^\w{1,255}-\d{1,255}$`).
+    static func capped(_ keys: [String]) -> [String] { Array(keys.prefix(Limits.issueKeys)) }
 
     static func ordered(_ keys: [String]) -> [String] {
         var seen = Set<String>()

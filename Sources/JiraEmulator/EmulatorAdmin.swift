@@ -10,6 +10,7 @@ struct EmulatorAdmin {
         switch (method, path) {
         case ("POST", "/_emulator/reset"):
             await state.reset()
+            await state.development.reset()
             return json(200, ["ok": true])
         case ("POST", "/_emulator/projects"):
             guard let key = doc["key"] as? String, !key.isEmpty else { return error(400, "key is required") }
@@ -61,6 +62,19 @@ struct EmulatorAdmin {
         case ("DELETE", "/_emulator/concurrency"):
             await state.resetConcurrency()
             return json(200, ["ok": true])
+        case ("POST", "/_emulator/oauth_clients"):
+            guard let id = doc["client_id"] as? String, let secret = doc["client_secret"] as? String else {
+                return error(400, "client_id and client_secret are required")
+            }
+            let permissions = doc["permissions"] as? [String] ?? Array(EmulatedDevelopment.allPermissions)
+            await state.development.setClient(.init(id: id, secret: secret, permissions: Set(permissions)))
+            return json(201, ["ok": true])
+        case ("POST", "/_emulator/oauth"):
+            if let seconds = doc["token_lifetime"] as? Int { await state.development.setTokenLifetime(seconds) }
+            if doc["expire_tokens"] as? Bool == true { await state.development.expireTokens() }
+            return json(200, ["ok": true])
+        case ("GET", "/_emulator/oauth"):
+            return json(200, ["tokens_issued": await state.development.tokensIssued])
         case ("GET", "/_emulator/requests"):
             let data = try JSONEncoder().encode(await state.requests)
             return raw(200, data)
@@ -73,6 +87,12 @@ struct EmulatorAdmin {
                 if let password = doc["password"] as? String { await state.setPassword(user: name, to: password) }
                 if let after = doc["expire_after_requests"] as? Int { await state.expireCredentials(user: name, afterRequests: after) }
                 return json(200, ["ok": true])
+            }
+            if method == "GET", path.hasPrefix("/_emulator/development/") {
+                // The Development panel of an issue: the commits, branches and pull requests that name it.
+                let key = String(path.dropFirst("/_emulator/development/".count))
+                let panel = await state.development.panel(issue: key)
+                return json(200, panel.mapValues { $0.map(\.value) })
             }
             if method == "GET", path.hasPrefix("/_emulator/issues/") {
                 let key = String(path.dropFirst("/_emulator/issues/".count))

@@ -149,6 +149,7 @@ struct EmulatorHandler: Sendable {
                 return response
             }
         }
+        if let answer = await developmentAPI(request: request, method: method, path: path, body: body) { return answer }
         let user: EmulatedUser?
         switch await state.authenticate(request.headers[.authorization], gateway: gateway) {
         case .refused:
@@ -162,6 +163,35 @@ struct EmulatorHandler: Sendable {
         var query: [String: String] = [:]
         for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
         return await rest.respond(method: method, path: path, query: query, body: body, user: user)
+    }
+
+    /// Atlassian's gateway for OAuth credentials (Cloud only): the token, and development information under this
+    /// site's cloud id. Nil for any other path.
+    private func developmentAPI(request: Request, method: String, path: String, body: Data) async -> Response? {
+        let development = state.development
+        if path == "/oauth/token" {
+            guard method == "POST", configuration.deployment == .cloud else { return error(404, "Not Found") }
+            return await development.token(body)
+        }
+        let prefix = "/jira/devinfo/0.1/cloud/"
+        guard path.hasPrefix(prefix) else { return nil }
+        guard configuration.deployment == .cloud else { return error(404, "Not Found") }
+        let parts = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.first == state.cloudID else { return error(404, "Site temporarily unavailable") }
+        guard let client = await development.client(request.headers[.authorization]) else {
+            return raw(401, Data("{\"code\":401,\"message\":\"Unauthorized\"}".utf8))
+        }
+        switch (method, Array(parts.dropFirst())) {
+        case ("POST", ["bulk"]):
+            let known = Set(await state.issues.keys)
+            return await development.bulk(body, client: client, knownKeys: known)
+        case ("DELETE", let rest) where rest.count == 4 && rest[0] == "repository":
+            return await development.delete(
+                repository: rest[1].removingPercentEncoding ?? rest[1], type: rest[2], id: rest[3].removingPercentEncoding ?? rest[3],
+                client: client)
+        default:
+            return error(404, "Not Found")
+        }
     }
 
     /// Jira's "Create issue" page prefilled from its query (what "Customize Jira issues" links to): it

@@ -105,6 +105,9 @@ struct Harness: Sendable {
         /// no socket), or over loopback to the running server, for what lives below the router (connection
         /// deadlines, body budgets, TLS in front, addresses).
         var transport = Transport.router
+        /// Whether the emulator's requests go to the contract check (`JIRA_BRIDGE_CONTRACT_DIR`): not for tests
+        /// that send the emulator malformed requests on purpose.
+        var recordsContract = true
     }
 
     enum Transport { case live, router }
@@ -123,7 +126,7 @@ struct Harness: Sendable {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jb-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let recordFile = ProcessInfo.processInfo.environment["JIRA_BRIDGE_CONTRACT_DIR"].map {
+        let recordFile = ProcessInfo.processInfo.environment["JIRA_BRIDGE_CONTRACT_DIR"].flatMap { options.recordsContract ? $0 : nil }.map {
             URL(fileURLWithPath: $0).appendingPathComponent("\(UUID().uuidString).jsonl")
         }
         let emulator = EmulatorState(deployment: options.deployment, recordFile: recordFile)

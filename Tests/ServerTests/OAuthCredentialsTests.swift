@@ -68,20 +68,27 @@ struct OAuthCredentialsTests {
             #expect(try await h.store.integration(at: .project(42))?.settings.oauthClientSecret == "oauth-secret")
 
             let moved = try await h.admin(
-                .PUT, "/api/v4/projects/42/integrations/jira", json: ["url": .string(h.emulatorURL + "/other"), "password": "new-token"])
+                .PUT, "/api/v4/projects/42/integrations/jira",
+                json: ["url": .string(h.emulatorURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")), "password": "new-token"])
             #expect(moved.status == 400, "the secret went with the old URL, and the panel is still on")
             #expect(moved.json["message"]?["jira_oauth_client_secret"] == ["can't be blank"])
             #expect(try await h.store.integration(at: .project(42))?.settings.oauthClientSecret == "oauth-secret", "a failed save changes nothing")
 
             let movedWithSecret = try await h.admin(
                 .PUT, "/api/v4/projects/42/integrations/jira",
-                json: ["url": .string(h.emulatorURL + "/other"), "password": "new-token", "jira_oauth_client_secret": "second-secret"])
+                json: [
+                    "url": .string(h.emulatorURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")), "password": "new-token",
+                    "jira_oauth_client_secret": "second-secret",
+                ])
             #expect(movedWithSecret.status == 200, "\(movedWithSecret.text)")
             #expect(try await h.store.integration(at: .project(42))?.settings.oauthClientSecret == "second-secret")
 
             let off = try await h.admin(
                 .PUT, "/api/v4/projects/42/integrations/jira",
-                json: ["development_panel_enabled": false, "api_url": .string(h.emulatorURL + "/api"), "password": "third"])
+                json: [
+                    "development_panel_enabled": false, "api_url": .string(h.emulatorURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")),
+                    "password": "third",
+                ])
             #expect(off.status == 200, "\(off.text)")
             #expect(try await h.store.integration(at: .project(42))?.settings.oauthClientSecret == nil, "a changed api_url cleared it")
         }
