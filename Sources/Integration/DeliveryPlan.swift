@@ -4,12 +4,15 @@ public enum DeliveryAction: String, Sendable, Equatable {
     case comment
     case transition
     case createIssue = "create_issue"
+    /// Commits, branches and merge requests sent to the Development panel (Jira Cloud, OAuth credentials).
+    case developmentInfo = "development_info"
 
     /// Whether the write can be sent again at once when its outcome is unknown (a dropped connection, an
-    /// unreadable answer): a remote link is an upsert by `globalId` in Jira, so a second one changes nothing.
+    /// unreadable answer): a remote link is an upsert by `globalId` in Jira, so a second one changes nothing;
+    /// development information replaces an entity only on a greater sequence number, so it is the same.
     /// Comments, transitions and created issues could double, so they take the uncertain-write path (a wait,
     /// then a read of Jira before anything is sent again).
-    public var repeatsSafely: Bool { self == .remoteLink }
+    public var repeatsSafely: Bool { self == .remoteLink || self == .developmentInfo }
 }
 
 /// A remote link to write: Jira upserts it by `globalId`.
@@ -97,6 +100,45 @@ public enum DeliveryWork: Sendable, Equatable {
     case comment(body: String)
     case remoteLink(RemoteLinkSpec)
     case transition(TransitionSpec)
+    /// Send one repository's development information (or delete a branch of it).
+    case developmentInfo(DevelopmentInfoWork)
+}
+
+/// One repository's change to the Development panel, as a delivery carries it.
+public struct DevelopmentInfoWork: Sendable, Equatable {
+    public var repositoryID: String
+    /// The repository with its entities, as the bulk call takes it (its JSON text); nil for a deletion.
+    public var repository: String?
+    /// A branch to delete.
+    public var deletedBranch: String?
+
+    public init(repositoryID: String, repository: String?, deletedBranch: String?) {
+        self.repositoryID = repositoryID
+        self.repository = repository
+        self.deletedBranch = deletedBranch
+    }
+
+    /// The delivery of `change`: its issue key is the repository's (`repository gitlab-42`), so that one
+    /// repository's changes run one at a time and a run can take those waiting with it.
+    public static func planned(_ change: DevelopmentInfo.Change) -> PlannedDelivery {
+        switch change {
+        case .store(let repository):
+            var writer = JSONWriter()
+            writer.value(repository.json)
+            let text = writer.text
+            return PlannedDelivery(
+                action: .developmentInfo, issueKey: issueKey(repository.id), dedupeKey: "development_info|" + StableHash.hex(text),
+                work: .developmentInfo(DevelopmentInfoWork(repositoryID: repository.id, repository: text, deletedBranch: nil)))
+        case .deleteBranch(let repositoryID, let branchID, let lastCommit):
+            return PlannedDelivery(
+                action: .developmentInfo, issueKey: issueKey(repositoryID),
+                dedupeKey: "development_info|delete|" + StableHash.hex(branchID + "\u{0}" + lastCommit),
+                work: .developmentInfo(DevelopmentInfoWork(repositoryID: repositoryID, repository: nil, deletedBranch: branchID)))
+        }
+    }
+
+    /// The queue's issue key of a repository's development information.
+    public static func issueKey(_ repositoryID: String) -> String { "repository " + repositoryID }
 }
 
 /// One Jira action planned for one issue, with the key that makes it happen at most once

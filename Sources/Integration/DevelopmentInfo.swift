@@ -15,8 +15,8 @@ public enum DevelopmentInfo {
     public enum Change: Sendable, Equatable {
         /// Entities to store (replacing those with a smaller sequence number).
         case store(Repository)
-        /// A deleted branch.
-        case deleteBranch(repositoryID: String, branchID: String)
+        /// A deleted branch, with the head it had (`before` of the push that deleted it).
+        case deleteBranch(repositoryID: String, branchID: String, lastCommit: String)
     }
 
     public struct Author: Sendable, Equatable {
@@ -122,7 +122,7 @@ public enum DevelopmentInfo {
         guard let branch = push.branch else { return [] }
         let project = push.project
         if push.deletesBranch {
-            return [.deleteBranch(repositoryID: repositoryID(project), branchID: branch)]
+            return [.deleteBranch(repositoryID: repositoryID(project), branchID: Texts.cut(branch, to: Limits.branchName), lastCommit: push.before)]
         }
         var repository = emptyRepository(project)
         var byID: [String: Commit] = [:]
@@ -343,5 +343,56 @@ extension DevelopmentInfo.Repository {
                 })
         }
         return .object(doc)
+    }
+}
+
+extension DevelopmentInfo {
+    /// Two renderings of one repository (`Repository.json`) as one, each entity at its greater sequence number:
+    /// what a burst of pushes to one repository sends in one request. Nil when the result would pass
+    /// Atlassian's limits (400 entities of a type, 1,000 in all) or the repositories differ.
+    public static func merge(_ first: JSONValue, _ second: JSONValue) -> JSONValue? {
+        guard var doc = first.object, let other = second.object, let id = doc["id"]?.string, other["id"]?.string == id else { return nil }
+        func sequence(_ v: JSONValue?) -> Double { v?["updateSequenceId"]?.number ?? 0 }
+        var total = 0
+        for type in ["commits", "branches", "pullRequests"] {
+            var byID: [String: JSONValue] = [:]
+            var order: [String] = []
+            for entity in (doc[type]?.array ?? []) + (other[type]?.array ?? []) {
+                guard let entityID = entity["id"]?.string else { continue }
+                if let old = byID[entityID] {
+                    if sequence(entity) > sequence(old) { byID[entityID] = entity }
+                } else {
+                    byID[entityID] = entity
+                    order.append(entityID)
+                }
+            }
+            guard order.count <= Limits.entitiesPerTypeAndRepository else { return nil }
+            total += order.count
+            if !order.isEmpty { doc[type] = .array(order.map { byID[$0]! }) }
+        }
+        guard total <= Limits.entitiesPerRequest else { return nil }
+        doc["updateSequenceId"] = .number(max(sequence(first), sequence(second)))
+        if let name = other["name"] { doc["name"] = name }
+        if let url = other["url"] { doc["url"] = url }
+        return .object(doc)
+    }
+
+    /// The entities Atlassian refused in a bulk answer (`failedDevinfoEntities`), as `id: message` lines.
+    public static func failures(_ answer: JSONValue) -> [String] {
+        var out: [String] = []
+        for (repository, value) in (answer["failedDevinfoEntities"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) {
+            for message in value["errorMessages"]?.array ?? [] {
+                if let text = message["message"]?.string { out.append("\(repository): \(text)") }
+            }
+            for type in ["commits", "branches", "pullRequests"] {
+                for entity in value[type]?.array ?? [] {
+                    let id = entity["id"]?.string ?? "?"
+                    for message in entity["errorMessages"]?.array ?? [] {
+                        if let text = message["message"]?.string { out.append("\(id): \(text)") }
+                    }
+                }
+            }
+        }
+        return out
     }
 }

@@ -29,6 +29,10 @@ public struct EventPlanner: Sendable {
         case .mergeRequest(let mr):
             deliveries = plan(mr, notes: &notes)
         }
+        if settings.developmentPanelEnabled {
+            // One delivery per repository change, first: the cap below never cuts it.
+            deliveries.insert(contentsOf: DevelopmentInfo.changes(event, extractor: extractor).map(DevelopmentInfoWork.planned), at: 0)
+        }
         if deliveries.count > EventLimits.deliveriesPerEvent {
             notes.append(
                 "\(deliveries.count - EventLimits.deliveriesPerEvent) deliveries beyond the first \(EventLimits.deliveriesPerEvent) of this event were skipped (limit per event)"

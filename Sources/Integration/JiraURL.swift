@@ -111,3 +111,22 @@ public enum DeploymentDetection {
         return JiraURL.isCloud(clientURL) ? .cloud : .server
     }
 }
+
+/// A Jira Cloud site's id, as Atlassian's gateway paths carry it (`.../ex/jira/{cloudId}`,
+/// `.../cloud/{cloudId}/...`).
+public enum CloudID {
+    /// The id in an `api_url` of the form `https://api.atlassian.com/ex/jira/{cloudId}` (any host: a test's
+    /// gateway too); nil for any other URL.
+    public static func from(apiURL: String?) -> String? {
+        guard let apiURL, let url = JiraURL(apiURL) else { return nil }
+        let parts = url.contextPath.split(separator: "/")
+        guard parts.count == 3, parts[0] == "ex", parts[1] == "jira", isValid(String(parts[2])) else { return nil }
+        return String(parts[2])
+    }
+
+    /// Letters, digits and hyphens, at most 64: what goes into a path unescaped.
+    public static func isValid(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64
+            && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 }
+    }
+}

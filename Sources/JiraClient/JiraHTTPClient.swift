@@ -224,6 +224,59 @@ public final class JiraHTTPClient: Sendable {
             nextPageToken: issues.isEmpty ? nil : json["nextPageToken"]?.string)
     }
 
+    // MARK: Atlassian's gateway (OAuth credentials for self-hosted tools)
+
+    /// A client-credentials token from `POST {gateway}/oauth/token`. The secret goes in the body, never in a
+    /// log line or an error.
+    public func oauthToken(
+        gateway: JiraURL, clientID: String, clientSecret: String, logger: Logger
+    ) async throws(JiraError) -> (token: String, expiresInSeconds: Int) {
+        let c = JiraConnection(base: gateway, credentials: .none)
+        let body: JSONValue = .object([
+            "grant_type": .string("client_credentials"), "client_id": .string(clientID), "client_secret": .string(clientSecret),
+            "audience": .string("api.atlassian.com"),
+        ])
+        let json: JSONValue
+        do {
+            json = try await send(c, .POST, "/oauth/token", body: body, logger: logger)
+        } catch {
+            throw error.redacting([clientSecret])
+        }
+        guard let token = json["access_token"]?.string, !token.isEmpty else {
+            throw JiraError(kind: .unreadableAnswer, detail: "Atlassian's token answer has no access_token")
+        }
+        let expires = json["expires_in"]?.integer.map { Int(min(max($0, 0), 86_400)) } ?? 3_600
+        return (token, expires)
+    }
+
+    /// The site's cloud id from `GET {site}/_edge/tenant_info` (no credentials).
+    public func cloudID(site: JiraURL, logger: Logger) async throws(JiraError) -> String {
+        let json = try await send(JiraConnection(base: site, credentials: .none), .GET, "/_edge/tenant_info", logger: logger)
+        guard let id = json["cloudId"]?.string, CloudID.isValid(id) else {
+            throw JiraError(kind: .unreadableAnswer, detail: "the site's tenant_info has no cloud id")
+        }
+        return id
+    }
+
+    /// `POST {gateway}/jira/devinfo/0.1/cloud/{cloudId}/bulk`: Atlassian's answer (accepted, failed, unknown keys).
+    public func storeDevelopmentInformation(
+        gateway: JiraURL, cloudID: String, token: String, body: JSONValue, logger: Logger
+    ) async throws(JiraError) -> JSONValue {
+        let c = JiraConnection(base: gateway, credentials: .bearer(token: token))
+        return try await send(c, .POST, "/jira/devinfo/0.1/cloud/\(Self.pathSegment(cloudID))/bulk", body: body, logger: logger)
+    }
+
+    /// `DELETE {gateway}/jira/devinfo/0.1/cloud/{cloudId}/repository/{repositoryId}/{entityType}/{entityId}`.
+    public func deleteDevelopmentEntity(
+        gateway: JiraURL, cloudID: String, token: String, repositoryID: String, entityType: String, entityID: String, logger: Logger
+    ) async throws(JiraError) {
+        let c = JiraConnection(base: gateway, credentials: .bearer(token: token))
+        _ = try await send(
+            c, .DELETE,
+            "/jira/devinfo/0.1/cloud/\(Self.pathSegment(cloudID))/repository/\(Self.pathSegment(repositoryID))/\(entityType)/\(Self.pathSegment(entityID))",
+            logger: logger)
+    }
+
     // MARK: Transport
 
     private func send(
@@ -255,6 +308,8 @@ public final class JiraHTTPClient: Sendable {
             request.headers.add(name: "Cookie", value: "OBBasicAuth=fromDialog")
         case .bearer(let token):
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        case .none:
+            break
         }
         if let body {
             var writer = JSONWriter()

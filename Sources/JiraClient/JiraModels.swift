@@ -6,6 +6,8 @@ public struct JiraConnection: Sendable, Equatable {
     public enum Credentials: Sendable, Equatable {
         case basic(username: String, password: String)
         case bearer(token: String)
+        /// No `Authorization` header: `_edge/tenant_info`, and Atlassian's token call (its secret is in the body).
+        case none
     }
 
     /// The REST base: `api_url` when set, else `url`, with its context path.
@@ -39,6 +41,8 @@ public struct JiraConnection: Sendable, Equatable {
             return [password, Data("\(username):\(password)".utf8).base64EncodedString(), username]
         case .bearer(let token):
             return [token]
+        case .none:
+            return []
         }
     }
 

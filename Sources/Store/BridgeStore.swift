@@ -211,6 +211,13 @@ public protocol QueueStore: TimedStore {
     /// at most `perSiteLimit` running per Jira site (live leases only), taking sites in turn so that one
     /// site's backlog never hides another's work. `siteLimits` lowers the limit of some sites (the adaptive
     /// limit after Jira's 429s); a site or issue under a rate-limit hold is not claimed before the hold ends.
+    /// Claims the pending, due deliveries of `site` and `issueKey` with `action`, oldest first, at most
+    /// `limit`: those waiting behind one that runs, to go in the same request (development information).
+    func claimWaiting(
+        site: String, issueKey: String, action: DeliveryAction, owner: String, limit: Int, leaseMillis: Int64, now: Millis
+    ) async throws -> [Delivery]
+    /// Puts deliveries this owner claimed back to pending, as if they had not been claimed.
+    func unclaim(ids: [Int64], owner: String) async throws
     func claimDeliveries(
         owner: String, limit: Int, perSiteLimit: Int, siteLimits: [String: Int], leaseMillis: Int64,
         now: Millis
@@ -268,6 +275,9 @@ public protocol DeliveryLogStore: TimedStore {
 public protocol HoldStore: TimedStore {
     /// The name under which the queue holds the credentials `record` sends (its own, or its default's).
     func credentialsKey(_ record: IntegrationRecord) -> CredentialsKey
+    /// The same for the OAuth credentials of Jira Cloud's development information (a hold of their own:
+    /// a refused client secret pauses only what uses it).
+    func oauthCredentialsKey(_ record: IntegrationRecord) -> CredentialsKey
     /// The rejection of these credentials in force (not being resumed), if any.
     func credentialHold(key: String) async throws -> CredentialHold?
     /// The rejections in force of the credentials these integrations hold.

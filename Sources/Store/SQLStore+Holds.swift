@@ -20,6 +20,13 @@ extension SQLStore {
         return CredentialsKey(key: "\(owner):" + secrets.fingerprint(material).prefix(32), integrationID: owner)
     }
 
+    public func oauthCredentialsKey(_ record: IntegrationRecord) -> CredentialsKey {
+        let owner = record.inheritFromID ?? record.id
+        let s = record.settings
+        let material = ["oauth", s.oauthClientID ?? "", s.oauthClientSecret ?? ""].joined(separator: "\u{0}")
+        return CredentialsKey(key: "\(owner):oauth:" + secrets.fingerprint(material).prefix(32), integrationID: owner)
+    }
+
     static func hold(from row: SQLRow) -> CredentialHold {
         CredentialHold(key: row["hold_key"], integrationID: row["integration_id"], site: row["site"], since: row["since"], error: row["error"])
     }

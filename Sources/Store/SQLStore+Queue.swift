@@ -203,4 +203,36 @@ extension SQLStore {
             return claimed
         }
     }
+
+    public func claimWaiting(
+        site: String, issueKey: String, action: DeliveryAction, owner: String, limit: Int, leaseMillis: Int64, now: Millis
+    ) async throws -> [Delivery] {
+        guard limit > 0 else { return [] }
+        return try await database.write { db in
+            try await db.bookkeeping()
+            let rows = try await SQLRow.fetchAll(
+                db,
+                sql: """
+                    UPDATE deliveries SET status = 'running', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
+                    WHERE id IN (
+                        SELECT id FROM deliveries WHERE status = 'pending' AND site = ? AND issue_key = ? AND action = ? AND next_run_at <= ?
+                        ORDER BY id LIMIT ?\(db.dialect.skipLocked(of: "deliveries")))
+                    RETURNING *
+                    """, arguments: [now + leaseMillis, owner, now, site, issueKey, action.rawValue, now, limit])
+            return try rows.map(Self.delivery(from:)).sorted { $0.id < $1.id }
+        }
+    }
+
+    public func unclaim(ids: [Int64], owner: String) async throws {
+        guard !ids.isEmpty else { return }
+        try await database.write { db in
+            for chunk in ids.chunked(Self.rowsPerStatement) {
+                try await db.execute(
+                    sql: """
+                        UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL, attempts = attempts - 1
+                        WHERE status = 'running' AND lease_owner = ? AND id IN (\(Self.marks(chunk.count)))
+                        """, arguments: [owner] + chunk.map { $0 as (any SQLBindable)? })
+            }
+        }
+    }
 }

@@ -37,14 +37,27 @@ enum StoredWorkFormat {
             w.field("iconTitle", s.iconTitle)
             w.endObject()
             return StoredFormat.end(&w)
+        case .developmentInfo(let d):
+            var w = StoredFormat.begin("developmentInfo", capacity: 128 + (d.repository?.utf8.count ?? 0))
+            w.beginObject()
+            w.field("repositoryID", d.repositoryID)
+            w.field("repository", d.repository)
+            w.field("deletedBranch", d.deletedBranch)
+            w.endObject()
+            return StoredFormat.end(&w)
         }
     }
 
     static func decode(_ text: String) throws -> DeliveryWork {
-        let (name, f) = try StoredFormat.read(text, cases: ["comment", "remoteLink", "transition"])
+        let (name, f) = try StoredFormat.read(text, cases: ["comment", "remoteLink", "transition", "developmentInfo"])
         switch name {
         case "comment":
             return .comment(body: try f.string("body"))
+        case "developmentInfo":
+            return .developmentInfo(
+                DevelopmentInfoWork(
+                    repositoryID: try f.string("repositoryID"), repository: try f.optionalString("repository"),
+                    deletedBranch: try f.optionalString("deletedBranch")))
         case "remoteLink":
             return .remoteLink(
                 RemoteLinkSpec(

@@ -92,7 +92,9 @@ struct DevelopmentInfoTests {
             doc["commits"] = []
         }
         #expect(
-            DevelopmentInfo.changes(deleted, extractor: Self.extractor) == [.deleteBranch(repositoryID: "gitlab-15", branchID: "feature/PROJ-7")])
+            DevelopmentInfo.changes(deleted, extractor: Self.extractor) == [
+                .deleteBranch(repositoryID: "gitlab-15", branchID: "feature/PROJ-7", lastCommit: "95790bf891e76fee5e1747ab589903a6a1f80f22")
+            ])
     }
 
     @Test("the integration's own key rules apply")

@@ -164,8 +164,14 @@ struct Harness: Sendable {
             state: emulator, configuration: .init(deployment: options.deployment, contextPath: options.contextPath),
             logger: Logger(label: "emulator") { _ in SwiftLogNoOpLogHandler() }
         ) { port in continuation.yield(("emulator", port)) }
-        let bridgeApp = buildApplication(store: store, jira: jira, configuration: config, logger: logger, metrics: metrics) { port in
-            continuation.yield(("bridge", port))
+        // Built once the emulator listens: it is Atlassian's gateway too (`--atlassian-api-url`).
+        let baseConfig = config
+        @Sendable func bridgeApp(emulatorPort: Int) -> some ApplicationProtocol {
+            var config = baseConfig
+            config.atlassianAPIURL = "http://127.0.0.1:\(emulatorPort)"
+            return buildApplication(store: store, jira: jira, configuration: config, logger: logger, metrics: metrics) { port in
+                continuation.yield(("bridge", port))
+            }
         }
         // Stopped by a graceful shutdown, never by cancelling the serving tasks: cancelling them while a
         // connection is being accepted traps in NIO ("Deinited NIOAsyncWriter without calling finish()",
@@ -187,7 +193,7 @@ struct Harness: Sendable {
                 // the emulator stops after them.
                 let outcome: Result<Void, any Error>
                 do {
-                    try await bridgeApp.test(.router) { client in
+                    try await bridgeApp(emulatorPort: emulatorPort).test(.router) { client in
                         var harness = Harness(
                             bridgeURL: "http://localhost", emulatorURL: emulatorURL,
                             emulator: emulator, adminToken: adminToken, store: store, databasePath: dbPath, logs: logs, http: sharedHTTP)
@@ -205,17 +211,25 @@ struct Harness: Sendable {
             }
             return
         }
-        let services = ServiceGroup(
+        let emulatorServices = ServiceGroup(
             configuration: .init(
-                services: [.init(service: emulatorApp), .init(service: bridgeApp)],
-                gracefulShutdownSignals: [], cancellationSignals: [],
+                services: [.init(service: emulatorApp)], gracefulShutdownSignals: [], cancellationSignals: [],
                 logger: Logger(label: "harness") { _ in SwiftLogNoOpLogHandler() }))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
+            group.addTask { try await emulatorServices.run() }
             var found: [String: Int] = [:]
-            for await (name, port) in ports {
+            for await (name, port) in ports where name == "emulator" {
                 found[name] = port
-                if found.count == 2 { break }
+                break
+            }
+            let services = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: bridgeApp(emulatorPort: found["emulator"]!))], gracefulShutdownSignals: [], cancellationSignals: [],
+                    logger: Logger(label: "harness") { _ in SwiftLogNoOpLogHandler() }))
+            group.addTask { try await services.run() }
+            for await (name, port) in ports where name == "bridge" {
+                found[name] = port
+                break
             }
             let harness = Harness(
                 bridgeURL: "http://127.0.0.1:\(found["bridge"]!)",
@@ -225,11 +239,15 @@ struct Harness: Sendable {
                 try await body(harness)
             } catch {
                 await services.triggerGracefulShutdown()
+                await emulatorServices.triggerGracefulShutdown()
                 try? await group.waitForAll()
                 try? await jira.shutdown()
                 throw error
             }
+            // The bridge stops first, finishing its deliveries against the emulator.
             await services.triggerGracefulShutdown()
+            try await group.next()
+            await emulatorServices.triggerGracefulShutdown()
             try await group.waitForAll()
         }
         try await jira.shutdown()

@@ -173,7 +173,9 @@ public func buildApplication(
     let running = RunningDeliveries()
     let router = buildRouter(store: store, jira: jira, configuration: configuration, metrics: metrics, health: health, running: running)
     let pipeline = configuration.pipeline
-    let runner = DeliveryRunner(store: store, jira: jira, policy: pipeline.retryPolicy, metrics: metrics)
+    let tokens = AtlassianTokens(
+        jira: jira, gateway: JiraURL(configuration.atlassianAPIURL) ?? JiraURL(ServerConfiguration.defaultAtlassianAPIURL)!, clock: store.clock)
+    let runner = DeliveryRunner(store: store, jira: jira, policy: pipeline.retryPolicy, metrics: metrics, tokens: tokens)
     // One worker identity per process: host, process id and a random part (a restarted process is new).
     let owner =
         "\(ProcessInfo.processInfo.hostName.prefix(64)):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"
