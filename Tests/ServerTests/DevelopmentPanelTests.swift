@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import Integration
 import JiraEmulator
+import NIOCore
 import Testing
 
 /// The Development panel end to end: GitLab webhooks into the real server, development information out to the
@@ -146,5 +148,106 @@ struct DevelopmentPanelTests {
             #expect(log.contains { $0["action"] == "comment" && $0["status"] == "succeeded" })
             #expect(await gatewayRequests(h).isEmpty)
         }
+    }
+
+    /// Project 42 with the panel on and comments and links off: only development information is sent.
+    func panelOnly(_ h: Harness, _ extra: [String: JSONValue] = [:]) async throws {
+        _ = await h.emulator.addIssue(projectKey: "PROJ", summary: "login")
+        try await h.configure(Self.panelSettings.merging(["commit_events": false]) { $1 }.merging(extra) { $1 })
+    }
+
+    func pushOne(_ h: Harness, _ n: Int) async throws {
+        #expect(
+            try await h.webhook("Push Hook", Payloads.push(ref: "refs/heads/feature", commits: [(Self.sha(n), "PROJ-1 step \(n)")]), key: "p-\(n)")
+                .status == 202)
+    }
+
+    @Test("a 429 with Retry-After: the delivery waits as long as Atlassian says, and the site is held")
+    func rateLimited() async throws {
+        try await Harness.run(Self.cloud) { h in
+            try await panelOnly(h)
+            await h.emulator.addFault(EmulatedFault(pathContains: "/jira/devinfo/", status: 429, retryAfter: 40, times: 1))
+            try await pushOne(h, 1)
+            let d = try await JiraCloudLimitsTests.waiting(h)
+            #expect(d["action"] == "development_info")
+            #expect(try JiraCloudLimitsTests.seconds(d) >= 20, "\(d)")
+            #expect(try await h.store.rateLimitHolds(now: h.store.clock.now()).count == 1)
+        }
+    }
+
+    @Test("the token endpoint refusing the credentials pauses the deliveries; saving the right credentials resumes them")
+    func refusedThenReplaced() async throws {
+        try await Harness.run(Self.cloud) { h in
+            try await panelOnly(h, ["jira_oauth_client_secret": "not-the-secret"])
+            try await pushOne(h, 1)
+            try await pushOne(h, 2)
+            let paused = try await h.settle()
+            #expect(paused.allSatisfy { $0["status"] == "paused" }, "\(paused)")
+            #expect(paused.first?["last_error"]?.string?.contains("OAuth credentials") == true, "\(paused)")
+            #expect(try await panel(h, "PROJ-1")["commits"] == nil)
+            let saved = try await h.admin(
+                .PUT, "/api/v4/projects/42/integrations/jira", json: ["jira_oauth_client_secret": .string(EmulatedDevelopment.defaultClientSecret)])
+            #expect(saved.status == 200, "\(saved.text)")
+            let done = try await h.settle()
+            #expect(done.allSatisfy { $0["status"] == "succeeded" }, "\(done)")
+            #expect(try await panel(h, "PROJ-1")["commits"]?.array?.count == 2)
+        }
+    }
+
+    @Test("credentials without the Development information permission: failed, with the reason")
+    func forbidden() async throws {
+        try await Harness.run(Self.cloud) { h in
+            _ = try await h.get(h.emulatorURL + "/_emulator/oauth", headers: [:])
+            var req = HTTPClientRequestMaker.post(
+                h.emulatorURL + "/_emulator/oauth_clients", #"{"client_id": "builds-only", "client_secret": "s", "permissions": ["builds"]}"#)
+            _ = try await h.http.execute(req.take(), timeout: .seconds(10))
+            try await panelOnly(h, ["jira_oauth_client_id": "builds-only", "jira_oauth_client_secret": "s"])
+            try await pushOne(h, 1)
+            let log = try await h.settle()
+            let d = try #require(log.first { $0["action"] == "development_info" })
+            #expect(d["status"] == "failed", "\(d)")
+            #expect(d["last_error"]?.string?.contains("lack the Development information permission") == true, "\(d)")
+        }
+    }
+
+    @Test("one token serves a burst; neither the client secret nor the token is ever logged, returned or stored in clear")
+    func tokenSharedAndSecret() async throws {
+        try await Harness.run(Self.cloud) { h in
+            try await panelOnly(h)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 0..<10 { group.addTask { try await pushOne(h, n) } }
+                try await group.waitForAll()
+            }
+            try await h.settle()
+            let issued = try JSONValue.parse(try await h.get(h.emulatorURL + "/_emulator/oauth", headers: [:]).text)["tokens_issued"]
+            #expect(issued == 1, "one token for all of them")
+            let secret = EmulatedDevelopment.defaultClientSecret
+            let tokens = await h.emulator.requests.compactMap { $0.path == "/oauth/token" ? $0.body : nil }
+            #expect(!tokens.isEmpty)
+            #expect(!h.logs.all.contains { $0.contains(secret) })
+            #expect(!h.logs.all.contains { $0.contains("at-") && $0.contains("Bearer") })
+            let answers = [
+                try await h.admin(.GET, "/api/v4/projects/42/integrations/jira").text,
+                try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/deliveries").text,
+            ]
+            for text in answers { #expect(!text.contains(secret)) }
+            #expect(try await h.storedBytes().range(of: Data(secret.utf8)) == nil)
+        }
+    }
+}
+
+/// A POST with a JSON body for the emulator's control API.
+enum HTTPClientRequestMaker {
+    struct Made {
+        var request: HTTPClientRequest
+        mutating func take() -> HTTPClientRequest { request }
+    }
+
+    static func post(_ url: String, _ json: String) -> Made {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: json))
+        return Made(request: request)
     }
 }

@@ -44,7 +44,9 @@ struct DeliveryRunner: Sendable {
                 let why =
                     (hold.error ?? "").contains("control character")
                     ? "the saved credentials contain a line break or another control character (found at \(isoTimestamp(hold.since)))"
-                    : "Jira rejected these credentials at \(isoTimestamp(hold.since))"
+                    : d.action == .developmentInfo
+                        ? "Atlassian refused the Development panel's OAuth credentials at \(isoTimestamp(hold.since))"
+                        : "Jira rejected these credentials at \(isoTimestamp(hold.since))"
                 return Result(
                     outcome: .paused(error: "Not sent: \(why); the delivery waits for new credentials or a Test settings that succeeds."),
                     effects: DeliveryEffects(credentialsRejected: hold))
@@ -90,7 +92,8 @@ struct DeliveryRunner: Sendable {
         var replaced = false
         if failure == .credentialsRejected {
             // The credentials may have been replaced while this ran: then it simply runs again with the new ones.
-            let current = try? await store.integration(at: .project(d.projectID)).map(store.credentialsKey)
+            let key = d.action == .developmentInfo ? store.oauthCredentialsKey : store.credentialsKey
+            let current = try? await store.integration(at: .project(d.projectID)).map(key)
             replaced = current.map { $0 != credentials } ?? false
             text +=
                 replaced
