@@ -197,10 +197,11 @@ struct DevelopmentPanelTests {
     @Test("credentials without the Development information permission: failed, with the reason")
     func forbidden() async throws {
         try await Harness.run(Self.cloud) { h in
-            _ = try await h.get(h.emulatorURL + "/_emulator/oauth", headers: [:])
-            var req = HTTPClientRequestMaker.post(
-                h.emulatorURL + "/_emulator/oauth_clients", #"{"client_id": "builds-only", "client_secret": "s", "permissions": ["builds"]}"#)
-            _ = try await h.http.execute(req.take(), timeout: .seconds(10))
+            let added = try await h.http.execute(
+                Self.post(
+                    h.emulatorURL + "/_emulator/oauth_clients", #"{"client_id": "builds-only", "client_secret": "s", "permissions": ["builds"]}"#),
+                timeout: .seconds(10))
+            #expect(added.status == .created)
             try await panelOnly(h, ["jira_oauth_client_id": "builds-only", "jira_oauth_client_secret": "s"])
             try await pushOne(h, 1)
             let log = try await h.settle()
@@ -234,20 +235,66 @@ struct DevelopmentPanelTests {
             #expect(try await h.storedBytes().range(of: Data(secret.utf8)) == nil)
         }
     }
-}
 
-/// A POST with a JSON body for the emulator's control API.
-enum HTTPClientRequestMaker {
-    struct Made {
-        var request: HTTPClientRequest
-        mutating func take() -> HTTPClientRequest { request }
+    @Test("GitHub: a push with a key shows its commit; a pull request opened, then merged, shows as merged")
+    func github() async throws {
+        try await Harness.run(Self.cloud) { h in
+            let settings = Self.panelSettings.merging(["commit_events": false, "merge_requests_events": false]) { $1 }
+            try await h.configureRepository(
+                forge: "github", id: 186853002, path: "Codertocat/Hello-World", webURL: "https://github.com/Codertocat/Hello-World",
+                secret: "gh-secret", extra: settings)
+            _ = await h.emulator.addIssue(projectKey: "PROJ", summary: "Login")
+            let sha = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
+            #expect(try await h.github("push", ForgePayloads.githubPush(commits: [(sha, "Fix login for PROJ-1")]), delivery: "g-1").status == 202)
+            try await h.settle(project: "github%3A186853002")
+            let pushed = try await panel(h, "PROJ-1")
+            #expect(pushed["commits"]?.array?.first?["url"] == .string("https://github.com/Codertocat/Hello-World/commit/\(sha)"))
+            #expect(pushed["commits"]?.array?.first?["repositoryId"] == "github-186853002")
+            #expect(pushed["branches"]?.array?.first?["createPullRequestUrl"] == "https://github.com/Codertocat/Hello-World/compare/feature?expand=1")
+            _ = try await h.github("pull_request", ForgePayloads.githubPullRequest(action: "opened", title: "PROJ-1 login"), delivery: "g-2")
+            try await h.settle(project: "github%3A186853002")
+            #expect(try await panel(h, "PROJ-1")["pullRequests"]?.array?.first?["status"] == "OPEN")
+            _ = try await h.github(
+                "pull_request", ForgePayloads.githubPullRequest(action: "closed", title: "PROJ-1 login", merged: true), delivery: "g-3")
+            try await h.settle(project: "github%3A186853002")
+            let pr = try await panel(h, "PROJ-1")["pullRequests"]?.array?.first
+            #expect(pr?["status"] == "MERGED")
+            #expect(pr?["displayId"] == "#2")
+        }
     }
 
-    static func post(_ url: String, _ json: String) -> Made {
+    @Test("Gitea: a push with a key shows its commit; a pull request closed unmerged shows as declined")
+    func gitea() async throws {
+        try await Harness.run(Self.cloud) { h in
+            let settings = Self.panelSettings.merging(["commit_events": false, "merge_requests_events": false]) { $1 }
+            try await h.configureRepository(
+                forge: "gitea", id: 61, path: "gogits/hello-world", webURL: "http://try.gitea.io/gogits/hello-world", secret: "gitea-secret",
+                extra: settings)
+            try await h.configureRepository(
+                forge: "gitea", id: 6589, path: "jcitizen/my-repo", webURL: "https://try.gitea.io/jcitizen/my-repo", secret: "gitea-secret",
+                extra: settings)
+            _ = await h.emulator.addIssue(projectKey: "PROJ", summary: "Login")
+            let sha = String(repeating: "c", count: 40)
+            #expect(try await h.gitea("push", ForgePayloads.giteaPush(commits: [(sha, "PROJ-1 fix")]), delivery: "t-1").status == 202)
+            try await h.settle(project: "gitea%3A61")
+            #expect(try await panel(h, "PROJ-1")["commits"]?.array?.first?["repositoryId"] == "gitea-61")
+            _ = try await h.gitea("pull_request", ForgePayloads.giteaPullRequest(action: "opened", title: "PROJ-1 login"), delivery: "t-2")
+            try await h.settle(project: "gitea%3A6589")
+            #expect(try await panel(h, "PROJ-1")["pullRequests"]?.array?.first?["status"] == "OPEN")
+            _ = try await h.gitea("pull_request", ForgePayloads.giteaPullRequest(action: "closed", title: "PROJ-1 login"), delivery: "t-3")
+            try await h.settle(project: "gitea%3A6589")
+            let pr = try await panel(h, "PROJ-1")["pullRequests"]?.array?.first
+            #expect(pr?["status"] == "DECLINED")
+            #expect(pr?["url"]?.string?.hasPrefix("https://try.gitea.io/jcitizen/my-repo/pulls/1") == true, "\(String(describing: pr))")
+        }
+    }
+
+    /// A POST with a JSON body, for the emulator's control API.
+    static func post(_ url: String, _ json: String) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(string: json))
-        return Made(request: request)
+        return request
     }
 }
