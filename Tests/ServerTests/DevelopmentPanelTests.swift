@@ -3,6 +3,7 @@ import Foundation
 import Integration
 import JiraEmulator
 import NIOCore
+import TestDatabases
 import Testing
 
 /// The Development panel end to end: GitLab webhooks into the real server, development information out to the
@@ -286,6 +287,55 @@ struct DevelopmentPanelTests {
             let pr = try await panel(h, "PROJ-1")["pullRequests"]?.array?.first
             #expect(pr?["status"] == "DECLINED")
             #expect(pr?["url"]?.string?.hasPrefix("https://try.gitea.io/jcitizen/my-repo/pulls/1") == true, "\(String(describing: pr))")
+        }
+    }
+
+    @Test("Test settings fetches a token and reports the cloud id, or why it failed, never the secret")
+    func testSettings() async throws {
+        try await Harness.run(Self.cloud) { h in
+            try await panelOnly(h)
+            let ok = try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/test")
+            #expect(ok.json["success"] == true, "\(ok.text)")
+            #expect(ok.json["development_panel"]?["success"] == true)
+            #expect(ok.json["development_panel"]?["cloud_id"] == .string(h.emulator.cloudID))
+            let wrong = try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/test", json: ["jira_oauth_client_secret": "guess"])
+            #expect(wrong.json["development_panel"]?["success"] == false)
+            #expect(wrong.json["development_panel"]?["message"]?.string?.contains("refused the OAuth credentials") == true, "\(wrong.text)")
+            #expect(!wrong.text.contains("guess") && !ok.text.contains(EmulatedDevelopment.defaultClientSecret))
+        }
+        // On Data Center it says there is no such API.
+        try await Harness.run { h in
+            try await h.configure(Self.panelSettings)
+            let r = try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/test")
+            #expect(r.json["development_panel"]?["success"] == false)
+            #expect(r.json["development_panel"]?["message"]?.string?.contains("Data Center") == true, "\(r.text)")
+        }
+    }
+
+    @Test("a token is kept until a minute before it expires, then fetched again (on the test's clock, with the emulator's lifetime)")
+    func tokenRefresh() async throws {
+        var options = Self.cloud
+        let clock = TestClock()
+        options.clock = clock
+        try await Harness.run(options) { h in
+            let lifetime = try await h.http.execute(Self.post(h.emulatorURL + "/_emulator/oauth", #"{"token_lifetime": 120}"#), timeout: .seconds(10))
+            #expect(lifetime.status == .ok)
+            try await panelOnly(h)
+            func issued() async throws -> JSONValue? {
+                try JSONValue.parse(try await h.get(h.emulatorURL + "/_emulator/oauth", headers: [:]).text)["tokens_issued"]
+            }
+            try await pushOne(h, 1)
+            try await h.settle()
+            #expect(try await issued() == 1)
+            clock.advance(by: .seconds(30))
+            try await pushOne(h, 2)
+            try await h.settle()
+            #expect(try await issued() == 1, "30 s later the token is still good")
+            clock.advance(by: .seconds(31))
+            try await pushOne(h, 3)
+            try await h.settle()
+            #expect(try await issued() == 2, "within a minute of its expiry it is fetched again")
+            #expect(try await panel(h, "PROJ-1")["commits"]?.array?.count == 3)
         }
     }
 

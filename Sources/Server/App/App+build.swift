@@ -81,7 +81,8 @@ func buildRouter(
         store: store, jira: jira,
         validator: SettingsValidator(
             allowLocalRequests: configuration.allowLocalRequests,
-            allowedNetworks: configuration.outboundAllowlist))
+            allowedNetworks: configuration.outboundAllowlist),
+        gateway: JiraURL(configuration.atlassianAPIURL) ?? JiraURL(ServerConfiguration.defaultAtlassianAPIURL)!)
     ProjectsController(store: store, access: access, secretCache: secretCache).addRoutes(to: api)
     TokensController(store: store, access: access).addRoutes(to: api)
     IntegrationController(store: store, access: access, service: service).addRoutes(to: api)

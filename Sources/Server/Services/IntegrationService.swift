@@ -9,6 +9,8 @@ struct IntegrationService: Sendable {
     let store: any BridgeStore
     let jira: JiraHTTPClient
     let validator: SettingsValidator
+    /// Atlassian's gateway (`--atlassian-api-url`), for the Development panel's token.
+    let gateway: JiraURL
 
     /// `PUT .../integrations/jira`: applies the parameters, validates, detects the deployment, saves.
     func update(at level: IntegrationLevel, parameters: [String: ParameterValue], logger: Logger) async throws -> IntegrationRecord {
@@ -68,6 +70,39 @@ struct IntegrationService: Sendable {
 
     /// `POST .../integrations/jira/test`: serverInfo then myself, on the saved settings with any unsaved
     /// values from the body applied. Always answers 200 with GitLab's success or failure document.
+    /// The Development panel's part of Test settings: a token from Atlassian's gateway and the site's cloud id,
+    /// or why not (never the secret).
+    func developmentPanel(_ settings: JiraSettings, deployment: JiraDeploymentType, logger: Logger) async -> JSONValue {
+        func failure(_ message: String) -> JSONValue { .object(["success": .bool(false), "cloud_id": .null, "message": .string(message)]) }
+        if deployment == .server {
+            return failure("Jira Server and Data Center have no development information API: only Jira Cloud shows it.")
+        }
+        guard let clientID = settings.oauthClientID, let secret = settings.oauthClientSecret else {
+            return failure("The OAuth credentials are missing.")
+        }
+        do {
+            _ = try await jira.oauthToken(gateway: gateway, clientID: clientID, clientSecret: secret, logger: logger)
+        } catch {
+            if case .http(let status) = error.kind, [400, 401, 403].contains(status) {
+                return failure("Atlassian refused the OAuth credentials (\(status)): check the client id and secret.")
+            }
+            return failure("Atlassian's token endpoint could not be reached: \(error.description)")
+        }
+        let cloudID: String
+        if let id = CloudID.from(apiURL: settings.apiURL) {
+            cloudID = id
+        } else {
+            guard let text = settings.url, let site = JiraURL(text) else { return failure("The Jira URL is missing.") }
+            do { cloudID = try await jira.cloudID(site: site, logger: logger) } catch {
+                return failure("The site's cloud id could not be read from _edge/tenant_info: \(error.description)")
+            }
+        }
+        return .object([
+            "success": .bool(true), "cloud_id": .string(cloudID),
+            "message": .string("A token was issued for these OAuth credentials; the site's cloud id is \(cloudID)."),
+        ])
+    }
+
     func test(at level: IntegrationLevel, parameters: [String: ParameterValue], logger: Logger) async throws -> JSONValue {
         let existing = try await store.integration(at: level)
         var settings = existing?.settings ?? JiraSettings()
@@ -103,6 +138,7 @@ struct IntegrationService: Sendable {
                 let types = try await issueTypes(settings, connection: connection, logger: logger)
                 doc["issuetypes"] = .array(types.map(Self.issueTypeJSON))
             }
+            if settings.sendsToJiraCloudAPIs { doc["development_panel"] = await developmentPanel(settings, deployment: deployment, logger: logger) }
             return .object(doc)
         } catch let error as JiraError {
             logger.info("Test settings failed", metadata: ["error": "\(error)"])
