@@ -96,7 +96,8 @@ extension WebController {
             let source = Self.linkable(d.sourceURL)
             return DeliveriesView.Row(
                 id: d.id, projectID: project.address, issueKey: d.issueKey,
-                issueURL: browseBase.isEmpty ? "" : Self.linkable("\(browseBase)/browse/\(d.issueKey)"),
+                // A repository's development information names no single issue: nothing to link.
+                issueURL: browseBase.isEmpty || d.action == .developmentInfo ? "" : Self.linkable("\(browseBase)/browse/\(d.issueKey)"),
                 action: d.action.rawValue, status: d.status.rawValue, attempts: d.attempts, attemptLog: log, hasAttemptLog: !log.isEmpty,
                 lastError: d.lastError ?? "", sourceURL: source, sourceLabel: source.isEmpty ? "" : Self.sourceLabel(source),
                 updated: updated, updatedShort: Self.short(updated),
