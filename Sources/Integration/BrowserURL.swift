@@ -28,7 +28,8 @@ public struct BrowserURL: Sendable, Equatable {
         let authorityEnd = remainder.firstIndex { $0 == "/" || $0 == "\\" || $0 == "?" || $0 == "#" } ?? remainder.endIndex
         let authority = remainder[..<authorityEnd]
         // A user name or password in a link is a disguise (`https://bank.example@evil.example`): refused.
-        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        // By scalar, as everything a browser reads here: a mark combined with `@` must not hide it.
+        guard !authority.isEmpty, !authority.unicodeScalars.contains("@") else { return nil }
         var hostText = Substring(authority)
         var port: Int?
         if hostText.hasPrefix("[") {

@@ -271,7 +271,9 @@ public enum HTMLSanitizer {
     /// Decodes numeric references and the common named ones (enough to read a URL's scheme as a browser
     /// would).
     static func decodeEntities(_ text: String) -> String {
-        guard text.contains("&") else { return text }
+        // By scalar: `String.contains` compares characters, and a prepended mark (U+070F, say) makes `܏&` one
+        // character, which would hide the reference from this check but not from the next pass (fuzz: html).
+        guard text.unicodeScalars.contains("&") else { return text }
         let s = Array(text.unicodeScalars)
         var out = String.UnicodeScalarView()
         var i = 0

@@ -1,3 +1,4 @@
+import Foundation
 import Integration
 import Testing
 
@@ -195,5 +196,29 @@ struct FuzzRegressionTests {
         }
         #expect(BrowserURL("https://example.com./x")?.host == "example.com")
         #expect(BrowserURL("https://example.com../x") == nil)
+    }
+
+    @Test("an image whose source has a non-ASCII letter and a quote in its path sanitizes to itself (fuzz: html)")
+    func imageSourceWithQuote() throws {
+        let links = HTMLSanitizer.Links(base: "https://jira.example.com/jira", refusedOrigin: "https://bridge.example.com")
+        // The input the fuzzer found, byte for byte (Fuzz/Regressions/html/crash-86f0db28...).
+        let input = String(
+            decoding: try #require(
+                Data(
+                    base64Encoded:
+                        "PGA+VHRlcHMgPGI+Ym9sZDwvYj48L3A+PGltZyBzcmM9Ii9zZUB1cmUvYdyPcmM9Ii/cj5FwPjxpbWcgc3JjPSIvc2VAdXJlL2HcjydyYz0iL9yPkZgiPjxhID48AAAAPHRyPnNlQHU+PjxhID48dGFibGU+PHRyPjx0ZGNvbHNibGU+"
+                )), as: UTF8.self)
+        for html in [
+            input, "<img src=\"/se@ure/a\u{70F}'rc=\"/x\">", "<img src=\"/a'b\">", "<img src=\"https://jira.example.com/a\u{70F}&#39;b\">",
+        ] {
+            let once = HTMLSanitizer.sanitize(html, links: links)
+            let twice = HTMLSanitizer.sanitize(once, links: links)
+            #expect(once == twice, "\(once)\n\(twice)")
+        }
+        // The reference after the mark is read, as the browser reads it.
+        #expect(
+            HTMLSanitizer.sanitize("<img src=\"https://jira.example.com/a\u{70F}&#39;b\">", links: links)
+                == "<img src=\"https://jira.example.com/a\u{70F}&#39;b\">")
+        #expect(BrowserURL("https://bank.example\u{70F}@evil.example/") == nil, "a mark before @ does not hide it")
     }
 }
