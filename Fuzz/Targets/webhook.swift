@@ -1,5 +1,5 @@
 // Fuzz target: webhook bodies as /webhooks/gitlab, /webhooks/github and /webhooks/gitea read them (parse,
-// project reference, every handled event), then planned.
+// project reference, every handled event), then planned, the Development panel's entities included.
 import Forges
 import Foundation
 import Integration
@@ -30,11 +30,19 @@ public func fuzzWebhook(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     settings.active = true
     settings.url = "https://jira.example.com"
     settings.transitionAutomatic = true
+    settings.developmentPanelEnabled = true
     if let extractor = try? ReferenceExtractor(prefix: "", regex: "") {
         let planner = EventPlanner(settings: settings, extractor: extractor)
         for event in events {
             _ = planner.planWithNotes(event)
             _ = ProjectRegistration(event.project)
+            // The Development panel's entities stay within Atlassian's limits, and merge with themselves.
+            for case .store(let repository) in DevelopmentInfo.changes(event, extractor: extractor) {
+                for entity in repository.commits where entity.issueKeys.count > DevelopmentInfo.Limits.issueKeys || entity.message.count > 1024 {
+                    fatalError("a commit past Atlassian's limits: \(entity.issueKeys.count) keys, \(entity.message.count) characters")
+                }
+                guard DevelopmentInfo.merge(repository.json, repository.json) != nil else { fatalError("a repository does not merge with itself") }
+            }
         }
     }
     return 0
