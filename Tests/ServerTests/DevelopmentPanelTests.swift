@@ -339,6 +339,30 @@ struct DevelopmentPanelTests {
         }
     }
 
+    @Test("a 413 (too large) sends half of the waiting changes again, and the rest after: nothing is lost or failed")
+    func tooLarge() async throws {
+        var options = Self.cloud
+        let clock = TestClock()
+        options.clock = clock
+        try await Harness.run(options) { h in
+            try await panelOnly(h)
+            // The first push waits out a 429, so that the next ones pile up behind it.
+            await h.emulator.addFault(EmulatedFault(pathContains: "/jira/devinfo/", status: 429, retryAfter: 5, times: 1))
+            try await pushOne(h, 0)
+            _ = try await JiraCloudLimitsTests.waiting(h)
+            for n in 1..<12 { try await pushOne(h, n) }
+            try await eventually { try await h.store.queueDepth().events == 0 }
+            await h.emulator.addFault(EmulatedFault(pathContains: "/jira/devinfo/", status: 413, times: 1))
+            clock.advance(by: .seconds(10))
+            let log = try await h.settle()
+            #expect(log.allSatisfy { $0["status"] == "succeeded" }, "\(log)")
+            #expect(try await panel(h, "PROJ-1")["commits"]?.array?.count == 12)
+            let statuses = await gatewayRequests(h).map(\.status)
+            #expect(statuses.filter { $0 == 413 }.count == 1 && statuses.filter { $0 == 429 }.count == 1, "\(statuses)")
+            #expect(statuses.filter { $0 == 202 }.count >= 2, "the half sent again, then the rest: \(statuses)")
+        }
+    }
+
     /// A POST with a JSON body, for the emulator's control API.
     static func post(_ url: String, _ json: String) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: url)

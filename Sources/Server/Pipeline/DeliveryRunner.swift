@@ -228,12 +228,13 @@ struct DeliveryRunner: Sendable {
                 entityID: branch, logger: log)
             return Result(outcome: .succeeded)
         }
-        guard let text = work.repository, var merged = try? JSONValue.parse(text), merged.object != nil else {
+        guard let text = work.repository, let own = try? JSONValue.parse(text), own.object != nil else {
             return Result(outcome: .failed(error: "The stored development information is not readable."))
         }
         // Those waiting behind it, as long as they fit in one request; the rest go back to wait.
-        var taken: [Delivery] = []
+        var taken: [(delivery: Delivery, json: JSONValue)] = []
         var returned: [Int64] = []
+        var merged = own
         if let waiting = try? await store.claimWaiting(
             site: d.site, issueKey: d.issueKey, action: .developmentInfo, owner: owner, limit: Self.waitingTaken,
             leaseMillis: 300_000, now: now())
@@ -246,24 +247,37 @@ struct DeliveryRunner: Sendable {
                     continue
                 }
                 merged = combined
-                taken.append(other)
+                taken.append((other, next))
             }
         }
         if !returned.isEmpty { try? await store.unclaim(ids: returned, owner: owner) }
         let answer: JSONValue
-        do {
-            answer = try await jira.storeDevelopmentInformation(
-                gateway: tokens.gateway, cloudID: cloudID, token: token,
-                body: .object(["repositories": .array([merged]), "preventTransitions": .bool(true)]), logger: log)
-        } catch {
-            if error.status == 401 { await tokens.forget(clientID: clientID, secret: secret) }
-            await finish(taken, .retry(at: now(), error: "sent with delivery \(d.id), which failed"), owner: owner, now: now)
-            if error.status == 403 {
-                throw JiraError(
-                    kind: .http(status: 403), detail: "the OAuth credentials lack the Development information permission",
-                    jiraMessages: error.jiraMessages)
+        while true {
+            do {
+                answer = try await jira.storeDevelopmentInformation(
+                    gateway: tokens.gateway, cloudID: cloudID, token: token,
+                    body: .object(["repositories": .array([merged]), "preventTransitions": .bool(true)]), logger: log)
+                break
+            } catch {
+                if error.status == 413 && !taken.isEmpty {
+                    // Too large for Atlassian (its limit on bytes is not published): half of those taken along go
+                    // back to wait, and the rest is sent again.
+                    let keep = taken.count / 2
+                    try? await store.unclaim(ids: taken[keep...].map(\.delivery.id), owner: owner)
+                    taken.removeLast(taken.count - keep)
+                    merged = taken.reduce(own) { DevelopmentInfo.merge($0, $1.json) ?? $0 }
+                    log.notice("development information too large for one request; sending less", metadata: ["taken": "\(keep)"])
+                    continue
+                }
+                if error.status == 401 { await tokens.forget(clientID: clientID, secret: secret) }
+                await finish(taken.map(\.delivery), .retry(at: now(), error: "sent with delivery \(d.id), which failed"), owner: owner, now: now)
+                if error.status == 403 {
+                    throw JiraError(
+                        kind: .http(status: 403), detail: "the OAuth credentials lack the Development information permission",
+                        jiraMessages: error.jiraMessages)
+                }
+                throw error
             }
-            throw error
         }
         let unknown = (answer["unknownIssueKeys"]?.array ?? []).compactMap(\.string)
         let failed = DevelopmentInfo.failures(answer)
@@ -271,7 +285,7 @@ struct DeliveryRunner: Sendable {
         if !unknown.isEmpty { note += "; Jira knows no issue \(unknown.prefix(20).joined(separator: ", "))" }
         if !failed.isEmpty { note += "; Jira refused: \(failed.prefix(10).joined(separator: "; "))" }
         log.info("development information sent", metadata: ["taken": "\(taken.count)", "unknown_keys": "\(unknown.count)"])
-        await finish(taken, .succeeded, owner: owner, now: now)
+        await finish(taken.map(\.delivery), .succeeded, owner: owner, now: now)
         return Result(outcome: failed.isEmpty ? .succeeded : .failed(error: note))
     }
 
