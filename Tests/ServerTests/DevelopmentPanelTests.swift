@@ -186,6 +186,15 @@ struct DevelopmentPanelTests {
             #expect(paused.allSatisfy { $0["status"] == "paused" }, "\(paused)")
             #expect(paused.first?["last_error"]?.string?.contains("OAuth credentials") == true, "\(paused)")
             #expect(try await panel(h, "PROJ-1")["commits"] == nil)
+            // The pages say so: project, delivery log and settings.
+            let cookie = try await JiraCloudLimitsTests.session(h)
+            for path in ["/projects/42", "/projects/42/integrations/jira/deliveries", "/projects/42/settings/integrations/jira"] {
+                let page = try await h.request(.GET, path, headers: [("Cookie", cookie)])
+                #expect(page.text.contains("id=\"credentials-rejected\""), "\(path)")
+                #expect(
+                    page.text.contains("Atlassian refused the Development panel&#39;s OAuth credentials")
+                        || page.text.contains("Atlassian refused the Development panel's OAuth credentials"), "\(path)")
+            }
             let saved = try await h.admin(
                 .PUT, "/api/v4/projects/42/integrations/jira", json: ["jira_oauth_client_secret": .string(EmulatedDevelopment.defaultClientSecret)])
             #expect(saved.status == 200, "\(saved.text)")
@@ -353,7 +362,12 @@ struct DevelopmentPanelTests {
             for n in 1..<12 { try await pushOne(h, n) }
             try await eventually { try await h.store.queueDepth().events == 0 }
             await h.emulator.addFault(EmulatedFault(pathContains: "/jira/devinfo/", status: 413, times: 1))
-            clock.advance(by: .seconds(10))
+            // The clock moves a second at a time until the 429's wait is over and everything ran (the loop may
+            // start its wait on the clock after any one move).
+            try await eventually(timeout: .seconds(30)) {
+                clock.advance(by: .seconds(1))
+                return try await h.deliveries().allSatisfy { $0["status"] == "succeeded" }
+            }
             let log = try await h.settle()
             #expect(log.allSatisfy { $0["status"] == "succeeded" }, "\(log)")
             #expect(try await panel(h, "PROJ-1")["commits"]?.array?.count == 12)

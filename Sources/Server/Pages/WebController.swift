@@ -219,6 +219,8 @@ struct WebController: Sendable {
     /// "Jira rejected the credentials": shown on the project, delivery log and settings pages while a rejection of
     /// the credentials in use is in force.
     struct RejectionNotice: ViewModel {
+        /// Whose refusal: Jira's of the REST credentials, or Atlassian's of the Development panel's OAuth ones.
+        var what: String
         var since: String
         var sinceShort: String
         var site: String
@@ -229,10 +231,17 @@ struct WebController: Sendable {
     }
 
     func rejectionNotice(_ record: IntegrationRecord?, paused: Int?, settingsPath: String) async throws -> RejectionNotice? {
-        guard let record, let hold = try await store.credentialHold(key: store.credentialsKey(record).key) else { return nil }
+        guard let record else { return nil }
+        var what = "Jira rejected the credentials"
+        var found = try await store.credentialHold(key: store.credentialsKey(record).key)
+        if found == nil, record.settings.developmentPanelEnabled {
+            found = try await store.credentialHold(key: store.oauthCredentialsKey(record).key)
+            what = "Atlassian refused the Development panel's OAuth credentials"
+        }
+        guard let hold = found else { return nil }
         let since = isoTimestamp(hold.since)
         return RejectionNotice(
-            since: since, sinceShort: Self.short(since), site: hold.site, error: hold.error ?? "", paused: paused == 0 ? nil : paused,
+            what: what, since: since, sinceShort: Self.short(since), site: hold.site, error: hold.error ?? "", paused: paused == 0 ? nil : paused,
             settingsPath: settingsPath)
     }
 
