@@ -135,7 +135,9 @@ public enum DevelopmentInfo {
         // The branch: its name or its head commit names a key.
         let head = push.commits.last(where: { $0.id == push.after }) ?? push.commits.last
         let branchKeys = capped(ordered(extractor.allKeys(branch) + (head.map { extractor.allKeys($0.message) } ?? [])))
-        if let head, !branchKeys.isEmpty, let last = byID[head.id] {
+        if let head, !branchKeys.isEmpty, var last = byID[head.id] {
+            // The schema wants the branch's last commit to name keys too: the branch's, when its message names none.
+            if last.issueKeys.isEmpty { last.issueKeys = branchKeys }
             let name = Texts.cut(branch, to: Limits.branchName)
             repository.branches.append(
                 Branch(

@@ -75,6 +75,7 @@ struct DevelopmentInfoTests {
         #expect(repo.commits.isEmpty)
         #expect(repo.branches.map(\.issueKeys) == [["PROJ-7"]])
         #expect(repo.branches.first?.lastCommit.id == "da1560886d4f094c3e6c9ef40349f7d38b5d27d7")
+        #expect(repo.branches.first?.lastCommit.issueKeys == ["PROJ-7"], "Atlassian's schema requires keys on the last commit")
     }
 
     @Test("a push that names no key sends nothing; a tag sends nothing")
