@@ -169,7 +169,7 @@ public enum DevelopmentInfo {
         case .open: status = .open
         }
         let rank: Int64 = status == .merged ? 2 : status == .declined ? 1 : 0
-        let updated = details.updatedAt.flatMap(Timestamp.milliseconds) ?? 0
+        let updated = details.updatedAt.flatMap { JiraTimestamp($0)?.millis } ?? 0
         let sequence = max(0, updated) &* 4 &+ rank
         let number = mr.iid
         let title = details.draft && !mr.title.lowercased().hasPrefix("draft") ? "Draft: " + mr.title : mr.title
@@ -181,18 +181,20 @@ public enum DevelopmentInfo {
                 commentCount: details.commentCount, sourceBranch: Texts.cut(mr.sourceBranch, to: Limits.sourceBranch),
                 sourceBranchUrl: project.forge.branchURL(project: project.webURL, branch: mr.sourceBranch),
                 destinationBranch: Texts.cut(mr.targetBranch, to: Limits.sourceBranch),
-                lastUpdate: details.updatedAt.flatMap(Timestamp.milliseconds).map(Timestamp.iso) ?? Timestamp.iso(0),
+                lastUpdate: details.updatedAt.flatMap { JiraTimestamp($0)?.millis }.map { JiraTimestamp(millis: $0).utcText }
+                    ?? JiraTimestamp(millis: 0).utcText,
                 url: mr.url, displayId: project.forge == .gitlab ? "!\(number)" : "#\(number)", reviewers: details.reviewers))
         repository.updateSequenceId = sequence
         return [.store(repository)]
     }
 
     static func commit(_ c: ForgeCommit, keys: [String], project: ForgeProject) -> Commit {
-        let millis = c.timestamp.flatMap(Timestamp.milliseconds)
+        let millis = c.timestamp.flatMap { JiraTimestamp($0)?.millis }
         return Commit(
             id: c.id, issueKeys: keys, updateSequenceId: max(1, millis ?? 1), message: Texts.cut(c.message, to: Limits.message),
             author: Author(name: c.authorName, email: c.authorEmail), fileCount: c.fileCount ?? 0,
-            url: project.forge.commitURL(project: project.webURL, sha: c.id), authorTimestamp: millis.map(Timestamp.iso) ?? Timestamp.iso(0),
+            url: project.forge.commitURL(project: project.webURL, sha: c.id),
+            authorTimestamp: millis.map { JiraTimestamp(millis: $0).utcText } ?? JiraTimestamp(millis: 0).utcText,
             displayId: String(c.id.prefix(7)))
     }
 
@@ -212,92 +214,6 @@ public enum DevelopmentInfo {
     static func ordered(_ keys: [String]) -> [String] {
         var seen = Set<String>()
         return keys.filter { seen.insert($0).inserted }
-    }
-}
-
-/// Times as forges write them, and as Atlassian's APIs take them.
-public enum Timestamp {
-    /// Milliseconds since 1970 for `2011-12-12T14:27:31+02:00`, `2019-05-15T15:19:25Z`, `2024-01-02T10:00:00.123Z`
-    /// or GitLab's `2013-12-03 17:23:34 UTC`; nil for anything else.
-    public static func milliseconds(_ text: String) -> Int64? {
-        let b = Array(text.utf8)
-        func digits(_ at: Int, _ count: Int) -> Int64? {
-            guard at + count <= b.count else { return nil }
-            var n: Int64 = 0
-            for i in at..<(at + count) {
-                guard b[i] >= 48 && b[i] <= 57 else { return nil }
-                n = n * 10 + Int64(b[i] - 48)
-            }
-            return n
-        }
-        guard b.count >= 19, b[4] == 45, b[7] == 45, b[10] == 84 || b[10] == 32, b[13] == 58, b[16] == 58,
-            let year = digits(0, 4), let month = digits(5, 2), let day = digits(8, 2), let hour = digits(11, 2),
-            let minute = digits(14, 2), let second = digits(17, 2),
-            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
-        else { return nil }
-        var i = 19
-        var millis: Int64 = 0
-        if i < b.count, b[i] == 46 {
-            i += 1
-            var scale: Int64 = 100
-            while i < b.count, b[i] >= 48 && b[i] <= 57 {
-                millis += Int64(b[i] - 48) * scale
-                scale /= 10
-                i += 1
-            }
-        }
-        var offsetMinutes: Int64 = 0
-        let rest = String(decoding: b[i...], as: UTF8.self)
-        switch rest {
-        case "Z", "", " UTC", "+00:00": break
-        default:
-            let r = Array(rest.utf8)
-            guard r.count == 6, r[0] == 43 || r[0] == 45, r[3] == 58 else { return nil }
-            let sign: Int64 = r[0] == 45 ? -1 : 1
-            guard let h = Int64(String(decoding: r[1...2], as: UTF8.self)), let m = Int64(String(decoding: r[4...5], as: UTF8.self)) else {
-                return nil
-            }
-            offsetMinutes = sign * (h * 60 + m)
-        }
-        let days = daysFromCivil(year, month, day)
-        return ((days * 86_400 + hour * 3_600 + minute * 60 + second) - offsetMinutes * 60) * 1_000 + millis
-    }
-
-    /// `2024-01-02T10:00:00.123Z`.
-    public static func iso(_ milliseconds: Int64) -> String {
-        let ms = milliseconds
-        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
-        let inDay = ms - days * 86_400_000
-        let (y, m, d) = civil(fromDays: days)
-        func pad(_ n: Int64, _ width: Int) -> String {
-            let s = String(n)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(inDay / 3_600_000, 2)):\(pad(inDay / 60_000 % 60, 2)):"
-            + "\(pad(inDay / 1_000 % 60, 2)).\(pad(inDay % 1_000, 3))Z"
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (m <= 2 ? y + 1 : y, m, d)
     }
 }
 

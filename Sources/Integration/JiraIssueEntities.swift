@@ -105,6 +105,11 @@ public struct JiraIssueEntities: Sendable {
 public struct JiraTimestamp: Sendable, Equatable {
     public var millis: Int64
 
+    public init(millis: Int64) { self.millis = millis }
+
+    /// Forges' times read the same way: `2011-12-12T14:27:31+02:00`, `2019-05-15T15:19:25Z`, GitLab's
+    /// `2013-12-03 17:23:34 UTC` (what follows the seconds, a zone or not, is read as UTC unless it is an offset).
+
     public init?(_ text: String) {
         let u = Array(text.utf8.prefix(64))
         func number(_ from: Int, _ count: Int) -> Int? {
