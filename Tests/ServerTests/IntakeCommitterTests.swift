@@ -50,21 +50,7 @@ struct IntakeCommitterTests {
                     ref: "refs/heads/main", before: "", after: "", commits: [], pusher: ForgeUser(name: "", username: ""))))
     }
 
-    func withStore(_ body: (SQLStore) async throws -> Void) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jb-intake-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let made = try await TestDatabases.make(sqlitePath: dir.appendingPathComponent("i.sqlite").path)
-        let store = SQLStore(database: made.database, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
-        do {
-            try await store.migrate()
-            try await body(store)
-        } catch {
-            await made.drop()
-            throw error
-        }
-        await made.drop()
-    }
+    func withStore(_ body: (SQLStore) async throws -> Void) async throws { try await withStandaloneStore(body) }
 
     @Test(
         "300 senders at once: each answered for its own event, redeliveries as duplicates, in few transactions, never more in flight than allowed",

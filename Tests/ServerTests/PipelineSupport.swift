@@ -1,6 +1,7 @@
 import Foundation
 import Integration
 import JiraEmulator
+import Store
 import TestDatabases
 import Testing
 
@@ -113,4 +114,22 @@ extension Harness {
     func jiraRequests(_ fragment: String = "/rest/") async -> [RecordedRequest] {
         await emulator.requests.filter { $0.path.contains(fragment) && !$0.path.contains("serverInfo") }
     }
+}
+
+/// A store of its own on the test's database (SQLite, or PostgreSQL with `JIRA_BRIDGE_TEST_STORE`), with no
+/// server's workers claiming from it; dropped after `body`.
+func withStandaloneStore(_ body: (SQLStore) async throws -> Void) async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jb-store-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let made = try await TestDatabases.make(sqlitePath: dir.appendingPathComponent("store.sqlite").path)
+    let store = SQLStore(database: made.database, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
+    do {
+        try await store.migrate()
+        try await body(store)
+    } catch {
+        await made.drop()
+        throw error
+    }
+    await made.drop()
 }

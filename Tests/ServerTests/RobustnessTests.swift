@@ -331,21 +331,7 @@ struct RobustnessTests {
     }
 
     /// A store of its own, with no server's workers claiming from it.
-    func withStore(_ body: (SQLStore) async throws -> Void) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jb-queue-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let made = try await TestDatabases.make(sqlitePath: dir.appendingPathComponent("q.sqlite").path)
-        let store = SQLStore(database: made.database, secrets: SecretBox(base64Key: SecretBox.generateKey())!)
-        do {
-            try await store.migrate()
-            try await body(store)
-        } catch {
-            await made.drop()
-            throw error
-        }
-        await made.drop()
-    }
+    func withStore(_ body: (SQLStore) async throws -> Void) async throws { try await withStandaloneStore(body) }
 
     @Test("a backlog of thousands on one Jira site does not hide another site's delivery")
     func fairClaim() async throws {
