@@ -26,6 +26,19 @@ def send(server, n, key):
         "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET, "X-Gitlab-Event-UUID": f"restart-{n}", "Content-Type": "application/json"})
 
 
+def serve(binaries, data_dir, url, emulator, name):
+    """jira-bridge on the database at `url`, with project 42 (acme/shop) and an active integration on the emulator."""
+    server = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir, "--allow-local-requests",
+                      "--database-url", url], env=clean_env(JIRA_BRIDGE_WEBHOOK_SECRET=SECRET), log_name=name)
+    server.url = f"http://127.0.0.1:{server.port}"
+    server.admin_token = pathlib.Path(data_dir, "admin-token").read_text().strip()
+    assert api(server, "POST", "/api/v4/projects", json={"id": 42, "path_with_namespace": "acme/shop",
+                                                         "web_url": "https://gitlab.example.com/acme/shop"}).status_code == 201
+    assert api(server, "PUT", "/api/v4/projects/42/integrations/jira",
+               json={"active": True, "url": emulator.url, "username": "jira-bot", "password": "secret-token"}).status_code == 200
+    return server
+
+
 def wait_for(predicate, seconds=30):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -41,15 +54,8 @@ def test_a_postgres_restart_is_a_503_meanwhile_and_loses_nothing(binaries, data_
     url = cluster("start", directory, "fast")
     try:
         key = requests.post(emulator.url + "/_emulator/issues", json={"project": "PROJ", "summary": "restart"}, timeout=10).json()["key"]
-        server = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir, "--allow-local-requests",
-                          "--database-url", url], env=clean_env(JIRA_BRIDGE_WEBHOOK_SECRET=SECRET), log_name="pg-restart")
-        server.url = f"http://127.0.0.1:{server.port}"
-        server.admin_token = pathlib.Path(data_dir, "admin-token").read_text().strip()
+        server = serve(binaries, data_dir, url, emulator, "pg-restart")
         try:
-            assert api(server, "POST", "/api/v4/projects", json={"id": 42, "path_with_namespace": "acme/shop",
-                                                                 "web_url": "https://gitlab.example.com/acme/shop"}).status_code == 201
-            assert api(server, "PUT", "/api/v4/projects/42/integrations/jira",
-                       json={"active": True, "url": emulator.url, "username": "jira-bot", "password": "secret-token"}).status_code == 200
             assert send(server, 0, key).status_code == 202
 
             cluster("pause", directory)
@@ -86,15 +92,8 @@ def test_a_database_crash_during_a_drain_loses_no_webhook_and_duplicates_nothing
     try:
         keys = [requests.post(emulator.url + "/_emulator/issues", json={"project": "PROJ", "summary": f"crash {i}"}, timeout=10).json()["key"]
                 for i in range(20)]
-        server = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir, "--allow-local-requests",
-                          "--database-url", url], env=clean_env(JIRA_BRIDGE_WEBHOOK_SECRET=SECRET), log_name="pg-crash")
-        server.url = f"http://127.0.0.1:{server.port}"
-        server.admin_token = pathlib.Path(data_dir, "admin-token").read_text().strip()
+        server = serve(binaries, data_dir, url, emulator, "pg-crash")
         try:
-            assert api(server, "POST", "/api/v4/projects", json={"id": 42, "path_with_namespace": "acme/shop",
-                                                                 "web_url": "https://gitlab.example.com/acme/shop"}).status_code == 201
-            assert api(server, "PUT", "/api/v4/projects/42/integrations/jira",
-                       json={"active": True, "url": emulator.url, "username": "jira-bot", "password": "secret-token"}).status_code == 200
             pushes = 200
 
             def deliver(n):

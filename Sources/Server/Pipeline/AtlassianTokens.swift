@@ -25,8 +25,6 @@ actor AtlassianTokens {
     private var tokens: [String: Token] = [:]
     private var fetching: [String: Task<Token, any Error>] = [:]
     private var cloudIDs: [String: String] = [:]
-    /// Tokens fetched since the start, for the metrics and the tests.
-    private(set) var fetched = 0
 
     init(jira: JiraHTTPClient, gateway: JiraURL, clock: WallClock) {
         self.jira = jira
@@ -52,7 +50,6 @@ actor AtlassianTokens {
                 return Token(value: value, expiresAt: clock.now() + Millis(seconds) * 1_000)
             }
             fetching[key] = task
-            fetched += 1
         }
         do {
             let token = try await task.value
