@@ -1,10 +1,11 @@
 import Foundation
 import Integration
 
-/// Gitea's and Forgejo's `push` and `pull_request` payloads, decoded into forge-neutral events.
+/// Gitea's and Forgejo's `push`, `pull_request` and `delete` payloads, decoded into forge-neutral events.
 public enum GiteaWebhook {
-    /// `X-Gitea-Event` / `X-Forgejo-Event` values acted on; others are acknowledged and ignored.
-    public static let handledEvents: Set<String> = ["push", "pull_request"]
+    /// `X-Gitea-Event` / `X-Forgejo-Event` values acted on; others are acknowledged and ignored. Gitea sends
+    /// no `push` when a branch is deleted, only `delete` (GitHub sends both, so its `delete` is not needed).
+    public static let handledEvents: Set<String> = ["push", "pull_request", "delete"]
 
     public static func parse(_ json: Data) throws(WebhookPayloadError) -> WebhookDocument {
         WebhookDocument(doc: try Payload.object(json))
@@ -23,6 +24,7 @@ public enum GiteaWebhook {
         case "pull_request":
             if let type, !type.isEmpty, type != "pull_request" { return nil }
             return try pullRequest(doc).map(ForgeEvent.mergeRequest)
+        case "delete": return try deletion(doc).map(ForgeEvent.push)
         default: throw WebhookPayloadError("unsupported event \(event)")
         }
     }
@@ -50,6 +52,22 @@ public enum GiteaWebhook {
                 name: Payload.optionalString(pusher?["full_name"]) ?? username, username: username,
                 email: Payload.optionalString(pusher?["email"])),
             omittedCommits: omitted)
+    }
+
+    /// A deleted branch, as a push of no commits to the zero commit (how GitLab and GitHub report it); nil for
+    /// a deleted tag. The payload names no commit: `before` stays empty.
+    static func deletion(_ doc: JSONObject) throws(WebhookPayloadError) -> PushEvent? {
+        let project = try project(doc)
+        guard Payload.optionalString(doc["ref_type"]) == "branch" else { return nil }
+        let name = try Payload.string(doc["ref"], "ref")
+        guard !name.isEmpty else { throw WebhookPayloadError("ref is empty") }
+        let sender = doc["sender"]?.object
+        let username = Payload.optionalString(sender?["username"]) ?? Payload.optionalString(sender?["login"]) ?? ""
+        return PushEvent(
+            project: project, ref: name.hasPrefix("refs/") ? name : "refs/heads/" + name, before: "",
+            after: String(repeating: "0", count: 40), commits: [],
+            pusher: ForgeUser(name: Payload.optionalString(sender?["full_name"]) ?? username, username: username, email: nil),
+            omittedCommits: nil)
     }
 
     static func pullRequest(_ doc: JSONObject) throws(WebhookPayloadError) -> MergeRequestEvent? {

@@ -1,6 +1,9 @@
 /// How an attempt ended.
 public enum DeliveryOutcome: Sendable, Equatable {
     case succeeded
+    /// Succeeded, and Jira's answer says something worth keeping (what it stored, the keys it does not know):
+    /// the delivery log shows it as the delivery's answer.
+    case accepted(note: String)
     case skipped(reason: String)
     case retry(at: Millis, error: String)
     case failed(error: String)
@@ -13,14 +16,22 @@ public enum DeliveryOutcome: Sendable, Equatable {
     public var error: String? {
         switch self {
         case .succeeded: return nil
-        case .skipped(let text), .retry(_, let text), .failed(let text), .dead(let text), .paused(let text): return text
+        case .accepted(let text), .skipped(let text), .retry(_, let text), .failed(let text), .dead(let text), .paused(let text): return text
+        }
+    }
+
+    /// Whether the work is done in Jira.
+    public var isSuccess: Bool {
+        switch self {
+        case .succeeded, .accepted: return true
+        default: return false
         }
     }
 
     /// The name the delivery log and the metrics use.
     public var name: String {
         switch self {
-        case .succeeded: return "succeeded"
+        case .succeeded, .accepted: return "succeeded"
         case .skipped: return "skipped"
         case .retry: return "retry"
         case .failed: return "failed"
@@ -72,6 +83,7 @@ extension DeliveryOutcome {
     public func recorded(now: Millis) -> (status: DeliveryStatus, nextRunAt: Millis, error: String?) {
         switch self {
         case .succeeded: return (.succeeded, now, nil)
+        case .accepted(let note): return (.succeeded, now, note)
         case .skipped(let reason): return (.skipped, now, reason)
         case .retry(let at, let error): return (.pending, at, error)
         case .failed(let error): return (.failed, now, error)

@@ -118,9 +118,54 @@ public struct DevelopmentInfoWork: Sendable, Equatable {
         self.deletedBranch = deletedBranch
     }
 
+    /// What it carries, for the delivery log: the commits' ids, the branches' names, the merge or pull
+    /// requests' ids and statuses, or the branch it deletes.
+    public var entities: JSONValue {
+        guard let branch = deletedBranch else {
+            return Self.entities(repositoryID: repositoryID, repository: repository.flatMap { try? JSONValue.parse($0) })
+        }
+        return .object([
+            "repository_id": .string(repositoryID), "commits": .array([]), "branches": .array([]), "pull_requests": .array([]),
+            "deleted_branch": .string(branch),
+        ])
+    }
+
+    /// The entities of a repository as the bulk call takes it (`DevelopmentInfo.Repository.json`).
+    public static func entities(repositoryID: String, repository doc: JSONValue?) -> JSONValue {
+        func ids(_ type: String, _ field: String) -> JSONValue {
+            .array((doc?[type]?.array ?? []).compactMap { $0[field]?.string }.map(JSONValue.string))
+        }
+        let pulls = (doc?["pullRequests"]?.array ?? []).map { p -> JSONValue in
+            .object(["id": p["id"] ?? .null, "display_id": p["displayId"] ?? .null, "status": p["status"] ?? .null])
+        }
+        return .object([
+            "repository_id": .string(repositoryID), "commits": ids("commits", "id"), "branches": ids("branches", "name"),
+            "pull_requests": .array(pulls), "deleted_branch": .null,
+        ])
+    }
+
+    /// The same in words: `2 commits, branch feature/login, pull request !7 (MERGED)`.
+    public var summary: String { Self.summary(entities) }
+
+    /// `entities` in words.
+    public static func summary(_ e: JSONValue) -> String {
+        if let branch = e["deleted_branch"]?.string { return "delete branch \(branch)" }
+        var parts: [String] = []
+        let commits = e["commits"]?.array?.count ?? 0
+        if commits > 0 { parts.append(commits == 1 ? "1 commit" : "\(commits) commits") }
+        for name in (e["branches"]?.array ?? []).compactMap(\.string) { parts.append("branch \(name)") }
+        for p in e["pull_requests"]?.array ?? [] {
+            let shown = p["display_id"]?.string ?? p["id"]?.string ?? "?"
+            parts.append("pull request \(shown) (\(p["status"]?.string ?? "?"))")
+        }
+        return parts.isEmpty ? "nothing" : parts.joined(separator: ", ")
+    }
+
     /// The delivery of `change`: its issue key is the repository's (`repository gitlab-42`), so that one
-    /// repository's changes run one at a time and a run can take those waiting with it.
-    public static func planned(_ change: DevelopmentInfo.Change) -> PlannedDelivery {
+    /// repository's changes run one at a time and a run can take those waiting with it. A deletion is told
+    /// apart from an earlier one of the same branch by the head it deleted, or, when the forge names none
+    /// (Gitea), by `eventID`.
+    public static func planned(_ change: DevelopmentInfo.Change, eventID: String = "") -> PlannedDelivery {
         switch change {
         case .store(let repository):
             var writer = JSONWriter()
@@ -132,7 +177,7 @@ public struct DevelopmentInfoWork: Sendable, Equatable {
         case .deleteBranch(let repositoryID, let branchID, let lastCommit):
             return PlannedDelivery(
                 action: .developmentInfo, issueKey: issueKey(repositoryID),
-                dedupeKey: "development_info|delete|" + StableHash.hex(branchID + "\u{0}" + lastCommit),
+                dedupeKey: "development_info|delete|" + StableHash.hex(branchID + "\u{0}" + (lastCommit.isEmpty ? "event " + eventID : lastCommit)),
                 work: .developmentInfo(DevelopmentInfoWork(repositoryID: repositoryID, repository: nil, deletedBranch: branchID)))
         }
     }

@@ -15,8 +15,9 @@ public struct EventPlanner: Sendable {
     }
 
     /// The deliveries for `event`, within `EventLimits`, and a note for each limit the event reached
-    /// (commits or keys left out), for the event's record.
-    public func planWithNotes(_ event: ForgeEvent) -> (deliveries: [PlannedDelivery], notes: [String]) {
+    /// (commits or keys left out), for the event's record. `eventID` tells apart changes that name nothing
+    /// else unique (Gitea's branch deletion names no commit).
+    public func planWithNotes(_ event: ForgeEvent, eventID: String = "") -> (deliveries: [PlannedDelivery], notes: [String]) {
         guard settings.active else { return ([], []) }
         var notes: [String] = []
         var deliveries: [PlannedDelivery]
@@ -31,7 +32,8 @@ public struct EventPlanner: Sendable {
         }
         if settings.developmentPanelEnabled {
             // One delivery per repository change, first: the cap below never cuts it.
-            deliveries.insert(contentsOf: DevelopmentInfo.changes(event, extractor: extractor).map(DevelopmentInfoWork.planned), at: 0)
+            deliveries.insert(
+                contentsOf: DevelopmentInfo.changes(event, extractor: extractor).map { DevelopmentInfoWork.planned($0, eventID: eventID) }, at: 0)
         }
         if deliveries.count > EventLimits.deliveriesPerEvent {
             notes.append(

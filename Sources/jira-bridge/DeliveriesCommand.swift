@@ -62,7 +62,8 @@ struct DeliveriesCommand: AsyncParsableCommand {
         static func table(_ listing: DeliveryOperator.Listing) -> String {
             var rows = [["ID", "STATUS", "ACTION", "ISSUE", "ATTEMPTS", "UPDATED", "SOURCE OR ERROR"]]
             for d in listing.items {
-                let detail = d.lastError.map { "error: " + $0.prefix(160).replacingOccurrences(of: "\n", with: " ") } ?? d.sourceURL ?? ""
+                let label = d.status == .succeeded ? "answer: " : "error: "
+                let detail = d.lastError.map { label + $0.prefix(160).replacingOccurrences(of: "\n", with: " ") } ?? d.sourceURL ?? ""
                 let updated = Date(timeIntervalSince1970: Double(d.updatedAt) / 1000).formatted(.iso8601)
                 rows.append(["\(d.id)", d.status.rawValue, d.action.rawValue, d.issueKey, "\(d.attempts)", updated, detail])
             }

@@ -61,6 +61,20 @@ struct GitHubGiteaWebhookTests {
         #expect(try GiteaWebhook.decode(event: "pull_request", type: "pull_request_comment", document: pr) == nil)
     }
 
+    @Test("Gitea's delete of a branch is a push to the zero commit that names no commit; a deleted tag is no event")
+    func giteaDelete() throws {
+        let deleted = try GiteaWebhook.parse(try Self.document("gitea-delete.branch"))
+        guard case .push(let p)? = try GiteaWebhook.decode(event: "delete", type: "delete", document: deleted) else {
+            Issue.record("a push"); return
+        }
+        #expect(p.project.id == 61 && p.ref == "refs/heads/feature" && p.branch == "feature")
+        #expect(p.deletesBranch && p.commits.isEmpty && p.before.isEmpty && p.pusher.username == "unknwon")
+        let tag = try GiteaWebhook.parse(try Self.document("gitea-delete.branch") { $0["ref_type"] = "tag" })
+        #expect(try GiteaWebhook.decode(event: "delete", type: "delete", document: tag) == nil)
+        let blank = try GiteaWebhook.parse(try Self.document("gitea-delete.branch") { $0["ref"] = "" })
+        #expect(throws: WebhookPayloadError("ref is empty")) { try GiteaWebhook.decode(event: "delete", type: "delete", document: blank) }
+    }
+
     @Test("what cannot be read is refused with the field's name")
     func refused() throws {
         #expect(throws: WebhookPayloadError("repository is missing")) { try GitHubWebhook.projectReference(try GitHubWebhook.parse(Data("{}".utf8))) }

@@ -10,6 +10,12 @@ import Store
 extension WebController {
     // MARK: Delivery log
 
+    /// What a Development panel delivery carries, in words; blank for the others.
+    static func detail(_ d: Delivery) -> String {
+        guard case .developmentInfo(let work) = d.work else { return "" }
+        return work.summary
+    }
+
     struct DeliveriesView: ViewModel {
         struct Attempt: ViewModel {
             var number: Int
@@ -25,11 +31,15 @@ extension WebController {
             /// The issue in Jira (`<url>/browse/KEY`), when the project's integration has a URL.
             var issueURL: String
             var action: String
+            /// What a Development panel delivery carries (`2 commits, branch feature/login`).
+            var detail: String
             var status: String
             var attempts: Int
             var attemptLog: [Attempt]
             var hasAttemptLog: Bool
             var lastError: String
+            /// What Jira answered to a delivery that succeeded, when it said more than yes.
+            var answer: String
             var sourceURL: String
             var sourceLabel: String
             var updated: String
@@ -98,8 +108,10 @@ extension WebController {
                 id: d.id, projectID: project.address, issueKey: d.issueKey,
                 // A repository's development information names no single issue: nothing to link.
                 issueURL: browseBase.isEmpty || d.action == .developmentInfo ? "" : Self.linkable("\(browseBase)/browse/\(d.issueKey)"),
-                action: d.action.rawValue, status: d.status.rawValue, attempts: d.attempts, attemptLog: log, hasAttemptLog: !log.isEmpty,
-                lastError: d.lastError ?? "", sourceURL: source, sourceLabel: source.isEmpty ? "" : Self.sourceLabel(source),
+                action: d.action.rawValue, detail: Self.detail(d), status: d.status.rawValue, attempts: d.attempts, attemptLog: log,
+                hasAttemptLog: !log.isEmpty, lastError: d.status == .succeeded ? "" : d.lastError ?? "",
+                answer: d.status == .succeeded ? d.lastError ?? "" : "", sourceURL: source,
+                sourceLabel: source.isEmpty ? "" : Self.sourceLabel(source),
                 updated: updated, updatedShort: Self.short(updated),
                 nextRun: d.status == .pending && d.attempts > 0 ? Self.short(isoTimestamp(d.nextRunAt)) : "",
                 retryable: canRetry && (d.status == .failed || d.status == .dead || d.status == .paused))

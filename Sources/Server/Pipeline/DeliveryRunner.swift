@@ -226,7 +226,7 @@ struct DeliveryRunner: Sendable {
             try await jira.deleteDevelopmentEntity(
                 gateway: tokens.gateway, cloudID: cloudID, token: token, repositoryID: work.repositoryID, entityType: "branch",
                 entityID: branch, logger: log)
-            return Result(outcome: .succeeded)
+            return Result(outcome: .accepted(note: "Jira deleted branch \(branch) of \(work.repositoryID)"))
         }
         guard let text = work.repository, let own = try? JSONValue.parse(text), own.object != nil else {
             return Result(outcome: .failed(error: "The stored development information is not readable."))
@@ -281,12 +281,19 @@ struct DeliveryRunner: Sendable {
         }
         let unknown = (answer["unknownIssueKeys"]?.array ?? []).compactMap(\.string)
         let failed = DevelopmentInfo.failures(answer)
-        var note = "sent with \(taken.count) waiting change(s) of \(work.repositoryID) in one request"
-        if !unknown.isEmpty { note += "; Jira knows no issue \(unknown.prefix(20).joined(separator: ", "))" }
-        if !failed.isEmpty { note += "; Jira refused: \(failed.prefix(10).joined(separator: "; "))" }
+        // The answer, for the delivery log: what was sent, and what Jira said of it.
+        var said = ""
+        if !unknown.isEmpty { said += "; Jira knows no issue \(unknown.prefix(20).joined(separator: ", "))" }
+        if !failed.isEmpty { said += "; Jira refused: \(failed.prefix(10).joined(separator: "; "))" }
+        let sent = DevelopmentInfoWork.summary(DevelopmentInfoWork.entities(repositoryID: work.repositoryID, repository: merged))
+        let note =
+            (failed.isEmpty ? "Jira accepted " : "Jira answered for ") + sent
+            + (taken.isEmpty ? "" : ", with \(taken.count) waiting change(s) of \(work.repositoryID) in one request") + said
         log.info("development information sent", metadata: ["taken": "\(taken.count)", "unknown_keys": "\(unknown.count)"])
-        await finish(taken.map(\.delivery), .succeeded, owner: owner, now: now)
-        return Result(outcome: failed.isEmpty ? .succeeded : .failed(error: note))
+        // Those taken along share the outcome: Atlassian's refusals name entities, not deliveries.
+        let shared = "sent with delivery \(d.id): " + note
+        await finish(taken.map(\.delivery), failed.isEmpty ? .accepted(note: shared) : .failed(error: shared), owner: owner, now: now)
+        return Result(outcome: failed.isEmpty ? .accepted(note: note) : .failed(error: note))
     }
 
     /// Ends deliveries taken along with another: they share its outcome.

@@ -78,7 +78,7 @@ struct DeliveryService: Service {
     func runOne(_ d: Delivery) async {
         let result = await runner.run(d, owner: owner, now: { [store] in store.clock.now() }, logger: logger)
         siteLimits.record(
-            site: d.site, rateLimited: result.rateLimited, succeeded: result.outcome == .succeeded, now: store.clock.now(),
+            site: d.site, rateLimited: result.rateLimited, succeeded: result.outcome.isSuccess, now: store.clock.now(),
             metrics: health.metrics)
         let followUps = result.followUps.map { NewDelivery(eventID: d.eventID, projectID: d.projectID, site: d.site, planned: $0) }
         // The outcome is known: it is recorded as soon as the store takes it (a full disk, a failover), trying

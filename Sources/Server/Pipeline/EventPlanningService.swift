@@ -44,7 +44,7 @@ struct EventPlanningService: Service {
                 do {
                     let extractor = try ReferenceExtractor(prefix: record.settings.issuePrefix, regex: record.settings.issueRegex)
                     let planner = EventPlanner(settings: record.settings, extractor: extractor)
-                    let planned = planner.planWithNotes(stored.event)
+                    let planned = planner.planWithNotes(stored.event, eventID: stored.id)
                     notes = planned.notes
                     deliveries = planned.deliveries.map {
                         NewDelivery(eventID: stored.id, projectID: stored.projectID, site: JiraSite.key(site), planned: $0)
