@@ -1,10 +1,11 @@
 import Foundation
 import Integration
 
-/// GitHub's `push` and `pull_request` payloads, decoded into forge-neutral events.
+/// GitHub's `push`, `pull_request`, `workflow_run` and `deployment_status` payloads, decoded into forge-neutral
+/// events.
 public enum GitHubWebhook {
     /// `X-GitHub-Event` values acted on; `ping` is answered and stores nothing, others are acknowledged and ignored.
-    public static let handledEvents: Set<String> = ["push", "pull_request"]
+    public static let handledEvents: Set<String> = ["push", "pull_request", "workflow_run", "deployment_status"]
 
     public static func parse(_ json: Data) throws(WebhookPayloadError) -> WebhookDocument {
         WebhookDocument(doc: try Payload.object(json))
@@ -22,6 +23,8 @@ public enum GitHubWebhook {
         switch event {
         case "push": return .push(try push(doc))
         case "pull_request": return try pullRequest(doc).map(ForgeEvent.mergeRequest)
+        case "workflow_run": return .pipeline(try Runs.workflowRun(doc, project: try project(doc)))
+        case "deployment_status": return try Runs.deploymentStatus(doc, project: try project(doc)).map(ForgeEvent.deployment)
         default: throw WebhookPayloadError("unsupported event \(event)")
         }
     }

@@ -1,10 +1,11 @@
 import Foundation
 import Integration
 
-/// GitLab's `Push Hook` and `Merge Request Hook` payloads, decoded into forge-neutral events.
+/// GitLab's `Push Hook`, `Merge Request Hook`, `Pipeline Hook` and `Deployment Hook` payloads, decoded into
+/// forge-neutral events.
 public enum GitLabWebhook {
     /// The events jira-bridge acts on; others are acknowledged and ignored.
-    public static let handledEvents: Set<String> = ["Push Hook", "Merge Request Hook"]
+    public static let handledEvents: Set<String> = ["Push Hook", "Merge Request Hook", "Pipeline Hook", "Deployment Hook"]
 
     public typealias Document = WebhookDocument
 
@@ -32,6 +33,8 @@ public enum GitLabWebhook {
         switch event {
         case "Push Hook": return .push(try push(doc))
         case "Merge Request Hook": return .mergeRequest(try mergeRequest(doc))
+        case "Pipeline Hook": return .pipeline(try Runs.gitlabPipeline(doc, project: try project(doc)))
+        case "Deployment Hook": return .deployment(try Runs.gitlabDeployment(doc, project: try project(doc)))
         default: throw WebhookPayloadError("unsupported event \(event)")
         }
     }

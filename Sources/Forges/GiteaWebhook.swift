@@ -5,7 +5,7 @@ import Integration
 public enum GiteaWebhook {
     /// `X-Gitea-Event` / `X-Forgejo-Event` values acted on; others are acknowledged and ignored. Gitea sends
     /// no `push` when a branch is deleted, only `delete` (GitHub sends both, so its `delete` is not needed).
-    public static let handledEvents: Set<String> = ["push", "pull_request", "delete"]
+    public static let handledEvents: Set<String> = ["push", "pull_request", "delete", "workflow_run"]
 
     public static func parse(_ json: Data) throws(WebhookPayloadError) -> WebhookDocument {
         WebhookDocument(doc: try Payload.object(json))
@@ -25,6 +25,7 @@ public enum GiteaWebhook {
             if let type, !type.isEmpty, type != "pull_request" { return nil }
             return try pullRequest(doc).map(ForgeEvent.mergeRequest)
         case "delete": return try deletion(doc).map(ForgeEvent.push)
+        case "workflow_run": return .pipeline(try Runs.workflowRun(doc, project: try project(doc)))
         default: throw WebhookPayloadError("unsupported event \(event)")
         }
     }

@@ -6,13 +6,22 @@ public enum DeliveryAction: String, Sendable, Equatable {
     case createIssue = "create_issue"
     /// Commits, branches and merge requests sent to the Development panel (Jira Cloud, OAuth credentials).
     case developmentInfo = "development_info"
+    /// A pipeline or workflow run sent to Jira Cloud's Builds.
+    case build
+    /// A deployment sent to Jira Cloud's Deployments.
+    case deployment
 
     /// Whether the write can be sent again at once when its outcome is unknown (a dropped connection, an
     /// unreadable answer): a remote link is an upsert by `globalId` in Jira, so a second one changes nothing;
-    /// development information replaces an entity only on a greater sequence number, so it is the same.
+    /// development information, builds and deployments replace their data only on a greater sequence number, so
+    /// they are the same.
     /// Comments, transitions and created issues could double, so they take the uncertain-write path (a wait,
     /// then a read of Jira before anything is sent again).
-    public var repeatsSafely: Bool { self == .remoteLink || self == .developmentInfo }
+    public var repeatsSafely: Bool { self == .remoteLink || usesOAuthCredentials }
+
+    /// Whether it goes to Atlassian's gateway with the integration's OAuth credentials (Jira Cloud's Development
+    /// panel, Builds and Deployments) rather than to Jira's REST API with its user's.
+    public var usesOAuthCredentials: Bool { self == .developmentInfo || self == .build || self == .deployment }
 }
 
 /// A remote link to write: Jira upserts it by `globalId`.
@@ -102,6 +111,52 @@ public enum DeliveryWork: Sendable, Equatable {
     case transition(TransitionSpec)
     /// Send one repository's development information (or delete a branch of it).
     case developmentInfo(DevelopmentInfoWork)
+    /// Send a build or a deployment.
+    case cloudData(CloudDataWork)
+}
+
+/// A build or a deployment, as a delivery carries it.
+public struct CloudDataWork: Sendable, Equatable {
+    public var kind: BuildsAndDeployments.Kind
+    public var repositoryID: String
+    /// The build or deployment as the bulk call takes it (its JSON text).
+    public var item: String
+
+    public init(kind: BuildsAndDeployments.Kind, repositoryID: String, item: String) {
+        self.kind = kind
+        self.repositoryID = repositoryID
+        self.item = item
+    }
+
+    /// The delivery of `item`: its issue key is the repository's (`builds gitlab-42`), so that one repository's
+    /// builds run one at a time and a run takes those waiting with it (up to 100 in one request).
+    public static func planned(_ kind: BuildsAndDeployments.Kind, repositoryID: String, item: JSONValue) -> PlannedDelivery {
+        var writer = JSONWriter()
+        writer.value(item)
+        let text = writer.text
+        return PlannedDelivery(
+            action: kind.action, issueKey: issueKey(kind, repositoryID), dedupeKey: kind.action.rawValue + "|" + StableHash.hex(text),
+            work: .cloudData(CloudDataWork(kind: kind, repositoryID: repositoryID, item: text)))
+    }
+
+    /// The queue's issue key of a repository's builds or deployments.
+    public static func issueKey(_ kind: BuildsAndDeployments.Kind, _ repositoryID: String) -> String { kind.rawValue + " " + repositoryID }
+
+    /// What it carries, for the delivery log: `{"kind", "key", "state", "display_name", "issue_keys"}`.
+    public var entities: JSONValue {
+        let doc = try? JSONValue.parse(item)
+        return .object([
+            "kind": .string(kind.rawValue), "key": .string(doc.map { BuildsAndDeployments.key(kind, $0) } ?? "?"),
+            "state": doc?["state"] ?? .null, "display_name": doc?["displayName"] ?? .null,
+            "environment_type": doc?["environment"]?["type"] ?? .null, "issue_keys": doc?["issueKeys"] ?? .array([]),
+        ])
+    }
+
+    /// The same in words: `build Pipeline #3 (successful)`.
+    public var summary: String {
+        guard let doc = try? JSONValue.parse(item) else { return kind.rawValue }
+        return BuildsAndDeployments.summary(kind, doc)
+    }
 }
 
 /// One repository's change to the Development panel, as a delivery carries it.

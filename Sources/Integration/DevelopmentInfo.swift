@@ -110,6 +110,7 @@ public enum DevelopmentInfo {
         switch event {
         case .push(let push): return changes(push, extractor: extractor)
         case .mergeRequest(let mr): return changes(mr, extractor: extractor)
+        case .pipeline, .deployment: return []
         }
     }
 

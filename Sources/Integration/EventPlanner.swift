@@ -29,6 +29,15 @@ public struct EventPlanner: Sendable {
             }
         case .mergeRequest(let mr):
             deliveries = plan(mr, notes: &notes)
+        case .pipeline(let pipeline):
+            // Builds only: a pipeline writes no comment or link.
+            guard settings.buildsEnabled, let build = BuildsAndDeployments.build(pipeline, extractor: extractor) else { return ([], notes) }
+            return ([CloudDataWork.planned(.builds, repositoryID: DevelopmentInfo.repositoryID(pipeline.project), item: build)], notes)
+        case .deployment(let deployment):
+            guard settings.deploymentsEnabled, let item = BuildsAndDeployments.deployment(deployment, extractor: extractor) else {
+                return ([], notes)
+            }
+            return ([CloudDataWork.planned(.deployments, repositoryID: DevelopmentInfo.repositoryID(deployment.project), item: item)], notes)
         }
         if settings.developmentPanelEnabled {
             // One delivery per repository change, first: the cap below never cuts it.

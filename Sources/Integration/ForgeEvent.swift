@@ -170,15 +170,108 @@ public struct ChangeDetails: Sendable, Equatable {
     }
 }
 
+/// A pipeline or workflow run (GitLab's `Pipeline Hook`, GitHub's and Gitea's `workflow_run`), as Jira's Builds
+/// view takes it. The state is already Jira's: each forge's decoder maps its own.
+public struct PipelineEvent: Sendable, Equatable {
+    /// Jira's build states.
+    public enum State: String, Sendable, CaseIterable {
+        case pending, inProgress = "in_progress", successful, failed, cancelled, unknown
+    }
+
+    public var project: ForgeProject
+    /// The workflow the run belongs to (GitHub's `workflow_id`, Gitea's workflow file); empty on GitLab, whose
+    /// project has one pipeline definition.
+    public var workflowID: String
+    /// The workflow's name, or GitLab's pipeline name.
+    public var workflowName: String
+    /// The forge's run number within the workflow (GitLab's pipeline `iid`).
+    public var runNumber: Int64
+    public var state: State
+    /// The branch (or tag) it ran for, without `refs/heads/`.
+    public var ref: String
+    public var sha: String
+    /// The head commit's message, when the payload has it.
+    public var commitMessage: String
+    /// Titles that may name keys: GitHub's `display_title`, the merge request's title.
+    public var titles: [String]
+    public var url: String
+    /// The latest of the forge's times for this state (ISO 8601 or GitLab's form).
+    public var updatedAt: String?
+
+    public init(
+        project: ForgeProject, workflowID: String, workflowName: String, runNumber: Int64, state: State, ref: String, sha: String,
+        commitMessage: String, titles: [String], url: String, updatedAt: String?
+    ) {
+        self.project = project
+        self.workflowID = workflowID
+        self.workflowName = workflowName
+        self.runNumber = runNumber
+        self.state = state
+        self.ref = ref
+        self.sha = sha
+        self.commitMessage = commitMessage
+        self.titles = titles
+        self.url = url
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A deployment's new state (GitLab's `Deployment Hook`, GitHub's `deployment_status`), as Jira's Deployments
+/// view takes it.
+public struct DeploymentEvent: Sendable, Equatable {
+    /// Jira's deployment states.
+    public enum State: String, Sendable, CaseIterable {
+        case pending, inProgress = "in_progress", successful, failed, cancelled, rolledBack = "rolled_back", unknown
+    }
+
+    public var project: ForgeProject
+    /// The forge's deployment id (Jira's `deploymentSequenceNumber`).
+    public var deploymentID: Int64
+    public var environment: String
+    /// GitLab's `environment_tier`, or `production` for GitHub's `production_environment`; nil when not said.
+    public var tier: String?
+    public var state: State
+    /// The deployed branch or tag (empty when the payload names none).
+    public var ref: String
+    public var sha: String
+    /// The deployed commit's message or title, when the payload has it.
+    public var commitMessage: String
+    public var description: String
+    /// The deployment's page (its job, its log), else the project's.
+    public var url: String
+    public var updatedAt: String?
+
+    public init(
+        project: ForgeProject, deploymentID: Int64, environment: String, tier: String?, state: State, ref: String, sha: String,
+        commitMessage: String, description: String, url: String, updatedAt: String?
+    ) {
+        self.project = project
+        self.deploymentID = deploymentID
+        self.environment = environment
+        self.tier = tier
+        self.state = state
+        self.ref = ref
+        self.sha = sha
+        self.commitMessage = commitMessage
+        self.description = description
+        self.url = url
+        self.updatedAt = updatedAt
+    }
+}
+
 /// What a forge told us, whatever the forge.
 public enum ForgeEvent: Sendable, Equatable {
     case push(PushEvent)
     case mergeRequest(MergeRequestEvent)
+    case pipeline(PipelineEvent)
+    case deployment(DeploymentEvent)
 
     public var project: ForgeProject {
         switch self {
         case .push(let p): return p.project
         case .mergeRequest(let m): return m.project
+        case .pipeline(let p): return p.project
+        case .deployment(let d): return d.project
         }
     }
 
@@ -186,6 +279,8 @@ public enum ForgeEvent: Sendable, Equatable {
         switch self {
         case .push: return "push"
         case .mergeRequest: return "merge_request"
+        case .pipeline: return "pipeline"
+        case .deployment: return "deployment"
         }
     }
 }

@@ -137,6 +137,8 @@ public struct JiraTimestamp: Sendable, Equatable {
             while digits < 3 { millis *= 10; digits += 1 }
         }
         var offset = 0
+        // GitLab writes some offsets after a space (`2021-04-28 21:50:00 +0200`).
+        if i + 1 < u.count, u[i] == 32, u[i + 1] == 43 || u[i + 1] == 45 { i += 1 }
         if i < u.count, u[i] == 43 || u[i] == 45 {  // +hhmm, +hh:mm
             let sign = u[i] == 45 ? -1 : 1
             guard let h = number(i + 1, 2) else { return nil }

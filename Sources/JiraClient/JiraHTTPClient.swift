@@ -266,6 +266,16 @@ public final class JiraHTTPClient: Sendable {
         return try await send(c, .POST, "/jira/devinfo/0.1/cloud/\(Self.pathSegment(cloudID))/bulk", body: body, logger: logger)
     }
 
+    /// `POST {gateway}/jira/builds/0.1/cloud/{cloudId}/bulk` or `.../deployments/0.1/...`: Jira Software's
+    /// `submitBuilds` and `submitDeployments` (`api` is `builds` or `deployments`), with the OAuth credentials'
+    /// token.
+    public func submitBuildsOrDeployments(
+        api: String, gateway: JiraURL, cloudID: String, token: String, body: JSONValue, logger: Logger
+    ) async throws(JiraError) -> JSONValue {
+        let c = JiraConnection(base: gateway, credentials: .bearer(token: token))
+        return try await send(c, .POST, "/jira/\(Self.pathSegment(api))/0.1/cloud/\(Self.pathSegment(cloudID))/bulk", body: body, logger: logger)
+    }
+
     /// `DELETE {gateway}/jira/devinfo/0.1/cloud/{cloudId}/repository/{repositoryId}/{entityType}/{entityId}`.
     public func deleteDevelopmentEntity(
         gateway: JiraURL, cloudID: String, token: String, repositoryID: String, entityType: String, entityID: String, logger: Logger

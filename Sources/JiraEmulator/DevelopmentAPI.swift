@@ -41,6 +41,8 @@ public actor EmulatedDevelopment {
     /// Seconds a token lives (`expires_in`).
     public var tokenLifetime = 3_600
     private var repositories: [String: Repository] = [:]
+    /// Builds by `pipelineId#buildNumber`, deployments by `pipelineId/environmentId#deploymentSequenceNumber`.
+    private var cloudData: [String: [String: Stored]] = ["builds": [:], "deployments": [:]]
     /// Tokens issued, in all (what a cache keeps low).
     public private(set) var tokensIssued = 0
 
@@ -55,6 +57,7 @@ public actor EmulatedDevelopment {
         tokens = [:]
         tokenLifetime = 3_600
         repositories = [:]
+        cloudData = ["builds": [:], "deployments": [:]]
         tokensIssued = 0
     }
 
@@ -167,6 +170,77 @@ public actor EmulatedDevelopment {
         }
         repositories[repository]?.entities[field]?[id] = nil
         return Response(status: .accepted)
+    }
+
+    // MARK: Builds and deployments
+
+    static let required: [String: [String]] = [
+        "builds": ["pipelineId", "buildNumber", "displayName", "url", "state", "lastUpdated", "updateSequenceNumber"],
+        "deployments": [
+            "deploymentSequenceNumber", "updateSequenceNumber", "displayName", "url", "description", "lastUpdated", "state", "pipeline",
+            "environment",
+        ],
+    ]
+
+    /// `submitBuilds` or `submitDeployments` (`api`): each item replaces the stored one only with a greater
+    /// `updateSequenceNumber`; an item without a field the schema requires, or whose keys Jira all does not know,
+    /// is rejected with a message (202); keys Jira does not know come back in `unknownIssueKeys`.
+    func submit(api: String, _ body: Data, client: Client, knownKeys: Set<String>) -> Response {
+        let permission = api == "builds" ? "builds" : "deployments"
+        guard client.permissions.contains(permission) else {
+            return errors(403, "the OAuth credentials lack the \(api == "builds" ? "Builds" : "Deployments") permission")
+        }
+        guard let doc = object(body) else { return errors(400, "The request body is not a JSON object.") }
+        guard let items = doc[api] as? [[String: Any]], !items.isEmpty else { return errors(400, "No \(api) were provided.") }
+        if items.count > 100 { return errors(400, "At most 100 \(api) may be submitted in one request.") }
+        let singular = api == "builds" ? "build" : "deployment"
+        var accepted: [[String: Any]] = []
+        var rejected: [[String: Any]] = []
+        var unknown = Set<String>()
+        for item in items {
+            let identity = Self.identity(api, item)
+            let missing = (Self.required[api] ?? []).filter { item[$0] == nil }
+            let keys = item["issueKeys"] as? [String] ?? []
+            let known = keys.filter { knownKeys.contains($0) }
+            for key in keys where !knownKeys.contains(key) { unknown.insert(key) }
+            if !missing.isEmpty || keys.isEmpty || known.isEmpty {
+                let message =
+                    !missing.isEmpty
+                    ? "The \(singular) is missing \(missing.joined(separator: ", "))."
+                    : "The \(singular) is associated with no issue that exists: \(keys.joined(separator: ", "))."
+                rejected.append(["key": identity.key, "errors": [["message": message]]])
+                continue
+            }
+            accepted.append(identity.key)
+            guard let sequence = (item["updateSequenceNumber"] as? NSNumber)?.int64Value else { continue }
+            // Out of order (not greater): accepted, not stored, as Atlassian does.
+            if let old = cloudData[api]?[identity.id], old.sequence >= sequence { continue }
+            cloudData[api, default: [:]][identity.id] = Stored(sequence: sequence, json: item.mapValues { SendableJSON($0) }, issueKeys: keys)
+        }
+        let acceptedName = api == "builds" ? "acceptedBuilds" : "acceptedDeployments"
+        let rejectedName = api == "builds" ? "rejectedBuilds" : "rejectedDeployments"
+        return json(202, [acceptedName: accepted, rejectedName: rejected, "unknownIssueKeys": unknown.sorted()] as [String: Any])
+    }
+
+    /// An item's key as the answer names it, and the id it is stored under.
+    static func identity(_ api: String, _ item: [String: Any]) -> (key: [String: Any], id: String) {
+        let pipelineID = (api == "builds" ? item["pipelineId"] : (item["pipeline"] as? [String: Any])?["id"]) as? String ?? ""
+        if api == "builds" {
+            let number = (item["buildNumber"] as? NSNumber)?.int64Value ?? 0
+            return (["pipelineId": pipelineID, "buildNumber": number], "\(pipelineID)#\(number)")
+        }
+        let environment = (item["environment"] as? [String: Any])?["id"] as? String ?? ""
+        let number = (item["deploymentSequenceNumber"] as? NSNumber)?.int64Value ?? 0
+        return (
+            ["pipelineId": pipelineID, "environmentId": environment, "deploymentSequenceNumber": number], "\(pipelineID)/\(environment)#\(number)"
+        )
+    }
+
+    /// The builds or deployments (`api`) that name `key`, as stored, for the tests.
+    func stored(_ api: String, issue key: String) -> [SendableJSON] {
+        (cloudData[api] ?? [:]).sorted { $0.key < $1.key }.filter { $0.value.issueKeys.contains(key) }.map {
+            SendableJSON($0.value.json.mapValues(\.value))
+        }
     }
 
     /// What the Development panel of `key` shows: the entities that name it, by type, for the tests.

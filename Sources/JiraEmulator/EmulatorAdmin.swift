@@ -88,6 +88,11 @@ struct EmulatorAdmin {
                 if let after = doc["expire_after_requests"] as? Int { await state.expireCredentials(user: name, afterRequests: after) }
                 return json(200, ["ok": true])
             }
+            for api in ["builds", "deployments"] where method == "GET" && path.hasPrefix("/_emulator/\(api)/") {
+                // The builds or deployments that name an issue, as Jira keeps them.
+                let key = String(path.dropFirst("/_emulator/\(api)/".count))
+                return json(200, [api: await state.development.stored(api, issue: key).map(\.value)])
+            }
             if method == "GET", path.hasPrefix("/_emulator/development/") {
                 // The Development panel of an issue: the commits, branches and pull requests that name it.
                 let key = String(path.dropFirst("/_emulator/development/".count))

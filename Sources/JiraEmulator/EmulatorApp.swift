@@ -173,6 +173,16 @@ struct EmulatorHandler: Sendable {
             guard method == "POST", configuration.deployment == .cloud else { return error(404, "Not Found") }
             return await development.token(body)
         }
+        for api in ["builds", "deployments"] where path.hasPrefix("/jira/\(api)/0.1/cloud/") {
+            guard configuration.deployment == .cloud else { return error(404, "Not Found") }
+            let parts = path.dropFirst("/jira/\(api)/0.1/cloud/".count).split(separator: "/").map(String.init)
+            guard parts.first == state.cloudID else { return error(404, "Site temporarily unavailable") }
+            guard let client = await development.client(request.headers[.authorization]) else {
+                return raw(401, Data("{\"code\":401,\"message\":\"Unauthorized\"}".utf8))
+            }
+            guard method == "POST", parts.count == 2, parts[1] == "bulk" else { return error(404, "Not Found") }
+            return await development.submit(api: api, body, client: client, knownKeys: Set(await state.issues.keys))
+        }
         let prefix = "/jira/devinfo/0.1/cloud/"
         guard path.hasPrefix(prefix) else { return nil }
         guard configuration.deployment == .cloud else { return error(404, "Not Found") }

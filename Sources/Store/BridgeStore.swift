@@ -267,6 +267,8 @@ public protocol DeliveryLogStore: TimedStore {
     func retryFailedDeliveries(projectID: Int64, after: Int64, limit: Int, now: Millis) async throws -> (count: Int, lastID: Int64)
     /// How many deliveries of a project are in each status.
     func deliveryCounts(projectID: Int64) async throws -> [String: Int]
+    /// When a delivery of each of `actions` last succeeded for a project (those within the retention period).
+    func lastSucceeded(projectID: Int64, actions: [DeliveryAction]) async throws -> [DeliveryAction: Millis]
     /// A project's pending and running deliveries plus its webhook events not planned yet.
     func unfinishedWork(projectID: Int64) async throws -> Int
 }

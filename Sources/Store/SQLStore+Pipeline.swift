@@ -467,6 +467,23 @@ extension SQLStore {
         }
     }
 
+    public func lastSucceeded(projectID: Int64, actions: [DeliveryAction]) async throws -> [DeliveryAction: Millis] {
+        guard !actions.isEmpty else { return [:] }
+        return try await database.read { db in
+            var out: [DeliveryAction: Millis] = [:]
+            for row in try await SQLRow.fetchAll(
+                db,
+                sql: """
+                    SELECT action, MAX(updated_at) AS last FROM deliveries
+                    WHERE project_id = ? AND status = 'succeeded' AND action IN (\(Self.marks(actions.count))) GROUP BY action
+                    """, arguments: [projectID] + actions.map { $0.rawValue })
+            {
+                if let action = DeliveryAction(rawValue: row["action"]) { out[action] = row["last"] }
+            }
+            return out
+        }
+    }
+
     public func unfinishedWork(projectID: Int64) async throws -> Int {
         try await database.read { db in
             let d =

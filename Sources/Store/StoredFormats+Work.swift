@@ -45,11 +45,19 @@ enum StoredWorkFormat {
             w.field("deletedBranch", d.deletedBranch)
             w.endObject()
             return StoredFormat.end(&w)
+        case .cloudData(let c):
+            var w = StoredFormat.begin("cloudData", capacity: 128 + c.item.utf8.count)
+            w.beginObject()
+            w.field("kind", c.kind.rawValue)
+            w.field("repositoryID", c.repositoryID)
+            w.field("item", c.item)
+            w.endObject()
+            return StoredFormat.end(&w)
         }
     }
 
     static func decode(_ text: String) throws -> DeliveryWork {
-        let (name, f) = try StoredFormat.read(text, cases: ["comment", "remoteLink", "transition", "developmentInfo"])
+        let (name, f) = try StoredFormat.read(text, cases: ["comment", "remoteLink", "transition", "developmentInfo", "cloudData"])
         switch name {
         case "comment":
             return .comment(body: try f.string("body"))
@@ -58,6 +66,9 @@ enum StoredWorkFormat {
                 DevelopmentInfoWork(
                     repositoryID: try f.string("repositoryID"), repository: try f.optionalString("repository"),
                     deletedBranch: try f.optionalString("deletedBranch")))
+        case "cloudData":
+            guard let kind = BuildsAndDeployments.Kind(rawValue: try f.string("kind")) else { throw f.fail("kind", "is no known kind") }
+            return .cloudData(CloudDataWork(kind: kind, repositoryID: try f.string("repositoryID"), item: try f.string("item")))
         case "remoteLink":
             return .remoteLink(
                 RemoteLinkSpec(

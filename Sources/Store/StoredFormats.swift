@@ -192,6 +192,38 @@ enum StoredEventFormat {
             }
             w.endObject()
             return StoredFormat.end(&w)
+        case .pipeline(let p):
+            var w = StoredFormat.begin("pipeline", capacity: 768 + p.commitMessage.utf8.count + p.titles.reduce(0) { $0 + $1.utf8.count })
+            w.beginObject()
+            write(p.project, to: &w)
+            w.field("workflowID", p.workflowID)
+            w.field("workflowName", p.workflowName)
+            w.field("runNumber", p.runNumber)
+            w.field("state", p.state.rawValue)
+            w.field("ref", p.ref)
+            w.field("sha", p.sha)
+            w.field("commitMessage", p.commitMessage)
+            w.field("titles", p.titles)
+            w.field("url", p.url)
+            w.field("updatedAt", p.updatedAt)
+            w.endObject()
+            return StoredFormat.end(&w)
+        case .deployment(let d):
+            var w = StoredFormat.begin("deployment", capacity: 768 + d.commitMessage.utf8.count + d.description.utf8.count)
+            w.beginObject()
+            write(d.project, to: &w)
+            w.field("deploymentID", d.deploymentID)
+            w.field("environment", d.environment)
+            w.field("tier", d.tier)
+            w.field("state", d.state.rawValue)
+            w.field("ref", d.ref)
+            w.field("sha", d.sha)
+            w.field("commitMessage", d.commitMessage)
+            w.field("description", d.description)
+            w.field("url", d.url)
+            w.field("updatedAt", d.updatedAt)
+            w.endObject()
+            return StoredFormat.end(&w)
         }
     }
 
@@ -219,7 +251,25 @@ enum StoredEventFormat {
     }
 
     static func decode(_ text: String) throws -> ForgeEvent {
-        let (name, f) = try StoredFormat.read(text, cases: ["push", "mergeRequest"])
+        let (name, f) = try StoredFormat.read(text, cases: ["push", "mergeRequest", "pipeline", "deployment"])
+        if name == "pipeline" {
+            return .pipeline(
+                PipelineEvent(
+                    project: try project(f.nested("project")), workflowID: try f.string("workflowID"),
+                    workflowName: try f.string("workflowName"), runNumber: try f.int64("runNumber"),
+                    state: PipelineEvent.State(rawValue: try f.string("state")) ?? .unknown, ref: try f.string("ref"),
+                    sha: try f.string("sha"), commitMessage: try f.string("commitMessage"), titles: try f.strings("titles"),
+                    url: try f.string("url"), updatedAt: try f.optionalString("updatedAt")))
+        }
+        if name == "deployment" {
+            return .deployment(
+                DeploymentEvent(
+                    project: try project(f.nested("project")), deploymentID: try f.int64("deploymentID"),
+                    environment: try f.string("environment"), tier: try f.optionalString("tier"),
+                    state: DeploymentEvent.State(rawValue: try f.string("state")) ?? .unknown, ref: try f.string("ref"),
+                    sha: try f.string("sha"), commitMessage: try f.string("commitMessage"), description: try f.string("description"),
+                    url: try f.string("url"), updatedAt: try f.optionalString("updatedAt")))
+        }
         if name == "push" {
             return .push(
                 PushEvent(

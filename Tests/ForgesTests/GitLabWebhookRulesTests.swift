@@ -77,9 +77,9 @@ struct GitLabWebhookRulesTests {
         #expect(mr.lastCommitID == nil)
     }
 
-    @Test("events other than push and merge request are not decoded")
+    @Test("events other than push, merge request, pipeline and deployment are not decoded")
     func otherEvents() throws {
-        #expect(GitLabWebhook.handledEvents == ["Push Hook", "Merge Request Hook"])
+        #expect(GitLabWebhook.handledEvents == ["Push Hook", "Merge Request Hook", "Pipeline Hook", "Deployment Hook"])
         #expect(throws: WebhookPayloadError("unsupported event Issue Hook")) { try decode("push", "Issue Hook") }
     }
 }

@@ -94,6 +94,7 @@ struct DeliveriesController: Sendable {
             "last_error": d.status == .succeeded ? .null : d.lastError.map { .string($0) } ?? .null,
             "answer": d.status == .succeeded ? d.lastError.map { .string($0) } ?? .null : .null,
             "development_info": { if case .developmentInfo(let w) = d.work { return w.entities } else { return .null } }(),
+            "build_or_deployment": { if case .cloudData(let w) = d.work { return w.entities } else { return .null } }(),
             "next_run_at": d.status == .pending ? .string(isoTimestamp(d.nextRunAt)) : .null,
             "created_at": .string(isoTimestamp(d.createdAt)),
             "updated_at": .string(isoTimestamp(d.updatedAt)),

@@ -255,6 +255,14 @@ struct WebController: Sendable {
             var transitions: String
             var vulnerabilities: Bool
             var inheritedFrom: String?
+            /// What is sent to Jira Cloud's Development panel, Builds and Deployments (Cloud only).
+            var cloudParts: [CloudPart] = []
+        }
+        struct CloudPart: ViewModel {
+            var name: String
+            var on: Bool
+            var last: String
+            var lastShort: String
         }
         struct Counts: ViewModel { var succeeded: Int; var waiting: Int; var failed: Int; var skipped: Int }
         var project: ProjectView
@@ -282,6 +290,17 @@ struct WebController: Sendable {
                 projectKeys: s.projectKeys.joined(separator: ", "), comments: s.commentOnEventEnabled,
                 transitions: s.transitionAutomatic ? "move to Done" : s.transitionIDs.isEmpty ? "" : "transition IDs \(s.transitionID)",
                 vulnerabilities: s.vulnerabilitiesEnabled)
+            if s.deploymentType != .server {
+                let parts: [(String, Bool, DeliveryAction)] = [
+                    ("Development panel", s.developmentPanelEnabled, .developmentInfo), ("Builds", s.buildsEnabled, .build),
+                    ("Deployments", s.deploymentsEnabled, .deployment),
+                ]
+                let last = try await store.lastSucceeded(projectID: project.id, actions: parts.map(\.2))
+                summary?.cloudParts = parts.map { name, on, action in
+                    let when = last[action].map(isoTimestamp) ?? ""
+                    return .init(name: name, on: on, last: when, lastShort: when.isEmpty ? "" : Self.short(when))
+                }
+            }
             if record.inheritFromID != nil, let def = try await store.nearestDefault(for: .project(project.id)) {
                 switch def.level {
                 case .group(let gid): summary?.inheritedFrom = "group " + ((try await store.group(id: gid))?.forgePath ?? "\(gid)")

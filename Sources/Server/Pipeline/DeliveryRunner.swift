@@ -37,14 +37,14 @@ struct DeliveryRunner: Sendable {
                 return Result(outcome: .failed(error: "The project's Jira integration is not active."))
             }
             settings = record.settings
-            credentials = d.action == .developmentInfo ? store.oauthCredentialsKey(record) : store.credentialsKey(record)
+            credentials = d.action.usesOAuthCredentials ? store.oauthCredentialsKey(record) : store.credentialsKey(record)
             // Jira rejected these credentials already: wait with the others, without asking again.
             if let hold = holds.first(where: { $0.key == credentials.key }) {
                 metrics.delivery(site: d.site, action: d.action.rawValue, outcome: "paused")
                 let why =
                     (hold.error ?? "").contains("control character")
                     ? "the saved credentials contain a line break or another control character (found at \(isoTimestamp(hold.since)))"
-                    : d.action == .developmentInfo
+                    : d.action.usesOAuthCredentials
                         ? "Atlassian refused the Development panel's OAuth credentials at \(isoTimestamp(hold.since))"
                         : "Jira rejected these credentials at \(isoTimestamp(hold.since))"
                 return Result(
@@ -63,6 +63,7 @@ struct DeliveryRunner: Sendable {
             case .remoteLink(let spec): result = try await remoteLink(d, spec: spec, connection, log)
             case .transition(let spec): result = try await transition(d, spec: spec, owner: owner, connection, now: now, log)
             case .developmentInfo(let work): result = try await developmentInfo(d, work: work, settings: settings, owner: owner, now: now, log)
+            case .cloudData(let work): result = try await cloudData(d, work: work, settings: settings, owner: owner, now: now, log)
             }
             // Jira took credentials of this integration: a rejection of older ones (replaced since) is over.
             if otherHolds { result.effects.credentialsAccepted = credentials.integrationID }
@@ -92,7 +93,7 @@ struct DeliveryRunner: Sendable {
         var replaced = false
         if failure == .credentialsRejected {
             // The credentials may have been replaced while this ran: then it simply runs again with the new ones.
-            let key = d.action == .developmentInfo ? store.oauthCredentialsKey : store.credentialsKey
+            let key = d.action.usesOAuthCredentials ? store.oauthCredentialsKey : store.credentialsKey
             let current = try? await store.integration(at: .project(d.projectID)).map(key)
             replaced = current.map { $0 != credentials } ?? false
             text +=
@@ -192,114 +193,4 @@ struct DeliveryRunner: Sendable {
     }
 
     // MARK: Development information (Jira Cloud, OAuth credentials)
-
-    /// How many deliveries waiting behind this one a run takes with it, at most.
-    static let waitingTaken = 50
-
-    /// Sends the repository's change, with the same repository's changes that wait behind it (one request for a
-    /// burst of pushes), within Atlassian's limits; a branch deletion is its own request. Those taken along end
-    /// with this one's outcome.
-    private func developmentInfo(
-        _ d: Delivery, work: DevelopmentInfoWork, settings: JiraSettings, owner: String, now: @Sendable () -> Millis, _ log: Logger
-    ) async throws(JiraError) -> Result {
-        if settings.deploymentType == .server {
-            return Result(
-                outcome: .skipped(
-                    reason: "Jira Server and Data Center have no development information API; the comment and the remote link carry the reference"))
-        }
-        guard settings.developmentPanelEnabled else { return Result(outcome: .skipped(reason: "The Development panel is turned off.")) }
-        guard let clientID = settings.oauthClientID, let secret = settings.oauthClientSecret, !clientID.isEmpty, !secret.isEmpty else {
-            return Result(outcome: .failed(error: "No OAuth credentials are saved for the Development panel."))
-        }
-        let token: String
-        do {
-            token = try await tokens.token(clientID: clientID, secret: secret, logger: log)
-        } catch {
-            // The token endpoint refusing the credentials is a 401 of these credentials: they are held.
-            if case .http(let status) = error.kind, [400, 401, 403].contains(status) {
-                throw JiraError(kind: .http(status: 401), detail: "Atlassian refused the OAuth credentials", jiraMessages: error.jiraMessages)
-            }
-            throw error
-        }
-        let cloudID = try await tokens.cloudID(settings, logger: log)
-        if let branch = work.deletedBranch {
-            try await jira.deleteDevelopmentEntity(
-                gateway: tokens.gateway, cloudID: cloudID, token: token, repositoryID: work.repositoryID, entityType: "branch",
-                entityID: branch, logger: log)
-            return Result(outcome: .accepted(note: "Jira deleted branch \(branch) of \(work.repositoryID)"))
-        }
-        guard let text = work.repository, let own = try? JSONValue.parse(text), own.object != nil else {
-            return Result(outcome: .failed(error: "The stored development information is not readable."))
-        }
-        // Those waiting behind it, as long as they fit in one request; the rest go back to wait.
-        var taken: [(delivery: Delivery, json: JSONValue)] = []
-        var returned: [Int64] = []
-        var merged = own
-        if let waiting = try? await store.claimWaiting(
-            site: d.site, issueKey: d.issueKey, action: .developmentInfo, owner: owner, limit: Self.waitingTaken,
-            leaseMillis: 300_000, now: now())
-        {
-            for other in waiting {
-                guard returned.isEmpty, case .developmentInfo(let w) = other.work, w.deletedBranch == nil, let t = w.repository,
-                    let next = try? JSONValue.parse(t), let combined = DevelopmentInfo.merge(merged, next)
-                else {
-                    returned.append(other.id)
-                    continue
-                }
-                merged = combined
-                taken.append((other, next))
-            }
-        }
-        if !returned.isEmpty { try? await store.unclaim(ids: returned, owner: owner) }
-        let answer: JSONValue
-        while true {
-            do {
-                answer = try await jira.storeDevelopmentInformation(
-                    gateway: tokens.gateway, cloudID: cloudID, token: token,
-                    body: .object(["repositories": .array([merged]), "preventTransitions": .bool(true)]), logger: log)
-                break
-            } catch {
-                if error.status == 413 && !taken.isEmpty {
-                    // Too large for Atlassian (its limit on bytes is not published): half of those taken along go
-                    // back to wait, and the rest is sent again.
-                    let keep = taken.count / 2
-                    try? await store.unclaim(ids: taken[keep...].map(\.delivery.id), owner: owner)
-                    taken.removeLast(taken.count - keep)
-                    merged = taken.reduce(own) { DevelopmentInfo.merge($0, $1.json) ?? $0 }
-                    log.notice("development information too large for one request; sending less", metadata: ["taken": "\(keep)"])
-                    continue
-                }
-                if error.status == 401 { await tokens.forget(clientID: clientID, secret: secret) }
-                await finish(taken.map(\.delivery), .retry(at: now(), error: "sent with delivery \(d.id), which failed"), owner: owner, now: now)
-                if error.status == 403 {
-                    throw JiraError(
-                        kind: .http(status: 403), detail: "the OAuth credentials lack the Development information permission",
-                        jiraMessages: error.jiraMessages)
-                }
-                throw error
-            }
-        }
-        let unknown = (answer["unknownIssueKeys"]?.array ?? []).compactMap(\.string)
-        let failed = DevelopmentInfo.failures(answer)
-        // The answer, for the delivery log: what was sent, and what Jira said of it.
-        var said = ""
-        if !unknown.isEmpty { said += "; Jira knows no issue \(unknown.prefix(20).joined(separator: ", "))" }
-        if !failed.isEmpty { said += "; Jira refused: \(failed.prefix(10).joined(separator: "; "))" }
-        let sent = DevelopmentInfoWork.summary(DevelopmentInfoWork.entities(repositoryID: work.repositoryID, repository: merged))
-        let note =
-            (failed.isEmpty ? "Jira accepted " : "Jira answered for ") + sent
-            + (taken.isEmpty ? "" : ", with \(taken.count) waiting change(s) of \(work.repositoryID) in one request") + said
-        log.info("development information sent", metadata: ["taken": "\(taken.count)", "unknown_keys": "\(unknown.count)"])
-        // Those taken along share the outcome: Atlassian's refusals name entities, not deliveries.
-        let shared = "sent with delivery \(d.id): " + note
-        await finish(taken.map(\.delivery), failed.isEmpty ? .accepted(note: shared) : .failed(error: shared), owner: owner, now: now)
-        return Result(outcome: failed.isEmpty ? .accepted(note: note) : .failed(error: note))
-    }
-
-    /// Ends deliveries taken along with another: they share its outcome.
-    private func finish(_ deliveries: [Delivery], _ outcome: DeliveryOutcome, owner: String, now: @Sendable () -> Millis) async {
-        for other in deliveries {
-            try? await store.completeDelivery(id: other.id, owner: owner, outcome: outcome, followUps: [], effects: .none, now: now())
-        }
-    }
 }
