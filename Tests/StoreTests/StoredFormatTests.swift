@@ -93,6 +93,27 @@ struct StoredFormatTests {
         }
     }
 
+    @Test("pipelines, deployments and the builds and deployments they send are stored and read back")
+    func buildsAndDeploymentsRoundTrip() throws {
+        let project = ForgeProject(
+            id: 7, pathWithNamespace: "acme/shop", name: "shop", namespaceName: "Acme", webURL: "https://g/acme/shop", defaultBranch: "main",
+            forge: .gitea)
+        let pipeline = ForgeEvent.pipeline(
+            PipelineEvent(
+                project: project, workflowID: "build.yml", workflowName: "CI \"quoted\"", runNumber: 27, state: .inProgress, ref: "PROJ-1-x",
+                sha: String(repeating: "b", count: 40), commitMessage: "PROJ-1\nbody é", titles: ["a", "b"], url: "https://g/runs/27",
+                updatedAt: "2024-01-02T03:04:05Z"))
+        let deployment = ForgeEvent.deployment(
+            DeploymentEvent(
+                project: project, deploymentID: 15, environment: "production", tier: nil, state: .rolledBack, ref: "", sha: "",
+                commitMessage: "", description: "ship", url: "https://g/d/15", updatedAt: nil))
+        for event in [pipeline, deployment] {
+            #expect(try StoredFormat.decodeEvent(StoredFormat.encode(event: event)) == event)
+        }
+        let work = DeliveryWork.cloudData(CloudDataWork(kind: .deployments, repositoryID: "gitea-7", item: #"{"state":"successful"}"#))
+        #expect(try StoredFormat.decodeWork(StoredFormat.encode(work: work)) == work)
+    }
+
     @Test("a row of a newer format is refused with a message that says to upgrade, not misread")
     func newerFormatRefused() {
         #expect { try StoredFormat.decodeWork(#"{"format":2,"comment":{"body":"x"}}"#) } throws: { error in

@@ -141,7 +141,8 @@ extension DeliveryRunner {
         let (answer, taken) = try await sendWithWaiting(
             d, own: own, session: session, batching: batching, permission: "Development information", owner: owner, now: now, log
         ) { body throws(JiraError) in
-            try await jira.storeDevelopmentInformation(gateway: tokens.gateway, cloudID: session.cloudID, token: session.token, body: body, logger: log)
+            try await jira.storeDevelopmentInformation(
+                gateway: tokens.gateway, cloudID: session.cloudID, token: session.token, body: body, logger: log)
         }
         let sentRepository = taken.reduce(own) { DevelopmentInfo.merge($0, $1.item) ?? $0 }
         let unknown = (answer["unknownIssueKeys"]?.array ?? []).compactMap(\.string)
