@@ -1,5 +1,6 @@
 // Fuzz target: webhook bodies as /webhooks/gitlab, /webhooks/github and /webhooks/gitea read them (parse,
-// project reference, every handled event), then planned, the Development panel's entities included.
+// project reference, every handled event), then planned, the Development panel's entities, builds and
+// deployments included.
 import Forges
 import Foundation
 import Integration
@@ -10,7 +11,7 @@ public func fuzzWebhook(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var events: [ForgeEvent] = []
     if let document = try? GitLabWebhook.parse(body) {
         _ = try? GitLabWebhook.projectReference(document)
-        for kind in ["Push Hook", "Merge Request Hook"] {
+        for kind in ["Push Hook", "Merge Request Hook", "Pipeline Hook", "Deployment Hook"] {
             if let event = try? GitLabWebhook.decode(event: kind, document: document) { events.append(event) }
         }
     }
@@ -19,7 +20,7 @@ public func fuzzWebhook(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for candidate in [body, json] {
         if let document = try? GitHubWebhook.parse(candidate) {
             _ = try? GitHubWebhook.projectReference(document)
-            for kind in ["push", "pull_request"] {
+            for kind in ["push", "pull_request", "workflow_run", "deployment_status", "delete"] {
                 if let event = try? GitHubWebhook.decode(event: kind, document: document) { events.append(event) }
                 if let event = try? GiteaWebhook.decode(event: kind, type: nil, document: document) { events.append(event) }
             }
@@ -31,6 +32,8 @@ public func fuzzWebhook(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     settings.url = "https://jira.example.com"
     settings.transitionAutomatic = true
     settings.developmentPanelEnabled = true
+    settings.buildsEnabled = true
+    settings.deploymentsEnabled = true
     if let extractor = try? ReferenceExtractor(prefix: "", regex: "") {
         let planner = EventPlanner(settings: settings, extractor: extractor)
         for event in events {
@@ -42,6 +45,17 @@ public func fuzzWebhook(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                     fatalError("a commit past Atlassian's limits: \(entity.issueKeys.count) keys, \(entity.message.count) characters")
                 }
                 guard DevelopmentInfo.merge(repository.json, repository.json) != nil else { fatalError("a repository does not merge with itself") }
+            }
+            // Builds and deployments stay within Atlassian's limits too.
+            var item: (BuildsAndDeployments.Kind, JSONValue)? = nil
+            if case .pipeline(let p) = event { item = BuildsAndDeployments.build(p, extractor: extractor).map { (.builds, $0) } }
+            if case .deployment(let d) = event { item = BuildsAndDeployments.deployment(d, extractor: extractor).map { (.deployments, $0) } }
+            if let (kind, json) = item {
+                for field in ["displayName", "label", "description", "pipelineId"] where (json[field]?.string?.count ?? 0) > 255 {
+                    fatalError("\(kind) \(field) past 255 characters")
+                }
+                let keys = json["issueKeys"]?.array?.count ?? 0
+                guard (1...100).contains(keys), BuildsAndDeployments.body(kind, [json, json]) != nil else { fatalError("\(kind) past its limits") }
             }
         }
     }
