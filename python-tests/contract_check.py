@@ -51,6 +51,8 @@ def violations(records, specs=None):
     found = []
     for r in records:
         path = r["path"]
+        if path.startswith("/forge/"):
+            continue  # the forges' APIs: forge_violations
         if path == "/oauth/token":
             continue  # Atlassian's token endpoint is not in the specs; its use is tested by the Swift suites
         gateway = gateway_path(path)
@@ -74,4 +76,74 @@ def violations(records, specs=None):
             if cause is not None:
                 detail += f" ({cause})"
             found.append((r, detail))
+    return found
+
+
+# The forges' APIs (commit statuses), from their own descriptions (Tests/Contract/forge-*-subset.json, made by
+# tools/vendor_openapi_subset.py) and, for GitLab, which publishes no description, from the attribute table of
+# its doc `doc/api/commits.md` ("Set the pipeline status of a commit", ../shared/reference/forge-apis/gitlab-api-notes.md).
+GITLAB_STATUS_ATTRIBUTES = {"state", "ref", "name", "context", "target_url", "description", "coverage", "pipeline_id"}
+GITLAB_STATES = {"pending", "running", "success", "failed", "canceled", "skipped"}
+
+
+def forge_specs():
+    with open(CONTRACT_DIR / "forge-github-subset.json") as f:
+        github = json.load(f)
+    with open(CONTRACT_DIR / "forge-gitea-subset.json") as f:
+        gitea = json.load(f)
+    return github, gitea
+
+
+def gitea_schema(gitea, name):
+    """A Swagger 2.0 definition as a JSON Schema with its references resolvable."""
+    return {"$ref": f"#/definitions/{name}", "definitions": gitea["definitions"]}
+
+
+def forge_violations(records):
+    """(record, message) for every request to a forge emulator that breaks that forge's API description."""
+    import jsonschema
+
+    github, gitea = forge_specs()
+    github_api = OpenAPI.from_dict(github)
+    found = []
+    for r in records:
+        path = r["path"]
+        if not path.startswith("/forge/"):
+            continue
+        body = json.loads(r["body"]) if r.get("body") else None
+        parts = path.split("/")  # ["", "forge", forge, ...]
+        forge = parts[2]
+        try:
+            if forge == "gitlab":
+                # /forge/gitlab/api/v4/projects/:id/statuses/:sha
+                if r["method"] != "POST" or len(parts) != 9 or parts[3:6] != ["api", "v4", "projects"] or parts[7] != "statuses":
+                    raise ValueError("no such GitLab operation")
+                if not parts[6].isdigit():
+                    raise ValueError("the project id is not a number")
+                unknown = set(body or {}) - GITLAB_STATUS_ATTRIBUTES
+                if unknown:
+                    raise ValueError(f"unknown attributes {sorted(unknown)}")
+                if (body or {}).get("state") not in GITLAB_STATES:
+                    raise ValueError(f"state {(body or {}).get('state')!r} is not one of {sorted(GITLAB_STATES)}")
+                for field in ("description", "target_url", "ref"):
+                    if len((body or {}).get(field) or "") > 255:
+                        raise ValueError(f"{field} is longer than 255 characters")
+            elif forge == "github":
+                url = "http://github.test" + "/" + "/".join(parts[3:])
+                headers = {"Content-Type": r.get("contentType") or "application/json"}
+                req = requests.Request(r["method"], url, data=r["body"].encode() if r.get("body") else None, headers=headers).prepare()
+                github_api.validate_request(RequestsOpenAPIRequest(req))
+            elif forge == "gitea":
+                # /forge/gitea/api/v1/repos/:owner/:repo/statuses/:sha
+                rest = "/" + "/".join(parts[5:])
+                if parts[3:5] != ["api", "v1"] or len(parts) != 10 or parts[5] != "repos" or parts[8] != "statuses":
+                    raise ValueError("no such Gitea operation")
+                template = "/repos/{owner}/{repo}/statuses/{sha}"
+                if r["method"].lower() not in gitea["paths"][template]:
+                    raise ValueError(f"Gitea has no {r['method']} {template}")
+                jsonschema.validate(body, gitea_schema(gitea, "CreateStatusOption"))
+            else:
+                raise ValueError(f"no forge {forge}")
+        except Exception as e:  # the validators raise one exception per failed request
+            found.append((r, f"{type(e).__name__}: {e}"))
     return found

@@ -81,3 +81,67 @@ def test_the_checker_flags_a_request_that_breaks_the_spec():
         {"method": "PATCH", "path": "/rest/api/2/myself", "query": "", "contentType": None, "body": None},
     ]
     assert len(violations(bad)) == 3
+
+
+def test_every_recorded_forge_request_matches_the_forges_api():
+    from contract_check import forge_violations
+
+    records = [r for r in read_records(recorded_files()) if r["path"].startswith("/forge/")]
+    # The Swift suites set statuses on all three forges.
+    for forge in ("gitlab", "github", "gitea"):
+        assert any(r["path"].startswith(f"/forge/{forge}/") for r in records), f"no request to {forge} was recorded"
+    bad = forge_violations(records)
+    report = "\n".join(f"{r['method']} {r['path']} {r.get('body') or ''}: {msg}" for r, msg in bad[:20])
+    assert not bad, f"{len(bad)} of {len(records)} forge requests break the contract:\n{report}"
+
+
+def test_a_request_that_breaks_a_forges_api_is_caught():
+    # The check can fail: one bad request per forge.
+    from contract_check import forge_violations
+
+    bad = [
+        {"method": "POST", "path": "/forge/gitlab/api/v4/projects/42/statuses/abc", "body": '{"state": "failure"}'},
+        {"method": "POST", "path": "/forge/github/repos/o/r/statuses/abc", "body": '{"state": "failed"}', "contentType": "application/json"},
+        {"method": "POST", "path": "/forge/gitea/api/v1/repos/o/r/statuses/abc", "body": '{"state": 3}'},
+    ]
+    assert len(forge_violations(bad)) == 3
+
+
+def test_the_forge_emulators_answer_in_the_forges_shapes(emulator):
+    # The emulator's answers, checked against the same descriptions, so that the client is tested against real shapes.
+    import json as json_module
+
+    import jsonschema
+    import requests
+    from openapi_schema_validator import OAS30Validator
+
+    from contract_check import forge_specs, gitea_schema
+
+    github, gitea = forge_specs()
+    headers = {"Authorization": "Bearer forge-token", "Content-Type": "application/json"}
+    body = json_module.dumps({"state": "success", "context": "jira-bridge/jira-issue", "description": "ok", "target_url": "https://x.test/c"})
+    sha = "a" * 40
+
+    r = requests.post(f"{emulator.url}/forge/github/repos/o/r/statuses/{sha}", data=body, headers=headers, timeout=10)
+    assert r.status_code == 201
+    schema = github["paths"]["/repos/{owner}/{repo}/statuses/{sha}"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    resolver = {"components": github["components"]}
+    OAS30Validator({**schema, **resolver}).validate(r.json())
+
+    r = requests.post(f"{emulator.url}/forge/gitea/api/v1/repos/o/r/statuses/{sha}", data=body, headers=headers, timeout=10)
+    assert r.status_code == 201
+    jsonschema.validate(r.json(), gitea_schema(gitea, "CommitStatus"))
+    assert r.json()["status"] == "success"
+
+    gitlab_body = json_module.dumps({"state": "failed", "name": "jira-bridge/jira-issue", "description": "no"})
+    r = requests.post(f"{emulator.url}/forge/gitlab/api/v4/projects/42/statuses/{sha}", data=gitlab_body, headers=headers, timeout=10)
+    assert r.status_code == 201
+    # The keys of GitLab's documented example response (doc/api/commits.md).
+    assert set(r.json()) >= {"author", "name", "sha", "status", "coverage", "description", "id", "target_url", "ref", "started_at",
+                             "created_at", "allow_failure", "finished_at"}
+    assert r.json()["status"] == "failed" and r.json()["name"] == "jira-bridge/jira-issue"
+
+    # A wrong token is each forge's 401.
+    for path in (f"/forge/github/repos/o/r/statuses/{sha}", f"/forge/gitlab/api/v4/projects/42/statuses/{sha}"):
+        r = requests.post(emulator.url + path, data=body, headers={**headers, "Authorization": "Bearer nope"}, timeout=10)
+        assert r.status_code == 401

@@ -12,7 +12,9 @@ Sources (see ../shared/reference/SOURCES.md):
       serves these operations under /jira/<type>/0.1/cloud/<cloudId>/...; python-tests/contract_check.py maps
       those paths back to the spec's /rest/<type>/<version>/....
 
-Run: python3 tools/vendor_openapi_subset.py ../shared/reference/jira
+Also the forge API operations jira-bridge calls (`forges` below), into Tests/Contract/forge-*-subset.json.
+
+Run: python3 tools/vendor_openapi_subset.py ../shared/reference/jira ../shared/reference/forge-apis
 """
 import json
 import sys
@@ -129,5 +131,58 @@ def main(ref_dir):
             f.write("\n")
 
 
+def definitions(node, out):
+    """Swagger 2.0's `#/definitions/...` references below `node`."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str) and v.startswith("#/definitions/"):
+                out.add(v.split("/")[-1])
+            else:
+                definitions(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            definitions(v, out)
+
+
+FORGE_PATHS = ["/repos/{owner}/{repo}/statuses/{sha}"]
+
+
+def forges(forge_dir):
+    """The forge API operations jira-bridge calls (commit statuses), from the forges' own descriptions
+    (../shared/reference/forge-apis/: GitHub's OpenAPI 3.0 as of 2022-06-11, Gitea's Swagger 2.0), into
+    Tests/Contract/forge-github-subset.json and forge-gitea-subset.json, with what they reference."""
+    github = json.load(open(f"{forge_dir}/github-rest.subset.json"))
+    s = subset(github, FORGE_PATHS, "github")
+    doc = {"openapi": github["openapi"], "info": {"title": "GitHub REST (subset used by jira-bridge)", "version": github["info"]["version"],
+           "x-source": "see tools/vendor_openapi_subset.py"}, "servers": [{"url": "http://github.test"}],
+           "paths": s["paths"], "components": s["components"]}
+    with open("Tests/Contract/forge-github-subset.json", "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=True)
+        f.write("\n")
+    gitea = json.load(open(f"{forge_dir}/gitea-swagger.subset.json"))
+    paths = {p: {m: op for m, op in gitea["paths"][p].items() if m in METHODS} for p in FORGE_PATHS}
+    # Swagger 2.0 names shared answers in `responses`, which refer to `definitions`.
+    responses = {}
+    for op in (o for item in paths.values() for o in item.values()):
+        for answer in op.get("responses", {}).values():
+            ref = answer.get("$ref", "")
+            if ref.startswith("#/responses/"):
+                name = ref.split("/")[-1]
+                responses[name] = gitea["responses"][name]
+    wanted, seen = set(), set()
+    definitions([paths, responses], wanted)
+    while wanted - seen:
+        name = (wanted - seen).pop()
+        seen.add(name)
+        definitions(gitea["definitions"][name], wanted)
+    doc = {"swagger": gitea["swagger"], "info": {"title": "Gitea API (subset used by jira-bridge)", "version": gitea["info"]["version"],
+           "x-source": "see tools/vendor_openapi_subset.py"}, "basePath": "/api/v1", "paths": paths, "responses": responses,
+           "definitions": {n: gitea["definitions"][n] for n in sorted(seen)}}
+    with open("Tests/Contract/forge-gitea-subset.json", "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else "../shared/reference/jira")
+    forges(sys.argv[2] if len(sys.argv) > 2 else "../shared/reference/forge-apis")

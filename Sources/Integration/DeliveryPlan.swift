@@ -10,6 +10,8 @@ public enum DeliveryAction: String, Sendable, Equatable {
     case build
     /// A deployment sent to Jira Cloud's Deployments.
     case deployment
+    /// A Jira issue check, set as a commit status on the forge.
+    case commitStatus = "commit_status"
 
     /// Whether the write can be sent again at once when its outcome is unknown (a dropped connection, an
     /// unreadable answer): a remote link is an upsert by `globalId` in Jira, so a second one changes nothing;
@@ -18,6 +20,9 @@ public enum DeliveryAction: String, Sendable, Equatable {
     /// Comments, transitions and created issues could double, so they take the uncertain-write path (a wait,
     /// then a read of Jira before anything is sent again).
     public var repeatsSafely: Bool { self == .remoteLink || usesOAuthCredentials }
+
+    /// Whether its queue's issue key is a Jira issue (not a repository's or a commit's).
+    public var namesIssue: Bool { !usesOAuthCredentials && self != .commitStatus }
 
     /// Whether it goes to Atlassian's gateway with the integration's OAuth credentials (Jira Cloud's Development
     /// panel, Builds and Deployments) rather than to Jira's REST API with its user's.
@@ -113,6 +118,38 @@ public enum DeliveryWork: Sendable, Equatable {
     case developmentInfo(DevelopmentInfoWork)
     /// Send a build or a deployment.
     case cloudData(CloudDataWork)
+    /// Decide a Jira issue check and set it as a commit status on the forge.
+    case commitStatus(CommitStatusWork)
+}
+
+/// A Jira issue check on a forge: the commit whose status it sets, and what it checks.
+public struct CommitStatusWork: Sendable, Equatable {
+    /// `JiraIssueCheck.pushContext` or `.mergeRequestContext`.
+    public var context: String
+    /// The commit the status is set on: a push's head, a merge or pull request's head.
+    public var sha: String
+    /// What was pushed or opened, in words, for the explanation page (`push to main`, `merge request !7`).
+    public var subject: String
+    /// A push's commits, each with its first key; empty for a merge request.
+    public var commits: [JiraIssueCheck.Commit]
+    /// A merge or pull request's failure, decided when it was planned (no Jira call needed); nil when it passes.
+    public var mergeRequestFailure: String?
+
+    public init(context: String, sha: String, subject: String, commits: [JiraIssueCheck.Commit], mergeRequestFailure: String?) {
+        self.context = context
+        self.sha = sha
+        self.subject = subject
+        self.commits = commits
+        self.mergeRequestFailure = mergeRequestFailure
+    }
+
+    /// The delivery: one queue per commit (`commit <sha>`), so that checks of one commit run in order.
+    public func planned() -> PlannedDelivery {
+        var text = context + "\u{0}" + sha + "\u{0}" + (mergeRequestFailure ?? "")
+        for c in commits { text += "\u{0}" + c.sha + "=" + (c.key ?? "") }
+        return PlannedDelivery(
+            action: .commitStatus, issueKey: "commit " + sha, dedupeKey: "commit_status|" + StableHash.hex(text), work: .commitStatus(self))
+    }
 }
 
 /// A build or a deployment, as a delivery carries it.

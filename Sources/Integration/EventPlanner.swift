@@ -39,6 +39,25 @@ public struct EventPlanner: Sendable {
             }
             return ([CloudDataWork.planned(.deployments, repositoryID: DevelopmentInfo.repositoryID(deployment.project), item: item)], notes)
         }
+        // Jira issue checks, as commit statuses: first, so that the cap below never cuts them.
+        let rules = JiraIssueCheck.Rules(settings)
+        switch event {
+        case .push(let push) where rules.active && !push.deletesBranch && EventLimits.isCommitID(push.after) && !push.commits.isEmpty:
+            let branch = push.branch ?? push.ref
+            let work = CommitStatusWork(
+                context: JiraIssueCheck.pushContext, sha: push.after, subject: "push to \(Texts.cut(branch, to: 255))",
+                commits: JiraIssueCheck.commits(push, extractor: extractor), mergeRequestFailure: nil)
+            deliveries.insert(work.planned(), at: 0)
+        case .mergeRequest(let mr)
+        where settings.preventMergeWithoutJiraIssue && mr.action != .merge && mr.action != .close
+            && mr.lastCommitID.map(EventLimits.isCommitID) == true:
+            let work = CommitStatusWork(
+                context: JiraIssueCheck.mergeRequestContext, sha: mr.lastCommitID!,
+                subject: JiraIssueCheck.changeName(mr), commits: [],
+                mergeRequestFailure: JiraIssueCheck.mergeRequestFailure(mr, extractor: extractor))
+            deliveries.insert(work.planned(), at: 0)
+        default: break
+        }
         if settings.developmentPanelEnabled {
             // One delivery per repository change, first: the cap below never cuts it.
             deliveries.insert(

@@ -65,6 +65,17 @@ public struct JiraSettings: Sendable, Equatable {
     public var oauthClientID: String? = nil
     /// The OAuth credentials' secret: held in clear only in memory, as the password is.
     public var oauthClientSecret: String? = nil
+    /// GitLab's Jira verification, as a commit status on the forge: every pushed commit must mention a key
+    /// (`jira_check_enabled`), of an issue that exists, is assigned to the commit's author (or no one), and is
+    /// in one of the allowed statuses.
+    public var jiraCheckEnabled: Bool = false
+    public var jiraExistsCheckEnabled: Bool = false
+    public var jiraAssigneeCheckEnabled: Bool = false
+    public var jiraStatusCheckEnabled: Bool = false
+    /// Comma-separated status names (`jira_allowed_statuses_as_string`).
+    public var jiraAllowedStatuses: String = ""
+    /// A merge or pull request's title or description must mention a key (a commit status on its head).
+    public var preventMergeWithoutJiraIssue: Bool = false
 
     public init() {}
 

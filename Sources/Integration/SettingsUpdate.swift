@@ -26,6 +26,12 @@ public struct SettingsUpdate: Sendable, Equatable {
     public var deploymentsEnabled: Bool?
     public var oauthClientID: String?
     public var oauthClientSecret: String?
+    public var jiraCheckEnabled: Bool?
+    public var jiraExistsCheckEnabled: Bool?
+    public var jiraAssigneeCheckEnabled: Bool?
+    public var jiraStatusCheckEnabled: Bool?
+    public var jiraAllowedStatuses: String?
+    public var preventMergeWithoutJiraIssue: Bool?
 
     public init() {}
 
@@ -87,6 +93,12 @@ public struct SettingsUpdate: Sendable, Equatable {
         deploymentsEnabled = try bool("deployments_enabled")
         oauthClientID = try string("jira_oauth_client_id").map { $0.trimmingWhitespace() }
         oauthClientSecret = try string("jira_oauth_client_secret")
+        jiraCheckEnabled = try bool("jira_check_enabled")
+        jiraExistsCheckEnabled = try bool("jira_exists_check_enabled")
+        jiraAssigneeCheckEnabled = try bool("jira_assignee_check_enabled")
+        jiraStatusCheckEnabled = try bool("jira_status_check_enabled")
+        jiraAllowedStatuses = try string("jira_allowed_statuses_as_string").map { $0.trimmingWhitespace() }
+        preventMergeWithoutJiraIssue = try bool("prevent_merge_without_jira_issue")
     }
 
     /// Applies this update to `current` with GitLab's secret rules: a blank password keeps the stored
@@ -117,6 +129,12 @@ public struct SettingsUpdate: Sendable, Equatable {
         if let buildsEnabled { s.buildsEnabled = buildsEnabled }
         if let deploymentsEnabled { s.deploymentsEnabled = deploymentsEnabled }
         if let oauthClientID { s.oauthClientID = oauthClientID.isEmpty ? nil : oauthClientID }
+        if let jiraCheckEnabled { s.jiraCheckEnabled = jiraCheckEnabled }
+        if let jiraExistsCheckEnabled { s.jiraExistsCheckEnabled = jiraExistsCheckEnabled }
+        if let jiraAssigneeCheckEnabled { s.jiraAssigneeCheckEnabled = jiraAssigneeCheckEnabled }
+        if let jiraStatusCheckEnabled { s.jiraStatusCheckEnabled = jiraStatusCheckEnabled }
+        if let jiraAllowedStatuses { s.jiraAllowedStatuses = JiraIssueCheck.allowedStatuses(jiraAllowedStatuses).joined(separator: ",") }
+        if let preventMergeWithoutJiraIssue { s.preventMergeWithoutJiraIssue = preventMergeWithoutJiraIssue }
 
         let urlChanged = s.url != current.url || s.apiURL != current.apiURL
         if let newPassword = password.flatMap({ $0.isEmpty ? nil : $0 }) {

@@ -98,6 +98,10 @@ public struct SettingsValidator: Sendable {
             if (s.oauthClientID ?? "").isEmpty { errors.add("jira_oauth_client_id", "can't be blank") }
             if (s.oauthClientSecret ?? "").isEmpty { errors.add("jira_oauth_client_secret", "can't be blank") }
         }
+        if s.jiraStatusCheckEnabled && JiraIssueCheck.allowedStatuses(s.jiraAllowedStatuses).isEmpty {
+            errors.add("jira_allowed_statuses_as_string", "can't be blank")
+        }
+        if s.jiraAllowedStatuses.count > 2000 { errors.add("jira_allowed_statuses_as_string", "is too long (maximum is 2000 characters)") }
         if !TransitionIDs.isValid(s.transitionID) {
             errors.add("jira_issue_transition_id", "Jira issue transition IDs must be a list of numbers that can be split with , or ;")
         }

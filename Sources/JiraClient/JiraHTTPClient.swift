@@ -289,8 +289,11 @@ public final class JiraHTTPClient: Sendable {
 
     // MARK: Transport
 
-    private func send(
-        _ c: JiraConnection, _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil, logger: Logger
+    /// One request. `forgeLimits`: the answer is a forge's, whose rate limits may come as a 403 (GitHub's
+    /// `X-RateLimit-Remaining: 0`, or a secondary limit's `Retry-After`): such a 403 is read as a 429.
+    func send(
+        _ c: JiraConnection, _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil,
+        forgeLimits: Bool = false, logger: Logger
     ) async throws(JiraError) -> JSONValue {
         let address = try await configuration.outboundGuard.check(host: c.base.host)
         var url = c.base.endpoint(path)
@@ -366,12 +369,18 @@ public final class JiraHTTPClient: Sendable {
             let messages = Self.errorMessages(data)
             let retryAfter = RateLimitWait.seconds(
                 retryAfter: response.headers.first(name: "Retry-After"),
-                rateLimitReset: response.headers.first(name: "X-RateLimit-Reset"))
+                rateLimitReset: response.headers.first(name: "X-RateLimit-Reset") ?? response.headers.first(name: "RateLimit-Reset"))
+            var status = Int(response.status.code)
+            if forgeLimits, status == 403,
+                response.headers.first(name: "X-RateLimit-Remaining") == "0" || response.headers.first(name: "Retry-After") != nil
+            {
+                status = 429
+            }
             let reason =
                 response.status.reasonPhrase.isEmpty
                 ? HTTPResponseStatus(statusCode: Int(response.status.code)).reasonPhrase : response.status.reasonPhrase
             var failure = JiraError(
-                kind: .http(status: Int(response.status.code)), detail: reason,
+                kind: .http(status: status), detail: reason,
                 jiraMessages: messages, retryAfterSeconds: retryAfter)
             if let named = response.headers.first(name: "RateLimit-Reason") { failure.rateLimitReason = RateLimits.reasonName(named) }
             // A gateway's 502 or 504 says nothing of whether Jira behind it carried out the write.

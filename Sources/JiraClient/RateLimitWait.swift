@@ -15,10 +15,12 @@ public enum RateLimitWait {
             }
             if let date = httpDate(text) { return clamp(date.timeIntervalSince(now)) }
         }
-        if let text = rateLimitReset?.trimmingCharacters(in: .whitespaces), !text.isEmpty, text.utf8.count <= 64,
-            let date = iso8601(text)
-        {
-            return clamp(date.timeIntervalSince(now))
+        if let text = rateLimitReset?.trimmingCharacters(in: .whitespaces), !text.isEmpty, text.utf8.count <= 64 {
+            // GitHub's `X-RateLimit-Reset` and GitLab's `RateLimit-Reset` are seconds since 1970; Jira's an ISO time.
+            if (9...11).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let epoch = Double(text) {
+                return clamp(Date(timeIntervalSince1970: epoch).timeIntervalSince(now))
+            }
+            if let date = iso8601(text) { return clamp(date.timeIntervalSince(now)) }
         }
         return nil
     }

@@ -11,6 +11,7 @@ struct EmulatorAdmin {
         case ("POST", "/_emulator/reset"):
             await state.reset()
             await state.development.reset()
+            await state.forges.reset()
             return json(200, ["ok": true])
         case ("POST", "/_emulator/projects"):
             guard let key = doc["key"] as? String, !key.isEmpty else { return error(400, "key is required") }
@@ -87,6 +88,25 @@ struct EmulatorAdmin {
                 if let password = doc["password"] as? String { await state.setPassword(user: name, to: password) }
                 if let after = doc["expire_after_requests"] as? Int { await state.expireCredentials(user: name, afterRequests: after) }
                 return json(200, ["ok": true])
+            }
+            if method == "GET", path.hasPrefix("/_emulator/forge/statuses/") {
+                // The latest status of each context on a commit, as the forge shows it; `all` lists every one set.
+                let sha = String(path.dropFirst("/_emulator/forge/statuses/".count))
+                let forges = state.forges
+                let latest = await forges.latest(sha: sha)
+                let all = await forges.statuses.filter { $0.sha == sha }
+                func render(_ s: EmulatedForges.Status) -> [String: Any] {
+                    [
+                        "forge": s.forge, "project": s.project, "sha": s.sha, "context": s.context, "state": s.state,
+                        "description": s.description, "target_url": s.targetURL ?? NSNull(),
+                    ]
+                }
+                return json(200, ["latest": latest.map(render), "all": all.map(render)])
+            }
+            if method == "POST", path == "/_emulator/forge/tokens" {
+                guard let doc = object(body), let token = doc["token"] as? String else { return error(400, "token is required") }
+                await state.forges.addToken(token)
+                return json(201, ["ok": true])
             }
             for api in ["builds", "deployments"] where method == "GET" && path.hasPrefix("/_emulator/\(api)/") {
                 // The builds or deployments that name an issue, as Jira keeps them.

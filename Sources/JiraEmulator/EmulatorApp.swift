@@ -149,6 +149,12 @@ struct EmulatorHandler: Sendable {
                 return response
             }
         }
+        if let answer = await state.forges.respond(
+            method: method, path: path, authorization: request.headers[.authorization],
+            privateToken: HTTPField.Name("PRIVATE-TOKEN").flatMap { request.headers[$0] }, body: body)
+        {
+            return answer
+        }
         if let answer = await developmentAPI(request: request, method: method, path: path, body: body) { return answer }
         let user: EmulatedUser?
         switch await state.authenticate(request.headers[.authorization], gateway: gateway) {

@@ -185,6 +185,8 @@ public actor EmulatorState {
     public nonisolated let cloudID = "4a1d9e2c-7b3f-4c8e-9d21-6f0a5b7c3e19"
     /// Atlassian's gateway for OAuth credentials: tokens and development information (`DevelopmentAPI.swift`).
     public nonisolated let development = EmulatedDevelopment()
+    /// The forges' APIs jira-bridge talks back to (`ForgeAPI.swift`).
+    public nonisolated let forges = EmulatedForges()
 
     /// The user the `Authorization` header names, `.anonymous` without one, `.refused` when wrong. Through the
     /// gateway (`gateway`), a service account's scoped token is accepted as `Bearer`, as Atlassian's is.

@@ -50,6 +50,14 @@ public protocol ProjectStore: TimedStore {
     /// Sets (or, with nil, removes) the webhook secret of a project or group; stored encrypted. The secret it
     /// replaces stays valid for `WebhookSecrets.rotationGraceMillis`.
     func setWebhookSecret(_ secret: String?, for owner: TokenScope) async throws
+    /// Sets a project's or group's forge API URL (nil: the forge's default) and token (nil: none); either
+    /// argument left out (`.keep`) stays as it is. The token is stored encrypted.
+    func setForgeAPI(url: ForgeAPISetting, token: ForgeAPISetting, for owner: TokenScope) async throws
+    /// What a project or group has saved for the forge API: its URL and whether a token is set (never the token).
+    func forgeAPI(for owner: TokenScope) async throws -> (url: String?, tokenSet: Bool)
+    /// The forge API access that serves the levels of `chain`: the nearest level with a token, with its URL
+    /// (nil: the forge's default), and the token decrypted; nil when no level has one.
+    func forgeAPIAccess(on chain: AncestorChain) async throws -> (url: String?, token: String)?
     /// Ends the validity of the replaced secret at once (`"previous_webhook_secret": null`).
     func clearPreviousWebhookSecret(for owner: TokenScope) async throws
     func webhookSecret(for owner: TokenScope) async throws -> String?

@@ -354,5 +354,16 @@ enum Migrations {
         // Jira Cloud's development information, builds and deployments take OAuth credentials for self-hosted
         // tools: their secret is sealed as the password is, in a column of its own.
         ("0014_oauth_credentials", ["ALTER TABLE integrations ADD COLUMN oauth_secret_enc $BYTES"]),
+        // The forge's API, for what jira-bridge says back (commit statuses, branches): its URL and a token,
+        // sealed, per project and per group (a group's serves its projects).
+        (
+            "0015_forge_api",
+            [
+                "ALTER TABLE projects ADD COLUMN forge_api_url TEXT",
+                "ALTER TABLE projects ADD COLUMN forge_api_token_enc $BYTES",
+                "ALTER TABLE groups ADD COLUMN forge_api_url TEXT",
+                "ALTER TABLE groups ADD COLUMN forge_api_token_enc $BYTES",
+            ]
+        ),
     ]
 }

@@ -11,6 +11,9 @@ public struct Project: Sendable, Equatable {
     public var hasWebhookSecret: Bool
     public var createdAt: Millis
     public var updatedAt: Millis
+    /// The forge API URL saved for it (nil: the forge's default) and whether a token is saved (never the token).
+    public var forgeAPIURL: String? = nil
+    public var hasForgeAPIToken = false
 
     /// The namespace part of the path: `a/b` for `a/b/proj`, nil for a top-level project.
     public var namespacePath: String? { Namespace.of(pathWithNamespace) }
@@ -34,6 +37,9 @@ public struct Group: Sendable, Equatable {
     public var hasWebhookSecret: Bool
     public var createdAt: Millis
     public var updatedAt: Millis
+    /// The forge API URL saved for it and whether a token is saved (never the token).
+    public var forgeAPIURL: String? = nil
+    public var hasForgeAPIToken = false
 
     /// The forge whose namespace this is, and the forge's own path (`fullPath` is stored qualified, `github:acme`).
     public var forge: Forge { Forge.split(qualifiedPath: fullPath).forge }

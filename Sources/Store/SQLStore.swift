@@ -307,17 +307,20 @@ public final class SQLStore: BridgeStore {
 
     static func project(from row: SQLRow) -> Project {
         let secret: Data? = row["webhook_secret_enc"]
+        let token: Data? = row["forge_api_token_enc"]
         return Project(
             id: row["id"], pathWithNamespace: row["path_with_namespace"], name: row["name"], webURL: row["web_url"],
             defaultBranch: row["default_branch"], groupID: row["group_id"], hasWebhookSecret: secret != nil,
-            createdAt: row["created_at"], updatedAt: row["updated_at"])
+            createdAt: row["created_at"], updatedAt: row["updated_at"], forgeAPIURL: row["forge_api_url"], hasForgeAPIToken: token != nil)
     }
 
     static func group(from row: SQLRow) -> Group {
         let secret: Data? = row["webhook_secret_enc"]
+        let token: Data? = row["forge_api_token_enc"]
         return Group(
             id: row["id"], fullPath: row["full_path"], name: row["name"], parentID: row["parent_id"],
-            hasWebhookSecret: secret != nil, createdAt: row["created_at"], updatedAt: row["updated_at"])
+            hasWebhookSecret: secret != nil, createdAt: row["created_at"], updatedAt: row["updated_at"], forgeAPIURL: row["forge_api_url"],
+            hasForgeAPIToken: token != nil)
     }
 
     private static func fetchProject(_ db: any SQLConnection, sql: String, _ arguments: SQLArguments) async throws -> Project? {

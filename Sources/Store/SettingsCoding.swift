@@ -27,6 +27,12 @@ struct StoredSettings {
     var builds_enabled: Bool
     var deployments_enabled: Bool
     var jira_oauth_client_id: String?
+    var jira_check_enabled = false
+    var jira_exists_check_enabled = false
+    var jira_assignee_check_enabled = false
+    var jira_status_check_enabled = false
+    var jira_allowed_statuses_as_string: String? = nil
+    var prevent_merge_without_jira_issue = false
 
     init(_ s: JiraSettings) {
         url = s.url
@@ -51,6 +57,12 @@ struct StoredSettings {
         builds_enabled = s.buildsEnabled
         deployments_enabled = s.deploymentsEnabled
         jira_oauth_client_id = s.oauthClientID
+        jira_check_enabled = s.jiraCheckEnabled
+        jira_exists_check_enabled = s.jiraExistsCheckEnabled
+        jira_assignee_check_enabled = s.jiraAssigneeCheckEnabled
+        jira_status_check_enabled = s.jiraStatusCheckEnabled
+        jira_allowed_statuses_as_string = s.jiraAllowedStatuses.isEmpty ? nil : s.jiraAllowedStatuses
+        prevent_merge_without_jira_issue = s.preventMergeWithoutJiraIssue
     }
 
     func settings(active: Bool, password: String?, oauthClientSecret: String? = nil, deploymentType: JiraDeploymentType) -> JiraSettings {
@@ -80,6 +92,12 @@ struct StoredSettings {
         s.deploymentsEnabled = deployments_enabled
         s.oauthClientID = jira_oauth_client_id
         s.oauthClientSecret = oauthClientSecret
+        s.jiraCheckEnabled = jira_check_enabled
+        s.jiraExistsCheckEnabled = jira_exists_check_enabled
+        s.jiraAssigneeCheckEnabled = jira_assignee_check_enabled
+        s.jiraStatusCheckEnabled = jira_status_check_enabled
+        s.jiraAllowedStatuses = jira_allowed_statuses_as_string ?? ""
+        s.preventMergeWithoutJiraIssue = prevent_merge_without_jira_issue
         s.deploymentType = deploymentType
         return s
     }
@@ -102,11 +120,17 @@ struct StoredSettings {
             "development_panel_enabled": .bool(stored.development_panel_enabled),
             "builds_enabled": .bool(stored.builds_enabled),
             "deployments_enabled": .bool(stored.deployments_enabled),
+            "jira_check_enabled": .bool(stored.jira_check_enabled),
+            "jira_exists_check_enabled": .bool(stored.jira_exists_check_enabled),
+            "jira_assignee_check_enabled": .bool(stored.jira_assignee_check_enabled),
+            "jira_status_check_enabled": .bool(stored.jira_status_check_enabled),
+            "prevent_merge_without_jira_issue": .bool(stored.prevent_merge_without_jira_issue),
         ]
         let optionals: [String: String?] = [
             "url": stored.url, "api_url": stored.api_url, "username": stored.username, "project_key": stored.project_key,
             "vulnerabilities_issuetype": stored.vulnerabilities_issuetype, "vulnerabilities_extra_fields": stored.vulnerabilities_extra_fields,
             "jira_oauth_client_id": stored.jira_oauth_client_id,
+            "jira_allowed_statuses_as_string": stored.jira_allowed_statuses_as_string,
         ]
         for (name, value) in optionals { if let value { doc[name] = .string(value) } }
         var writer = JSONWriter()
@@ -145,6 +169,13 @@ struct StoredSettings {
         s.builds_enabled = doc["builds_enabled"]?.bool ?? false
         s.deployments_enabled = doc["deployments_enabled"]?.bool ?? false
         s.jira_oauth_client_id = doc["jira_oauth_client_id"]?.string
+        // Added later (issue 29): rows saved before have none, and are off.
+        s.jira_check_enabled = doc["jira_check_enabled"]?.bool ?? false
+        s.jira_exists_check_enabled = doc["jira_exists_check_enabled"]?.bool ?? false
+        s.jira_assignee_check_enabled = doc["jira_assignee_check_enabled"]?.bool ?? false
+        s.jira_status_check_enabled = doc["jira_status_check_enabled"]?.bool ?? false
+        s.jira_allowed_statuses_as_string = doc["jira_allowed_statuses_as_string"]?.string
+        s.prevent_merge_without_jira_issue = doc["prevent_merge_without_jira_issue"]?.bool ?? false
         return s
     }
 }

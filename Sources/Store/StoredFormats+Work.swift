@@ -45,6 +45,27 @@ enum StoredWorkFormat {
             w.field("deletedBranch", d.deletedBranch)
             w.endObject()
             return StoredFormat.end(&w)
+        case .commitStatus(let c):
+            var w = StoredFormat.begin("commitStatus", capacity: 256 + c.commits.count * 160)
+            w.beginObject()
+            w.field("context", c.context)
+            w.field("sha", c.sha)
+            w.field("subject", c.subject)
+            w.field("mergeRequestFailure", c.mergeRequestFailure)
+            w.key("commits")
+            w.beginArray()
+            for commit in c.commits {
+                w.beginObject()
+                w.field("sha", commit.sha)
+                w.field("title", commit.title)
+                w.field("key", commit.key)
+                w.field("authorName", commit.authorName)
+                w.field("authorEmail", commit.authorEmail)
+                w.endObject()
+            }
+            w.endArray()
+            w.endObject()
+            return StoredFormat.end(&w)
         case .cloudData(let c):
             var w = StoredFormat.begin("cloudData", capacity: 128 + c.item.utf8.count)
             w.beginObject()
@@ -57,7 +78,7 @@ enum StoredWorkFormat {
     }
 
     static func decode(_ text: String) throws -> DeliveryWork {
-        let (name, f) = try StoredFormat.read(text, cases: ["comment", "remoteLink", "transition", "developmentInfo", "cloudData"])
+        let (name, f) = try StoredFormat.read(text, cases: ["comment", "remoteLink", "transition", "developmentInfo", "cloudData", "commitStatus"])
         switch name {
         case "comment":
             return .comment(body: try f.string("body"))
@@ -66,6 +87,15 @@ enum StoredWorkFormat {
                 DevelopmentInfoWork(
                     repositoryID: try f.string("repositoryID"), repository: try f.optionalString("repository"),
                     deletedBranch: try f.optionalString("deletedBranch")))
+        case "commitStatus":
+            return .commitStatus(
+                CommitStatusWork(
+                    context: try f.string("context"), sha: try f.string("sha"), subject: try f.string("subject"),
+                    commits: try f.list("commits").map { c in
+                        JiraIssueCheck.Commit(
+                            sha: try c.string("sha"), title: try c.string("title"), key: try c.optionalString("key"),
+                            authorName: try c.string("authorName"), authorEmail: try c.optionalString("authorEmail"))
+                    }, mergeRequestFailure: try f.optionalString("mergeRequestFailure")))
         case "cloudData":
             guard let kind = BuildsAndDeployments.Kind(rawValue: try f.string("kind")) else { throw f.fail("kind", "is no known kind") }
             return .cloudData(CloudDataWork(kind: kind, repositoryID: try f.string("repositoryID"), item: try f.string("item")))

@@ -59,6 +59,12 @@ enum IntegrationJSON {
             "development_panel_enabled": .bool(s.developmentPanelEnabled),
             "builds_enabled": .bool(s.buildsEnabled),
             "deployments_enabled": .bool(s.deploymentsEnabled),
+            "jira_check_enabled": .bool(s.jiraCheckEnabled),
+            "jira_exists_check_enabled": .bool(s.jiraExistsCheckEnabled),
+            "jira_assignee_check_enabled": .bool(s.jiraAssigneeCheckEnabled),
+            "jira_status_check_enabled": .bool(s.jiraStatusCheckEnabled),
+            "jira_allowed_statuses_as_string": .string(s.jiraAllowedStatuses),
+            "prevent_merge_without_jira_issue": .bool(s.preventMergeWithoutJiraIssue),
             "jira_oauth_client_id": str(s.oauthClientID),
         ])
     }
@@ -83,8 +89,17 @@ enum EntityJSON {
             "default_branch": .string(p.defaultBranch),
             "namespace": namespace,
             "webhook_secret_set": .bool(p.hasWebhookSecret),
+            "forge_api_url": .string(
+                p.forgeAPIURL ?? ForgeAPIAccess.defaultURL(forge: p.forge, forgeBaseURL: Self.forgeBaseURL(p))),
+            "forge_api_token_set": .bool(p.hasForgeAPIToken),
             "created_at": .string(isoTimestamp(p.createdAt)),
         ])
+    }
+
+    /// The project's web address without its path (`https://gitlab.example.com`).
+    static func forgeBaseURL(_ p: Project) -> String {
+        let suffix = "/" + p.forgePath
+        return p.webURL.hasSuffix(suffix) ? String(p.webURL.dropLast(suffix.count)) : p.webURL
     }
 
     static func group(_ g: Group) -> JSONValue {
@@ -96,6 +111,8 @@ enum EntityJSON {
             "full_path": .string(g.forgePath),
             "parent_id": g.parentID.map { .number(Double($0)) } ?? .null,
             "webhook_secret_set": .bool(g.hasWebhookSecret),
+            "forge_api_url": g.forgeAPIURL.map { .string($0) } ?? .null,
+            "forge_api_token_set": .bool(g.hasForgeAPIToken),
             "created_at": .string(isoTimestamp(g.createdAt)),
         ])
     }

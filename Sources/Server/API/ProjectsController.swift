@@ -39,6 +39,7 @@ struct ProjectsController: Sendable {
             let params = try await RequestParameters.read(request, context: context)
             if let name = params.string("name"), !name.isEmpty { _ = try await store.ensureGroup(fullPath: group.fullPath, name: name) }
             try await updateSecrets(params, for: .group(group.id))
+            try await updateForgeAPI(params, for: .group(group.id), savedURL: group.forgeAPIURL)
             return try JSONBody.response(EntityJSON.group(try await store.group(id: group.id) ?? group))
         }
     }
@@ -100,7 +101,8 @@ struct ProjectsController: Sendable {
         }
         if let branch = params.string("default_branch"), !branch.isEmpty { registration.defaultBranch = branch }
         var updated = try await store.registerProject(registration)
-        if try await updateSecrets(params, for: .project(project.id)) {
+        let secrets = try await updateSecrets(params, for: .project(project.id))
+        if try await updateForgeAPI(params, for: .project(project.id), savedURL: project.forgeAPIURL) || secrets {
             updated = try await store.project(id: project.id) ?? updated
         }
         return try await render(updated)
@@ -129,6 +131,32 @@ struct ProjectsController: Sendable {
         }
         if changed { secretCache.clear() }
         return changed
+    }
+
+    /// `forge_api_url` (blank: the forge's default) and `forge_api_token` (write-only: blank keeps the saved one,
+    /// null removes it; a changed URL without a new token removes it, since it was given for the other
+    /// address). Both are checked before anything is saved. True when anything changed.
+    @discardableResult
+    private func updateForgeAPI(_ params: [String: ParameterValue], for owner: TokenScope, savedURL: String?) async throws -> Bool {
+        var url = ForgeAPISetting.keep
+        var token = ForgeAPISetting.keep
+        if params["forge_api_url"] != nil {
+            let text = (params.string("forge_api_url") ?? "").trimmingWhitespace()
+            if let problem = ForgeAPIAccess.urlProblem(text) { throw APIError.badParameter(problem) }
+            url = text.isEmpty ? .clear : .set(text)
+            if (text.isEmpty ? nil : text) != savedURL { token = .clear }
+        }
+        if let value = params["forge_api_token"] {
+            if value == .null {
+                token = .clear
+            } else if let text = params.string("forge_api_token"), !text.isEmpty {
+                if let problem = ForgeAPIAccess.tokenProblem(text) { throw APIError.badParameter(problem) }
+                token = .set(text)
+            }
+        }
+        guard url != .keep || token != .keep else { return false }
+        try await store.setForgeAPI(url: url, token: token, for: owner)
+        return true
     }
 
     /// `forge`: `gitlab` (the default), `github` or `gitea`.

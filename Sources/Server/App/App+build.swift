@@ -176,7 +176,8 @@ public func buildApplication(
     let pipeline = configuration.pipeline
     let tokens = AtlassianTokens(
         jira: jira, gateway: JiraURL(configuration.atlassianAPIURL) ?? JiraURL(ServerConfiguration.defaultAtlassianAPIURL)!, clock: store.clock)
-    let runner = DeliveryRunner(store: store, jira: jira, policy: pipeline.retryPolicy, metrics: metrics, tokens: tokens)
+    let runner = DeliveryRunner(
+        store: store, jira: jira, policy: pipeline.retryPolicy, metrics: metrics, tokens: tokens, publicURL: configuration.publicURL)
     // One worker identity per process: host, process id and a random part (a restarted process is new).
     let owner =
         "\(ProcessInfo.processInfo.hostName.prefix(64)):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"

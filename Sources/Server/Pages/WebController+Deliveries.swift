@@ -110,7 +110,7 @@ extension WebController {
             return DeliveriesView.Row(
                 id: d.id, projectID: project.address, issueKey: d.issueKey,
                 // A repository's development information names no single issue: nothing to link.
-                issueURL: browseBase.isEmpty || d.action.usesOAuthCredentials ? "" : Self.linkable("\(browseBase)/browse/\(d.issueKey)"),
+                issueURL: browseBase.isEmpty || !d.action.namesIssue ? "" : Self.linkable("\(browseBase)/browse/\(d.issueKey)"),
                 action: d.action.rawValue, detail: Self.detail(d), status: d.status.rawValue, attempts: d.attempts, attemptLog: log,
                 hasAttemptLog: !log.isEmpty, lastError: d.status == .succeeded ? "" : d.lastError ?? "",
                 answer: d.status == .succeeded ? d.lastError ?? "" : "", sourceURL: source,

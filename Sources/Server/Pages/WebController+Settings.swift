@@ -53,6 +53,7 @@ extension WebController {
             var issueRegex: String, issuePrefix: String, issuesEnabled: Bool, projectKeys: String
             var vulnerabilitiesEnabled: Bool, projectKey: String, customize: Bool, extraFields: String
             var developmentPanel: Bool, builds: Bool, deployments: Bool, oauthClientID: String, hasOAuthSecret: Bool
+            var jiraCheck: Bool, existsCheck: Bool, assigneeCheck: Bool, statusCheck: Bool, allowedStatuses: String, preventMerge: Bool
 
             init(_ s: JiraSettings) {
                 let transitionsEnabled = s.transitionAutomatic || !s.transitionID.isEmpty
@@ -67,6 +68,9 @@ extension WebController {
                 projectKey = s.projectKey ?? ""; customize = s.customizeJiraIssueEnabled; extraFields = s.vulnerabilitiesExtraFields
                 developmentPanel = s.developmentPanelEnabled; builds = s.buildsEnabled; deployments = s.deploymentsEnabled
                 oauthClientID = s.oauthClientID ?? ""; hasOAuthSecret = (s.oauthClientSecret ?? "").isEmpty == false
+                jiraCheck = s.jiraCheckEnabled; existsCheck = s.jiraExistsCheckEnabled; assigneeCheck = s.jiraAssigneeCheckEnabled
+                statusCheck = s.jiraStatusCheckEnabled; allowedStatuses = s.jiraAllowedStatuses.replacingOccurrences(of: ",", with: ", ")
+                preventMerge = s.preventMergeWithoutJiraIssue
             }
         }
         struct IssueType: ViewModel { var id: String; var name: String; var selected: Bool }
@@ -172,11 +176,14 @@ extension WebController {
         p["jira_issue_transition_id"] = .string(transitions && mode == "custom" ? (form.string("jira_issue_transition_id") ?? "") : "")
         for name in [
             "url", "api_url", "username", "password", "jira_issue_regex", "jira_issue_prefix", "jira_auth_type", "jira_oauth_client_id",
-            "jira_oauth_client_secret",
+            "jira_oauth_client_secret", "jira_allowed_statuses_as_string",
         ] {
             if let v = form.string(name) { p[name] = .string(v) }
         }
-        for name in ["development_panel_enabled", "builds_enabled", "deployments_enabled"] { p[name] = .bool(flag(name)) }
+        for name in [
+            "development_panel_enabled", "builds_enabled", "deployments_enabled", "jira_check_enabled", "jira_exists_check_enabled",
+            "jira_assignee_check_enabled", "jira_status_check_enabled", "prevent_merge_without_jira_issue",
+        ] { p[name] = .bool(flag(name)) }
         if route != .instance {
             p["issues_enabled"] = .bool(flag("issues_enabled"))
             p["project_keys"] = .string(form.string("project_keys") ?? "")

@@ -78,6 +78,9 @@ struct WebController: Sendable {
         router.get("/projects/:id/integrations/jira/issues/:key") { request, context in
             try await page(request, context) { try await issuePage(context) }
         }
+        router.get("/projects/:id/integrations/jira/checks/:sha") { request, context in
+            try await page(request, context) { try await checksPage(request, context) }
+        }
         router.get("/projects/:id/integrations/jira/deliveries") { request, context in
             try await page(request, context) { try await deliveriesPage(request, context) }
         }

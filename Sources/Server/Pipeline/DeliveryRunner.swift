@@ -7,12 +7,14 @@ import Store
 /// Runs one delivery against Jira: the reads that make it safe to repeat, then at most one write
 /// (several for a list of transitions).
 struct DeliveryRunner: Sendable {
-    let store: any QueueStore & HoldStore & IntegrationStore
+    let store: any QueueStore & HoldStore & IntegrationStore & ProjectStore
     let jira: JiraHTTPClient
     let policy: RetryPolicy
     let metrics: BridgeMetrics
     /// Tokens for Jira Cloud's development information (OAuth credentials).
     let tokens: AtlassianTokens
+    /// The server's public address, for the pages a forge's commit status links to.
+    let publicURL: String
 
     struct Result {
         var outcome: DeliveryOutcome
@@ -64,6 +66,7 @@ struct DeliveryRunner: Sendable {
             case .transition(let spec): result = try await transition(d, spec: spec, owner: owner, connection, now: now, log)
             case .developmentInfo(let work): result = try await developmentInfo(d, work: work, settings: settings, owner: owner, now: now, log)
             case .cloudData(let work): result = try await cloudData(d, work: work, settings: settings, owner: owner, now: now, log)
+            case .commitStatus(let work): result = try await commitStatus(d, work: work, settings: settings, connection, log)
             }
             // Jira took credentials of this integration: a rejection of older ones (replaced since) is over.
             if otherHolds { result.effects.credentialsAccepted = credentials.integrationID }
