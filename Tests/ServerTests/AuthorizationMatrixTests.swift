@@ -75,6 +75,7 @@ struct AuthorizationMatrixTests {
         "GET /projects/:id/integrations/jira/issues": .projectPage(.reporter),
         "GET /projects/:id/integrations/jira/issues/:key": .projectPage(.reporter),
         "GET /projects/:id/integrations/jira/deliveries": .projectPage(.reporter),
+        "GET /projects/:id/integrations/jira/checks/:sha": .projectPage(.reporter),
         "POST /projects/:id/integrations/jira/deliveries/:delivery_id/retry": .projectPage(.maintainer),
         "POST /projects/:id/integrations/jira/deliveries/retry_failed": .projectPage(.maintainer),
         "GET /projects/:id/security/vulnerabilities": .projectPage(.reporter),
@@ -126,6 +127,7 @@ struct AuthorizationMatrixTests {
             .replacingOccurrences(of: "/tokens/:id", with: "/tokens/1")
             .replacingOccurrences(of: ":key", with: "PROJ-1").replacingOccurrences(of: ":delivery_id", with: "1")
             .replacingOccurrences(of: ":vid", with: "1").replacingOccurrences(of: ":name", with: "app.css")
+            .replacingOccurrences(of: ":sha", with: String(repeating: "a", count: 40))
     }
 
     /// Callers that hold no right over project 42 or group acme/web.
