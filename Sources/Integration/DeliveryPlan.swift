@@ -16,10 +16,10 @@ public enum DeliveryAction: String, Sendable, Equatable {
     /// Whether the write can be sent again at once when its outcome is unknown (a dropped connection, an
     /// unreadable answer): a remote link is an upsert by `globalId` in Jira, so a second one changes nothing;
     /// development information, builds and deployments replace their data only on a greater sequence number, so
-    /// they are the same.
+    /// they are the same; a commit status replaces the one of its context, so the forge shows the same.
     /// Comments, transitions and created issues could double, so they take the uncertain-write path (a wait,
     /// then a read of Jira before anything is sent again).
-    public var repeatsSafely: Bool { self == .remoteLink || usesOAuthCredentials }
+    public var repeatsSafely: Bool { self == .remoteLink || usesOAuthCredentials || self == .commitStatus }
 
     /// Whether its queue's issue key is a Jira issue (not a repository's or a commit's).
     public var namesIssue: Bool { !usesOAuthCredentials && self != .commitStatus }

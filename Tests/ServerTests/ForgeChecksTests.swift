@@ -68,6 +68,19 @@ struct ForgeChecksTests {
 
     static func sha(_ n: Int) -> String { String(format: "%040x", 0xc0ffee00 + n) }
 
+    /// Waits until `done`, moving the test's clock to a waiting delivery's next try whenever one waits (never
+    /// while one runs: its lease would end under it).
+    func untilDone(_ h: Harness, _ forge: PanelForge, _ clock: TestClock, _ done: @escaping @Sendable () async throws -> Bool) async throws {
+        let finished = try await eventually(timeout: .seconds(30)) {
+            if try await done() { return true }
+            if let d = try await forge.deliveries(h).first, d["status"] == "pending", (d["attempts"]?.number ?? 0) >= 1 {
+                clock.advance(by: .seconds(try JiraCloudLimitsTests.seconds(d) + 1))
+            }
+            return false
+        }
+        #expect(finished)
+    }
+
     @Test("every check rule, passing and failing, sets the status on the pushed head, with the reason and the page", arguments: PanelForge.allCases)
     func rules(_ forge: PanelForge) async throws {
         try await Harness.run(DevelopmentPanelTests.cloud) { h in
@@ -130,10 +143,7 @@ struct ForgeChecksTests {
             try await push(h, forge, Self.sha(1), "PROJ-3 fix")
             try await eventually { try await statuses(h, Self.sha(1)).latest.first?["state"] == "pending" }
             #expect(try await statuses(h, Self.sha(1)).latest.first?["description"]?.string?.contains("Waiting for Jira") == true)
-            try await eventually(timeout: .seconds(30)) {
-                clock.advance(by: .seconds(5))
-                return try await statuses(h, Self.sha(1)).latest.first?["state"] == "success"
-            }
+            try await untilDone(h, forge, clock) { try await statuses(h, Self.sha(1)).latest.first?["state"] == "success" }
             let all = try await statuses(h, Self.sha(1)).all
             let seen = await h.emulator.requests.map { "\($0.method) \($0.path) \($0.status)" }
             let log = try await forge.deliveries(h)
@@ -150,12 +160,10 @@ struct ForgeChecksTests {
             try await setUp(h, forge)
             await h.emulator.addFault(EmulatedFault(pathContains: "/forge/", status: 502, times: 1))
             try await push(h, forge, Self.sha(1), "PROJ-3 fix")
-            try await eventually(timeout: .seconds(30)) {
-                clock.advance(by: .seconds(5))
-                return try await statuses(h, Self.sha(1)).latest.first?["state"] == "success"
-            }
+            try await untilDone(h, forge, clock) { try await statuses(h, Self.sha(1)).latest.first?["state"] == "success" }
             #expect(try await statuses(h, Self.sha(1)).all.count == 1, "no duplicate status")
-            let d = try #require(try await forge.deliveries(h).first)
+            // The status is set before the delivery's completion is written: wait for that too.
+            let d = try #require(try await forge.settle(h).first)
             #expect(d["attempts"] == 2 && d["status"] == "succeeded", "\(d)")
         }
     }
