@@ -127,6 +127,16 @@ public enum JiraIssueCheck {
         mr.project.forge == .gitlab ? "merge request !\(mr.iid)" : "pull request #\(mr.iid)"
     }
 
+    /// Whether `text` has a Jira issue key's shape: a project key (a letter, then letters, digits or `_`), a
+    /// hyphen, a number (what Jira's webhooks name, in any case Jira allows).
+    public static func isIssueKey(_ text: String) -> Bool {
+        let u = Array(text.utf8)
+        guard let dash = u.lastIndex(of: 45), dash > 0, dash < u.count - 1, u.count <= 255 else { return false }
+        func letter(_ b: UInt8) -> Bool { (65...90).contains(b) || (97...122).contains(b) }
+        func digit(_ b: UInt8) -> Bool { (48...57).contains(b) }
+        return letter(u[0]) && u[..<dash].allSatisfy { letter($0) || digit($0) || $0 == 95 } && u[(dash + 1)...].allSatisfy(digit)
+    }
+
     /// `jira_allowed_statuses_as_string` as GitLab keeps it: split at commas, stripped, blanks and repeats
     /// dropped.
     public static func allowedStatuses(_ text: String) -> [String] {

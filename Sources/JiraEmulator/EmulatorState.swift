@@ -140,6 +140,12 @@ public actor EmulatorState {
 
     public func issue(_ key: String) -> EmulatedIssue? { issues[key] ?? issues.values.first { $0.id == key } }
 
+    /// Moves an issue to the status named `name` (as a user's edit in Jira would), for the tests.
+    public func setStatus(issue key: String, to name: String) {
+        guard let status = statuses.first(where: { $0.name == name }) else { return }
+        issues[key]?.statusID = status.id
+    }
+
     // MARK: Requests and faults
 
     /// Takes the first fault matching this request, counting it down.

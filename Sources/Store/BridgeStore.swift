@@ -273,6 +273,12 @@ public protocol DeliveryLogStore: TimedStore {
     /// Requeues at most `limit` failed or dead deliveries of a project with ids above `after`, in id order (one
     /// transaction); returns how many and the last id, for the next batch.
     func retryFailedDeliveries(projectID: Int64, after: Int64, limit: Int, now: Millis) async throws -> (count: Int, lastID: Int64)
+    /// The latest deliveries of `action` (newest first) of the projects in `scope` (a project, a group's
+    /// subtree, or every project), at most `limit`.
+    func recentDeliveries(action: DeliveryAction, scope: TokenScope, limit: Int) async throws -> [Delivery]
+    /// Runs finished deliveries again at once (succeeded, skipped, failed or dead ones; pending, running and paused
+    /// ones are left as they are). Returns how many.
+    func runAgain(ids: [Int64], now: Millis) async throws -> Int
     /// How many deliveries of a project are in each status.
     func deliveryCounts(projectID: Int64) async throws -> [String: Int]
     /// When a delivery of each of `actions` last succeeded for a project (those within the retention period).

@@ -454,6 +454,41 @@ extension SQLStore {
         return retried
     }
 
+    public func recentDeliveries(action: DeliveryAction, scope: TokenScope, limit: Int) async throws -> [Delivery] {
+        try await database.read { db in
+            var sql = "SELECT * FROM deliveries WHERE action = ?"
+            var arguments: SQLArguments = [action.rawValue]
+            switch scope {
+            case .instance: break
+            case .project(let id):
+                sql += " AND project_id = ?"
+                arguments.append(id)
+            case .group(let id):
+                sql += " AND project_id IN (SELECT p.id FROM projects p WHERE p.group_id IN (\(Self.subtreeSQL)))"
+                arguments.append(id)
+            }
+            sql += " ORDER BY id DESC LIMIT ?"
+            arguments.append(limit)
+            return try await SQLRow.fetchAll(db, sql: sql, arguments: arguments).map(Self.delivery(from:))
+        }
+    }
+
+    public func runAgain(ids: [Int64], now: Millis) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let changed = try await database.write { db -> Int in
+            try await db.execute(
+                sql: """
+                    UPDATE deliveries SET status = 'pending', hold_key = NULL, next_run_at = ?, updated_at = ?
+                    WHERE id IN (\(Self.marks(ids.count))) AND status IN ('succeeded', 'skipped', 'failed', 'dead')
+                    """, arguments: [now, now] + ids)
+            let n = db.changesCount
+            if n > 0 { try await Self.announce(db, .deliveries) }
+            return n
+        }
+        if changed > 0 { bell(.deliveries).ring() }
+        return changed
+    }
+
     public func deliveryCounts(projectID: Int64) async throws -> [String: Int] {
         try await database.read { db in
             var counts: [String: Int] = [:]

@@ -72,4 +72,12 @@ struct JiraIssueCheckTests {
         s.jiraAllowedStatuses = " , "
         #expect(SettingsValidator(allowLocalRequests: false).validate(s).messages(for: "jira_allowed_statuses_as_string") == ["can't be blank"])
     }
+
+    @Test("an issue key from Jira's webhook: a project key, a hyphen, a number")
+    func issueKeys() {
+        for good in ["PROJ-1", "AB_2-10", "a1-7"] { #expect(JiraIssueCheck.isIssueKey(good), "\(good)") }
+        for bad in ["", "PROJ", "PROJ-", "-1", "1A-1", "PROJ-1a", "PR OJ-1", "PROJ-1\n", String(repeating: "A", count: 300) + "-1"] {
+            #expect(!JiraIssueCheck.isIssueKey(bad), "\(bad)")
+        }
+    }
 }

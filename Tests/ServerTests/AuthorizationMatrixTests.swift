@@ -37,7 +37,7 @@ struct AuthorizationMatrixTests {
     static let rules: [String: Rule] = [
         "GET /-/health": .open, "GET /-/readiness": .open, "GET /metrics": .open,
         "GET /-/assets/:name": .open, "GET /favicon.ico": .open, "GET /": .open, "POST /sign_in": .open,
-        "POST /webhooks/gitlab": .webhook, "POST /webhooks/github": .webhook, "POST /webhooks/gitea": .webhook,
+        "POST /webhooks/gitlab": .webhook, "POST /webhooks/github": .webhook, "POST /webhooks/gitea": .webhook, "POST /webhooks/jira": .webhook,
         "POST /sign_out": .signedIn,
         "GET /api/v4/projects": .anyToken, "POST /api/v4/projects": .admin,
         "GET /api/v4/projects/:id": .project(.reporter), "PUT /api/v4/projects/:id": .project(.maintainer),

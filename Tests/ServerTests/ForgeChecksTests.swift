@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Integration
 import JiraEmulator
+import Store
 import TestDatabases
 import Testing
 
@@ -258,6 +259,65 @@ struct ForgeChecksTests {
             #expect(r.json["forge_api_url"] == "https://api.github.com", "blank is github.com's API")
             r = try await h.admin(.PUT, "/api/v4/projects/\(address)", json: ["forge_api_token": .null])
             #expect(r.json["forge_api_token_set"] == false)
+        }
+    }
+
+    /// Jira's issue webhook for `key`, signed with `secret` (as Jira Cloud signs: `X-Hub-Signature: sha256=<hex>`).
+    func jiraWebhook(
+        _ h: Harness, key: String, secret: String, query: String = "", event: String = "jira:issue_updated"
+    ) async throws
+        -> TestResponse
+    {
+        let body = #"{"timestamp": 1733300000000, "webhookEvent": "\#(event)", "issue": {"id": "10002", "key": "\#(key)", "fields": {}}}"#
+        return try await h.request(
+            .POST, "/webhooks/jira" + query, raw: body,
+            headers: [
+                ("Content-Type", "application/json"), ("X-Hub-Signature", "sha256=" + TokenSecret.signature(of: Data(body.utf8), secret: secret)),
+            ])
+    }
+
+    @Test(
+        "the status turns green after Jira's webhook says the issue changed; a badly signed webhook is refused and runs nothing",
+        arguments: PanelForge.allCases)
+    func jiraWebhookRechecks(_ forge: PanelForge) async throws {
+        try await Harness.run(DevelopmentPanelTests.cloud) { h in
+            try await setUp(h, forge)
+            try await push(h, forge, Self.sha(1), "PROJ-2 fix")
+            try await push(h, forge, Self.sha(2), "PROJ-3 other")
+            try await forge.settle(h)
+            #expect(try await statuses(h, Self.sha(1)).latest.first?["description"]?.string?.contains("is in To Do") == true)
+            await h.emulator.setStatus(issue: "PROJ-2", to: "In Progress")
+            // Signed with another secret, or not at all: refused, nothing runs again.
+            #expect(try await jiraWebhook(h, key: "PROJ-2", secret: "not-the-secret").status == 401)
+            let unsigned = try await h.request(.POST, "/webhooks/jira", raw: "{}", headers: [("Content-Type", "application/json")])
+            #expect(unsigned.status == 401)
+            #expect(try await jiraWebhook(h, key: "PROJ-2", secret: "x", query: "?project=424242").status == 401, "an unknown project")
+            #expect(try await forge.deliveries(h).allSatisfy { $0["attempts"] == 1 })
+            // The instance's secret covers every project.
+            let r = try await jiraWebhook(h, key: "PROJ-2", secret: "instance-hook-secret")
+            #expect(r.status == 202 && r.json["rechecked"] == 1, "\(r.text)")
+            try await forge.settle(h)
+            let latest = try await statuses(h, Self.sha(1)).latest
+            #expect(latest.first?["state"] == "success", "\(latest)")
+            #expect(try await statuses(h, Self.sha(2)).all.count == 1, "a check of another issue is not run again")
+            // Another event kind is acknowledged and changes nothing.
+            let ignored = try await jiraWebhook(h, key: "PROJ-2", secret: "instance-hook-secret", event: "comment_created")
+            #expect(ignored.status == 202 && ignored.json["rechecked"] == 0)
+        }
+    }
+
+    @Test("a project's own secret signs Jira's webhook for that project")
+    func jiraWebhookProjectSecret() async throws {
+        try await Harness.run(DevelopmentPanelTests.cloud) { h in
+            try await setUp(h, .github)
+            try await push(h, .github, Self.sha(1), "PROJ-2 fix")
+            try await PanelForge.github.settle(h)
+            await h.emulator.setStatus(issue: "PROJ-2", to: "In Progress")
+            #expect(try await jiraWebhook(h, key: "PROJ-2", secret: "instance-hook-secret", query: "?project=github:186853002").status == 401)
+            let r = try await jiraWebhook(h, key: "PROJ-2", secret: "gh-secret", query: "?project=github:186853002")
+            #expect(r.status == 202 && r.json["rechecked"] == 1, "\(r.text)")
+            try await PanelForge.github.settle(h)
+            #expect(try await statuses(h, Self.sha(1)).latest.first?["state"] == "success")
         }
     }
 }

@@ -41,6 +41,14 @@ struct WebhookController: Sendable {
         router.post("/webhooks/gitea") { request, context in
             try await counted(.gitea) { try await gitea(request, context) }
         }
+        router.post("/webhooks/jira") { request, context in
+            do {
+                return try await jira(request, context)
+            } catch let error as StoreError where error.isUnavailable {
+                // Nothing was run again: Jira retries a webhook that fails.
+                throw APIError(.serviceUnavailable, message: "503 Service Unavailable: \(error.unavailableMessage); send it again")
+            }
+        }
     }
 
     /// Counts refusals in the metrics, by forge.
