@@ -320,4 +320,44 @@ struct ForgeChecksTests {
             #expect(try await statuses(h, Self.sha(1)).latest.first?["state"] == "success")
         }
     }
+
+    @Test("a forge API URL on a local address is refused by the outbound guard, with the reason; nothing is sent")
+    func outboundGuard() async throws {
+        var options = DevelopmentPanelTests.cloud
+        options.allowLocalRequests = false
+        // Jira (the emulator on 127.0.0.1) is allowed; the forge's API on another loopback address is not.
+        options.outboundAllowlist = [IPNetwork("127.0.0.1/32")!]
+        try await Harness.run(options) { h in
+            // The key rule alone asks Jira nothing: the only call would be the forge's.
+            try await setUp(
+                h, .gitea, ["jira_exists_check_enabled": false, "jira_assignee_check_enabled": false, "jira_status_check_enabled": false])
+            let port = try #require(h.emulatorURL.split(separator: ":").last)
+            let moved = try await h.admin(
+                .PUT, "/api/v4/projects/\(PanelForge.gitea.address)",
+                json: ["forge_api_url": .string("http://127.0.0.2:\(port)/forge/gitea/api/v1"), "forge_api_token": "forge-token"])
+            #expect(moved.status == 200, "\(moved.text)")
+            try await push(h, .gitea, Self.sha(1), "PROJ-3 fix")
+            let d = try #require(try await PanelForge.gitea.settle(h).first)
+            #expect(d["status"] != "succeeded", "\(d)")
+            #expect(d["last_error"]?.string?.lowercased().contains("local") == true, "\(d)")
+            #expect(await h.emulator.requests.filter { $0.path.hasPrefix("/forge/") }.isEmpty)
+        }
+    }
+
+    @Test("Jira's webhook: a body over 1 MB is refused with 413 before its signature is checked; a signed body that is not JSON is a 400")
+    func jiraWebhookLimits() async throws {
+        try await Harness.run(DevelopmentPanelTests.cloud) { h in
+            try await setUp(h, .gitlab)
+            let big = String(repeating: "x", count: (1 << 20) + 10)
+            let r = try await h.request(.POST, "/webhooks/jira", raw: big, headers: [("X-Hub-Signature", "sha256=00")])
+            #expect(r.status == 413, "\(r.status)")
+            let text = "not json"
+            let signed = try await h.request(
+                .POST, "/webhooks/jira", raw: text,
+                headers: [("X-Hub-Signature", "sha256=" + TokenSecret.signature(of: Data(text.utf8), secret: "instance-hook-secret"))])
+            #expect(signed.status == 400, "\(signed.text)")
+            let noKey = try await jiraWebhook(h, key: "../../etc", secret: "instance-hook-secret")
+            #expect(noKey.status == 400 && noKey.text.contains("issue.key"), "\(noKey.text)")
+        }
+    }
 }
