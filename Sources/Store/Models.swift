@@ -26,6 +26,11 @@ public struct Project: Sendable, Equatable {
     public var forgePath: String { Forge.split(qualifiedPath: pathWithNamespace).path }
     /// How the project is named in API and page URLs: `42`, or `github:123456`.
     public var address: String { Forge.address(storageID: id) }
+    /// The forge's address: the web URL without the project's path (`https://gitlab.example.com`).
+    public var forgeBaseURL: String {
+        let suffix = "/" + forgePath
+        return webURL.hasSuffix(suffix) ? String(webURL.dropLast(suffix.count)) : webURL
+    }
 }
 
 /// A namespace: the groups of a project's full path, nested to any depth.

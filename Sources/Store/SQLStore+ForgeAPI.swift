@@ -56,12 +56,7 @@ extension SQLStore {
     public func forgeAPIAccess(on chain: AncestorChain) async throws -> (url: String?, token: String)? {
         let found: (String?, Data)? = try await database.read { db in
             for level in chain.levels {
-                let table: String
-                switch level {
-                case .project: table = "projects"
-                case .group: table = "groups"
-                case .instance: continue
-                }
+                guard let table = Self.ownerTable(level) else { continue }
                 if let row = try await SQLRow.fetchOne(
                     db, sql: "SELECT forge_api_url, forge_api_token_enc FROM \(table) WHERE id = ? AND forge_api_token_enc IS NOT NULL",
                     arguments: [level.ownerID])

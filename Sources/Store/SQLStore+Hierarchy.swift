@@ -25,12 +25,7 @@ extension SQLStore {
         let rows: [(IntegrationLevel, Data?, Data?, Millis?)] = try await database.read { db in
             var out: [(IntegrationLevel, Data?, Data?, Millis?)] = []
             for level in chain.levels {
-                let table: String
-                switch level {
-                case .project: table = "projects"
-                case .group: table = "groups"
-                case .instance: continue
-                }
+                guard let table = Self.ownerTable(level) else { continue }
                 guard
                     let row = try await SQLRow.fetchOne(
                         db,

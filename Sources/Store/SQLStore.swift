@@ -178,6 +178,15 @@ public final class SQLStore: BridgeStore {
         }
     }
 
+    /// The table of a level's owner (its webhook secret, its forge API access); nil for the instance.
+    static func ownerTable(_ level: IntegrationLevel) -> String? {
+        switch level {
+        case .project: return "projects"
+        case .group: return "groups"
+        case .instance: return nil
+        }
+    }
+
     static func secretTable(_ owner: TokenScope) -> String? {
         switch owner {
         case .project: return "projects"

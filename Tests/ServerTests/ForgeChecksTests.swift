@@ -186,6 +186,10 @@ struct ForgeChecksTests {
             try await forge.settle(h)
             latest = try await statuses(h, head).latest
             #expect(latest.first?["state"] == "success", "\(latest)")
+            // The page shows both checks of the head: the latest passed, the first failed.
+            let cookie = try await JiraCloudLimitsTests.session(h)
+            let page = try await h.request(.GET, "/projects/\(forge.address)/integrations/jira/checks/\(head)", headers: [("Cookie", cookie)]).text
+            #expect(page.contains(">passed</span>") && page.contains(">failed</span>"), "\(page)")
         }
     }
 

@@ -90,16 +90,10 @@ enum EntityJSON {
             "namespace": namespace,
             "webhook_secret_set": .bool(p.hasWebhookSecret),
             "forge_api_url": .string(
-                p.forgeAPIURL ?? ForgeAPIAccess.defaultURL(forge: p.forge, forgeBaseURL: Self.forgeBaseURL(p))),
+                p.forgeAPIURL ?? ForgeAPIAccess.defaultURL(forge: p.forge, forgeBaseURL: p.forgeBaseURL)),
             "forge_api_token_set": .bool(p.hasForgeAPIToken),
             "created_at": .string(isoTimestamp(p.createdAt)),
         ])
-    }
-
-    /// The project's web address without its path (`https://gitlab.example.com`).
-    static func forgeBaseURL(_ p: Project) -> String {
-        let suffix = "/" + p.forgePath
-        return p.webURL.hasSuffix(suffix) ? String(p.webURL.dropLast(suffix.count)) : p.webURL
     }
 
     static func group(_ g: Group) -> JSONValue {

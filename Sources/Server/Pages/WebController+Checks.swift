@@ -41,7 +41,8 @@ extension WebController {
             let verdict: String
             switch d.status {
             case .succeeded:
-                verdict = answer.first?.hasPrefix("success") == true || work.mergeRequestFailure == nil && answer.isEmpty ? "passed" : "failed"
+                // The answer's first line is `success: ...` or `failure: ...` (`DeliveryRunner.commitStatus`).
+                verdict = answer.first?.hasPrefix("success: ") == true ? "passed" : "failed"
             case .pending, .running: verdict = "waiting"
             default: verdict = d.status.rawValue
             }

@@ -31,7 +31,7 @@ extension DeliveryRunner {
         if work.context == JiraIssueCheck.mergeRequestContext {
             let failure = work.mergeRequestFailure
             try await set(failure == nil ? .success : .failure, failure ?? "The title or description mentions a Jira issue")
-            return Result(outcome: .accepted(note: "\(work.subject): " + (failure ?? "mentions a Jira issue")))
+            return Result(outcome: .accepted(note: failure.map { "failure: " + $0 } ?? "success: The title or description mentions a Jira issue"))
         }
         let rules = JiraIssueCheck.Rules(settings)
         var issues: [String: JiraIssueCheck.Issue] = [:]
@@ -73,7 +73,7 @@ extension DeliveryRunner {
                 return .failure(
                     ForgeUnavailable("No forge API token is saved for the project or its groups (forge_api_token): the status cannot be set."))
             }
-            let base = access.url ?? ForgeAPIAccess.defaultURL(forge: project.forge, forgeBaseURL: EntityJSON.forgeBaseURL(project))
+            let base = access.url ?? ForgeAPIAccess.defaultURL(forge: project.forge, forgeBaseURL: project.forgeBaseURL)
             guard let url = JiraURL(base) else { return .failure(ForgeUnavailable("The forge API URL is not an absolute http(s) URL.")) }
             return .success(
                 ForgeAPITarget(forge: project.forge, apiURL: url, token: access.token, projectID: project.forgeID, path: project.forgePath))
