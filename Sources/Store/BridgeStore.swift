@@ -56,8 +56,8 @@ public protocol ProjectStore: TimedStore {
     /// What a project or group has saved for the forge API: its URL and whether a token is set (never the token).
     func forgeAPI(for owner: TokenScope) async throws -> (url: String?, tokenSet: Bool)
     /// The forge API access that serves the levels of `chain`: the nearest level with a token, with its URL
-    /// (nil: the forge's default), and the token decrypted; nil when no level has one.
-    func forgeAPIAccess(on chain: AncestorChain) async throws -> (url: String?, token: String)?
+    /// (nil: the forge's default) and that level, and the token decrypted; nil when no level has one.
+    func forgeAPIAccess(on chain: AncestorChain) async throws -> (url: String?, token: String, level: IntegrationLevel)?
     /// Ends the validity of the replaced secret at once (`"previous_webhook_secret": null`).
     func clearPreviousWebhookSecret(for owner: TokenScope) async throws
     func webhookSecret(for owner: TokenScope) async throws -> String?

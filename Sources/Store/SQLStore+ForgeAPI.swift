@@ -53,8 +53,8 @@ extension SQLStore {
         }
     }
 
-    public func forgeAPIAccess(on chain: AncestorChain) async throws -> (url: String?, token: String)? {
-        let found: (String?, Data)? = try await database.read { db in
+    public func forgeAPIAccess(on chain: AncestorChain) async throws -> (url: String?, token: String, level: IntegrationLevel)? {
+        let found: (String?, Data, IntegrationLevel)? = try await database.read { db in
             for level in chain.levels {
                 guard let table = Self.ownerTable(level) else { continue }
                 if let row = try await SQLRow.fetchOne(
@@ -62,12 +62,12 @@ extension SQLStore {
                     arguments: [level.ownerID])
                 {
                     let blob: Data = row["forge_api_token_enc"]
-                    return (row["forge_api_url"], blob)
+                    return (row["forge_api_url"], blob, level)
                 }
             }
             return nil
         }
-        guard let (url, blob) = found else { return nil }
-        return (url, try secrets.open(blob))
+        guard let (url, blob, level) = found else { return nil }
+        return (url, try secrets.open(blob), level)
     }
 }

@@ -364,4 +364,21 @@ struct ForgeChecksTests {
             #expect(noKey.status == 400 && noKey.text.contains("issue.key"), "\(noKey.text)")
         }
     }
+
+    @Test(
+        "a group's token goes only to the group's own forge_api_url: a project's web address, which its maintainers may change, cannot send it elsewhere"
+    )
+    func groupTokenNeedsGroupURL() async throws {
+        try await Harness.run(DevelopmentPanelTests.cloud) { h in
+            try await setUp(h, .gitlab, token: false)
+            let groupID = try #require(try await h.admin(.GET, "/api/v4/projects/42").json["namespace"]?["id"]?.number)
+            let saved = try await h.admin(.PUT, "/api/v4/groups/\(Int(groupID))", json: ["forge_api_token": .string(EmulatedForges.defaultToken)])
+            #expect(saved.status == 200 && saved.json["forge_api_url"] == .null)
+            // The project's own URL (set in setUp) is not the group's: the group's token does not follow it.
+            try await push(h, .gitlab, Self.sha(1), "PROJ-3 fix")
+            let d = try #require(try await PanelForge.gitlab.settle(h).first)
+            #expect(d["status"] == "failed" && d["last_error"]?.string?.contains("group's own forge_api_url") == true, "\(d)")
+            #expect(await h.emulator.requests.filter { $0.path.hasPrefix("/forge/") }.isEmpty)
+        }
+    }
 }

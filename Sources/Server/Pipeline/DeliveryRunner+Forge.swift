@@ -73,7 +73,21 @@ extension DeliveryRunner {
                 return .failure(
                     ForgeUnavailable("No forge API token is saved for the project or its groups (forge_api_token): the status cannot be set."))
             }
-            let base = access.url ?? ForgeAPIAccess.defaultURL(forge: project.forge, forgeBaseURL: project.forgeBaseURL)
+            let base: String
+            if let url = access.url {
+                base = url
+            } else {
+                let derived = ForgeAPIAccess.defaultURL(forge: project.forge, forgeBaseURL: project.forgeBaseURL)
+                // A project's maintainers may change its web address: it may choose where the project's own token
+                // goes, never where a group's goes (only github.com's fixed API is safe to derive).
+                if case .group = access.level, derived != "https://api.github.com" {
+                    return .failure(
+                        ForgeUnavailable(
+                            "The group's forge API token is used only with the group's own forge_api_url, which is not set: set it on the group."
+                        ))
+                }
+                base = derived
+            }
             guard let url = JiraURL(base) else { return .failure(ForgeUnavailable("The forge API URL is not an absolute http(s) URL.")) }
             return .success(
                 ForgeAPITarget(forge: project.forge, apiURL: url, token: access.token, projectID: project.forgeID, path: project.forgePath))
