@@ -12,6 +12,8 @@ public enum DeliveryAction: String, Sendable, Equatable {
     case deployment
     /// A Jira issue check, set as a commit status on the forge.
     case commitStatus = "commit_status"
+    /// One page of a repository's history sent to the Development panel (`Backfill`).
+    case backfill
 
     /// Whether the write can be sent again at once when its outcome is unknown (a dropped connection, an
     /// unreadable answer): a remote link is an upsert by `globalId` in Jira, so a second one changes nothing;
@@ -26,7 +28,7 @@ public enum DeliveryAction: String, Sendable, Equatable {
 
     /// Whether it goes to Atlassian's gateway with the integration's OAuth credentials (Jira Cloud's Development
     /// panel, Builds and Deployments) rather than to Jira's REST API with its user's.
-    public var usesOAuthCredentials: Bool { self == .developmentInfo || self == .build || self == .deployment }
+    public var usesOAuthCredentials: Bool { self == .developmentInfo || self == .build || self == .deployment || self == .backfill }
 }
 
 /// A remote link to write: Jira upserts it by `globalId`.
@@ -120,6 +122,8 @@ public enum DeliveryWork: Sendable, Equatable {
     case cloudData(CloudDataWork)
     /// Decide a Jira issue check and set it as a commit status on the forge.
     case commitStatus(CommitStatusWork)
+    /// Read a page of the forge's merge requests or branches and send what names a key to the Development panel.
+    case backfill(BackfillWork)
 }
 
 /// A Jira issue check on a forge: the commit whose status it sets, and what it checks.

@@ -74,3 +74,49 @@ extension JiraHTTPClient {
             c, .POST, target.repository + "/statuses/" + Self.pathSegment(sha), body: .object(body), forgeLimits: true, logger: logger)
     }
 }
+
+/// The lists a backfill reads, newest first, one page at a time.
+extension JiraHTTPClient {
+    /// GitLab `GET /projects/:id/merge_requests?state=all&order_by=updated_at`, GitHub and Gitea
+    /// `GET /repos/{owner}/{repo}/pulls?state=all` sorted by their last update.
+    public func listMergeRequests(_ target: ForgeAPITarget, page: Int, perPage: Int, logger: Logger) async throws(JiraError) -> JSONValue {
+        let query: [(String, String)]
+        let path: String
+        switch target.forge {
+        case .gitlab:
+            path = target.repository + "/merge_requests"
+            query = [("state", "all"), ("order_by", "updated_at"), ("sort", "desc"), ("per_page", "\(perPage)"), ("page", "\(page)")]
+        case .github:
+            path = target.repository + "/pulls"
+            query = [("state", "all"), ("sort", "updated"), ("direction", "desc"), ("per_page", "\(perPage)"), ("page", "\(page)")]
+        case .gitea:
+            path = target.repository + "/pulls"
+            query = [("state", "all"), ("sort", "recentupdate"), ("limit", "\(perPage)"), ("page", "\(page)")]
+        }
+        return try await forgeGet(target, path, query: query, logger: logger)
+    }
+
+    /// GitLab `GET /projects/:id/repository/branches`, GitHub and Gitea `GET /repos/{owner}/{repo}/branches`.
+    public func listBranches(_ target: ForgeAPITarget, page: Int, perPage: Int, logger: Logger) async throws(JiraError) -> JSONValue {
+        switch target.forge {
+        case .gitlab:
+            return try await forgeGet(
+                target, target.repository + "/repository/branches", query: [("per_page", "\(perPage)"), ("page", "\(page)")], logger: logger)
+        case .github:
+            return try await forgeGet(
+                target, target.repository + "/branches", query: [("per_page", "\(perPage)"), ("page", "\(page)")], logger: logger)
+        case .gitea:
+            return try await forgeGet(target, target.repository + "/branches", query: [("limit", "\(perPage)"), ("page", "\(page)")], logger: logger)
+        }
+    }
+
+    /// GitHub `GET /repos/{owner}/{repo}/commits?sha=<branch>&per_page=1`: the branch's head commit, with its message.
+    public func branchHead(_ target: ForgeAPITarget, branch: String, logger: Logger) async throws(JiraError) -> JSONValue {
+        try await forgeGet(target, target.repository + "/commits", query: [("sha", branch), ("per_page", "1")], logger: logger)
+    }
+
+    func forgeGet(_ target: ForgeAPITarget, _ path: String, query: [(String, String)], logger: Logger) async throws(JiraError) -> JSONValue {
+        let c = JiraConnection(base: target.apiURL, credentials: .bearer(token: target.token))
+        return try await send(c, .GET, path, query: query, forgeLimits: true, logger: logger)
+    }
+}

@@ -103,6 +103,10 @@ struct EmulatorAdmin {
                 }
                 return json(200, ["latest": latest.map(render), "all": all.map(render)])
             }
+            if method == "POST", path == "/_emulator/forge/repositories" {
+                guard await state.forges.addRepository(doc) else { return error(400, "forge (gitlab, github, gitea) and project are required") }
+                return json(201, ["ok": true])
+            }
             if method == "POST", path == "/_emulator/forge/tokens" {
                 guard let doc = object(body), let token = doc["token"] as? String else { return error(400, "token is required") }
                 await state.forges.addToken(token)

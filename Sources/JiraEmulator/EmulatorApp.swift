@@ -149,8 +149,10 @@ struct EmulatorHandler: Sendable {
                 return response
             }
         }
+        var forgeQuery: [String: String] = [:]
+        for (k, v) in request.uri.queryParameters { forgeQuery[String(k)] = String(v) }
         if let answer = await state.forges.respond(
-            method: method, path: path, authorization: request.headers[.authorization],
+            method: method, path: path, query: forgeQuery, authorization: request.headers[.authorization],
             privateToken: HTTPField.Name("PRIVATE-TOKEN").flatMap { request.headers[$0] }, body: body)
         {
             return answer

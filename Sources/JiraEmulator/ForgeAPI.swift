@@ -23,6 +23,8 @@ public actor EmulatedForges {
     private var tokens: Set<String> = [EmulatedForges.defaultToken]
     /// Every status set, in order (a forge keeps them all; the latest of a context is the commit's).
     public private(set) var statuses: [Status] = []
+    /// Seeded repositories by `forge/project` (`ForgeRepositories.swift`).
+    var repositories: [String: EmulatedRepository] = [:]
     private var nextID = 1
 
     public init() {}
@@ -30,6 +32,7 @@ public actor EmulatedForges {
     public func reset() {
         tokens = [Self.defaultToken]
         statuses = []
+        repositories = [:]
         nextID = 1
     }
 
@@ -43,7 +46,9 @@ public actor EmulatedForges {
     }
 
     /// Answers a request under `/forge/`, or nil for another path.
-    func respond(method: String, path: String, authorization: String?, privateToken: String?, body: Data) -> Response? {
+    func respond(
+        method: String, path: String, query: [String: String] = [:], authorization: String?, privateToken: String?, body: Data
+    ) -> Response? {
         guard path.hasPrefix("/forge/") else { return nil }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).map { String($0).removingPercentEncoding ?? String($0) }
         // ["", "forge", forge, ...]
@@ -59,6 +64,7 @@ public actor EmulatedForges {
             return forge == "gitlab" ? json(401, ["message": "401 Unauthorized"]) : json(401, ["message": "Bad credentials"])
         }
         let rest = Array(parts.dropFirst(3))
+        if method == "GET", let answer = list(forge: forge, rest: rest, query: query) { return answer }
         switch (forge, method) {
         case ("gitlab", "POST"):
             // api/v4/projects/:id/statuses/:sha

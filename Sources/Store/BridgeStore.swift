@@ -224,6 +224,9 @@ public protocol QueueStore: TimedStore {
     func claimWaiting(
         site: String, issueKey: String, action: DeliveryAction, owner: String, limit: Int, leaseMillis: Int64, now: Millis
     ) async throws -> [Delivery]
+    /// Inserts deliveries that no webhook event planned (a backfill's first page), each at most once per site,
+    /// issue and dedupe key, and wakes the workers. Returns how many were new.
+    func enqueue(_ deliveries: [NewDelivery], now: Millis) async throws -> Int
     /// Puts deliveries this owner claimed back to pending, as if they had not been claimed.
     func unclaim(ids: [Int64], owner: String) async throws
     func claimDeliveries(

@@ -235,4 +235,17 @@ extension SQLStore {
             }
         }
     }
+
+    public func enqueue(_ deliveries: [NewDelivery], now: Millis) async throws -> Int {
+        let rows = try deliveries.map { try Self.insertArguments($0, now: now) }
+        guard !rows.isEmpty else { return 0 }
+        let inserted = try await database.write { db -> Int in
+            try await db.bookkeeping()
+            let inserted = try await Self.insertDeliveries(db, rows)
+            if inserted > 0 { try await Self.announce(db, .deliveries) }
+            return inserted
+        }
+        if inserted > 0 { bell(.deliveries).ring() }
+        return inserted
+    }
 }

@@ -66,6 +66,17 @@ enum StoredWorkFormat {
             w.endArray()
             w.endObject()
             return StoredFormat.end(&w)
+        case .backfill(let b):
+            var w = StoredFormat.begin("backfill", capacity: 256 + b.sent.reduce(0) { $0 + $1.utf8.count + 4 })
+            w.beginObject()
+            w.field("run", b.run)
+            w.field("repositoryID", b.repositoryID)
+            w.field("phase", b.phase.rawValue)
+            w.field("page", Int64(b.page))
+            w.field("read", Int64(b.read))
+            w.field("sent", b.sent)
+            w.endObject()
+            return StoredFormat.end(&w)
         case .cloudData(let c):
             var w = StoredFormat.begin("cloudData", capacity: 128 + c.item.utf8.count)
             w.beginObject()
@@ -78,7 +89,8 @@ enum StoredWorkFormat {
     }
 
     static func decode(_ text: String) throws -> DeliveryWork {
-        let (name, f) = try StoredFormat.read(text, cases: ["comment", "remoteLink", "transition", "developmentInfo", "cloudData", "commitStatus"])
+        let (name, f) = try StoredFormat.read(
+            text, cases: ["comment", "remoteLink", "transition", "developmentInfo", "cloudData", "commitStatus", "backfill"])
         switch name {
         case "comment":
             return .comment(body: try f.string("body"))
@@ -96,6 +108,12 @@ enum StoredWorkFormat {
                             sha: try c.string("sha"), title: try c.string("title"), key: try c.optionalString("key"),
                             authorName: try c.string("authorName"), authorEmail: try c.optionalString("authorEmail"))
                     }, mergeRequestFailure: try f.optionalString("mergeRequestFailure")))
+        case "backfill":
+            guard let phase = BackfillWork.Phase(rawValue: try f.string("phase")) else { throw f.fail("phase", "is no known phase") }
+            return .backfill(
+                BackfillWork(
+                    run: try f.int64("run"), repositoryID: try f.string("repositoryID"), phase: phase, page: Int(try f.int64("page")),
+                    read: Int(try f.int64("read")), sent: try f.strings("sent")))
         case "cloudData":
             guard let kind = BuildsAndDeployments.Kind(rawValue: try f.string("kind")) else { throw f.fail("kind", "is no known kind") }
             return .cloudData(CloudDataWork(kind: kind, repositoryID: try f.string("repositoryID"), item: try f.string("item")))

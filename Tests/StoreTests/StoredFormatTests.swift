@@ -112,6 +112,9 @@ struct StoredFormatTests {
         }
         let work = DeliveryWork.cloudData(CloudDataWork(kind: .deployments, repositoryID: "gitea-7", item: #"{"state":"successful"}"#))
         #expect(try StoredFormat.decodeWork(StoredFormat.encode(work: work)) == work)
+        let page = DeliveryWork.backfill(
+            BackfillWork(run: 1_780_000_000_123, repositoryID: "github-9", phase: .branches, page: 3, read: 200, sent: ["mr:7", "branch:a \"b\" é"]))
+        #expect(try StoredFormat.decodeWork(StoredFormat.encode(work: page)) == page)
     }
 
     @Test("a row of a newer format is refused with a message that says to upgrade, not misread")

@@ -27,6 +27,18 @@ struct DeliveriesController: Sendable {
                 Self.render($0)
             }
         }
+        // A backfill: the last 400 merge requests and branches sent to the Development panel (`BackfillService`).
+        router.post("/api/v4/projects/:id/integrations/jira/backfill") { _, context in
+            let project = try await lookup.project(context)
+            try await access.require(context, .maintainer, project: project)
+            let state = try await BackfillService(store: store).start(project)
+            return try JSONBody.response(state.json, status: .accepted)
+        }
+        router.get("/api/v4/projects/:id/integrations/jira/backfill") { _, context in
+            let project = try await lookup.project(context)
+            try await access.require(context, .reporter, project: project)
+            return try JSONBody.response(try await BackfillService(store: store).state(project).json)
+        }
         router.post("/api/v4/projects/:id/integrations/jira/deliveries/:delivery_id/retry") { _, context in
             let project = try await lookup.project(context)
             try await access.require(context, .maintainer, project: project)
@@ -95,6 +107,10 @@ struct DeliveriesController: Sendable {
             "answer": d.status == .succeeded ? d.lastError.map { .string($0) } ?? .null : .null,
             "development_info": { if case .developmentInfo(let w) = d.work { return w.entities } else { return .null } }(),
             "build_or_deployment": { if case .cloudData(let w) = d.work { return w.entities } else { return .null } }(),
+            "backfill": {
+                guard case .backfill(let w) = d.work else { return .null }
+                return .object(["run": .number(Double(w.run)), "phase": .string(w.phase.rawValue), "page": .number(Double(w.page))])
+            }(),
             "next_run_at": d.status == .pending ? .string(isoTimestamp(d.nextRunAt)) : .null,
             "created_at": .string(isoTimestamp(d.createdAt)),
             "updated_at": .string(isoTimestamp(d.updatedAt)),

@@ -15,6 +15,7 @@ extension WebController {
         switch d.work {
         case .developmentInfo(let work): return work.summary
         case .cloudData(let work): return work.summary
+        case .backfill(let work): return "backfill: " + work.summary
         default: return ""
         }
     }

@@ -67,6 +67,7 @@ struct DeliveryRunner: Sendable {
             case .developmentInfo(let work): result = try await developmentInfo(d, work: work, settings: settings, owner: owner, now: now, log)
             case .cloudData(let work): result = try await cloudData(d, work: work, settings: settings, owner: owner, now: now, log)
             case .commitStatus(let work): result = try await commitStatus(d, work: work, settings: settings, connection, log)
+            case .backfill(let work): result = try await backfill(d, work: work, settings: settings, owner: owner, now: now, log)
             }
             // Jira took credentials of this integration: a rejection of older ones (replaced since) is over.
             if otherHolds { result.effects.credentialsAccepted = credentials.integrationID }

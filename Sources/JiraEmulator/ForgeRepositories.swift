@@ -1,0 +1,207 @@
+import Foundation
+import Hummingbird
+
+/// Repositories on the emulated forges, for what a backfill reads: merge or pull requests and branches, listed
+/// newest first in pages as each forge lists them (GitLab `GET /projects/:id/merge_requests` and
+/// `/repository/branches`; GitHub and Gitea `GET /repos/{owner}/{repo}/pulls`, `/branches`, and GitHub's
+/// `/commits?sha=`). A test seeds one with `POST /_emulator/forge/repositories`:
+///
+///     {"forge": "github", "project": "o/r", "merge_requests": 1000, "branches": 30, "keys": ["PROJ-1"],
+///      "pull_request_template": {...}}
+///
+/// Merge request `i` (1 is the oldest) names `keys[i % keys.count]` in its title, except every fourth; every
+/// third is merged and one in ten closed. Branch `j` is `feature/<key>-work-<j>` (every fourth `topic-<j>`),
+/// with head commit `%040x` of `0xb000 + j`. GitHub and Gitea items are the test's template (a pull request of a
+/// real webhook payload) with these values in place, so their shape is the forge's own.
+struct EmulatedRepository: Sendable {
+    var forge: String
+    var project: String
+    var mergeRequests: Int
+    var branches: Int
+    var keys: [String]
+    /// A pull request object of the forge's own (GitHub, Gitea), as JSON text.
+    var template: String?
+
+    static let base = Date(timeIntervalSince1970: 1_780_000_000)
+
+    func key(_ i: Int) -> String? { keys.isEmpty || i % 4 == 0 ? nil : keys[i % keys.count] }
+
+    func updatedAt(_ i: Int) -> String { ISO8601DateFormatter().string(from: Self.base.addingTimeInterval(Double(i) * 60)) }
+
+    static func headSHA(_ j: Int) -> String { String(format: "%040x", 0xb000 + j) }
+
+    func branchName(_ j: Int) -> String { key(j).map { "feature/\($0)-work-\(j)" } ?? "topic-\(j)" }
+
+    /// One page of the merge requests, newest first.
+    func mergeRequestPage(page: Int, perPage: Int) -> [Any] {
+        let numbers = Array((1...max(1, mergeRequests)).reversed()).filter { _ in mergeRequests > 0 }
+        return Self.slice(numbers, page: page, perPage: perPage).map(mergeRequest)
+    }
+
+    func branchPage(page: Int, perPage: Int) -> [Any] {
+        // Listed by name, as the forges list them.
+        let names = ((1...max(1, branches)).filter { _ in branches > 0 }.map { ($0, branchName($0)) } + [(0, "main")]).sorted { $0.1 < $1.1 }
+        return Self.slice(names, page: page, perPage: perPage).map { branch($0.0, name: $0.1) }
+    }
+
+    static func slice<T>(_ items: [T], page: Int, perPage: Int) -> ArraySlice<T> {
+        let start = min(items.count, max(0, page - 1) * perPage)
+        return items[start..<min(items.count, start + perPage)]
+    }
+
+    func mergeRequest(_ i: Int) -> Any {
+        let key = key(i)
+        let title = key.map { "\($0) change \(i)" } ?? "change \(i)"
+        let merged = i % 3 == 0
+        let closed = !merged && i % 10 == 1
+        let updated = updatedAt(i)
+        let source = "change-\(i)"
+        let sha = String(format: "%040x", 0xa000 + i)
+        switch forge {
+        case "gitlab":
+            let web = "https://gitlab.example.com/acme/shop"
+            let author: [String: Any] = [
+                "id": 1, "username": "alice", "name": "Alice", "state": "active", "avatar_url": NSNull(),
+                "web_url": "https://gitlab.example.com/alice",
+            ]
+            return [
+                "id": 10_000 + i, "iid": i, "project_id": Int(project) ?? 0, "title": title, "description": "Change \(i).",
+                "state": merged ? "merged" : closed ? "closed" : "opened", "created_at": updated, "updated_at": updated,
+                "merged_at": merged ? updated : NSNull(), "closed_at": closed ? updated : NSNull(), "merge_user": merged ? author : NSNull(),
+                "target_branch": "main", "source_branch": source, "source_project_id": Int(project) ?? 0,
+                "target_project_id": Int(project) ?? 0, "author": author, "assignees": [], "reviewers": [], "labels": [], "draft": false,
+                "work_in_progress": false, "sha": sha, "merge_commit_sha": merged ? sha : NSNull(), "squash_commit_sha": NSNull(),
+                "user_notes_count": i % 5, "detailed_merge_status": merged ? "not_open" : "mergeable", "merge_status": "can_be_merged",
+                "references": ["short": "!\(i)", "relative": "!\(i)", "full": "acme/shop!\(i)"], "web_url": "\(web)/-/merge_requests/\(i)",
+                "prepared_at": updated,
+            ] as [String: Any]
+        default:
+            var pr = (template.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]) ?? [:]
+            let web = "https://\(forge).example/\(project)"
+            pr["id"] = 20_000 + i
+            pr["number"] = i
+            pr["title"] = title
+            pr["body"] = "Change \(i)."
+            pr["state"] = merged || closed ? "closed" : "open"
+            pr["updated_at"] = updated
+            pr["created_at"] = updated
+            pr["closed_at"] = merged || closed ? updated : NSNull()
+            pr["merged_at"] = merged ? updated : NSNull()
+            pr["html_url"] = "\(web)/pull/\(i)"
+            if forge == "gitea" { pr["merged"] = merged } else { pr.removeValue(forKey: "merged") }
+            // A list item of GitHub (`pull-request-simple`) has no counts of comments, commits or changes.
+            if forge == "github" {
+                for field in [
+                    "comments", "review_comments", "commits", "additions", "deletions", "changed_files", "mergeable", "rebaseable",
+                    "mergeable_state", "merged_by", "maintainer_can_modify",
+                ] { pr.removeValue(forKey: field) }
+            }
+            if var head = pr["head"] as? [String: Any] {
+                head["ref"] = source
+                head["sha"] = sha
+                head["label"] = "acme:\(source)"
+                pr["head"] = head
+            }
+            return pr
+        }
+    }
+
+    func branch(_ j: Int, name: String) -> Any {
+        let sha = j == 0 ? String(repeating: "b", count: 40) : Self.headSHA(j)
+        let message = j == 0 ? "Initial commit" : j % 2 == 0 ? "work \(j) for \(key(j) ?? "nothing")" : "work \(j)"
+        let time = updatedAt(j)
+        switch forge {
+        case "gitlab":
+            return [
+                "name": name, "merged": false, "protected": j == 0, "default": j == 0, "developers_can_push": false, "developers_can_merge": false,
+                "can_push": true, "web_url": "https://gitlab.example.com/acme/shop/-/tree/\(name)",
+                "commit": [
+                    "id": sha, "short_id": String(sha.prefix(8)), "title": message, "message": message, "author_name": "Alice",
+                    "author_email": "alice@example.com", "authored_date": time, "committer_name": "Alice", "committer_email": "alice@example.com",
+                    "committed_date": time, "created_at": time, "parent_ids": [], "web_url": "https://gitlab.example.com/acme/shop/-/commit/\(sha)",
+                ] as [String: Any],
+            ] as [String: Any]
+        case "gitea":
+            let user: [String: Any] = ["name": "Alice", "email": "alice@example.com", "username": "alice"]
+            return [
+                "name": name, "protected": j == 0, "required_approvals": 0, "enable_status_check": false, "status_check_contexts": [],
+                "user_can_push": true, "user_can_merge": true, "effective_branch_protection_name": "",
+                "commit": [
+                    "id": sha, "message": message, "url": "https://gitea.example/\(project)/commit/\(sha)", "author": user, "committer": user,
+                    "verification": NSNull(), "timestamp": time, "added": NSNull(), "removed": NSNull(), "modified": NSNull(),
+                ] as [String: Any],
+            ] as [String: Any]
+        default:
+            return [
+                "name": name, "protected": j == 0,
+                "commit": ["sha": sha, "url": "https://api.github.com/repos/\(project)/commits/\(sha)"],
+            ] as [String: Any]
+        }
+    }
+
+    /// GitHub's `GET /repos/{owner}/{repo}/commits?sha=<branch>&per_page=1`: the branch's head (`commit` schema).
+    func githubHead(branch name: String) -> [Any] {
+        let j = name == "main" ? 0 : (1...max(1, branches)).first { branches > 0 && branchName($0) == name }
+        guard let j else { return [] }
+        guard let item = branch(j, name: name) as? [String: Any], let sha = (item["commit"] as? [String: Any])?["sha"] as? String else { return [] }
+        let message = j == 0 ? "Initial commit" : j % 2 == 0 ? "work \(j) for \(key(j) ?? "nothing")" : "work \(j)"
+        let person: [String: Any] = ["name": "Alice", "email": "alice@example.com", "date": updatedAt(j)]
+        let api = "https://api.github.com/repos/\(project)"
+        return [
+            [
+                "url": "\(api)/commits/\(sha)", "sha": sha, "node_id": "C_\(sha.prefix(8))",
+                "html_url": "https://github.com/\(project)/commit/\(sha)",
+                "comments_url": "\(api)/commits/\(sha)/comments",
+                "commit": [
+                    "url": "\(api)/git/commits/\(sha)", "author": person, "committer": person, "message": message, "comment_count": 0,
+                    "tree": ["sha": String(repeating: "e", count: 40), "url": "\(api)/git/trees/eee"],
+                ] as [String: Any],
+                "author": NSNull(), "committer": NSNull(), "parents": [],
+            ] as [String: Any]
+        ]
+    }
+}
+
+extension EmulatedForges {
+    /// Answers `GET` of a repository's lists, or nil when `rest` names none.
+    func list(forge: String, rest: [String], query: [String: String]) -> Response? {
+        func number(_ name: String, _ fallback: Int, max: Int) -> Int { Swift.min(max, Swift.max(1, Int(query[name] ?? "") ?? fallback)) }
+        let page = number("page", 1, max: 1_000_000)
+        switch forge {
+        case "gitlab":
+            // api/v4/projects/:id/merge_requests, api/v4/projects/:id/repository/branches
+            guard rest.count >= 5, rest[0] == "api", rest[1] == "v4", rest[2] == "projects" else { return nil }
+            let repo =
+                repositories["gitlab/\(rest[3])"] ?? EmulatedRepository(forge: "gitlab", project: rest[3], mergeRequests: 0, branches: 0, keys: [])
+            let perPage = number("per_page", 20, max: 100)
+            if rest.count == 5, rest[4] == "merge_requests" { return json(200, repo.mergeRequestPage(page: page, perPage: perPage)) }
+            if rest.count == 6, rest[4] == "repository", rest[5] == "branches" { return json(200, repo.branchPage(page: page, perPage: perPage)) }
+            return nil
+        default:
+            let r = forge == "gitea" && rest.count >= 2 && rest[0] == "api" && rest[1] == "v1" ? Array(rest.dropFirst(2)) : rest
+            guard r.count == 4, r[0] == "repos" else { return nil }
+            let name = r[1] + "/" + r[2]
+            let repo = repositories["\(forge)/\(name)"] ?? EmulatedRepository(forge: forge, project: name, mergeRequests: 0, branches: 0, keys: [])
+            // GitHub pages with `per_page` (30, at most 100), Gitea with `limit` (at most 50, its MAX_RESPONSE_ITEMS).
+            let perPage = forge == "github" ? number("per_page", 30, max: 100) : number("limit", 30, max: 50)
+            switch r[3] {
+            case "pulls": return json(200, repo.mergeRequestPage(page: page, perPage: perPage))
+            case "branches": return json(200, repo.branchPage(page: page, perPage: perPage))
+            case "commits" where forge == "github": return json(200, repo.githubHead(branch: query["sha"] ?? "main"))
+            default: return nil
+            }
+        }
+    }
+
+    public func addRepository(_ doc: [String: Any]) -> Bool {
+        guard let forge = doc["forge"] as? String, ["gitlab", "github", "gitea"].contains(forge), let project = doc["project"] as? String else {
+            return false
+        }
+        let template = (doc["pull_request_template"] as? [String: Any]).flatMap { try? JSONSerialization.data(withJSONObject: $0) }
+        repositories["\(forge)/\(project)"] = EmulatedRepository(
+            forge: forge, project: project, mergeRequests: min(100_000, doc["merge_requests"] as? Int ?? 0),
+            branches: min(100_000, doc["branches"] as? Int ?? 0), keys: doc["keys"] as? [String] ?? [],
+            template: template.map { String(decoding: $0, as: UTF8.self) })
+        return true
+    }
+}
