@@ -14,7 +14,10 @@ struct JiraBridgeCommand: AsyncParsableCommand {
         commandName: "jira-bridge",
         abstract: "GitLab's Jira integration as a standalone server for any forge.",
         version: BuildInfo.description,
-        subcommands: [Serve.self, Migrate.self, MigrateStore.self, TokenCommand.self, DeliveriesCommand.self, KeysCommand.self, Prune.self])
+        subcommands: [
+            Serve.self, Migrate.self, MigrateStore.self, TokenCommand.self, DeliveriesCommand.self, BackfillCommand.self, KeysCommand.self,
+            Prune.self,
+        ])
 
     /// Parses and runs the command. Every failure is one line on stderr, then a pointer to `--help` when the
     /// command line was wrong, and the exit status of its kind (docs/operations.md, "Exit status").

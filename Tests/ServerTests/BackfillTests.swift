@@ -151,6 +151,29 @@ struct BackfillTests {
         }
     }
 
+    @Test("the project page shows the latest backfill; its button starts one with the form's token and refuses a forged form")
+    func pageButton() async throws {
+        try await Harness.run(DevelopmentPanelTests.cloud) { h in
+            try await seed(h, .gitlab, mergeRequests: 20)
+            try await setUp(h, .gitlab)
+            let cookie = try await JiraCloudLimitsTests.session(h)
+            let page = try await h.request(.GET, "/projects/42", headers: [("Cookie", cookie)])
+            #expect(page.text.contains("Backfill the Development panel"))
+            let range = try #require(page.text.range(of: #"name="_csrf" value=""#))
+            let csrf = String(page.text[range.upperBound...].prefix { $0 != "\"" })
+            let form = [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", cookie)]
+            let forged = try await h.request(.POST, "/projects/42/integrations/jira/backfill", raw: "_csrf=guess", headers: form)
+            #expect(forged.status == 403)
+            #expect(try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/backfill").json["status"] == "none")
+            let started = try await h.request(.POST, "/projects/42/integrations/jira/backfill", raw: "_csrf=\(csrf)", headers: form)
+            #expect(started.status == 303)
+            try await PanelForge.gitlab.settle(h)
+            let after = try await h.request(.GET, "/projects/42", headers: [("Cookie", cookie)])
+            #expect(after.text.contains(#"id="backfill-status">done"#), "\(after.text)")
+            #expect(after.text.contains("backfill done"))
+        }
+    }
+
     func forgeDeliveries(_ h: Harness) async throws -> [JSONValue] {
         try await PanelForge.gitlab.deliveries(h).filter { $0["action"] == "backfill" }
     }

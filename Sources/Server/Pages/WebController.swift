@@ -84,6 +84,9 @@ struct WebController: Sendable {
         router.get("/projects/:id/integrations/jira/deliveries") { request, context in
             try await page(request, context) { try await deliveriesPage(request, context) }
         }
+        router.post("/projects/:id/integrations/jira/backfill") { request, context in
+            try await page(request, context) { try await startBackfill(request, context) }
+        }
         router.post("/projects/:id/integrations/jira/deliveries/retry_failed") { request, context in
             try await page(request, context) { try await retryAllFailed(request, context) }
         }
@@ -277,6 +280,30 @@ struct WebController: Sendable {
         var openVulnerabilities: Int
         var canManage: Bool
         var rejection: RejectionNotice?
+        /// The latest backfill, when the Development panel is on.
+        var backfill: BackfillView?
+    }
+
+    struct BackfillView: ViewModel {
+        var status: String
+        var running: Bool
+        var pages: Int
+        var last: String
+        var started: String
+        var startedShort: String
+    }
+
+    /// The project page's Backfill button: queues one (`BackfillService`), then back to the project.
+    func startBackfill(_ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let project = try await lookup.project(context)
+        guard try await access.allows(try context.requireIdentity(), .maintainer, project: project) else { throw WebError.forbidden }
+        _ = try await WebForm.read(request, context: context)
+        do {
+            _ = try await BackfillService(store: store).start(project)
+        } catch let failure as ServiceFailure {
+            throw WebError(failure)
+        }
+        return redirect("/projects/\(project.address)#backfill")
     }
 
     func projectPage(_ context: BridgeRequestContext) async throws -> Response {
@@ -323,6 +350,14 @@ struct WebController: Sendable {
         let failed = (counts["failed"] ?? 0) + (counts["dead"] ?? 0)
         var detected = VulnerabilityFilter()
         detected.states = ["detected"]
+        var backfill: BackfillView? = nil
+        if let s = record?.settings, s.active, s.deploymentType != .server, s.developmentPanelEnabled {
+            let state = try await BackfillService(store: store).state(project)
+            let started = state.startedAt.map(isoTimestamp) ?? ""
+            backfill = .init(
+                status: state.status, running: state.status == "running", pages: state.pages, last: state.last ?? "", started: started,
+                startedShort: started.isEmpty ? "" : Self.short(started))
+        }
         let view = ProjectPageView(
             project: ProjectView(project), integration: summary, jiraURL: jiraURL, issuesEnabled: issuesEnabled,
             deliveries: .init(
@@ -332,7 +367,8 @@ struct WebController: Sendable {
             openVulnerabilities: try await store.vulnerabilities(projectID: project.id, filter: detected, limit: 1, offset: 0).total,
             canManage: try await access.allows(identity, .maintainer, project: project),
             rejection: try await rejectionNotice(
-                record, paused: counts["paused"] ?? 0, settingsPath: "/projects/\(project.address)/settings/integrations/jira"))
+                record, paused: counts["paused"] ?? 0, settingsPath: "/projects/\(project.address)/settings/integrations/jira"),
+            backfill: backfill)
         return render("project", view, context, breadcrumbs: [.home])
     }
 }

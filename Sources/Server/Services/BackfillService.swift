@@ -80,5 +80,18 @@ public struct BackfillService: Sendable {
         return State(status: status, startedAt: run, pages: latest.count, last: last.0.lastError)
     }
 
+    /// For the command line: the project named as the API names it, then `start` (or only its `state`), with a
+    /// refusal as the API words it.
+    public func command(project reference: String, start: Bool) async throws -> (project: String, state: State) {
+        guard let project = try await Lookup(store: store).project(reference: reference) else {
+            throw APIError(.notFound, message: "no project '\(reference.prefix(200))' (the API's id, full path, or forge:id)")
+        }
+        do {
+            return (project.pathWithNamespace, start ? try await self.start(project) : try await state(project))
+        } catch let failure as ServiceFailure {
+            throw APIError(failure)
+        }
+    }
+
     static func repositoryID(_ project: Project) -> String { "\(project.forge.rawValue)-\(project.forgeID)" }
 }
