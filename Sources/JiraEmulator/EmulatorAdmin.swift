@@ -34,6 +34,7 @@ struct EmulatorAdmin {
                 dropConnection: doc["drop"] as? Bool ?? false, times: doc["times"] as? Int ?? 1)
             fault.delayAfterMilliseconds = doc["delay_after_ms"] as? Int ?? 0
             fault.trickleMilliseconds = doc["trickle_ms"] as? Int ?? 0
+            fault.after = max(0, doc["after"] as? Int ?? 0)
             fault.oversizeBytes = min(doc["oversize_bytes"] as? Int ?? 0, 256 << 20)
             for (name, value) in (doc["headers"] as? [String: Any] ?? [:]).prefix(20) {
                 if let value = value as? String { fault.headers[String(name.prefix(100))] = String(value.prefix(1000)) }

@@ -118,6 +118,8 @@ public struct EmulatedFault: Sendable, Equatable {
     public var delayAfterMilliseconds: Int = 0
     /// Send the answer one byte per this many milliseconds (a Jira that trickles its body).
     public var trickleMilliseconds: Int = 0
+    /// How many matching requests pass untouched before the fault applies.
+    public var after: Int = 0
     /// Answer 200 with a JSON body of this many bytes (an answer larger than the client reads).
     public var oversizeBytes: Int = 0
     /// More headers on the fault's answer (`X-RateLimit-Reset`, `RateLimit-Reason`, ...).

@@ -155,6 +155,11 @@ public actor EmulatorState {
                 (f.method == nil || f.method == method) && (f.pathContains == nil || path.contains(f.pathContains!))
             })
         else { return nil }
+        if faults[i].after > 0 {
+            // Lets this many matching requests through first.
+            faults[i].after -= 1
+            return nil
+        }
         let fault = faults[i]
         faults[i].times -= 1
         if faults[i].times <= 0 { faults.remove(at: i) }
