@@ -5,6 +5,7 @@ A request is a violation when no operation of the spec matches it or its paramet
 the operation's schema.
 """
 import json
+from urllib.parse import parse_qsl
 import pathlib
 
 import requests
@@ -111,39 +112,91 @@ def forge_violations(records):
         if not path.startswith("/forge/"):
             continue
         body = json.loads(r["body"]) if r.get("body") else None
+        query = parse_qsl(r.get("query") or "", keep_blank_values=True)
         parts = path.split("/")  # ["", "forge", forge, ...]
         forge = parts[2]
         try:
             if forge == "gitlab":
-                # /forge/gitlab/api/v4/projects/:id/statuses/:sha
-                if r["method"] != "POST" or len(parts) != 9 or parts[3:6] != ["api", "v4", "projects"] or parts[7] != "statuses":
-                    raise ValueError("no such GitLab operation")
-                if not parts[6].isdigit():
-                    raise ValueError("the project id is not a number")
-                unknown = set(body or {}) - GITLAB_STATUS_ATTRIBUTES
-                if unknown:
-                    raise ValueError(f"unknown attributes {sorted(unknown)}")
-                if (body or {}).get("state") not in GITLAB_STATES:
-                    raise ValueError(f"state {(body or {}).get('state')!r} is not one of {sorted(GITLAB_STATES)}")
-                for field in ("description", "target_url", "ref"):
-                    if len((body or {}).get(field) or "") > 255:
-                        raise ValueError(f"{field} is longer than 255 characters")
+                gitlab_violation(r["method"], parts, body, query)
             elif forge == "github":
-                url = "http://github.test" + "/" + "/".join(parts[3:])
+                url = "http://github.test" + "/" + "/".join(parts[3:]) + ("?" + r["query"] if r.get("query") else "")
                 headers = {"Content-Type": r.get("contentType") or "application/json"}
                 req = requests.Request(r["method"], url, data=r["body"].encode() if r.get("body") else None, headers=headers).prepare()
                 github_api.validate_request(RequestsOpenAPIRequest(req))
             elif forge == "gitea":
-                # /forge/gitea/api/v1/repos/:owner/:repo/statuses/:sha
-                rest = "/" + "/".join(parts[5:])
-                if parts[3:5] != ["api", "v1"] or len(parts) != 10 or parts[5] != "repos" or parts[8] != "statuses":
-                    raise ValueError("no such Gitea operation")
-                template = "/repos/{owner}/{repo}/statuses/{sha}"
-                if r["method"].lower() not in gitea["paths"][template]:
-                    raise ValueError(f"Gitea has no {r['method']} {template}")
-                jsonschema.validate(body, gitea_schema(gitea, "CreateStatusOption"))
+                gitea_violation(gitea, r["method"], parts, body, query)
             else:
                 raise ValueError(f"no forge {forge}")
         except Exception as e:  # the validators raise one exception per failed request
             found.append((r, f"{type(e).__name__}: {e}"))
     return found
+
+
+# GitLab's `GET /projects/:id/merge_requests` attributes (doc/api/merge_requests.md, "List project merge requests",
+# in ../shared/reference/forge-apis/gitlab-api-notes.md), with the values its table allows.
+GITLAB_MR_LIST_VALUES = {"state": {"opened", "closed", "locked", "merged", "all"}, "order_by": {"created_at", "title", "updated_at"},
+                         "sort": {"asc", "desc"}}
+GITLAB_MR_LIST_ATTRIBUTES = {
+    "approved_by_ids", "approver_ids", "approved", "assignee_id", "author_id", "author_username", "created_after", "created_before",
+    "environment", "iids[]", "labels", "merge_user_id", "merge_user_username", "milestone", "my_reaction_emoji", "not", "order_by", "page",
+    "per_page", "reviewer_id", "reviewer_username", "scope", "search", "sort", "source_branch", "state", "target_branch", "updated_after",
+    "updated_before", "view", "wip", "with_labels_details", "with_merge_status_recheck"}
+# `GET /projects/:id/repository/branches` (doc/api/branches.md, not among the reference notes): GitLab's pagination
+# (`page`, `per_page`, at most 100, doc/api/rest/_index.md) and the list's two filters.
+GITLAB_BRANCH_LIST_ATTRIBUTES = {"page", "per_page", "search", "regex"}
+
+
+def gitlab_violation(method, parts, body, query):
+    # /forge/gitlab/api/v4/projects/:id/...
+    if parts[3:6] != ["api", "v4", "projects"] or len(parts) < 8:
+        raise ValueError("no such GitLab operation")
+    if not parts[6].isdigit():
+        raise ValueError("the project id is not a number")
+    rest = parts[7:]
+    if method == "POST" and len(rest) == 2 and rest[0] == "statuses":
+        unknown = set(body or {}) - GITLAB_STATUS_ATTRIBUTES
+        if unknown:
+            raise ValueError(f"unknown attributes {sorted(unknown)}")
+        if (body or {}).get("state") not in GITLAB_STATES:
+            raise ValueError(f"state {(body or {}).get('state')!r} is not one of {sorted(GITLAB_STATES)}")
+        for field in ("description", "target_url", "ref"):
+            if len((body or {}).get(field) or "") > 255:
+                raise ValueError(f"{field} is longer than 255 characters")
+        return
+    if method == "GET" and rest in (["merge_requests"], ["repository", "branches"]):
+        allowed = GITLAB_MR_LIST_ATTRIBUTES if rest == ["merge_requests"] else GITLAB_BRANCH_LIST_ATTRIBUTES
+        for name, value in query:
+            if name not in allowed:
+                raise ValueError(f"unknown attribute {name}")
+            if name in ("page", "per_page") and not (value.isdigit() and int(value) >= 1 and (name == "page" or int(value) <= 100)):
+                raise ValueError(f"{name}={value!r} is not a page number or a page size of 1 to 100")
+            if rest == ["merge_requests"] and name in GITLAB_MR_LIST_VALUES and value not in GITLAB_MR_LIST_VALUES[name]:
+                raise ValueError(f"{name}={value!r} is not one of {sorted(GITLAB_MR_LIST_VALUES[name])}")
+        if body is not None:
+            raise ValueError("a GET with a body")
+        return
+    raise ValueError(f"no such GitLab operation {method} {'/'.join(rest)}")
+
+
+def gitea_violation(gitea, method, parts, body, query):
+    import jsonschema
+
+    # /forge/gitea/api/v1/repos/:owner/:repo/...
+    if parts[3:5] != ["api", "v1"] or len(parts) < 9 or parts[5] != "repos":
+        raise ValueError("no such Gitea operation")
+    rest = parts[8:]
+    template = "/repos/{owner}/{repo}/" + ("statuses/{sha}" if len(rest) == 2 and rest[0] == "statuses" else "/".join(rest))
+    operation = gitea["paths"].get(template, {}).get(method.lower())
+    if operation is None:
+        raise ValueError(f"Gitea has no {method} {template}")
+    if method == "POST":
+        jsonschema.validate(body, gitea_schema(gitea, "CreateStatusOption"))
+    params = {p["name"]: p for p in operation.get("parameters", []) if p.get("in") == "query"}
+    for name, value in query:
+        p = params.get(name)
+        if p is None:
+            raise ValueError(f"{template} takes no query parameter {name}")
+        if p.get("type") == "integer" and not value.lstrip("-").isdigit():
+            raise ValueError(f"{name}={value!r} is not an integer")
+        if p.get("enum") and value not in p["enum"]:
+            raise ValueError(f"{name}={value!r} is not one of {p['enum']}")

@@ -1,5 +1,7 @@
 """The contract check: every Jira request the Swift tests sent passes Atlassian's OpenAPI spec."""
 import glob
+import json
+import pathlib
 import os
 
 import pytest
@@ -87,9 +89,10 @@ def test_every_recorded_forge_request_matches_the_forges_api():
     from contract_check import forge_violations
 
     records = [r for r in read_records(recorded_files()) if r["path"].startswith("/forge/")]
-    # The Swift suites set statuses on all three forges.
+    # The Swift suites set statuses and backfill on all three forges.
     for forge in ("gitlab", "github", "gitea"):
-        assert any(r["path"].startswith(f"/forge/{forge}/") for r in records), f"no request to {forge} was recorded"
+        assert any(r["path"].startswith(f"/forge/{forge}/") and r["method"] == "POST" for r in records), f"no status set on {forge}"
+        assert any(r["path"].startswith(f"/forge/{forge}/") and r["method"] == "GET" for r in records), f"no list read on {forge}"
     bad = forge_violations(records)
     report = "\n".join(f"{r['method']} {r['path']} {r.get('body') or ''}: {msg}" for r, msg in bad[:20])
     assert not bad, f"{len(bad)} of {len(records)} forge requests break the contract:\n{report}"
@@ -103,8 +106,12 @@ def test_a_request_that_breaks_a_forges_api_is_caught():
         {"method": "POST", "path": "/forge/gitlab/api/v4/projects/42/statuses/abc", "body": '{"state": "failure"}'},
         {"method": "POST", "path": "/forge/github/repos/o/r/statuses/abc", "body": '{"state": "failed"}', "contentType": "application/json"},
         {"method": "POST", "path": "/forge/gitea/api/v1/repos/o/r/statuses/abc", "body": '{"state": 3}'},
+        {"method": "GET", "path": "/forge/gitlab/api/v4/projects/42/merge_requests", "query": "state=everything"},
+        {"method": "GET", "path": "/forge/gitlab/api/v4/projects/42/repository/branches", "query": "per_page=500"},
+        {"method": "GET", "path": "/forge/github/repos/o/r/pulls", "query": "sort=newest"},
+        {"method": "GET", "path": "/forge/gitea/api/v1/repos/o/r/pulls", "query": "per_page=50"},
     ]
-    assert len(forge_violations(bad)) == 3
+    assert len(forge_violations(bad)) == 7, forge_violations(bad)
 
 
 def test_the_forge_emulators_answer_in_the_forges_shapes(emulator):
@@ -145,3 +152,59 @@ def test_the_forge_emulators_answer_in_the_forges_shapes(emulator):
     for path in (f"/forge/github/repos/o/r/statuses/{sha}", f"/forge/gitlab/api/v4/projects/42/statuses/{sha}"):
         r = requests.post(emulator.url + path, data=body, headers={**headers, "Authorization": "Bearer nope"}, timeout=10)
         assert r.status_code == 401
+
+
+def test_the_forge_emulators_lists_answer_in_the_forges_shapes(emulator):
+    # The lists a backfill reads (pull requests, branches, GitHub's commits), checked against the forges' descriptions:
+    # the GitHub and Gitea items are a real webhook's pull request with the emulator's values in place.
+    import jsonschema
+    import requests
+    from openapi_schema_validator import OAS30Validator
+
+    from contract_check import forge_specs, gitea_schema
+
+    fixtures = pathlib.Path(__file__).resolve().parents[1] / "Tests" / "ServerTests" / "Fixtures"
+    github, gitea = forge_specs()
+    headers = {"Authorization": "Bearer forge-token"}
+    templates = {"github": json.loads((fixtures / "github" / "pull_request.opened.json").read_text())["pull_request"],
+                 "gitea": json.loads((fixtures / "gitea" / "pull_request_opened.json").read_text())["pull_request"]}
+    for forge, project in (("github", "o/r"), ("gitea", "o/r"), ("gitlab", "42")):
+        seed = {"forge": forge, "project": project, "merge_requests": 12, "branches": 5, "keys": ["PROJ-1"]}
+        if forge in templates:
+            seed["pull_request_template"] = templates[forge]
+        assert requests.post(emulator.url + "/_emulator/forge/repositories", json=seed, timeout=10).status_code == 201
+
+    def github_answer(path, query):
+        r = requests.get(f"{emulator.url}/forge/github{path}", params=query, headers=headers, timeout=10)
+        assert r.status_code == 200
+        schema = github["paths"][path.replace("o/r", "{owner}/{repo}")]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        OAS30Validator({**schema, "components": github["components"]}).validate(r.json())
+        return r.json()
+
+    pulls = github_answer("/repos/o/r/pulls", {"state": "all", "per_page": "5", "page": "1"})
+    assert [p["number"] for p in pulls] == [12, 11, 10, 9, 8], "newest first, a page at a time"
+    assert pulls[0]["merged_at"] and pulls[0]["state"] == "closed", "12 is merged"
+    branches = github_answer("/repos/o/r/branches", {"per_page": "100"})
+    assert {b["name"] for b in branches} == {"main", "feature/PROJ-1-work-1", "feature/PROJ-1-work-2", "feature/PROJ-1-work-3", "topic-4",
+                                            "feature/PROJ-1-work-5"}
+    head = github_answer("/repos/o/r/commits", {"sha": "feature/PROJ-1-work-2", "per_page": "1"})
+    assert head[0]["sha"] == next(b for b in branches if b["name"] == "feature/PROJ-1-work-2")["commit"]["sha"]
+    assert "PROJ-1" in head[0]["commit"]["message"]
+
+    for path, definition in (("/repos/o/r/pulls", "PullRequest"), ("/repos/o/r/branches", "Branch")):
+        r = requests.get(f"{emulator.url}/forge/gitea/api/v1{path}", params={"limit": "50"}, headers=headers, timeout=10)
+        assert r.status_code == 200
+        # Swagger 2.0 cannot say "nullable": Gitea's Go pointers are sent as null (as its own webhook payloads show), so a
+        # null stands for an absent field here.
+        def without_nulls(v):
+            if isinstance(v, dict):
+                return {k: without_nulls(x) for k, x in v.items() if x is not None}
+            return [without_nulls(x) for x in v] if isinstance(v, list) else v
+        jsonschema.validate(without_nulls(r.json()),
+                            {"type": "array", "items": {"$ref": f"#/definitions/{definition}"}, "definitions": gitea["definitions"]})
+
+    r = requests.get(f"{emulator.url}/forge/gitlab/api/v4/projects/42/merge_requests", params={"per_page": "100"}, headers=headers, timeout=10)
+    # The keys GitLab's doc names for the list's items (doc/api/merge_requests.md).
+    assert all(set(mr) >= {"id", "iid", "state", "sha", "merge_commit_sha", "merged_at", "source_branch", "target_branch", "draft",
+                           "references", "web_url", "updated_at", "title", "description", "author", "reviewers"} for mr in r.json())
+    assert len(r.json()) == 12

@@ -144,15 +144,18 @@ def definitions(node, out):
             definitions(v, out)
 
 
-FORGE_PATHS = ["/repos/{owner}/{repo}/statuses/{sha}"]
+# Commit statuses (checks); the pull requests, branches and (GitHub) commits a backfill lists.
+GITHUB_PATHS = ["/repos/{owner}/{repo}/statuses/{sha}", "/repos/{owner}/{repo}/pulls", "/repos/{owner}/{repo}/branches",
+                "/repos/{owner}/{repo}/commits"]
+GITEA_PATHS = ["/repos/{owner}/{repo}/statuses/{sha}", "/repos/{owner}/{repo}/pulls", "/repos/{owner}/{repo}/branches"]
 
 
 def forges(forge_dir):
-    """The forge API operations jira-bridge calls (commit statuses), from the forges' own descriptions
+    """The forge API operations jira-bridge calls (commit statuses, the lists a backfill reads), from the forges' own descriptions
     (../shared/reference/forge-apis/: GitHub's OpenAPI 3.0 as of 2022-06-11, Gitea's Swagger 2.0), into
     Tests/Contract/forge-github-subset.json and forge-gitea-subset.json, with what they reference."""
     github = json.load(open(f"{forge_dir}/github-rest.subset.json"))
-    s = subset(github, FORGE_PATHS, "github")
+    s = subset(github, GITHUB_PATHS, "github")
     doc = {"openapi": github["openapi"], "info": {"title": "GitHub REST (subset used by jira-bridge)", "version": github["info"]["version"],
            "x-source": "see tools/vendor_openapi_subset.py"}, "servers": [{"url": "http://github.test"}],
            "paths": s["paths"], "components": s["components"]}
@@ -160,7 +163,7 @@ def forges(forge_dir):
         json.dump(doc, f, indent=1, sort_keys=True)
         f.write("\n")
     gitea = json.load(open(f"{forge_dir}/gitea-swagger.subset.json"))
-    paths = {p: {m: op for m, op in gitea["paths"][p].items() if m in METHODS} for p in FORGE_PATHS}
+    paths = {p: {m: op for m, op in gitea["paths"][p].items() if m in METHODS} for p in GITEA_PATHS}
     # Swagger 2.0 names shared answers in `responses`, which refer to `definitions`.
     responses = {}
     for op in (o for item in paths.values() for o in item.values()):
