@@ -118,6 +118,8 @@ def forge_violations(records):
         try:
             if forge == "gitlab":
                 gitlab_violation(r["method"], parts, body, query)
+            elif forge == "github" and parts[3:4] == ["repos"] and parts[6:] == ["git", "refs"]:
+                github_create_ref_violation(r["method"], body)
             elif forge == "github":
                 url = "http://github.test" + "/" + "/".join(parts[3:]) + ("?" + r["query"] if r.get("query") else "")
                 headers = {"Content-Type": r.get("contentType") or "application/json"}
@@ -163,6 +165,11 @@ def gitlab_violation(method, parts, body, query):
             if len((body or {}).get(field) or "") > 255:
                 raise ValueError(f"{field} is longer than 255 characters")
         return
+    if method == "POST" and rest == ["repository", "branches"]:
+        # doc/api/branches.md, "Create repository branch": `branch` and `ref`, both required.
+        if set(body or {}) != {"branch", "ref"} or not all(isinstance(v, str) and v for v in (body or {}).values()):
+            raise ValueError(f"a branch is created with exactly branch and ref, got {sorted(body or {})}")
+        return
     if method == "GET" and rest in (["merge_requests"], ["repository", "branches"]):
         allowed = GITLAB_MR_LIST_ATTRIBUTES if rest == ["merge_requests"] else GITLAB_BRANCH_LIST_ATTRIBUTES
         for name, value in query:
@@ -178,6 +185,22 @@ def gitlab_violation(method, parts, body, query):
     raise ValueError(f"no such GitLab operation {method} {'/'.join(rest)}")
 
 
+def github_create_ref_violation(method, body):
+    """GitHub's "Create a reference" (`POST /repos/{owner}/{repo}/git/refs`), which the 2022 description in the reference
+    set leaves out: `ref` (fully qualified: starts with `refs` and has at least two slashes) and `sha`, both required
+    (docs.github.com/rest/git/refs)."""
+    if method != "POST":
+        raise ValueError(f"GitHub has no {method} /repos/{{owner}}/{{repo}}/git/refs here")
+    body = body or {}
+    unknown = set(body) - {"ref", "sha"}
+    if unknown or not isinstance(body.get("ref"), str) or not isinstance(body.get("sha"), str):
+        raise ValueError(f"a reference is created with ref and sha, got {sorted(body)}")
+    if not body["ref"].startswith("refs/") or body["ref"].count("/") < 2:
+        raise ValueError(f"ref {body['ref']!r} is not fully qualified")
+    if len(body["sha"]) != 40 or any(c not in "0123456789abcdef" for c in body["sha"]):
+        raise ValueError(f"sha {body['sha']!r} is not a commit id")
+
+
 def gitea_violation(gitea, method, parts, body, query):
     import jsonschema
 
@@ -190,7 +213,7 @@ def gitea_violation(gitea, method, parts, body, query):
     if operation is None:
         raise ValueError(f"Gitea has no {method} {template}")
     if method == "POST":
-        jsonschema.validate(body, gitea_schema(gitea, "CreateStatusOption"))
+        jsonschema.validate(body, gitea_schema(gitea, "CreateBranchRepoOption" if template.endswith("/branches") else "CreateStatusOption"))
     params = {p["name"]: p for p in operation.get("parameters", []) if p.get("in") == "query"}
     for name, value in query:
         p = params.get(name)

@@ -110,8 +110,11 @@ def test_a_request_that_breaks_a_forges_api_is_caught():
         {"method": "GET", "path": "/forge/gitlab/api/v4/projects/42/repository/branches", "query": "per_page=500"},
         {"method": "GET", "path": "/forge/github/repos/o/r/pulls", "query": "sort=newest"},
         {"method": "GET", "path": "/forge/gitea/api/v1/repos/o/r/pulls", "query": "per_page=50"},
+        {"method": "POST", "path": "/forge/gitlab/api/v4/projects/42/repository/branches", "body": '{"name": "x", "ref": "main"}'},
+        {"method": "POST", "path": "/forge/github/repos/o/r/git/refs", "body": '{"ref": "heads/x", "sha": "' + "a" * 40 + '"}'},
+        {"method": "POST", "path": "/forge/gitea/api/v1/repos/o/r/branches", "body": '{"old_ref_name": "main"}'},
     ]
-    assert len(forge_violations(bad)) == 7, forge_violations(bad)
+    assert len(forge_violations(bad)) == 10, forge_violations(bad)
 
 
 def test_the_forge_emulators_answer_in_the_forges_shapes(emulator):

@@ -120,3 +120,49 @@ extension JiraHTTPClient {
         return try await send(c, .GET, path, query: query, forgeLimits: true, logger: logger)
     }
 }
+
+/// Creating a branch (Jira's "Create branch").
+extension JiraHTTPClient {
+    public enum BranchCreation: Sendable, Equatable {
+        case created
+        /// The forge has a branch of that name already.
+        case exists
+    }
+
+    /// GitLab `POST /projects/:id/repository/branches` (`branch`, `ref`); GitHub `POST /repos/{owner}/{repo}/git/refs`
+    /// (`refs/heads/<name>` at the head of `from`, read first); Gitea and Forgejo `POST /repos/{owner}/{repo}/branches`
+    /// (`new_branch_name`, `old_ref_name`, and `old_branch_name` for versions before 1.21). A branch that exists is
+    /// `.exists` (GitLab's 400 "Branch already exists", GitHub's 422 "Reference already exists", Gitea's 409).
+    public func createBranch(_ target: ForgeAPITarget, name: String, from: String, logger: Logger) async throws(JiraError) -> BranchCreation {
+        let c = JiraConnection(base: target.apiURL, credentials: .bearer(token: target.token))
+        do throws(JiraError) {
+            switch target.forge {
+            case .gitlab:
+                _ = try await send(
+                    c, .POST, target.repository + "/repository/branches", body: .object(["branch": .string(name), "ref": .string(from)]),
+                    forgeLimits: true, logger: logger)
+            case .github:
+                let heads = try await branchHead(target, branch: from, logger: logger)
+                guard let sha = heads.array?.first?["sha"]?.string else {
+                    throw JiraError(kind: .http(status: 404), detail: "GitHub has no branch \(from) to start from")
+                }
+                _ = try await send(
+                    c, .POST, target.repository + "/git/refs", body: .object(["ref": .string("refs/heads/" + name), "sha": .string(sha)]),
+                    forgeLimits: true, logger: logger)
+            case .gitea:
+                _ = try await send(
+                    c, .POST, target.repository + "/branches",
+                    body: .object(["new_branch_name": .string(name), "old_ref_name": .string(from), "old_branch_name": .string(from)]),
+                    forgeLimits: true, logger: logger)
+            }
+            return .created
+        } catch {
+            let said = error.jiraMessages.joined(separator: " ").lowercased()
+            switch (target.forge, error.status) {
+            case (.gitlab, 400) where said.contains("already exists"), (.github, 422) where said.contains("already exists"), (.gitea, 409):
+                return .exists
+            default: throw error
+            }
+        }
+    }
+}

@@ -423,13 +423,16 @@ public final class JiraHTTPClient: Sendable {
         d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
     }
 
-    /// `errorMessages` and the values of `errors` in a Jira error body (bodies above 5000 bytes are ignored, as GitLab does).
+    /// `errorMessages` and the values of `errors` in a Jira error body, else its `message` (bodies above 5000 bytes are
+    /// ignored, as GitLab does).
     static func errorMessages(_ data: Data) -> [String] {
         guard data.count <= 5000, let json = try? JSONValue.parse(data) else { return [] }
         var out = (json["errorMessages"]?.array ?? []).compactMap(\.string)
         if let errors = json["errors"]?.object {
             for key in errors.keys.sorted() { if let s = errors[key]?.string { out.append(s) } }
         }
+        // The forges' (and Atlassian's gateway's) `{"message": "..."}`.
+        if out.isEmpty, let message = json["message"]?.string { out.append(message) }
         return out
     }
 

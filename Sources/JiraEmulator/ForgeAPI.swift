@@ -65,6 +65,7 @@ public actor EmulatedForges {
         }
         let rest = Array(parts.dropFirst(3))
         if method == "GET", let answer = list(forge: forge, rest: rest, query: query) { return answer }
+        if method == "POST", let answer = createBranch(forge: forge, rest: rest, body: body) { return answer }
         switch (forge, method) {
         case ("gitlab", "POST"):
             // api/v4/projects/:id/statuses/:sha

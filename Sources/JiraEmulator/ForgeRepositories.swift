@@ -21,6 +21,8 @@ struct EmulatedRepository: Sendable {
     var keys: [String]
     /// A pull request object of the forge's own (GitHub, Gitea), as JSON text.
     var template: String?
+    /// Branches created through the API, with their heads.
+    var created: [(name: String, sha: String)] = []
 
     static let base = Date(timeIntervalSince1970: 1_780_000_000)
 
@@ -41,7 +43,20 @@ struct EmulatedRepository: Sendable {
     func branchPage(page: Int, perPage: Int) -> [Any] {
         // Listed by name, as the forges list them.
         let names = ((1...max(1, branches)).filter { _ in branches > 0 }.map { ($0, branchName($0)) } + [(0, "main")]).sorted { $0.1 < $1.1 }
-        return Self.slice(names, page: page, perPage: perPage).map { branch($0.0, name: $0.1) }
+        let all = (names.map { (j: $0.0, name: $0.1, sha: nil as String?) } + created.map { (j: 0, name: $0.name, sha: $0.sha as String?) })
+            .sorted { $0.name < $1.name }
+        return Self.slice(all, page: page, perPage: perPage).map { b in
+            guard let sha = b.sha else { return branch(b.j, name: b.name) }
+            return branch(0, name: b.name, sha: sha)
+        }
+    }
+
+    /// The head of branch `name`, if it exists.
+    func head(of name: String) -> String? {
+        if name == "main" || name == "master" { return String(repeating: "b", count: 40) }
+        if let c = created.first(where: { $0.name == name }) { return c.sha }
+        guard branches > 0, let j = (1...branches).first(where: { branchName($0) == name }) else { return nil }
+        return Self.headSHA(j)
     }
 
     static func slice<T>(_ items: [T], page: Int, perPage: Int) -> ArraySlice<T> {
@@ -106,8 +121,8 @@ struct EmulatedRepository: Sendable {
         }
     }
 
-    func branch(_ j: Int, name: String) -> Any {
-        let sha = j == 0 ? String(repeating: "b", count: 40) : Self.headSHA(j)
+    func branch(_ j: Int, name: String, sha given: String? = nil) -> Any {
+        let sha = given ?? (j == 0 ? String(repeating: "b", count: 40) : Self.headSHA(j))
         let message = j == 0 ? "Initial commit" : j % 2 == 0 ? "work \(j) for \(key(j) ?? "nothing")" : "work \(j)"
         let time = updatedAt(j)
         switch forge {
@@ -141,9 +156,8 @@ struct EmulatedRepository: Sendable {
 
     /// GitHub's `GET /repos/{owner}/{repo}/commits?sha=<branch>&per_page=1`: the branch's head (`commit` schema).
     func githubHead(branch name: String) -> [Any] {
-        let j = name == "main" ? 0 : (1...max(1, branches)).first { branches > 0 && branchName($0) == name }
-        guard let j else { return [] }
-        guard let item = branch(j, name: name) as? [String: Any], let sha = (item["commit"] as? [String: Any])?["sha"] as? String else { return [] }
+        guard let sha = head(of: name) else { return [] }
+        let j = branches > 0 ? (1...branches).first { branchName($0) == name } ?? 0 : 0
         let message = j == 0 ? "Initial commit" : j % 2 == 0 ? "work \(j) for \(key(j) ?? "nothing")" : "work \(j)"
         let person: [String: Any] = ["name": "Alice", "email": "alice@example.com", "date": updatedAt(j)]
         let api = "https://api.github.com/repos/\(project)"
@@ -163,6 +177,69 @@ struct EmulatedRepository: Sendable {
 }
 
 extension EmulatedForges {
+    /// Creates a branch: GitLab `POST .../repository/branches`, GitHub `POST .../git/refs`, Gitea `POST .../branches`,
+    /// with each forge's answer for a branch that exists or a start that does not.
+    func createBranch(forge: String, rest: [String], body: Data) -> Response? {
+        let doc = object(body) ?? [:]
+        let key: String
+        let name: String
+        let sha: String?
+        switch forge {
+        case "gitlab":
+            guard rest.count == 6, rest[0] == "api", rest[1] == "v4", rest[2] == "projects", rest[4] == "repository", rest[5] == "branches" else {
+                return nil
+            }
+            key = "gitlab/\(rest[3])"
+            guard let branch = doc["branch"] as? String, let ref = doc["ref"] as? String else {
+                return json(400, ["error": "branch is missing, ref is missing"])
+            }
+            let repo = repository(key, forge: forge, project: rest[3])
+            if repo.head(of: branch) != nil { return json(400, ["message": "Branch already exists"]) }
+            guard let head = repo.head(of: ref) else { return json(400, ["message": "Invalid reference name: \(ref)"]) }
+            (name, sha) = (branch, head)
+        case "github":
+            guard rest.count == 5, rest[0] == "repos", rest[3] == "git", rest[4] == "refs" else { return nil }
+            key = "github/\(rest[1])/\(rest[2])"
+            guard let ref = doc["ref"] as? String, ref.hasPrefix("refs/"), ref.split(separator: "/").count >= 3, let given = doc["sha"] as? String
+            else {
+                return json(422, ["message": "Reference name is invalid"])
+            }
+            let repo = repository(key, forge: forge, project: "\(rest[1])/\(rest[2])")
+            let branch = String(ref.dropFirst("refs/heads/".count))
+            if repo.head(of: branch) != nil { return json(422, ["message": "Reference already exists"]) }
+            (name, sha) = (branch, given)
+        default:
+            let r = rest.count >= 2 && rest[0] == "api" && rest[1] == "v1" ? Array(rest.dropFirst(2)) : rest
+            guard r.count == 4, r[0] == "repos", r[3] == "branches" else { return nil }
+            key = "gitea/\(r[1])/\(r[2])"
+            guard let branch = doc["new_branch_name"] as? String else { return json(422, ["message": "new_branch_name is required"]) }
+            let repo = repository(key, forge: forge, project: "\(r[1])/\(r[2])")
+            if repo.head(of: branch) != nil { return json(409, ["message": "The branch already exists."]) }
+            let from = doc["old_ref_name"] as? String ?? doc["old_branch_name"] as? String ?? "main"
+            guard let head = repo.head(of: from) else { return json(404, ["message": "The old branch does not exist"]) }
+            (name, sha) = (branch, head)
+        }
+        var repo =
+            repositories[key]
+            ?? EmulatedRepository(forge: forge, project: String(key.drop { $0 != "/" }.dropFirst()), mergeRequests: 0, branches: 0, keys: [])
+        repo.created.append((name, sha ?? ""))
+        repositories[key] = repo
+        if forge == "github" {
+            let api = "https://api.github.com/repos/\(repo.project)"
+            return json(
+                201,
+                [
+                    "ref": "refs/heads/\(name)", "node_id": "REF_\(name.count)", "url": "\(api)/git/refs/heads/\(name)",
+                    "object": ["type": "commit", "sha": sha ?? "", "url": "\(api)/git/commits/\(sha ?? "")"],
+                ] as [String: Any])
+        }
+        return json(201, repo.branch(0, name: name, sha: sha))
+    }
+
+    private func repository(_ key: String, forge: String, project: String) -> EmulatedRepository {
+        repositories[key] ?? EmulatedRepository(forge: forge, project: project, mergeRequests: 0, branches: 0, keys: [])
+    }
+
     /// Answers `GET` of a repository's lists, or nil when `rest` names none.
     func list(forge: String, rest: [String], query: [String: String]) -> Response? {
         func number(_ name: String, _ fallback: Int, max: Int) -> Int { Swift.min(max, Swift.max(1, Int(query[name] ?? "") ?? fallback)) }

@@ -38,7 +38,7 @@ struct AuthorizationMatrixTests {
         "GET /-/health": .open, "GET /-/readiness": .open, "GET /metrics": .open,
         "GET /-/assets/:name": .open, "GET /favicon.ico": .open, "GET /": .open, "POST /sign_in": .open,
         "POST /webhooks/gitlab": .webhook, "POST /webhooks/github": .webhook, "POST /webhooks/gitea": .webhook, "POST /webhooks/jira": .webhook,
-        "POST /sign_out": .signedIn,
+        "POST /sign_out": .signedIn, "GET /jira/create-branch": .signedIn, "POST /jira/create-branch": .signedIn,
         "GET /api/v4/projects": .anyToken, "POST /api/v4/projects": .admin,
         "GET /api/v4/projects/:id": .project(.reporter), "PUT /api/v4/projects/:id": .project(.maintainer),
         "POST /api/v4/groups": .admin, "GET /api/v4/groups/:id": .group(.reporter), "PUT /api/v4/groups/:id": .group(.maintainer),

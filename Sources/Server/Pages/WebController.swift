@@ -84,6 +84,12 @@ struct WebController: Sendable {
         router.get("/projects/:id/integrations/jira/deliveries") { request, context in
             try await page(request, context) { try await deliveriesPage(request, context) }
         }
+        router.get("/jira/create-branch") { request, context in
+            try await page(request, context) { try await createBranchPage(request, context) }
+        }
+        router.post("/jira/create-branch") { request, context in
+            try await page(request, context) { try await createBranchSubmit(request, context) }
+        }
         router.post("/projects/:id/integrations/jira/backfill") { request, context in
             try await page(request, context) { try await startBackfill(request, context) }
         }

@@ -19,7 +19,7 @@ extension DeliveryRunner {
         let target: ForgeAPITarget
         switch await forgeTarget(d) {
         case .failure(let unavailable):
-            return Result(outcome: .failed(error: unavailable.reason.replacingOccurrences(of: "the status", with: "the history")))
+            return Result(outcome: .failed(error: unavailable.reason + " The history cannot be read."))
         case .success(let t): target = t
         }
         guard let stored = try? await store.project(id: d.projectID) else {

@@ -15,7 +15,7 @@ extension DeliveryRunner {
     ) async throws(JiraError) -> Result {
         let target: ForgeAPITarget
         switch await forgeTarget(d) {
-        case .failure(let unavailable): return Result(outcome: .failed(error: unavailable.reason))
+        case .failure(let unavailable): return Result(outcome: .failed(error: unavailable.reason + " The status cannot be set."))
         case .success(let t): target = t
         }
         let targetURL = checkPageURL(d, sha: work.sha)
@@ -65,40 +65,8 @@ extension DeliveryRunner {
     }
 
     /// The project's forge API, with the token of the project or its nearest group.
-    func forgeTarget(_ d: Delivery) async -> Swift.Result<ForgeAPITarget, ForgeUnavailable> {
-        do {
-            guard let project = try await store.project(id: d.projectID), let chain = try await store.ancestorChain(of: .project(project.id))
-            else { return .failure(ForgeUnavailable("The project is no longer registered.")) }
-            guard let access = try await store.forgeAPIAccess(on: chain) else {
-                return .failure(
-                    ForgeUnavailable("No forge API token is saved for the project or its groups (forge_api_token): the status cannot be set."))
-            }
-            let base: String
-            if let url = access.url {
-                base = url
-            } else {
-                let derived = ForgeAPIAccess.defaultURL(forge: project.forge, forgeBaseURL: project.forgeBaseURL)
-                // A project's maintainers may change its web address: it may choose where the project's own token
-                // goes, never where a group's goes (only github.com's fixed API is safe to derive).
-                if case .group = access.level, derived != "https://api.github.com" {
-                    return .failure(
-                        ForgeUnavailable(
-                            "The group's forge API token is used only with the group's own forge_api_url, which is not set: set it on the group."
-                        ))
-                }
-                base = derived
-            }
-            guard let url = JiraURL(base) else { return .failure(ForgeUnavailable("The forge API URL is not an absolute http(s) URL.")) }
-            return .success(
-                ForgeAPITarget(forge: project.forge, apiURL: url, token: access.token, projectID: project.forgeID, path: project.forgePath))
-        } catch {
-            return .failure(ForgeUnavailable("The store could not be read: \(error)"))
-        }
-    }
-
-    struct ForgeUnavailable: Error {
-        var reason: String
-        init(_ reason: String) { self.reason = reason }
+    func forgeTarget(_ d: Delivery) async -> Swift.Result<ForgeAPITarget, ForgeTargets.Unavailable> {
+        await ForgeTargets(store: store).target(projectID: d.projectID)
     }
 
     /// The page that explains a commit's check: every commit's result.
