@@ -1,5 +1,3 @@
-import Foundation
-
 /// Branch names for Jira's "Create branch": the suggestion (`PROJ-1-summary-as-a-slug`) and git's rules for a
 /// branch name (`git check-ref-format --branch`), checked before the forge is asked.
 public enum BranchName {
@@ -26,17 +24,21 @@ public enum BranchName {
     /// `PROJ-1-<summary as a slug>`: letters and digits kept (accents dropped, lowercased), everything else one
     /// hyphen, cut at a hyphen to `suggestedLength`.
     public static func suggested(key: String, summary: String) -> String {
-        let folded = summary.prefix(1000).folding(options: [.diacriticInsensitive, .caseInsensitive], locale: Locale(identifier: "en_US_POSIX"))
         var slug = ""
         var pendingHyphen = false
-        for scalar in folded.unicodeScalars {
+        for scalar in summary.prefix(1000).unicodeScalars {
+            let letters: String
             if scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)) {
-                if pendingHyphen && !slug.isEmpty { slug.append("-") }
-                pendingHyphen = false
-                slug.unicodeScalars.append(scalar)
+                letters = String(scalar).lowercased()
+            } else if let plain = plainLatin(scalar), !plain.isEmpty {
+                letters = plain
             } else {
                 pendingHyphen = true
+                continue
             }
+            if pendingHyphen && !slug.isEmpty { slug.append("-") }
+            pendingHyphen = false
+            slug += letters
         }
         var name = slug.isEmpty ? key : key + "-" + slug
         if name.count > suggestedLength {
@@ -62,4 +64,25 @@ public enum BranchName {
         if name.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { return "No part of a branch name can start with a dot." }
         return nil
     }
+
+    /// Latin letters with accents (Latin-1 and Latin Extended-A) as plain lowercase letters: `é` is `e`, `ß` is
+    /// `ss`; nil outside those blocks.
+    static func plainLatin(_ scalar: Unicode.Scalar) -> String? {
+        switch scalar.value {
+        case 0xC0...0xFF: return latin1[Int(scalar.value - 0xC0)]
+        case 0x100...0x17F:
+            let i = extendedA.index(extendedA.startIndex, offsetBy: Int(scalar.value - 0x100))
+            return String(extendedA[i])
+        default: return nil
+        }
+    }
+
+    private static let latin1: [String] = [
+        "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i", "d", "n", "o", "o", "o", "o", "o", "", "o", "u", "u",
+        "u", "u", "y", "th", "ss", "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i", "d", "n", "o", "o", "o", "o",
+        "o", "", "o", "u", "u", "u", "u", "y", "th", "y",
+    ]
+    /// U+0100 to U+017F, one plain letter each.
+    private static let extendedA =
+        "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllllllnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs"
 }
