@@ -84,15 +84,37 @@ public enum Listings {
 
     /// The first commit of GitHub's `GET /repos/{owner}/{repo}/commits?sha=<branch>` (the branch's head).
     public static func headCommit(_ list: JSONValue, project: ForgeProject) -> ForgeCommit? {
-        guard let item = list.array?.first?.object, let sha = Payload.optionalString(item["sha"]), EventLimits.isCommitID(sha) else {
-            return nil
+        commits(list, project: project, limit: 1).first
+    }
+
+    /// The commits of GitHub's and Gitea's commit lists (`sha`, `html_url`, `commit.message`, `commit.author`),
+    /// in the order listed.
+    public static func commits(_ list: JSONValue, project: ForgeProject, limit: Int) -> [ForgeCommit] {
+        (list.array ?? []).prefix(max(0, limit)).compactMap { value -> ForgeCommit? in
+            guard let item = value.object, let sha = Payload.optionalString(item["sha"]), EventLimits.isCommitID(sha) else { return nil }
+            let commit = item["commit"]?.object
+            let author = commit?["author"]?.object
+            return ForgeCommit(
+                id: sha, message: commit?["message"]?.string ?? "",
+                url: Payload.webURL(item["html_url"]) ?? project.forge.commitURL(project: project.webURL, sha: sha),
+                authorName: author?["name"]?.string ?? "", authorEmail: Payload.optionalString(author?["email"]),
+                timestamp: Payload.timestamp(author?["date"]), fileCount: item["files"]?.array?.count)
         }
-        let commit = item["commit"]?.object
-        let author = commit?["author"]?.object
-        return ForgeCommit(
-            id: sha, message: commit?["message"]?.string ?? "",
-            url: Payload.webURL(item["html_url"]) ?? Forge.github.commitURL(project: project.webURL, sha: sha),
-            authorName: author?["name"]?.string ?? "", authorEmail: Payload.optionalString(author?["email"]),
-            timestamp: Payload.timestamp(author?["date"]), fileCount: item["files"]?.array?.count)
+    }
+
+    /// A pull request of Gitea's list as the event that brought it to its state: merged, closed, opened (when it
+    /// was created after `since`) or updated.
+    public static func caughtUp(_ mr: MergeRequestEvent, item: JSONValue, since: Int64) -> MergeRequestEvent {
+        var event = mr
+        switch mr.details?.state {
+        case .merged?:
+            event.action = .merge
+            if let merge = Payload.optionalString(item["merge_commit_sha"]), EventLimits.isCommitID(merge) { event.lastCommitID = merge }
+        case .closed?: event.action = .close
+        default:
+            let created = item["created_at"]?.string.flatMap { JiraTimestamp($0)?.millis } ?? 0
+            event.action = created >= since ? .open : .update
+        }
+        return event
     }
 }

@@ -14,6 +14,8 @@ public enum DeliveryAction: String, Sendable, Equatable {
     case commitStatus = "commit_status"
     /// One page of a repository's history sent to the Development panel (`Backfill`).
     case backfill
+    /// One page of what the forge saw while jira-bridge was down, taken in (`CatchUp`).
+    case catchUp = "catch_up"
 
     /// Whether the write can be sent again at once when its outcome is unknown (a dropped connection, an
     /// unreadable answer): a remote link is an upsert by `globalId` in Jira, so a second one changes nothing;
@@ -21,10 +23,14 @@ public enum DeliveryAction: String, Sendable, Equatable {
     /// they are the same; a commit status replaces the one of its context, so the forge shows the same.
     /// Comments, transitions and created issues could double, so they take the uncertain-write path (a wait,
     /// then a read of Jira before anything is sent again).
-    public var repeatsSafely: Bool { self == .remoteLink || usesOAuthCredentials || self == .commitStatus }
+    public var repeatsSafely: Bool { self == .remoteLink || usesOAuthCredentials || self == .commitStatus || self == .catchUp }
+
+    /// Whether it calls Jira at all (a catch-up only reads the forge): one that does not waits on no hold of
+    /// Jira's credentials.
+    public var callsJira: Bool { self != .catchUp }
 
     /// Whether its queue's issue key is a Jira issue (not a repository's or a commit's).
-    public var namesIssue: Bool { !usesOAuthCredentials && self != .commitStatus }
+    public var namesIssue: Bool { !usesOAuthCredentials && self != .commitStatus && self != .catchUp }
 
     /// Whether it goes to Atlassian's gateway with the integration's OAuth credentials (Jira Cloud's Development
     /// panel, Builds and Deployments) rather than to Jira's REST API with its user's.
@@ -124,6 +130,8 @@ public enum DeliveryWork: Sendable, Equatable {
     case commitStatus(CommitStatusWork)
     /// Read a page of the forge's merge requests or branches and send what names a key to the Development panel.
     case backfill(BackfillWork)
+    /// Read a page of what the forge saw while jira-bridge was down, and take in what it missed.
+    case catchUp(CatchUpWork)
 }
 
 /// A Jira issue check on a forge: the commit whose status it sets, and what it checks.

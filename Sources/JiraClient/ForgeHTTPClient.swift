@@ -166,3 +166,44 @@ extension JiraHTTPClient {
         }
     }
 }
+
+/// What catch-up reads: the forge's record of its webhooks (GitHub, GitLab), or its commits and pull requests
+/// (Gitea and Forgejo, which keep no record).
+extension JiraHTTPClient {
+    /// GitHub `GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries?per_page=100[&cursor=]`, newest first, with the
+    /// next page's cursor from the `Link` header.
+    public func hookDeliveries(
+        _ target: ForgeAPITarget, hookID: Int64, cursor: String?, logger: Logger
+    ) async throws(JiraError) -> (
+        page: JSONValue, next: String?
+    ) {
+        let c = JiraConnection(base: target.apiURL, credentials: .bearer(token: target.token))
+        var query = [("per_page", "100")]
+        if let cursor { query.append(("cursor", cursor)) }
+        let (page, headers) = try await exchange(
+            c, .GET, target.repository + "/hooks/\(hookID)/deliveries", query: query, forgeLimits: true, logger: logger)
+        return (page, CatchUp.nextCursor(link: headers.first(name: "Link")))
+    }
+
+    /// GitHub `GET /repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}`: the delivery with its request
+    /// headers and payload.
+    public func hookDelivery(_ target: ForgeAPITarget, hookID: Int64, deliveryID: Int64, logger: Logger) async throws(JiraError) -> JSONValue {
+        try await forgeGet(target, target.repository + "/hooks/\(hookID)/deliveries/\(deliveryID)", query: [], logger: logger)
+    }
+
+    /// GitLab `GET /projects/:id/hooks/:hook_id/events?per_page=100&page=n` (the last 7 days).
+    public func hookEvents(_ target: ForgeAPITarget, hookID: Int64, page: Int, logger: Logger) async throws(JiraError) -> JSONValue {
+        try await forgeGet(target, target.repository + "/hooks/\(hookID)/events", query: [("per_page", "100"), ("page", "\(page)")], logger: logger)
+    }
+
+    /// Gitea `GET /repos/{owner}/{repo}/commits?sha=<branch>&since=<ISO 8601>&limit=50&page=n`, without the stats,
+    /// verification and files it would otherwise compute for each commit.
+    public func commits(_ target: ForgeAPITarget, branch: String, since: String, page: Int, logger: Logger) async throws(JiraError) -> JSONValue {
+        try await forgeGet(
+            target, target.repository + "/commits",
+            query: [
+                ("sha", branch), ("since", since), ("limit", "50"), ("page", "\(page)"), ("stat", "false"), ("verification", "false"),
+                ("files", "false"),
+            ], logger: logger)
+    }
+}

@@ -295,6 +295,14 @@ public final class JiraHTTPClient: Sendable {
         _ c: JiraConnection, _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil,
         forgeLimits: Bool = false, logger: Logger
     ) async throws(JiraError) -> JSONValue {
+        try await exchange(c, method, path, query: query, body: body, forgeLimits: forgeLimits, logger: logger).answer
+    }
+
+    /// `send`, with the answer's headers (a forge's `Link` for the next page).
+    func exchange(
+        _ c: JiraConnection, _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil,
+        forgeLimits: Bool = false, logger: Logger
+    ) async throws(JiraError) -> (answer: JSONValue, headers: HTTPHeaders) {
         let address = try await configuration.outboundGuard.check(host: c.base.host)
         var url = c.base.endpoint(path)
         if !query.isEmpty {
@@ -386,9 +394,9 @@ public final class JiraHTTPClient: Sendable {
             // A gateway's 502 or 504 says nothing of whether Jira behind it carried out the write.
             throw method != .GET && [502, 504].contains(Int(response.status.code)) ? failure.withOutcomeUnknown() : failure
         }
-        if data.isEmpty { return .null }
+        if data.isEmpty { return (.null, response.headers) }
         do {
-            return try JSONValue.parse(data)
+            return (try JSONValue.parse(data), response.headers)
         } catch {
             // A proxy's maintenance page with a 200, say: what Jira did is unknown, and asking again later may
             // succeed. A write is marked so (read before it is repeated); a read is simply tried again.

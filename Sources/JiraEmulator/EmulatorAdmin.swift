@@ -108,6 +108,12 @@ struct EmulatorAdmin {
                 guard await state.forges.addRepository(doc) else { return error(400, "forge (gitlab, github, gitea) and project are required") }
                 return json(201, ["ok": true])
             }
+            if method == "POST", path == "/_emulator/forge/hook_deliveries" {
+                guard await state.forges.addHookDeliveries(doc) else {
+                    return error(400, "forge (github, gitlab), project, hook_id and deliveries [{event, payload}] are required")
+                }
+                return json(201, ["ok": true])
+            }
             if method == "POST", path == "/_emulator/forge/tokens" {
                 guard let doc = object(body), let token = doc["token"] as? String else { return error(400, "token is required") }
                 await state.forges.addToken(token)

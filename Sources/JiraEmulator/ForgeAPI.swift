@@ -25,6 +25,9 @@ public actor EmulatedForges {
     public private(set) var statuses: [Status] = []
     /// Seeded repositories by `forge/project` (`ForgeRepositories.swift`).
     var repositories: [String: EmulatedRepository] = [:]
+    /// Webhook deliveries by `forge/project/hook` (`ForgeRepositories.swift`).
+    var hookDeliveries: [String: [EmulatedHookDelivery]] = [:]
+    var nextDeliveryID = 1000
     private var nextID = 1
 
     public init() {}
@@ -33,6 +36,7 @@ public actor EmulatedForges {
         tokens = [Self.defaultToken]
         statuses = []
         repositories = [:]
+        hookDeliveries = [:]
         nextID = 1
     }
 
@@ -64,6 +68,7 @@ public actor EmulatedForges {
             return forge == "gitlab" ? json(401, ["message": "401 Unauthorized"]) : json(401, ["message": "Bad credentials"])
         }
         let rest = Array(parts.dropFirst(3))
+        if method == "GET", let answer = hookRecord(forge: forge, rest: rest, query: query) { return answer }
         if method == "GET", let answer = list(forge: forge, rest: rest, query: query) { return answer }
         if method == "POST", let answer = createBranch(forge: forge, rest: rest, body: body) { return answer }
         switch (forge, method) {

@@ -23,6 +23,10 @@ struct EmulatedRepository: Sendable {
     var template: String?
     /// Branches created through the API, with their heads.
     var created: [(name: String, sha: String)] = []
+    /// Commits of the default branch given by the test (`sha`, `message`, `timestamp`), oldest first.
+    var commits: [[String: String]] = []
+    /// Pull requests given by the test (fields put over the template), instead of the generated ones.
+    var pulls: [String] = []
 
     static let base = Date(timeIntervalSince1970: 1_780_000_000)
 
@@ -36,6 +40,15 @@ struct EmulatedRepository: Sendable {
 
     /// One page of the merge requests, newest first.
     func mergeRequestPage(page: Int, perPage: Int) -> [Any] {
+        if !pulls.isEmpty {
+            let given = pulls.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+            let sorted = given.sorted { ($0["updated_at"] as? String ?? "") > ($1["updated_at"] as? String ?? "") }
+            return Self.slice(sorted, page: page, perPage: perPage).map { given in
+                var pr = mergeRequest(given["number"] as? Int ?? 1) as? [String: Any] ?? [:]
+                for (k, v) in given { pr[k] = v }
+                return pr
+            }
+        }
         let numbers = Array((1...max(1, mergeRequests)).reversed()).filter { _ in mergeRequests > 0 }
         return Self.slice(numbers, page: page, perPage: perPage).map(mergeRequest)
     }
@@ -154,6 +167,35 @@ struct EmulatedRepository: Sendable {
         }
     }
 
+    /// Gitea's `GET /repos/{owner}/{repo}/commits?since=`: the given commits at or after `since`, newest first, in
+    /// Gitea's `Commit` shape.
+    func giteaCommits(since: String?, page: Int, perPage: Int) -> [Any] {
+        let formatter = ISO8601DateFormatter()
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        // Gitea reads `since` as RFC 3339, with or without fractions of a second.
+        let from = since.flatMap { formatter.date(from: $0) ?? fractional.date(from: $0) }
+        let listed = commits.reversed().filter { c in
+            guard let from, let at = c["timestamp"].flatMap({ formatter.date(from: $0) }) else { return true }
+            return at >= from
+        }
+        return Self.slice(Array(listed), page: page, perPage: perPage).map { c -> [String: Any] in
+            let sha = c["sha"] ?? ""
+            let person: [String: Any] = ["name": "Alice", "email": "alice@example.com", "date": c["timestamp"] ?? ""]
+            let api = "https://gitea.example/api/v1/repos/\(project)"
+            return [
+                "url": "\(api)/git/commits/\(sha)", "sha": sha, "created": c["timestamp"] ?? "",
+                "html_url": "https://gitea.example/\(project)/commit/\(sha)",
+                "commit": [
+                    "url": "\(api)/git/commits/\(sha)", "author": person, "committer": person, "message": c["message"] ?? "",
+                    "tree": ["url": "\(api)/git/trees/\(sha)", "sha": sha, "created": c["timestamp"] ?? ""],
+                ] as [String: Any],
+                "author": ["id": 1, "login": "alice", "full_name": "Alice", "email": "alice@example.com"], "committer": NSNull(),
+                "parents": [], "files": NSNull(), "stats": NSNull(),
+            ]
+        }
+    }
+
     /// GitHub's `GET /repos/{owner}/{repo}/commits?sha=<branch>&per_page=1`: the branch's head (`commit` schema).
     func githubHead(branch name: String) -> [Any] {
         guard let sha = head(of: name) else { return [] }
@@ -265,6 +307,7 @@ extension EmulatedForges {
             case "pulls": return json(200, repo.mergeRequestPage(page: page, perPage: perPage))
             case "branches": return json(200, repo.branchPage(page: page, perPage: perPage))
             case "commits" where forge == "github": return json(200, repo.githubHead(branch: query["sha"] ?? "main"))
+            case "commits": return json(200, repo.giteaCommits(since: query["since"], page: page, perPage: perPage))
             default: return nil
             }
         }
@@ -275,10 +318,124 @@ extension EmulatedForges {
             return false
         }
         let template = (doc["pull_request_template"] as? [String: Any]).flatMap { try? JSONSerialization.data(withJSONObject: $0) }
-        repositories["\(forge)/\(project)"] = EmulatedRepository(
+        var repo = EmulatedRepository(
             forge: forge, project: project, mergeRequests: min(100_000, doc["merge_requests"] as? Int ?? 0),
             branches: min(100_000, doc["branches"] as? Int ?? 0), keys: doc["keys"] as? [String] ?? [],
             template: template.map { String(decoding: $0, as: UTF8.self) })
+        repo.commits = (doc["commits"] as? [[String: String]] ?? []).prefix(10_000).map { $0 }
+        repo.pulls = (doc["pull_requests"] as? [[String: Any]] ?? []).prefix(10_000).compactMap {
+            (try? JSONSerialization.data(withJSONObject: $0)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        repositories["\(forge)/\(project)"] = repo
         return true
+    }
+}
+
+/// A forge's record of one webhook's deliveries (GitHub's deliveries, GitLab's hook events), for catch-up. A
+/// test seeds it with `POST /_emulator/forge/hook_deliveries`:
+///
+///     {"forge": "github", "project": "o/r", "hook_id": 7,
+///      "deliveries": [{"event": "push", "status_code": 502, "payload": {...}, "guid": "...", "delivered_at": "..."}]}
+///
+/// `status_code` 0 is a delivery that could not connect (GitHub's `failed to connect`, GitLab's `internal error`).
+struct EmulatedHookDelivery: Sendable {
+    var id: Int
+    var guid: String
+    var event: String
+    var statusCode: Int
+    var deliveredAt: String
+    /// The payload as JSON text.
+    var payload: String
+}
+
+extension EmulatedForges {
+    public func addHookDeliveries(_ doc: [String: Any]) -> Bool {
+        guard let forge = doc["forge"] as? String, ["github", "gitlab"].contains(forge), let project = doc["project"] as? String,
+            let hook = doc["hook_id"] as? Int, let list = doc["deliveries"] as? [[String: Any]]
+        else { return false }
+        let key = "\(forge)/\(project)/\(hook)"
+        var deliveries = hookDeliveries[key] ?? []
+        for item in list.prefix(10_000) {
+            guard let event = item["event"] as? String, let payload = item["payload"],
+                let data = try? JSONSerialization.data(withJSONObject: payload)
+            else { return false }
+            nextDeliveryID += 1
+            deliveries.append(
+                EmulatedHookDelivery(
+                    id: nextDeliveryID, guid: item["guid"] as? String ?? UUID().uuidString.lowercased(), event: event,
+                    statusCode: item["status_code"] as? Int ?? 200,
+                    deliveredAt: item["delivered_at"] as? String ?? ISO8601DateFormatter().string(from: Date()),
+                    payload: String(decoding: data, as: UTF8.self)))
+        }
+        hookDeliveries[key] = deliveries
+        return true
+    }
+
+    /// GitHub's `GET .../hooks/{hook_id}/deliveries[/{delivery_id}]` and GitLab's `GET .../hooks/{hook_id}/events`, or
+    /// nil when `rest` names neither.
+    func hookRecord(forge: String, rest: [String], query: [String: String]) -> Response? {
+        switch forge {
+        case "github":
+            // repos/:owner/:repo/hooks/:hook_id/deliveries[/:delivery_id]
+            guard rest.count == 6 || rest.count == 7, rest[0] == "repos", rest[3] == "hooks", rest[5] == "deliveries" else { return nil }
+            let all = (hookDeliveries["github/\(rest[1])/\(rest[2])/\(rest[4])"] ?? []).reversed()  // newest first
+            if rest.count == 7 {
+                guard let d = all.first(where: { String($0.id) == rest[6] }) else { return json(404, ["message": "Not Found"]) }
+                var item = githubItem(d, repository: "\(rest[1])/\(rest[2])")
+                let payload = (try? JSONSerialization.jsonObject(with: Data(d.payload.utf8))) ?? [:]
+                item["url"] = "https://jira-bridge.example.com/webhooks/github"
+                item["request"] =
+                    [
+                        "headers": ["X-GitHub-Event": d.event, "X-GitHub-Delivery": d.guid, "Content-Type": "application/json"], "payload": payload,
+                    ] as [String: Any]
+                item["response"] = ["headers": [:] as [String: Any], "payload": d.statusCode == 0 ? NSNull() : "{}" as Any] as [String: Any]
+                return json(200, item)
+            }
+            let perPage = min(100, max(1, Int(query["per_page"] ?? "") ?? 30))
+            let start = Int((query["cursor"] ?? "").dropFirst("v1_".count)) ?? 0
+            let page = Array(all.dropFirst(start).prefix(perPage))
+            var response = json(200, page.map { githubItem($0, repository: "\(rest[1])/\(rest[2])") })
+            if start + perPage < all.count {
+                let base = "https://api.github.com/repos/\(rest[1])/\(rest[2])/hooks/\(rest[4])/deliveries"
+                response.headers[.init("Link")!] = "<\(base)?per_page=\(perPage)&cursor=v1_\(start + perPage)>; rel=\"next\""
+            }
+            return response
+        case "gitlab":
+            // api/v4/projects/:id/hooks/:hook_id/events
+            guard rest.count == 7, rest[0] == "api", rest[1] == "v4", rest[2] == "projects", rest[4] == "hooks", rest[6] == "events" else {
+                return nil
+            }
+            let all = Array((hookDeliveries["gitlab/\(rest[3])/\(rest[5])"] ?? []).reversed())
+            let perPage = min(100, max(1, Int(query["per_page"] ?? "") ?? 20))
+            let page = max(1, Int(query["page"] ?? "") ?? 1)
+            return json(
+                200,
+                EmulatedRepository.slice(all, page: page, perPage: perPage).map { d -> [String: Any] in
+                    [
+                        "id": d.id, "url": "https://jira-bridge.example.com/webhooks/gitlab", "trigger": "push_hooks",
+                        "request_headers": [
+                            "Content-Type": "application/json", "User-Agent": "GitLab/17.1.0", "Idempotency-Key": d.guid, "X-Gitlab-Event": d.event,
+                            "X-Gitlab-Webhook-UUID": "hook-\(rest[5])", "X-Gitlab-Instance": "https://gitlab.example.com",
+                            "X-Gitlab-Event-UUID": d.guid, "X-Gitlab-Token": "[REDACTED]",
+                        ],
+                        "request_data": (try? JSONSerialization.jsonObject(with: Data(d.payload.utf8))) ?? [:],
+                        "response_headers": [:] as [String: Any], "response_body": d.statusCode == 0 ? "" : "{}",
+                        "execution_duration": 0.1, "response_status": d.statusCode == 0 ? "internal error" : String(d.statusCode),
+                    ]
+                })
+        default:
+            return nil
+        }
+    }
+
+    private func githubItem(_ d: EmulatedHookDelivery, repository: String) -> [String: Any] {
+        let payload = (try? JSONSerialization.jsonObject(with: Data(d.payload.utf8))) as? [String: Any]
+        let repositoryID = (payload?["repository"] as? [String: Any])?["id"] as? Int
+        return [
+            "id": d.id, "guid": d.guid, "delivered_at": d.deliveredAt, "redelivery": false, "duration": 0.05,
+            "status": d.statusCode == 0 ? "failed to connect" : d.statusCode < 300 ? "OK" : "Invalid HTTP Response: \(d.statusCode)",
+            "status_code": d.statusCode, "event": d.event, "action": payload?["action"] as? String ?? NSNull(), "installation_id": NSNull(),
+            "repository_id": repositoryID ?? NSNull(),
+        ]
     }
 }

@@ -58,6 +58,10 @@ public protocol ProjectStore: TimedStore {
     /// The forge API access that serves the levels of `chain`: the nearest level with a token, with its URL
     /// (nil: the forge's default) and that level, and the token decrypted; nil when no level has one.
     func forgeAPIAccess(on chain: AncestorChain) async throws -> (url: String?, token: String, level: IntegrationLevel)?
+    /// Sets (nil: clears) the forge's id of the project's webhook, which catch-up reads.
+    func setForgeHookID(_ id: Int64?, projectID: Int64) async throws
+    /// When the project's latest webhook event was received (those retention kept), or nil.
+    func lastEventReceived(projectID: Int64) async throws -> Millis?
     /// Ends the validity of the replaced secret at once (`"previous_webhook_secret": null`).
     func clearPreviousWebhookSecret(for owner: TokenScope) async throws
     func webhookSecret(for owner: TokenScope) async throws -> String?

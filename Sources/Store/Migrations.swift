@@ -365,5 +365,11 @@ enum Migrations {
                 "ALTER TABLE groups ADD COLUMN forge_api_token_enc $BYTES",
             ]
         ),
+        (
+            // The forge's id of the webhook that calls jira-bridge, for catch-up (GitHub's deliveries, GitLab's events).
+            "0016_forge_hook_id",
+            // And a project's latest event, where catch-up starts, found without reading them all.
+            ["ALTER TABLE projects ADD COLUMN forge_hook_id INTEGER", "CREATE INDEX events_project ON events(project_id, received_at)"]
+        ),
     ]
 }

@@ -14,6 +14,8 @@ public struct Project: Sendable, Equatable {
     /// The forge API URL saved for it (nil: the forge's default) and whether a token is saved (never the token).
     public var forgeAPIURL: String? = nil
     public var hasForgeAPIToken = false
+    /// The forge's id of its webhook that calls jira-bridge (catch-up reads that hook's deliveries), if set.
+    public var forgeHookID: Int64? = nil
 
     /// The namespace part of the path: `a/b` for `a/b/proj`, nil for a top-level project.
     public var namespacePath: String? { Namespace.of(pathWithNamespace) }

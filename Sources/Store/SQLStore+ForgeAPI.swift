@@ -70,4 +70,18 @@ extension SQLStore {
         guard let (url, blob, level) = found else { return nil }
         return (url, try secrets.open(blob), level)
     }
+
+    public func setForgeHookID(_ id: Int64?, projectID: Int64) async throws {
+        let now = clock.now()
+        try await database.write { db in
+            try await db.execute(sql: "UPDATE projects SET forge_hook_id = ?, updated_at = ? WHERE id = ?", arguments: [id, now, projectID])
+            if db.changesCount == 0 { throw StoreError.notFound("project") }
+        }
+    }
+
+    public func lastEventReceived(projectID: Int64) async throws -> Millis? {
+        try await database.read { db in
+            try await Int64.fetchOne(db, sql: "SELECT MAX(received_at) FROM events WHERE project_id = ?", arguments: [projectID])
+        }
+    }
 }

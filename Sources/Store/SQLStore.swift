@@ -320,7 +320,8 @@ public final class SQLStore: BridgeStore {
         return Project(
             id: row["id"], pathWithNamespace: row["path_with_namespace"], name: row["name"], webURL: row["web_url"],
             defaultBranch: row["default_branch"], groupID: row["group_id"], hasWebhookSecret: secret != nil,
-            createdAt: row["created_at"], updatedAt: row["updated_at"], forgeAPIURL: row["forge_api_url"], hasForgeAPIToken: token != nil)
+            createdAt: row["created_at"], updatedAt: row["updated_at"], forgeAPIURL: row["forge_api_url"], hasForgeAPIToken: token != nil,
+            forgeHookID: row["forge_hook_id"])
     }
 
     static func group(from row: SQLRow) -> Group {

@@ -77,6 +77,18 @@ enum StoredWorkFormat {
             w.field("sent", b.sent)
             w.endObject()
             return StoredFormat.end(&w)
+        case .catchUp(let c):
+            var w = StoredFormat.begin("catchUp", capacity: 256)
+            w.beginObject()
+            w.field("run", c.run)
+            w.field("repositoryID", c.repositoryID)
+            w.field("since", c.since)
+            w.field("phase", c.phase.rawValue)
+            w.field("page", Int64(c.page))
+            w.field("cursor", c.cursor)
+            w.field("taken", Int64(c.taken))
+            w.endObject()
+            return StoredFormat.end(&w)
         case .cloudData(let c):
             var w = StoredFormat.begin("cloudData", capacity: 128 + c.item.utf8.count)
             w.beginObject()
@@ -90,7 +102,7 @@ enum StoredWorkFormat {
 
     static func decode(_ text: String) throws -> DeliveryWork {
         let (name, f) = try StoredFormat.read(
-            text, cases: ["comment", "remoteLink", "transition", "developmentInfo", "cloudData", "commitStatus", "backfill"])
+            text, cases: ["comment", "remoteLink", "transition", "developmentInfo", "cloudData", "commitStatus", "backfill", "catchUp"])
         switch name {
         case "comment":
             return .comment(body: try f.string("body"))
@@ -114,6 +126,12 @@ enum StoredWorkFormat {
                 BackfillWork(
                     run: try f.int64("run"), repositoryID: try f.string("repositoryID"), phase: phase, page: Int(try f.int64("page")),
                     read: Int(try f.int64("read")), sent: try f.strings("sent")))
+        case "catchUp":
+            guard let phase = CatchUpWork.Phase(rawValue: try f.string("phase")) else { throw f.fail("phase", "is no known phase") }
+            return .catchUp(
+                CatchUpWork(
+                    run: try f.int64("run"), repositoryID: try f.string("repositoryID"), since: try f.int64("since"), phase: phase,
+                    page: Int(try f.int64("page")), cursor: try f.optionalString("cursor"), taken: Int(try f.int64("taken"))))
         case "cloudData":
             guard let kind = BuildsAndDeployments.Kind(rawValue: try f.string("kind")) else { throw f.fail("kind", "is no known kind") }
             return .cloudData(CloudDataWork(kind: kind, repositoryID: try f.string("repositoryID"), item: try f.string("item")))

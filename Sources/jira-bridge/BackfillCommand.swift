@@ -23,10 +23,7 @@ struct BackfillCommand: AsyncParsableCommand {
             let (name, state) = try await DataOptions.withStore(data) {
                 try await BackfillService(store: $0).command(project: project, start: !status)
             }
-            var line = "backfill of \(name): \(state.status)"
-            if state.pages > 0 { line += ", \(state.pages) page(s)" }
-            if let last = state.last { line += "; last: " + last.prefix(300).replacingOccurrences(of: "\n", with: " ") }
-            print(line)
+            print(state.line("backfill of \(name)"))
         }
     }
 }

@@ -15,7 +15,8 @@ struct JiraBridgeCommand: AsyncParsableCommand {
         abstract: "GitLab's Jira integration as a standalone server for any forge.",
         version: BuildInfo.description,
         subcommands: [
-            Serve.self, Migrate.self, MigrateStore.self, TokenCommand.self, DeliveriesCommand.self, BackfillCommand.self, KeysCommand.self,
+            Serve.self, Migrate.self, MigrateStore.self, TokenCommand.self, DeliveriesCommand.self, BackfillCommand.self, CatchUpCommand.self,
+            KeysCommand.self,
             Prune.self,
         ])
 

@@ -128,11 +128,16 @@ struct RuntimeSettings {
             maxDelaySeconds: try number("JIRA_BRIDGE_RETRY_MAX_DELAY_SECONDS", default: 3600),
             maxAgeSeconds: try number("JIRA_BRIDGE_RETRY_MAX_AGE_SECONDS", default: 86_400),
             uncertainWriteDelaySeconds: try number("JIRA_BRIDGE_UNCERTAIN_WRITE_DELAY_SECONDS", default: 120))
-        return PipelineConfiguration(
+        var pipeline = PipelineConfiguration(
             retryPolicy: policy,
             concurrency: try integer("JIRA_BRIDGE_WORKER_CONCURRENCY", default: 32, range: 1...1024),
             perSiteLimit: try integer("JIRA_BRIDGE_SITE_CONCURRENCY", default: 4, range: 1...1024),
             deliveryLeaseMillis: Int64(try number("JIRA_BRIDGE_DELIVERY_LEASE_SECONDS", default: 15, minimum: 1, maximum: 86_400) * 1000))
+        // On unless JIRA_BRIDGE_CATCH_UP_ON_START says false.
+        if let text = environment["JIRA_BRIDGE_CATCH_UP_ON_START"], !text.isEmpty {
+            pipeline.catchUpOnStart = try bool(false, "JIRA_BRIDGE_CATCH_UP_ON_START")
+        }
+        return pipeline
     }
 
     /// Creates the data directory (mode 0700) if needed.

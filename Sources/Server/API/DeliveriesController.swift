@@ -39,6 +39,17 @@ struct DeliveriesController: Sendable {
             try await access.require(context, .reporter, project: project)
             return try JSONBody.response(try await BackfillService(store: store).state(project).json)
         }
+        // A catch-up: what the forge saw while jira-bridge was down, taken in (`CatchUpService`).
+        router.post("/api/v4/projects/:id/integrations/jira/catch_up") { _, context in
+            let project = try await lookup.project(context)
+            try await access.require(context, .maintainer, project: project)
+            return try JSONBody.response(try await CatchUpService(store: store).start(project).json, status: .accepted)
+        }
+        router.get("/api/v4/projects/:id/integrations/jira/catch_up") { _, context in
+            let project = try await lookup.project(context)
+            try await access.require(context, .reporter, project: project)
+            return try JSONBody.response(try await CatchUpService(store: store).state(project).json)
+        }
         router.post("/api/v4/projects/:id/integrations/jira/deliveries/:delivery_id/retry") { _, context in
             let project = try await lookup.project(context)
             try await access.require(context, .maintainer, project: project)
@@ -110,6 +121,13 @@ struct DeliveriesController: Sendable {
             "backfill": {
                 guard case .backfill(let w) = d.work else { return .null }
                 return .object(["run": .number(Double(w.run)), "phase": .string(w.phase.rawValue), "page": .number(Double(w.page))])
+            }(),
+            "catch_up": {
+                guard case .catchUp(let w) = d.work else { return .null }
+                return .object([
+                    "run": .number(Double(w.run)), "since": .string(isoTimestamp(w.since)), "phase": .string(w.phase.rawValue),
+                    "page": .number(Double(w.page)), "taken": .number(Double(w.taken)),
+                ])
             }(),
             "next_run_at": d.status == .pending ? .string(isoTimestamp(d.nextRunAt)) : .null,
             "created_at": .string(isoTimestamp(d.createdAt)),

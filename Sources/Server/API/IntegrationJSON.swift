@@ -92,6 +92,7 @@ enum EntityJSON {
             "forge_api_url": .string(
                 p.forgeAPIURL ?? ForgeAPIAccess.defaultURL(forge: p.forge, forgeBaseURL: p.forgeBaseURL)),
             "forge_api_token_set": .bool(p.hasForgeAPIToken),
+            "forge_hook_id": p.forgeHookID.map { .number(Double($0)) } ?? .null,
             "created_at": .string(isoTimestamp(p.createdAt)),
         ])
     }

@@ -102,7 +102,23 @@ struct ProjectsController: Sendable {
         if let branch = params.string("default_branch"), !branch.isEmpty { registration.defaultBranch = branch }
         var updated = try await store.registerProject(registration)
         let secrets = try await updateSecrets(params, for: .project(project.id))
-        if try await updateForgeAPI(params, for: .project(project.id), savedURL: project.forgeAPIURL) || secrets {
+        var hook = false
+        if let value = params["forge_hook_id"] {
+            // The forge's id of its webhook that calls jira-bridge (catch-up); null or blank clears it.
+            var id: Int64? = nil
+            if value != .null {
+                guard let text = params.string("forge_hook_id")?.trimmingWhitespace() else {
+                    throw APIError.badParameter("forge_hook_id must be the webhook's id, a whole number")
+                }
+                guard text.isEmpty || (text.utf8.count <= 19 && Int64(text).map { $0 > 0 } == true) else {
+                    throw APIError.badParameter("forge_hook_id must be the webhook's id, a whole number from 1 to \(Int64.max)")
+                }
+                id = Int64(text)
+            }
+            try await store.setForgeHookID(id, projectID: project.id)
+            hook = true
+        }
+        if try await updateForgeAPI(params, for: .project(project.id), savedURL: project.forgeAPIURL) || secrets || hook {
             updated = try await store.project(id: project.id) ?? updated
         }
         return try await render(updated)

@@ -182,6 +182,12 @@ public func buildApplication(
     let owner =
         "\(ProcessInfo.processInfo.hostName.prefix(64)):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"
     let limits = configuration.connections
+    var heartbeat = QueueHeartbeatService(
+        store: store, configuration: pipeline, owner: owner, running: running, health: health, metrics: metrics, logger: logger)
+    if pipeline.catchUpOnStart {
+        let catchUp = CatchUpService(store: store)
+        heartbeat.onRegistered = { await catchUp.onStart(logger: logger) }
+    }
     return Application(
         router: router,
         server: .http1(
@@ -194,8 +200,7 @@ public func buildApplication(
         // New work committed by the other processes on the database wakes this one's loops (PostgreSQL's
         // listener, first); the database's own client runs outside the application, around it (`runUntilStopped`).
         services: (store.listener(logger: logger).map { [$0] } ?? []) + [
-            QueueHeartbeatService(
-                store: store, configuration: pipeline, owner: owner, running: running, health: health, metrics: metrics, logger: logger),
+            heartbeat,
             EventPlanningService(store: store, bells: store.bells, configuration: pipeline, health: health, logger: logger),
             DeliveryService(
                 store: store, bells: store.bells, runner: runner, configuration: pipeline, owner: owner, running: running, health: health,

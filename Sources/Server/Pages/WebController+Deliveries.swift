@@ -16,6 +16,7 @@ extension WebController {
         case .developmentInfo(let work): return work.summary
         case .cloudData(let work): return work.summary
         case .backfill(let work): return "backfill: " + work.summary
+        case .catchUp(let work): return "catch-up: " + work.summary
         default: return ""
         }
     }

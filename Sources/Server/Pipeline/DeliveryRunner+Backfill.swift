@@ -31,9 +31,7 @@ extension DeliveryRunner {
         } catch {
             return Result(outcome: .failed(error: "The integration's issue key rules cannot be used: \(error)"))
         }
-        let project = ForgeProject(
-            id: stored.forgeID, pathWithNamespace: stored.forgePath, name: stored.name, namespaceName: stored.namespacePath ?? "",
-            webURL: stored.webURL, defaultBranch: stored.defaultBranch, forge: stored.forge)
+        let project = Self.forgeProject(stored)
         let size = Backfill.pageSize(project.forge)
         let wanted = work.wanted(pageSize: size)
         // The forge's page.

@@ -7,7 +7,7 @@ import Store
 /// Runs one delivery against Jira: the reads that make it safe to repeat, then at most one write
 /// (several for a list of transitions).
 struct DeliveryRunner: Sendable {
-    let store: any QueueStore & HoldStore & IntegrationStore & ProjectStore
+    let store: any QueueStore & HoldStore & IntegrationStore & ProjectStore & IntakeStore
     let jira: JiraHTTPClient
     let policy: RetryPolicy
     let metrics: BridgeMetrics
@@ -41,7 +41,7 @@ struct DeliveryRunner: Sendable {
             settings = record.settings
             credentials = d.action.usesOAuthCredentials ? store.oauthCredentialsKey(record) : store.credentialsKey(record)
             // Jira rejected these credentials already: wait with the others, without asking again.
-            if let hold = holds.first(where: { $0.key == credentials.key }) {
+            if d.action.callsJira, let hold = holds.first(where: { $0.key == credentials.key }) {
                 metrics.delivery(site: d.site, action: d.action.rawValue, outcome: "paused")
                 let why =
                     (hold.error ?? "").contains("control character")
@@ -68,6 +68,7 @@ struct DeliveryRunner: Sendable {
             case .cloudData(let work): result = try await cloudData(d, work: work, settings: settings, owner: owner, now: now, log)
             case .commitStatus(let work): result = try await commitStatus(d, work: work, settings: settings, connection, log)
             case .backfill(let work): result = try await backfill(d, work: work, settings: settings, owner: owner, now: now, log)
+            case .catchUp(let work): result = try await catchUp(d, work: work, log)
             }
             // Jira took credentials of this integration: a rejection of older ones (replaced since) is over.
             if otherHolds { result.effects.credentialsAccepted = credentials.integrationID }

@@ -29,6 +29,8 @@ public struct PipelineConfiguration: Sendable {
     /// Readiness fails when a delivery has been running this long, or due this long on a site where nothing
     /// runs, while this process has free slots: the queue has stopped moving.
     public var stuckAfterMillis: Int64 = 600_000
+    /// At start, queue a catch-up for the projects that can have one (`CatchUpService.onStart`).
+    public var catchUpOnStart = true
     /// How the loops wait: real time, or a test's clock (the wall time comes from the store's `WallClock`,
     /// which a test sets from the same clock).
     public var sleeper: Sleeper = .system

@@ -16,6 +16,8 @@ struct QueueHeartbeatService: Service {
     let health: WorkerHealth
     let metrics: BridgeMetrics
     let logger: Logger
+    /// Runs once the worker is registered (the catch-up at start), beside the heartbeats.
+    var onRegistered: (@Sendable () async -> Void)? = nil
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -26,6 +28,7 @@ struct QueueHeartbeatService: Service {
                     logger.notice("released the deliveries a previous process left running", metadata: ["count": "\(released)"])
                 }
                 health.succeeded(.heartbeat, logger: logger)
+                if let onRegistered { Task { await onRegistered() } }
                 break
             } catch {
                 await idle(health.failed(.heartbeat, error, logger: logger), configuration.sleeper)

@@ -18,6 +18,14 @@ public struct BackfillService: Sendable {
         /// The last page's answer or error.
         public var last: String?
 
+        /// One line for the command line: `backfill of acme/shop: done, 5 page(s); last: ...`.
+        public func line(_ subject: String) -> String {
+            var line = "\(subject): \(status)"
+            if pages > 0 { line += ", \(pages) page(s)" }
+            if let last { line += "; last: " + String(last.prefix(300)).replacingOccurrences(of: "\n", with: " ") }
+            return line
+        }
+
         public var json: JSONValue {
             .object([
                 "status": .string(status), "started_at": startedAt.map { .string(isoTimestamp($0)) } ?? .null,
@@ -60,34 +68,46 @@ public struct BackfillService: Sendable {
 
     /// The latest backfill's pages: running while one is pending or running, failed when one failed or died.
     public func state(_ project: Project) async throws -> State {
-        let (items, _) = try await store.deliveries(
-            projectID: project.id, filter: DeliveryFilter(issueKey: Backfill.issueKey(Self.repositoryID(project))), limit: 200, offset: 0)
-        let pages = items.compactMap { d -> (Delivery, BackfillWork)? in
-            guard case .backfill(let w) = d.work else { return nil }
-            return (d, w)
+        try await Self.chainState(store, project, issueKey: Backfill.issueKey(Self.repositoryID(project))) {
+            if case .backfill(let w) = $0 { return w.run } else { return nil }
         }
-        guard let run = pages.map(\.1.run).max() else {
-            return State(status: "none", startedAt: nil, pages: 0, last: nil)
-        }
-        let latest = pages.filter { $0.1.run == run }.sorted { $0.0.id < $1.0.id }
+    }
+
+    /// How the latest chain of pages under `issueKey` stands (`run` names the chain a page's work belongs to).
+    static func chainState(
+        _ store: any BridgeStore, _ project: Project, issueKey: String, run: (DeliveryWork) -> Int64?
+    ) async throws -> State {
+        let (items, _) = try await store.deliveries(projectID: project.id, filter: DeliveryFilter(issueKey: issueKey), limit: 200, offset: 0)
+        let pages = items.compactMap { d in run(d.work).map { (d, $0) } }
+        guard let latestRun = pages.map(\.1).max() else { return State(status: "none", startedAt: nil, pages: 0, last: nil) }
+        let latest = pages.filter { $0.1 == latestRun }.map(\.0).sorted { $0.id < $1.id }
         let last = latest.last!
         let status: String
-        switch last.0.status {
+        switch last.status {
         case .pending, .running, .paused: status = "running"
         case .failed, .dead: status = "failed"
         case .succeeded, .skipped: status = "done"
         }
-        return State(status: status, startedAt: run, pages: latest.count, last: last.0.lastError)
+        return State(status: status, startedAt: latestRun, pages: latest.count, last: last.lastError)
     }
 
     /// For the command line: the project named as the API names it, then `start` (or only its `state`), with a
     /// refusal as the API words it.
     public func command(project reference: String, start: Bool) async throws -> (project: String, state: State) {
+        try await Self.command(store, reference) { start ? try await self.start($0) : try await state($0) }
+    }
+
+    /// Runs `body` on the project named as the API names it, with a refusal worded as the API's.
+    static func command<T: Sendable>(
+        _ store: any BridgeStore, _ reference: String, _ body: (Project) async throws -> T
+    ) async throws -> (
+        project: String, state: T
+    ) {
         guard let project = try await Lookup(store: store).project(reference: reference) else {
             throw APIError(.notFound, message: "no project '\(reference.prefix(200))' (the API's id, full path, or forge:id)")
         }
         do {
-            return (project.pathWithNamespace, start ? try await self.start(project) : try await state(project))
+            return (project.pathWithNamespace, try await body(project))
         } catch let failure as ServiceFailure {
             throw APIError(failure)
         }
