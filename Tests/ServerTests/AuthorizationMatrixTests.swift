@@ -60,6 +60,8 @@ struct AuthorizationMatrixTests {
         "POST /api/v4/projects/:id/security/reports": .project(.maintainer),
         "GET /api/v4/projects/:id/integrations/jira/backfill": .project(.reporter),
         "POST /api/v4/projects/:id/integrations/jira/backfill": .project(.maintainer),
+        "GET /api/v4/projects/:id/integrations/jira/catch_up": .project(.reporter),
+        "POST /api/v4/projects/:id/integrations/jira/catch_up": .project(.maintainer),
         "GET /api/v4/groups/:id/integrations/jira": .group(.maintainer),
         "PUT /api/v4/groups/:id/integrations/jira": .group(.maintainer),
         "DELETE /api/v4/groups/:id/integrations/jira": .group(.maintainer),

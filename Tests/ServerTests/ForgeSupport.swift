@@ -139,10 +139,13 @@ extension Harness {
     func settle(project address: String, expecting count: Int? = nil) async throws -> [JSONValue] {
         var settled: [JSONValue]? = nil
         try await eventually {
-            // The events first: once none waits to be planned, the list read after it has all their deliveries.
+            // The deliveries, then the events, then the deliveries again: settled when nothing is open, no event
+            // waits, and the two reads agree. A delivery that takes events in (a catch-up) writes them before it
+            // ends, so it shows as running in the first read, or its events' deliveries show in the second.
+            let before = try await admin(.GET, "/api/v4/projects/\(address)/integrations/jira/deliveries?per_page=100")
             let planned = try await store.queueDepth().events == 0
             let r = try await admin(.GET, "/api/v4/projects/\(address)/integrations/jira/deliveries?per_page=100")
-            if planned, r.status == 200, let all = r.json.array {
+            if planned, r.status == 200, before.status == 200, let all = r.json.array, before.json.array == all {
                 let open = all.filter { $0["status"] == "pending" || $0["status"] == "running" }
                 if open.isEmpty, count == nil || all.count == count { settled = all }
             }
