@@ -34,6 +34,7 @@ def run(binaries, *args, env=None):
     (["serve"], {"JIRA_BRIDGE_HEADER_TIMEOUT_SECONDS": "0"}, "JIRA_BRIDGE_HEADER_TIMEOUT_SECONDS must be a number"),
     (["serve"], {"JIRA_BRIDGE_SECRET_KEY": "c2hvcnQ="}, "must be the base64 text of 32 bytes"),
     (["serve"], {"JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS": "maybe"}, "JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS must be true or false"),
+    (["serve"], {"JIRA_BRIDGE_CATCH_UP_ON_START": "maybe"}, "JIRA_BRIDGE_CATCH_UP_ON_START must be true or false, not 'maybe'"),
     (["serve", "--database-url", "mysql://x"], {}, "invalid database URL 'mysql://x'"),
     (["serve", "--public-url", "gitlab.example.com"], {}, "invalid public URL"),
 ])
