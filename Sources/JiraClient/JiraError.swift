@@ -32,6 +32,9 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
     public let retryAfterSeconds: Int?
     /// Atlassian's `RateLimit-Reason` (`RateLimits.reasonName`), if the answer named one.
     public var rateLimitReason: String? = nil
+    /// Who answered: "Jira", or the forge ("GitHub") for a call to a forge's API. A forge's rate limit holds
+    /// nothing of the Jira site's.
+    public var answeredBy = "Jira"
 
     /// Whether the request may have reached Jira before it failed (false for refused connections,
     /// connect timeouts, DNS and TLS failures and refusals by the outbound guard).
@@ -66,7 +69,15 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
             kind: kind, detail: scrub(detail), jiraMessages: jiraMessages.map(scrub), retryAfterSeconds: retryAfterSeconds,
             reachedJira: mayHaveReachedJira)
         copy.rateLimitReason = rateLimitReason
+        copy.answeredBy = answeredBy
         copy.outcomeUnknown = outcomeUnknown
+        return copy
+    }
+
+    /// The same failure, as the forge's (`answeredBy`).
+    public func fromForge(_ name: String) -> JiraError {
+        var copy = self
+        copy.answeredBy = name
         return copy
     }
 
@@ -107,7 +118,7 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// What a rate limit holds back (`RateLimits.scope`), or nil when this is no rate limit.
     public var rateLimitScope: RateLimitScope? {
-        guard let status else { return nil }
+        guard let status, answeredBy == "Jira" else { return nil }
         return RateLimits.scope(status: status, reason: rateLimitReason, askedToWait: retryAfterSeconds != nil)
     }
 
@@ -122,7 +133,7 @@ public struct JiraError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch kind {
-        case .http(let s): return "Jira answered \(s) \(detail)" + (jiraMessages.isEmpty ? "" : ": " + jiraMessages.joined(separator: " "))
+        case .http(let s): return "\(answeredBy) answered \(s) \(detail)" + (jiraMessages.isEmpty ? "" : ": " + jiraMessages.joined(separator: " "))
         default: return "\(kind): \(detail)"
         }
     }

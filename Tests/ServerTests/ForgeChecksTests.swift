@@ -169,6 +169,39 @@ struct ForgeChecksTests {
         }
     }
 
+    @Test(
+        "the forge's rate limit (GitHub's 403 with X-RateLimit-Remaining 0, GitLab's 429 with RateLimit-Reset, a 429 with Retry-After) waits until the reset, and holds nothing of the Jira site's",
+        arguments: PanelForge.allCases)
+    func forgeRateLimit(_ forge: PanelForge) async throws {
+        var options = DevelopmentPanelTests.cloud
+        let clock = TestClock()
+        options.clock = clock
+        try await Harness.run(options) { h in
+            try await setUp(h, forge)
+            let reset = String(Int(Date().timeIntervalSince1970) + 300)
+            var fault = EmulatedFault(pathContains: "/forge/", status: forge == .github ? 403 : 429, times: 1)
+            switch forge {
+            case .github: fault.headers = ["X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset]
+            case .gitlab: fault.headers = ["RateLimit-Remaining": "0", "RateLimit-Reset": reset]
+            case .gitea: fault.retryAfter = 300
+            }
+            await h.emulator.addFault(fault)
+            try await push(h, forge, Self.sha(1), "PROJ-3 fix")
+            let waiting = try await eventually {
+                let first = try await forge.deliveries(h).first
+                return first?["attempts"] == 1 && first?["status"] == "pending"
+            }
+            #expect(waiting)
+            let d = try #require(try await forge.deliveries(h).first)
+            #expect(try JiraCloudLimitsTests.seconds(d) >= 250, "\(d)")
+            #expect(
+                d["last_error"]?.string?.hasPrefix("\(forge == .gitlab ? "GitLab" : forge == .github ? "GitHub" : "Gitea") answered") == true, "\(d)")
+            #expect(try await h.store.rateLimitHolds(now: h.store.clock.now()).isEmpty, "the Jira site is not held")
+            try await untilDone(h, forge, clock) { try await statuses(h, Self.sha(1)).latest.first?["state"] == "success" }
+            #expect(try await statuses(h, Self.sha(1)).all.count == 1)
+        }
+    }
+
     @Test("a merge or pull request must mention a key: failure without one, success with one", arguments: PanelForge.allCases)
     func mergeRequests(_ forge: PanelForge) async throws {
         try await Harness.run(DevelopmentPanelTests.cloud) { h in

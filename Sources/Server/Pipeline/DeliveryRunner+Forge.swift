@@ -82,11 +82,13 @@ extension DeliveryRunner {
         switch error.status {
         case 401, 403:
             return JiraError(
-                kind: .http(status: 400), detail: "\(forge) refused the forge API token (\(error.status ?? 0)): give it the scope the docs name")
+                kind: .http(status: 400), detail: "\(forge) refused the forge API token (\(error.status ?? 0)): give it the scope the docs name"
+            ).fromForge(forge)
         case 404:
-            return JiraError(kind: .http(status: 404), detail: "\(forge) knows no such project or commit for this token")
+            return JiraError(kind: .http(status: 404), detail: "\(forge) knows no such project or commit for this token").fromForge(forge)
         default:
-            return error
+            // A rate limit of the forge waits as long as the forge says, and holds nothing of the Jira site's.
+            return error.fromForge(forge)
         }
     }
 }

@@ -79,7 +79,8 @@ struct DeliveryRunner: Sendable {
             var result = await failed(d, error, credentials: credentials, now: now)
             log.warning("Jira delivery failed", metadata: ["error": "\(result.outcome.error ?? "")", "attempt": "\(d.attempts)"])
             metrics.delivery(site: d.site, action: d.action.rawValue, outcome: result.outcome.name)
-            result.rateLimited = error.status == 429
+            // Only Jira's own 429s cut the site's adaptive limit; a forge's rate limit is the forge's.
+            result.rateLimited = error.status == 429 && error.answeredBy == "Jira"
             return result
         }
     }

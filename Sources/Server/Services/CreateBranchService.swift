@@ -85,9 +85,9 @@ struct CreateBranchService: Sendable {
             case 404:
                 throw Refusal(status: 502, message: "\(forge) knows no branch \(from) in \(project.forgePath) for this token.")
             case 400, 422:
-                throw Refusal(status: 502, message: "\(forge) refused the branch: \(error.userMessage)")
+                throw Refusal(status: 502, message: "\(forge) refused the branch: \(error.serviceResponse)")
             default:
-                throw Refusal(status: 502, message: "\(forge) could not be reached or failed: \(error.userMessage)")
+                throw Refusal(status: 502, message: "\(forge) could not be reached or failed: \(error.fromForge(forge).description)")
             }
         }
         logger.info(
