@@ -170,6 +170,16 @@ def gitlab_violation(method, parts, body, query):
         if set(body or {}) != {"branch", "ref"} or not all(isinstance(v, str) and v for v in (body or {}).values()):
             raise ValueError(f"a branch is created with exactly branch and ref, got {sorted(body or {})}")
         return
+    if method == "GET" and len(rest) == 3 and rest[0] == "hooks" and rest[2] == "events":
+        # doc/api/project_webhooks.md, "List webhook events": `status`, `page`, `per_page`.
+        if not rest[1].isdigit():
+            raise ValueError("the hook id is not a number")
+        for name, value in query:
+            if name not in {"status", "page", "per_page"}:
+                raise ValueError(f"unknown attribute {name}")
+            if name in ("page", "per_page") and not (value.isdigit() and int(value) >= 1):
+                raise ValueError(f"{name}={value!r} is not a whole number")
+        return
     if method == "GET" and rest in (["merge_requests"], ["repository", "branches"]):
         allowed = GITLAB_MR_LIST_ATTRIBUTES if rest == ["merge_requests"] else GITLAB_BRANCH_LIST_ATTRIBUTES
         for name, value in query:
@@ -221,5 +231,7 @@ def gitea_violation(gitea, method, parts, body, query):
             raise ValueError(f"{template} takes no query parameter {name}")
         if p.get("type") == "integer" and not value.lstrip("-").isdigit():
             raise ValueError(f"{name}={value!r} is not an integer")
+        if p.get("type") == "boolean" and value not in ("true", "false"):
+            raise ValueError(f"{name}={value!r} is not true or false")
         if p.get("enum") and value not in p["enum"]:
             raise ValueError(f"{name}={value!r} is not one of {p['enum']}")

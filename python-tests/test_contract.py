@@ -113,8 +113,11 @@ def test_a_request_that_breaks_a_forges_api_is_caught():
         {"method": "POST", "path": "/forge/gitlab/api/v4/projects/42/repository/branches", "body": '{"name": "x", "ref": "main"}'},
         {"method": "POST", "path": "/forge/github/repos/o/r/git/refs", "body": '{"ref": "heads/x", "sha": "' + "a" * 40 + '"}'},
         {"method": "POST", "path": "/forge/gitea/api/v1/repos/o/r/branches", "body": '{"old_ref_name": "main"}'},
+        {"method": "GET", "path": "/forge/gitlab/api/v4/projects/42/hooks/7/events", "query": "since=2026-01-01"},
+        {"method": "GET", "path": "/forge/github/repos/o/r/hooks/7/deliveries", "query": "per_page=many"},
+        {"method": "GET", "path": "/forge/gitea/api/v1/repos/o/r/commits", "query": "stat=maybe"},
     ]
-    assert len(forge_violations(bad)) == 10, forge_violations(bad)
+    assert len(forge_violations(bad)) == 13, forge_violations(bad)
 
 
 def test_the_forge_emulators_answer_in_the_forges_shapes(emulator):
@@ -211,3 +214,45 @@ def test_the_forge_emulators_lists_answer_in_the_forges_shapes(emulator):
     assert all(set(mr) >= {"id", "iid", "state", "sha", "merge_commit_sha", "merged_at", "source_branch", "target_branch", "draft",
                            "references", "web_url", "updated_at", "title", "description", "author", "reviewers"} for mr in r.json())
     assert len(r.json()) == 12
+
+
+def test_the_forge_emulators_webhook_records_answer_in_the_forges_shapes(emulator):
+    # What catch-up reads: GitHub's deliveries (list and one in full), GitLab's hook events.
+    import requests
+    from openapi_schema_validator import OAS30Validator
+
+    from contract_check import forge_specs
+
+    github, _ = forge_specs()
+    headers = {"Authorization": "Bearer forge-token"}
+    payload = {"ref": "refs/heads/main", "repository": {"id": 1}}
+    for forge, project in (("github", "o/r"), ("gitlab", "42")):
+        r = requests.post(emulator.url + "/_emulator/forge/hook_deliveries", timeout=10, json={
+            "forge": forge, "project": project, "hook_id": 7, "deliveries": [
+                {"event": "push", "guid": f"g-{n}", "status_code": code, "payload": payload} for n, code in enumerate((200, 0, 502) * 40)]})
+        assert r.status_code == 201, r.text
+
+    def github_answer(path, params):
+        r = requests.get(f"{emulator.url}/forge/github{path}", params=params, headers=headers, timeout=10)
+        assert r.status_code == 200
+        template = path.replace("o/r", "{owner}/{repo}").replace("/7/", "/{hook_id}/")
+        if template.endswith("/7"):
+            template = template[:-2] + "/{hook_id}"
+        if template.split("/")[-2] == "deliveries":
+            template = "/".join(template.split("/")[:-1]) + "/{delivery_id}"
+        schema = github["paths"][template]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        OAS30Validator({**schema, "components": github["components"]}).validate(r.json())
+        return r
+
+    first = github_answer("/repos/o/r/hooks/7/deliveries", {"per_page": "100"})
+    assert len(first.json()) == 100 and first.json()[0]["guid"] == "g-119", "newest first"
+    assert 'rel="next"' in first.headers["Link"] and "cursor=" in first.headers["Link"]
+    one = github_answer(f"/repos/o/r/hooks/7/deliveries/{first.json()[0]['id']}", {})
+    assert one.json()["request"]["payload"] == payload and one.json()["request"]["headers"]["X-GitHub-Delivery"] == "g-119"
+
+    r = requests.get(f"{emulator.url}/forge/gitlab/api/v4/projects/42/hooks/7/events", params={"per_page": "100"}, headers=headers, timeout=10)
+    events = r.json()
+    # The keys of GitLab's documented example (doc/api/project_webhooks.md); response_status is a string.
+    assert all(set(e) >= {"id", "url", "trigger", "request_headers", "request_data", "response_headers", "response_body",
+                          "execution_duration", "response_status"} for e in events)
+    assert all(isinstance(e["response_status"], str) for e in events) and {e["response_status"] for e in events} == {"200", "internal error", "502"}

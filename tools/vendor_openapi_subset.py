@@ -145,9 +145,12 @@ def definitions(node, out):
 
 
 # Commit statuses (checks); the pull requests, branches and (GitHub) commits a backfill lists.
+# and the webhook deliveries (GitHub) or commits (Gitea) a catch-up reads.
 GITHUB_PATHS = ["/repos/{owner}/{repo}/statuses/{sha}", "/repos/{owner}/{repo}/pulls", "/repos/{owner}/{repo}/branches",
-                "/repos/{owner}/{repo}/commits"]
-GITEA_PATHS = ["/repos/{owner}/{repo}/statuses/{sha}", "/repos/{owner}/{repo}/pulls", "/repos/{owner}/{repo}/branches"]
+                "/repos/{owner}/{repo}/commits", "/repos/{owner}/{repo}/hooks/{hook_id}/deliveries",
+                "/repos/{owner}/{repo}/hooks/{hook_id}/deliveries/{delivery_id}"]
+GITEA_PATHS = ["/repos/{owner}/{repo}/statuses/{sha}", "/repos/{owner}/{repo}/pulls", "/repos/{owner}/{repo}/branches",
+               "/repos/{owner}/{repo}/commits"]
 
 
 def forges(forge_dir):
