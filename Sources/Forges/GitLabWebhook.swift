@@ -99,17 +99,24 @@ public enum GitLabWebhook {
     /// GitLab's `state` (`opened`, `merged`, `closed`, `locked`), `draft` (`work_in_progress` before 13.x),
     /// `updated_at` and the reviewers listed beside the attributes.
     static func details(_ a: JSONObject, _ doc: JSONObject) -> ChangeDetails {
-        let state: ChangeDetails.State
+        ChangeDetails(
+            state: state(a), draft: a["draft"]?.bool ?? a["work_in_progress"]?.bool ?? false, updatedAt: Payload.timestamp(a["updated_at"]),
+            author: nil, commentCount: 0, reviewers: reviewers(doc["reviewers"]))
+    }
+
+    /// A merge request's `state` (`opened`, `merged`, `closed`, `locked`).
+    static func state(_ a: JSONObject) -> ChangeDetails.State {
         switch a["state"]?.string ?? "" {
-        case "merged": state = .merged
-        case "closed": state = .closed
-        default: state = .open
+        case "merged": return .merged
+        case "closed": return .closed
+        default: return .open
         }
-        let reviewers = (doc["reviewers"]?.array ?? []).prefix(EventLimits.reviewersPerChange).compactMap {
+    }
+
+    /// The reviewers' names (or usernames), at most `EventLimits.reviewersPerChange`.
+    static func reviewers(_ list: JSONValue?) -> [String] {
+        (list?.array ?? []).prefix(EventLimits.reviewersPerChange).compactMap {
             Payload.optionalString($0["name"]) ?? Payload.optionalString($0["username"])
         }
-        return ChangeDetails(
-            state: state, draft: a["draft"]?.bool ?? a["work_in_progress"]?.bool ?? false, updatedAt: Payload.timestamp(a["updated_at"]),
-            author: nil, commentCount: 0, reviewers: reviewers)
     }
 }

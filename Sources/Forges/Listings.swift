@@ -26,15 +26,6 @@ public enum Listings {
         guard let iid = a["iid"]?.integer, iid > 0 else { return nil }
         let author = a["author"]?.object
         let username = Payload.optionalString(author?["username"]) ?? ""
-        let state: ChangeDetails.State
-        switch a["state"]?.string ?? "" {
-        case "merged": state = .merged
-        case "closed": state = .closed
-        default: state = .open
-        }
-        let reviewers = (a["reviewers"]?.array ?? []).prefix(EventLimits.reviewersPerChange).compactMap {
-            Payload.optionalString($0["name"]) ?? Payload.optionalString($0["username"])
-        }
         let notes = a["user_notes_count"]?.number.flatMap { Int(exactly: $0) }.map { max(0, min($0, 1_000_000)) } ?? 0
         return MergeRequestEvent(
             project: project, iid: iid, title: a["title"]?.string ?? "", description: a["description"]?.string ?? "", action: .update,
@@ -43,9 +34,10 @@ public enum Listings {
             url: Payload.webURL(a["web_url"]) ?? project.forge.changeURL(project: project.webURL, number: iid),
             user: ForgeUser(name: Payload.optionalString(author?["name"]) ?? username, username: username),
             details: ChangeDetails(
-                state: state, draft: a["draft"]?.bool ?? a["work_in_progress"]?.bool ?? false, updatedAt: Payload.timestamp(a["updated_at"]),
+                state: GitLabWebhook.state(a), draft: a["draft"]?.bool ?? a["work_in_progress"]?.bool ?? false,
+                updatedAt: Payload.timestamp(a["updated_at"]),
                 author: Payload.optionalString(author?["name"]) ?? Payload.optionalString(author?["username"]), commentCount: notes,
-                reviewers: reviewers))
+                reviewers: GitLabWebhook.reviewers(a["reviewers"])))
     }
 
     /// Branches with the head commit the list carries (GitLab and Gitea); GitHub's list names only the head's
