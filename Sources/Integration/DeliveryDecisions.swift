@@ -110,13 +110,15 @@ public struct ExistingRemoteLink: Sendable, Equatable {
     }
 }
 
-/// A transition Jira offers on an issue: its id and the category key of its target status (`done`).
+/// A transition Jira offers on an issue: its id, its name and the category key of its target status (`done`).
 public struct OfferedTransition: Sendable, Equatable {
     public var id: String
+    public var name: String
     public var targetCategoryKey: String?
 
-    public init(id: String, targetCategoryKey: String?) {
+    public init(id: String, name: String = "", targetCategoryKey: String?) {
         self.id = id
+        self.name = name
         self.targetCategoryKey = targetCategoryKey
     }
 }
@@ -174,8 +176,11 @@ public enum DeliveryDecisions {
         case check
     }
 
-    /// GitLab's `close_issue`: skip resolved issues, else the transitions to apply. The automatic one is the
-    /// first transition into a status of the done category.
+    /// GitLab's `close_issue`: skip resolved issues, else the next transition to apply. The automatic one is the
+    /// first transition into a status of the done category. A list goes one step at a time, read against what the
+    /// issue offers after the step before: an id is applied as written (a refusal is reported with what the issue
+    /// could take); a name is the offered transition of that name (without case); a name the issue does not offer
+    /// fails with the names it could take, and so does a name that two offered transitions share.
     public static func transition(_ spec: TransitionSpec, issueKey: String, resolved: Bool, offered: [OfferedTransition]) -> TransitionStep {
         if resolved && spec.applied == 0 { return .skip(reason: "The issue is already resolved.") }
         if spec.automatic {
@@ -185,7 +190,30 @@ public enum DeliveryDecisions {
             }
             return .apply(ids: [done.id], advancing: false)
         }
-        return .apply(ids: Array(spec.ids.dropFirst(min(max(spec.applied, 0), spec.ids.count))), advancing: true)
+        guard spec.applied >= 0, spec.applied < spec.ids.count else { return .check }
+        let written = spec.ids[spec.applied]
+        let step = "step \(spec.applied + 1) of \(spec.ids.count)"
+        switch TransitionList.Step(written) {
+        case .id(let id):
+            // As GitLab: an id is sent as written (Jira's refusal is reported with what the issue could take).
+            return .apply(ids: [id], advancing: true)
+        case .name(let name):
+            let matching = offered.filter { $0.name.lowercased() == name.lowercased() }
+            switch matching.count {
+            case 1: return .apply(ids: [matching[0].id], advancing: true)
+            case 0: return .fail(error: "\(issueKey) cannot take a transition named \"\(name)\" (\(step)); it can take \(names(offered)).")
+            default:
+                return .fail(
+                    error:
+                        "\"\(name)\" (\(step)) names \(matching.count) transitions of \(issueKey) (ids \(matching.map(\.id).joined(separator: ", "))): write the id instead."
+                )
+            }
+        }
+    }
+
+    /// The names Jira offers, for a message: `Start Progress (11), Done (31)`, or `none`.
+    public static func names(_ offered: [OfferedTransition]) -> String {
+        offered.isEmpty ? "none" : offered.prefix(30).map { "\($0.name) (\($0.id))" }.joined(separator: ", ")
     }
 
     /// After the transitions: once Jira shows a resolution, comment "Issue solved with ..." and resolve the

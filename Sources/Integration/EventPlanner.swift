@@ -83,14 +83,14 @@ public struct EventPlanner: Sendable {
     func plan(_ push: PushEvent, notes: inout [String]) -> [PlannedDelivery] {
         guard let branch = push.branch, !push.deletesBranch else { return [] }
         let project = push.project
-        let toDefault = branch == project.defaultBranch
+        let toClosingBranch = settings.isClosingBranch(branch, defaultBranch: project.defaultBranch)
         var out: [PlannedDelivery] = []
         // GitLab processes the newest commits last; the payload lists them oldest first.
         for commit in push.commits {
             // A first line can be megabytes long: cut it once here, not once per key.
             let title = Texts.cut(commit.title, to: Texts.maxQuoteCharacters)
             let entityURL = project.forge.commitURL(project: project.webURL, sha: commit.id)
-            let closing = toDefault && !project.forge.isChangeMergeCommit(commit.message)
+            let closing = toClosingBranch && !project.forge.isChangeMergeCommit(commit.message)
             var mentions: [String]
             var closes: [String] = []
             if closing {
@@ -100,10 +100,12 @@ public struct EventPlanner: Sendable {
             } else {
                 mentions = extractor.allKeys(commit.message)
             }
-            if !settings.transitionsEnabled {
-                // GitLab sends nothing for a closing key without transitions; we mention it instead.
-                mentions = Self.ordered(closes + mentions)
-                closes = []
+            // GitLab sends nothing for a closing key without transitions; we mention it instead (per Jira project:
+            // a project with no list of its own and no general list has no transitions).
+            let moved = closes.filter(settings.transitionsEnabled(for:))
+            if moved.count < closes.count {
+                mentions = Self.ordered(closes.filter { !settings.transitionsEnabled(for: $0) } + mentions)
+                closes = moved
             }
             closes = capped(closes, entity: "Commit \(commit.id.prefix(12))", notes: &notes)
             mentions = capped(mentions, entity: "Commit \(commit.id.prefix(12))", notes: &notes)
@@ -144,10 +146,11 @@ public struct EventPlanner: Sendable {
             let refs = extractor.extract(text)
             var mentions = refs.mentions
             var closes = refs.closes
-            let canClose = mr.targetBranch == project.defaultBranch && settings.transitionsEnabled && mr.lastCommitID != nil
-            if !canClose {
-                mentions = Self.ordered(closes + mentions)
-                closes = []
+            let canClose = settings.isClosingBranch(mr.targetBranch, defaultBranch: project.defaultBranch) && mr.lastCommitID != nil
+            let moved = canClose ? closes.filter(settings.transitionsEnabled(for:)) : []
+            if moved.count < closes.count {
+                mentions = Self.ordered(closes.filter { !moved.contains($0) } + mentions)
+                closes = moved
             }
             closes = capped(closes, entity: name, notes: &notes)
             mentions = capped(mentions, entity: name, notes: &notes)
@@ -192,7 +195,7 @@ public struct EventPlanner: Sendable {
 
     func transition(key: String, entityURL: String, commitID: String, project: ForgeProject) -> PlannedDelivery {
         let spec = TransitionSpec(
-            automatic: settings.transitionAutomatic, ids: settings.transitionIDs, applied: 0, commitID: commitID,
+            automatic: settings.transitionAutomatic, ids: settings.transitionSteps(for: key), applied: 0, commitID: commitID,
             commitURL: project.forge.commitURL(project: project.webURL, sha: commitID), comment: settings.commentOnEventEnabled,
             iconURL: Self.iconURL(project), iconTitle: project.forge.displayName)
         return PlannedDelivery(action: .transition, issueKey: key, dedupeKey: "transition|\(entityURL)", work: .transition(spec))

@@ -76,6 +76,12 @@ public struct JiraSettings: Sendable, Equatable {
     public var jiraAllowedStatuses: String = ""
     /// A merge or pull request's title or description must mention a key (a commit status on its head).
     public var preventMergeWithoutJiraIssue: Bool = false
+    /// Transitions (ids or names, per Jira project as `jira_issue_transition_id`) for the issues a merge or pull
+    /// request mentions when it is opened or leaves draft; blank: none.
+    public var mergeRequestOpenedTransition: String = ""
+    /// Comma-separated branch names or `*` patterns where closing references transition; blank: the default
+    /// branch only.
+    public var closingBranches: String = ""
 
     public init() {}
 
@@ -89,39 +95,62 @@ public struct JiraSettings: Sendable, Equatable {
         return nil
     }
 
-    /// The transition IDs to apply in order: every run of digits in `jira_issue_transition_id`.
-    public var transitionIDs: [String] { TransitionIDs.parse(transitionID) }
+    /// `jira_issue_transition_id` read as a list (ids, names, lists per Jira project); empty when it cannot be
+    /// read (validation refuses to save such a list).
+    public var transitionList: TransitionList { (try? TransitionList.parse(transitionID).get()) ?? TransitionList() }
 
-    /// Whether a closing reference moves the issue at all (automatic, or at least one ID).
-    public var transitionsEnabled: Bool { transitionAutomatic || !transitionIDs.isEmpty }
+    /// `merge_request_opened_transition` read as a list.
+    public var openedTransitionList: TransitionList { (try? TransitionList.parse(mergeRequestOpenedTransition).get()) ?? TransitionList() }
+
+    /// The transitions (ids and names, as written) a closing reference to `issueKey` applies in order.
+    public func transitionSteps(for issueKey: String) -> [String] { transitionList.steps(for: issueKey).map(\.description) }
+
+    /// Whether a closing reference to `issueKey` moves it at all (automatic, or a list for its project).
+    public func transitionsEnabled(for issueKey: String) -> Bool { transitionAutomatic || !transitionList.steps(for: issueKey).isEmpty }
+
+    /// Whether a closing reference on `branch` (pushed to, or merged into) transitions: one of `closing_branches`,
+    /// or the default branch when it is blank.
+    public func isClosingBranch(_ branch: String, defaultBranch: String) -> Bool {
+        let patterns = BranchPatterns.parse(closingBranches)
+        return patterns.isEmpty ? branch == defaultBranch : patterns.contains { BranchPatterns.matches(branch, pattern: $0) }
+    }
+
+    /// Whether a closing reference moves an issue at all (automatic, or a list for some project).
+    public var transitionsEnabled: Bool { transitionAutomatic || !transitionList.isEmpty }
 }
 
-/// Parsing of `jira_issue_transition_id` the way GitLab reads it.
+/// Blank transition lists, as GitLab reads them.
 public enum TransitionIDs {
-    /// Every run of ASCII digits, in order: `"1,2;3"` gives 1, 2, 3 and `"foo 23 bar"` gives 23.
-    public static func parse(_ text: String) -> [String] {
-        var result: [String] = []
-        var current = ""
-        for ch in text.unicodeScalars {
-            if ch.value >= 48 && ch.value <= 57 {
-                current.unicodeScalars.append(ch)
-            } else if !current.isEmpty {
-                result.append(current)
-                current = ""
-            }
-        }
-        if !current.isEmpty { result.append(current) }
-        return result
-    }
-
-    /// GitLab's format rule: the unanchored regex `\d+` with `allow_blank`, so blank (Rails' `blank?`: nothing
-    /// but whitespace) or any text with a digit passes.
-    public static func isValid(_ text: String) -> Bool {
-        isBlank(text) || text.unicodeScalars.contains { $0.value >= 48 && $0.value <= 57 }
-    }
-
     /// Rails' `blank?` for a string: empty or only whitespace (`" "` is "no IDs", and is saved as "").
     public static func isBlank(_ text: String) -> Bool {
         text.allSatisfy(\.isWhitespace)
+    }
+}
+
+/// `closing_branches`: comma-separated branch names, where `*` stands for any run of characters (`release/*`).
+public enum BranchPatterns {
+    /// The patterns, trimmed; nil when one is empty (`main,,release/*`).
+    public static func parseStrict(_ text: String) -> [String]? {
+        guard !TransitionIDs.isBlank(text) else { return [] }
+        let patterns = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }
+        return patterns.contains(where: \.isEmpty) ? nil : patterns
+    }
+
+    public static func parse(_ text: String) -> [String] { parseStrict(text) ?? [] }
+
+    /// Whether `branch` matches `pattern` (`*` matches any run of characters, `/` included).
+    public static func matches(_ branch: String, pattern: String) -> Bool {
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count > 1 else { return branch == pattern }
+        var rest = Substring(branch)
+        guard rest.hasPrefix(parts[0]) else { return false }
+        rest = rest.dropFirst(parts[0].count)
+        for (i, part) in parts.enumerated().dropFirst() {
+            if i == parts.count - 1 { return part.isEmpty || rest.hasSuffix(part) }
+            guard !part.isEmpty else { continue }
+            guard let range = rest.firstRange(of: part) else { return false }
+            rest = rest[range.upperBound...]
+        }
+        return true
     }
 }

@@ -9,6 +9,8 @@ public struct SettingsUpdate: Sendable, Equatable {
     public var issuePrefix: String?
     public var issueRegex: String?
     public var transitionAutomatic: Bool?
+    public var mergeRequestOpenedTransition: String?
+    public var closingBranches: String?
     public var transitionID: String?
     public var commitEvents: Bool?
     public var mergeRequestsEvents: Bool?
@@ -99,6 +101,8 @@ public struct SettingsUpdate: Sendable, Equatable {
         jiraStatusCheckEnabled = try bool("jira_status_check_enabled")
         jiraAllowedStatuses = try string("jira_allowed_statuses_as_string").map { $0.trimmingWhitespace() }
         preventMergeWithoutJiraIssue = try bool("prevent_merge_without_jira_issue")
+        mergeRequestOpenedTransition = try string("merge_request_opened_transition").map { TransitionIDs.isBlank($0) ? "" : $0 }
+        closingBranches = try string("closing_branches").map { $0.trimmingWhitespace() }
     }
 
     /// Applies this update to `current` with GitLab's secret rules: a blank password keeps the stored
@@ -135,6 +139,8 @@ public struct SettingsUpdate: Sendable, Equatable {
         if let jiraStatusCheckEnabled { s.jiraStatusCheckEnabled = jiraStatusCheckEnabled }
         if let jiraAllowedStatuses { s.jiraAllowedStatuses = JiraIssueCheck.allowedStatuses(jiraAllowedStatuses).joined(separator: ",") }
         if let preventMergeWithoutJiraIssue { s.preventMergeWithoutJiraIssue = preventMergeWithoutJiraIssue }
+        if let mergeRequestOpenedTransition { s.mergeRequestOpenedTransition = mergeRequestOpenedTransition }
+        if let closingBranches { s.closingBranches = closingBranches }
 
         let urlChanged = s.url != current.url || s.apiURL != current.apiURL
         if let newPassword = password.flatMap({ $0.isEmpty ? nil : $0 }) {

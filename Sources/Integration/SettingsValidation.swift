@@ -102,9 +102,16 @@ public struct SettingsValidator: Sendable {
             errors.add("jira_allowed_statuses_as_string", "can't be blank")
         }
         if s.jiraAllowedStatuses.count > 2000 { errors.add("jira_allowed_statuses_as_string", "is too long (maximum is 2000 characters)") }
-        if !TransitionIDs.isValid(s.transitionID) {
-            errors.add("jira_issue_transition_id", "Jira issue transition IDs must be a list of numbers that can be split with , or ;")
+        if case .failure(let problem) = TransitionList.parse(s.transitionID) {
+            errors.add("jira_issue_transition_id", "Jira issue transitions " + problem.message)
         }
+        if case .failure(let problem) = TransitionList.parse(s.mergeRequestOpenedTransition) {
+            errors.add("merge_request_opened_transition", "Merge request opened transitions " + problem.message)
+        }
+        if BranchPatterns.parseStrict(s.closingBranches) == nil {
+            errors.add("closing_branches", "can't have an empty branch name or pattern")
+        }
+        if s.closingBranches.count > 2000 { errors.add("closing_branches", "is too long (maximum is 2000 characters)") }
         checkPattern("jira_issue_regex", s.issueRegex, into: &errors)
         checkPattern("jira_issue_prefix", s.issuePrefix, into: &errors)
         if s.projectKeys.count > SettingsValidator.maxProjectKeys {

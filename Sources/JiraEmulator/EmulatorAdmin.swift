@@ -15,7 +15,9 @@ struct EmulatorAdmin {
             return json(200, ["ok": true])
         case ("POST", "/_emulator/projects"):
             guard let key = doc["key"] as? String, !key.isEmpty else { return error(400, "key is required") }
-            let p = await state.addProject(key: key, name: doc["name"] as? String, requiredFields: doc["required_fields"] as? [String] ?? [])
+            let p = await state.addProject(
+                key: key, name: doc["name"] as? String, requiredFields: doc["required_fields"] as? [String] ?? [],
+                workflow: doc["workflow"] as? String ?? "default")
             return json(201, ["id": p.id, "key": p.key, "name": p.name])
         case ("POST", "/_emulator/issues"):
             guard let project = doc["project"] as? String, let summary = doc["summary"] as? String else {

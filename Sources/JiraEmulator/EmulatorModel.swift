@@ -45,6 +45,10 @@ public struct EmulatedTransition: Sendable, Equatable {
     public var id: String
     public var name: String
     public var toStatusID: String
+    /// The statuses it is offered from; nil: from every other status.
+    public var from: [String]? = nil
+    /// Fields its screen requires (`resolution`): a request without them is refused, as Jira refuses it.
+    public var requiredFields: [String] = []
 }
 
 public struct EmulatedIssueType: Sendable, Equatable {
@@ -60,6 +64,9 @@ public struct EmulatedProject: Sendable, Equatable {
     public var name: String
     /// Fields `POST issue` must carry, e.g. `components` ("Components is required.").
     public var requiredFields: [String]
+    /// Its workflow: `default` (To Do, In Progress, Done, each reachable from the others) or `review` (Start
+    /// Progress, Send to Review, Approve, Reopen, each from one status, and Resolve Issue with a screen).
+    public var workflow: String = "default"
 }
 
 public struct EmulatedComment: Sendable, Equatable {

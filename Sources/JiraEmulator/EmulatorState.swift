@@ -53,6 +53,7 @@ public actor EmulatorState {
             EmulatedStatus(id: "1", name: "To Do", categoryKey: "new", categoryID: 2, categoryName: "To Do"),
             EmulatedStatus(id: "3", name: "In Progress", categoryKey: "indeterminate", categoryID: 4, categoryName: "In Progress"),
             EmulatedStatus(id: "10001", name: "Done", categoryKey: "done", categoryID: 3, categoryName: "Done"),
+            EmulatedStatus(id: "10100", name: "In Review", categoryKey: "indeterminate", categoryID: 4, categoryName: "In Progress"),
         ]
         self.transitions = [
             EmulatedTransition(id: "11", name: "To Do", toStatusID: "1"),
@@ -88,9 +89,10 @@ public actor EmulatorState {
     }
 
     @discardableResult
-    public func addProject(key: String, name: String? = nil, requiredFields: [String] = []) -> EmulatedProject {
+    public func addProject(key: String, name: String? = nil, requiredFields: [String] = [], workflow: String = "default") -> EmulatedProject {
         nextProjectID += 1
-        let p = EmulatedProject(id: String(nextProjectID), key: key, name: name ?? key, requiredFields: requiredFields)
+        var p = EmulatedProject(id: String(nextProjectID), key: key, name: name ?? key, requiredFields: requiredFields)
+        p.workflow = workflow == "review" ? "review" : "default"
         projects[key] = p
         return p
     }
@@ -277,12 +279,32 @@ public actor EmulatorState {
         return true
     }
 
-    /// Applies a transition; nil when the issue is unknown, false when the id is not available.
-    func transition(issueKey: String, transitionID: String) -> Bool? {
+    /// The `review` workflow: one way forward through review, and a resolution screen.
+    static let reviewWorkflow = [
+        EmulatedTransition(id: "11", name: "Start Progress", toStatusID: "3", from: ["1"]),
+        EmulatedTransition(id: "21", name: "Send to Review", toStatusID: "10100", from: ["3"]),
+        EmulatedTransition(id: "31", name: "Approve", toStatusID: "10001", from: ["10100"]),
+        EmulatedTransition(id: "41", name: "Reopen", toStatusID: "1", from: ["10001"]),
+        // A second Reopen, back to In Progress: the name alone is ambiguous from Done.
+        EmulatedTransition(id: "42", name: "Reopen", toStatusID: "3", from: ["10001"]),
+        EmulatedTransition(id: "51", name: "Resolve Issue", toStatusID: "10001", from: ["3"], requiredFields: ["resolution"]),
+    ]
+
+    public enum TransitionAnswer: Sendable, Equatable {
+        case done
+        case notAvailable
+        /// The screen's required fields that the request did not give.
+        case missing([String])
+    }
+
+    /// Applies a transition with the fields of its screen; nil when the issue is unknown.
+    func transition(issueKey: String, transitionID: String, fields: [String: String] = [:]) -> TransitionAnswer? {
         guard var issue = issue(issueKey) else { return nil }
         guard let t = availableTransitions(for: issue).first(where: { $0.id == transitionID }),
             let status = statuses.first(where: { $0.id == t.toStatusID })
-        else { return false }
+        else { return .notAvailable }
+        let missing = t.requiredFields.filter { fields[$0] == nil }
+        guard missing.isEmpty else { return .missing(missing) }
         issue.statusID = status.id
         if status.categoryKey == "done" {
             if resolutionOnDone {
@@ -293,13 +315,15 @@ public actor EmulatorState {
             issue.resolution = nil
             issue.resolutionDate = nil
         }
+        if let resolution = fields["resolution"] { issue.resolution = resolution }
         issue.updated = Date()
         issues[issue.key] = issue
-        return true
+        return .done
     }
 
     func availableTransitions(for issue: EmulatedIssue) -> [EmulatedTransition] {
-        transitions.filter { $0.toStatusID != issue.statusID }
+        let workflow = projects[issue.projectKey]?.workflow == "review" ? Self.reviewWorkflow : transitions
+        return workflow.filter { t in t.toStatusID != issue.statusID && (t.from.map { $0.contains(issue.statusID) } ?? true) }
     }
 
     /// Creates an issue from a `fields` document; returns Jira's field errors when required ones are missing.

@@ -114,10 +114,19 @@ struct RestAPI {
             guard let doc = object(body), let t = doc["transition"] as? [String: Any], let id = t["id"].map({ "\($0)" }) else {
                 return error(400, "Missing transition id.")
             }
-            switch await state.transition(issueKey: issue.key, transitionID: id) {
-            case .some(true): return raw(204, Data())
-            case .some(false): return error(400, "Transition id '\(id)' is not valid for this issue.")
-            case .none: return error(404, "Issue does not exist or you do not have permission to see it.")
+            // A screen's fields: a resolution is `{"name": "Done"}`.
+            var fields: [String: String] = [:]
+            for (name, value) in (doc["fields"] as? [String: Any] ?? [:]) {
+                fields[name] = (value as? [String: Any])?["name"] as? String ?? value as? String
+            }
+            switch await state.transition(issueKey: issue.key, transitionID: id, fields: fields) {
+            case .done?: return raw(204, Data())
+            case .notAvailable?: return error(400, "Transition id '\(id)' is not valid for this issue.")
+            case .missing(let names)?:
+                return error(
+                    400, nil,
+                    errors: Dictionary(uniqueKeysWithValues: names.map { ($0, "\($0.prefix(1).uppercased() + $0.dropFirst()) is required.") }))
+            case nil: return error(404, "Issue does not exist or you do not have permission to see it.")
             }
         default:
             return error(405, "Method Not Allowed")
@@ -176,7 +185,7 @@ struct RestAPI {
 
     private func transitionJSON(_ t: EmulatedTransition) -> [String: Any] {
         let to = state.statuses.first { $0.id == t.toStatusID }!
-        return ["id": t.id, "name": t.name, "to": statusJSON(to), "hasScreen": false, "isAvailable": true]
+        return ["id": t.id, "name": t.name, "to": statusJSON(to), "hasScreen": !t.requiredFields.isEmpty, "isAvailable": true]
     }
 
     /// Jira 8.4+'s create metadata: the create screen's fields for a project and issue type.

@@ -33,6 +33,8 @@ struct StoredSettings {
     var jira_status_check_enabled = false
     var jira_allowed_statuses_as_string: String? = nil
     var prevent_merge_without_jira_issue = false
+    var merge_request_opened_transition: String? = nil
+    var closing_branches: String? = nil
 
     init(_ s: JiraSettings) {
         url = s.url
@@ -63,6 +65,8 @@ struct StoredSettings {
         jira_status_check_enabled = s.jiraStatusCheckEnabled
         jira_allowed_statuses_as_string = s.jiraAllowedStatuses.isEmpty ? nil : s.jiraAllowedStatuses
         prevent_merge_without_jira_issue = s.preventMergeWithoutJiraIssue
+        merge_request_opened_transition = s.mergeRequestOpenedTransition.isEmpty ? nil : s.mergeRequestOpenedTransition
+        closing_branches = s.closingBranches.isEmpty ? nil : s.closingBranches
     }
 
     func settings(active: Bool, password: String?, oauthClientSecret: String? = nil, deploymentType: JiraDeploymentType) -> JiraSettings {
@@ -98,6 +102,8 @@ struct StoredSettings {
         s.jiraStatusCheckEnabled = jira_status_check_enabled
         s.jiraAllowedStatuses = jira_allowed_statuses_as_string ?? ""
         s.preventMergeWithoutJiraIssue = prevent_merge_without_jira_issue
+        s.mergeRequestOpenedTransition = merge_request_opened_transition ?? ""
+        s.closingBranches = closing_branches ?? ""
         s.deploymentType = deploymentType
         return s
     }
@@ -131,6 +137,7 @@ struct StoredSettings {
             "vulnerabilities_issuetype": stored.vulnerabilities_issuetype, "vulnerabilities_extra_fields": stored.vulnerabilities_extra_fields,
             "jira_oauth_client_id": stored.jira_oauth_client_id,
             "jira_allowed_statuses_as_string": stored.jira_allowed_statuses_as_string,
+            "merge_request_opened_transition": stored.merge_request_opened_transition, "closing_branches": stored.closing_branches,
         ]
         for (name, value) in optionals { if let value { doc[name] = .string(value) } }
         var writer = JSONWriter()
@@ -176,6 +183,9 @@ struct StoredSettings {
         s.jira_status_check_enabled = doc["jira_status_check_enabled"]?.bool ?? false
         s.jira_allowed_statuses_as_string = doc["jira_allowed_statuses_as_string"]?.string
         s.prevent_merge_without_jira_issue = doc["prevent_merge_without_jira_issue"]?.bool ?? false
+        // Added later (issue 30): rows saved before have none (no opening transition, the default branch).
+        s.merge_request_opened_transition = doc["merge_request_opened_transition"]?.string
+        s.closing_branches = doc["closing_branches"]?.string
         return s
     }
 }

@@ -89,18 +89,44 @@ struct DeliveryDecisionsTests {
                 == .skip(reason: "The issue is already resolved."))
     }
 
-    @Test("listed transitions apply in order, saving progress after each")
+    @Test("listed transitions apply in order, one step at a time, saving progress after each")
     func listedTransitions() {
-        #expect(DeliveryDecisions.transition(spec(), issueKey: "PROJ-1", resolved: false, offered: []) == .apply(ids: ["11", "21"], advancing: true))
+        #expect(DeliveryDecisions.transition(spec(), issueKey: "PROJ-1", resolved: false, offered: []) == .apply(ids: ["11"], advancing: true))
+        #expect(
+            DeliveryDecisions.transition(spec(applied: 1), issueKey: "PROJ-1", resolved: false, offered: []) == .apply(ids: ["21"], advancing: true))
+    }
+
+    @Test("a name is the offered transition of that name, without case; an unknown or shared name fails with the names offered")
+    func namedTransitions() {
+        var named = spec()
+        named.ids = ["start progress", "Done"]
+        let offered = [
+            OfferedTransition(id: "11", name: "Start Progress", targetCategoryKey: "indeterminate"),
+            OfferedTransition(id: "31", name: "Done", targetCategoryKey: "done"),
+            OfferedTransition(id: "32", name: "done", targetCategoryKey: "done"),
+        ]
+        #expect(DeliveryDecisions.transition(named, issueKey: "PROJ-1", resolved: false, offered: offered) == .apply(ids: ["11"], advancing: true))
+        named.applied = 1
+        guard case .fail(let shared) = DeliveryDecisions.transition(named, issueKey: "PROJ-1", resolved: false, offered: offered) else {
+            Issue.record("a shared name was applied")
+            return
+        }
+        #expect(shared.contains("names 2 transitions of PROJ-1 (ids 31, 32)") && shared.contains("step 2 of 2"), "\(shared)")
+        named.ids = ["Start Progress", "Ship it"]
+        guard case .fail(let unknown) = DeliveryDecisions.transition(named, issueKey: "PROJ-1", resolved: false, offered: offered) else {
+            Issue.record("an unknown name was applied")
+            return
+        }
+        #expect(unknown == "PROJ-1 cannot take a transition named \"Ship it\" (step 2 of 2); it can take Start Progress (11), Done (31), done (32).")
     }
 
     @Test("a retry goes on after the transitions already applied, even once the issue shows a resolution")
     func retryContinues() {
         #expect(
             DeliveryDecisions.transition(spec(applied: 1), issueKey: "PROJ-1", resolved: true, offered: []) == .apply(ids: ["21"], advancing: true))
-        #expect(DeliveryDecisions.transition(spec(applied: 2), issueKey: "PROJ-1", resolved: true, offered: []) == .apply(ids: [], advancing: true))
+        #expect(DeliveryDecisions.transition(spec(applied: 2), issueKey: "PROJ-1", resolved: true, offered: []) == .check)
         #expect(
-            DeliveryDecisions.transition(spec(applied: 9), issueKey: "PROJ-1", resolved: false, offered: []) == .apply(ids: [], advancing: true),
+            DeliveryDecisions.transition(spec(applied: 9), issueKey: "PROJ-1", resolved: false, offered: []) == .check,
             "a progress count beyond the list applies nothing")
     }
 

@@ -88,13 +88,55 @@ struct SettingsRulesTests {
     }
 
     @Test(
-        "transition ids are every run of digits",
+        "a transition list: ids and names separated by , or ;, lists per Jira project, empty elements left out",
         arguments: [
-            ("1,2;3", ["1", "2", "3"]), ("foo 23 bar", ["23"]), ("56-1", ["56", "1"]), ("", []), ("abc", []), (" ", []), ("\t \u{3000}", []),
+            ("1,2;3", ["1", "2", "3"], [:]), ("foo 23 bar", ["foo 23 bar"], [:]), ("", [], [:]), (" ; ,, ", [], [:]),
+            ("Done", ["Done"], [:]), (" In Review , Done ", ["In Review", "Done"], [:]),
+            ("Done; PROJ: 31, 41; OPS: Ship it", ["Done"], ["PROJ": ["31", "41"], "OPS": ["Ship it"]]),
+            ("PROJ: 31;; OPS:Done", [], ["PROJ": ["31"], "OPS": ["Done"]]),
+        ] as [(String, [String], [String: [String]])])
+    func transitionLists(_ text: String, _ general: [String], _ byProject: [String: [String]]) throws {
+        let list = try TransitionList.parse(text).get()
+        #expect(list.steps.map(\.description) == general)
+        #expect(Dictionary(uniqueKeysWithValues: list.byProject.map { ($0.key, $0.steps.map(\.description)) }) == byProject)
+        for (key, steps) in byProject { #expect(list.steps(for: "\(key)-7").map(\.description) == steps) }
+        #expect(list.steps(for: "OTHER-1").map(\.description) == general)
+        #expect(TransitionList.Step("31") == .id("31") && TransitionList.Step("3 1") == .name("3 1"))
+    }
+
+    @Test(
+        "a transition list that cannot be read says why, in GitLab's style",
+        arguments: [
+            ("PROJ:", "give no transition for PROJ"), ("PROJ: ; OPS: Done", "give no transition for PROJ"),
+            (": Done", "have an empty Jira project key"),
+            ("proj: Done", "name proj as a Jira project"), ("PROJ: 1; PROJ: 2", "name PROJ twice"),
+            (String(repeating: "x", count: 256), "longer than 255"), (Array(repeating: "1", count: 101).joined(separator: ","), "more than 100"),
         ])
-    func transitionIDs(_ text: String, _ ids: [String]) {
-        #expect(TransitionIDs.parse(text) == ids)
-        #expect(TransitionIDs.isValid(text) == (text.allSatisfy(\.isWhitespace) || !ids.isEmpty))
+    func transitionListErrors(_ text: String, _ expected: String) {
+        guard case .failure(let error) = TransitionList.parse(text) else {
+            Issue.record("\(text.prefix(40)) was read")
+            return
+        }
+        #expect(error.message.contains(expected), "\(error.message)")
+        var settings = JiraSettings()
+        settings.transitionID = text
+        let errors = SettingsValidator(allowLocalRequests: true).validate(settings)
+        #expect(errors.messages(for: "jira_issue_transition_id").first?.hasPrefix("Jira issue transitions ") == true, "\(errors.fullMessages)")
+    }
+
+    @Test("closing_branches: names and * patterns; blank is the default branch; an empty pattern is refused")
+    func closingBranches() {
+        var s = JiraSettings()
+        #expect(s.isClosingBranch("main", defaultBranch: "main") && !s.isClosingBranch("release/1.0", defaultBranch: "main"))
+        s.closingBranches = "main, release/*, hotfix-*-final"
+        for (branch, closes) in [
+            ("main", true), ("release/1.0", true), ("release/", true), ("releases/1", false), ("feature/x", false), ("hotfix-12-final", true),
+            ("hotfix-12-final2", false), ("develop", false),
+        ] {
+            #expect(s.isClosingBranch(branch, defaultBranch: "develop") == closes, "\(branch)")
+        }
+        #expect(BranchPatterns.parseStrict("main,,release/*") == nil && BranchPatterns.parseStrict("main, ") == nil)
+        #expect(BranchPatterns.matches("a/b/c", pattern: "*") && BranchPatterns.matches("a*b", pattern: "a*b"))
     }
 
     @Test("a blank jira_issue_transition_id is accepted and saved as blank, as GitLab's allow_blank does")
@@ -105,9 +147,8 @@ struct SettingsRulesTests {
             let update = try SettingsUpdate(parameters: ["jira_issue_transition_id": .string(blank)])
             #expect(update.transitionID == "")
             let saved = update.applied(to: current)
-            #expect(saved.transitionID == "" && saved.transitionIDs.isEmpty)
+            #expect(saved.transitionID == "" && saved.transitionList.isEmpty)
         }
-        #expect(!TransitionIDs.isValid("abc"))
     }
 
     @Test("Atlassian's gateway is a Cloud URL; a service account on it needs no Basic auth")

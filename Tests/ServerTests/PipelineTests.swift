@@ -91,6 +91,7 @@ struct PipelineTests {
             let log = try await h.settle(expecting: 1)
             #expect(log.first?["status"] == "failed")
             #expect(log.first?["last_error"]?.string?.contains("Transition id '999' is not valid for this issue.") == true)
+            #expect(log.first?["last_error"]?.string?.contains("(step 2 of 3; PROJ-1 can take To Do (11), Done (31))") == true, "\(log)")
             let issue = await h.issue("PROJ-1")
             #expect(issue.statusID == "3", "21 (In Progress) applied, 31 never attempted")
             #expect(issue.comments.isEmpty)

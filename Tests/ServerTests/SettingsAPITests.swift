@@ -32,8 +32,14 @@ struct SettingsAPITests {
             name: "cloud with a personal access token", body: ["url": "https://acme.atlassian.net", "jira_auth_type": 1],
             field: "base", message: "For Jira Cloud, the authentication type must be Basic"),
         Case(
-            name: "transition ids without digits", body: ["jira_issue_transition_id": "abc"], field: "jira_issue_transition_id",
-            message: "Jira issue transition IDs must be a list of numbers that can be split with , or ;"),
+            name: "a transition list with a project that has none", body: ["jira_issue_transition_id": "Done; OPS:"],
+            field: "jira_issue_transition_id", message: "Jira issue transitions give no transition for OPS"),
+        Case(
+            name: "an opening transition list with an empty key", body: ["merge_request_opened_transition": ": In Progress"],
+            field: "merge_request_opened_transition", message: "Merge request opened transitions have an empty Jira project key before a colon"),
+        Case(
+            name: "an empty closing branch pattern", body: ["closing_branches": "main,,release/*"], field: "closing_branches",
+            message: "can't have an empty branch name or pattern"),
         Case(
             name: "regex longer than 255", body: ["jira_issue_regex": .string(String(repeating: "A", count: 256))],
             field: "jira_issue_regex", message: "is too long (maximum is 255 characters)"),

@@ -65,6 +65,8 @@ enum IntegrationJSON {
             "jira_status_check_enabled": .bool(s.jiraStatusCheckEnabled),
             "jira_allowed_statuses_as_string": .string(s.jiraAllowedStatuses),
             "prevent_merge_without_jira_issue": .bool(s.preventMergeWithoutJiraIssue),
+            "merge_request_opened_transition": .string(s.mergeRequestOpenedTransition),
+            "closing_branches": .string(s.closingBranches),
             "jira_oauth_client_id": str(s.oauthClientID),
         ])
     }

@@ -324,7 +324,7 @@ struct WebController: Sendable {
                 active: s.active, url: Self.linkable(s.url),
                 deployment: s.deploymentType == .cloud ? "Jira Cloud" : s.deploymentType == .server ? "Jira Server / Data Center" : "Jira",
                 projectKeys: s.projectKeys.joined(separator: ", "), comments: s.commentOnEventEnabled,
-                transitions: s.transitionAutomatic ? "move to Done" : s.transitionIDs.isEmpty ? "" : "transition IDs \(s.transitionID)",
+                transitions: s.transitionAutomatic ? "move to Done" : s.transitionList.isEmpty ? "" : "transitions \(s.transitionID)",
                 vulnerabilities: s.vulnerabilitiesEnabled)
             if s.deploymentType != .server {
                 let parts: [(String, Bool, DeliveryAction)] = [

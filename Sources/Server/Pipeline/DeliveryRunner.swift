@@ -174,20 +174,33 @@ struct DeliveryRunner: Sendable {
         _ d: Delivery, spec: TransitionSpec, owner: String, _ c: JiraConnection, now: @Sendable () -> Millis,
         _ log: Logger
     ) async throws(JiraError) -> Result {
-        let issue = try await jira.issue(c, key: d.issueKey, expand: spec.automatic ? ["transitions"] : [], logger: log)
-        let offered = issue.transitions.map { OfferedTransition(id: $0.id, targetCategoryKey: $0.targetCategoryKey) }
-        switch DeliveryDecisions.transition(spec, issueKey: d.issueKey, resolved: issue.isResolved, offered: offered) {
-        case .skip(let reason): return Result(outcome: .skipped(reason: reason))
-        case .fail(let error): return Result(outcome: .failed(error: error))
-        case .check: break
-        case .apply(let ids, let advancing):
-            var progress = spec
-            for id in ids {
-                try await jira.doTransition(c, issue: d.issueKey, transitionID: id, logger: log)
-                if advancing {
-                    progress.applied += 1
-                    try? await store.updateDeliveryWork(id: d.id, owner: owner, work: .transition(progress), now: now())
+        var progress = spec
+        // One step at a time: the next step is read against what the issue offers after the one before.
+        steps: while true {
+            let issue = try await jira.issue(c, key: d.issueKey, expand: ["transitions"], logger: log)
+            let offered = issue.transitions.map { OfferedTransition(id: $0.id, name: $0.name, targetCategoryKey: $0.targetCategoryKey) }
+            switch DeliveryDecisions.transition(progress, issueKey: d.issueKey, resolved: issue.isResolved, offered: offered) {
+            case .skip(let reason): return Result(outcome: .skipped(reason: reason))
+            case .fail(let error): return Result(outcome: .failed(error: error))
+            case .check: break steps
+            case .apply(let ids, let advancing):
+                for id in ids {
+                    do {
+                        try await jira.doTransition(c, issue: d.issueKey, transitionID: id, logger: log)
+                    } catch {
+                        // Jira's refusal of a listed step, with what the issue could take instead.
+                        guard error.status == 400 || error.status == 404 else { throw error }
+                        return Result(
+                            outcome: .failed(
+                                error: error.description + " (step \(progress.applied + 1) of \(progress.ids.count); \(d.issueKey) can take "
+                                    + DeliveryDecisions.names(offered) + ")"))
+                    }
+                    if advancing {
+                        progress.applied += 1
+                        try? await store.updateDeliveryWork(id: d.id, owner: owner, work: .transition(progress), now: now())
+                    }
                 }
+                if !advancing { break steps }
             }
         }
         let refreshed = try await jira.issue(c, key: d.issueKey, logger: log)
