@@ -92,7 +92,8 @@ enum ChangeRequest {
         switch doc["action"]?.string ?? "" {
         case "opened": action = .open
         case "reopened": action = .reopen
-        case "edited", synchronized: action = .update
+        case "edited", synchronized: action = ChangeRequest.leftDraft(doc) ? .ready : .update
+        case "ready_for_review": action = .ready
         case "closed": action = merged ? .merge : .close
         default: return nil
         }
@@ -117,6 +118,18 @@ enum ChangeRequest {
             user: ForgeUser(
                 name: Payload.optionalString(user?["full_name"]) ?? login, username: login, email: Payload.optionalString(user?["email"])),
             details: details(pr))
+    }
+
+    /// Whether an edit took the title's draft marker away (Gitea's and Forgejo's drafts are `WIP:` or `Draft:`
+    /// titles): `changes.title.from` had one, the title has none.
+    static func leftDraft(_ doc: JSONObject) -> Bool {
+        guard let from = doc["changes"]?["title"]?["from"]?.string, let title = doc["pull_request"]?["title"]?.string else { return false }
+        return isDraftTitle(from) && !isDraftTitle(title)
+    }
+
+    static func isDraftTitle(_ title: String) -> Bool {
+        let t = title.lowercased()
+        return ["wip:", "[wip]", "draft:", "[draft]"].contains { t.hasPrefix($0) }
     }
 
     /// `state` (`open`, `closed`) with `merged`, `draft`, `updated_at`, the author, the comments (GitHub counts

@@ -89,7 +89,7 @@ public enum GitLabWebhook {
         let url = a["url"]?.string.flatMap { EventLimits.isWebURL($0) ? $0 : nil } ?? "\(project.webURL)/-/merge_requests/\(iid)"
         return MergeRequestEvent(
             project: project, iid: iid, title: title, description: a["description"]?.string ?? "",
-            action: MergeRequestEvent.Action(rawValue: a["action"]?.string ?? "") ?? .other,
+            action: Self.leftDraft(doc) ? .ready : MergeRequestEvent.Action(rawValue: a["action"]?.string ?? "") ?? .other,
             sourceBranch: a["source_branch"]?.string ?? "", targetBranch: try Payload.string(a["target_branch"], "object_attributes.target_branch"),
             lastCommitID: lastCommit?["id"]?.string.flatMap { EventLimits.isCommitID($0) ? $0 : nil }, url: url,
             user: ForgeUser(name: user?["name"]?.string ?? "", username: user?["username"]?.string ?? "", email: user?["email"]?.string),
@@ -102,6 +102,16 @@ public enum GitLabWebhook {
         ChangeDetails(
             state: state(a), draft: a["draft"]?.bool ?? a["work_in_progress"]?.bool ?? false, updatedAt: Payload.timestamp(a["updated_at"]),
             author: nil, commentCount: 0, reviewers: reviewers(doc["reviewers"]))
+    }
+
+    /// Whether an update took the merge request out of draft: `changes.draft` (`work_in_progress` before 13.x)
+    /// from true to false.
+    static func leftDraft(_ doc: JSONObject) -> Bool {
+        guard doc["object_attributes"]?["action"]?.string == "update" else { return false }
+        for field in ["draft", "work_in_progress"] {
+            if let change = doc["changes"]?[field], change["previous"]?.bool == true, change["current"]?.bool == false { return true }
+        }
+        return false
     }
 
     /// A merge request's `state` (`opened`, `merged`, `closed`, `locked`).

@@ -181,7 +181,9 @@ public enum DeliveryDecisions {
     /// issue offers after the step before: an id is applied as written (a refusal is reported with what the issue
     /// could take); a name is the offered transition of that name (without case); a name the issue does not offer
     /// fails with the names it could take, and so does a name that two offered transitions share.
-    public static func transition(_ spec: TransitionSpec, issueKey: String, resolved: Bool, offered: [OfferedTransition]) -> TransitionStep {
+    public static func transition(
+        _ spec: TransitionSpec, issueKey: String, resolved: Bool, offered: [OfferedTransition], statusCategory: String? = nil
+    ) -> TransitionStep {
         if resolved && spec.applied == 0 { return .skip(reason: "The issue is already resolved.") }
         if spec.automatic {
             if resolved { return .check }
@@ -196,11 +198,14 @@ public enum DeliveryDecisions {
         switch TransitionList.Step(written) {
         case .id(let id):
             // As GitLab: an id is sent as written (Jira's refusal is reported with what the issue could take).
+            if let back = stepBack(spec, issueKey: issueKey, offered.first { $0.id == id }, statusCategory) { return back }
             return .apply(ids: [id], advancing: true)
         case .name(let name):
             let matching = offered.filter { $0.name.lowercased() == name.lowercased() }
             switch matching.count {
-            case 1: return .apply(ids: [matching[0].id], advancing: true)
+            case 1:
+                if let back = stepBack(spec, issueKey: issueKey, matching[0], statusCategory) { return back }
+                return .apply(ids: [matching[0].id], advancing: true)
             case 0: return .fail(error: "\(issueKey) cannot take a transition named \"\(name)\" (\(step)); it can take \(names(offered)).")
             default:
                 return .fail(
@@ -209,6 +214,16 @@ public enum DeliveryDecisions {
                 )
             }
         }
+    }
+
+    /// An opening transition never moves an issue back: one into an earlier status category than the issue's
+    /// (an issue in review, done or in progress is past "To Do"; a done one is past "In Progress") skips.
+    static func stepBack(_ spec: TransitionSpec, issueKey: String, _ t: OfferedTransition?, _ current: String?) -> TransitionStep? {
+        let rank = ["new": 0, "indeterminate": 1, "done": 2]
+        guard spec.onOpen, let target = t?.targetCategoryKey.flatMap({ rank[$0] }), let now = current.flatMap({ rank[$0] }), target < now else {
+            return nil
+        }
+        return .skip(reason: "\(issueKey) is past \(t?.name ?? "that step") already (its status is further along): not moved back.")
     }
 
     /// The names Jira offers, for a message: `Start Progress (11), Done (31)`, or `none`.
@@ -221,7 +236,7 @@ public enum DeliveryDecisions {
     public static func afterTransitions(
         _ spec: TransitionSpec, issueKey: String, resolvedNow: Bool
     ) -> (outcome: DeliveryOutcome, followUps: [PlannedDelivery]) {
-        guard resolvedNow else { return (.succeeded, []) }
+        guard resolvedNow, !spec.onOpen else { return (.succeeded, []) }
         return (.succeeded, spec.solvedDeliveries(issueKey: issueKey))
     }
 

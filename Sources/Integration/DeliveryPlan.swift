@@ -80,11 +80,15 @@ public struct TransitionSpec: Sendable, Equatable {
     public var comment: Bool
     public var iconURL: String
     public var iconTitle: String
+    /// The transitions of a merge or pull request that was opened (`merge_request_opened_transition`): never a
+    /// step back into an earlier status category, and no "solved" comment or link after.
+    public var onOpen = false
 
     public init(
         automatic: Bool, ids: [String], applied: Int, commitID: String, commitURL: String, comment: Bool, iconURL: String,
-        iconTitle: String = Forge.gitlab.displayName
+        iconTitle: String = Forge.gitlab.displayName, onOpen: Bool = false
     ) {
+        self.onOpen = onOpen
         self.iconTitle = iconTitle
         self.automatic = automatic
         self.ids = ids

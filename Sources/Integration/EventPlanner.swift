@@ -135,8 +135,9 @@ public struct EventPlanner: Sendable {
         let title = Texts.cut(mr.title, to: Texts.maxQuoteCharacters)
         var out: [PlannedDelivery] = []
         switch mr.action {
-        case .open, .reopen, .update:
-            guard settings.mergeRequestsEvents else { return [] }
+        case .open, .reopen, .update, .ready:
+            out += openedTransitions(mr, entityURL: entityURL, notes: &notes)
+            guard settings.mergeRequestsEvents else { return out }
             for key in capped(extractor.allKeys(text), entity: name, notes: &notes) {
                 out += mention(
                     key: key, entity: .mergeRequest, entityURL: entityURL, title: title, author: mr.user,
@@ -191,6 +192,25 @@ public struct EventPlanner: Sendable {
                     }, work: .comment(body: body)))
         }
         return out
+    }
+
+    /// `merge_request_opened_transition`: when a merge or pull request that names keys (in its title, description
+    /// or source branch) is opened or reopened not as a draft, or leaves draft, each issue takes the transitions
+    /// listed for its project, once per merge request and issue (the dedupe key), never a step back.
+    func openedTransitions(_ mr: MergeRequestEvent, entityURL: String, notes: inout [String]) -> [PlannedDelivery] {
+        let list = settings.openedTransitionList
+        let draft = mr.details?.draft ?? false
+        guard !list.isEmpty, mr.action == .ready || ((mr.action == .open || mr.action == .reopen) && !draft) else { return [] }
+        let project = mr.project
+        let keys = Self.ordered(extractor.allKeys(mr.title + "\n\n" + mr.description) + extractor.allKeys(mr.sourceBranch))
+        return capped(keys, entity: project.forge.changeName(mr.iid), notes: &notes).compactMap { key in
+            let steps = list.steps(for: key).map(\.description)
+            guard !steps.isEmpty else { return nil }
+            let spec = TransitionSpec(
+                automatic: false, ids: steps, applied: 0, commitID: mr.lastCommitID ?? "", commitURL: entityURL, comment: false,
+                iconURL: Self.iconURL(project), iconTitle: project.forge.displayName, onOpen: true)
+            return PlannedDelivery(action: .transition, issueKey: key, dedupeKey: "opened-transition|\(entityURL)", work: .transition(spec))
+        }
     }
 
     func transition(key: String, entityURL: String, commitID: String, project: ForgeProject) -> PlannedDelivery {

@@ -112,7 +112,9 @@ public struct PushEvent: Sendable, Equatable {
 
 public struct MergeRequestEvent: Sendable, Equatable {
     public enum Action: String, Sendable {
-        case open, reopen, update, merge, close, approved, unapproved, approval, unapproval, other
+        /// `ready`: it left draft (GitLab's `changes.draft` to false, GitHub's `ready_for_review`, Gitea's title
+        /// losing its `WIP:` or `Draft:`).
+        case open, reopen, update, merge, close, approved, unapproved, approval, unapproval, ready, other
     }
 
     public var project: ForgeProject

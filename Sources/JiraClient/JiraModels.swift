@@ -69,6 +69,8 @@ public struct JiraIssue: Sendable, Equatable {
         guard let r = fields?["resolution"] else { return false }
         return !r.isNull
     }
+    /// The category key of its status (`new`, `indeterminate`, `done`), when the answer has it.
+    public var statusCategoryKey: String? { fields?["status"]?["statusCategory"]?["key"]?.string }
     /// The transitions embedded by `expand=transitions`.
     public var transitions: [JiraTransition] {
         (raw["transitions"]?.array ?? []).compactMap(JiraTransition.init(json:))

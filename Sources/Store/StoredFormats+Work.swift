@@ -35,6 +35,7 @@ enum StoredWorkFormat {
             w.field("comment", s.comment)
             w.field("iconURL", s.iconURL)
             w.field("iconTitle", s.iconTitle)
+            if s.onOpen { w.field("onOpen", true) }
             w.endObject()
             return StoredFormat.end(&w)
         case .developmentInfo(let d):
@@ -148,7 +149,7 @@ enum StoredWorkFormat {
                     automatic: try f.bool("automatic"), ids: try f.strings("ids"), applied: try f.optionalInt("applied") ?? 0,
                     commitID: try f.string("commitID"), commitURL: try f.string("commitURL"),
                     comment: try f.bool("comment"), iconURL: try f.string("iconURL"),
-                    iconTitle: try f.optionalString("iconTitle") ?? Forge.gitlab.displayName))
+                    iconTitle: try f.optionalString("iconTitle") ?? Forge.gitlab.displayName, onOpen: f.object["onOpen"]?.bool ?? false))
         }
     }
 }

@@ -85,4 +85,53 @@ struct WorkflowRulesTests {
             #expect(await !h.issue("PROJ-2").comments.isEmpty, "a closing reference elsewhere is still a mention")
         }
     }
+
+    /// GitLab's merge request `iid` with `title`, opened (or `action`), as a draft or not; `leftDraft` adds GitLab's
+    /// `changes.draft` from true to false.
+    static func mergeRequest(_ iid: Int, _ title: String, action: String = "open", draft: Bool = false, leftDraft: Bool = false) -> String {
+        var doc = try! JSONSerialization.jsonObject(with: Data(Payloads.mergeRequest(action: action, title: title).utf8)) as! [String: Any]
+        var attrs = doc["object_attributes"] as! [String: Any]
+        attrs["iid"] = iid
+        attrs["url"] = "https://gitlab.example.com/acme/web/shop/-/merge_requests/\(iid)"
+        attrs["draft"] = draft
+        attrs["state"] = "opened"
+        doc["object_attributes"] = attrs
+        doc["changes"] = leftDraft ? ["draft": ["previous": true, "current": false]] : [:]
+        return String(decoding: try! JSONSerialization.data(withJSONObject: doc), as: UTF8.self)
+    }
+
+    @Test(
+        "merge_request_opened_transition: on opening each issue takes its project's steps once; one further along is not moved back; a draft waits until it is ready"
+    )
+    func openedTransition() async throws {
+        try await Harness.runLive { h in
+            _ = await h.emulator.addProject(key: "OPS", workflow: "review")
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "to do")
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "done already", statusName: "Done")
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "drafted")
+            await h.emulator.addIssue(projectKey: "OPS", summary: "review workflow")
+            try await h.configure(["merge_request_opened_transition": "In Progress; OPS: Start Progress", "merge_requests_events": false])
+            _ = try await h.webhook("Merge Request Hook", Self.mergeRequest(7, "PROJ-1 PROJ-2 OPS-1 login"), key: "m-1")
+            var log = try await h.settle()
+            #expect(await h.issue("PROJ-1").statusID == "3", "In Progress")
+            #expect(await h.issue("PROJ-2").statusID == "10001", "done already: not moved back")
+            #expect(await h.issue("OPS-1").statusID == "3", "OPS's own step")
+            let skipped = try #require(log.first { $0["issue_key"] == "PROJ-2" })
+            #expect(skipped["status"] == "skipped", "\(skipped)")
+            #expect(await h.issue("PROJ-1").comments.isEmpty, "no solved comment on opening")
+            // Reopened (after someone moved PROJ-1 back): the ledger has it, nothing again.
+            await h.emulator.setStatus(issue: "PROJ-1", to: "To Do")
+            _ = try await h.webhook("Merge Request Hook", Self.mergeRequest(7, "PROJ-1 PROJ-2 OPS-1 login", action: "reopen"), key: "m-2")
+            log = try await h.settle()
+            #expect(await h.issue("PROJ-1").statusID == "1")
+            #expect(try await transitions(h, "PROJ-1") == ["21"], "once per merge request and issue")
+            // A draft: nothing until it leaves draft.
+            _ = try await h.webhook("Merge Request Hook", Self.mergeRequest(8, "PROJ-3 wip", draft: true), key: "m-3")
+            try await h.settle()
+            #expect(await h.issue("PROJ-3").statusID == "1")
+            _ = try await h.webhook("Merge Request Hook", Self.mergeRequest(8, "PROJ-3 wip", action: "update", leftDraft: true), key: "m-4")
+            try await h.settle()
+            #expect(await h.issue("PROJ-3").statusID == "3")
+        }
+    }
 }

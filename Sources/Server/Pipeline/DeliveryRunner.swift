@@ -179,7 +179,9 @@ struct DeliveryRunner: Sendable {
         steps: while true {
             let issue = try await jira.issue(c, key: d.issueKey, expand: ["transitions"], logger: log)
             let offered = issue.transitions.map { OfferedTransition(id: $0.id, name: $0.name, targetCategoryKey: $0.targetCategoryKey) }
-            switch DeliveryDecisions.transition(progress, issueKey: d.issueKey, resolved: issue.isResolved, offered: offered) {
+            switch DeliveryDecisions.transition(
+                progress, issueKey: d.issueKey, resolved: issue.isResolved, offered: offered, statusCategory: issue.statusCategoryKey)
+            {
             case .skip(let reason): return Result(outcome: .skipped(reason: reason))
             case .fail(let error): return Result(outcome: .failed(error: error))
             case .check: break steps
