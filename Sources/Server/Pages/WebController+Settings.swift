@@ -54,6 +54,7 @@ extension WebController {
             var vulnerabilitiesEnabled: Bool, projectKey: String, customize: Bool, extraFields: String
             var developmentPanel: Bool, builds: Bool, deployments: Bool, oauthClientID: String, hasOAuthSecret: Bool
             var jiraCheck: Bool, existsCheck: Bool, assigneeCheck: Bool, statusCheck: Bool, allowedStatuses: String, preventMerge: Bool
+            var closingBranches: String, openedTransition: String
 
             init(_ s: JiraSettings) {
                 let transitionsEnabled = s.transitionAutomatic || !s.transitionID.isEmpty
@@ -71,6 +72,7 @@ extension WebController {
                 jiraCheck = s.jiraCheckEnabled; existsCheck = s.jiraExistsCheckEnabled; assigneeCheck = s.jiraAssigneeCheckEnabled
                 statusCheck = s.jiraStatusCheckEnabled; allowedStatuses = s.jiraAllowedStatuses.replacingOccurrences(of: ",", with: ", ")
                 preventMerge = s.preventMergeWithoutJiraIssue
+                closingBranches = s.closingBranches; openedTransition = s.mergeRequestOpenedTransition
             }
         }
         struct IssueType: ViewModel { var id: String; var name: String; var selected: Bool }
@@ -176,7 +178,7 @@ extension WebController {
         p["jira_issue_transition_id"] = .string(transitions && mode == "custom" ? (form.string("jira_issue_transition_id") ?? "") : "")
         for name in [
             "url", "api_url", "username", "password", "jira_issue_regex", "jira_issue_prefix", "jira_auth_type", "jira_oauth_client_id",
-            "jira_oauth_client_secret", "jira_allowed_statuses_as_string",
+            "jira_oauth_client_secret", "jira_allowed_statuses_as_string", "closing_branches", "merge_request_opened_transition",
         ] {
             if let v = form.string(name) { p[name] = .string(v) }
         }
