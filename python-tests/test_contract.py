@@ -46,6 +46,7 @@ def test_every_client_call_is_covered_by_the_recording():
         ("POST", "/rest/api/2/issue/{}/transitions"), ("GET", "/rest/api/2/project/PROJ"), ("GET", "/rest/api/2/issuetype"),
         ("POST", "/rest/api/2/issue"), ("GET", "/rest/api/2/search"), ("GET", "/rest/api/3/search/jql"),
         ("GET", "/rest/api/2/issue/createmeta/{}/issuetypes/{}"),
+        ("GET", "/rest/api/2/issue/{}/worklog"), ("POST", "/rest/api/2/issue/{}/worklog"),
     }
     missing = expected - seen
     assert not missing, f"client calls never exercised: {sorted(missing)}"

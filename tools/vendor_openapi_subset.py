@@ -28,6 +28,7 @@ V2_PATHS = [
     "/rest/api/2/issue/{issueIdOrKey}/remotelink",
     "/rest/api/2/issue/{issueIdOrKey}/remotelink/{linkId}",
     "/rest/api/2/issue/{issueIdOrKey}/transitions",
+    "/rest/api/2/issue/{issueIdOrKey}/worklog",
     "/rest/api/2/project/{projectIdOrKey}",
     "/rest/api/2/issuetype",
     "/rest/api/2/search",

@@ -184,7 +184,8 @@ public enum DeliveryDecisions {
     public static func transition(
         _ spec: TransitionSpec, issueKey: String, resolved: Bool, offered: [OfferedTransition], statusCategory: String? = nil
     ) -> TransitionStep {
-        if resolved && spec.applied == 0 { return .skip(reason: "The issue is already resolved.") }
+        // A smart commit's `#reopen` is meant for a resolved issue.
+        if resolved && spec.applied == 0 && !spec.smart { return .skip(reason: "The issue is already resolved.") }
         if spec.automatic {
             if resolved { return .check }
             guard let done = offered.first(where: { $0.targetCategoryKey == "done" }) else {
@@ -194,6 +195,12 @@ public enum DeliveryDecisions {
         }
         guard spec.applied >= 0, spec.applied < spec.ids.count else { return .check }
         let written = spec.ids[spec.applied]
+        if spec.smart {
+            switch SmartCommits.transition(written, offered: offered) {
+            case .success(let t): return .apply(ids: [t.id], advancing: true)
+            case .failure(let error): return .fail(error: "\(issueKey): " + error.message + ".")
+            }
+        }
         let step = "step \(spec.applied + 1) of \(spec.ids.count)"
         switch TransitionList.Step(written) {
         case .id(let id):

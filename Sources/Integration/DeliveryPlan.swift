@@ -16,6 +16,8 @@ public enum DeliveryAction: String, Sendable, Equatable {
     case backfill
     /// One page of what the forge saw while jira-bridge was down, taken in (`CatchUp`).
     case catchUp = "catch_up"
+    /// Work logged on an issue by a smart commit's `#time`.
+    case worklog
 
     /// Whether the write can be sent again at once when its outcome is unknown (a dropped connection, an
     /// unreadable answer): a remote link is an upsert by `globalId` in Jira, so a second one changes nothing;
@@ -83,12 +85,15 @@ public struct TransitionSpec: Sendable, Equatable {
     /// The transitions of a merge or pull request that was opened (`merge_request_opened_transition`): never a
     /// step back into an earlier status category, and no "solved" comment or link after.
     public var onOpen = false
+    /// A smart commit's `#name`: matched as smart commits match (hyphens for spaces, or a name's first word).
+    public var smart = false
 
     public init(
         automatic: Bool, ids: [String], applied: Int, commitID: String, commitURL: String, comment: Bool, iconURL: String,
-        iconTitle: String = Forge.gitlab.displayName, onOpen: Bool = false
+        iconTitle: String = Forge.gitlab.displayName, onOpen: Bool = false, smart: Bool = false
     ) {
         self.onOpen = onOpen
+        self.smart = smart
         self.iconTitle = iconTitle
         self.automatic = automatic
         self.ids = ids
@@ -136,6 +141,22 @@ public enum DeliveryWork: Sendable, Equatable {
     case backfill(BackfillWork)
     /// Read a page of what the forge saw while jira-bridge was down, and take in what it missed.
     case catchUp(CatchUpWork)
+    /// Log work (a smart commit's `#time`) unless a worklog of the same commit is there.
+    case worklog(WorklogWork)
+}
+
+/// A smart commit's `#time`: the duration as written (Jira reads it with the site's time-tracking settings), a
+/// comment, and the commit's address, which marks the worklog as this commit's.
+public struct WorklogWork: Sendable, Equatable {
+    public var timeSpent: String
+    public var comment: String
+    public var commitURL: String
+
+    public init(timeSpent: String, comment: String, commitURL: String) {
+        self.timeSpent = timeSpent
+        self.comment = comment
+        self.commitURL = commitURL
+    }
 }
 
 /// A Jira issue check on a forge: the commit whose status it sets, and what it checks.

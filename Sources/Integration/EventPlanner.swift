@@ -112,6 +112,9 @@ public struct EventPlanner: Sendable {
             for key in closes {
                 out.append(transition(key: key, entityURL: entityURL, commitID: commit.id, project: project))
             }
+            if settings.smartCommitsEnabled {
+                out += smartCommands(commit, project: project, entityURL: entityURL, notes: &notes)
+            }
             if settings.commitEvents {
                 // The message is hashed once for all its keys: it can be megabytes long.
                 var content = StableHash()
@@ -190,6 +193,50 @@ public struct EventPlanner: Sendable {
                     contentKey: contentKey.map {
                         var h = $0; h.add("|\(key)"); return h.hex
                     }, work: .comment(body: body)))
+        }
+        return out
+    }
+
+    /// A commit's smart commands, for every key named before the first command. Each runs once per commit: its
+    /// key is the digest of the commit's message and author with the command's place, so a re-push, the same commit
+    /// on another branch, or a rebase (same message and author) runs nothing again.
+    func smartCommands(_ commit: ForgeCommit, project: ForgeProject, entityURL: String, notes: inout [String]) -> [PlannedDelivery] {
+        let parsed = SmartCommits.parse(commit.message, extractor: extractor)
+        guard !parsed.commands.isEmpty else { return [] }
+        var content = StableHash()
+        content.add("smart|\(project.id)|\(commit.authorEmail ?? commit.authorName)|")
+        content.add(commit.message)
+        let ledger = "smart|" + content.hex
+        let author = commit.authorName.isEmpty ? (commit.authorEmail ?? "someone") : commit.authorName
+        var out: [PlannedDelivery] = []
+        for key in capped(parsed.keys, entity: "Commit \(commit.id.prefix(12))", notes: &notes) {
+            for (i, command) in parsed.commands.enumerated() {
+                func comment(_ text: String, _ suffix: String) {
+                    out.append(
+                        PlannedDelivery(
+                            action: .comment, issueKey: key, dedupeKey: "\(ledger)|\(i)\(suffix)",
+                            work: .comment(body: Texts.smartComment(text, author: author, commitID: commit.id, commitURL: entityURL))))
+                }
+                switch command {
+                case .comment(let text):
+                    if !text.isEmpty { comment(text, "") }
+                case .time(let duration, let text):
+                    guard !duration.isEmpty else { continue }
+                    out.append(
+                        PlannedDelivery(
+                            action: .worklog, issueKey: key, dedupeKey: "\(ledger)|\(i)",
+                            work: .worklog(
+                                WorklogWork(
+                                    timeSpent: duration, comment: Texts.smartWorklog(text, author: author, commitURL: entityURL), commitURL: entityURL
+                                ))))
+                case .transition(let name, let text):
+                    let spec = TransitionSpec(
+                        automatic: false, ids: [name], applied: 0, commitID: commit.id, commitURL: entityURL, comment: false,
+                        iconURL: Self.iconURL(project), iconTitle: project.forge.displayName, smart: true)
+                    out.append(PlannedDelivery(action: .transition, issueKey: key, dedupeKey: "\(ledger)|\(i)", work: .transition(spec)))
+                    if !text.isEmpty { comment(text, "|comment") }
+                }
+            }
         }
         return out
     }

@@ -82,6 +82,8 @@ public struct JiraSettings: Sendable, Equatable {
     /// Comma-separated branch names or `*` patterns where closing references transition; blank: the default
     /// branch only.
     public var closingBranches: String = ""
+    /// Commands in commit messages (`#comment`, `#time`, `#<transition>`), run as the integration's Jira user.
+    public var smartCommitsEnabled: Bool = false
 
     public init() {}
 

@@ -11,6 +11,7 @@ public struct SettingsUpdate: Sendable, Equatable {
     public var transitionAutomatic: Bool?
     public var mergeRequestOpenedTransition: String?
     public var closingBranches: String?
+    public var smartCommitsEnabled: Bool?
     public var transitionID: String?
     public var commitEvents: Bool?
     public var mergeRequestsEvents: Bool?
@@ -103,6 +104,7 @@ public struct SettingsUpdate: Sendable, Equatable {
         preventMergeWithoutJiraIssue = try bool("prevent_merge_without_jira_issue")
         mergeRequestOpenedTransition = try string("merge_request_opened_transition").map { TransitionIDs.isBlank($0) ? "" : $0 }
         closingBranches = try string("closing_branches").map { $0.trimmingWhitespace() }
+        smartCommitsEnabled = try bool("smart_commits_enabled")
     }
 
     /// Applies this update to `current` with GitLab's secret rules: a blank password keeps the stored
@@ -141,6 +143,7 @@ public struct SettingsUpdate: Sendable, Equatable {
         if let preventMergeWithoutJiraIssue { s.preventMergeWithoutJiraIssue = preventMergeWithoutJiraIssue }
         if let mergeRequestOpenedTransition { s.mergeRequestOpenedTransition = mergeRequestOpenedTransition }
         if let closingBranches { s.closingBranches = closingBranches }
+        if let smartCommitsEnabled { s.smartCommitsEnabled = smartCommitsEnabled }
 
         let urlChanged = s.url != current.url || s.apiURL != current.apiURL
         if let newPassword = password.flatMap({ $0.isEmpty ? nil : $0 }) {

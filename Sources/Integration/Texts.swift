@@ -121,6 +121,17 @@ public enum Texts {
         cut("\(entity.linkTitlePrefix(on: forge)) - \(cut(title.trimmingTrailingNewlines(), to: maxLinkTitleCharacters))", to: maxLinkTitleCharacters)
     }
 
+    /// A smart commit's `#comment`: the text, then who wrote it and in which commit (it is posted as the
+    /// integration's Jira user).
+    public static func smartComment(_ text: String, author: String, commitID: String, commitURL: String) -> String {
+        cut(text, to: maxCommentCharacters - 600) + "\n\n— \(cut(author, to: 200)) in [\(commitID.prefix(8))|\(commitURL)] (smart commit)"
+    }
+
+    /// A smart commit's worklog comment: the text, who logged it and the commit's address (which marks it).
+    public static func smartWorklog(_ text: String, author: String, commitURL: String) -> String {
+        (text.isEmpty ? "" : cut(text, to: 3000) + " — ") + "\(cut(author, to: 200)), \(commitURL)"
+    }
+
     public static func solved(commitID: String, commitURL: String) -> String {
         "Issue solved with [\(linkText(commitID))|\(wikiURL(commitURL))]."
     }

@@ -119,6 +119,19 @@ public final class JiraHTTPClient: Sendable {
         return comment
     }
 
+    /// `GET issue/{key}/worklog`: the comments of the issue's worklogs (the first page, up to Jira's 5000).
+    public func worklogComments(_ c: JiraConnection, issue: String, logger: Logger) async throws(JiraError) -> [String] {
+        let json = try await send(c, .GET, "/rest/api/2/issue/\(Self.pathSegment(issue))/worklog", logger: logger)
+        return (json["worklogs"]?.array ?? []).compactMap { $0["comment"]?.string }
+    }
+
+    /// `POST issue/{key}/worklog` with `timeSpent` as written (`1w 2d 4h 30m`) and a comment.
+    public func addWorklog(_ c: JiraConnection, issue: String, timeSpent: String, comment: String, logger: Logger) async throws(JiraError) {
+        _ = try await send(
+            c, .POST, "/rest/api/2/issue/\(Self.pathSegment(issue))/worklog",
+            body: .object(["timeSpent": .string(timeSpent), "comment": .string(comment)]), logger: logger)
+    }
+
     public func remoteLinks(_ c: JiraConnection, issue: String, logger: Logger) async throws(JiraError) -> [RemoteLink] {
         let json = try await send(c, .GET, "/rest/api/2/issue/\(Self.pathSegment(issue))/remotelink", logger: logger)
         return (json.array ?? []).compactMap(RemoteLink.init(json:))

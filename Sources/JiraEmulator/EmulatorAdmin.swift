@@ -141,6 +141,7 @@ struct EmulatorAdmin {
                         "key": issue.key, "status_id": issue.statusID, "resolution": issue.resolution ?? NSNull(),
                         "summary": issue.summary, "description": issue.description ?? NSNull(), "issue_type_id": issue.issueTypeID,
                         "comments": issue.comments.map { ["id": $0.id, "body": $0.body] },
+                        "worklogs": issue.worklogs.map { ["time_spent": $0.timeSpent, "seconds": $0.timeSpentSeconds, "comment": $0.comment] },
                         "remote_links": issue.remoteLinks.map {
                             ["id": $0.id, "globalId": $0.globalId ?? NSNull(), "object": object($0.objectJSON) ?? [:]] as [String: Any]
                         },

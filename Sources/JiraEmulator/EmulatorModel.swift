@@ -69,6 +69,16 @@ public struct EmulatedProject: Sendable, Equatable {
     public var workflow: String = "default"
 }
 
+/// Work logged on an issue: the duration as sent, in seconds as Jira counts it (a day of 8 hours, a week of 5
+/// days, the defaults of time tracking), and its comment.
+public struct EmulatedWorklog: Sendable, Equatable {
+    public var id: String
+    public var timeSpent: String
+    public var timeSpentSeconds: Int
+    public var comment: String
+    public var author: String
+}
+
 public struct EmulatedComment: Sendable, Equatable {
     public var id: String
     public var body: String
@@ -101,6 +111,7 @@ public struct EmulatedIssue: Sendable, Equatable {
     public var updated: Date
     public var comments: [EmulatedComment] = []
     public var remoteLinks: [EmulatedRemoteLink] = []
+    public var worklogs: [EmulatedWorklog] = []
     /// Extra fields sent on create (custom fields, components), kept as JSON.
     public var extraFields: Data?
     /// The HTML Jira's renderer gives for the description; by default the escaped text in a paragraph.

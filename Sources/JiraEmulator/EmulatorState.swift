@@ -255,6 +255,30 @@ public actor EmulatorState {
         return c
     }
 
+    /// Logs work; nil when the issue is unknown, a worklog with id "" when the duration is not one Jira reads
+    /// (`1w 2d 4h 30m`, decimals allowed).
+    func addWorklog(issueKey: String, timeSpent: String, comment: String, author: String) -> EmulatedWorklog? {
+        guard var issue = issue(issueKey) else { return nil }
+        let units: [Character: Double] = ["w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60]
+        var seconds = 0.0
+        let tokens = timeSpent.split(whereSeparator: \.isWhitespace)
+        for token in tokens {
+            guard let unit = token.last, let size = units[unit], let n = Double(token.dropLast()), n >= 0, n.isFinite else {
+                return EmulatedWorklog(id: "", timeSpent: timeSpent, timeSpentSeconds: 0, comment: comment, author: author)
+            }
+            seconds += n * size
+        }
+        guard !tokens.isEmpty, seconds >= 60 else {
+            return EmulatedWorklog(id: "", timeSpent: timeSpent, timeSpentSeconds: 0, comment: comment, author: author)
+        }
+        nextCommentID += 1
+        let w = EmulatedWorklog(id: String(nextCommentID), timeSpent: timeSpent, timeSpentSeconds: Int(seconds), comment: comment, author: author)
+        issue.worklogs.append(w)
+        issue.updated = Date()
+        issues[issue.key] = issue
+        return w
+    }
+
     /// Creates the link, or replaces the one with the same `globalId`. Returns its id and whether it is new.
     func upsertRemoteLink(issueKey: String, globalId: String?, relationship: String?, object: Data) -> (Int, Bool)? {
         guard var issue = issue(issueKey) else { return nil }

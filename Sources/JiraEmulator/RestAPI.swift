@@ -71,6 +71,21 @@ struct RestAPI {
                     "startAt": startAt, "maxResults": maxResults, "total": issue.comments.count,
                     "comments": await page.asyncMap { await commentJSON($0, issue: issue) },
                 ] as [String: Any])
+        case ("GET", 3, "worklog"):
+            return json(
+                200,
+                [
+                    "startAt": 0, "maxResults": issue.worklogs.count, "total": issue.worklogs.count,
+                    "worklogs": issue.worklogs.map(worklogJSON),
+                ] as [String: Any])
+        case ("POST", 3, "worklog"):
+            guard let doc = object(body), let spent = doc["timeSpent"] as? String else {
+                return error(400, nil, errors: ["timeLogged": "You must indicate the time spent working."])
+            }
+            guard let w = await state.addWorklog(issueKey: issue.key, timeSpent: spent, comment: doc["comment"] as? String ?? "", author: user.name)
+            else { return error(404, "Issue does not exist or you do not have permission to see it.") }
+            guard !w.id.isEmpty else { return error(400, nil, errors: ["timeLogged": "Invalid time duration entered."]) }
+            return json(201, worklogJSON(w))
         case ("POST", 3, "comment"):
             guard let doc = object(body), let text = doc["body"] as? String, !text.isEmpty else {
                 return error(400, nil, errors: ["comment": "Comment body can not be empty!"])
@@ -180,6 +195,13 @@ struct RestAPI {
             "statusCategory": [
                 "id": s.categoryID, "key": s.categoryKey, "name": s.categoryName, "colorName": s.categoryKey == "done" ? "green" : "blue-gray",
             ] as [String: Any],
+        ]
+    }
+
+    private func worklogJSON(_ w: EmulatedWorklog) -> [String: Any] {
+        [
+            "id": w.id, "issueId": "0", "timeSpent": w.timeSpent, "timeSpentSeconds": w.timeSpentSeconds, "comment": w.comment,
+            "author": ["name": w.author, "displayName": w.author], "started": "2026-01-01T00:00:00.000+0000",
         ]
     }
 

@@ -35,6 +35,7 @@ struct StoredSettings {
     var prevent_merge_without_jira_issue = false
     var merge_request_opened_transition: String? = nil
     var closing_branches: String? = nil
+    var smart_commits_enabled = false
 
     init(_ s: JiraSettings) {
         url = s.url
@@ -67,6 +68,7 @@ struct StoredSettings {
         prevent_merge_without_jira_issue = s.preventMergeWithoutJiraIssue
         merge_request_opened_transition = s.mergeRequestOpenedTransition.isEmpty ? nil : s.mergeRequestOpenedTransition
         closing_branches = s.closingBranches.isEmpty ? nil : s.closingBranches
+        smart_commits_enabled = s.smartCommitsEnabled
     }
 
     func settings(active: Bool, password: String?, oauthClientSecret: String? = nil, deploymentType: JiraDeploymentType) -> JiraSettings {
@@ -104,6 +106,7 @@ struct StoredSettings {
         s.preventMergeWithoutJiraIssue = prevent_merge_without_jira_issue
         s.mergeRequestOpenedTransition = merge_request_opened_transition ?? ""
         s.closingBranches = closing_branches ?? ""
+        s.smartCommitsEnabled = smart_commits_enabled
         s.deploymentType = deploymentType
         return s
     }
@@ -131,6 +134,7 @@ struct StoredSettings {
             "jira_assignee_check_enabled": .bool(stored.jira_assignee_check_enabled),
             "jira_status_check_enabled": .bool(stored.jira_status_check_enabled),
             "prevent_merge_without_jira_issue": .bool(stored.prevent_merge_without_jira_issue),
+            "smart_commits_enabled": .bool(stored.smart_commits_enabled),
         ]
         let optionals: [String: String?] = [
             "url": stored.url, "api_url": stored.api_url, "username": stored.username, "project_key": stored.project_key,
@@ -186,6 +190,7 @@ struct StoredSettings {
         // Added later (issue 30): rows saved before have none (no opening transition, the default branch).
         s.merge_request_opened_transition = doc["merge_request_opened_transition"]?.string
         s.closing_branches = doc["closing_branches"]?.string
+        s.smart_commits_enabled = doc["smart_commits_enabled"]?.bool ?? false
         return s
     }
 }

@@ -36,6 +36,7 @@ enum StoredWorkFormat {
             w.field("iconURL", s.iconURL)
             w.field("iconTitle", s.iconTitle)
             if s.onOpen { w.field("onOpen", true) }
+            if s.smart { w.field("smart", true) }
             w.endObject()
             return StoredFormat.end(&w)
         case .developmentInfo(let d):
@@ -78,6 +79,14 @@ enum StoredWorkFormat {
             w.field("sent", b.sent)
             w.endObject()
             return StoredFormat.end(&w)
+        case .worklog(let l):
+            var w = StoredFormat.begin("worklog", capacity: 256 + l.comment.utf8.count)
+            w.beginObject()
+            w.field("timeSpent", l.timeSpent)
+            w.field("comment", l.comment)
+            w.field("commitURL", l.commitURL)
+            w.endObject()
+            return StoredFormat.end(&w)
         case .catchUp(let c):
             var w = StoredFormat.begin("catchUp", capacity: 256)
             w.beginObject()
@@ -103,7 +112,7 @@ enum StoredWorkFormat {
 
     static func decode(_ text: String) throws -> DeliveryWork {
         let (name, f) = try StoredFormat.read(
-            text, cases: ["comment", "remoteLink", "transition", "developmentInfo", "cloudData", "commitStatus", "backfill", "catchUp"])
+            text, cases: ["comment", "remoteLink", "transition", "developmentInfo", "cloudData", "commitStatus", "backfill", "catchUp", "worklog"])
         switch name {
         case "comment":
             return .comment(body: try f.string("body"))
@@ -127,6 +136,8 @@ enum StoredWorkFormat {
                 BackfillWork(
                     run: try f.int64("run"), repositoryID: try f.string("repositoryID"), phase: phase, page: Int(try f.int64("page")),
                     read: Int(try f.int64("read")), sent: try f.strings("sent")))
+        case "worklog":
+            return .worklog(WorklogWork(timeSpent: try f.string("timeSpent"), comment: try f.string("comment"), commitURL: try f.string("commitURL")))
         case "catchUp":
             guard let phase = CatchUpWork.Phase(rawValue: try f.string("phase")) else { throw f.fail("phase", "is no known phase") }
             return .catchUp(
@@ -149,7 +160,8 @@ enum StoredWorkFormat {
                     automatic: try f.bool("automatic"), ids: try f.strings("ids"), applied: try f.optionalInt("applied") ?? 0,
                     commitID: try f.string("commitID"), commitURL: try f.string("commitURL"),
                     comment: try f.bool("comment"), iconURL: try f.string("iconURL"),
-                    iconTitle: try f.optionalString("iconTitle") ?? Forge.gitlab.displayName, onOpen: f.object["onOpen"]?.bool ?? false))
+                    iconTitle: try f.optionalString("iconTitle") ?? Forge.gitlab.displayName, onOpen: f.object["onOpen"]?.bool ?? false,
+                    smart: f.object["smart"]?.bool ?? false))
         }
     }
 }

@@ -91,7 +91,7 @@ struct InputLimitsTests {
             case .comment(let body): #expect(body.count <= Texts.maxCommentCharacters)
             case .remoteLink(let link): #expect(link.title.count <= Texts.maxLinkTitleCharacters)
             case .transition: Issue.record("no transition off the default branch")
-            case .developmentInfo, .cloudData, .commitStatus, .backfill, .catchUp:
+            case .developmentInfo, .cloudData, .commitStatus, .backfill, .catchUp, .worklog:
                 Issue.record("the Development panel, Builds, Deployments and checks are off")
             }
         }

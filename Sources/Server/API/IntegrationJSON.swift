@@ -67,6 +67,7 @@ enum IntegrationJSON {
             "prevent_merge_without_jira_issue": .bool(s.preventMergeWithoutJiraIssue),
             "merge_request_opened_transition": .string(s.mergeRequestOpenedTransition),
             "closing_branches": .string(s.closingBranches),
+            "smart_commits_enabled": .bool(s.smartCommitsEnabled),
             "jira_oauth_client_id": str(s.oauthClientID),
         ])
     }

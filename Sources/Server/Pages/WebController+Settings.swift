@@ -54,7 +54,7 @@ extension WebController {
             var vulnerabilitiesEnabled: Bool, projectKey: String, customize: Bool, extraFields: String
             var developmentPanel: Bool, builds: Bool, deployments: Bool, oauthClientID: String, hasOAuthSecret: Bool
             var jiraCheck: Bool, existsCheck: Bool, assigneeCheck: Bool, statusCheck: Bool, allowedStatuses: String, preventMerge: Bool
-            var closingBranches: String, openedTransition: String
+            var closingBranches: String, openedTransition: String, smartCommits: Bool
 
             init(_ s: JiraSettings) {
                 let transitionsEnabled = s.transitionAutomatic || !s.transitionID.isEmpty
@@ -72,7 +72,7 @@ extension WebController {
                 jiraCheck = s.jiraCheckEnabled; existsCheck = s.jiraExistsCheckEnabled; assigneeCheck = s.jiraAssigneeCheckEnabled
                 statusCheck = s.jiraStatusCheckEnabled; allowedStatuses = s.jiraAllowedStatuses.replacingOccurrences(of: ",", with: ", ")
                 preventMerge = s.preventMergeWithoutJiraIssue
-                closingBranches = s.closingBranches; openedTransition = s.mergeRequestOpenedTransition
+                closingBranches = s.closingBranches; openedTransition = s.mergeRequestOpenedTransition; smartCommits = s.smartCommitsEnabled
             }
         }
         struct IssueType: ViewModel { var id: String; var name: String; var selected: Bool }
@@ -184,7 +184,7 @@ extension WebController {
         }
         for name in [
             "development_panel_enabled", "builds_enabled", "deployments_enabled", "jira_check_enabled", "jira_exists_check_enabled",
-            "jira_assignee_check_enabled", "jira_status_check_enabled", "prevent_merge_without_jira_issue",
+            "jira_assignee_check_enabled", "jira_status_check_enabled", "prevent_merge_without_jira_issue", "smart_commits_enabled",
         ] { p[name] = .bool(flag(name)) }
         if route != .instance {
             p["issues_enabled"] = .bool(flag("issues_enabled"))

@@ -69,6 +69,7 @@ struct DeliveryRunner: Sendable {
             case .commitStatus(let work): result = try await commitStatus(d, work: work, settings: settings, connection, log)
             case .backfill(let work): result = try await backfill(d, work: work, settings: settings, owner: owner, now: now, log)
             case .catchUp(let work): result = try await catchUp(d, work: work, log)
+            case .worklog(let work): result = try await worklog(d, work: work, connection, log)
             }
             // Jira took credentials of this integration: a rejection of older ones (replaced since) is over.
             if otherHolds { result.effects.credentialsAccepted = credentials.integrationID }
@@ -147,6 +148,17 @@ struct DeliveryRunner: Sendable {
             _ = try await jira.addComment(c, issue: d.issueKey, body: text, logger: log)
             return Result(outcome: .succeeded)
         }
+    }
+
+    /// Reads the issue's worklogs, then logs the work unless one of this commit's is there (a worklog is no
+    /// upsert: a second one would count twice).
+    private func worklog(_ d: Delivery, work: WorklogWork, _ c: JiraConnection, _ log: Logger) async throws(JiraError) -> Result {
+        let existing = try await jira.worklogComments(c, issue: d.issueKey, logger: log)
+        if existing.contains(where: { $0.contains(work.commitURL) }) {
+            return Result(outcome: .skipped(reason: "Work from this commit is already logged on the issue."))
+        }
+        try await jira.addWorklog(c, issue: d.issueKey, timeSpent: work.timeSpent, comment: work.comment, logger: log)
+        return Result(outcome: .accepted(note: "Jira logged \(work.timeSpent)"))
     }
 
     /// Reads the issue's links, then writes what `DeliveryDecisions.remoteLink` says.
