@@ -518,3 +518,57 @@ def test_hostile_links_in_a_report_are_not_links(server, page):
     page.click("text=click me")
     page.click("text=also me")
     assert dialogs == []
+
+
+def test_the_transition_picker_offers_what_an_issue_can_take(server, emulator, page):
+    # With the page's script: "Load transitions" fills choices in place; a choice goes into the field last used.
+    register(server)
+    configure(server, emulator)
+    sign_in(page, server)
+    page.goto(server.url + "/projects/42/settings/integrations/jira")
+    page.check("#transitions_enabled")
+    page.check("input[name=transition_mode][value=custom]")
+    page.fill("#transitions_issue", "proj-1")
+    page.click("#load-transitions")
+    page.wait_for_selector("#transition-choices button.chip")
+    names = page.locator("#transition-choices button.chip").all_inner_texts()
+    assert names == ["In Progress", "Done"], names  # PROJ-1 is in To Do: the emulator's workflow offers these
+    assert "2 transitions PROJ-1 offers now." in page.inner_text("#transitions-status")
+    page.click("#jira_issue_transition_id")
+    page.click("#transition-choices button.chip >> text=In Progress")
+    page.click("#transition-choices button.chip >> text=Done")
+    assert page.input_value("#jira_issue_transition_id") == "In Progress, Done"
+    page.click("#merge_request_opened_transition")
+    page.click("#transition-choices button.chip >> text=In Progress")
+    assert page.input_value("#merge_request_opened_transition") == "In Progress"
+    shot(page, "transition-picker")
+    page.click("#save")
+    page.wait_for_selector("text=Jira settings saved and active.")
+    properties = api(server, "GET", "/api/v4/projects/42/integrations/jira").json()["properties"]
+    assert properties["jira_issue_transition_id"] == "In Progress, Done"
+    assert properties["merge_request_opened_transition"] == "In Progress"
+
+
+def test_the_transition_picker_works_without_javascript(server, emulator, browser):
+    # Without the script the form comes back with the choices listed, the typed values kept; names are typed.
+    register(server)
+    configure(server, emulator)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in(page, server)
+        page.goto(server.url + "/projects/42/settings/integrations/jira")
+        page.fill("#closing_branches", "main, release/*")
+        page.fill("#transitions_issue", "PROJ-1")
+        page.click("#load-transitions")
+        page.wait_for_selector("#transition-choices li")
+        listed = page.inner_text("#transition-choices")
+        assert "In Progress" in listed and "id 21" in listed and "Done" in listed and "id 31" in listed, listed
+        assert page.input_value("#closing_branches") == "main, release/*", "what was typed stays"
+        assert page.input_value("#transitions_issue") == "PROJ-1"
+        # An issue Jira does not know says so.
+        page.fill("#transitions_issue", "PROJ-999")
+        page.click("#load-transitions")
+        page.wait_for_selector("text=Jira knows no issue PROJ-999")
+    finally:
+        context.close()

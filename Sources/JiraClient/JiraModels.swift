@@ -105,12 +105,15 @@ public struct JiraTransition: Sendable, Equatable {
     public var name: String
     /// `to.statusCategory.key`, e.g. `done`.
     public var targetCategoryKey: String?
+    /// `to.name`: the status it leads to.
+    public var targetName: String?
 
     init?(json: JSONValue) {
         guard let id = json["id"]?.idString else { return nil }
         self.id = id
         self.name = json["name"]?.string ?? ""
         self.targetCategoryKey = json["to"]?["statusCategory"]?["key"]?.string
+        self.targetName = json["to"]?["name"]?.string
     }
 }
 

@@ -41,6 +41,10 @@ extension WebController {
         var issueTypes: [JiraIssueType]? = nil
         var issueTypesStatus = ""
         var testResult: SettingsView.TestResult? = nil
+        /// The transitions loaded for the picker, the issue they were read from, and what loading said.
+        var transitionChoices: [JiraTransition] = []
+        var transitionsIssue = ""
+        var transitionsStatus = ""
     }
 
     struct SettingsView: ViewModel {
@@ -76,6 +80,7 @@ extension WebController {
             }
         }
         struct IssueType: ViewModel { var id: String; var name: String; var selected: Bool }
+        struct TransitionChoice: ViewModel { var id: String; var name: String; var to: String }
         struct TestResult: ViewModel { var success: Bool; var message: String; var detail: String }
         struct Override: ViewModel { var id: String; var path: String }
 
@@ -86,6 +91,11 @@ extension WebController {
         var formAction: String
         var testAction: String
         var typesAction: String
+        var transitionsAction: String
+        var transitionChoices: [TransitionChoice] = []
+        var hasTransitionChoices = false
+        var transitionsIssue = ""
+        var transitionsStatus = ""
         var resetAction: String
         var showProjectSections: Bool
         var hasTest: Bool
@@ -138,8 +148,13 @@ extension WebController {
         var view = SettingsView(
             scopeName: scopeName, scopeHelp: scopeHelp, f: SettingsView.Form(s), errors: state.errors, formAction: path,
             testAction: route == .instance ? "" : path + "/test", typesAction: route == .instance ? "" : path + "/issue_types",
+            transitionsAction: route == .instance ? "" : path + "/transitions",
             resetAction: route == .project ? "" : path + "/reset", showProjectSections: route != .instance, hasTest: route != .instance,
             issueTypes: types, issueTypesStatus: state.issueTypesStatus, inherited: state.inherited, testResult: state.testResult)
+        view.transitionChoices = state.transitionChoices.map { .init(id: $0.id, name: $0.name, to: $0.targetName ?? "") }
+        view.hasTransitionChoices = !state.transitionChoices.isEmpty
+        view.transitionsIssue = state.transitionsIssue
+        view.transitionsStatus = state.transitionsStatus
         if route != .instance, let source = try await store.nearestDefault(for: level) {
             view.canInherit = true
             switch source.level {
@@ -266,6 +281,43 @@ extension WebController {
             return try JSONBody.response(.array((state.issueTypes ?? []).map(IntegrationService.issueTypeJSON)))
         }
         if let message { state.issueTypesStatus = message }
+        return try await renderSettings(route, state, context)
+    }
+
+    /// "Load transitions": the transitions a Jira issue offers now (its workflow's, from its status), read with
+    /// the typed connection settings, offered as choices for both transition fields. With the page's script it
+    /// answers JSON in place; without, the form comes back with the list beside the fields, values as typed.
+    func loadTransitions(_ route: IntegrationRoute, _ request: Request, _ context: BridgeRequestContext) async throws -> Response {
+        let (level, _, _) = try await settingsLevel(route, context)
+        let form = try await WebForm.read(request, context: context)
+        var params = Self.apiParameters(form, route: route)
+        params["use_inherited_settings"] = nil
+        var state = try await typedState(level, params, inherited: false)
+        let key = (form.string("transitions_issue") ?? "").trimmingWhitespace().uppercased()
+        state.transitionsIssue = String(key.prefix(255))
+        var message: String? = nil
+        if !BranchName.isIssueKey(key) {
+            message = "Enter the key of a Jira issue (PROJ-1): its workflow's transitions are loaded."
+        } else {
+            do {
+                let connection = try JiraConnection(settings: state.settings)
+                state.transitionChoices = try await service.jira.transitions(connection, issue: key, logger: context.logger)
+                state.transitionsStatus = "\(state.transitionChoices.count) transitions \(key) offers now."
+            } catch let error as JiraError {
+                message = error.status == 404 ? "Jira knows no issue \(key) for these credentials." : error.userMessage
+            } catch {
+                message = "The transitions could not be loaded: enter the Web URL and credentials first."
+            }
+        }
+        if Self.wantsJSON(request) {
+            if let message { return try JSONBody.response(.object(["message": .string(message)]), status: .badGateway) }
+            return try JSONBody.response(
+                .array(
+                    state.transitionChoices.map {
+                        .object(["id": .string($0.id), "name": .string($0.name), "to": $0.targetName.map(JSONValue.string) ?? .null])
+                    }))
+        }
+        if let message { state.transitionsStatus = message }
         return try await renderSettings(route, state, context)
     }
 

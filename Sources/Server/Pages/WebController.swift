@@ -65,6 +65,9 @@ struct WebController: Sendable {
                 router.post(RouterPath(path + "/issue_types")) { request, context in
                     try await page(request, context) { try await refreshIssueTypes(route, request, context) }
                 }
+                router.post(RouterPath(path + "/transitions")) { request, context in
+                    try await page(request, context) { try await loadTransitions(route, request, context) }
+                }
             }
             if route != .project {
                 router.post(RouterPath(path + "/reset")) { request, context in

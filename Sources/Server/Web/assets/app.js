@@ -1,5 +1,6 @@
-// Progressive enhancement of the Jira settings form: Test settings and the issue type refresh run in
-// place (without losing typed values); the issues warning follows its checkbox; Reset asks first.
+// Progressive enhancement of the Jira settings form: Test settings, the issue type refresh and "Load
+// transitions" run in place (without losing typed values); the issues warning follows its checkbox; Reset asks
+// first.
 (function () {
   "use strict";
 
@@ -85,6 +86,8 @@
       });
     }
 
+    setupTransitionPicker(form);
+
     var issues = document.getElementById("issues_enabled");
     var warning = document.getElementById("issues-warning");
     if (issues && warning) {
@@ -92,6 +95,72 @@
       issues.addEventListener("change", sync);
       sync();
     }
+  }
+
+  // "Load transitions": the issue's transitions become choices (a datalist for both fields, and buttons that add a
+  // name to the transition field last used).
+  function setupTransitionPicker(form) {
+    var load = document.getElementById("load-transitions");
+    var issue = document.getElementById("transitions_issue");
+    var status = document.getElementById("transitions-status");
+    var list = document.getElementById("transition-names");
+    var chips = document.getElementById("transition-choices");
+    if (!load || !issue || !list || !chips) { return; }
+    var fields = ["jira_issue_transition_id", "merge_request_opened_transition"]
+      .map(function (id) { return document.getElementById(id); })
+      .filter(function (field) { return field; });
+    var target = fields[0];
+    fields.forEach(function (field) { field.addEventListener("focus", function () { target = field; }); });
+
+    function add(name) {
+      if (!target) { return; }
+      var current = target.value.trim();
+      target.value = current ? current.replace(/[,;]\s*$/, "") + ", " + name : name;
+      target.focus();
+    }
+
+    chips.addEventListener("click", function (event) {
+      var chip = event.target.closest("button.chip");
+      if (!chip) { return; }
+      event.preventDefault();
+      add(chip.dataset.transition);
+    });
+
+    load.addEventListener("click", function (event) {
+      event.preventDefault();
+      status.textContent = "Loading transitions from Jira…";
+      load.disabled = true;
+      post(form, form.dataset.transitionsAction).then(function (answer) {
+        var doc = answer.doc;
+        if (!Array.isArray(doc)) {
+          status.textContent = (doc && doc.message) || "The transitions could not be loaded.";
+          return;
+        }
+        while (list.firstChild) { list.removeChild(list.firstChild); }
+        while (chips.firstChild) { chips.removeChild(chips.firstChild); }
+        doc.forEach(function (t) {
+          var option = document.createElement("option");
+          option.value = t.name;
+          option.textContent = t.name + " (" + t.id + ")" + (t.to ? " → " + t.to : "");
+          list.appendChild(option);
+          var item = document.createElement("li");
+          var chip = document.createElement("button");
+          chip.type = "button";
+          chip.className = "chip";
+          chip.dataset.transition = t.name;
+          chip.textContent = t.name;
+          var note = document.createElement("span");
+          note.className = "muted small";
+          note.textContent = " id " + t.id + (t.to ? ", to " + t.to : "");
+          item.appendChild(chip);
+          item.appendChild(note);
+          chips.appendChild(item);
+        });
+        status.textContent = doc.length + " transitions " + issue.value.trim().toUpperCase() + " offers now.";
+      }).catch(function () {
+        status.textContent = "The transitions could not be loaded.";
+      }).then(function () { load.disabled = false; });
+    });
   }
 
   function setupConfirm() {
