@@ -64,6 +64,22 @@ struct WorkflowRulesTests {
         }
     }
 
+    @Test("a transition whose screen requires a field is refused by Jira, and reported with Jira's message and the names offered")
+    func screen() async throws {
+        try await Harness.runLive { h in
+            _ = await h.emulator.addProject(key: "OPS", workflow: "review")
+            await h.emulator.addIssue(projectKey: "OPS", summary: "one")
+            try await h.configure(["jira_issue_transition_id": "OPS: Start Progress, Resolve Issue"])
+            _ = try await h.webhook("Push Hook", Payloads.push(commits: [(Self.sha(9), "Fixes OPS-1")]), key: "p-9")
+            let log = try await h.settle()
+            let d = try #require(log.first { $0["action"] == "transition" })
+            #expect(d["status"] == "failed")
+            #expect(d["last_error"]?.string?.contains("Resolution is required.") == true, "\(d)")
+            #expect(d["last_error"]?.string?.contains("(step 2 of 2; OPS-1 can take Send to Review (21), Resolve Issue (51))") == true, "\(d)")
+            #expect(await h.issue("OPS-1").statusID == "3")
+        }
+    }
+
     @Test("closing_branches: a closing reference on release/* transitions; on a feature branch or the default branch it is a mention")
     func closingBranches() async throws {
         try await Harness.runLive { h in
