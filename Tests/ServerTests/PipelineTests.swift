@@ -247,24 +247,21 @@ struct PipelineTests {
         }
     }
 
-    @Test("404 is recorded with Jira's message and not retried; a maintainer can retry it by hand")
+    @Test("a key Jira answers 404 for (UTF-8 in a message, a typo) ends skipped with the reason, not as a red failure, and is not retried")
     func notFound() async throws {
         try await Harness.runLive { h in
-            try await h.configure(["comment_on_event_enabled": false])
-            _ = try await h.webhook("Push Hook", Payloads.push(commits: [(Self.sha1, "Fix NOPE-1")]))
-            let log = try await h.settle(expecting: 1)
-            #expect(log.first?["status"] == "failed")
-            #expect(log.first?["attempts"] == 1)
-            #expect(log.first?["last_error"]?.string?.contains("Issue does not exist or you do not have permission to see it.") == true)
-            await h.emulator.addIssue(projectKey: "NOPE", summary: "now it exists")
+            try await h.configure()
+            _ = try await h.webhook("Push Hook", Payloads.push(commits: [(Self.sha1, "Read files as UTF-8 for NOPE-1")]))
+            let log = try await h.settle(expecting: 4)
+            #expect(log.allSatisfy { $0["status"] == "skipped" && $0["attempts"] == 1 }, "\(log)")
+            for key in ["UTF-8", "NOPE-1"] {
+                let reasons = log.filter { $0["issue_key"]?.string == key }.compactMap { $0["last_error"]?.string }
+                #expect(reasons.count == 2 && reasons.allSatisfy { $0.hasPrefix("\(key) does not exist in Jira") }, "\(reasons)")
+            }
+            // Nothing was written, and nothing waits to be tried again.
+            #expect(await h.jiraRequests().filter { $0.method != "GET" }.isEmpty)
             let id = Int(log.first!["id"]!.number!)
-            let retried = try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/deliveries/\(id)/retry")
-            #expect(retried.status == 200)
-            #expect(retried.json["status"] == "pending")
-            let again = try await h.settle(expecting: 1)
-            #expect(again.first?["status"] == "succeeded")
-            let twice = try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/deliveries/\(id)/retry")
-            #expect(twice.status == 400)
+            #expect(try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/deliveries/\(id)/retry").status == 400)
             #expect(try await h.admin(.POST, "/api/v4/projects/42/integrations/jira/deliveries/999/retry").status == 404)
         }
     }

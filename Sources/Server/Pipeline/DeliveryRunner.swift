@@ -139,7 +139,12 @@ struct DeliveryRunner: Sendable {
 
     /// Reads the issue's comments, then posts the comment unless `DeliveryDecisions.comment` finds it there.
     private func comment(_ d: Delivery, body: String, _ c: JiraConnection, _ log: Logger) async throws(JiraError) -> Result {
-        let issue = try await jira.issue(c, key: d.issueKey, fields: ["comment"], logger: log)
+        let issue: JiraIssue
+        do {
+            issue = try await jira.issue(c, key: d.issueKey, fields: ["comment"], logger: log)
+        } catch  where error.status == 404 {
+            return Self.noSuchIssue(d)
+        }
         var comments = issue.comments
         if !issue.hasAllComments { comments = try await jira.comments(c, issue: d.issueKey, logger: log) }
         switch DeliveryDecisions.comment(body, existing: comments.map(\.body)) {
@@ -161,9 +166,21 @@ struct DeliveryRunner: Sendable {
         return Result(outcome: .accepted(note: "Jira logged \(work.timeSpent)"))
     }
 
+    /// A key Jira answers 404 for (a `UTF-8` or `SHA-256` in a commit message, a typo, an issue the integration's
+    /// user may not see): nothing to write, and no red failure that looks like an outage.
+    static func noSuchIssue(_ d: Delivery) -> Result {
+        Result(outcome: .skipped(reason: "\(d.issueKey) does not exist in Jira (or the integration's user may not see it)."))
+    }
+
     /// Reads the issue's links, then writes what `DeliveryDecisions.remoteLink` says.
     private func remoteLink(_ d: Delivery, spec: RemoteLinkSpec, _ c: JiraConnection, _ log: Logger) async throws(JiraError) -> Result {
-        let links = try await jira.remoteLinks(c, issue: d.issueKey, logger: log).map {
+        let found: [RemoteLink]
+        do {
+            found = try await jira.remoteLinks(c, issue: d.issueKey, logger: log)
+        } catch  where error.status == 404 {
+            return Self.noSuchIssue(d)
+        }
+        let links = found.map {
             ExistingRemoteLink(id: $0.id, globalID: $0.globalID, url: $0.url, title: $0.title, resolved: $0.resolved)
         }
         let request = RemoteLinkRequest(
@@ -189,7 +206,12 @@ struct DeliveryRunner: Sendable {
         var progress = spec
         // One step at a time: the next step is read against what the issue offers after the one before.
         steps: while true {
-            let issue = try await jira.issue(c, key: d.issueKey, expand: ["transitions"], logger: log)
+            let issue: JiraIssue
+            do {
+                issue = try await jira.issue(c, key: d.issueKey, expand: ["transitions"], logger: log)
+            } catch  where error.status == 404 && progress.applied == 0 {
+                return Self.noSuchIssue(d)
+            }
             let offered = issue.transitions.map { OfferedTransition(id: $0.id, name: $0.name, targetCategoryKey: $0.targetCategoryKey) }
             switch DeliveryDecisions.transition(
                 progress, issueKey: d.issueKey, resolved: issue.isResolved, offered: offered, statusCategory: issue.statusCategoryKey)
