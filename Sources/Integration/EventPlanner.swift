@@ -63,6 +63,24 @@ public struct EventPlanner: Sendable {
             deliveries.insert(
                 contentsOf: DevelopmentInfo.changes(event, extractor: extractor).map { DevelopmentInfoWork.planned($0, eventID: eventID) }, at: 0)
         }
+        // `project_keys`, when set, limits what is written to issues of those Jira projects (a `UTF-8` or `SHA-256`
+        // in a message names no issue of theirs).
+        if !settings.projectKeys.isEmpty {
+            let allowed = Set(settings.projectKeys)
+            var outside: [String] = []
+            deliveries.removeAll { d in
+                guard d.action.namesIssue else { return false }
+                let project = d.issueKey.lastIndex(of: "-").map { String(d.issueKey[..<$0]) } ?? d.issueKey
+                if allowed.contains(project) { return false }
+                if !outside.contains(d.issueKey) { outside.append(d.issueKey) }
+                return true
+            }
+            if !outside.isEmpty {
+                notes.append(
+                    "\(outside.prefix(10).joined(separator: ", "))\(outside.count > 10 ? " and \(outside.count - 10) more" : "") left out: not in the integration's project keys (\(settings.projectKeys.prefix(10).joined(separator: ", ")))"
+                )
+            }
+        }
         if deliveries.count > EventLimits.deliveriesPerEvent {
             notes.append(
                 "\(deliveries.count - EventLimits.deliveriesPerEvent) deliveries beyond the first \(EventLimits.deliveriesPerEvent) of this event were skipped (limit per event)"

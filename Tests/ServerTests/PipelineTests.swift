@@ -247,6 +247,20 @@ struct PipelineTests {
         }
     }
 
+    @Test("project_keys, when set, limits what is written to those Jira projects; the event's note says what was left out")
+    func projectKeysLimitMentions() async throws {
+        try await Harness.runLive { h in
+            await h.emulator.addIssue(projectKey: "PROJ", summary: "x")
+            try await h.configure(["project_keys": "PROJ"])
+            _ = try await h.webhook("Push Hook", Payloads.push(commits: [(Self.sha1, "Fix PROJ-1 and OPS-1, read as UTF-8")]))
+            let log = try await h.settle()
+            #expect(Set(log.compactMap { $0["issue_key"]?.string }) == ["PROJ-1"], "\(log)")
+            let events = try await h.admin(.GET, "/api/v4/projects/42/integrations/jira/events").json.array ?? []
+            #expect(
+                events.first?["note"]?.string?.contains("OPS-1, UTF-8 left out: not in the integration's project keys (PROJ)") == true, "\(events)")
+        }
+    }
+
     @Test("a key Jira answers 404 for (UTF-8 in a message, a typo) ends skipped with the reason, not as a red failure, and is not retried")
     func notFound() async throws {
         try await Harness.runLive { h in
