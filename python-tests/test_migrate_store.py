@@ -61,6 +61,9 @@ def test_a_populated_sqlite_store_moves_to_postgres(binaries, data_dir, emulator
         log_before = settled_log(server, 6)
         settings_before = api(server, "GET", "/api/v4/projects/42/integrations/jira").json()
         tokens_before = api(server, "GET", "/api/v4/tokens").json()
+        # While the server runs on it, the source is refused: a copy would mix two moments.
+        refused = migrate_store(binaries, f"sqlite:{data_dir}/jira-bridge.sqlite", postgres_url)
+        assert refused.returncode != 0 and "is serving" in refused.stderr and refused.stdout == "", refused.stderr
     finally:
         server.stop()
 

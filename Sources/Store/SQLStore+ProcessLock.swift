@@ -32,4 +32,20 @@ extension SQLStore {
         servingLock.withLock { $0 = fd }
         return true
     }
+
+    /// Holds the serving lock of the SQLite file at `path` for as long as the returned descriptor stays open (a
+    /// copy of the file: no server may start on it meanwhile). Throws when a server holds it.
+    public static func holdServingLock(sqlitePath path: String) throws -> Int32 {
+        let lockPath = path + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError.conflict("cannot open the lock file \(lockPath): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            _ = closeDescriptor(fd)
+            throw StoreError.conflict("a jira-bridge server is serving \(path) (it holds \(lockPath)): stop it first")
+        }
+        return fd
+    }
+
+    /// Lets go of a lock from `holdServingLock`.
+    public static func releaseServingLock(_ fd: Int32) { _ = closeDescriptor(fd) }
 }

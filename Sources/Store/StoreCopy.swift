@@ -136,4 +136,21 @@ public enum StoreCopy {
         }
         return out
     }
+
+    /// A process serving `database` now, in words, or nil: a worker whose heartbeat is at most `within`
+    /// milliseconds old (a server beats every 2 s; one that was killed stops beating and is not counted).
+    public static func liveServer(_ database: any SQLDatabase, now: Int64, within: Int64 = 10_000) async -> String? {
+        let found: (String, Int64)? = try? await database.read { db in
+            guard
+                let row = try await SQLRow.fetchOne(
+                    db, sql: "SELECT id, heartbeat_at FROM workers WHERE heartbeat_at > ? ORDER BY heartbeat_at DESC LIMIT 1",
+                    arguments: [now - within])
+            else { return nil }
+            let id: String = row["id"]
+            let at: Int64 = row["heartbeat_at"]
+            return (id, at)
+        }
+        guard let (id, at) = found else { return nil }
+        return "worker \(id.prefix(40)), whose last heartbeat was \(max(0, now - at) / 1000) s ago"
+    }
 }

@@ -24,7 +24,17 @@ struct MigrateStore: AsyncParsableCommand {
                 throw StartupError(description: "the source database \(path) does not exist")
             }
             if try parse(from) == parse(to) { throw StartupError(description: "--from and --to name the same database") }
+            // A server writing to the source while it is copied would make the copy a mix of two moments.
+            var lock: Int32? = nil
+            if case .sqlite(let path) = try parse(from) {
+                do { lock = try SQLStore.holdServingLock(sqlitePath: path) } catch { throw StartupError(description: "\(error)") }
+            }
+            defer { if let lock { SQLStore.releaseServingLock(lock) } }
             let source = try await runtime.openDatabase(databaseURL: from)
+            if let server = try await source.whileRunning({ await StoreCopy.liveServer(source, now: Int64(Date().timeIntervalSince1970 * 1000)) }) {
+                await source.close()
+                throw StartupError(description: "a jira-bridge process is serving the source (\(server)): stop every process on it first")
+            }
             let target: any SQLDatabase
             do { target = try await runtime.openDatabase(databaseURL: to) } catch {
                 await source.close()
