@@ -466,3 +466,40 @@ def test_a_short_admin_token_is_warned_about(binaries, data_dir, token, warned):
             assert token not in p.output, "the token itself is never logged"
     finally:
         p.stop()
+
+
+def test_serve_help_names_every_environment_variable(binaries):
+    # Every JIRA_BRIDGE_ variable the server reads is in `serve --help`, flag or not.
+    names = set()
+    for source in list((ROOT / "Sources" / "jira-bridge").glob("*.swift")) + list((ROOT / "Sources" / "Server").rglob("*.swift")):
+        names |= set(re.findall(r"JIRA_BRIDGE_[A-Z_]+", source.read_text()))
+    out = subprocess.run([binaries["bridge"], "serve", "--help"], capture_output=True, text=True, env=clean_env(), timeout=30)
+    assert out.returncode == 0
+    missing = sorted(n for n in names if n not in out.stdout)
+    assert not missing, f"serve --help leaves out {missing}"
+
+
+def test_check_config_checks_everything_and_changes_nothing(binaries, data_dir):
+    target = pathlib.Path(data_dir, "fresh")
+    out = subprocess.run([binaries["bridge"], "serve", "--check-config", "--data-dir", str(target), "--port", "0"],
+                         capture_output=True, text=True, env=clean_env(JIRA_BRIDGE_WEBHOOK_SECRET="s3cret-value"), timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("configuration OK") and "worker_concurrency: 32" in out.stdout, out.stdout
+    assert "webhook_secret_set: true" in out.stdout and "s3cret-value" not in out.stdout, "whether a secret is set, never the secret"
+    assert "does not exist yet" in out.stdout and not target.exists(), "nothing is created"
+    bad = subprocess.run([binaries["bridge"], "serve", "--check-config", "--data-dir", str(target), "--port", "0"],
+                         capture_output=True, text=True, env=clean_env(JIRA_BRIDGE_SITE_CONCURRENCY="0"), timeout=30)
+    assert bad.returncode == 64 and "JIRA_BRIDGE_SITE_CONCURRENCY must be a whole number from 1 to 1024" in bad.stderr, bad.stderr
+
+
+def test_serve_warns_about_a_wildcard_public_url_and_the_open_outbound_guard(binaries, data_dir):
+    p = Process([binaries["bridge"], "serve", "--port", "0", "--host", "0.0.0.0", "--data-dir", data_dir, "--allow-local-requests"],
+                env=clean_env(), log_name="warnings")
+    try:
+        log = p.output
+        assert "settings in effect" in log and "worker_concurrency=32" in log, log
+        assert "the links written into Jira would start with http://0.0.0.0:PORT" in log, log
+        assert "the outbound guard is off for local addresses" in log, log
+        assert pathlib.Path(data_dir, "admin-token").read_text().strip() not in log
+    finally:
+        p.stop()

@@ -124,7 +124,31 @@ struct DataOptions: ParsableArguments {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the server.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server.",
+        discussion: """
+            Each flag has an environment variable (named beside it); a flag wins over its variable. These settings \
+            exist only as environment variables (docs/configuration.md has each one's range):
+              JIRA_BRIDGE_ADMIN_TOKEN                  the admin token (else DATA_DIR/admin-token, generated)
+              JIRA_BRIDGE_SECRET_KEY                   the key that seals stored secrets (else DATA_DIR/secret-key)
+              JIRA_BRIDGE_WEBHOOK_SECRET               the instance's webhook secret
+              JIRA_BRIDGE_WORKER_CONCURRENCY           deliveries run at once (32)
+              JIRA_BRIDGE_SITE_CONCURRENCY             deliveries run at once against one Jira site (4)
+              JIRA_BRIDGE_DELIVERY_LEASE_SECONDS       a running delivery's lease (15)
+              JIRA_BRIDGE_RETRY_BASE_SECONDS           the first retry's wait (2)
+              JIRA_BRIDGE_RETRY_MAX_DELAY_SECONDS      the longest wait between retries (3600)
+              JIRA_BRIDGE_RETRY_MAX_AGE_SECONDS        when a failing delivery is given up (86400)
+              JIRA_BRIDGE_UNCERTAIN_WRITE_DELAY_SECONDS the wait before a write of unknown outcome is checked (120)
+              JIRA_BRIDGE_HEADER_TIMEOUT_SECONDS       a request's headers must arrive within (10)
+              JIRA_BRIDGE_BODY_TIMEOUT_SECONDS         a request's body must arrive within (30)
+              JIRA_BRIDGE_MAX_CONNECTIONS              open connections at most (4096)
+              JIRA_BRIDGE_MAX_PROJECTS                 projects a webhook may register (docs/security.md)
+              JIRA_BRIDGE_SHUTDOWN_TIMEOUT_SECONDS     the graceful stop's limit (30)
+              JIRA_BRIDGE_CATCH_UP_ON_START            catch up with the forges at start (true)
+              JIRA_BRIDGE_WEB_DIR                      the pages' templates and assets, if not beside the binary
+            With --check-config, every setting is read and checked, the address and the database tried, and the \
+            settings in effect printed; nothing is served, created or changed.
+            """)
 
     @Option(help: "Listen address (JIRA_BRIDGE_HOST, default 127.0.0.1).") var host: String?
     @Option(parsing: .unconditional, help: "Listen port, 0 for any free port (JIRA_BRIDGE_PORT, default 8080).") var port: String?
@@ -156,26 +180,22 @@ struct Serve: AsyncParsableCommand {
         name: .customLong("retention-days"), parsing: .unconditional,
         help: "Days succeeded and skipped deliveries and their events are kept; 0 keeps everything (JIRA_BRIDGE_RETENTION_DAYS, default 30).")
     var retentionDays: String?
+    @Flag(name: .customLong("check-config"), help: "Check every setting, the address and the database, print the settings in effect, and exit.")
+    var checkConfig = false
 
     func run() async throws {
+        if checkConfig {
+            try await JiraBridgeCommand.reportingStartupErrors { try await check() }
+            return
+        }
         let settings = RuntimeSettings()
         var (config, store, dataDir, generated) = try await JiraBridgeCommand.reportingStartupErrors {
-            let level = try settings.logLevel(logLevel)
-            let host = settings.value(self.host, "JIRA_BRIDGE_HOST") ?? "127.0.0.1"
-            let port = try settings.port(self.port)
-            let allowLocal = try settings.bool(allowLocalRequests, "JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS")
-            var pipeline = try settings.pipeline()
-            let retentionDays = try settings.retentionDays(self.retentionDays)
-            let proxies = try settings.networks(trustedProxies, "JIRA_BRIDGE_TRUSTED_PROXIES", what: "trusted proxy")
-            let allowlist = try settings.networks(outboundAllowlist, "JIRA_BRIDGE_OUTBOUND_ALLOWLIST", what: "outbound allowlist entry")
-            let publicURL = settings.value(self.publicURL, "JIRA_BRIDGE_PUBLIC_URL")
-            if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
-                throw StartupError(description: "invalid public URL '\(publicURL)': expected an absolute http(s) URL")
-            }
-            let atlassian = settings.value(self.atlassianAPIURL, "JIRA_BRIDGE_ATLASSIAN_API_URL") ?? ServerConfiguration.defaultAtlassianAPIURL
-            guard JiraURL(atlassian) != nil, atlassian.hasPrefix("http://") || atlassian.hasPrefix("https://") else {
-                throw StartupError(description: "invalid Atlassian API URL '\(atlassian)': expected an absolute http(s) URL")
-            }
+            let read = try readSettings(settings)
+            let (level, host, port, allowLocal, retentionDays, proxies, allowlist, publicURL, atlassian) = (
+                read.level, read.host, read.port, read.allowLocal, read.retentionDays, read.proxies, read.allowlist, read.publicURL,
+                read.atlassian
+            )
+            var pipeline = read.pipeline
             // The address is tried before anything is written: a port in use leaves the data directory as it was.
             try ListenCheck.check(host: host, port: port)
             let opened = try await settings.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
@@ -195,11 +215,9 @@ struct Serve: AsyncParsableCommand {
             config.outboundAllowlist = allowlist
             config.atlassianAPIURL = JiraURL.normalize(atlassian)
             config.build = BuildVersion(version: BuildInfo.version, commit: BuildInfo.commit)
-            config.connections = try settings.connections()
-            config.shutdownTimeout = .milliseconds(
-                Int64(try settings.number("JIRA_BRIDGE_SHUTDOWN_TIMEOUT_SECONDS", default: 30, minimum: 0.1, maximum: 3600) * 1000))
-            config.maxProjects = try settings.integer(
-                "JIRA_BRIDGE_MAX_PROJECTS", default: ServerConfiguration.defaultMaxProjects, range: 1...100_000_000)
+            config.connections = read.connections
+            config.shutdownTimeout = read.shutdownTimeout
+            config.maxProjects = read.maxProjects
             return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
         }
         LoggingSystem.bootstrap { label in
@@ -215,6 +233,10 @@ struct Serve: AsyncParsableCommand {
             logger.info("admin token", metadata: ["path": "\(dataDir)/admin-token"])
         }
         if generated.key { logger.notice("generated the secret key", metadata: ["path": "\(dataDir)/secret-key"]) }
+        logger.notice("settings in effect", metadata: Self.effective(config, dataDir: dataDir).mapValues { .string($0) })
+        for warning in Self.warnings(publicURL: config.publicURL, host: config.host, allowLocal: config.allowLocalRequests) {
+            logger.warning("\(warning)")
+        }
         if config.adminToken.utf8.count < 16 {
             logger.warning(
                 "the admin token is shorter than 16 characters: anyone who guesses it administers the server; remove data/admin-token (or unset JIRA_BRIDGE_ADMIN_TOKEN) to have a strong one generated"
@@ -397,5 +419,137 @@ struct Prune: AsyncParsableCommand {
             }
             print("removed \(removed.deliveries) deliveries and \(removed.events) events finished more than \(days.parameterText) days ago")
         }
+    }
+}
+
+/// What `serve` reads before it touches the disk, shared by `serve` and `serve --check-config`.
+struct ServeSettings {
+    var level: Logger.Level
+    var host: String
+    var port: Int
+    var allowLocal: Bool
+    var pipeline: PipelineConfiguration
+    var retentionDays: Double
+    var proxies: [IPNetwork]
+    var allowlist: [IPNetwork]
+    var publicURL: String?
+    var atlassian: String
+    var connections: ConnectionLimits
+    var shutdownTimeout: Duration
+    var maxProjects: Int
+}
+
+extension Serve {
+    func readSettings(_ settings: RuntimeSettings) throws -> ServeSettings {
+        let level = try settings.logLevel(logLevel)
+        let host = settings.value(self.host, "JIRA_BRIDGE_HOST") ?? "127.0.0.1"
+        let port = try settings.port(self.port)
+        let allowLocal = try settings.bool(allowLocalRequests, "JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS")
+        let pipeline = try settings.pipeline()
+        let retentionDays = try settings.retentionDays(self.retentionDays)
+        let proxies = try settings.networks(trustedProxies, "JIRA_BRIDGE_TRUSTED_PROXIES", what: "trusted proxy")
+        let allowlist = try settings.networks(outboundAllowlist, "JIRA_BRIDGE_OUTBOUND_ALLOWLIST", what: "outbound allowlist entry")
+        let publicURL = settings.value(self.publicURL, "JIRA_BRIDGE_PUBLIC_URL")
+        if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
+            throw StartupError(description: "invalid public URL '\(publicURL)': expected an absolute http(s) URL")
+        }
+        let atlassian = settings.value(self.atlassianAPIURL, "JIRA_BRIDGE_ATLASSIAN_API_URL") ?? ServerConfiguration.defaultAtlassianAPIURL
+        guard JiraURL(atlassian) != nil, atlassian.hasPrefix("http://") || atlassian.hasPrefix("https://") else {
+            throw StartupError(description: "invalid Atlassian API URL '\(atlassian)': expected an absolute http(s) URL")
+        }
+        return ServeSettings(
+            level: level, host: host, port: port, allowLocal: allowLocal, pipeline: pipeline, retentionDays: retentionDays, proxies: proxies,
+            allowlist: allowlist, publicURL: publicURL, atlassian: atlassian, connections: try settings.connections(),
+            shutdownTimeout: .milliseconds(
+                Int64(try settings.number("JIRA_BRIDGE_SHUTDOWN_TIMEOUT_SECONDS", default: 30, minimum: 0.1, maximum: 3600) * 1000)),
+            maxProjects: try settings.integer("JIRA_BRIDGE_MAX_PROJECTS", default: ServerConfiguration.defaultMaxProjects, range: 1...100_000_000))
+    }
+
+    /// What an operator should hear at start: links into Jira built on a wildcard address, and the outbound guard
+    /// opened to local addresses.
+    static func warnings(publicURL: String?, host: String, allowLocal: Bool) -> [String] {
+        var out: [String] = []
+        let wildcard = ["0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0"].contains(host)
+        if wildcard && (publicURL == nil || publicURL!.contains("://0.0.0.0") || publicURL!.contains("://[::]")) {
+            out.append(
+                "the links written into Jira would start with http://\(host.contains(":") ? "[::]" : host):PORT, which no browser can open: set --public-url (JIRA_BRIDGE_PUBLIC_URL) to the address users reach this server at"
+            )
+        }
+        if allowLocal {
+            out.append(
+                "the outbound guard is off for local addresses (--allow-local-requests): Jira and forge URLs may point at loopback, private and link-local addresses, this machine's own services included; use it for tests or a Jira on the same network only"
+            )
+        }
+        return out
+    }
+
+    /// The settings in effect, for the start's log line and `--check-config` (no secret: the database URL
+    /// without its password, whether the secrets are set, not what they are).
+    static func effective(_ c: ServerConfiguration, dataDir: String) -> [String: String] {
+        let database: String
+        switch try? DatabaseURL.parse(c.databaseURL) {
+        case .sqlite(let path)?: database = "sqlite:" + path
+        case .postgres(let settings)?: database = settings.description
+        case nil: database = "sqlite:\(dataDir)/jira-bridge.sqlite"
+        }
+        return [
+            "host": c.host, "port": "\(c.port)", "public_url": c.publicURL ?? "http://\(c.host):\(c.port)", "data_dir": dataDir,
+            "database": database, "log_level": "\(c.logLevel)", "worker_concurrency": "\(c.pipeline.concurrency)",
+            "site_concurrency": "\(c.pipeline.perSiteLimit)",
+            "retention_days": c.retention.days == c.retention.days.rounded() ? "\(Int(c.retention.days))" : "\(c.retention.days)",
+            "allow_local_requests": "\(c.allowLocalRequests)", "outbound_allowlist": "\(c.outboundAllowlist.count) entries",
+            "trusted_proxies": "\(c.trustedProxies.count) entries", "atlassian_api_url": c.atlassianAPIURL,
+            "catch_up_on_start": "\(c.pipeline.catchUpOnStart)", "max_connections": "\(c.connections.maxConnections)",
+            "webhook_secret_set": "\(!(c.webhookSecret ?? "").isEmpty)",
+        ]
+    }
+
+    /// `serve --check-config`: everything `serve` reads, checked; the address and the database tried; nothing
+    /// created or changed.
+    func check() async throws {
+        let settings = RuntimeSettings()
+        let read = try readSettings(settings)
+        try ListenCheck.check(host: read.host, port: read.port)
+        let dataDir = settings.value(data.dataDir, "JIRA_BRIDGE_DATA_DIR") ?? "./data"
+        let databaseURL = settings.value(data.databaseURL, "JIRA_BRIDGE_DATABASE_URL") ?? "sqlite:\(dataDir)/jira-bridge.sqlite"
+        let parsed: DatabaseURL
+        do { parsed = try DatabaseURL.parse(databaseURL) } catch { throw StartupError(description: "\(error)") }
+        var lines: [String] = []
+        switch parsed {
+        case .sqlite(let path):
+            if FileManager.default.fileExists(atPath: path) {
+                lines.append("database check: \(path) exists")
+            } else {
+                let directory = (path as NSString).deletingLastPathComponent
+                let parent = directory.isEmpty ? "." : directory
+                lines.append("database check: \(path) does not exist yet; serve creates it (in \(parent))")
+            }
+        case .postgres(let postgres):
+            let database = try await settings.openDatabase(databaseURL: databaseURL)
+            do {
+                _ = try await database.whileRunning { try await database.read { db in try await Int.fetchOne(db, sql: "SELECT 1") } }
+            } catch {
+                await database.close()
+                throw StartupError(description: "cannot reach \(postgres.description): \(error)", kind: .unavailable)
+            }
+            await database.close()
+            lines.append("database check: \(postgres.description) answers")
+        }
+        if let key = settings.environment["JIRA_BRIDGE_SECRET_KEY"], !key.isEmpty, SecretBox(base64Key: key) == nil {
+            throw StartupError(description: "JIRA_BRIDGE_SECRET_KEY must be the base64 text of 32 bytes")
+        }
+        var config = ServerConfiguration(
+            host: read.host, port: read.port, dataDirectory: dataDir, databaseURL: settings.value(data.databaseURL, "JIRA_BRIDGE_DATABASE_URL"),
+            publicURL: read.publicURL, allowLocalRequests: read.allowLocal, adminToken: "", secretKey: "",
+            webhookSecret: settings.value(nil, "JIRA_BRIDGE_WEBHOOK_SECRET"), logLevel: read.level, pipeline: read.pipeline)
+        config.trustedProxies = read.proxies
+        config.retention.days = read.retentionDays
+        config.outboundAllowlist = read.allowlist
+        config.atlassianAPIURL = JiraURL.normalize(read.atlassian)
+        config.connections = read.connections
+        print("configuration OK")
+        for (name, value) in Self.effective(config, dataDir: dataDir).sorted(by: { $0.key < $1.key }) { print("\(name): \(value)") }
+        for line in lines { print(line) }
+        for warning in Self.warnings(publicURL: read.publicURL, host: read.host, allowLocal: read.allowLocal) { print("warning: " + warning) }
     }
 }
