@@ -74,12 +74,19 @@ struct ForgeChecksTests {
     func untilDone(_ h: Harness, _ forge: PanelForge, _ clock: TestClock, _ done: @escaping @Sendable () async throws -> Bool) async throws {
         let finished = try await eventually(timeout: .seconds(30)) {
             if try await done() { return true }
-            if let d = try await forge.deliveries(h).first, d["status"] == "pending", (d["attempts"]?.number ?? 0) >= 1 {
-                clock.advance(by: .seconds(try JiraCloudLimitsTests.seconds(d) + 1))
+            // To a wait that is still ahead, in one step. One already due is about to be claimed: then the clock only
+            // moves by a poll's length (a claim loop that began its 50 ms wait after the step must still wake), never
+            // far enough to end the lease of the run that claims it (a second run, a second status).
+            if let d = try await forge.deliveries(h).first, d["status"] == "pending", (d["attempts"]?.number ?? 0) >= 1,
+                let next = d["next_run_at"]?.string, let due = try? Date(next, strategy: .iso8601)
+            {
+                let ahead = due.timeIntervalSince1970 * 1000 - Double(clock.wall.now())
+                clock.advance(by: .milliseconds(ahead > 0 ? Int64(ahead) + 1000 : 100))
             }
             return false
         }
-        #expect(finished)
+        let shown = finished ? [] : try await forge.deliveries(h)
+        #expect(finished, "\(shown) at \(clock.wall.now())")
     }
 
     @Test("every check rule, passing and failing, sets the status on the pushed head, with the reason and the page", arguments: PanelForge.allCases)
