@@ -191,33 +191,17 @@ struct Serve: AsyncParsableCommand {
         let settings = RuntimeSettings()
         var (config, store, dataDir, generated) = try await JiraBridgeCommand.reportingStartupErrors {
             let read = try readSettings(settings)
-            let (level, host, port, allowLocal, retentionDays, proxies, allowlist, publicURL, atlassian) = (
-                read.level, read.host, read.port, read.allowLocal, read.retentionDays, read.proxies, read.allowlist, read.publicURL,
-                read.atlassian
-            )
-            var pipeline = read.pipeline
             // The address is tried before anything is written: a port in use leaves the data directory as it was.
-            try ListenCheck.check(host: host, port: port)
+            try ListenCheck.check(host: read.host, port: read.port)
             let opened = try await settings.openData(dataDirFlag: data.dataDir, databaseURLFlag: data.databaseURL)
             let admin = try settings.secretFile(env: "JIRA_BRIDGE_ADMIN_TOKEN", file: "\(opened.dataDir)/admin-token", generate: TokenSecret.generate)
             do { try await opened.store.database.whileRunning { try await opened.store.migrate() } } catch {
                 throw StartupError(description: "database migration failed: \(error)", kind: .unavailable)
             }
-            do { pipeline.takeOverLeases = try opened.store.acquireServingLock() } catch {
+            var config = configuration(read, settings, dataDir: opened.dataDir, adminToken: admin.value, secretKey: opened.secretKey)
+            do { config.pipeline.takeOverLeases = try opened.store.acquireServingLock() } catch {
                 throw StartupError(description: "\(error)", kind: .unavailable)
             }
-            var config = ServerConfiguration(
-                host: host, port: port, dataDirectory: opened.dataDir, databaseURL: settings.value(data.databaseURL, "JIRA_BRIDGE_DATABASE_URL"),
-                publicURL: publicURL, allowLocalRequests: allowLocal, adminToken: admin.value, secretKey: opened.secretKey,
-                webhookSecret: settings.value(nil, "JIRA_BRIDGE_WEBHOOK_SECRET"), logLevel: level, pipeline: pipeline)
-            config.trustedProxies = proxies
-            config.retention.days = retentionDays
-            config.outboundAllowlist = allowlist
-            config.atlassianAPIURL = JiraURL.normalize(atlassian)
-            config.build = BuildVersion(version: BuildInfo.version, commit: BuildInfo.commit)
-            config.connections = read.connections
-            config.shutdownTimeout = read.shutdownTimeout
-            config.maxProjects = read.maxProjects
             return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
         }
         LoggingSystem.bootstrap { label in
@@ -465,6 +449,25 @@ extension Serve {
             maxProjects: try settings.integer("JIRA_BRIDGE_MAX_PROJECTS", default: ServerConfiguration.defaultMaxProjects, range: 1...100_000_000))
     }
 
+    /// The server's configuration from what was read, the data directory and the secrets.
+    func configuration(
+        _ read: ServeSettings, _ settings: RuntimeSettings, dataDir: String, adminToken: String, secretKey: String
+    ) -> ServerConfiguration {
+        var config = ServerConfiguration(
+            host: read.host, port: read.port, dataDirectory: dataDir, databaseURL: settings.value(data.databaseURL, "JIRA_BRIDGE_DATABASE_URL"),
+            publicURL: read.publicURL, allowLocalRequests: read.allowLocal, adminToken: adminToken, secretKey: secretKey,
+            webhookSecret: settings.value(nil, "JIRA_BRIDGE_WEBHOOK_SECRET"), logLevel: read.level, pipeline: read.pipeline)
+        config.trustedProxies = read.proxies
+        config.retention.days = read.retentionDays
+        config.outboundAllowlist = read.allowlist
+        config.atlassianAPIURL = JiraURL.normalize(read.atlassian)
+        config.build = BuildVersion(version: BuildInfo.version, commit: BuildInfo.commit)
+        config.connections = read.connections
+        config.shutdownTimeout = read.shutdownTimeout
+        config.maxProjects = read.maxProjects
+        return config
+    }
+
     /// What an operator should hear at start: links into Jira built on a wildcard address, and the outbound guard
     /// opened to local addresses.
     static func warnings(publicURL: String?, host: String, allowLocal: Bool) -> [String] {
@@ -538,15 +541,7 @@ extension Serve {
         if let key = settings.environment["JIRA_BRIDGE_SECRET_KEY"], !key.isEmpty, SecretBox(base64Key: key) == nil {
             throw StartupError(description: "JIRA_BRIDGE_SECRET_KEY must be the base64 text of 32 bytes")
         }
-        var config = ServerConfiguration(
-            host: read.host, port: read.port, dataDirectory: dataDir, databaseURL: settings.value(data.databaseURL, "JIRA_BRIDGE_DATABASE_URL"),
-            publicURL: read.publicURL, allowLocalRequests: read.allowLocal, adminToken: "", secretKey: "",
-            webhookSecret: settings.value(nil, "JIRA_BRIDGE_WEBHOOK_SECRET"), logLevel: read.level, pipeline: read.pipeline)
-        config.trustedProxies = read.proxies
-        config.retention.days = read.retentionDays
-        config.outboundAllowlist = read.allowlist
-        config.atlassianAPIURL = JiraURL.normalize(read.atlassian)
-        config.connections = read.connections
+        let config = configuration(read, settings, dataDir: dataDir, adminToken: "", secretKey: "")
         print("configuration OK")
         for (name, value) in Self.effective(config, dataDir: dataDir).sorted(by: { $0.key < $1.key }) { print("\(name): \(value)") }
         for line in lines { print(line) }

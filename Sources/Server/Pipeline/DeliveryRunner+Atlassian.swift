@@ -100,15 +100,19 @@ extension DeliveryRunner {
                     log.notice("too large for one request; sending less", metadata: ["taken": "\(keep)"])
                     continue
                 }
-                if error.status == 401 { await tokens.forget(clientID: session.clientID, secret: session.secret) }
                 await finish(taken.map(\.delivery), .retry(at: now(), error: "sent with delivery \(d.id), which failed"), owner: owner, now: now)
-                if error.status == 403 {
-                    throw JiraError(
-                        kind: .http(status: 403), detail: "the OAuth credentials lack the \(permission) permission", jiraMessages: error.jiraMessages)
-                }
-                throw error
+                throw await gatewayFailure(error, session: session, permission: permission)
             }
         }
+    }
+
+    /// A failure of the gateway, as a delivery ends with it: a 401 forgets the token (the next run asks for a new
+    /// one), a 403 names the permission the OAuth credentials lack.
+    func gatewayFailure(_ error: JiraError, session: GatewaySession, permission: String) async -> JiraError {
+        if error.status == 401 { await tokens.forget(clientID: session.clientID, secret: session.secret) }
+        guard error.status == 403 else { return error }
+        return JiraError(
+            kind: .http(status: 403), detail: "the OAuth credentials lack the \(permission) permission", jiraMessages: error.jiraMessages)
     }
 
     /// Sends the repository's change, with the same repository's changes that wait behind it (one request for a

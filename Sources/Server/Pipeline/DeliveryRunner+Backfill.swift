@@ -66,13 +66,7 @@ extension DeliveryRunner {
                 answer = try await jira.storeDevelopmentInformation(
                     gateway: tokens.gateway, cloudID: session.cloudID, token: session.token, body: Backfill.body(repository), logger: log)
             } catch {
-                if error.status == 401 { await tokens.forget(clientID: session.clientID, secret: session.secret) }
-                if error.status == 403 {
-                    throw JiraError(
-                        kind: .http(status: 403), detail: "the OAuth credentials lack the Development information permission",
-                        jiraMessages: error.jiraMessages)
-                }
-                throw error
+                throw await gatewayFailure(error, session: session, permission: "Development information")
             }
             let failed = DevelopmentInfo.failures(answer)
             let sent = DevelopmentInfoWork.summary(
