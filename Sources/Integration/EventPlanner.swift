@@ -168,7 +168,13 @@ public struct EventPlanner: Sendable {
             let refs = extractor.extract(text)
             var mentions = refs.mentions
             var closes = refs.closes
-            let canClose = settings.isClosingBranch(mr.targetBranch, defaultBranch: project.defaultBranch) && mr.lastCommitID != nil
+            let toClosingBranch = settings.isClosingBranch(mr.targetBranch, defaultBranch: project.defaultBranch)
+            let canClose = toClosingBranch && mr.lastCommitID != nil
+            if !toClosingBranch, !closes.isEmpty, closes.contains(where: settings.transitionsEnabled(for:)) {
+                notes.append(
+                    "\(closes.prefix(10).joined(separator: ", ")) not moved: \(name) was merged into \(Texts.cut(mr.targetBranch, to: 255)), and closing references move issues only on \(closingBranchesText(project.defaultBranch))"
+                )
+            }
             let moved = canClose ? closes.filter(settings.transitionsEnabled(for:)) : []
             if moved.count < closes.count {
                 mentions = Self.ordered(closes.filter { !moved.contains($0) } + mentions)

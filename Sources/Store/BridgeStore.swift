@@ -153,24 +153,38 @@ public struct Listed<Item: Sendable>: Sendable {
     }
 }
 
+/// One webhook event of a project's event log: what it planned (`deliveries`: the deliveries stored for it) or why
+/// it planned nothing (`note`), or why its planning failed (`error`).
 public struct EventNote: Sendable, Equatable {
     public var id: String
+    public var forge: String
     public var kind: String
     public var status: String
     public var attempts: Int
     public var note: String?
     public var error: String?
     public var receivedAt: Millis
+    public var plannedAt: Millis?
+    public var deliveries: Int
 
-    public init(id: String, kind: String, status: String, attempts: Int, note: String?, error: String?, receivedAt: Millis) {
+    public init(
+        id: String, forge: String = "gitlab", kind: String, status: String, attempts: Int, note: String?, error: String?, receivedAt: Millis,
+        plannedAt: Millis? = nil, deliveries: Int = 0
+    ) {
         self.id = id
+        self.forge = forge
         self.kind = kind
         self.status = status
         self.attempts = attempts
         self.note = note
         self.error = error
         self.receivedAt = receivedAt
+        self.plannedAt = plannedAt
+        self.deliveries = deliveries
     }
+
+    /// The prefix of the note of an event that planned nothing (`EventPlanner.whyNothing`).
+    public static let nothingPlanned = "nothing planned:"
 }
 
 /// An event's planning result: its deliveries, and notes on the limits it reached (kept with the event).
@@ -273,7 +287,8 @@ public protocol DeliveryLogStore: TimedStore {
     func attempts(deliveryIDs: [Int64]) async throws -> [Int64: [DeliveryAttempt]]
     /// Events of a project that reached a limit or failed planning, newest first: what the delivery log
     /// shows beside the deliveries, so nothing an event did not do goes unsaid.
-    func eventNotes(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [EventNote], total: Int)
+    /// The project's events, newest first; `notedOnly`: only those that reached a limit or failed to plan.
+    func eventLog(projectID: Int64, notedOnly: Bool, limit: Int, offset: Int) async throws -> (items: [EventNote], total: Int)
     func delivery(id: Int64) async throws -> Delivery?
     /// Requeues a failed, dead or paused delivery; nil if there is none in such a state.
     func retryDelivery(id: Int64, now: Millis) async throws -> Delivery?

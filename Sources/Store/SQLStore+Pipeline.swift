@@ -417,18 +417,28 @@ extension SQLStore {
         return result
     }
 
-    public func eventNotes(projectID: Int64, limit: Int, offset: Int) async throws -> (items: [EventNote], total: Int) {
+    public func eventLog(projectID: Int64, notedOnly: Bool, limit: Int, offset: Int) async throws -> (items: [EventNote], total: Int) {
         try await database.read { db in
-            let condition = "project_id = ? AND (note IS NOT NULL OR status = 'failed')"
+            let condition =
+                notedOnly
+                ? "project_id = ? AND (status = 'failed' OR (note IS NOT NULL AND note NOT LIKE '\(EventNote.nothingPlanned)%'))"
+                : "project_id = ?"
             let total = try await Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE \(condition)", arguments: [projectID]) ?? 0
+            // The deliveries of each event by the `deliveries_event` index; a page holds at most 100 events.
             let rows = try await SQLRow.fetchAll(
-                db, sql: "SELECT * FROM events WHERE \(condition) ORDER BY received_at DESC LIMIT ? OFFSET ?",
+                db,
+                sql: """
+                    SELECT id, forge, kind, status, attempts, note, error, received_at, planned_at,
+                        (SELECT COUNT(*) FROM deliveries d WHERE d.event_id = events.id) AS delivery_count
+                    FROM events WHERE \(condition) ORDER BY received_at DESC, id LIMIT ? OFFSET ?
+                    """,
                 arguments: [projectID, limit, offset])
             return (
                 rows.map { row in
                     EventNote(
-                        id: row["id"], kind: row["kind"], status: row["status"], attempts: row["attempts"], note: row["note"],
-                        error: row["error"], receivedAt: row["received_at"])
+                        id: row["id"], forge: row["forge"], kind: row["kind"], status: row["status"], attempts: row["attempts"],
+                        note: row["note"], error: row["error"], receivedAt: row["received_at"], plannedAt: row["planned_at"],
+                        deliveries: row["delivery_count"])
                 }, total
             )
         }

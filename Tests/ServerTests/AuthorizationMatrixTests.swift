@@ -80,6 +80,7 @@ struct AuthorizationMatrixTests {
         "GET /projects/:id/integrations/jira/issues": .projectPage(.reporter),
         "GET /projects/:id/integrations/jira/issues/:key": .projectPage(.reporter),
         "GET /projects/:id/integrations/jira/deliveries": .projectPage(.reporter),
+        "GET /projects/:id/integrations/jira/events": .projectPage(.reporter),
         "GET /projects/:id/integrations/jira/checks/:sha": .projectPage(.reporter),
         "POST /projects/:id/integrations/jira/deliveries/:delivery_id/retry": .projectPage(.maintainer),
         "POST /projects/:id/integrations/jira/deliveries/retry_failed": .projectPage(.maintainer),

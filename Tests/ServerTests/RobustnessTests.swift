@@ -380,7 +380,7 @@ struct RobustnessTests {
                 now += 20_000
             }
             #expect(try await store.claimEvents(limit: 10, leaseMillis: 10_000, now: now).isEmpty)
-            let notes = try await store.eventNotes(projectID: 42, limit: 10, offset: 0).items
+            let notes = try await store.eventLog(projectID: 42, notedOnly: true, limit: 10, offset: 0).items
             #expect(notes.first?.status == "failed")
             #expect(notes.first?.error?.contains("planning did not finish after 3 attempts") == true)
             #expect(try await store.queueDepth().events == 0)

@@ -21,8 +21,9 @@ struct DeliveriesController: Sendable {
                 .array(listed.items.map { Self.render($0, holds: listed.holds) }), headers: Pagination.headers(page, total: listed.total))
         }
         router.get("/api/v4/projects/:id/integrations/jira/events") { request, context in
-            try await list(request, context) {
-                try await store.eventNotes(projectID: $0, limit: $1.perPage, offset: $1.offset)
+            let notedOnly = try QueryForm(request).boolean("noted") ?? false
+            return try await list(request, context) {
+                try await store.eventLog(projectID: $0, notedOnly: notedOnly, limit: $1.perPage, offset: $1.offset)
             } render: {
                 Self.render($0)
             }
@@ -77,10 +78,27 @@ struct DeliveriesController: Sendable {
 
     static func render(_ e: EventNote) -> JSONValue {
         .object([
-            "id": .string(e.id), "kind": .string(e.kind), "status": .string(e.status), "attempts": .number(Double(e.attempts)),
-            "note": e.note.map { .string($0) } ?? .null, "error": e.error.map { .string($0) } ?? .null,
-            "received_at": .string(isoTimestamp(e.receivedAt)),
+            "id": .string(e.id), "forge": .string(e.forge), "kind": .string(e.kind), "status": .string(e.status),
+            "attempts": .number(Double(e.attempts)), "deliveries": .number(Double(e.deliveries)),
+            "outcome": .string(Self.outcome(e)), "note": e.note.map { .string($0) } ?? .null, "error": e.error.map { .string($0) } ?? .null,
+            "received_at": .string(isoTimestamp(e.receivedAt)), "planned_at": e.plannedAt.map { .string(isoTimestamp($0)) } ?? .null,
         ])
+    }
+
+    /// What became of an event, in one sentence (the event log's API and page).
+    static func outcome(_ e: EventNote) -> String {
+        switch e.status {
+        case "pending", "running": return "waiting to be planned"
+        case "failed": return "planning failed: " + (e.error ?? "no reason was recorded")
+        default: break
+        }
+        if let note = e.note, note.hasPrefix(EventNote.nothingPlanned) {
+            return note.split(separator: ";", maxSplits: 1).first.map(String.init) ?? note
+        }
+        if e.deliveries > 0 { return e.deliveries == 1 ? "planned 1 delivery" : "planned \(e.deliveries) deliveries" }
+        // Planned, but every delivery it called for was stored for an earlier event (a redelivery, the same commit
+        // pushed to another branch), or pruned since.
+        return "planned nothing new: what it calls for was planned for an earlier event (or has been pruned)"
     }
 
     /// `status` and `issue_key` of a list: blank means any; a status that does not exist or a key longer than

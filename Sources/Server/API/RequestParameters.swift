@@ -65,6 +65,13 @@ struct QueryForm: Sendable {
     func get(_ name: String) -> String? { pairs.last { $0.0 == name }?.1 }
     func getAll(_ name: String) -> [String] { pairs.filter { $0.0 == name }.map(\.1) }
 
+    /// A boolean query parameter as Grape reads one (`true`/`false`/`1`/`0`); other text is a 400 naming it.
+    func boolean(_ name: String) throws(ServiceFailure) -> Bool? {
+        guard let text = get(name) else { return nil }
+        guard let value = ParameterValue.string(text).boolValue else { throw ServiceFailure.badParameter("\(name) is invalid") }
+        return value
+    }
+
     /// A page's `page` for a list of `perPage` rows: on pages an unreadable number is page 1, not an error.
     func webPage(perPage: Int) -> PageRequest {
         PageRequest(page: (try? PageRequest.wholeNumber(get("page"), name: "page")) ?? 1, perPage: perPage)

@@ -122,7 +122,7 @@ extension WebController {
                 retryable: canRetry && (d.status == .failed || d.status == .dead || d.status == .paused))
         }
         // Events that reached a limit or could not be planned: what they did not do is said here too.
-        let notes = try await store.eventNotes(projectID: project.id, limit: 20, offset: 0).items.map { e in
+        let notes = try await store.eventLog(projectID: project.id, notedOnly: true, limit: 20, offset: 0).items.map { e in
             let received = isoTimestamp(e.receivedAt)
             return DeliveriesView.Note(
                 id: e.id, kind: e.kind, status: e.status, text: e.error ?? e.note ?? "", received: received,

@@ -87,6 +87,9 @@ struct WebController: Sendable {
         router.get("/projects/:id/integrations/jira/deliveries") { request, context in
             try await page(request, context) { try await deliveriesPage(request, context) }
         }
+        router.get("/projects/:id/integrations/jira/events") { request, context in
+            try await page(request, context) { try await eventsPage(request, context) }
+        }
         router.get("/jira/create-branch") { request, context in
             try await page(request, context) { try await createBranchPage(request, context) }
         }

@@ -39,8 +39,15 @@ struct EventPlanningService: Service {
             if integrations[stored.projectID] == nil {
                 integrations[stored.projectID] = .some(try await store.integration(at: .project(stored.projectID)))
             }
-            // Whether the integration is active is the planner's to decide (`EventPlanner`): it plans nothing then.
-            if let record = integrations[stored.projectID] ?? nil, let site = record.settings.clientURL {
+            // Whether the integration is active is the planner's to decide (`EventPlanner`): it plans nothing then,
+            // and the event's note says why (the event log).
+            let record = integrations[stored.projectID] ?? nil
+            if record == nil {
+                notes = [EventPlanner.Absent.noIntegration]
+            } else if record?.settings.clientURL == nil {
+                notes = [record?.settings.active == true ? EventPlanner.Absent.noURL : "nothing planned: the Jira integration is inactive"]
+            }
+            if let record, let site = record.settings.clientURL {
                 do {
                     let extractor = try ReferenceExtractor(prefix: record.settings.issuePrefix, regex: record.settings.issueRegex)
                     let planner = EventPlanner(settings: record.settings, extractor: extractor)
@@ -49,7 +56,10 @@ struct EventPlanningService: Service {
                     deliveries = planned.deliveries.map {
                         NewDelivery(eventID: stored.id, projectID: stored.projectID, site: JiraSite.key(site), planned: $0)
                     }
-                    if !notes.isEmpty {
+                    if deliveries.isEmpty, let reason = planner.whyNothing(stored.event, notes: planned.notes) {
+                        notes.insert(reason, at: 0)
+                    }
+                    if !planned.notes.isEmpty {
                         logger.notice(
                             "event reached a limit",
                             metadata: [
@@ -58,6 +68,7 @@ struct EventPlanningService: Service {
                             ])
                     }
                 } catch {
+                    notes = [EventPlanner.Absent.badPattern]
                     logger.error("the saved key pattern does not compile", metadata: ["project_id": "\(stored.projectID)", "error": "\(error)"])
                 }
             }
