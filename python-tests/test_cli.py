@@ -37,6 +37,7 @@ def run(binaries, *args, env=None):
     (["serve"], {"JIRA_BRIDGE_CATCH_UP_ON_START": "maybe"}, "JIRA_BRIDGE_CATCH_UP_ON_START must be true or false, not 'maybe'"),
     (["serve", "--database-url", "mysql://x"], {}, "invalid database URL 'mysql://x'"),
     (["serve", "--public-url", "gitlab.example.com"], {}, "invalid public URL"),
+    (["serve"], {"JIRA_BRIDGE_WEB_DIR": "/nowhere/Web"}, "JIRA_BRIDGE_WEB_DIR=/nowhere/Web does not exist: it must name the Web folder"),
 ])
 def test_a_bad_flag_or_value_exits_64_with_one_clear_line_and_a_pointer_to_help(binaries, data_dir, args, env, expected):
     result = run(binaries, *args, "--data-dir", data_dir, env=clean_env(**env))
@@ -218,6 +219,9 @@ def test_token_create_on_the_command_line_gives_a_working_token(binaries, server
     unknown = run(binaries, "token", "create", "--name", "x", "--role", "reporter", "--scope", "project", "--project-id", "nope/nope",
                   "--data-dir", server.data_dir)
     assert unknown.returncode != 0 and "Project Not Found" in unknown.stderr, unknown.stderr
+    # The API's rules, in the command's words: its flags, not the API's fields.
+    past = run(binaries, "token", "create", "--name", "x", "--role", "reporter", "--expires-at", "2001-01-01", "--data-dir", server.data_dir)
+    assert past.returncode == 64 and "--expires-at must be in the future" in past.stderr and "expires_at" not in past.stderr, past.stderr
 
 
 def test_token_list_and_revoke_on_the_command_line(binaries, server):
@@ -226,16 +230,22 @@ def test_token_list_and_revoke_on_the_command_line(binaries, server):
     created = json.loads(run(binaries, "token", "create", "--name", "ci-bot", "--role", "reporter", "--data-dir", server.data_dir).stdout)
     headers = {"PRIVATE-TOKEN": created["token"]}
     assert requests.get(server.url + "/api/v4/projects", headers=headers, timeout=10).status_code == 200
-    listed = run(binaries, "token", "list", "--data-dir", server.data_dir)
+    listed = run(binaries, "token", "list", "--json", "--data-dir", server.data_dir)
     assert listed.returncode == 0, listed.stderr
     tokens = json.loads(listed.stdout)
     mine = [t for t in tokens if t["id"] == created["id"]]
     assert len(mine) == 1 and mine[0]["name"] == "ci-bot" and mine[0]["role"] == "reporter"
     assert created["token"] not in listed.stdout and "token" not in mine[0]
+    # Without --json, a table as `deliveries list` prints.
+    table = run(binaries, "token", "list", "--data-dir", server.data_dir)
+    assert table.returncode == 0 and table.stdout.splitlines()[0].split() == ["ID", "NAME", "ROLE", "SCOPE", "EXPIRES", "CREATED"], table.stdout
+    row = next(line for line in table.stdout.splitlines() if line.split()[0] == str(created["id"]))
+    assert row.split()[1:4] == ["ci-bot", "reporter", "instance"] and "never" in row, table.stdout
+    assert created["token"] not in table.stdout and table.stdout.rstrip().endswith(f"{len(tokens)} tokens")
     revoked = run(binaries, "token", "revoke", str(created["id"]), "--data-dir", server.data_dir)
     assert revoked.returncode == 0 and f"token {created['id']} revoked" in revoked.stdout
     assert requests.get(server.url + "/api/v4/projects", headers=headers, timeout=10).status_code == 401
-    assert all(t["id"] != created["id"] for t in json.loads(run(binaries, "token", "list", "--data-dir", server.data_dir).stdout))
+    assert all(t["id"] != created["id"] for t in json.loads(run(binaries, "token", "list", "--json", "--data-dir", server.data_dir).stdout))
     again = run(binaries, "token", "revoke", str(created["id"]), "--data-dir", server.data_dir)
     assert again.returncode != 0 and "no token has the id" in again.stderr and "token list" in again.stderr
 

@@ -4,7 +4,8 @@
 extension EventPlanner {
     /// What is said of an event of a project no integration covers, or whose integration cannot run.
     public enum Absent {
-        public static let noIntegration = "nothing planned: no Jira integration applies to this project (set one on the project, a group or the instance)"
+        public static let noIntegration =
+            "nothing planned: no Jira integration applies to this project (set one on the project, a group or the instance)"
         public static let noURL = "nothing planned: the Jira integration has no Jira URL"
         public static let badPattern = "nothing planned: the integration's Jira issue pattern does not compile"
     }

@@ -67,12 +67,7 @@ struct DeliveriesCommand: AsyncParsableCommand {
                 let updated = Date(timeIntervalSince1970: Double(d.updatedAt) / 1000).formatted(.iso8601)
                 rows.append(["\(d.id)", d.status.rawValue, d.action.rawValue, d.issueKey, "\(d.attempts)", updated, detail])
             }
-            var widths = Array(repeating: 0, count: rows[0].count)
-            for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-            var lines = rows.map { row in
-                row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                    .joined(separator: "  ")
-            }
+            var lines = TextTable.lines(rows)
             lines.append("\(listing.items.count) of \(listing.total) deliveries of \(listing.project); \(listing.unfinished) unfinished")
             return lines.joined(separator: "\n")
         }

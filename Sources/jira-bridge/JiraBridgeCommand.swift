@@ -311,12 +311,18 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print every API token as a JSON array (id, name, role, scope, expiry; never a secret).")
+            abstract: "Print every API token (id, name, role, scope, expiry; never a secret): a table, or with --json the API's JSON.")
+        @Flag(help: "Print the tokens as a JSON array, as GET /api/v4/tokens does.") var json = false
         @OptionGroup var data: DataOptions
 
         func run() async throws {
             try await JiraBridgeCommand.reportingStartupErrors {
-                print(try await TokenCommand.withTokens(data) { try await $0.list() })
+                if json {
+                    print(try await TokenCommand.withTokens(data) { try await $0.list() })
+                } else {
+                    let rows = try await TokenCommand.withTokens(data) { try await $0.table() }
+                    print((TextTable.lines(rows) + ["\(rows.count - 1) tokens"]).joined(separator: "\n"))
+                }
             }
         }
     }
@@ -336,6 +342,16 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct Create: AsyncParsableCommand {
+        /// The API's field names in a message, as this command's flags (`validate` has checked name, role and scope;
+        /// what only the database can tell is the rest).
+        static func flagNames(_ message: String) -> String {
+            var text = message
+            for (field, flag) in [("project_id", "--project-id"), ("group_id", "--group-id"), ("expires_at", "--expires-at")] {
+                text = text.replacingOccurrences(of: field, with: flag)
+            }
+            return text
+        }
+
         static let configuration = CommandConfiguration(abstract: "Create an API token and print it once, as JSON.")
         @Option(help: "A name to recognise the token by.") var name: String
         @Option(help: "admin, maintainer or reporter.") var role: String
@@ -366,7 +382,12 @@ struct TokenCommand: AsyncParsableCommand {
                 if let projectID { params["project_id"] = projectID }
                 if let groupID { params["group_id"] = groupID }
                 if let expiresAt { params["expires_at"] = expiresAt }
-                print(try await TokenCommand.withTokens(data) { [params] in try await $0.issue(parameters: params) })
+                do {
+                    print(try await TokenCommand.withTokens(data) { [params] in try await $0.issue(parameters: params) })
+                } catch let error as StartupError {
+                    // The rules are the API's; its messages name its fields, which are flags here.
+                    throw StartupError(description: Self.flagNames(error.description), kind: error.kind)
+                }
             }
         }
     }
@@ -433,6 +454,11 @@ extension Serve {
         let retentionDays = try settings.retentionDays(self.retentionDays)
         let proxies = try settings.networks(trustedProxies, "JIRA_BRIDGE_TRUSTED_PROXIES", what: "trusted proxy")
         let allowlist = try settings.networks(outboundAllowlist, "JIRA_BRIDGE_OUTBOUND_ALLOWLIST", what: "outbound allowlist entry")
+        if let dir = settings.environment["JIRA_BRIDGE_WEB_DIR"], !dir.isEmpty,
+            let problem = WebResources.problem(environment: settings.environment)
+        {
+            throw StartupError(description: problem)
+        }
         let publicURL = settings.value(self.publicURL, "JIRA_BRIDGE_PUBLIC_URL")
         if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
             throw StartupError(description: "invalid public URL '\(publicURL)': expected an absolute http(s) URL")
@@ -545,6 +571,9 @@ extension Serve {
         print("configuration OK")
         for (name, value) in Self.effective(config, dataDir: dataDir).sorted(by: { $0.key < $1.key }) { print("\(name): \(value)") }
         for line in lines { print(line) }
+        if let problem = WebResources.problem(environment: settings.environment) {
+            print("warning: the pages are off (the API serves): " + problem)
+        }
         for warning in Self.warnings(publicURL: read.publicURL, host: read.host, allowLocal: read.allowLocal) { print("warning: " + warning) }
     }
 }

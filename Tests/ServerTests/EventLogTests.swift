@@ -104,7 +104,8 @@ struct EventLogTests {
             #expect(event["outcome"] == "planned 2 deliveries", "\(event)")
             #expect(
                 event["note"]
-                    == "PROJ-1 not moved: Merge request !7 was merged into develop, and closing references move issues only on the default branch (main)")
+                    == "PROJ-1 not moved: Merge request !7 was merged into develop, and closing references move issues only on the default branch (main)"
+            )
             #expect(await h.jiraRequests("/transitions").filter { $0.method == "POST" }.isEmpty)
         }
     }

@@ -32,6 +32,25 @@ public struct TokenIssuer: Sendable {
         return writer.text
     }
 
+    /// For `jira-bridge token list` without `--json`: a header and one row per token, as the JSON names them.
+    public func table() async throws -> [[String]] {
+        var rows = [["ID", "NAME", "ROLE", "SCOPE", "EXPIRES", "CREATED"]]
+        for token in try await store.tokens() {
+            let doc = EntityJSON.token(token)
+            var scope = doc["scope"]?.string ?? ""
+            if let project = doc["project_id"]?.number {
+                scope += " " + (doc["project_forge"]?.string.map { $0 + ":" } ?? "") + String(Int64(project))
+            } else if let group = doc["group_id"]?.number {
+                scope += " \(Int64(group))"
+            }
+            rows.append([
+                String(token.id), String(token.name.prefix(60)).replacingOccurrences(of: "\n", with: " "), token.role.rawValue, scope,
+                doc["expires_at"]?.string ?? "never", doc["created_at"]?.string ?? "",
+            ])
+        }
+        return rows
+    }
+
     /// For `jira-bridge token revoke`: deletes the token; false when there is none with that id.
     public func revoke(id: Int64) async throws -> Bool {
         try await store.deleteToken(id: id)

@@ -12,23 +12,47 @@ struct WebPages: Sendable {
     /// The `Web` folder shipped with the server: `JIRA_BRIDGE_WEB_DIR` if set, else
     /// `jira-bridge_Server.resources/Web` beside the executable (where `swift build` puts it). Found by
     /// hand rather than through `Bundle.module`, which stops the process when the folder is missing.
-    static var resourceDirectory: URL? {
+
+    /// What stops the pages from loading their templates and assets (naming the path tried), or nil: for `serve`,
+    /// which refuses a wrong `JIRA_BRIDGE_WEB_DIR` at start, and `serve --check-config`.
+    static func resourcesProblem(environment: [String: String]) -> String? {
+        do {
+            _ = try locateResources(environment: environment)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    /// The folder of templates and assets, or an error naming each path tried and what it lacks.
+    static func locateResources(environment: [String: String] = ProcessInfo.processInfo.environment) throws(WebPagesError) -> URL {
         let fm = FileManager.default
-        var candidates: [URL] = []
-        if let dir = ProcessInfo.processInfo.environment["JIRA_BRIDGE_WEB_DIR"], !dir.isEmpty {
-            candidates.append(URL(fileURLWithPath: dir))
+        var tried: [String] = []
+        if let dir = environment["JIRA_BRIDGE_WEB_DIR"], !dir.isEmpty {
+            let url = URL(fileURLWithPath: dir)
+            if fm.fileExists(atPath: url.appendingPathComponent("templates").path) { return url }
+            // A folder named on purpose and wrong is an error of its own: nothing else is tried.
+            var isDirectory: ObjCBool = false
+            let what =
+                fm.fileExists(atPath: dir, isDirectory: &isDirectory)
+                ? (isDirectory.boolValue ? "has no templates folder" : "is not a folder") : "does not exist"
+            throw WebPagesError(
+                message:
+                    "JIRA_BRIDGE_WEB_DIR=\(dir) \(what): it must name the Web folder (jira-bridge_Server.resources/Web, with templates/ and assets/)")
         }
         if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
-            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("jira-bridge_Server.resources/Web"))
+            let url = executable.deletingLastPathComponent().appendingPathComponent("jira-bridge_Server.resources/Web")
+            if fm.fileExists(atPath: url.appendingPathComponent("templates").path) { return url }
+            tried.append(url.path)
         }
-        return candidates.first { fm.fileExists(atPath: $0.appendingPathComponent("templates").path) }
+        throw WebPagesError(
+            message:
+                "the Web resources are missing: \(tried.isEmpty ? "the binary's folder is unknown" : "\(tried[0]) has no templates folder"); set JIRA_BRIDGE_WEB_DIR, or put the jira-bridge_Server.resources folder beside the binary"
+        )
     }
 
     init() throws {
-        guard let root = Self.resourceDirectory else {
-            throw WebPagesError(
-                message: "the Web resources are missing: set JIRA_BRIDGE_WEB_DIR, or put the jira-bridge_Server.resources folder beside the binary")
-        }
+        let root = try Self.locateResources()
         let fm = FileManager.default
         var templates: [String: MustacheTemplate] = [:]
         let templateDir = root.appendingPathComponent("templates")
@@ -92,4 +116,10 @@ struct WebPages: Sendable {
 struct WebPagesError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+/// The pages' resources, as the command line checks them before `serve` starts.
+public enum WebResources {
+    /// What stops the pages from loading (naming the path tried), or nil.
+    public static func problem(environment: [String: String]) -> String? { WebPages.resourcesProblem(environment: environment) }
 }
