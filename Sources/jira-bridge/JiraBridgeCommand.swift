@@ -17,7 +17,7 @@ struct JiraBridgeCommand: AsyncParsableCommand {
         subcommands: [
             Serve.self, Migrate.self, MigrateStore.self, TokenCommand.self, DeliveriesCommand.self, BackfillCommand.self, CatchUpCommand.self,
             KeysCommand.self,
-            Prune.self,
+            Prune.self, Healthcheck.self,
         ])
 
     /// Parses and runs the command. Every failure is one line on stderr, then a pointer to `--help` when the
@@ -171,6 +171,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (JIRA_BRIDGE_LOG_LEVEL, default info).")
     var logLevel: String?
     @Option(
+        name: .customLong("log-format"),
+        help:
+            "text (for people), logfmt or json (one object per line), each line with its request or delivery id (JIRA_BRIDGE_LOG_FORMAT, default text)."
+    )
+    var logFormat: String?
+    @Option(
         name: .customLong("atlassian-api-url"),
         help:
             "Atlassian's API gateway: the OAuth token call and Jira Cloud's development information, builds and deployments (JIRA_BRIDGE_ATLASSIAN_API_URL, default https://api.atlassian.com)."
@@ -204,10 +210,8 @@ struct Serve: AsyncParsableCommand {
             }
             return (config, opened.store, opened.dataDir, (admin: admin.generated, key: opened.keyGenerated))
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = config.logLevel
-            return handler
+        LoggingSystem.bootstrap { [format = config.logFormat, level = config.logLevel] label in
+            BridgeLogHandler(label: label, format: format, level: level)
         }
         let logger = Logger(label: "jira-bridge")
         logger.notice("jira-bridge starting", metadata: ["version": "\(BuildInfo.version)", "commit": "\(BuildInfo.commit)"])
@@ -439,6 +443,7 @@ struct ServeSettings {
     var allowlist: [IPNetwork]
     var publicURL: String?
     var atlassian: String
+    var format: LogFormat
     var connections: ConnectionLimits
     var shutdownTimeout: Duration
     var maxProjects: Int
@@ -447,6 +452,7 @@ struct ServeSettings {
 extension Serve {
     func readSettings(_ settings: RuntimeSettings) throws -> ServeSettings {
         let level = try settings.logLevel(logLevel)
+        let format = try settings.logFormat(logFormat)
         let host = settings.value(self.host, "JIRA_BRIDGE_HOST") ?? "127.0.0.1"
         let port = try settings.port(self.port)
         let allowLocal = try settings.bool(allowLocalRequests, "JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS")
@@ -469,7 +475,7 @@ extension Serve {
         }
         return ServeSettings(
             level: level, host: host, port: port, allowLocal: allowLocal, pipeline: pipeline, retentionDays: retentionDays, proxies: proxies,
-            allowlist: allowlist, publicURL: publicURL, atlassian: atlassian, connections: try settings.connections(),
+            allowlist: allowlist, publicURL: publicURL, atlassian: atlassian, format: format, connections: try settings.connections(),
             shutdownTimeout: .milliseconds(
                 Int64(try settings.number("JIRA_BRIDGE_SHUTDOWN_TIMEOUT_SECONDS", default: 30, minimum: 0.1, maximum: 3600) * 1000)),
             maxProjects: try settings.integer("JIRA_BRIDGE_MAX_PROJECTS", default: ServerConfiguration.defaultMaxProjects, range: 1...100_000_000))
@@ -491,6 +497,7 @@ extension Serve {
         config.connections = read.connections
         config.shutdownTimeout = read.shutdownTimeout
         config.maxProjects = read.maxProjects
+        config.logFormat = read.format
         return config
     }
 
@@ -523,7 +530,7 @@ extension Serve {
         }
         return [
             "host": c.host, "port": "\(c.port)", "public_url": c.publicURL ?? "http://\(c.host):\(c.port)", "data_dir": dataDir,
-            "database": database, "log_level": "\(c.logLevel)", "worker_concurrency": "\(c.pipeline.concurrency)",
+            "database": database, "log_level": "\(c.logLevel)", "log_format": c.logFormat.rawValue, "worker_concurrency": "\(c.pipeline.concurrency)",
             "site_concurrency": "\(c.pipeline.perSiteLimit)",
             "retention_days": c.retention.days == c.retention.days.rounded() ? "\(Int(c.retention.days))" : "\(c.retention.days)",
             "allow_local_requests": "\(c.allowLocalRequests)", "outbound_allowlist": "\(c.outboundAllowlist.count) entries",

@@ -71,6 +71,14 @@ struct RuntimeSettings {
         return level
     }
 
+    func logFormat(_ flag: String?) throws -> LogFormat {
+        let text = value(flag, "JIRA_BRIDGE_LOG_FORMAT") ?? "text"
+        guard let format = LogFormat(rawValue: text.lowercased()) else {
+            throw StartupError(description: "invalid log format '\(text.prefix(40))': expected one of text, logfmt, json")
+        }
+        return format
+    }
+
     /// A comma-separated list of CIDR blocks or addresses (`--trusted-proxies`, `--outbound-allowlist`).
     func networks(_ flag: String?, _ env: String, what: String) throws -> [IPNetwork] {
         guard let text = value(flag, env) else { return [] }

@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     /// Reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxies`).
     public var trustedProxies: [IPNetwork] = []
     public var logLevel: Logger.Level
+    /// How log lines are written (`--log-format`).
+    public var logFormat: LogFormat = .text
     /// Retries, concurrency and leases of the event pipeline.
     public var pipeline: PipelineConfiguration
     /// How long finished work is kept (`--retention-days`).

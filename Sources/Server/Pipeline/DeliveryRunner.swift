@@ -28,6 +28,7 @@ struct DeliveryRunner: Sendable {
     func run(_ d: Delivery, owner: String, now: @Sendable () -> Millis, logger: Logger) async -> Result {
         var log = logger
         log[metadataKey: "delivery_id"] = "\(d.id)"
+        log[metadataKey: "event_id"] = "\(d.eventID)"
         log[metadataKey: "issue_key"] = "\(d.issueKey)"
         log[metadataKey: "action"] = "\(d.action.rawValue)"
         log[metadataKey: "jira_site"] = "\(d.site)"
