@@ -1,7 +1,7 @@
 """The Debian package (scripts/package), installed on this machine for real: dpkg installs it, the service starts
 as its unit says (as the jira-bridge user, in /var/lib/jira-bridge), answers /-/readiness through
 `jira-bridge healthcheck`, stops on SIGTERM, and the package removes cleanly (remove keeps the data, purge takes
-it). systemd is not PID 1 here, so the unit's command runs under runuser; `systemd-analyze verify` checks the unit.
+it). systemd is not PID 1 here, so the unit's command runs under setpriv as its user; `systemd-analyze verify` checks the unit.
 
 Needs root and a built package: scripts/test builds it (JIRA_BRIDGE_PACKAGE); in CI a missing one fails."""
 import grp
@@ -106,15 +106,17 @@ def test_install_serve_and_remove(deb, tmp_path):
         assert env.get("JIRA_BRIDGE_DATA_DIR") == "/var/lib/jira-bridge"
         user_line = re.search(r"^User=(\S+)$", unit, re.M).group(1)
         assert user_line == "jira-bridge" and "WorkingDirectory=/var/lib/jira-bridge" in unit
-        server = Process(["runuser", "-u", "jira-bridge", "--", "env", *[f"{k}={v}" for k, v in env.items()], *exec_start],
-                         log_name="packaged")
+        # setpriv execs the command (runuser would stand between it and SIGTERM), as systemd's User= does.
+        server = Process(["setpriv", "--reuid=jira-bridge", "--regid=jira-bridge", "--init-groups", "env", "-i",
+                          *[f"{k}={v}" for k, v in env.items()], *exec_start], log_name="packaged")
         try:
             assert server.port == port
             ready = sh("/usr/bin/jira-bridge", "healthcheck", "--url", f"http://127.0.0.1:{port}/-/readiness")
             assert ready.stdout.startswith("200 "), ready.stdout
             # The pages found their resources through the /usr/bin link.
-            page = requests.get(f"http://127.0.0.1:{port}/users/sign_in", timeout=10)
-            assert page.status_code == 200 and "<form" in page.text, page.status_code
+            page = requests.get(f"http://127.0.0.1:{port}/", timeout=10)
+            assert page.status_code == 200 and 'action="/sign_in"' in page.text, (page.status_code, page.text[:300])
+            assert requests.get(f"http://127.0.0.1:{port}/-/assets/app.css", timeout=10).status_code == 200
             token = os.stat("/var/lib/jira-bridge/admin-token")
             assert token.st_uid == user.pw_uid and stat.S_IMODE(token.st_mode) == 0o600
         finally:
