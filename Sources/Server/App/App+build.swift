@@ -55,6 +55,12 @@ func buildRouter(
         }
         return try JSONBody.response(.object(["status": .string("ok")]))
     }
+    // The API's OpenAPI description (docs/openapi.yaml), read once.
+    let openAPI = WebResources.openAPIDescription()
+    router.get("/api/v4/openapi.yaml") { _, _ in
+        guard let openAPI else { throw APIError(.notFound, message: "404 Not Found: the OpenAPI description is not installed beside the binary") }
+        return Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: openAPI))
+    }
     router.get("/metrics") { _, _ in
         let depth = try? await store.queueDepth()
         if let depth { metrics.queueDepth(deliveries: depth.deliveries, events: depth.events) }

@@ -120,6 +120,15 @@ struct WebPagesError: Error, CustomStringConvertible {
 
 /// The pages' resources, as the command line checks them before `serve` starts.
 public enum WebResources {
+    /// `openapi.yaml`, the HTTP API's description (served at `/api/v4/openapi.yaml`), or nil when the resources
+    /// are missing.
+    static func openAPIDescription(environment: [String: String] = ProcessInfo.processInfo.environment) -> ByteBuffer? {
+        guard let root = try? WebPages.locateResources(environment: environment),
+            let data = FileManager.default.contents(atPath: root.appendingPathComponent("openapi.yaml").path)
+        else { return nil }
+        return ByteBuffer(bytes: data)
+    }
+
     /// What stops the pages from loading (naming the path tried), or nil.
     public static func problem(environment: [String: String]) -> String? { WebPages.resourcesProblem(environment: environment) }
 }
