@@ -4,6 +4,7 @@ import Integration
 import Logging
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// Talks to Jira's REST API v2 (and v3 for Cloud search), one call per method.
 ///
@@ -351,6 +352,14 @@ public final class JiraHTTPClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: writer.bytes))
         }
+        // A span per call, when tracing is on. AsyncHTTPClient makes the HTTP client span under it and sends its
+        // traceparent (W3C Trace Context) to Jira.
+        let span = InstrumentationSystem.tracer.startSpan(
+            "\(forgeLimits ? "forge" : "Jira") \(method.rawValue)", context: ServiceContext.current ?? .topLevel, ofKind: .internal)
+        span.attributes["http.request.method"] = method.rawValue
+        span.attributes["server.address"] = c.base.host
+        span.attributes["url.path"] = String(path.prefix(200))
+        defer { span.end() }
         let started = ContinuousClock.now
         var log = logger
         log[metadataKey: "jira_site"] = "\(c.site)"
@@ -362,23 +371,28 @@ public final class JiraHTTPClient: Sendable {
         let client = address.map { pinned.client(host: c.base.host, address: $0) } ?? http
         let limit = configuration.maxResponseBytes
         do {
-            (response, bytes) = try await Self.withDeadline(configuration.timeouts.total) { [request] in
-                let response = try await client.execute(request, timeout: self.configuration.timeouts.total, logger: logger)
-                do {
-                    return (response, try await response.body.collect(upTo: limit))
-                } catch is NIOTooManyBytesError {
-                    throw JiraError(kind: .responseTooLarge, detail: "Jira's answer is larger than \(limit >> 20) MB, the most jira-bridge reads")
+            (response, bytes) = try await ServiceContext.withValue(span.context) {
+                try await Self.withDeadline(self.configuration.timeouts.total) { [request] in
+                    let response = try await client.execute(request, timeout: self.configuration.timeouts.total, logger: logger)
+                    do {
+                        return (response, try await response.body.collect(upTo: limit))
+                    } catch is NIOTooManyBytesError {
+                        throw JiraError(kind: .responseTooLarge, detail: "Jira's answer is larger than \(limit >> 20) MB, the most jira-bridge reads")
+                    }
                 }
             }
         } catch {
             var mapped = Self.classify(error).redacting(c.secretTexts)
             if method != .GET, mapped.mayHaveReachedJira { mapped = mapped.withOutcomeUnknown() }
             log.warning("Jira request failed", metadata: ["error": "\(mapped.description)"])
+            span.setStatus(SpanStatus(code: .error, message: String(mapped.description.prefix(300))))
             configuration.onRequest?(c.site, "error", Self.nanoseconds(ContinuousClock.now - started))
             throw mapped
         }
         let elapsed = ContinuousClock.now - started
         configuration.onRequest?(c.site, String(response.status.code), Self.nanoseconds(elapsed))
+        span.attributes["http.response.status_code"] = Int(response.status.code)
+        if response.status.code >= 400 { span.setStatus(SpanStatus(code: .error)) }
         log.debug(
             "Jira request",
             metadata: [

@@ -83,7 +83,8 @@ struct EmulatorHandler: Sendable {
                 method: method, path: path, query: request.uri.query ?? "",
                 contentType: request.headers[.contentType], authScheme: auth,
                 body: bodyData.isEmpty ? nil : String(decoding: bodyData, as: UTF8.self),
-                status: Int(response.status.code), deployment: configuration.deployment.rawValue, receivedAt: receivedAt))
+                status: Int(response.status.code), deployment: configuration.deployment.rawValue, receivedAt: receivedAt,
+                traceparent: request.headers[traceparentHeader]))
         return response
     }
 
@@ -298,3 +299,5 @@ final class ByteCollector: ResponseBodyWriter, @unchecked Sendable {
     func write(_ buffer: ByteBuffer) async throws { bytes += buffer.readableBytesView }
     func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }
+
+private let traceparentHeader = HTTPField.Name("traceparent")!

@@ -170,4 +170,6 @@ public struct RecordedRequest: Sendable, Equatable, Codable {
     public var deployment: String
     /// When the request arrived, in microseconds since 1970 (wall clock): benchmarks measure from a webhook to it.
     public var receivedAt: Int64 = 0
+    /// The W3C `traceparent` header, when the caller traces (OpenTelemetry).
+    public var traceparent: String? = nil
 }

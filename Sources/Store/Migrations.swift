@@ -371,5 +371,11 @@ enum Migrations {
             // And a project's latest event, where catch-up starts, found without reading them all.
             ["ALTER TABLE projects ADD COLUMN forge_hook_id INTEGER", "CREATE INDEX events_project ON events(project_id, received_at)"]
         ),
+        (
+            // OpenTelemetry: the W3C traceparent of the span that took an event in, and of the one that planned a
+            // delivery, so one webhook's trace runs from its intake to its Jira calls across the queue.
+            "0017_trace_context",
+            ["ALTER TABLE events ADD COLUMN trace_context TEXT", "ALTER TABLE deliveries ADD COLUMN trace_context TEXT"]
+        ),
     ]
 }

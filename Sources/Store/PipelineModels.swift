@@ -5,12 +5,15 @@ public struct IncomingEvent: Sendable {
     /// The forge's redelivery identity (`Idempotency-Key`, `X-Gitlab-Event-UUID`, `X-GitHub-Delivery`).
     public var deliveryKey: String?
     public var event: ForgeEvent
+    /// The W3C `traceparent` of the span that took the webhook in, when tracing is on: planning continues its trace.
+    public var traceContext: String? = nil
     /// The forge it came from: its project's (one `Forge` from webhook to row).
     public var forge: Forge { event.project.forge }
 
-    public init(deliveryKey: String?, event: ForgeEvent) {
+    public init(deliveryKey: String?, event: ForgeEvent, traceContext: String? = nil) {
         self.deliveryKey = deliveryKey
         self.event = event
+        self.traceContext = traceContext
     }
 }
 
@@ -19,6 +22,8 @@ public struct StoredEvent: Sendable {
     public var id: String
     public var projectID: Int64
     public var event: ForgeEvent
+    /// The intake's `traceparent` (`IncomingEvent.traceContext`).
+    public var traceContext: String? = nil
 }
 
 /// A delivery to insert: a planned Jira action for one project's event.
@@ -27,12 +32,15 @@ public struct NewDelivery: Sendable {
     public var projectID: Int64
     public var site: String
     public var planned: PlannedDelivery
+    /// The planning span's `traceparent`: the delivery's span continues its trace.
+    public var traceContext: String? = nil
 
-    public init(eventID: String, projectID: Int64, site: String, planned: PlannedDelivery) {
+    public init(eventID: String, projectID: Int64, site: String, planned: PlannedDelivery, traceContext: String? = nil) {
         self.eventID = eventID
         self.projectID = projectID
         self.site = site
         self.planned = planned
+        self.traceContext = traceContext
     }
 }
 
@@ -55,6 +63,8 @@ public struct Delivery: Sendable, Equatable {
     public var dedupeKey: String = ""
     /// While paused: the credentials whose rejection it waits on (`CredentialHold.key`).
     public var holdKey: String? = nil
+    /// The `traceparent` its planning left (`NewDelivery.traceContext`).
+    public var traceContext: String? = nil
 
     /// The web address of the commit or merge request this delivery came from, if it names one.
     public var sourceURL: String? {

@@ -83,6 +83,10 @@ public final class PostgreSQLDatabase: SQLDatabase, Service {
     static let maxAttempts = 6
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T {
+        try await traced(.postgres, write: true) { try await writeTransaction(body) }
+    }
+
+    func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
@@ -106,7 +110,7 @@ public final class PostgreSQLDatabase: SQLDatabase, Service {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T {
-        try await run(body)
+        try await traced(.postgres, write: false) { try await run(body) }
     }
 
     /// A serialisation failure, a deadlock, or a unique key another process took between this

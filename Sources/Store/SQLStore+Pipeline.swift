@@ -45,14 +45,14 @@ extension SQLStore {
             var stored = Set<String>()
             for chunk in inserts.chunked(Self.rowsPerStatement) {
                 let rows = chunk.map { prepared[$0.index] }
-                let values = Array(repeating: "(?, ?, ?, ?, ?, 'pending', ?)", count: rows.count).joined(separator: ", ")
+                let values = Array(repeating: "(?, ?, ?, ?, ?, 'pending', ?, ?)", count: rows.count).joined(separator: ", ")
                 let arguments: SQLArguments = rows.flatMap { row -> SQLArguments in
-                    [row.2, row.0.incoming.forge.rawValue, row.3, row.0.registration.id, row.0.incoming.event.kind, now]
+                    [row.2, row.0.incoming.forge.rawValue, row.3, row.0.registration.id, row.0.incoming.event.kind, now, row.0.incoming.traceContext]
                 }
                 for id in try await String.fetchAll(
                     db,
                     sql: """
-                        INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at) VALUES \(values)
+                        INSERT INTO events (id, forge, delivery_key, project_id, kind, status, received_at, trace_context) VALUES \(values)
                         ON CONFLICT (delivery_key) DO NOTHING RETURNING id
                         """, arguments: arguments)
                 {
@@ -179,7 +179,7 @@ extension SQLStore {
 
     public func claimEvents(limit: Int, leaseMillis: Int64, now: Millis) async throws -> [StoredEvent] {
         // The transaction only claims; payloads are decoded after it, so intake commits wait less.
-        let claimed: [(id: String, projectID: Int64, payload: String)] = try await database.write { db in
+        let claimed: [(id: String, projectID: Int64, payload: String, trace: String?)] = try await database.write { db in
             try await db.bookkeeping()
             // An event whose planning was started this often and never finished (the process died on it, or
             // it failed each time) is given up, with the reason in its row: it is never claimed forever.
@@ -193,18 +193,23 @@ extension SQLStore {
             var rows = try await SQLRow.fetchAll(
                 db,
                 sql: """
-                    SELECT e.id, e.project_id, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
+                    SELECT e.id, e.project_id, e.trace_context, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
                     WHERE e.status = 'planning' AND e.lease_until < ? ORDER BY e.received_at LIMIT ?\(db.dialect.skipLocked(of: "e"))
                     """, arguments: [now, limit])
             if rows.count < limit {
                 rows += try await SQLRow.fetchAll(
                     db,
                     sql: """
-                        SELECT e.id, e.project_id, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
+                        SELECT e.id, e.project_id, e.trace_context, p.payload FROM events e JOIN event_payloads p ON p.event_id = e.id
                         WHERE e.status = 'pending' ORDER BY e.received_at LIMIT ?\(db.dialect.skipLocked(of: "e"))
                         """, arguments: [limit - rows.count])
             }
-            let out = rows.map { (id: $0["id"] as String, projectID: $0["project_id"] as Int64, payload: $0["payload"] as String) }
+            let out = rows.map {
+                (
+                    id: $0["id"] as String, projectID: $0["project_id"] as Int64, payload: $0["payload"] as String,
+                    trace: $0["trace_context"] as String?
+                )
+            }
             if !out.isEmpty {
                 var arguments: SQLArguments = [now + leaseMillis]
                 for row in out { arguments += [row.id] }
@@ -218,7 +223,8 @@ extension SQLStore {
         var unreadable: [(id: String, error: String)] = []
         for row in claimed {
             do {
-                out.append(StoredEvent(id: row.id, projectID: row.projectID, event: try StoredFormat.decodeEvent(row.payload)))
+                out.append(
+                    StoredEvent(id: row.id, projectID: row.projectID, event: try StoredFormat.decodeEvent(row.payload), traceContext: row.trace))
             } catch {
                 unreadable.append((row.id, "unreadable payload: \(error)"))
             }
@@ -280,11 +286,11 @@ extension SQLStore {
     static func insertDeliveries(_ db: any SQLConnection, _ rows: [SQLArguments]) async throws -> Int {
         var inserted = 0
         for chunk in rows.chunked(rowsPerStatement) {
-            let values = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            let values = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
             try await db.execute(
                 sql: """
                     INSERT INTO deliveries (event_id, project_id, site, issue_key, action, dedupe_key, content_key, work, status, attempts,
-                        next_run_at, created_at, updated_at)
+                        next_run_at, created_at, updated_at, trace_context)
                     VALUES \(values)
                     ON CONFLICT DO NOTHING
                     """, arguments: chunk.flatMap { $0 })
@@ -296,7 +302,10 @@ extension SQLStore {
     static func insertArguments(_ d: NewDelivery, now: Millis) throws -> SQLArguments {
         let work = try StoredFormat.encode(work: d.planned.work)
         let content = d.planned.contentKey
-        return [d.eventID, d.projectID, d.site, d.planned.issueKey, d.planned.action.rawValue, d.planned.dedupeKey, content, work, now, now, now]
+        return [
+            d.eventID, d.projectID, d.site, d.planned.issueKey, d.planned.action.rawValue, d.planned.dedupeKey, content, work, now, now, now,
+            d.traceContext,
+        ]
     }
 
     public func completeDelivery(
@@ -650,7 +659,7 @@ extension SQLStore {
             action: DeliveryAction(rawValue: row["action"]) ?? .comment, work: work,
             status: DeliveryStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"], nextRunAt: row["next_run_at"],
             lastError: row["last_error"], createdAt: row["created_at"], updatedAt: row["updated_at"], dedupeKey: row["dedupe_key"],
-            holdKey: row["hold_key"])
+            holdKey: row["hold_key"], traceContext: row["trace_context"])
     }
 }
 

@@ -43,11 +43,11 @@ public final class SQLiteDatabase: SQLDatabase {
     let turns = Turns()
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T {
-        try await transaction("BEGIN IMMEDIATE", body)
+        try await traced(.sqlite, write: true) { try await transaction("BEGIN IMMEDIATE", body) }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T {
-        try await transaction("BEGIN DEFERRED", body)
+        try await traced(.sqlite, write: false) { try await transaction("BEGIN DEFERRED", body) }
     }
 
     /// Runs `body` in one transaction, in this task's turn: committed when it returns, rolled back when it throws.

@@ -241,6 +241,8 @@ struct Serve: AsyncParsableCommand {
                 metadata: ["limit": "\(descriptors)", "max_connections": "\(config.connections.maxConnections)", "lowered_to": "\(fitted)"])
             config.connections.maxConnections = fitted
         }
+        // Traces, when an OTLP endpoint is set: the exporter runs beside the server and flushes after it stops.
+        let telemetry = try Telemetry.bootstrap(ProcessInfo.processInfo.environment, version: BuildInfo.version, logger: logger)
         let metrics = BridgeMetrics()
         var clientConfiguration = JiraHTTPClient.Configuration(
             allowLocalRequests: config.allowLocalRequests, allowedNetworks: config.outboundAllowlist)
@@ -255,7 +257,9 @@ struct Serve: AsyncParsableCommand {
             announce.notice("jira-bridge listening on http://\(host):\(port)", metadata: ["port": "\(port)"])
         }
         do {
-            try await runUntilStopped(app, before: store.databaseService.map { [$0] } ?? [], shutdownTimeout: config.shutdownTimeout, logger: logger)
+            try await runUntilStopped(
+                app, before: (telemetry.map { [$0] } ?? []) + (store.databaseService.map { [$0] } ?? []), shutdownTimeout: config.shutdownTimeout,
+                logger: logger)
         } catch {
             try? await jira.shutdown()
             await store.close()
@@ -453,6 +457,7 @@ extension Serve {
     func readSettings(_ settings: RuntimeSettings) throws -> ServeSettings {
         let level = try settings.logLevel(logLevel)
         let format = try settings.logFormat(logFormat)
+        try Telemetry.check(settings.environment)
         let host = settings.value(self.host, "JIRA_BRIDGE_HOST") ?? "127.0.0.1"
         let port = try settings.port(self.port)
         let allowLocal = try settings.bool(allowLocalRequests, "JIRA_BRIDGE_ALLOW_LOCAL_REQUESTS")
@@ -537,6 +542,7 @@ extension Serve {
             "trusted_proxies": "\(c.trustedProxies.count) entries", "atlassian_api_url": c.atlassianAPIURL,
             "catch_up_on_start": "\(c.pipeline.catchUpOnStart)", "max_connections": "\(c.connections.maxConnections)",
             "webhook_secret_set": "\(!(c.webhookSecret ?? "").isEmpty)",
+            "otlp_traces": Telemetry.describe(ProcessInfo.processInfo.environment),
         ]
     }
 

@@ -140,7 +140,7 @@ struct StoredFormatTests {
                     [
                         [
                             "old-1", 15, "jira.example.com", "PROJ-1", "comment", "comment|x", nil,
-                            rows.deliveries["comment"]!, Int64(1), Int64(1), Int64(1),
+                            rows.deliveries["comment"]!, Int64(1), Int64(1), Int64(1), nil,
                         ]
                     ])
             }

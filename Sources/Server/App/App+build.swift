@@ -26,6 +26,9 @@ func buildRouter(
     let router = Router(context: BridgeRequestContext.self)
     metrics.buildInfo(version: configuration.build.version, commit: configuration.build.commit)
     router.add(middleware: RequestLogger())
+    // A server span per request (W3C traceparent read from the request), when tracing is on; the token is never
+    // recorded (no header is).
+    router.add(middleware: TracingMiddleware())
     let health = JSONValue.object([
         "status": .string("ok"), "version": .string(configuration.build.version),
         "commit": .string(configuration.build.commit),

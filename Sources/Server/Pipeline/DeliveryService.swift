@@ -5,6 +5,7 @@ import Logging
 import ServiceLifecycle
 import Store
 import Synchronization
+import Tracing
 
 /// Runs deliveries from the queue against Jira, with retries, leases and per-site limits. Slots are
 /// refilled as soon as one frees: a slow delivery holds its own slot, never the others'.
@@ -76,11 +77,24 @@ struct DeliveryService: Service {
     }
 
     func runOne(_ d: Delivery) async {
-        let result = await runner.run(d, owner: owner, now: { [store] in store.clock.now() }, logger: logger)
+        // The delivery's span continues the trace of the event that planned it; each Jira call is its child.
+        let span = InstrumentationSystem.tracer.startSpan("delivery \(d.action.rawValue)", context: TraceContext.context(d.traceContext))
+        span.attributes["jira_bridge.delivery_id"] = Int(d.id)
+        span.attributes["jira_bridge.event_id"] = d.eventID
+        span.attributes["jira_bridge.issue_key"] = d.issueKey
+        span.attributes["jira_bridge.attempt"] = d.attempts + 1
+        let result = await ServiceContext.withValue(span.context) {
+            await runner.run(d, owner: owner, now: { [store] in store.clock.now() }, logger: logger)
+        }
+        span.attributes["jira_bridge.outcome"] = "\(result.outcome)".prefix(200).description
+        if !result.outcome.isSuccess { span.setStatus(SpanStatus(code: .error)) }
+        span.end()
         siteLimits.record(
             site: d.site, rateLimited: result.rateLimited, succeeded: result.outcome.isSuccess, now: store.clock.now(),
             metrics: health.metrics)
-        let followUps = result.followUps.map { NewDelivery(eventID: d.eventID, projectID: d.projectID, site: d.site, planned: $0) }
+        let followUps = result.followUps.map {
+            NewDelivery(eventID: d.eventID, projectID: d.projectID, site: d.site, planned: $0, traceContext: d.traceContext)
+        }
         // The outcome is known: it is recorded as soon as the store takes it (a full disk, a failover), trying
         // again with backoff. Meanwhile the delivery counts as running here and keeps its lease. After
         // `completionPatience` this process lets go: the lease is no longer renewed, runs out, and the delivery

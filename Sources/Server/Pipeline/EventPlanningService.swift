@@ -5,6 +5,7 @@ import Logging
 import ServiceLifecycle
 import Store
 import Synchronization
+import Tracing
 
 /// Turns stored events into deliveries with the project's current settings.
 struct EventPlanningService: Service {
@@ -34,6 +35,12 @@ struct EventPlanningService: Service {
         var integrations: [Int64: IntegrationRecord?] = [:]
         var batch: [PlannedEvent] = []
         for stored in events {
+            // The event's planning span continues the trace of its intake; its deliveries keep this span's traceparent.
+            let span = InstrumentationSystem.tracer.startSpan("plan event", context: TraceContext.context(stored.traceContext))
+            span.attributes["jira_bridge.event_id"] = stored.id
+            span.attributes["jira_bridge.event_kind"] = stored.event.kind
+            let traceparent = TraceContext.traceparent(of: span.context)
+            defer { span.end() }
             var deliveries: [NewDelivery] = []
             var notes: [String] = []
             if integrations[stored.projectID] == nil {
@@ -54,8 +61,9 @@ struct EventPlanningService: Service {
                     let planned = planner.planWithNotes(stored.event, eventID: stored.id)
                     notes = planned.notes
                     deliveries = planned.deliveries.map {
-                        NewDelivery(eventID: stored.id, projectID: stored.projectID, site: JiraSite.key(site), planned: $0)
+                        NewDelivery(eventID: stored.id, projectID: stored.projectID, site: JiraSite.key(site), planned: $0, traceContext: traceparent)
                     }
+                    span.attributes["jira_bridge.deliveries"] = deliveries.count
                     if deliveries.isEmpty, let reason = planner.whyNothing(stored.event, notes: planned.notes) {
                         notes.insert(reason, at: 0)
                     }

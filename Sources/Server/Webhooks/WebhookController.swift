@@ -3,10 +3,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Integration
+import JiraClient
 import Logging
 import NIOCore
 import Store
 import Synchronization
+import Tracing
 
 /// `POST /webhooks/gitlab`, `/webhooks/github` and `/webhooks/gitea`: checks the secret or signature,
 /// commits the event, answers 202 with its id. The GitLab route is here; the others are in
@@ -159,9 +161,16 @@ struct WebhookController: Sendable {
         registration.mayTakeOverPath = signedWith.provesNamespace
         registration.projectLimit = maxProjects
         do {
-            let (id, duplicate) = try await committer.record(
-                IncomingEvent(deliveryKey: deliveryKey, event: event),
-                registration: registration)
+            // The intake's span: planning and the deliveries continue its trace (the event keeps its traceparent).
+            let (id, duplicate) = try await withSpan("webhook intake") { span in
+                span.attributes["jira_bridge.forge"] = forge.rawValue
+                span.attributes["jira_bridge.event_kind"] = event.kind
+                let result = try await committer.record(
+                    IncomingEvent(deliveryKey: deliveryKey, event: event, traceContext: TraceContext.current()),
+                    registration: registration)
+                span.attributes["jira_bridge.event_id"] = result.id
+                return result
+            }
             metrics.webhook(forge: forge.rawValue, outcome: duplicate ? "duplicate" : "accepted")
             context.logger.info(
                 "webhook accepted",
