@@ -1,4 +1,5 @@
 """Starts the real jira-bridge and jira-emulator binaries on free loopback ports."""
+import json
 import os
 import pathlib
 import re
@@ -140,3 +141,32 @@ def push_payload(n, key):
         "commits": [{"id": sha, "message": f"Change {n} for {key}", "url": f"https://gitlab.example.com/acme/shop/-/commit/{sha}",
                      "author": {"name": "John Smith", "email": "john@example.com"}}],
     }
+
+
+def one_push(binaries, data_dir, emulator, args=(), env=None, while_serving=None):
+    """Serves with `args` and `env`, registers project 42 with an active integration against the emulator and a webhook
+    secret, sends one push that mentions PROJ-1, waits for its deliveries (`deliveries list --wait`), and stops the
+    server with SIGTERM. Returns (the webhook's answer, the deliveries as the API lists them, the server's log);
+    `while_serving(server)` runs before the stop."""
+    server = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir, "--allow-local-requests", *args],
+                     env=clean_env(**(env or {})), log_name="bridge-one-push")
+    server.url = f"http://127.0.0.1:{server.port}"
+    server.admin_token = pathlib.Path(data_dir, "admin-token").read_text().strip()
+    try:
+        api(server, "POST", "/api/v4/projects", json={"id": 42, "path_with_namespace": "acme/shop", "web_url": "https://gitlab.example.com/acme/shop"})
+        assert api(server, "PUT", "/api/v4/projects/42/integrations/jira",
+                   json={"active": True, "url": emulator.url, "username": "jira-bot", "password": "secret-token"}).status_code == 200
+        assert api(server, "PUT", "/api/v4/projects/42", json={"webhook_secret": "hook-secret"}).status_code == 200
+        answer = requests.post(server.url + "/webhooks/gitlab", json=push_payload(1, "PROJ-1"), timeout=10,
+                               headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hook-secret"})
+        assert answer.status_code == 202, answer.text
+        if while_serving:
+            while_serving(server)
+        waited = subprocess.run([binaries["bridge"], "deliveries", "list", "--project", "42", "--wait", "--json", "--data-dir", data_dir],
+                                capture_output=True, text=True, timeout=60, env=clean_env())
+        assert waited.returncode == 0, waited.stderr
+        deliveries = json.loads(waited.stdout)
+    finally:
+        # SIGTERM: requests in flight finish, and the trace exporter sends what it holds, before the process exits.
+        assert server.stop() == 0, server.output
+    return answer, deliveries, server.output

@@ -479,10 +479,10 @@ def test_a_short_admin_token_is_warned_about(binaries, data_dir, token, warned):
 
 
 def test_serve_help_names_every_environment_variable(binaries):
-    # Every JIRA_BRIDGE_ variable the server reads is in `serve --help`, flag or not.
+    # Every JIRA_BRIDGE_ and OTEL_ variable the server reads is in `serve --help`, flag or not.
     names = set()
     for source in list((ROOT / "Sources" / "jira-bridge").glob("*.swift")) + list((ROOT / "Sources" / "Server").rglob("*.swift")):
-        names |= set(re.findall(r"JIRA_BRIDGE_[A-Z_]+", source.read_text()))
+        names |= set(re.findall(r"(?:JIRA_BRIDGE|OTEL)_[A-Z_]+", source.read_text()))
     out = subprocess.run([binaries["bridge"], "serve", "--help"], capture_output=True, text=True, env=clean_env(), timeout=30)
     assert out.returncode == 0
     missing = sorted(n for n in names if n not in out.stdout)

@@ -5,12 +5,11 @@ delivery's lines (down to its Jira calls) carry that `event_id`, as the delivery
 import json
 import re
 import subprocess
-import time
 
 import pytest
 import requests
 
-from conftest import Process, api, clean_env, push_payload
+from conftest import clean_env, one_push
 
 LOGFMT_PAIR = re.compile(r'([^\s="]+)=("(?:[^"\\]|\\.)*"|[^\s"]+)')
 
@@ -23,28 +22,14 @@ def parse_logfmt(line):
 
 
 def run_webhook(binaries, data_dir, emulator, fmt):
-    server = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir, "--allow-local-requests",
-                      "--log-format", fmt, "--log-level", "debug"], env=clean_env(), log_name=f"bridge-{fmt}")
-    server.url = f"http://127.0.0.1:{server.port}"
-    server.admin_token = open(f"{data_dir}/admin-token").read().strip()
-    try:
-        api(server, "POST", "/api/v4/projects", json={"id": 42, "path_with_namespace": "acme/shop", "web_url": "https://gitlab.example.com/acme/shop"})
-        assert api(server, "PUT", "/api/v4/projects/42/integrations/jira",
-                   json={"active": True, "url": emulator.url, "username": "jira-bot", "password": "secret-token"}).status_code == 200
-        assert api(server, "PUT", "/api/v4/projects/42", json={"webhook_secret": "hook-secret"}).status_code == 200
-        answer = requests.post(server.url + "/webhooks/gitlab", json=push_payload(1, "PROJ-1"), timeout=10,
-                               headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hook-secret"})
-        assert answer.status_code == 202, answer.text
-        refused = requests.post(server.url + "/webhooks/gitlab", json={}, timeout=10,
-                                headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "wrong"})
-        assert refused.status_code == 401 and refused.headers.get("X-Request-Id"), refused.headers
-        waited = subprocess.run([binaries["bridge"], "deliveries", "list", "--project", "42", "--wait", "--json", "--data-dir", data_dir],
-                                capture_output=True, text=True, timeout=60, env=clean_env())
-        assert waited.returncode == 0, waited.stderr
-        deliveries = json.loads(waited.stdout)
-    finally:
-        assert server.stop() == 0
-    return server.output, answer, deliveries
+    def refused(server):
+        wrong = requests.post(server.url + "/webhooks/gitlab", json={}, timeout=10,
+                              headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "wrong"})
+        assert wrong.status_code == 401 and wrong.headers.get("X-Request-Id"), wrong.headers
+
+    answer, deliveries, output = one_push(binaries, data_dir, emulator, args=("--log-format", fmt, "--log-level", "debug"),
+                                          while_serving=refused)
+    return output, answer, deliveries
 
 
 @pytest.mark.parametrize("fmt", ["json", "logfmt"])

@@ -7,13 +7,12 @@ import http.server
 import json
 import subprocess
 import threading
-import time
 
 import pytest
 import requests
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from conftest import Process, api, clean_env, push_payload
+from conftest import clean_env, one_push
 
 
 class Receiver:
@@ -55,25 +54,9 @@ class Receiver:
 
 
 def serve_and_push(binaries, data_dir, emulator, env):
-    server = Process([binaries["bridge"], "serve", "--port", "0", "--data-dir", data_dir, "--allow-local-requests"],
-                     env=clean_env(**env), log_name="bridge-traced")
-    server.url = f"http://127.0.0.1:{server.port}"
-    server.admin_token = open(f"{data_dir}/admin-token").read().strip()
-    try:
-        api(server, "POST", "/api/v4/projects", json={"id": 42, "path_with_namespace": "acme/shop", "web_url": "https://gitlab.example.com/acme/shop"})
-        assert api(server, "PUT", "/api/v4/projects/42/integrations/jira",
-                   json={"active": True, "url": emulator.url, "username": "jira-bot", "password": "secret-token"}).status_code == 200
-        assert api(server, "PUT", "/api/v4/projects/42", json={"webhook_secret": "hook-secret"}).status_code == 200
-        answer = requests.post(server.url + "/webhooks/gitlab", json=push_payload(1, "PROJ-1"), timeout=10,
-                               headers={"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "hook-secret"})
-        assert answer.status_code == 202, answer.text
-        waited = subprocess.run([binaries["bridge"], "deliveries", "list", "--project", "42", "--wait", "--json", "--data-dir", data_dir],
-                                capture_output=True, text=True, timeout=60, env=clean_env())
-        assert waited.returncode == 0 and len(json.loads(waited.stdout)) == 2, waited.stdout + waited.stderr
-    finally:
-        # SIGTERM: the exporter sends what it holds before the process exits.
-        assert server.stop() == 0, server.output
-    return answer.json()["event_id"], server.output
+    answer, deliveries, output = one_push(binaries, data_dir, emulator, env=env)
+    assert len(deliveries) == 2, deliveries
+    return answer.json()["event_id"], output
 
 
 def test_one_webhooks_trace_arrives_whole_at_an_otlp_receiver(binaries, data_dir, emulator):

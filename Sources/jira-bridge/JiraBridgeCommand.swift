@@ -146,6 +146,13 @@ struct Serve: AsyncParsableCommand {
               JIRA_BRIDGE_SHUTDOWN_TIMEOUT_SECONDS     the graceful stop's limit (30)
               JIRA_BRIDGE_CATCH_UP_ON_START            catch up with the forges at start (true)
               JIRA_BRIDGE_WEB_DIR                      the pages' templates and assets, if not beside the binary
+            OpenTelemetry's own variables turn traces on (OTLP over HTTP; docs/operations.md, "Traces"):
+              OTEL_EXPORTER_OTLP_ENDPOINT              the collector (http://host:4318); unset: no traces
+              OTEL_EXPORTER_OTLP_TRACES_ENDPOINT       the traces URL itself, instead
+              OTEL_EXPORTER_OTLP_PROTOCOL              http/protobuf (default) or http/json
+              OTEL_EXPORTER_OTLP_HEADERS               headers for the collector (key=value,...)
+              OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER    the service's name (jira-bridge), the sampler (parentbased_always_on)
+              OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER  true, or none: no traces
             With --check-config, every setting is read and checked, the address and the database tried, and the \
             settings in effect printed; nothing is served, created or changed.
             """)
