@@ -44,6 +44,15 @@ struct LogFormatTests {
         #expect(text.contains("notice jira-bridge: first\\nsecond reason=\"two words\" request_id=7 [Server]"), "\(text)")
     }
 
+    @Test("the time is UTC with milliseconds, and matches Foundation's reading of the same moment to the second")
+    func timestamp() throws {
+        let before = Date()
+        let text = BridgeLogHandler.timestamp()
+        #expect(text.count == 24 && text.hasSuffix("Z"), "\(text)")
+        let parsed = try #require(try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+        #expect(abs(parsed.timeIntervalSince(before)) < 2)
+    }
+
     @Test("a 25 MB value is written as one line")
     func large() throws {
         let big = String(repeating: "x y", count: 25 << 20 / 3)

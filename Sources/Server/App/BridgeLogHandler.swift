@@ -78,11 +78,36 @@ public struct BridgeLogHandler: LogHandler {
     /// Keys the line itself uses; metadata of those names is left out rather than written twice.
     static let reserved: Set<String> = ["ts", "level", "logger", "msg", "source"]
 
-    /// UTC, with milliseconds: `2026-12-04T14:18:00.517Z`.
-    static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
+    /// UTC, with milliseconds: `2026-12-04T14:18:00.517Z`. From the C library's clock and `gmtime_r`, digit by
+    /// digit: every request writes a line, and Foundation's date formatting costs several times as much.
     static func timestamp() -> String {
-        Date().formatted(timestampStyle)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = time_t(now.tv_sec)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var out = ""
+        out.reserveCapacity(24)
+        func digits(_ value: Int, _ width: Int) {
+            var text = String(value)
+            if text.count < width { text = String(repeating: "0", count: width - text.count) + text }
+            out += text
+        }
+        digits(Int(parts.tm_year) + 1900, 4)
+        out += "-"
+        digits(Int(parts.tm_mon) + 1, 2)
+        out += "-"
+        digits(Int(parts.tm_mday), 2)
+        out += "T"
+        digits(Int(parts.tm_hour), 2)
+        out += ":"
+        digits(Int(parts.tm_min), 2)
+        out += ":"
+        digits(Int(parts.tm_sec), 2)
+        out += "."
+        digits(Int(now.tv_nsec) / 1_000_000, 3)
+        out += "Z"
+        return out
     }
 
     static func flat(_ value: Logger.Metadata.Value) -> String {
