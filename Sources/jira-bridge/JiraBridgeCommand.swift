@@ -150,6 +150,7 @@ struct Serve: AsyncParsableCommand {
               OTEL_EXPORTER_OTLP_ENDPOINT              the collector (http://host:4318); unset: no traces
               OTEL_EXPORTER_OTLP_TRACES_ENDPOINT       the traces URL itself, instead
               OTEL_EXPORTER_OTLP_PROTOCOL              http/protobuf (default) or http/json
+              OTEL_EXPORTER_OTLP_TRACES_PROTOCOL       the same, for traces alone
               OTEL_EXPORTER_OTLP_HEADERS               headers for the collector (key=value,...)
               OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER    the service's name (jira-bridge), the sampler (parentbased_always_on)
               OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER  true, or none: no traces
