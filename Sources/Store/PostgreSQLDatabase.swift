@@ -87,21 +87,32 @@ public final class PostgreSQLDatabase: SQLDatabase, Service {
     }
 
     func writeTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T {
+        try await retryingLostRaces {
+            try await run { connection in
+                // Not waited for: the connection sends the body's first statement after it, one round trip less.
+                connection.sendWithoutWaiting(try PGConnection.query("BEGIN", []))
+                do {
+                    let result = try await body(connection)
+                    try await connection.execute(sql: "COMMIT")
+                    return result
+                } catch {
+                    try? await connection.execute(sql: "ROLLBACK")
+                    throw error
+                }
+            }
+        }
+    }
+
+    public func writeStatement<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) async throws -> T) async throws -> T {
+        try await traced(.postgres, write: true) { try await retryingLostRaces { try await run(body) } }
+    }
+
+    /// Runs `body` again (after a short random pause) when it lost a race with another process.
+    private func retryingLostRaces<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
-                return try await run { connection in
-                    // Not waited for: the connection sends the body's first statement after it, one round trip less.
-                    connection.sendWithoutWaiting(try PGConnection.query("BEGIN", []))
-                    do {
-                        let result = try await body(connection)
-                        try await connection.execute(sql: "COMMIT")
-                        return result
-                    } catch {
-                        try? await connection.execute(sql: "ROLLBACK")
-                        throw error
-                    }
-                }
+                return try await body()
             } catch let error as PSQLError where attempt < Self.maxAttempts && Self.isLostRace(error) {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attempt))))

@@ -122,11 +122,11 @@ extension SQLStore {
     ) async throws -> [Delivery] {
         guard limit > 0 else { return [] }
         return try await database.write { db in
-            try await db.bookkeeping()
             // One claim at a time across processes: the live leases it counts are then all there are, so the
-            // per-site limit and the one-writer-per-issue rule hold for every process together.
+            // per-site limit and the one-writer-per-issue rule hold for every process together. The same
+            // statement marks the transaction as bookkeeping.
             // Not waited for: the next statement runs once the lock is taken, without a round trip of its own.
-            if let lock = db.dialect.claimLockSQL { try await db.send(sql: lock, arguments: []) }
+            if let lock = db.dialect.claimLockSQL { try await db.send(sql: lock, arguments: []) } else { try await db.bookkeeping() }
             // In one statement: the live leases (the issues being written to and how many run per site),
             // Jira's waits (a held issue counts as busy, a held site is left out; a small table, holds end by
             // time), and every site with pending work, one index seek each (a skip scan), however many rows
