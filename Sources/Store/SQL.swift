@@ -230,11 +230,17 @@ extension SQLDialect {
     }
 
     /// The claim's lock across processes, in one statement with the bookkeeping mark (`set_config(..., true)` is
-    /// `SET LOCAL`): one statement less per claim.
+    /// `SET LOCAL`): one statement less per claim. It also turns sorting off for the claim's transaction: its
+    /// search for the next runnable delivery must walk `deliveries_pending` in its order. With the statistics of a
+    /// table that grew faster than autovacuum's analyze (a first burst of webhooks), PostgreSQL took another index
+    /// and sorted every pending row of the site instead: about 1 ms a claim instead of 0.05, the costliest
+    /// statement of a drain (`auto_explain`, BENCHMARKS.md).
     var claimLockSQL: String? {
         switch self {
         case .sqlite: return nil
-        case .postgres: return "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(\(0x6A62_636C_6169_6D))"
+        case .postgres:
+            return
+                "SELECT set_config('synchronous_commit', 'off', true), set_config('enable_sort', 'off', true), pg_advisory_xact_lock(\(0x6A62_636C_6169_6D))"
         }
     }
 }
