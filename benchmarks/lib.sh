@@ -17,7 +17,8 @@ database_url() {  # sqlite|postgres, name; sets $url: a SQLite file in $work, or
     url="sqlite:$work/$2.sqlite"
     if [ "$1" = postgres ]; then
         pgdir=$(mktemp -d)  # apart from $work: the cluster's user must reach it
-        trap 'kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null || true; scripts/postgres-cluster stop "$pgdir"; rm -rf "$work"' EXIT
+        # BENCH_KEEP_LOG=FILE keeps the server's log (with PG_OPTIONS' auto_explain, say) before the cluster goes.
+        trap 'kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null || true; [ -z "${BENCH_KEEP_LOG:-}" ] || cp "$pgdir/log" "$BENCH_KEEP_LOG"; scripts/postgres-cluster stop "$pgdir"; rm -rf "$work"' EXIT
         url=$(scripts/postgres-cluster start "$pgdir")
     fi
 }
