@@ -9,7 +9,8 @@
 #     none:  the project is registered with no integration (planning runs and finds nothing to do).
 # Environment: BENCH_BIN=DIR uses the binaries in DIR instead of building .build-release (to pair two builds);
 # BENCH_SECONDS (10) and BENCH_CONNECTIONS ("1 16 64") shorten it (the CI smoke pass: 1 s, "4").
-# Prints, per connection count: requests/s, p50, p99, non-2xx answers, and the server's RSS (now and peak).
+# Prints, per connection count: requests/s, p50, p99, non-2xx answers, the server's CPU time per request (user and
+# system, from /proc: steadier than requests/s on a busy machine) and its RSS (now and peak).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 integration=${1:-active}
@@ -37,14 +38,21 @@ fi
 pid=$(cat "$work/bridge.pid")
 rss() { awk '/VmRSS/ {r=$2} /VmHWM/ {h=$2} END {printf "RSS %.0f MB (peak %.0f MB)", r/1024, h/1024}' /proc/"$pid"/status; }
 echo "== intake, $integration integration, $store, $(nproc) cores; idle: $(rss)"
+cpu() { awk '{print $14 + $15}' /proc/"$pid"/stat; }  # the server's user and system time, in clock ticks
+ticks=$(getconf CLK_TCK)
 for c in $connections; do
+    before=$(cpu)
     out=$(wrk -t 1 -c "$c" -d "${seconds}s" --latency -s benchmarks/intake.lua "http://127.0.0.1:$port/webhooks/gitlab" -- "c$c-")
+    used=$(( $(cpu) - before ))
+    requests=$(awk '/requests in/ {print $1}' <<< "$out")
     rps=$(awk '/Requests\/sec/ {print $2}' <<< "$out")
     p50=$(awk '$1 == "50%" {print $2}' <<< "$out")
     p99=$(awk '$1 == "99%" {print $2}' <<< "$out")
     bad=$(awk '/Non-2xx/ {print $NF}' <<< "$out")
     errors=$(grep -o 'Socket errors.*' <<< "$out" || true)
-    echo "$c connections: $rps requests/s, p50 $p50, p99 $p99, non-2xx ${bad:-0}${errors:+, $errors}; $(rss)"
+    # CPU per request: the server's own time, which moves less than requests/s when the machine is busy.
+    per=$(awk -v u="$used" -v t="$ticks" -v n="$requests" 'BEGIN {printf "%.0f", u * 1e6 / t / n}')
+    echo "$c connections: $rps requests/s, p50 $p50, p99 $p99, non-2xx ${bad:-0}${errors:+, $errors}; server CPU $per µs per request; $(rss)"
 done
 sleep 1
 echo "deliveries: $(curl -s -H "PRIVATE-TOKEN: $admin" "http://127.0.0.1:$port/api/v4/projects/42/integrations/jira/deliveries" |
