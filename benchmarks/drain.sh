@@ -5,7 +5,8 @@
 # measured (each push makes two deliveries, a comment and a remote link: 2N deliveries).
 #   benchmarks/drain.sh [sqlite|postgres] [N]
 # Environment: BENCH_BIN=DIR uses the binaries in DIR instead of building .build-release (to pair two builds).
-# Prints: the burst's intake (webhooks/s) and the drain (deliveries/s, from the first webhook to an empty queue).
+# Prints: the burst's intake (webhooks/s), the drain (deliveries/s, from the first webhook to an empty queue), and
+# the mean time of a claim and of a Jira request (the server's histograms).
 # On PostgreSQL also the statements the server ran from the first webhook to the empty queue (pg_stat_statements):
 # per webhook (its intake, planning and two deliveries, with the idle polls and the metrics scrapes of those
 # seconds; BENCH_COUNT_STATEMENTS=0 runs without pg_stat_statements, whose own cost is then left out) and the
@@ -67,6 +68,13 @@ assert all(s == 202 for s in statuses), statuses
 while depth() > 0:
     time.sleep(0.05)
 done = time.monotonic() - began
+# Where a delivery's time went, from the server's own histograms: its claim and its Jira requests (mean).
+def mean(metric):
+    text = call(f"{bridge}/metrics")[1].decode()
+    total = sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(metric + "_seconds_sum"))
+    count = sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(metric + "_seconds_count"))
+    return 1000 * total / count if count else 0
+claim, jira_request = mean("jira_bridge_queue_claim_duration"), mean("jira_bridge_jira_request_duration")
 if counting:
     mine = "dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'"
     total = int(psql(f"SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements WHERE {mine}"))
@@ -74,6 +82,7 @@ if counting:
                f"ORDER BY {'total_exec_time' if os.environ.get('BENCH_ORDER') == 'time' else 'calls'} DESC LIMIT {top}")
 print(f"intake: {n} webhooks in {sent:.2f} s: {n / sent:.0f} webhooks/s (16 clients)")
 print(f"drain: {2 * n} deliveries done {done:.2f} s after the first webhook: {2 * n / done:.0f} deliveries/s")
+print(f"means: a claim {claim:.2f} ms, a Jira request {jira_request:.2f} ms")
 if counting:
     print(f"statements: {total} in all, {total / n:.1f} per webhook (intake, planning and its 2 deliveries); most called:")
     for line in top.splitlines():
