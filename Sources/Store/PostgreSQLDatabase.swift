@@ -157,7 +157,11 @@ public final class PostgreSQLDatabase: SQLDatabase, Service {
                     .done(
                         try await running.withConnection { connection in
                             leased.set()
-                            return try await body(PGConnection(connection, logger: logger))
+                            // On the connection's own event loop: its statements are written and their answers
+                            // resumed there, with no hop to another thread and back for each.
+                            return try await withTaskExecutorPreference(EventLoopTaskExecutor.of(connection.eventLoop)) {
+                                try await body(PGConnection(connection, logger: logger))
+                            }
                         })
                 }
                 group.addTask {
@@ -262,7 +266,7 @@ final class PGConnection: SQLConnection {
         // postgres-nio's prepared statements are async: a task of their own runs one, so that the wait can end
         // without it when the connection closes.
         let rows = try await awaited { answered in
-            Task {
+            Task(executorPreference: EventLoopTaskExecutor.of(connection.eventLoop)) {
                 do { answered(.success(try await PreparedStatements.rows(slot, bindings, on: connection, logger: logger))) } catch {
                     answered(.failure(error))
                 }
@@ -443,5 +447,33 @@ enum Placeholders {
             c[sql] = out
         }
         return out
+    }
+}
+
+/// An event loop as a task executor: a transaction's task runs on the loop of the connection it leased. Each
+/// statement is then written to the socket from the loop's own thread, and the task resumes on it when the answer
+/// comes, where a task on the global executor crossed threads twice per statement (a wake-up of the loop to write,
+/// and one of a pool thread to resume): most of jira-bridge's CPU during a PostgreSQL drain went to those crossings
+/// (`perf`: scheduling, futex and eventfd wake-ups). A transaction's own work between statements is small.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    private init(_ loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+
+    private static let all = Mutex<[ObjectIdentifier: EventLoopTaskExecutor]>([:])
+
+    /// The executor of `loop`, one per loop for the life of the process (a process has one loop per core).
+    static func of(_ loop: any EventLoop) -> EventLoopTaskExecutor {
+        all.withLock { all in
+            if let known = all[ObjectIdentifier(loop)] { return known }
+            let executor = EventLoopTaskExecutor(loop)
+            all[ObjectIdentifier(loop)] = executor
+            return executor
+        }
     }
 }
