@@ -21,7 +21,9 @@ import Synchronization
 /// - Statements with many parameters (multi-row inserts: their text changes with the batch's size) and
 ///   transaction control are left unprepared; so is everything once the slots are taken.
 enum PreparedStatements {
-    static let bits = 7
+    /// 256 slots: a statement built for a count of values (the keys and projects of an intake batch, the busy
+    /// issues of a claim) takes one slot per count up to `maxParameters`, and 128 ran out in the test suite.
+    static let bits = 8
     static var capacity: Int { 1 << bits }
     static let maxParameters = 32
 
